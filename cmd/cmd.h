@@ -1,0 +1,21 @@
+/* cmd.h: the verbs of `ramp`, one file each (or one per verb group), and the
+ * exit codes they share. Only cmd/ calls exit(). */
+#ifndef RAMP_CMD_H
+#define RAMP_CMD_H
+
+#include "lib/err.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+int cmd_build(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+
+/* Print "ramp VERB: message" for a usage error and return EXIT_USAGE. */
+int cmd_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Log e's message and return EXIT_FAIL. */
+int cmd_fail(const struct err *e);
+/* Common option parsing helpers. */
+int cmd_parse_uint(const char *verb, const char *opt, const char *s, unsigned long long max,
+		   unsigned long long *out);
+
+#endif

@@ -1,0 +1,104 @@
+/* ramp.c: main() of `ramp`: global options and dispatch to the verbs. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "lib/log.h"
+
+static const struct verb {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *summary;
+} verbs[] = {
+	{"build", cmd_build, "freeze directory trees into a reproducible OCI image archive"},
+	{"inspect", cmd_inspect, "show (and verify) an image archive or layout"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ramp [-q|-v] COMMAND [ARGS]\n\n"
+		   "ramp ships a tested directory tree as an OCI image and rolls it out host by host.\n\n"
+		   "commands:\n");
+	for (size_t i = 0; i < sizeof verbs / sizeof *verbs; i++)
+		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+	fprintf(f, "\noptions:\n"
+		   "  -q, --quiet    only errors\n"
+		   "  -v, --verbose  more detail (twice for debug)\n"
+		   "  --version      print the version\n"
+		   "\n'ramp COMMAND --help' describes a command. Exit status: 0 success, 1 failure, 2 usage error.\n");
+}
+
+int cmd_usage_error(const char *verb, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "ramp %s: ", verb);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(see 'ramp %s --help')\n", verb);
+	return EXIT_USAGE;
+}
+
+int cmd_fail(const struct err *e)
+{
+	log_err("%s", e->msg);
+	return EXIT_FAIL;
+}
+
+int cmd_parse_uint(const char *verb, const char *opt, const char *s, unsigned long long max,
+		   unsigned long long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (!*s || *s == '-' || *end || errno || v > max)
+		return cmd_usage_error(verb, "%s: \"%s\" is not a number from 0 to %llu", opt, s, max);
+	*out = v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int lvl = LOG_LVL_NOTICE;
+	int i = 1;
+
+	log_init("ramp");
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+			lvl = LOG_LVL_ERR;
+		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
+			lvl = lvl < LOG_LVL_INFO ? LOG_LVL_INFO : LOG_LVL_DEBUG;
+		else if (!strcmp(a, "-vv"))
+			lvl = LOG_LVL_DEBUG;
+		else if (!strcmp(a, "--version")) {
+			printf("ramp %s\n", RAMP_VERSION);
+			return EXIT_OK;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return EXIT_OK;
+		} else {
+			fprintf(stderr, "ramp: unknown option \"%s\"\n", a);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	log_set_level(lvl);
+	if (i >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[i], "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	for (size_t v = 0; v < sizeof verbs / sizeof *verbs; v++)
+		if (!strcmp(argv[i], verbs[v].name))
+			return verbs[v].fn(argc - i, argv + i);
+	fprintf(stderr, "ramp: unknown command \"%s\"\n", argv[i]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,146 @@
+/* test_json.c: the strict JSON parser and the generator (lib/json). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+#include <stdlib.h>
+
+#include "lib/json.h"
+
+static struct json *parse(const char *s, struct err *e)
+{
+	return json_parse(s, strlen(s), e);
+}
+
+static void test_parse_values(void **state)
+{
+	(void)state;
+	struct err e;
+	struct json *j = parse("{\"a\":1,\"b\":[true,null,\"x\"],\"c\":-9007199254740993,\"d\":1.5}", &e);
+	assert_non_null(j);
+	assert_int_equal(json_get(j, "a")->i, 1);
+	assert_int_equal(json_get(j, "b")->arr.n, 3);
+	assert_true(json_get(j, "b")->arr.v[0]->b);
+	assert_int_equal(json_get(j, "b")->arr.v[1]->type, JSON_NULL);
+	assert_string_equal(json_get(j, "b")->arr.v[2]->str.s, "x");
+	assert_true(json_get(j, "c")->i == -9007199254740993LL); /* exact beyond double precision */
+	assert_int_equal(json_get(j, "d")->type, JSON_REAL);
+	assert_null(json_get(j, "zz"));
+	json_free(j);
+}
+
+static void test_hostile(void **state)
+{
+	(void)state;
+	struct err e;
+	static const char *bad[] = {
+		"",          "{",          "{\"a\":1}x", "{\"a\":1,\"a\":2}", "[1,]",   "{'a':1}",
+		"\"\xff\"",  "[1] [2]",    "/*c*/1",     "{\"a\\u0000b\":1}", "nul",    "{\"a\" 1}",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		struct json *j = parse(bad[i], &e);
+		if (j)
+			fail_msg("accepted hostile input #%zu: %s", i, bad[i]);
+		assert_true(strlen(e.msg) > 0);
+	}
+	/* duplicate keys are named */
+	assert_null(parse("{\"k\":1,\"k\":2}", &e));
+	assert_non_null(strstr(e.msg, "\"k\" twice"));
+}
+
+static void test_depth(void **state)
+{
+	(void)state;
+	struct err e;
+	char deep[JSON_MAX_DEPTH * 2 + 8];
+	size_t n = 0;
+	for (int i = 0; i < JSON_MAX_DEPTH + 1; i++)
+		deep[n++] = '[';
+	for (int i = 0; i < JSON_MAX_DEPTH + 1; i++)
+		deep[n++] = ']';
+	assert_null(json_parse(deep, n, &e));
+	assert_non_null(strstr(e.msg, "nested deeper"));
+	/* exactly at the limit is fine */
+	assert_non_null(json_parse(deep + 1, n - 2, &e));
+}
+
+static void test_fields(void **state)
+{
+	(void)state;
+	struct err e;
+	struct json *j = parse("{\"s\":\"v\",\"n\":3,\"b\":false}", &e);
+	const char *s = NULL;
+	int64_t n = 0;
+	bool b = true;
+	assert_int_equal(json_field_str(j, "s", true, &s, &e), 0);
+	assert_string_equal(s, "v");
+	assert_int_equal(json_field_int(j, "n", true, &n, &e), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(json_field_bool(j, "b", true, &b, &e), 0);
+	assert_false(b);
+	assert_int_equal(json_field_int(j, "s", true, &n, &e), -1);
+	assert_non_null(strstr(e.msg, "field \"s\": expected integer, got string"));
+	assert_int_equal(json_field_str(j, "missing", true, &s, &e), -1);
+	assert_int_equal(json_field_str(j, "missing", false, &s, &e), 0);
+	static const char *const ok[] = {"s", "n", NULL};
+	assert_int_equal(json_only_keys(j, ok, "request", &e), -1);
+	assert_non_null(strstr(e.msg, "unknown field \"b\""));
+	json_free(j);
+}
+
+static void test_generate_roundtrip(void **state)
+{
+	(void)state;
+	struct err e;
+	struct jgen *g = jgen_new(false);
+	jgen_obj_open(g);
+	jgen_kstr(g, "z", "a\"b\n");
+	jgen_kint(g, "a", -5);
+	jgen_key(g, "l");
+	jgen_arr_open(g);
+	jgen_bool(g, true);
+	jgen_null(g);
+	jgen_arr_close(g);
+	jgen_obj_close(g);
+	const char *buf;
+	size_t len;
+	assert_int_equal(jgen_result(g, &buf, &len, &e), 0);
+	assert_string_equal(buf, "{\"z\":\"a\\\"b\\n\",\"a\":-5,\"l\":[true,null]}");
+	struct json *j = json_parse(buf, len, &e);
+	assert_non_null(j);
+	struct jgen *g2 = jgen_new(false);
+	jgen_value(g2, j);
+	const char *buf2;
+	size_t len2;
+	assert_int_equal(jgen_result(g2, &buf2, &len2, &e), 0);
+	assert_int_equal(len, len2);
+	assert_memory_equal(buf, buf2, len);
+	json_free(j);
+	jgen_free(g);
+	jgen_free(g2);
+}
+
+static void test_generate_invalid_utf8(void **state)
+{
+	(void)state;
+	struct err e;
+	struct jgen *g = jgen_new(false);
+	const char *buf;
+	size_t len;
+	jgen_str(g, "\xc3\x28");
+	assert_int_equal(jgen_result(g, &buf, &len, &e), -1);
+	assert_non_null(strstr(e.msg, "UTF-8"));
+	jgen_free(g);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_values), cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_depth),        cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_generate_roundtrip), cmocka_unit_test(test_generate_invalid_utf8),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
