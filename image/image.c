@@ -1,0 +1,206 @@
+/* image.c: open an image from an oci-archive or a layout (see image.h). */
+#include "image/image.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "image/archive.h"
+#include "lib/cleanup.h"
+#include "lib/fs.h"
+#include "lib/log.h"
+
+bool img_is_local(const char *path)
+{
+	struct stat st;
+	_cleanup_free_ char *lay = fs_join(path, "oci-layout");
+	if (stat(path, &st) < 0)
+		return false;
+	return S_ISREG(st.st_mode) || (S_ISDIR(st.st_mode) && lay && fs_exists(lay));
+}
+
+/* Pick one entry of an index: by name, or the only image. Artifacts (test
+ * records) are never picked. */
+static int pick(const struct img_index *x, const char *name, const char *where, const struct img_descriptor **out,
+		struct err *e)
+{
+	const struct img_descriptor *found = NULL;
+	size_t images = 0;
+	for (size_t i = 0; i < x->n; i++) {
+		const struct img_descriptor *d = &x->manifests[i];
+		if (d->artifact_type || (!img_media_is_manifest(d->media_type) && !img_media_is_index(d->media_type)))
+			continue;
+		images++;
+		const char *ref = img_kvs_get(&d->annotations, IMG_ANN_REF_NAME);
+		if (name && (!ref || strcmp(ref, name)))
+			continue;
+		if (found)
+			return err_set(e, "%s holds more than one image%s%s; name one with %s:NAME", where,
+				       name ? " named " : "", name ? name : "", where);
+		found = d;
+	}
+	if (!found) {
+		if (name)
+			return err_set(e, "%s has no image named \"%s\"", where, name);
+		return err_set(e, "%s holds no image%s", where, images ? " that matches" : "");
+	}
+	*out = found;
+	return 0;
+}
+
+int img_image_load(struct img_image *img, const struct img_descriptor *d, const struct img_platform *platform,
+		   struct err *e)
+{
+	struct img_platform host = {0};
+	const struct img_platform *want = platform;
+	int rc = -1;
+	if (!want) {
+		img_platform_host(&host);
+		want = &host;
+	}
+	if (img_descriptor_copy(&img->desc, d, e) < 0)
+		goto out;
+	/* follow at most one level of index: an index of indexes is refused */
+	for (int depth = 0;; depth++) {
+		if (img_layout_read_blob(&img->layout, &img->desc.digest, img->desc.size, IMG_MANIFEST_MAX,
+					 &img->manifest_raw, &img->manifest_len, e) < 0)
+			goto out;
+		if (!img_media_is_index(img->desc.media_type))
+			break;
+		struct img_index x;
+		if (depth > 0) {
+			err_set(e, "index %s nests another index; not supported", img->desc.digest.s);
+			goto out;
+		}
+		if (img_index_parse(img->manifest_raw, img->manifest_len, &x, e) < 0)
+			goto out;
+		const struct img_descriptor *sel = NULL;
+		for (size_t i = 0; i < x.n && !sel; i++)
+			if (x.manifests[i].has_platform && img_media_is_manifest(x.manifests[i].media_type) &&
+			    img_platform_match(want, &x.manifests[i].platform))
+				sel = &x.manifests[i];
+		if (!sel) {
+			err_set(e, "index %s has no image for platform %s/%s%s%s", img->desc.digest.s, want->os,
+				want->architecture, want->variant ? "/" : "", want->variant ? want->variant : "");
+			img_index_free(&x);
+			goto out;
+		}
+		img_descriptor_free(&img->desc);
+		free(img->manifest_raw);
+		img->manifest_raw = NULL;
+		rc = img_descriptor_copy(&img->desc, sel, e);
+		img_index_free(&x);
+		if (rc < 0)
+			goto out;
+		rc = -1;
+	}
+	if (!img_media_is_manifest(img->desc.media_type)) {
+		err_set(e, "%s has media type \"%.100s\", not an image manifest", img->desc.digest.s, img->desc.media_type);
+		goto out;
+	}
+	if (img_manifest_parse(img->manifest_raw, img->manifest_len, &img->manifest, e) < 0) {
+		err_ctx(e, "%s", img->desc.digest.s);
+		goto out;
+	}
+	const struct img_descriptor *cd = &img->manifest.config;
+	if (strcmp(cd->media_type, IMG_MT_OCI_CONFIG) && strcmp(cd->media_type, IMG_MT_DOCKER_CONFIG)) {
+		err_set(e, "image config %s has media type \"%.100s\", not an image config", cd->digest.s, cd->media_type);
+		goto out;
+	}
+	if (img_layout_read_blob(&img->layout, &cd->digest, cd->size, IMG_CONFIG_MAX, &img->config_raw, &img->config_len,
+				 e) < 0 ||
+	    img_config_parse(img->config_raw, img->config_len, &img->config, e) < 0)
+		goto out;
+	if (img->config.n_diff_ids != img->manifest.n_layers) {
+		err_set(e, "image %s: the manifest has %zu layers but the config %zu diff_ids", img->desc.digest.s,
+			img->manifest.n_layers, img->config.n_diff_ids);
+		goto out;
+	}
+	for (size_t i = 0; i < img->manifest.n_layers; i++)
+		if (!img_media_is_layer(img->manifest.layers[i].media_type, NULL)) {
+			err_set(e, "image %s: layer %zu has unknown media type \"%.100s\"", img->desc.digest.s, i,
+				img->manifest.layers[i].media_type);
+			goto out;
+		}
+	rc = 0;
+out:
+	img_platform_free(&host);
+	return rc;
+}
+
+int img_image_open(const char *path, const char *name, const struct img_platform *platform, struct img_image *img,
+		   struct err *e)
+{
+	struct stat st;
+	struct img_index x = {0};
+	_cleanup_free_ char *p = strdup(path);
+	int rc = -1;
+	*img = (struct img_image){0};
+	if (!p)
+		return err_errno(e, ENOMEM, "image");
+	if (stat(p, &st) < 0) {
+		char *colon = strrchr(p, ':');
+		if (errno == ENOENT && colon && !name) {
+			*colon = '\0';
+			name = path + (colon - p) + 1;
+		}
+		if (stat(p, &st) < 0)
+			return err_sys(e, "image \"%s\"", path);
+	}
+	if (!(img->source = strdup(p)))
+		return err_errno(e, ENOMEM, "image");
+	if (S_ISREG(st.st_mode)) {
+		img->is_archive = true;
+		if (!(img->tmpdir = fs_mkdtemp("ramp-image", e)))
+			goto out;
+		if (img_archive_extract(p, img->tmpdir, e) < 0)
+			goto out;
+		if (img_layout_open(&img->layout, img->tmpdir, e) < 0) {
+			err_set(e, "\"%s\" is not an OCI archive: it has no oci-layout file", p);
+			goto out;
+		}
+	} else if (S_ISDIR(st.st_mode)) {
+		if (img_layout_open(&img->layout, p, e) < 0)
+			goto out;
+	} else {
+		err_set(e, "image \"%s\" is neither a file nor a directory", p);
+		goto out;
+	}
+	if (img_layout_read_index(&img->layout, &x, e) < 0)
+		goto out;
+	const struct img_descriptor *d = NULL;
+	if (pick(&x, name, p, &d, e) < 0 || img_image_load(img, d, platform, e) < 0) {
+		err_ctx(e, "image \"%s\"", p);
+		goto out;
+	}
+	rc = 0;
+out:
+	img_index_free(&x);
+	if (rc < 0)
+		img_image_close(img);
+	return rc;
+}
+
+int img_image_save(struct img_image *img, struct err *e)
+{
+	if (!img->is_archive)
+		return 0; /* a layout is updated in place */
+	return img_archive_write(img->layout.dir, img->source, e);
+}
+
+void img_image_close(struct img_image *img)
+{
+	struct err e;
+	if (img->tmpdir && fs_rm_rf(img->tmpdir, &e) < 0)
+		log_warn("%s", e.msg);
+	free(img->tmpdir);
+	free(img->source);
+	img_layout_close(&img->layout);
+	img_descriptor_free(&img->desc);
+	free(img->manifest_raw);
+	img_manifest_free(&img->manifest);
+	free(img->config_raw);
+	img_config_free(&img->config);
+	*img = (struct img_image){0};
+}

@@ -1,0 +1,47 @@
+/* image.h: one image read from local storage: an oci-archive file or an OCI
+ * layout directory, with its manifest and config parsed and verified.
+ *
+ * An archive is extracted into a temporary directory first (removed by
+ * img_image_close); img_image_save writes changes (an attached test record)
+ * back to where the image came from. */
+#ifndef RAMP_IMG_IMAGE_H
+#define RAMP_IMG_IMAGE_H
+
+#include <stdbool.h>
+
+#include "image/layout.h"
+#include "image/oci.h"
+#include "lib/err.h"
+
+struct img_image {
+	char *source;               /* the path given by the user */
+	bool is_archive;
+	struct img_layout layout;   /* the layout (the extracted one for an archive) */
+	char *tmpdir;               /* the extraction directory, when is_archive */
+	struct img_descriptor desc; /* the image manifest's descriptor */
+	char *manifest_raw;
+	size_t manifest_len;
+	struct img_manifest manifest;
+	char *config_raw;
+	size_t config_len;
+	struct img_config config;
+};
+
+/* Open an archive or layout at path. `name` picks the manifest whose
+ * org.opencontainers.image.ref.name matches (NULL: the only image in it);
+ * `platform` picks from a multi-platform index (NULL: this host's).
+ * A "path:name" form is accepted when path itself does not exist. */
+int img_image_open(const char *path, const char *name, const struct img_platform *platform, struct img_image *img,
+		   struct err *e);
+/* Load the image a descriptor in an open layout points at (an image manifest,
+ * or an index resolved by platform). */
+int img_image_load(struct img_image *img, const struct img_descriptor *d, const struct img_platform *platform,
+		   struct err *e);
+/* Write the layout back: re-archive to the source when it was an archive. */
+int img_image_save(struct img_image *img, struct err *e);
+void img_image_close(struct img_image *img);
+
+/* Test whether path looks like a local image (archive file or layout dir). */
+bool img_is_local(const char *path);
+
+#endif
