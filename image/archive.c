@@ -267,7 +267,8 @@ int img_archive_write(const char *dir, const char *out, struct err *e)
 		names = nn;
 		n++;
 	}
-	qsort(names, n, sizeof *names, cmp_name);
+	if (n)
+		qsort(names, n, sizeof *names, cmp_name);
 
 	if (fs_atomic_open(&fa, out, 0644, e) < 0)
 		goto out;

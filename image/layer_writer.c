@@ -308,7 +308,8 @@ static int walk_dir(struct walk *w, int dfd, char *rel, size_t rel_len, size_t r
 		n++;
 	}
 	/* byte order, whatever order the file system lists entries in */
-	qsort(names, n, sizeof *names, cmp_cstr);
+	if (n)
+		qsort(names, n, sizeof *names, cmp_cstr);
 	for (size_t i = 0; i < n; i++)
 		if (add_one(w, dfd, names[i], rel, rel_len, rel_cap) < 0)
 			goto out;
