@@ -31,6 +31,7 @@
  * 6.4% for 3x the time (tests/bench/compress.sh). Who wants small layers uses zstd. */
 #define GZIP_DEFAULT_LEVEL 1
 #define ZSTD_DEFAULT_LEVEL 3
+#define ZSTD_JOB_SIZE (2 << 20)
 
 struct gz_slot {
 	unsigned char *in; /* GZ_DICT bytes of dictionary, then up to GZ_BLOCK bytes of data */
@@ -465,6 +466,10 @@ static int zs_init(struct img_compressor *c, size_t threads, struct err *e)
 	/* the size is never known up front; saying so keeps one-shot and streamed output equal */
 	if (!ZSTD_isError(r))
 		r = ZSTD_CCtx_setParameter(c->zc, ZSTD_c_contentSizeFlag, 0);
+	/* a fixed job size (part of the output format, like gzip's block size)
+	 * small enough to keep memory bounded well under 64 MB with every worker busy */
+	if (!ZSTD_isError(r))
+		r = ZSTD_CCtx_setParameter(c->zc, ZSTD_c_jobSize, ZSTD_JOB_SIZE);
 	if (ZSTD_isError(r))
 		return err_set(e, "zstd: setting parameters: %s", ZSTD_getErrorName(r));
 	/* nbWorkers >= 1 always, even for one thread: multi-threaded zstd writes the

@@ -11,21 +11,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 helpers=${RAMP_HELPERS:-$here/../../build/release/tests/helpers}
 bench=$helpers/compress_bench
-rootfs=${RAMP_BENCH_ROOTFS:-/var/tmp/ramp-debian-rootfs}
-reps=${REPS:-3}
+. "$here/lib.sh"
 [ -x "$bench" ] || { echo "compress.sh: $bench missing (make bench builds it)" >&2; exit 1; }
-
-if [ ! -d "$rootfs" ]; then
-	# one debootstrap at a time per machine; the tree appears only once complete
-	exec 9>"$rootfs.lock"
-	flock 9
-	if [ ! -d "$rootfs" ]; then
-		rm -rf "$rootfs.tmp"
-		debootstrap --variant=minbase bookworm "$rootfs.tmp" >/dev/null
-		mv "$rootfs.tmp" "$rootfs"
-	fi
-	flock -u 9
-fi
+ensure_rootfs
 
 work=$(mktemp -d /var/tmp/ramp-bench-compress-XXXXXX)
 trap 'rm -rf "$work"' EXIT
