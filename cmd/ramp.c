@@ -15,6 +15,7 @@ static const struct verb {
 } verbs[] = {
 	{"build", cmd_build, "freeze directory trees into a reproducible OCI image archive"},
 	{"inspect", cmd_inspect, "show (and verify) an image archive or layout"},
+	{"host", cmd_host, "talk to a host's rampd: status, deploy, revert, logs, rm"},
 };
 
 static void usage(FILE *f)

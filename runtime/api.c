@@ -128,8 +128,11 @@ static struct json *parse_body(const char *body, size_t len, const char *const *
 
 static int generation(const struct json *j, bool required, int64_t *out, struct err *e)
 {
+	*out = 0;
 	if (json_field_int(j, API_F_GENERATION, required, out, e) < 0)
 		return -1;
+	if (!required && !json_get(j, API_F_GENERATION))
+		return 0;
 	if (*out < 1)
 		return err_set(e, "field \"generation\": %lld is not a positive integer", (long long)*out);
 	return 0;

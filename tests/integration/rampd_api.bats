@@ -252,3 +252,53 @@ PY
 	run systemd-analyze verify "$T/bad.service"
 	[ -n "$output" ]
 }
+
+@test "ramp host: status, deploy, rm over the socket and over TCP with a token" {
+	port=$(free_port)
+	printf 'host-test-token-0123456789\n' >"$T/token"
+	chmod 600 "$T/token"
+	write_config "\"listen\": [\"127.0.0.1:$port\"], \"token_file\": \"$T/token\""
+	start_rampd
+	h() { "$RAMP_BIN" host --socket "$T/rampd.sock" "$@"; }
+	run h status
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == APP*PHASE*CURRENT* ]]
+	run h deploy web "$IMG" --rollout r7
+	[ "$status" -eq 0 ]
+	[[ "$output" == "web: deploying sha256:$D64 (generation 1)" ]]
+	run h deploy web "$IMG"
+	[[ "$output" == *"(generation 2)" ]]
+	run h status web
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"generation   2"* ]]
+	run h status --json
+	[ "$(jq -r '.apps[0].name' <<<"$output")" = web ]
+	run h deploy web 127.0.0.1:5000/web:latest
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"not pinned by digest"* ]]
+	run h deploy web "$IMG" --generation 1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"stale_generation"* ]]
+	run h revert web
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"nothing_to_revert"* ]]
+	run h logs web --tail 5
+	[ "$status" -eq 0 ]
+	run "$RAMP_BIN" host --host "http://127.0.0.1:$port" --token-file "$T/token" status
+	[ "$status" -eq 0 ]
+	[[ "$output" == *web*pulling* ]]
+	printf 'wrong-token-0123456789abc\n' >"$T/bad"
+	chmod 600 "$T/bad"
+	run "$RAMP_BIN" host --host "http://127.0.0.1:$port" --token-file "$T/bad" status
+	[ "$status" -eq 1 ]
+	[[ "$output" == *unauthorized* ]]
+	run "$RAMP_BIN" host --host "http://127.0.0.1:$port" status
+	[ "$status" -eq 2 ]
+	run h rm web
+	[ "$status" -eq 0 ]
+	run h status web
+	[ "$status" -eq 1 ]
+	[[ "$output" == *not_found* ]]
+	run "$RAMP_BIN" host --socket "$T/none.sock" status
+	[ "$status" -eq 1 ]
+}

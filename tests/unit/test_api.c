@@ -103,6 +103,8 @@ static void test_parse_revert_delete(void **state)
 	assert_false(d.has_generation);
 	assert_int_equal(rt_api_parse_delete("{\"generation\":4}", 16, &d, &e), 0);
 	assert_true(d.has_generation);
+	assert_int_equal(rt_api_parse_delete("{}", 2, &d, &e), 0);
+	assert_false(d.has_generation);
 	assert_int_equal(rt_api_parse_delete("{\"gen\":4}", 9, &d, &e), -1);
 	assert_int_equal(rt_api_parse_delete("{\"generation\":0}", 16, &d, &e), -1);
 }
