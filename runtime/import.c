@@ -227,8 +227,12 @@ static int open_store_blob(struct rt_store *s, const struct img_digest *d, int *
  * and rename the whole directory to layers/<chain>: it appears complete or
  * not at all. */
 static int unpack_layer(struct rt_store *s, const struct img_descriptor *d, const struct img_digest *diff_id,
-			const struct img_digest *chain, struct err *e)
+			const struct img_digest *chains, size_t i, struct err *e)
 {
+	const struct img_digest *chain = &chains[i];
+	_cleanup_free_ int *lowers = calloc(i + 1, sizeof *lowers);
+	size_t n_lowers = 0;
+	int rc = -1;
 	_cleanup_free_ char *tmp = rt_store_path(s, "layers/.tmp-%s-XXXXXX", img_digest_hex(chain));
 	_cleanup_free_ char *dst = rt_store_path(s, "layers/%s", img_digest_hex(chain));
 	_cleanup_free_ char *layers = rt_store_path(s, "layers");
@@ -245,9 +249,24 @@ static int unpack_layer(struct rt_store *s, const struct img_descriptor *d, cons
 		err_sys(e, "prepare \"%s\"", tmp);
 		goto fail;
 	}
+	if (!lowers) {
+		err_errno(e, ENOMEM, "layer");
+		goto fail;
+	}
+	/* the layers below, top-most first: implied directories take their attributes */
+	for (size_t k = i; k-- > 0; n_lowers++) {
+		char rel[96];
+		snprintf(rel, sizeof rel, "layers/%s/fs", img_digest_hex(&chains[k]));
+		if ((lowers[n_lowers] = openat(s->fd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+			err_sys(e, "open layer \"%s/%s\"", s->root, rel);
+			goto fail;
+		}
+	}
 	if (open_store_blob(s, &d->digest, &bfd, e) < 0)
 		goto fail;
 	layer_opts(s, d, diff_id, RT_UNPACK_OVERLAY, &o);
+	o.lowers = lowers;
+	o.n_lowers = n_lowers;
 	if (rt_unpack(bfd, fsfd, &o, &r, e) < 0 || write_meta(tfd, chain, d, &r, e) < 0)
 		goto fail;
 	if (s->sync && syncfs(tfd) < 0) {
@@ -261,11 +280,16 @@ static int unpack_layer(struct rt_store *s, const struct img_descriptor *d, cons
 		}
 		fs_rm_rf(tmp, &ignored); /* made meanwhile: keep that one */
 	}
-	return fs_fsync_dir(layers, e);
+	rc = fs_fsync_dir(layers, e);
+	goto out;
 fail:
 	if (fs_rm_rf(tmp, &ignored) < 0)
 		log_warn("%s", ignored.msg);
-	return err_ctx(e, "layer %s", d->digest.s);
+	err_ctx(e, "layer %s", d->digest.s);
+out:
+	for (size_t k = 0; k < n_lowers; k++)
+		close(lowers[k]);
+	return rc;
 }
 
 /* ---- image records ---- */
@@ -469,7 +493,7 @@ int rt_store_import(struct rt_store *s, const struct img_image *img, struct rt_s
 		if (layer_present(s, &chains[i]))
 			continue;
 		log_info("unpacking layer %zu/%zu %s", i + 1, n, d->digest.s);
-		if (unpack_layer(s, d, &img->config.diff_ids[i], &chains[i], e) < 0)
+		if (unpack_layer(s, d, &img->config.diff_ids[i], chains, i, e) < 0)
 			return err_ctx(e, "import image %s", img->desc.digest.s);
 	}
 	if (rt_store_put_blob(s, &m->config.digest, img->config_raw, img->config_len, e) < 0 ||

@@ -390,6 +390,7 @@ struct unpacker {
 	char c_req[PHYS_MAX], c_phys[PHYS_MAX];
 	int c_fd;
 	struct strset made; /* flatten: what this layer created, by resolved path */
+	struct strset kept; /* flatten: directories below whose times are restored */
 	struct dirtime *dirs;
 	size_t n_dirs, cap_dirs;
 	uint64_t content;
@@ -456,6 +457,67 @@ static void cache_set(struct unpacker *u, const char *req, int fd, const char *p
 	strcpy(u->c_phys, phys);
 }
 
+/* Directory times are set last (every entry written into a directory
+ * changes them): from its own entry, from the lower layers for an implicit
+ * directory, or back to what it was for a directory of the tree below. */
+static int record_times(struct unpacker *u, const char *phys, ino_t ino, const struct timespec ts[2], struct err *e)
+{
+	if (u->n_dirs == u->cap_dirs) {
+		size_t cap = u->cap_dirs ? 2 * u->cap_dirs : 256;
+		struct dirtime *v = realloc(u->dirs, cap * sizeof *v);
+		if (!v)
+			return err_errno(e, ENOMEM, "layer bookkeeping");
+		u->dirs = v;
+		u->cap_dirs = cap;
+	}
+	struct dirtime *d = &u->dirs[u->n_dirs];
+	if (!(d->phys = strdup(phys)))
+		return err_errno(e, ENOMEM, "layer bookkeeping");
+	d->ino = ino;
+	d->ts[0] = ts[0];
+	d->ts[1] = ts[1];
+	u->n_dirs++;
+	return 0;
+}
+
+/* Flatten: a directory of the tree below that this layer writes into keeps
+ * its times (as umoci and a merged overlay show them). */
+static int keep_times(struct unpacker *u, int fd, const char *phys, struct err *e)
+{
+	struct stat st;
+	if (u->o->mode != RT_UNPACK_FLATTEN || strset_has(&u->made, phys) || strset_has(&u->kept, phys))
+		return 0;
+	if (fstat(fd, &st) < 0)
+		return err_sys(e, "stat \"%s\"", phys);
+	if (record_times(u, phys, st.st_ino, (struct timespec[2]){st.st_atim, st.st_mtim}, e) < 0)
+		return -1;
+	return strset_add(&u->kept, phys, e);
+}
+
+/* Overlay: a directory made only to hold an entry takes the owner, mode and
+ * times of the same directory in the layers below, so that the merged view
+ * still shows those. */
+static int inherit(struct unpacker *u, int pfd, const char *name, const char *phys, struct err *e)
+{
+	struct stat st, own;
+	for (size_t i = 0; i < u->o->n_lowers; i++) {
+		int fd = open_beneath(u->o->lowers[i], phys, O_PATH | O_NOFOLLOW);
+		if (fd < 0 && errno == ENOENT)
+			continue;
+		if (fd < 0)
+			return 0; /* a symlink or non-directory on the way: hidden below */
+		int rc = fstat(fd, &st);
+		close(fd);
+		if (rc < 0 || !S_ISDIR(st.st_mode))
+			return 0; /* a whiteout or a file hides the lower ones */
+		if (fchownat(pfd, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    fchmodat(pfd, name, st.st_mode & 07777, 0) < 0 || fstatat(pfd, name, &own, AT_SYMLINK_NOFOLLOW) < 0)
+			return err_sys(e, "set the attributes of \"%s\"", phys);
+		return record_times(u, phys, own.st_ino, (struct timespec[2]){st.st_atim, st.st_mtim}, e);
+	}
+	return 0;
+}
+
 enum { W_FOLLOW = 1, W_CREATE = 2 };
 
 /* Open the directory `path` (relative to the root) one component at a time.
@@ -503,11 +565,13 @@ static int walk(struct unpacker *u, const char *path, int flags, int *out, char 
 		int fd = open_beneath(cur, comp, O_RDONLY | O_DIRECTORY);
 		if (fd < 0 && errno == ENOENT && (flags & W_CREATE)) {
 			char made_path[PHYS_MAX];
+			if (join_phys(made_path, phys, comp, e) < 0 || keep_times(u, cur, phys, e) < 0)
+				return -1;
 			if (mkdirat(cur, comp, 0755) < 0 && errno != EEXIST)
-				return err_sys(e, "mkdir \"%s%s%s\"", phys, plen ? "/" : "", comp);
+				return err_sys(e, "mkdir \"%s\"", made_path);
 			if (fchmodat(cur, comp, 0755, 0) < 0) /* whatever the umask */
-				return err_sys(e, "chmod \"%s%s%s\"", phys, plen ? "/" : "", comp);
-			if (join_phys(made_path, phys, comp, e) < 0 || made(u, made_path, e) < 0)
+				return err_sys(e, "chmod \"%s\"", made_path);
+			if (made(u, made_path, e) < 0 || inherit(u, cur, comp, made_path, e) < 0)
 				return -1;
 			fd = open_beneath(cur, comp, O_RDONLY | O_DIRECTORY);
 		}
@@ -575,6 +639,10 @@ static int parent_dir(struct unpacker *u, const char *parent, int *out, char *ph
 	}
 	if (walk(u, parent, W_FOLLOW | W_CREATE, out, phys, e) < 0)
 		return -1;
+	if (keep_times(u, *out, phys, e) < 0) {
+		close(*out);
+		return -1;
+	}
 	cache_set(u, parent, *out, phys);
 	return 0;
 }
@@ -761,23 +829,11 @@ static int do_file(struct unpacker *u, int pfd, const char *base, struct err *e)
 static int record_dir(struct unpacker *u, int fd, struct err *e)
 {
 	struct stat st;
+	struct timespec ts[2];
 	if (fstat(fd, &st) < 0)
 		return err_sys(e, "stat");
-	if (u->n_dirs == u->cap_dirs) {
-		size_t cap = u->cap_dirs ? 2 * u->cap_dirs : 256;
-		struct dirtime *v = realloc(u->dirs, cap * sizeof *v);
-		if (!v)
-			return err_errno(e, ENOMEM, "layer bookkeeping");
-		u->dirs = v;
-		u->cap_dirs = cap;
-	}
-	struct dirtime *d = &u->dirs[u->n_dirs];
-	if (!(d->phys = strdup(u->phys)))
-		return err_errno(e, ENOMEM, "layer bookkeeping");
-	d->ino = st.st_ino;
-	entry_times(u->ent, d->ts);
-	u->n_dirs++;
-	return 0;
+	entry_times(u->ent, ts);
+	return record_times(u, u->phys, st.st_ino, ts, e);
 }
 
 static int do_dir(struct unpacker *u, int pfd, const char *base, struct err *e)
@@ -932,10 +988,14 @@ static int whiteout(struct unpacker *u, const char *parent, const char *victim, 
 	/* never through a symlink: in overlay form it would land elsewhere than
 	 * the name it hides */
 	if (walk(u, parent, overlay ? W_CREATE : 0, &pfd, phys, e) < 0) {
-		if (!overlay && (e->errnum == ENOENT || e->errnum == ENOTDIR))
-			return 0; /* nothing there to delete */
+		/* nothing there to delete, or a non-directory of this layer already
+		 * hides everything below it */
+		if (e->errnum == ENOTDIR || (!overlay && e->errnum == ENOENT))
+			return 0;
 		return err_ctx(e, "whiteout");
 	}
+	if (keep_times(u, pfd, phys, e) < 0)
+		return -1;
 	if (overlay) {
 		if (fstatat(pfd, victim, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			return 0; /* an entry of this same layer: a whiteout hides lower layers only */
@@ -958,10 +1018,12 @@ static int opaque(struct unpacker *u, const char *parent, struct err *e)
 	_cleanup_close_ int dfd = -1;
 	char phys[PHYS_MAX], key[PHYS_MAX];
 	if (walk(u, parent, overlay ? W_CREATE : 0, &dfd, phys, e) < 0) {
-		if (!overlay && (e->errnum == ENOENT || e->errnum == ENOTDIR))
+		if (e->errnum == ENOTDIR || (!overlay && e->errnum == ENOENT))
 			return 0;
 		return err_ctx(e, "opaque directory");
 	}
+	if (keep_times(u, dfd, phys, e) < 0)
+		return -1;
 	if (overlay)
 		return fsetxattr(dfd, OPAQUE_XATTR, "y", 1, 0) < 0 ? err_sys(e, "set " OPAQUE_XATTR) : 0;
 	/* flatten: remove what the lower layers have in it */
@@ -1170,6 +1232,7 @@ out:
 	archive_read_free(u.a);
 	cache_drop(&u);
 	strset_free(&u.made);
+	strset_free(&u.kept);
 	for (size_t i = 0; i < u.n_dirs; i++)
 		free(u.dirs[i].phys);
 	free(u.dirs);

@@ -15,8 +15,8 @@
  *    character device NAME, ".wh..wh..opq" sets trusted.overlay.opaque=y on its
  *    directory. The result is one lowerdir of an overlay mount.
  *  - flatten: the layer is applied onto the tree already in the directory:
- *    whiteouts delete (never an entry of this same layer). Used where overlayfs
- *    is missing.
+ *    whiteouts delete (never an entry of this same layer); directories of
+ *    the tree keep their times. Used where overlayfs is missing.
  *
  * Decompression (and hashing) runs in a second thread, so the file writes of
  * one part of the stream overlap the inflating of the next. */
@@ -45,6 +45,11 @@ struct rt_unpack_opts {
 	uint64_t max_bytes;               /* limit on the uncompressed stream */
 	uint64_t max_entries;             /* limit on tar entries */
 	size_t max_path;                  /* limit on the length of names and link targets */
+	/* overlay: the layers below, top-most first; a directory the layer only
+	 * implies (it has entries in it but no entry of its own) takes its owner,
+	 * mode and times from there, so the merged view keeps them */
+	const int *lowers;
+	size_t n_lowers;
 };
 
 struct rt_unpack_result {

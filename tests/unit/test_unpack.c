@@ -286,6 +286,49 @@ static void test_dir_times(void **state)
 	assert_int_equal(must_lstat(d, "d/f").st_mtim.tv_sec, 2000);
 }
 
+static void test_implied_dirs(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *lower = fresh("implied-lower"), *upper = fresh("implied-upper"), *flat = fresh("implied-flat");
+	const struct tb_entry base[] = {
+		{.name = "home/", .type = 'd', .mode = 0751, .mtime = 900},
+		{.name = "home/user/", .type = 'd', .mode = 0700, .uid = 1000, .gid = 1000, .mtime = 1000},
+		{.name = "home/user/x", .type = 'f', .data = "x"},
+	};
+	const struct tb_entry change[] = {
+		{.name = "home/user/.wh.x", .type = 'f'},
+		{.name = "home/user/new", .type = 'f', .data = "n", .mtime = 5000},
+		{.name = "other/dir/f", .type = 'f', .data = "o"},
+	};
+	unpack_ents(base, ARRAY_SIZE(base), lower, RT_UNPACK_OVERLAY, NULL);
+	/* overlay: the implied directories look like the ones below */
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	struct rt_unpack_opts o;
+	struct rt_unpack_result r;
+	struct err e;
+	_cleanup_close_ int lfd = open(lower, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	tb_tar(change, ARRAY_SIZE(change), &buf, &len);
+	rt_unpack_opts_init(&o);
+	o.lowers = &lfd;
+	o.n_lowers = 1;
+	if (unpack_buf(buf, len, upper, &o, &r, &e) < 0)
+		fail_msg("%s", e.msg);
+	struct stat st = must_lstat(upper, "home/user");
+	assert_true((st.st_mode & 07777) == 0700 && st.st_uid == 1000 && st.st_gid == 1000);
+	assert_int_equal(st.st_mtim.tv_sec, 1000);
+	st = must_lstat(upper, "home");
+	assert_true((st.st_mode & 07777) == 0751 && st.st_mtim.tv_sec == 900);
+	assert_int_equal(must_lstat(upper, "other/dir").st_mode & 07777, 0755); /* nothing below: defaults */
+	/* flatten: the directories of the tree keep their times */
+	unpack_ents(base, ARRAY_SIZE(base), flat, RT_UNPACK_FLATTEN, NULL);
+	unpack_ents(change, ARRAY_SIZE(change), flat, RT_UNPACK_FLATTEN, NULL);
+	assert_false(exists(flat, "home/user/x"));
+	assert_int_equal(must_lstat(flat, "home/user").st_mtim.tv_sec, 1000);
+	assert_int_equal(must_lstat(flat, "home").st_mtim.tv_sec, 900);
+	assert_int_equal(must_lstat(flat, "home/user/new").st_mtim.tv_sec, 5000);
+}
+
 static void test_sparse(void **state)
 {
 	(void)state;
@@ -408,7 +451,7 @@ int main(void)
 		cmocka_unit_test(test_flatten_sequence), cmocka_unit_test(test_symlinked_parents),
 		cmocka_unit_test(test_replacing),	cmocka_unit_test(test_dir_times),
 		cmocka_unit_test(test_sparse),		cmocka_unit_test(test_compression_and_digests),
-		cmocka_unit_test(test_umask_and_limits),
+		cmocka_unit_test(test_umask_and_limits),	cmocka_unit_test(test_implied_dirs),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
