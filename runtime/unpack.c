@@ -408,8 +408,10 @@ static void quote(char *out, size_t cap, const char *s)
 		else
 			n += (size_t)snprintf(out + n, cap - n, "\\x%02x", c);
 	}
-	if (*s && n + 4 <= cap)
-		memcpy(out + n, "...", 3), n += 3;
+	if (*s && n + 4 <= cap) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
 	out[n] = '\0';
 }
 
@@ -501,7 +503,7 @@ static int inherit(struct unpacker *u, int pfd, const char *name, const char *ph
 {
 	struct stat st, own;
 	for (size_t i = 0; i < u->o->n_lowers; i++) {
-		int fd = open_beneath(u->o->lowers[i], phys, O_PATH | O_NOFOLLOW);
+		int fd = open_beneath(u->o->lowers[i], *phys ? phys : ".", O_PATH | O_NOFOLLOW);
 		if (fd < 0 && errno == ENOENT)
 			continue;
 		if (fd < 0)
@@ -530,9 +532,11 @@ static int walk(struct unpacker *u, const char *path, int flags, int *out, char 
 	_cleanup_close_ int cur = fcntl(u->root, F_DUPFD_CLOEXEC, 3);
 	size_t plen = 0;
 	int links = 0;
+	char qpath[300];
+	quote(qpath, sizeof qpath, path);
 	phys[0] = '\0';
 	if (!todo || cur < 0)
-		return err_sys(e, "resolve \"%s\"", path);
+		return err_sys(e, "resolve \"%s\"", qpath);
 	for (const char *p = todo; *p;) {
 		size_t n = strcspn(p, "/");
 		char comp[NAME_MAX + 1];
@@ -557,7 +561,7 @@ static int walk(struct unpacker *u, const char *path, int flags, int *out, char 
 			phys[plen] = '\0';
 			int fd = open_beneath(u->root, plen ? phys : ".", O_RDONLY | O_DIRECTORY);
 			if (fd < 0)
-				return err_sys(e, "open directory \"%s\"", phys);
+				return err_sys(e, "resolve \"%s\"", qpath);
 			close(cur);
 			cur = fd;
 			continue;
@@ -568,9 +572,9 @@ static int walk(struct unpacker *u, const char *path, int flags, int *out, char 
 			if (join_phys(made_path, phys, comp, e) < 0 || keep_times(u, cur, phys, e) < 0)
 				return -1;
 			if (mkdirat(cur, comp, 0755) < 0 && errno != EEXIST)
-				return err_sys(e, "mkdir \"%s\"", made_path);
+				return err_sys(e, "mkdir while resolving \"%s\"", qpath);
 			if (fchmodat(cur, comp, 0755, 0) < 0) /* whatever the umask */
-				return err_sys(e, "chmod \"%s\"", made_path);
+				return err_sys(e, "chmod while resolving \"%s\"", qpath);
 			if (made(u, made_path, e) < 0 || inherit(u, cur, comp, made_path, e) < 0)
 				return -1;
 			fd = open_beneath(cur, comp, O_RDONLY | O_DIRECTORY);
@@ -578,21 +582,21 @@ static int walk(struct unpacker *u, const char *path, int flags, int *out, char 
 		if (fd < 0 && errno == ELOOP && (flags & W_FOLLOW)) {
 			char target[PATH_MAX];
 			if (++links > MAX_LINKS)
-				return err_errno(e, ELOOP, "\"%s\": more than %d symbolic links", path, MAX_LINKS);
+				return err_errno(e, ELOOP, "\"%s\": more than %d symbolic links", qpath, MAX_LINKS);
 			ssize_t tl = readlinkat(cur, comp, target, sizeof target - 1);
 			if (tl <= 0)
-				return err_sys(e, "read symbolic link \"%s%s%s\"", phys, plen ? "/" : "", comp);
+				return err_sys(e, "read a symbolic link while resolving \"%s\"", qpath);
 			target[tl] = '\0';
 			char *next;
 			if (asprintf(&next, "%s/%s", target, p) < 0)
-				return err_errno(e, ENOMEM, "resolve \"%s\"", path);
+				return err_errno(e, ENOMEM, "resolve \"%s\"", qpath);
 			free(todo);
 			todo = next;
 			p = todo;
 			if (target[0] == '/') {
 				close(cur);
 				if ((cur = fcntl(u->root, F_DUPFD_CLOEXEC, 3)) < 0)
-					return err_sys(e, "resolve \"%s\"", path);
+					return err_sys(e, "resolve \"%s\"", qpath);
 				plen = 0;
 				phys[0] = '\0';
 			}
@@ -600,21 +604,20 @@ static int walk(struct unpacker *u, const char *path, int flags, int *out, char 
 		}
 		if (fd < 0) {
 			int err = errno;
-			char shown[PHYS_MAX + 300];
-			char qc[300];
-			quote(qc, sizeof qc, comp);
-			snprintf(shown, sizeof shown, "%s%s%s", phys, plen ? "/" : "", qc);
+			char shown[PHYS_MAX + 4], qs[600];
+			snprintf(shown, sizeof shown, "%s%s%s", phys, plen ? "/" : "", comp);
+			quote(qs, sizeof qs, shown);
 			if (err == ELOOP)
-				return err_set(e, "\"%s\" is a symbolic link, which is not followed here", shown);
+				return err_set(e, "\"%s\" is a symbolic link, which is not followed here", qs);
 			if (err == ENOTDIR)
-				return err_errno(e, ENOTDIR, "\"%s\" is not a directory", shown);
+				return err_errno(e, ENOTDIR, "\"%s\" is not a directory", qs);
 			if (err == EXDEV)
-				return err_set(e, "\"%s\" is a mount point", shown);
-			return err_errno(e, err, "open directory \"%s\"", shown);
+				return err_set(e, "\"%s\" is a mount point", qs);
+			return err_errno(e, err, "open directory \"%s\"", qs);
 		}
 		if (plen + n + 2 > PHYS_MAX) {
 			close(fd);
-			return err_errno(e, ENAMETOOLONG, "resolving \"%s\"", path);
+			return err_errno(e, ENAMETOOLONG, "resolving \"%s\"", qpath);
 		}
 		if (plen)
 			phys[plen++] = '/';
@@ -1220,7 +1223,10 @@ int rt_unpack(int blob_fd, int dir_fd, const struct rt_unpack_opts *o, struct rt
 		pipe_finish(&p, t, false, e);
 		goto out;
 	}
-	rc = extract(&u, e);
+	/* the root too is implied unless the layer has a "./" entry */
+	rc = lim.mode == RT_UNPACK_OVERLAY ? inherit(&u, dir_fd, ".", "", e) : 0;
+	if (rc == 0)
+		rc = extract(&u, e);
 	rc = pipe_finish(&p, t, rc == 0, e);
 	if (rc == 0) {
 		r->tar_size = p.tsize;

@@ -87,5 +87,5 @@ for name in "umoci unpack" "ramp import" "ramp import --no-sync" "tar -xzf (refe
 	m=$(echo "$t" | median)
 	lo=$(echo "$t" | tr ' ' '\n' | grep . | sort -n | head -1)
 	hi=$(echo "$t" | tr ' ' '\n' | grep . | sort -n | tail -1)
-	printf '| %s | %d | %d | %d | %.2fx |\n' "$name" "$m" "$lo" "$hi" "$(echo "$m / $base" | bc -l)"
+	printf '| %s | %d | %d | %d | %.2fx |\n' "$name" "$m" "$lo" "$hi" "$(awk "BEGIN {print $m / $base}")"
 done
