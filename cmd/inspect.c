@@ -1,8 +1,291 @@
-/* inspect.c: `ramp inspect` (placeholder until the image library lands). */
+/* inspect.c: `ramp inspect`: what an image archive or layout holds, and
+ * (--verify) whether every byte of it is what its digests say. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "cmd/cmd.h"
+#include "image/verify.h"
+#include "lib/json.h"
+#include "lib/log.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ramp inspect [--json] [--verify] [--platform OS/ARCH[/VARIANT]] IMAGE\n"
+		   "\n"
+		   "Show an image: manifest digest, platform, layers (digest, diff_id, size), settings,\n"
+		   "annotations and attached test records. IMAGE is an oci-archive or a layout directory,\n"
+		   "optionally followed by :NAME to pick a named image.\n"
+		   "\n"
+		   "  --json       one JSON object on stdout\n"
+		   "  --verify     re-hash every blob and every layer's uncompressed content; list what\n"
+		   "               does not match and exit 1 if anything does\n"
+		   "  --platform   which image of a multi-platform index (default: this host's)\n");
+}
+
+struct problems {
+	struct jgen *g; /* --json: collect into an array */
+	int n;
+};
+
+static void on_problem(void *ctx, const char *what, const char *msg)
+{
+	struct problems *p = ctx;
+	p->n++;
+	if (p->g) {
+		jgen_obj_open(p->g);
+		jgen_kstr(p->g, "what", what);
+		jgen_kstr(p->g, "problem", msg);
+		jgen_obj_close(p->g);
+	} else {
+		printf("  MISMATCH %s: %s\n", what, msg);
+	}
+}
+
+static void print_strv(const char *label, const struct img_strv *s)
+{
+	printf("  %-12s", label);
+	for (size_t i = 0; i < s->n; i++)
+		printf("%s\"%s\"", i ? " " : "[", s->v[i]);
+	printf("%s\n", s->n ? "]" : "[]");
+}
+
+static void human(const struct img_image *img, const struct img_referrer *refs, size_t n_refs)
+{
+	const struct img_config *c = &img->config;
+	const char *name = img_kvs_get(&img->desc.annotations, IMG_ANN_REF_NAME);
+	int64_t total = 0;
+	printf("image        %s%s%s%s\n", img->source, name ? " (" : "", name ? name : "", name ? ")" : "");
+	printf("digest       %s\n", img->desc.digest.s);
+	printf("platform     %s/%s%s%s\n", c->platform.os ? c->platform.os : "?",
+	       c->platform.architecture ? c->platform.architecture : "?", c->platform.variant ? "/" : "",
+	       c->platform.variant ? c->platform.variant : "");
+	if (c->created)
+		printf("created      %s\n", c->created);
+	for (size_t i = 0; i < img->manifest.n_layers; i++)
+		total += img->manifest.layers[i].size;
+	printf("size         %lld bytes in %zu layer%s\n", (long long)total, img->manifest.n_layers,
+	       img->manifest.n_layers == 1 ? "" : "s");
+	printf("layers\n");
+	for (size_t i = 0; i < img->manifest.n_layers; i++) {
+		const struct img_descriptor *d = &img->manifest.layers[i];
+		const char *comp = img_kvs_get(&d->annotations, "io.ramp.compression");
+		printf("  %-3zu %s  %12lld B  %s\n      diff_id %s\n", i + 1, d->digest.s, (long long)d->size,
+		       comp ? comp : d->media_type, c->diff_ids[i].s);
+	}
+	printf("config\n");
+	if (c->has_entrypoint)
+		print_strv("entrypoint", &c->entrypoint);
+	if (c->has_cmd)
+		print_strv("cmd", &c->cmd);
+	for (size_t i = 0; i < c->env.n; i++)
+		printf("  %-12s%s\n", i ? "" : "env", c->env.v[i]);
+	if (c->workdir)
+		printf("  %-12s%s\n", "workdir", c->workdir);
+	if (c->user)
+		printf("  %-12s%s\n", "user", c->user);
+	for (size_t i = 0; i < c->exposed_ports.n; i++)
+		printf("  %-12s%s\n", i ? "" : "ports", c->exposed_ports.v[i]);
+	if (c->stop_signal)
+		printf("  %-12s%s\n", "stop signal", c->stop_signal);
+	if (c->healthcheck) {
+		print_strv("health", &c->healthcheck->test);
+		printf("  %-12sinterval %llds, timeout %llds, start period %llds, retries %lld\n", "",
+		       (long long)(c->healthcheck->interval / 1000000000LL), (long long)(c->healthcheck->timeout / 1000000000LL),
+		       (long long)(c->healthcheck->start_period / 1000000000LL), (long long)c->healthcheck->retries);
+	}
+	for (size_t i = 0; i < c->labels.n; i++)
+		printf("  %-12s%s=%s\n", i ? "" : "labels", c->labels.v[i].k, c->labels.v[i].v);
+	if (img->manifest.annotations.n)
+		printf("annotations\n");
+	for (size_t i = 0; i < img->manifest.annotations.n; i++)
+		printf("  %s=%s\n", img->manifest.annotations.v[i].k, img->manifest.annotations.v[i].v);
+	printf("test records%s\n", n_refs ? "" : "  none");
+	for (size_t i = 0; i < n_refs; i++)
+		printf("  %s  %s\n", refs[i].desc.digest.s, refs[i].desc.artifact_type);
+}
+
+static void json_strv(struct jgen *g, const char *k, const struct img_strv *s)
+{
+	jgen_key(g, k);
+	jgen_arr_open(g);
+	for (size_t i = 0; i < s->n; i++)
+		jgen_str(g, s->v[i]);
+	jgen_arr_close(g);
+}
+
+static void json_kvs(struct jgen *g, const char *k, const struct img_kvs *m)
+{
+	jgen_key(g, k);
+	jgen_obj_open(g);
+	for (size_t i = 0; i < m->n; i++)
+		jgen_kstr(g, m->v[i].k, m->v[i].v);
+	jgen_obj_close(g);
+}
+
+static void json_image(struct jgen *g, const struct img_image *img, const struct img_referrer *refs, size_t n_refs)
+{
+	const struct img_config *c = &img->config;
+	const char *name = img_kvs_get(&img->desc.annotations, IMG_ANN_REF_NAME);
+	jgen_kstr(g, "source", img->source);
+	if (name)
+		jgen_kstr(g, "name", name);
+	jgen_kstr(g, "digest", img->desc.digest.s);
+	jgen_kstr(g, "mediaType", img->desc.media_type);
+	jgen_key(g, "platform");
+	jgen_obj_open(g);
+	jgen_kstr(g, "os", c->platform.os ? c->platform.os : "");
+	jgen_kstr(g, "architecture", c->platform.architecture ? c->platform.architecture : "");
+	if (c->platform.variant)
+		jgen_kstr(g, "variant", c->platform.variant);
+	jgen_obj_close(g);
+	if (c->created)
+		jgen_kstr(g, "created", c->created);
+	jgen_key(g, "layers");
+	jgen_arr_open(g);
+	for (size_t i = 0; i < img->manifest.n_layers; i++) {
+		const struct img_descriptor *d = &img->manifest.layers[i];
+		jgen_obj_open(g);
+		jgen_kstr(g, "digest", d->digest.s);
+		jgen_kstr(g, "diffId", c->diff_ids[i].s);
+		jgen_kint(g, "size", d->size);
+		jgen_kstr(g, "mediaType", d->media_type);
+		json_kvs(g, "annotations", &d->annotations);
+		jgen_obj_close(g);
+	}
+	jgen_arr_close(g);
+	jgen_key(g, "config");
+	jgen_obj_open(g);
+	if (c->has_entrypoint)
+		json_strv(g, "entrypoint", &c->entrypoint);
+	if (c->has_cmd)
+		json_strv(g, "cmd", &c->cmd);
+	json_strv(g, "env", &c->env);
+	if (c->workdir)
+		jgen_kstr(g, "workdir", c->workdir);
+	if (c->user)
+		jgen_kstr(g, "user", c->user);
+	json_strv(g, "ports", &c->exposed_ports);
+	if (c->stop_signal)
+		jgen_kstr(g, "stopSignal", c->stop_signal);
+	if (c->healthcheck) {
+		jgen_key(g, "healthcheck");
+		jgen_obj_open(g);
+		json_strv(g, "test", &c->healthcheck->test);
+		jgen_kint(g, "interval", c->healthcheck->interval);
+		jgen_kint(g, "timeout", c->healthcheck->timeout);
+		jgen_kint(g, "startPeriod", c->healthcheck->start_period);
+		jgen_kint(g, "retries", c->healthcheck->retries);
+		jgen_obj_close(g);
+	}
+	json_kvs(g, "labels", &c->labels);
+	jgen_obj_close(g);
+	json_kvs(g, "annotations", &img->manifest.annotations);
+	jgen_key(g, "testRecords");
+	jgen_arr_open(g);
+	for (size_t i = 0; i < n_refs; i++) {
+		jgen_obj_open(g);
+		jgen_kstr(g, "digest", refs[i].desc.digest.s);
+		jgen_kstr(g, "artifactType", refs[i].desc.artifact_type);
+		json_kvs(g, "annotations", &refs[i].manifest.annotations);
+		jgen_obj_close(g);
+	}
+	jgen_arr_close(g);
+}
+
 int cmd_inspect(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cmd_usage_error("inspect", "not implemented yet");
+	enum { O_JSON = 256, O_VERIFY, O_PLATFORM };
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, O_JSON},
+		{"verify", no_argument, NULL, O_VERIFY},
+		{"platform", required_argument, NULL, O_PLATFORM},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	bool as_json = false, verify = false;
+	struct img_platform plat = {0};
+	struct img_image img = {0};
+	struct img_referrer *refs = NULL;
+	size_t n_refs = 0;
+	struct err e;
+	int c, rc = EXIT_USAGE;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_JSON:
+			as_json = true;
+			break;
+		case O_VERIFY:
+			verify = true;
+			break;
+		case O_PLATFORM:
+			img_platform_free(&plat);
+			if (img_platform_parse(optarg, &plat, &e) < 0) {
+				cmd_usage_error("inspect", "--platform: %s", e.msg);
+				goto out;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			rc = EXIT_OK;
+			goto out;
+		default:
+			fprintf(stderr, "(see 'ramp inspect --help')\n");
+			goto out;
+		}
+	}
+	if (optind != argc - 1) {
+		cmd_usage_error("inspect", optind >= argc ? "no image given" : "one image at a time");
+		goto out;
+	}
+	if (img_image_open(argv[optind], NULL, plat.os ? &plat : NULL, &img, &e) < 0 ||
+	    img_image_referrers(&img, &refs, &n_refs, &e) < 0) {
+		rc = cmd_fail(&e);
+		goto out;
+	}
+	struct problems p = {0};
+	struct jgen *g = NULL;
+	if (as_json) {
+		g = jgen_new(true);
+		jgen_obj_open(g);
+		json_image(g, &img, refs, n_refs);
+		if (verify) {
+			jgen_key(g, "problems");
+			jgen_arr_open(g);
+			p.g = g;
+		}
+	} else {
+		human(&img, refs, n_refs);
+		if (verify)
+			printf("verify\n");
+	}
+	int bad = verify ? img_verify(&img, on_problem, &p, &e) : 0;
+	if (g) {
+		if (verify) {
+			jgen_arr_close(g);
+			jgen_kbool(g, "verified", bad == 0);
+		}
+		jgen_obj_close(g);
+		const char *buf;
+		size_t len;
+		if (jgen_result(g, &buf, &len, &e) == 0)
+			printf("%.*s\n", (int)len, buf);
+		jgen_free(g);
+	} else if (verify && bad == 0) {
+		printf("  ok: every blob and every layer's content match their digests\n");
+	}
+	if (bad < 0)
+		rc = cmd_fail(&e);
+	else if (bad > 0) {
+		log_err("%s: %d mismatch%s", argv[optind], bad, bad == 1 ? "" : "es");
+		rc = EXIT_FAIL;
+	} else
+		rc = EXIT_OK;
+out:
+	img_referrers_free(refs, n_refs);
+	img_image_close(&img);
+	img_platform_free(&plat);
+	return rc;
 }

@@ -167,6 +167,15 @@ out:
 
 /* ---- writing ---- */
 
+/* libarchive's message, with the errno it saw (ENOSPC, EIO, …) when there is one */
+static int arch_err(struct err *e, struct archive *a, const char *what, const char *name)
+{
+	int en = archive_errno(a);
+	if (en > 0)
+		return err_errno(e, en, "%s \"%s\"", what, name);
+	return err_set(e, "%s \"%s\": %s", what, name, archive_error_string(a));
+}
+
 static int add_entry(struct archive *a, const char *name, mode_t type, int fd, int64_t size, struct err *e)
 {
 	struct archive_entry *ent = archive_entry_new();
@@ -182,7 +191,7 @@ static int add_entry(struct archive *a, const char *name, mode_t type, int fd, i
 	archive_entry_set_mtime(ent, 0, 0);
 	archive_entry_set_size(ent, type == AE_IFREG ? size : 0);
 	if (archive_write_header(a, ent) != ARCHIVE_OK) {
-		err_set(e, "write archive entry \"%s\": %s", name, archive_error_string(a));
+		arch_err(e, a, "write archive entry", name);
 		goto out;
 	}
 	int64_t left = size;
@@ -201,7 +210,7 @@ static int add_entry(struct archive *a, const char *name, mode_t type, int fd, i
 		if (n > left)
 			n = (ssize_t)left;
 		if (archive_write_data(a, buf, (size_t)n) != n) {
-			err_set(e, "write archive entry \"%s\": %s", name, archive_error_string(a));
+			arch_err(e, a, "write archive entry", name);
 			goto out;
 		}
 		left -= n;
@@ -258,7 +267,8 @@ int img_archive_write(const char *dir, const char *out, struct err *e)
 		names = nn;
 		n++;
 	}
-	qsort(names, n, sizeof *names, cmp_name);
+	if (n)
+		qsort(names, n, sizeof *names, cmp_name);
 
 	if (fs_atomic_open(&fa, out, 0644, e) < 0)
 		goto out;
@@ -269,7 +279,7 @@ int img_archive_write(const char *dir, const char *out, struct err *e)
 	archive_write_set_format_pax_restricted(a);
 	archive_write_set_bytes_in_last_block(a, 1);
 	if (archive_write_open_fd(a, fa.fd) != ARCHIVE_OK) {
-		err_set(e, "write \"%s\": %s", out, archive_error_string(a));
+		arch_err(e, a, "write", out);
 		goto out;
 	}
 	if (add_entry(a, "blobs/", AE_IFDIR, -1, 0, e) < 0 || add_entry(a, "blobs/sha256/", AE_IFDIR, -1, 0, e) < 0)
@@ -284,7 +294,7 @@ int img_archive_write(const char *dir, const char *out, struct err *e)
 	    add_file(a, dir, "oci-layout", e) < 0)
 		goto out;
 	if (archive_write_close(a) != ARCHIVE_OK) {
-		err_set(e, "write \"%s\": %s", out, archive_error_string(a));
+		arch_err(e, a, "write", out);
 		goto out;
 	}
 	if (fs_atomic_commit(&fa, e) < 0)

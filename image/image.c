@@ -204,3 +204,59 @@ void img_image_close(struct img_image *img)
 	img_config_free(&img->config);
 	*img = (struct img_image){0};
 }
+
+int img_image_referrers(const struct img_image *img, struct img_referrer **out, size_t *n, struct err *e)
+{
+	struct img_index x;
+	struct img_referrer *r = NULL;
+	size_t cnt = 0;
+	*out = NULL;
+	*n = 0;
+	if (img_layout_read_index(&img->layout, &x, e) < 0)
+		return -1;
+	for (size_t i = 0; i < x.n; i++) {
+		const struct img_descriptor *d = &x.manifests[i];
+		_cleanup_free_ char *buf = NULL;
+		size_t len;
+		struct img_manifest m;
+		if (!d->artifact_type || !img_media_is_manifest(d->media_type))
+			continue;
+		if (img_layout_read_blob(&img->layout, &d->digest, d->size, IMG_MANIFEST_MAX, &buf, &len, e) < 0 ||
+		    img_manifest_parse(buf, len, &m, e) < 0)
+			goto fail;
+		if (!m.subject || !img_digest_eq(&m.subject->digest, &img->desc.digest)) {
+			img_manifest_free(&m);
+			continue;
+		}
+		struct img_referrer *nr = realloc(r, (cnt + 1) * sizeof *nr);
+		if (!nr) {
+			img_manifest_free(&m);
+			err_errno(e, ENOMEM, "referrers");
+			goto fail;
+		}
+		r = nr;
+		r[cnt].manifest = m;
+		if (img_descriptor_copy(&r[cnt].desc, d, e) < 0) {
+			img_manifest_free(&m);
+			goto fail;
+		}
+		cnt++;
+	}
+	img_index_free(&x);
+	*out = r;
+	*n = cnt;
+	return 0;
+fail:
+	img_index_free(&x);
+	img_referrers_free(r, cnt);
+	return -1;
+}
+
+void img_referrers_free(struct img_referrer *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		img_descriptor_free(&r[i].desc);
+		img_manifest_free(&r[i].manifest);
+	}
+	free(r);
+}

@@ -41,6 +41,14 @@ int img_image_load(struct img_image *img, const struct img_descriptor *d, const 
 int img_image_save(struct img_image *img, struct err *e);
 void img_image_close(struct img_image *img);
 
+/* An artifact in the same layout whose subject is this image (a test record). */
+struct img_referrer {
+	struct img_descriptor desc;
+	struct img_manifest manifest;
+};
+int img_image_referrers(const struct img_image *img, struct img_referrer **out, size_t *n, struct err *e);
+void img_referrers_free(struct img_referrer *r, size_t n);
+
 /* Test whether path looks like a local image (archive file or layout dir). */
 bool img_is_local(const char *path);
 

@@ -147,6 +147,7 @@ int img_blob_writer_open(struct img_blob_writer *w, const struct img_layout *l, 
 		img_sha256_free(&w->h);
 		return -1;
 	}
+	w->a.nosync = l->scratch;
 	return 0;
 }
 

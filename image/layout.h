@@ -13,6 +13,9 @@
 
 struct img_layout {
 	char *dir;
+	/* a temporary layout (a build's scratch space): blobs are not fsync'd,
+	 * since nothing in it has to survive a crash */
+	bool scratch;
 };
 
 /* Open an existing layout (checks oci-layout). */

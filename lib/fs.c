@@ -43,9 +43,7 @@ int fs_atomic_open(struct fs_atomic *a, const char *dst, mode_t mode, struct err
 {
 	_cleanup_free_ char *dir = dir_of(dst);
 	const char *base = strrchr(dst, '/') ? strrchr(dst, '/') + 1 : dst;
-	a->fd = -1;
-	a->tmp = NULL;
-	a->dst = NULL;
+	*a = (struct fs_atomic){.fd = -1};
 	if (!dir || asprintf(&a->tmp, "%s/.%s.tmp-XXXXXX", dir, base) < 0)
 		return err_errno(e, ENOMEM, "temporary name for \"%s\"", dst);
 	a->fd = mkostemp(a->tmp, O_CLOEXEC);
@@ -66,7 +64,7 @@ int fs_atomic_open(struct fs_atomic *a, const char *dst, mode_t mode, struct err
 int fs_atomic_commit(struct fs_atomic *a, struct err *e)
 {
 	_cleanup_free_ char *dir = dir_of(a->dst);
-	if (fsync(a->fd) < 0) {
+	if (!a->nosync && fsync(a->fd) < 0) {
 		err_sys(e, "fsync \"%s\"", a->tmp);
 		goto fail;
 	}
@@ -84,6 +82,8 @@ int fs_atomic_commit(struct fs_atomic *a, struct err *e)
 	a->tmp = NULL;
 	free(a->dst);
 	a->dst = NULL;
+	if (a->nosync)
+		return 0;
 	return dir ? fs_fsync_dir(dir, e) : err_errno(e, ENOMEM, "fsync");
 fail:
 	fs_atomic_abort(a);

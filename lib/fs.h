@@ -18,6 +18,7 @@ struct fs_atomic {
 	int fd;
 	char *tmp; /* temporary path, in dst's directory */
 	char *dst;
+	bool nosync; /* scratch files: rename without fsync */
 };
 
 /* Create a temporary file next to dst. */
