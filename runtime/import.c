@@ -267,6 +267,7 @@ static int unpack_layer(struct rt_store *s, const struct img_descriptor *d, cons
 	layer_opts(s, d, diff_id, RT_UNPACK_OVERLAY, &o);
 	o.lowers = lowers;
 	o.n_lowers = n_lowers;
+	o.writeback = s->sync;
 	if (rt_unpack(bfd, fsfd, &o, &r, e) < 0 || write_meta(tfd, chain, d, &r, e) < 0)
 		goto fail;
 	if (s->sync && syncfs(tfd) < 0) {

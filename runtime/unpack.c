@@ -823,6 +823,9 @@ static int do_file(struct unpacker *u, int pfd, const char *base, struct err *e)
 	}
 	if (write_data(u, fd, archive_entry_size(u->ent), e) < 0 || set_attrs(u, fd, NULL, u->ent, e) < 0)
 		return -1;
+	/* start the write-back now: the caller's final sync then has little to wait for */
+	if (u->o->writeback && sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) < 0)
+		return err_sys(e, "start write-back");
 	entry_times(u->ent, ts);
 	if (futimens(fd, ts) < 0)
 		return err_sys(e, "set times");

@@ -50,6 +50,7 @@ struct rt_unpack_opts {
 	 * mode and times from there, so the merged view keeps them */
 	const int *lowers;
 	size_t n_lowers;
+	bool writeback; /* start writing each file to disk once written (the caller syncs at the end) */
 };
 
 struct rt_unpack_result {
