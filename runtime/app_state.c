@@ -24,10 +24,10 @@ int rt_app_name_check(const char *name, struct err *e)
 		return err_set(e, "app name must have 1 to %d characters", RT_APP_NAME_MAX);
 	for (size_t i = 0; i < n; i++) {
 		char c = name[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
-			return err_set(e, "invalid app name \"%.*s\": letters, digits, \".\", \"_\" and \"-\", starting "
-					  "with a letter or digit",
+			return err_set(e, "invalid app name \"%.*s\": lowercase letters, digits, \".\", \"_\" and \"-\", "
+					  "starting with a letter or digit",
 				       RT_APP_NAME_MAX, name);
 	}
 	return 0;
@@ -51,6 +51,7 @@ void rt_app_state_free(struct rt_app_state *st)
 {
 	free(st->name);
 	free(st->rollout);
+	rt_app_version_free(&st->desired);
 	rt_app_version_free(&st->current);
 	versions_free(st->previous, st->n_previous);
 	versions_free(st->pinned, st->n_pinned);
@@ -71,11 +72,11 @@ int rt_app_version_copy(struct rt_app_version *dst, const struct rt_app_version 
 
 static int parse_version(const struct json *j, struct rt_app_version *v, struct err *e)
 {
-	static const char *const keys[] = {"image", "manifest", "rollout", "since", NULL};
+	static const char *const keys[] = {"image", "digest", "rollout", "since", NULL};
 	const char *image = NULL, *manifest = NULL, *rollout = NULL;
 	*v = (struct rt_app_version){0};
 	if (json_only_keys(j, keys, "version", e) < 0 || json_field_str(j, "image", true, &image, e) < 0 ||
-	    json_field_str(j, "manifest", true, &manifest, e) < 0 || json_field_str(j, "rollout", false, &rollout, e) < 0 ||
+	    json_field_str(j, "digest", true, &manifest, e) < 0 || json_field_str(j, "rollout", false, &rollout, e) < 0 ||
 	    json_field_int(j, "since", false, &v->since, e) < 0 || img_digest_parse(manifest, &v->manifest, e) < 0)
 		return -1;
 	if (!*image)
@@ -114,10 +115,10 @@ static int parse_versions(const struct json *obj, const char *key, struct rt_app
 
 int rt_app_state_parse(const char *buf, size_t len, struct rt_app_state *st, struct err *e)
 {
-	static const char *const keys[] = {"schemaVersion", "name", "generation", "rollout", "current", "previous",
-					   "pinned", NULL};
+	static const char *const keys[] = {"schemaVersion", "name",	"generation", "rollout", "desired",
+					   "current",	    "previous", "pinned",     NULL};
 	const char *name = NULL, *rollout = NULL;
-	const struct json *cur;
+	const struct json *cur, *want;
 	int64_t schema;
 	int rc = -1;
 	*st = (struct rt_app_state){0};
@@ -132,7 +133,8 @@ int rt_app_state_parse(const char *buf, size_t len, struct rt_app_state *st, str
 	}
 	if (json_field_str(j, "name", true, &name, e) < 0 || rt_app_name_check(name, e) < 0 ||
 	    json_field_int(j, "generation", true, &st->generation, e) < 0 ||
-	    json_field_str(j, "rollout", false, &rollout, e) < 0 || json_field(j, "current", JSON_OBJECT, false, &cur, e) < 0)
+	    json_field_str(j, "rollout", false, &rollout, e) < 0 || json_field(j, "current", JSON_OBJECT, false, &cur, e) < 0 ||
+	    json_field(j, "desired", JSON_OBJECT, false, &want, e) < 0)
 		goto out;
 	if (st->generation < 0) {
 		err_set(e, "field \"generation\" is negative");
@@ -141,6 +143,13 @@ int rt_app_state_parse(const char *buf, size_t len, struct rt_app_state *st, str
 	if (!(st->name = strdup(name)) || (rollout && !(st->rollout = strdup(rollout)))) {
 		err_errno(e, ENOMEM, "app state");
 		goto out;
+	}
+	if (want) {
+		if (parse_version(want, &st->desired, e) < 0) {
+			err_ctx(e, "desired");
+			goto out;
+		}
+		st->has_desired = true;
 	}
 	if (cur) {
 		if (parse_version(cur, &st->current, e) < 0) {
@@ -166,7 +175,7 @@ static void gen_version(struct jgen *g, const struct rt_app_version *v)
 {
 	jgen_obj_open(g);
 	jgen_kstr(g, "image", v->image ? v->image : "");
-	jgen_kstr(g, "manifest", v->manifest.s);
+	jgen_kstr(g, "digest", v->manifest.s);
 	if (v->rollout)
 		jgen_kstr(g, "rollout", v->rollout);
 	jgen_kint(g, "since", v->since);
@@ -186,6 +195,10 @@ int rt_app_state_json(const struct rt_app_state *st, char **out, size_t *len, st
 	jgen_kint(g, "generation", st->generation);
 	if (st->rollout)
 		jgen_kstr(g, "rollout", st->rollout);
+	if (st->has_desired) {
+		jgen_key(g, "desired");
+		gen_version(g, &st->desired);
+	}
 	if (st->has_current) {
 		jgen_key(g, "current");
 		gen_version(g, &st->current);

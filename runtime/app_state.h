@@ -1,8 +1,10 @@
 /* app_state.h: what a host knows of one app, kept in the store as
- * apps/<name>/state.json: the current version, the previous ones (most
- * recent first: the revert targets), the pinned ones (never collected), and
- * the generation and rollout id of the last accepted change, so that rampd can
- * refuse a stale orchestrator's lower generation.
+ * apps/<name>/state.json: the desired version (what the host was last told
+ * to run: after a restart rampd carries on towards it), the current one, the
+ * previous ones (most recent first: the revert targets), the pinned ones
+ * (never collected), and the generation and rollout id of the last accepted
+ * change, so that rampd can refuse a stale orchestrator's lower generation.
+ * Field names follow docs/API.md.
  *
  * Written crash-safely (temporary file, fsync, rename, fsync of the
  * directory): after a kill -9 or a power cut the file is the old or the new
@@ -16,11 +18,12 @@
 
 #include "image/digest.h"
 #include "image/oci.h"
+#include "lib/api.h"
 #include "lib/err.h"
 
 struct rt_store;
 
-#define RT_APP_NAME_MAX 64
+#define RT_APP_NAME_MAX API_MAX_NAME
 #define RT_APP_VERSIONS_MAX 1000 /* previous or pinned entries in one state */
 
 struct rt_app_version {
@@ -34,16 +37,16 @@ struct rt_app_state {
 	char *name;
 	int64_t generation; /* highest generation accepted, 0 for a new app */
 	char *rollout;      /* rollout id of the last accepted change; NULL when none */
-	bool has_current;
-	struct rt_app_version current;
+	bool has_desired, has_current;
+	struct rt_app_version desired, current;
 	struct rt_app_version *previous; /* most recent first */
 	size_t n_previous;
 	struct rt_app_version *pinned;
 	size_t n_pinned;
 };
 
-/* [A-Za-z0-9][A-Za-z0-9._-]*, at most RT_APP_NAME_MAX bytes: it names a
- * directory and appears in URLs. */
+/* [a-z0-9][a-z0-9_.-]*, at most RT_APP_NAME_MAX bytes (docs/API.md): it
+ * names a directory and appears in URLs. */
 int rt_app_name_check(const char *name, struct err *e);
 
 int rt_app_state_parse(const char *buf, size_t len, struct rt_app_state *st, struct err *e);

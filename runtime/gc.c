@@ -75,6 +75,8 @@ static int keep_app(struct rt_store *s, const char *name, unsigned keep, struct 
 	size_t np = st.n_previous < keep - 1 ? st.n_previous : keep - 1;
 	if (st.has_current && dset_add(images, &st.current.manifest, e) < 0)
 		goto out;
+	if (st.has_desired && dset_add(images, &st.desired.manifest, e) < 0)
+		goto out;
 	for (size_t i = 0; i < np; i++)
 		if (dset_add(images, &st.previous[i].manifest, e) < 0)
 			goto out;

@@ -1,8 +1,8 @@
 /* gc.h: garbage collection of the host store.
  *
- * Kept: per app, the current version and the keep-1 most recent previous
- * ones (keep = 3 by default), every pinned version, and the images the caller
- * names as in use (what runs, what is being deployed). Everything else goes:
+ * Kept: per app, the desired and the current version and the keep-1 most
+ * recent previous ones (keep = 3 by default), every pinned version, and the
+ * images the caller names as in use (what runs, what is being deployed). Everything else goes:
  * image records first, then the layers and blobs no kept image references,
  * then abandoned downloads. The previous lists of the app states are cut to
  * what is kept, so a revert never points at a removed version. */

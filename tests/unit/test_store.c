@@ -409,12 +409,16 @@ static void test_app_state(void **state)
 	assert_string_equal(st.previous[1].image, "reg/web@b");
 	st.generation = 7;
 	st.rollout = strdup("r-42");
+	assert_int_equal(rt_app_version_copy(&st.desired, &c, &e), 0);
+	st.has_desired = true;
 	st.pinned = calloc(1, sizeof *st.pinned);
 	assert_int_equal(rt_app_version_copy(&st.pinned[0], &b, &e), 0);
 	st.n_pinned = 1;
 	assert_int_equal(rt_app_state_write(&s, &st, &e), 0);
 	assert_int_equal(rt_app_state_read(&s, "web", &back, &e), 0);
 	assert_int_equal(back.generation, 7);
+	assert_true(back.has_desired);
+	assert_string_equal(back.desired.image, "reg/web@c");
 	assert_string_equal(back.rollout, "r-42");
 	assert_true(img_digest_eq(&back.current.manifest, &a.manifest));
 	assert_int_equal(back.n_previous, 2);
@@ -433,6 +437,13 @@ static void test_app_state(void **state)
 	assert_int_equal(rt_app_state_read(&s, "", &st, &e), -1);
 	assert_int_equal(rt_app_state_read(&s, ".hidden", &st, &e), -1);
 	assert_int_equal(rt_app_name_check("web-1.prod_a", &e), 0);
+	assert_int_equal(rt_app_name_check("Web", &e), -1);
+	char longname[RT_APP_NAME_MAX + 2];
+	memset(longname, 'a', sizeof longname - 1);
+	longname[sizeof longname - 1] = '\0';
+	assert_int_equal(rt_app_name_check(longname, &e), -1);
+	longname[RT_APP_NAME_MAX] = '\0';
+	assert_int_equal(rt_app_name_check(longname, &e), 0);
 	_cleanup_free_ char *rd = rt_store_app_run_dir(&s, "web", &e);
 	assert_non_null(rd);
 	assert_true(fs_exists(rd));
@@ -447,7 +458,7 @@ static void test_app_state_hostile(void **state)
 	const char *D = "sha256:ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb";
 	char ok[512];
 	snprintf(ok, sizeof ok,
-		 "{\"schemaVersion\":1,\"name\":\"web\",\"generation\":3,\"current\":{\"image\":\"r/w@x\",\"manifest\":\"%s\"},"
+		 "{\"schemaVersion\":1,\"name\":\"web\",\"generation\":3,\"current\":{\"image\":\"r/w@x\",\"digest\":\"%s\"},"
 		 "\"previous\":[],\"pinned\":[]}",
 		 D);
 	assert_int_equal(rt_app_state_parse(ok, strlen(ok), &st, &e), 0);
@@ -462,14 +473,16 @@ static void test_app_state_hostile(void **state)
 		{"{\"schemaVersion\":1,\"name\":\"web\",\"generation\":-1}", "negative"},
 		{"{\"schemaVersion\":1,\"name\":\"web\",\"generation\":\"1\"}", "generation"},
 		{"{\"schemaVersion\":1,\"name\":\"web\",\"generation\":1,\"extra\":1}", "unknown field"},
-		{"{\"schemaVersion\":1,\"name\":\"web\",\"generation\":1,\"current\":{\"image\":\"x\",\"manifest\":\"md5:x\"}}",
+		{"{\"schemaVersion\":1,\"name\":\"web\",\"generation\":1,\"current\":{\"image\":\"x\",\"digest\":\"md5:x\"}}",
 		 "unsupported algorithm"},
-		{"{\"schemaVersion\":1,\"name\":\"web\",\"generation\":1,\"current\":{\"image\":\"\",\"manifest\":\"sha256:"
+		{"{\"schemaVersion\":1,\"name\":\"web\",\"generation\":1,\"current\":{\"image\":\"\",\"digest\":\"sha256:"
 		 "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb\"}}",
 		 "empty"},
 		{"{\"schemaVersion\":1,\"name\":\"web\",\"generation\":1,\"previous\":{}}", "previous"},
 		{"{\"schemaVersion\":1,\"name\":\"web\",\"generation\":1,\"pinned\":[{\"image\":\"x\"}]}", "pinned[0]"},
 		{"{\"schemaVersion\":1,\"name\":\"web\",\"name\":\"web\",\"generation\":1}", "twice"},
+		{"{\"schemaVersion\":1,\"name\":\"Web\",\"generation\":1}", "invalid app name"},
+		{"{\"schemaVersion\":1,\"name\":\"web\",\"generation\":1,\"desired\":[]}", "desired"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		if (rt_app_state_parse(bad[i].doc, strlen(bad[i].doc), &st, &e) == 0)
@@ -482,7 +495,7 @@ static void test_app_state_hostile(void **state)
 	char *big = malloc(cap);
 	size_t n = (size_t)snprintf(big, cap, "{\"schemaVersion\":1,\"name\":\"web\",\"generation\":1,\"previous\":[");
 	for (int i = 0; i <= RT_APP_VERSIONS_MAX; i++)
-		n += (size_t)snprintf(big + n, cap - n, "%s{\"image\":\"x\",\"manifest\":\"%s\"}", i ? "," : "", D);
+		n += (size_t)snprintf(big + n, cap - n, "%s{\"image\":\"x\",\"digest\":\"%s\"}", i ? "," : "", D);
 	n += (size_t)snprintf(big + n, cap - n, "]}");
 	assert_int_equal(rt_app_state_parse(big, n, &st, &e), -1);
 	assert_non_null(strstr(e.msg, "more than"));
@@ -568,12 +581,19 @@ static void test_gc(void **state)
 	assert_string_equal(st.previous[1].image, "v2");
 	rt_app_state_free(&st);
 
-	/* keep 1, nothing in use: only current and pinned stay */
+	/* keep 1, nothing in use: current, pinned and desired (being deployed) stay */
+	assert_int_equal(rt_app_state_read(&s, "web", &st, &e), 0);
+	st.desired = (struct rt_app_version){.image = strdup("extra"), .manifest = d[5]};
+	st.has_desired = true;
+	assert_int_equal(rt_app_state_write(&s, &st, &e), 0);
+	rt_app_state_free(&st);
 	o.keep = 1;
 	o.n_in_use = 0;
 	assert_int_equal(rt_gc(&s, &o, &gs, &e), 0);
-	assert_int_equal(gs.kept_images, 2);
-	assert_int_equal(gs.images, 3);
+	assert_int_equal(gs.kept_images, 3);
+	assert_int_equal(gs.images, 2);
+	assert_int_equal(rt_store_image_get(&s, &d[5], &got, &e), 0);
+	rt_store_image_free(&got);
 	o.keep = 0;
 	assert_int_equal(rt_gc(&s, &o, &gs, &e), -1);
 	for (int i = 0; i < 6; i++)
