@@ -34,6 +34,11 @@ struct rt_spec {
 	const char *const *lower;
 	size_t n_lower;
 	const char *upper, *work;
+	/* The upper dir is this container's scratch space, mounted once: overlayfs then
+	   skips syncing it, which spares a syncfs of the upper's whole file system when
+	   the container ends. The kernel marks such a work dir and refuses to mount it
+	   again, so give every start a fresh upper and work dir. */
+	bool volatile_upper;
 	/* Root, flat mode (n_lower == 0): one directory, used in place. */
 	const char *rootfs;
 	bool readonly_root;

@@ -70,7 +70,8 @@ int rt_root_plan(const struct rt_spec *s, struct rt_root_plan *p, struct err *e)
 	for (size_t i = 0; i < s->n_lower; i++)
 		len += strlen(s->lower[i]) + 1;
 	if (s->upper)
-		len += strlen(",upperdir=") + strlen(s->upper) + strlen(",workdir=") + strlen(s->work);
+		len += strlen(",upperdir=") + strlen(s->upper) + strlen(",workdir=") + strlen(s->work) +
+		       strlen(",volatile");
 	if (len > MOUNT_DATA_MAX)
 		return err_set(e, "overlay: %zu layers need %zu bytes of mount options, more than the kernel's %d",
 			       s->n_lower, len, MOUNT_DATA_MAX);
@@ -81,8 +82,12 @@ int rt_root_plan(const struct rt_spec *s, struct rt_root_plan *p, struct err *e)
 	for (size_t i = s->n_lower; i-- > 0;)
 		w += sprintf(w, "%s%s", s->lower[i], i ? ":" : "");
 	if (s->upper)
-		sprintf(w, ",upperdir=%s,workdir=%s", s->upper, s->work);
+		sprintf(w, ",upperdir=%s,workdir=%s%s", s->upper, s->work, s->volatile_upper ? ",volatile" : "");
 	p->overlay_opts = o;
+	if (s->upper && asprintf(&p->volatile_mark, "%s/work/incompat/volatile", s->work) < 0) {
+		p->volatile_mark = NULL;
+		return err_errno(e, ENOMEM, "overlay options");
+	}
 	/* the overlay is attached over its own upper dir (or a layer when read-only):
 	   inside the private mount namespace any directory serves, and this one is ours */
 	p->target = s->upper ? s->upper : s->lower[0];
@@ -92,7 +97,9 @@ int rt_root_plan(const struct rt_spec *s, struct rt_root_plan *p, struct err *e)
 void rt_root_plan_free(struct rt_root_plan *p)
 {
 	free(p->overlay_opts);
+	free(p->volatile_mark);
 	p->overlay_opts = NULL;
+	p->volatile_mark = NULL;
 }
 
 static int do_mount(const char *src, const char *dst, const char *type, unsigned long flags, const char *data,
@@ -193,8 +200,14 @@ int rt_root_setup(const struct rt_root_plan *p, struct err *e)
 		return -1;
 	unsigned long nodev = p->nodev ? MS_NODEV : 0;
 	if (p->overlay_opts) {
-		if (do_mount("overlay", p->target, "overlay", nodev, p->overlay_opts, e) < 0)
+		struct stat st;
+		if (do_mount("overlay", p->target, "overlay", nodev, p->overlay_opts, e) < 0) {
+			if (p->volatile_mark && lstat(p->volatile_mark, &st) == 0)
+				return rt_cerr(e, 0, "upper dir \"%s\" was used with volatile_upper before and "
+						     "overlayfs refuses it again: give a fresh upper and work dir",
+					       p->target);
 			return -1;
+		}
 	} else if (do_mount(p->target, p->target, NULL, MS_BIND | MS_REC, NULL, e) < 0) {
 		return -1;
 	}

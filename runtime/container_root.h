@@ -19,6 +19,7 @@
 struct rt_root_plan {
 	const char *target;  /* where the root is mounted before pivot_root */
 	char *overlay_opts;  /* overlay mount data, NULL for a bind mount of target */
+	char *volatile_mark; /* where overlayfs marks a work dir once used with "volatile" */
 	bool readonly, nodev;
 };
 

@@ -2,18 +2,21 @@
  * drive rt_start/rt_exec/rt_stop/rt_wait. Exits with the container's status, or 125
  * when it could not be started (the message on stderr).
  *
- *   rt_run [--lower DIR]... [--upper DIR --work DIR] [--rootfs DIR] [--ro] [--dev]
+ *   rt_run [--lower DIR]... [--upper DIR --work DIR [--volatile]] [--rootfs DIR] [--ro] [--dev]
  *          [--user SPEC] [--hostname NAME] [--net-private] [--init] [--cwd DIR]
  *          [--env K=V]... [--fd N[:NAME]]... [--listen NAME]...
  *          [--memory BYTES] [--cpu QUOTA[/PERIOD]] [--pids N] [--cgroup-parent P]
  *          [--name NAME] [--nofile N]
  *          [--exec SHELL-CMD [--exec-delay MS] [--exec-timeout MS]]
- *          [--stop SIG:DELAY_MS:GRACE_MS] [--check-leaks] -- ARGV...
+ *          [--stop SIG:DELAY_MS:GRACE_MS] [--check-leaks] [--repeat N] -- ARGV...
  *
  * --listen makes a TCP socket listening on 127.0.0.1 (a free port, printed on stderr
  * as "listen NAME PORT") and hands it over; --exec runs /bin/sh -c SHELL-CMD in the
  * running container and prints "exec status N" (or "exec error: ...") on stderr;
- * --check-leaks fails (exit 99) when rt_run holds more fds or children afterwards. */
+ * --check-leaks fails (exit 99) when rt_run holds more fds or children afterwards;
+ * --repeat N (for tests/bench) runs the container N times in this process and prints
+ * each run's start-to-exit time in milliseconds, one a line (with --volatile, run i
+ * uses the fresh dirs UPPER/i and WORK/i, made before its clock starts). */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +28,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,7 +82,8 @@ int main(int argc, char **argv)
 		{"cpu", 1, 0, 'C'},         {"pids", 1, 0, 'p'},      {"cgroup-parent", 1, 0, 'g'},
 		{"name", 1, 0, 'n'},        {"nofile", 1, 0, 'o'},    {"exec", 1, 0, 'x'},
 		{"exec-delay", 1, 0, 'X'},  {"exec-timeout", 1, 0, 'T'}, {"stop", 1, 0, 's'},
-		{"check-leaks", 0, 0, 'K'}, {0, 0, 0, 0},
+		{"check-leaks", 0, 0, 'K'}, {"repeat", 1, 0, 'P'},    {"volatile", 0, 0, 'V'},
+		{0, 0, 0, 0},
 	};
 	const char *lower[MAX_LIST], *env[MAX_LIST + 1], *names[MAX_LIST];
 	int fds[MAX_LIST];
@@ -89,6 +94,7 @@ int main(int argc, char **argv)
 	int stop_sig = 0;
 	unsigned stop_delay = 0, stop_grace = 0;
 	bool check_leaks = false;
+	int repeat = 0;
 	struct rt_spec s;
 	rt_spec_init(&s);
 	log_init("rt_run");
@@ -106,6 +112,7 @@ int main(int argc, char **argv)
 		case 'w': s.work = optarg; break;
 		case 'r': s.rootfs = optarg; break;
 		case 'R': s.readonly_root = true; break;
+		case 'V': s.volatile_upper = true; break;
 		case 'D': s.allow_devices = true; break;
 		case 'U': s.user = optarg; break;
 		case 'h': s.hostname = optarg; break;
@@ -146,6 +153,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'K': check_leaks = true; break;
+		case 'P': repeat = atoi(optarg); break;
 		default: return 2;
 		}
 	}
@@ -165,6 +173,32 @@ int main(int argc, char **argv)
 	int fds_before = count_fds();
 	struct rt_container c;
 	struct err e;
+	const char *upper = s.upper, *work = s.work;
+	for (int i = 0; i < repeat; i++) {
+		struct timespec t0, t1;
+		int st;
+		char up[4096], wk[4096];
+		if (s.volatile_upper) {
+			snprintf(up, sizeof up, "%s/%d", upper, i);
+			snprintf(wk, sizeof wk, "%s/%d", work, i);
+			if (mkdir(up, 0755) < 0 || mkdir(wk, 0755) < 0) {
+				perror("rt_run: mkdir");
+				return 2;
+			}
+			s.upper = up;
+			s.work = wk;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (rt_start(&s, &c, &e) < 0 || rt_wait(&c, &st, &e) < 0) {
+			fprintf(stderr, "rt_run: error: %s\n", e.msg);
+			return 125;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		rt_container_release(&c);
+		printf("%.3f\n", (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	}
+	if (repeat)
+		return 0;
 	if (rt_start(&s, &c, &e) < 0) {
 		fprintf(stderr, "rt_run: error: %s\n", e.msg);
 		return 125;

@@ -61,6 +61,15 @@ setup() {
 	[[ "$output" == *"No such file"* ]]
 }
 
+@test "run: a volatile upper dir takes writes once; mounting it again is a clear error" {
+	run "$RT_RUN" "${ROOT_ARGS[@]}" --volatile -- sh -c 'echo v > /srv/v'
+	[ "$status" -eq 0 ]
+	[ "$(cat "$L/t$BATS_TEST_NUMBER.up/srv/v")" = v ]
+	run "$RT_RUN" "${ROOT_ARGS[@]}" -- true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"was used with volatile_upper before"*"give a fresh upper and work dir"* ]]
+}
+
 @test "run: a read-only root refuses writes" {
 	run "$RT_RUN" "${ROOT_ARGS[@]}" --ro -- touch /srv/x
 	[ "$status" -ne 0 ]
