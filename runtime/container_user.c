@@ -4,10 +4,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "runtime/container_int.h"
@@ -251,11 +253,15 @@ int rt_user_lookup(const char *spec, const char *passwd, size_t passwd_len, cons
 }
 
 /* Read a regular file of the current root into buf; *len = 0 and no error when missing.
-   O_NONBLOCK so that a FIFO planted by the image cannot block the runtime. */
+   O_NONBLOCK so that a FIFO planted by the image cannot block the runtime; no magic
+   links, so that a link to /proc/self/fd/N cannot make us read a file of the host
+   through a descriptor still open at this point. */
 static int read_small(const char *path, char *buf, size_t cap, size_t *len, struct err *e)
 {
+	struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+			       .resolve = RESOLVE_NO_MAGICLINKS};
 	*len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : rt_cerr(e, errno, "open \"%s\"", path);
 	struct stat st;

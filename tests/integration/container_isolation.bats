@@ -114,6 +114,17 @@ setup() {
 	[ "$output" = /etc ]
 }
 
+@test "isolation: an image's /etc/passwd linking to /proc/self/fd/N cannot read a host file" {
+	up="$L/t$BATS_TEST_NUMBER.up"
+	mkdir -p "$up/etc"
+	ln -s /proc/self/fd/7 "$up/etc/passwd"
+	printf 'root:x:0:0::/HOST-SECRET:/bin/sh\n' >"$L/secret"
+	run "$RT_RUN" "${ROOT_ARGS[@]}" -- sh -c 'echo $HOME' 7<"$L/secret"
+	[ "$status" -eq 125 ]
+	[[ "$output" != *HOST-SECRET* ]]
+	[[ "$output" == *'open "/etc/passwd": Too many levels of symbolic links'* ]]
+}
+
 @test "isolation: a setuid-root binary gains nothing under no_new_privs" {
 	run "$RT_RUN" "${ROOT_ARGS[@]}" --user app -- ctr_probe_suid ids
 	[ "$status" -eq 0 ]
