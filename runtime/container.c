@@ -440,10 +440,14 @@ int rt_start(const struct rt_spec *s, struct rt_container *c, struct err *e)
 	proc.n_rlimits = s->n_rlimits;
 	if (rt_root_plan(s, &plan, e) < 0)
 		goto out;
-	if (s->user && !(c->user = strdup(s->user))) {
-		err_errno(e, ENOMEM, "user");
+	if ((s->user && !(c->user = strdup(s->user))) ||
+	    (s->n_rlimits && !(c->rlimits = malloc(s->n_rlimits * sizeof *s->rlimits)))) {
+		err_errno(e, ENOMEM, "container");
 		goto out;
 	}
+	if (s->n_rlimits)
+		memcpy(c->rlimits, s->rlimits, s->n_rlimits * sizeof *s->rlimits);
+	c->n_rlimits = s->n_rlimits;
 
 	struct rt_cgroup_limits lim = {s->memory_max, s->cpu_max_quota_us, s->cpu_max_period_us, s->pids_max};
 	if (s->memory_max || s->cpu_max_quota_us || s->pids_max || s->cgroup_parent) {
@@ -585,6 +589,8 @@ int rt_exec(const struct rt_container *c, const struct rt_exec_spec *x, int *sta
 	_cleanup_close_ int cmdfd = -1;
 	if (proc_prepare(&proc, x->argv, x->env, x->cwd, x->user ? x->user : c->user, stdio, NULL, NULL, 0, e) < 0)
 		goto out;
+	proc.rlimits = c->rlimits;
+	proc.n_rlimits = c->n_rlimits;
 	if (c->reaped || c->pidfd < 0) {
 		err_set(e, "the container is not running");
 		goto out;
@@ -659,5 +665,7 @@ void rt_container_release(struct rt_container *c)
 	struct rt_cgroup cg = {.path = steal_ptr(c->cgroup), .fd = steal_fd(c->cgroup_fd)};
 	rt_cgroup_destroy(&cg, &ignored);
 	free(c->user);
+	free(c->rlimits);
 	c->user = NULL;
+	c->rlimits = NULL;
 }

@@ -77,6 +77,8 @@ struct rt_container {
 	char *cgroup;  /* cgroup v2 directory, NULL when none was made */
 	int cgroup_fd; /* -1 when none */
 	char *user;    /* copy of spec->user, the default user of rt_exec */
+	struct rt_rlimit *rlimits; /* copy of the spec's, applied to rt_exec's commands too */
+	size_t n_rlimits;
 	bool reaped;
 	int status;    /* after rt_wait: exit status, or 128+signal */
 };
@@ -106,7 +108,7 @@ struct rt_exec_spec {
 };
 
 /* Run a command inside the running container (same namespaces, cgroup, user lookup,
-   capabilities, seccomp, no_new_privs) and wait for it; *status as for rt_wait. */
+   rlimits, capabilities, seccomp, no_new_privs) and wait for it; *status as for rt_wait. */
 int rt_exec(const struct rt_container *c, const struct rt_exec_spec *x, int *status, struct err *e);
 
 /* Release descriptors and memory; kills and reaps a container still running. */

@@ -197,6 +197,8 @@ setup() {
 	# a pid of the container's namespace (the app is 1 or 2)
 	pid=$(awk '/^in box/{print $4}' <<<"$output")
 	[ "$pid" -lt 100 ]
+	run "$RT_RUN" "${ROOT_ARGS[@]}" --init --nofile 77 --exec 'echo nofile $(ulimit -n)' -- sleep 1
+	[[ "$output" == *"nofile 77"* ]]
 	run "$RT_RUN" "${ROOT_ARGS[@]}" --init --exec 'sleep 5' --exec-timeout 200 -- sleep 1
 	[[ "$output" == *"did not finish within 200 ms"* ]]
 	run "$RT_RUN" "${ROOT_ARGS[@]}" --exec 'true' --exec-delay 500 -- true
