@@ -10,8 +10,8 @@
  * docs/RUNTIME.md explains each choice.
  *
  * Threads: rt_start and rt_exec may be called from a multithreaded process. The
- * callers' own SIGCHLD handling must not reap with waitpid(-1): the container's
- * processes are reaped by rt_wait and rt_exec. */
+ * caller must not reap with waitpid(-1) nor set SIGCHLD to SIG_IGN: the container's
+ * processes are reaped by rt_wait and rt_exec. Needs root and Linux 5.8 or later. */
 #ifndef RAMP_RUNTIME_CONTAINER_H
 #define RAMP_RUNTIME_CONTAINER_H
 

@@ -112,6 +112,12 @@ setup() {
 	[[ "$output" == *'working directory "/proc/self/fd/4"'* ]]
 	run "$RT_RUN" "${ROOT_ARGS[@]}" --cwd /etc -- ctr_probe cwd
 	[ "$output" = /etc ]
+	# the same for a command entered into the running container
+	run "$RT_RUN" "${ROOT_ARGS[@]}" --init --exec 'ctr_probe fds; ctr_probe cwd' -- sleep 1 3</etc/hostname 4<"$L"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "0 1 2 " ]
+	[ "${lines[1]}" = / ]
+	[ "${lines[2]}" = "exec status 0" ]
 }
 
 @test "isolation: an image's /etc/passwd linking to /proc/self/fd/N cannot read a host file" {
