@@ -173,7 +173,11 @@ static int proc_prepare(struct proc *p, const char *const *argv, const char *con
 				return err_set(e, "socket name \"%s\": 1 to 255 characters, no ':'", nm);
 			len += strlen(nm) + 1;
 		}
-		if (asprintf(&p->owned[0], "LISTEN_FDS=%zu", n_fds) < 0 || !(p->owned[1] = malloc(len)))
+		if (asprintf(&p->owned[0], "LISTEN_FDS=%zu", n_fds) < 0) {
+			p->owned[0] = NULL;
+			return err_errno(e, ENOMEM, "environment");
+		}
+		if (!(p->owned[1] = malloc(len)))
 			return err_errno(e, ENOMEM, "environment");
 		char *w = p->owned[1] + sprintf(p->owned[1], "LISTEN_FDNAMES=");
 		for (size_t i = 0; i < n_fds; i++)
