@@ -26,7 +26,7 @@ image=$rootfs-umoci-image
 work=$(mktemp -d /var/tmp/ramp-bench-unpack-XXXXXX)
 mnt=$work/mnt
 mkdir -p "$mnt"
-trap 'umount "$mnt" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'umount "$mnt" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 if [ ! -f "$image/index.json" ]; then
 	echo "unpack.sh: packing $rootfs into $image with umoci (once)" >&2
