@@ -15,6 +15,8 @@ static const struct verb {
 } verbs[] = {
 	{"build", cmd_build, "freeze directory trees into a reproducible OCI image archive"},
 	{"inspect", cmd_inspect, "show (and verify) an image archive or layout"},
+	{"run", cmd_run, "run an image as an isolated container"},
+	{"test", cmd_test, "run tests inside an image and attach a test record"},
 };
 
 static void usage(FILE *f)
