@@ -15,6 +15,10 @@ static const struct verb {
 } verbs[] = {
 	{"build", cmd_build, "freeze directory trees into a reproducible OCI image archive"},
 	{"inspect", cmd_inspect, "show (and verify) an image archive or layout"},
+	{"push", cmd_push, "push an image and its test records to a registry"},
+	{"pull", cmd_pull, "pull an image and its test records from a registry"},
+	{"login", cmd_login, "store credentials for a registry (after checking them)"},
+	{"logout", cmd_logout, "remove stored credentials for a registry"},
 };
 
 static void usage(FILE *f)

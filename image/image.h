@@ -41,6 +41,12 @@ int img_image_load(struct img_image *img, const struct img_descriptor *d, const 
 int img_image_save(struct img_image *img, struct err *e);
 void img_image_close(struct img_image *img);
 
+/* Pick the image of an index.json: the one named `name` (ref.name
+ * annotation), or the only one when name is NULL. Artifacts are never picked.
+ * `where` names the index in messages. */
+int img_index_pick(const struct img_index *x, const char *name, const char *where, const struct img_descriptor **out,
+		   struct err *e);
+
 /* Test whether path looks like a local image (archive file or layout dir). */
 bool img_is_local(const char *path);
 
