@@ -75,3 +75,24 @@ skopeo_digest() {
 	skopeo inspect --tls-verify=false --raw "docker://$1" >/dev/null &&
 		skopeo inspect --tls-verify=false "docker://$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Digest"])'
 }
+
+# start_basic_registry: htpasswd Basic auth, user "ramp" password "s3cret"
+start_basic_registry() {
+	htpasswd -Bbn ramp s3cret >"$T/htpasswd"
+	start_registry basic "auth: {htpasswd: {realm: ramp-test, path: $T/htpasswd}}"
+}
+
+# start_token_registry [tokenserver args]: token auth, the token server of tests/helpers
+start_token_registry() {
+	local tport
+	tport=$(free_port)
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 1 \
+		-subj /CN=ramp-token 2>/dev/null
+	python3 "$FIXTURES/tokenserver.py" --port "$tport" --key "$T/key.pem" --cert "$T/cert.pem" \
+		--issuer ramp-issuer --service ramp-test --user ramp --password s3cret --log "$T/token.log" "$@" \
+		>"$T/token.out" 2>&1 &
+	PIDS+=($!)
+	TOKEN=127.0.0.1:$tport
+	wait_http "http://$TOKEN/ready"
+	start_registry token "auth: {token: {realm: \"http://$TOKEN/token\", service: ramp-test, issuer: ramp-issuer, rootcertbundle: $T/cert.pem}}"
+}
