@@ -87,10 +87,10 @@ def main():
                 access.append({"type": "repository", "name": parts[1], "actions": actions})
             now = int(time.time())
             state["issued"] += 1
-            exp = now - 10 if state["issued"] <= args.expired_first else now + 300
+            exp = now - 300 if state["issued"] <= args.expired_first else now + 300
             header = {"alg": "RS256", "typ": "JWT", "x5c": [der_b64]}
             claims = {"iss": args.issuer, "sub": user or "", "aud": q.get("service", [""])[0],
-                      "exp": exp, "nbf": now - 60, "iat": now - 60,
+                      "exp": exp, "nbf": now - 600, "iat": now - 600,
                       "jti": "%d-%d" % (os.getpid(), state["issued"]), "access": access}
             signing = (b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())).encode()
             token = signing.decode() + "." + b64url(sign(signing))
