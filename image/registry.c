@@ -568,6 +568,16 @@ enum img_reg_verdict img_reg_check(struct img_registry *r, struct http_xfer *x, 
 	*reauthed = true;
 	if (r->scheme == IMG_AUTH_BEARER) {
 		const char *tok;
+		/* parallel requests all fail with the same stale token: the first
+		 * one to get here fetches a new one, the others reuse it */
+		const char *sent = NULL;
+		for (size_t i = 0; i < x->n_headers; i++)
+			if (!strncasecmp(x->headers[i], "Authorization: Bearer ", 22))
+				sent = x->headers[i] + 22;
+		for (size_t i = 0; sent && i < r->n_tokens; i++)
+			if (!strcmp(r->tokens[i].scope, scope ? scope : "") && strcmp(r->tokens[i].token, sent) &&
+			    r->tokens[i].expires_ms > img_now_ms())
+				return IMG_REG_AGAIN;
 		drop_token(r, scope ? scope : "");
 		if (fetch_token(r, scope ? scope : "", &tok, e) < 0)
 			return IMG_REG_FAILED;
