@@ -289,8 +289,8 @@ static enum img_job_rc pj_step(struct img_job *j, struct http_xfer *x, struct er
 			(unsigned long long)p->xfer_from);
 		return IMG_JOB_FAIL;
 	}
-	/* progress made: the retry budget starts again */
-	if (p->have > p->xfer_from)
+	/* real progress made (not a trickle): the retry budget starts again */
+	if (p->have >= p->xfer_from + (1u << 20))
 		j->attempts = 0;
 	switch (img_reg_check(p->r, x, j->scope, &j->attempts, &j->reauthed, &j->not_before_ms, p->what, p->repo, e)) {
 	case IMG_REG_RETRY:
