@@ -49,6 +49,12 @@ struct img_referrer {
 int img_image_referrers(const struct img_image *img, struct img_referrer **out, size_t *n, struct err *e);
 void img_referrers_free(struct img_referrer *r, size_t n);
 
+/* Pick the image of an index.json: the one named `name` (ref.name
+ * annotation), or the only one when name is NULL. Artifacts are never picked.
+ * `where` names the index in messages. */
+int img_index_pick(const struct img_index *x, const char *name, const char *where, const struct img_descriptor **out,
+		   struct err *e);
+
 /* Test whether path looks like a local image (archive file or layout dir). */
 bool img_is_local(const char *path);
 

@@ -1,0 +1,85 @@
+/* pull.h: pull an image (and the test records that refer to it) from a
+ * registry into a layout directory, an oci-archive, or any blob store.
+ *
+ * Manifests are fetched first (an index is resolved to the platform's image),
+ * then blobs in parallel, each verified (size and digest) while it streams
+ * and stored only when it matches. A broken transfer is resumed with a Range
+ * request, within the process (bounded retries with backoff) and across
+ * processes: partial blobs stay in an ingest directory with their length as
+ * the offset (<layout>/ingest/<hex>, or $XDG_CACHE_HOME/ramp/ingest for
+ * archives). This is the library rampd pulls with. */
+#ifndef RAMP_IMG_PULL_H
+#define RAMP_IMG_PULL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "image/digest.h"
+#include "image/layout.h"
+#include "image/oci.h"
+#include "image/reference.h"
+#include "image/registry.h"
+#include "lib/err.h"
+
+/* Where pulled blobs go. A store sees each blob once at a time. */
+struct img_blob_store;
+struct img_blob_store_ops {
+	/* Start storing d. *present: the store has it already. Otherwise *have
+	 * bytes kept from an earlier attempt were fed to h, and *w is the handle. */
+	int (*open)(struct img_blob_store *s, const struct img_descriptor *d, struct img_sha256 *h, uint64_t *have,
+		    bool *present, void **w, struct err *e);
+	int (*write)(void *w, const void *buf, size_t len, struct err *e);
+	/* Forget what was written (start over). */
+	int (*truncate)(void *w, struct err *e);
+	/* The content was verified: make it visible. Closes w. */
+	int (*commit)(void *w, struct err *e);
+	/* Give up; keep the partial content for a later resume when keep. Closes w. */
+	void (*abort)(void *w, bool keep);
+};
+struct img_blob_store {
+	const struct img_blob_store_ops *ops;
+};
+
+/* A store on a layout: partial blobs in ingest_dir/<hex>, complete ones
+ * renamed into the layout; durable: fsync before they become visible. */
+struct img_layout_store {
+	struct img_blob_store base;
+	const struct img_layout *layout;
+	char *ingest;
+	bool durable;
+};
+int img_layout_store_init(struct img_layout_store *s, const struct img_layout *l, const char *ingest_dir, bool durable,
+			  struct err *e);
+void img_layout_store_free(struct img_layout_store *s);
+
+struct img_pull_opts {
+	const struct img_platform *platform; /* from an index; NULL: this host's */
+	bool no_referrers;                   /* skip the test records */
+	img_progress_fn progress;
+	void *progress_ctx;
+};
+
+struct img_pull_result {
+	struct img_descriptor manifest;  /* the image manifest (platform set when picked from an index) */
+	struct img_descriptor *artifacts; /* test records referring to it, stored too */
+	size_t n_artifacts;
+};
+void img_pull_result_free(struct img_pull_result *res);
+
+/* Pull ref's blobs and manifests into a store; index.json is not touched. */
+int img_pull(struct img_registry *r, const struct img_ref *ref, const struct img_pull_opts *o, struct img_blob_store *s,
+	     struct img_pull_result *res, struct err *e);
+/* Pull into the layout at dir (created when missing) and add the image (named
+ * by the tag) and its test records to its index.json. */
+int img_pull_layout(struct img_registry *r, const struct img_ref *ref, const struct img_pull_opts *o, const char *dir,
+		    struct img_pull_result *res, struct err *e);
+/* Pull into a new oci-archive at path (written crash-safely). */
+int img_pull_archive(struct img_registry *r, const struct img_ref *ref, const struct img_pull_opts *o,
+		     const char *path, struct img_pull_result *res, struct err *e);
+
+/* Fetch a manifest or index by tag or digest, verified against the digest it
+ * was asked by (and the registry's Docker-Content-Digest). */
+int img_fetch_manifest(struct img_registry *r, const char *repo, const char *object, char **buf, size_t *len,
+		       char **media_type, struct img_digest *digest, struct err *e);
+
+#endif

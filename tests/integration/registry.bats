@@ -1,0 +1,131 @@
+#!/usr/bin/env bats
+# registry.bats: ramp push / ramp pull against a real registry (docker-registry,
+# no auth), interop with skopeo both ways, chunked upload, mounts, test records.
+
+load registry_helpers
+
+setup() {
+	reg_setup
+	start_registry reg
+	IMG=$("$MKIMAGE" "$T/img" -n 3 -s 200000 -S 7 -t v1 -r -a "$T/img.tar" | head -1)
+}
+
+teardown() {
+	reg_teardown
+}
+
+@test "push prints the digest skopeo sees; a re-push sends no blob" {
+	run "$RAMP_BIN" push "$T/img.tar" "$REG/app:v1"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "$IMG" ]
+	[ "$(skopeo_digest "$REG/app:v1")" = "$IMG" ]
+	run "$RAMP_BIN" push --json "$T/img.tar" "$REG/app:v1"
+	[ "$status" -eq 0 ]
+	! grep -q '"state":"uploaded"' <<<"$output"
+	grep -q '"state":"skipped"' <<<"$output"
+	grep -q "{\"event\":\"done\",\"digest\":\"$IMG\"}" <<<"$output"
+}
+
+@test "push from a layout directory, by digest" {
+	run "$RAMP_BIN" push "$T/img" "$REG/app@$IMG"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "$IMG" ]
+	[ "$(skopeo_digest "$REG/app@$IMG")" = "$IMG" ]
+}
+
+@test "pulled archive and layout open and verify, same digest" {
+	"$RAMP_BIN" push "$T/img.tar" "$REG/app:v1"
+	run "$RAMP_BIN" pull "$REG/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "$IMG" ]
+	run "$IMGCHECK" "$T/out.tar"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$IMG" ]
+	[ "${lines[1]}" = "records 1" ]
+	run "$RAMP_BIN" pull "$REG/app:v1" --layout "$T/lay"
+	[ "$status" -eq 0 ]
+	run "$IMGCHECK" "$T/lay"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$IMG" ]
+	# nothing half-done is left behind
+	[ ! -e "$T/lay/ingest" ]
+	[ -z "$(ls -A "$XDG_CACHE_HOME/ramp/ingest")" ]
+}
+
+@test "pushed by skopeo, pulled by ramp: identical digests" {
+	skopeo copy -q "oci-archive:$T/img.tar:v1" "docker://$REG/sk:1" --dest-tls-verify=false
+	want=$(skopeo_digest "$REG/sk:1")
+	run "$RAMP_BIN" pull "$REG/sk:1" -o "$T/out.tar"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "$want" ]
+	run "$IMGCHECK" "$T/out.tar"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$want" ]
+}
+
+@test "pushed by ramp, copied back by skopeo: identical digests" {
+	"$RAMP_BIN" push "$T/img.tar" "$REG/app:v1"
+	skopeo copy -q "docker://$REG/app:v1" "oci:$T/back:v1" --src-tls-verify=false
+	run "$IMGCHECK" "$T/back"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$IMG" ]
+}
+
+@test "chunked upload with --chunk-size" {
+	run "$RAMP_BIN" push --chunk-size 65536 "$T/img.tar" "$REG/chunk:1"
+	[ "$status" -eq 0 ]
+	run "$RAMP_BIN" pull "$REG/chunk:1" -o "$T/c.tar"
+	[ "$status" -eq 0 ]
+	"$IMGCHECK" "$T/c.tar"
+}
+
+@test "cross-repository mount with --from-repo, upload when it cannot" {
+	"$RAMP_BIN" push "$T/img.tar" "$REG/a:1"
+	run "$RAMP_BIN" push --json --from-repo a "$T/img.tar" "$REG/b:1"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '"state":"mounted"' <<<"$output")" -ge 4 ]
+	run "$RAMP_BIN" push --json --from-repo nothing/here "$T/img.tar" "$REG/c:1"
+	[ "$status" -eq 0 ]
+	grep -q '"state":"uploaded"' <<<"$output"
+}
+
+@test "test records travel with the image through the sha256-<hex> tag" {
+	"$RAMP_BIN" push "$T/img.tar" "$REG/app:v1"
+	# docker-registry 2.8 has no referrers API: the fallback tag lists the record
+	run skopeo inspect --raw --tls-verify=false "docker://$REG/app:sha256-${IMG#sha256:}"
+	[ "$status" -eq 0 ]
+	grep -q 'application/vnd.ramp.test-record.v1+json' <<<"$output"
+	run "$RAMP_BIN" pull --no-test-records "$REG/app:v1" -o "$T/n.tar"
+	run "$IMGCHECK" "$T/n.tar"
+	[ "${lines[1]}" = "records 0" ]
+}
+
+@test "errors: unknown tag and repository, unreachable registry, usage" {
+	"$RAMP_BIN" push "$T/img.tar" "$REG/app:v1"
+	run "$RAMP_BIN" pull "$REG/app:nope" -o "$T/x.tar"
+	[ "$status" -eq 1 ]
+	grep -q "not found" <<<"$output"
+	run "$RAMP_BIN" pull "$REG/nothing:1" -o "$T/x.tar"
+	[ "$status" -eq 1 ]
+	grep -qi "not found" <<<"$output"
+	[ ! -e "$T/x.tar" ]
+	run "$RAMP_BIN" pull --timeout 2 "127.0.0.1:1/app:v1" -o "$T/x.tar"
+	[ "$status" -eq 1 ]
+	grep -q "127.0.0.1:1" <<<"$output"
+	run "$RAMP_BIN" pull "$REG/App:1" -o "$T/x.tar"
+	[ "$status" -eq 2 ]
+	run "$RAMP_BIN" pull "$REG/app:v1"
+	[ "$status" -eq 2 ]
+	run "$RAMP_BIN" push "$T/img.tar"
+	[ "$status" -eq 2 ]
+	for c in push pull login logout; do
+		run "$RAMP_BIN" $c --help
+		[ "$status" -eq 0 ]
+		grep -q "usage: ramp $c" <<<"$output"
+	done
+}
+
+@test "plain HTTP is refused for a registry that is not loopback" {
+	run "$RAMP_BIN" pull --timeout 2 "localhost.invalid:5/app" -o "$T/x.tar"
+	[ "$status" -eq 1 ]
+}

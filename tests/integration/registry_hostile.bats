@@ -1,0 +1,204 @@
+#!/usr/bin/env bats
+# registry_hostile.bats: ramp against a registry that misbehaves
+# (tests/helpers/fakeregistry.py): tampered and oversized content, redirect
+# loops, trickles, resets, bad JSON and headers, rate limits, 5xx; and the
+# protocol corners a real registry here does not exercise: the referrers API,
+# OCI-Chunk-Min-Length, 416 recovery, redirects to another host.
+
+load registry_helpers
+
+setup() {
+	reg_setup
+	IMG=$("$MKIMAGE" "$T/img" -n 2 -s 200000 -t v1 -r -a "$T/img.tar" | head -1)
+}
+
+teardown() {
+	reg_teardown
+}
+
+fix() {
+	start_fixture fake --seed "$T/img" --repo app "$@"
+	LOG="$T/fake.log"
+}
+
+# no blob of the image was stored anywhere
+nothing_stored() {
+	[ ! -e "$T/out.tar" ]
+	for l in $(python3 -c 'import json,sys; [print(x["digest"][7:]) for x in json.load(open(sys.argv[1]))["layers"]]' \
+		"$T/img/blobs/sha256/${IMG#sha256:}"); do
+		[ ! -e "$T/lay/blobs/sha256/$l" ]
+	done
+}
+
+@test "a tampered blob (digest mismatch) stores nothing and says so" {
+	fix --mode tamper
+	# one transfer at a time: no other blob's partial is kept for a resume
+	run "$RAMP_BIN" pull --jobs 1 "$FIX/app:v1" --layout "$T/lay"
+	[ "$status" -eq 1 ]
+	grep -q "hashes to sha256:" <<<"$output"
+	grep -q "nothing was stored" <<<"$output"
+	nothing_stored
+	[ -z "$(ls -A "$T/lay/ingest" 2>/dev/null)" ]
+	run "$RAMP_BIN" pull "$FIX/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 1 ]
+	nothing_stored
+}
+
+@test "a blob longer than its descriptor is refused" {
+	fix --mode wrong-size
+	run "$RAMP_BIN" pull "$FIX/app:v1" --layout "$T/lay"
+	[ "$status" -eq 1 ]
+	grep -q "sent more than the 2" <<<"$output"
+	nothing_stored
+}
+
+@test "a manifest over 4 MiB is refused" {
+	fix --mode big-manifest
+	run "$RAMP_BIN" pull "$FIX/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 1 ]
+	grep -q "larger than the limit of 4194304" <<<"$output"
+}
+
+@test "a redirect loop ends with a clear error" {
+	fix --mode redirect-loop
+	run "$RAMP_BIN" pull "$FIX/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 1 ]
+	grep -q "redirect" <<<"$output"
+	nothing_stored
+}
+
+@test "a trickle hits the stall timeout" {
+	fix --mode trickle
+	SECONDS=0
+	run "$RAMP_BIN" pull --timeout 1 --retries 1 "$FIX/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 1 ]
+	grep -q "timed out" <<<"$output"
+	[ "$SECONDS" -lt 15 ]
+}
+
+@test "a connection reset mid-blob is resumed with a Range request" {
+	fix --mode reset
+	run "$RAMP_BIN" pull "$FIX/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "$IMG" ]
+	grep -q "reset-after" "$LOG"
+	grep -q "/blobs/sha256:.* 206 " "$LOG"
+	"$IMGCHECK" "$T/out.tar"
+}
+
+@test "a pull that died resumes from its partial blob in the next process" {
+	fix --mode reset
+	run "$RAMP_BIN" pull --retries 0 "$FIX/app:v1" --layout "$T/lay"
+	[ "$status" -eq 1 ]
+	[ -n "$(ls -A "$T/lay/ingest")" ]
+	run "$RAMP_BIN" pull --retries 0 "$FIX/app:v1" --layout "$T/lay"
+	[ "$status" -eq 0 ]
+	grep -q "/blobs/sha256:.* 206 " "$LOG"
+	run "$IMGCHECK" "$T/lay"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$IMG" ]
+	[ ! -e "$T/lay/ingest" ]
+	# the same for an archive: the partial waits under $XDG_CACHE_HOME/ramp/ingest
+	rm -rf "$XDG_CACHE_HOME"
+	pkill -f "fakeregistry.py --port ${FIX#*:} " || true
+	fix --mode reset
+	run "$RAMP_BIN" pull --retries 0 "$FIX/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 1 ]
+	[ -n "$(ls -A "$XDG_CACHE_HOME/ramp/ingest")" ]
+	run "$RAMP_BIN" pull --retries 0 "$FIX/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 0 ]
+	"$IMGCHECK" "$T/out.tar"
+	[ -z "$(ls -A "$XDG_CACHE_HOME/ramp/ingest")" ]
+}
+
+@test "invalid JSON in a manifest is refused" {
+	fix --mode invalid-json
+	run "$RAMP_BIN" pull "$FIX/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 1 ]
+	grep -qi "json" <<<"$output"
+}
+
+@test "a digest with path characters never becomes a path" {
+	fix --mode path-digest
+	run "$RAMP_BIN" pull "$FIX/app:v1" --layout "$T/lay"
+	[ "$status" -eq 1 ]
+	grep -q "invalid digest" <<<"$output"
+	[ ! -e /tmp/ramp-escape ]
+}
+
+@test "a malformed WWW-Authenticate header is an error naming it" {
+	fix --mode bad-auth
+	run "$RAMP_BIN" pull "$FIX/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 1 ]
+	grep -q "WWW-Authenticate" <<<"$output"
+}
+
+@test "429 with Retry-After is honoured" {
+	fix --mode ratelimit
+	SECONDS=0
+	run "$RAMP_BIN" pull "$FIX/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 0 ]
+	[ "$SECONDS" -ge 2 ]
+	[ "$(grep -c ' 429 ' "$LOG")" -eq 2 ]
+	run "$RAMP_BIN" pull --retries 1 "$FIX/app:v1" -o "$T/out2.tar"
+	[ "$status" -eq 0 ]
+}
+
+@test "a 5xx shows the registry's error JSON" {
+	fix --mode error5xx
+	run "$RAMP_BIN" pull --retries 1 "$FIX/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 1 ]
+	grep -q "503 Service Unavailable" <<<"$output"
+	grep -q "UNAVAILABLE: backend on fire" <<<"$output"
+}
+
+@test "Docker schema 1 is refused clearly; warnings are shown once" {
+	fix --mode schema1
+	run "$RAMP_BIN" pull "$FIX/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 1 ]
+	grep -q "schema 1" <<<"$output"
+	pkill -f "fakeregistry.py --port ${FIX#*:} " || true
+	fix --mode warning
+	run "$RAMP_BIN" pull "$FIX/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c "this registry is deprecated" <<<"$output")" -eq 1 ]
+}
+
+@test "redirects to another host get no Authorization header" {
+	fix --mode basic,redirect-other --other-port "$(free_port)"
+	run "$RAMP_BIN" pull "$FIX/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 1 ]
+	grep -qF "authentication required: run 'ramp login $FIX'" <<<"$output"
+	run "$RAMP_BIN" pull --creds ramp:s3cret "$FIX/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 0 ]
+	grep -q "^OTHER .* auth=no" "$LOG"
+	! grep -q "^OTHER .* auth=yes" "$LOG"
+	"$IMGCHECK" "$T/out.tar"
+}
+
+@test "referrers API: used when the registry answers it" {
+	fix --mode referrers
+	run "$RAMP_BIN" push "$T/img.tar" "$FIX/new:v1"
+	[ "$status" -eq 0 ]
+	# the registry took the subject: no fallback tag
+	! grep -q "manifests/sha256-" "$LOG"
+	run "$RAMP_BIN" pull "$FIX/new:v1" -o "$T/out.tar"
+	[ "$status" -eq 0 ]
+	grep -q "GET /v2/new/referrers/$IMG" "$LOG"
+	run "$IMGCHECK" "$T/out.tar"
+	[ "${lines[1]}" = "records 1" ]
+}
+
+@test "chunked upload honours OCI-Chunk-Min-Length and recovers from 416" {
+	fix --chunk-min 65536 --mode chunk-416
+	"$MKIMAGE" "$T/img2" -n 2 -s 200000 -S 2 -a "$T/img2.tar"
+	run "$RAMP_BIN" push --chunk-size 1000 "$T/img2.tar" "$FIX/new:v1"
+	[ "$status" -eq 0 ]
+	grep -q "PATCH len=65536" "$LOG"
+	! grep -q "short chunk" "$LOG"
+	grep -q "PATCH .* 416 " "$LOG"
+	grep -q "GET /v2/new/blobs/uploads/.* 204 " "$LOG"
+	run "$RAMP_BIN" pull "$FIX/new:v1" -o "$T/out.tar"
+	[ "$status" -eq 0 ]
+	"$IMGCHECK" "$T/out.tar"
+}
