@@ -78,7 +78,7 @@ int rt_api_check_image(const char *image, struct img_digest *d, struct err *e)
 	if (n > RT_IMAGE_MAX)
 		return err_set(e, "image: longer than %d bytes", RT_IMAGE_MAX);
 	if (!at)
-		return err_set(e, "image \"%.200s\" is not pinned by digest (NAME@sha256:…)", image);
+		return err_set(e, "image \"%.200s\" is not pinned by digest (NAME@sha256:...)", image);
 	if (img_digest_parse(at + 1, d, e) < 0)
 		return err_ctx(e, "image \"%.200s\"", image);
 	const char *p = image;
@@ -105,7 +105,7 @@ int rt_api_check_image(const char *image, struct img_digest *d, struct err *e)
 		goto bad;
 	return 0;
 bad:
-	return err_set(e, "image \"%.200s\": expected registry/repository@sha256:…", image);
+	return err_set(e, "image \"%.200s\": expected registry/repository@sha256:...", image);
 }
 
 static struct json *parse_body(const char *body, size_t len, const char *const *keys, const char *what, struct err *e)

@@ -10,6 +10,7 @@
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/json.h"
+#include "runtime/app_state.h"
 #include "runtime/sockets.h"
 
 #define MAX_LIST 64 /* listeners, mirrors, addresses of a port */
@@ -17,16 +18,8 @@
 
 bool rt_app_name_valid(const char *name)
 {
-	size_t n = strlen(name);
-	if (n == 0 || n > 63)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '_' || c == '.' || c == '-'));
-		if (!ok)
-			return false;
-	}
-	return true;
+	struct err e;
+	return rt_app_name_check(name, &e) == 0; /* one rule: the store's, which is docs/API.md's */
 }
 
 int rt_parse_size(const char *s, uint64_t *out, struct err *e)

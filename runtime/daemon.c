@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -21,6 +22,7 @@
 #include "lib/fs.h"
 #include "lib/log.h"
 #include "runtime/api.h"
+#include "runtime/gc.h"
 #include "runtime/metrics.h"
 
 #define LOG_TAIL_BYTES (4u << 20) /* at most this much of a log is read for a tail */
@@ -52,6 +54,14 @@ static int load_apps(struct rt_daemon *d, struct err *e)
 		struct rt_app *a = rt_app_new(d, d->cfg.state_dir, de->d_name, e);
 		if (!a)
 			return -1;
+		if (rt_app_load(a, e) < 0) {
+			rt_app_free(a);
+			return -1;
+		}
+		if (!a->st.has_current && !a->st.has_desired) {
+			rt_app_free(a); /* nothing was ever asked of it */
+			continue;
+		}
 		struct rt_app **n = realloc(d->apps, (d->n_apps + 1) * sizeof *n);
 		if (!n) {
 			rt_app_free(a);
@@ -59,8 +69,9 @@ static int load_apps(struct rt_daemon *d, struct err *e)
 		}
 		d->apps = n;
 		d->apps[d->n_apps++] = a;
-		if (rt_app_load(a, e) < 0)
-			return -1;
+		if (a->st.has_desired && a->st.has_current &&
+		    !img_digest_eq(&a->st.desired.manifest, &a->st.current.manifest))
+			rt_app_set_phase(a, RT_PHASE_PULLING, "deploying %s", a->st.desired.manifest.s);
 	}
 	if (errno)
 		return err_sys(e, "read \"%s\"", dir);
@@ -72,6 +83,10 @@ int rt_daemon_open(struct rt_daemon *d, const struct rt_daemon_opts *o, struct e
 	struct utsname u;
 	memset(d, 0, sizeof *d);
 	pthread_mutex_init(&d->mu, NULL);
+	pthread_mutex_init(&d->store_mu, NULL);
+	d->store.fd = d->store.lock_fd = -1;
+	if ((d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		return err_sys(e, "eventfd");
 	d->leave_running = o->leave_running;
 	d->log_level_override = o->log_level;
 	d->started_mono = rt_mono_ms();
@@ -84,7 +99,8 @@ int rt_daemon_open(struct rt_daemon *d, const struct rt_daemon_opts *o, struct e
 		strcpy(d->host, "unknown");
 	if (uname(&u) == 0)
 		snprintf(d->kernel, sizeof d->kernel, "%s", u.release);
-	if (fs_mkdir_p(d->cfg.state_dir, 0700, e) < 0 || load_apps(d, e) < 0)
+	/* the store's lock keeps a second rampd off the same state */
+	if (rt_store_open(&d->store, d->cfg.state_dir, e) < 0 || load_apps(d, e) < 0)
 		return err_ctx(e, "state \"%s\"", d->cfg.state_dir);
 	return 0;
 }
@@ -96,9 +112,14 @@ void rt_daemon_close(struct rt_daemon *d)
 	for (size_t i = 0; i < d->n_apps; i++)
 		rt_app_free(d->apps[i]);
 	free(d->apps);
+	if (d->store.root)
+		rt_store_close(&d->store);
 	rt_config_free(&d->cfg);
 	free(d->config_path);
+	if (d->wake_fd >= 0)
+		close(d->wake_fd);
 	pthread_mutex_destroy(&d->mu);
+	pthread_mutex_destroy(&d->store_mu);
 	memset(d, 0, sizeof *d);
 }
 
@@ -138,7 +159,115 @@ int rt_daemon_reload(struct rt_daemon *d, struct err *e)
 	return 0;
 }
 
+/* ---- garbage, deleted apps ---- */
+
+#define GC_DELAY_MS 5000 /* after a switch: a burst of switches makes one collection */
+
+void rt_daemon_want_gc(struct rt_daemon *d)
+{
+	uint64_t one = 1;
+	pthread_mutex_lock(&d->mu);
+	d->gc_wanted = true;
+	pthread_mutex_unlock(&d->mu);
+	if (write(d->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+		log_debug("wake: %s", strerror(errno));
+}
+
+void rt_daemon_app_gone(struct rt_daemon *d)
+{
+	uint64_t one = 1;
+	if (write(d->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+		log_debug("wake: %s", strerror(errno));
+}
+
+int rt_daemon_gc(struct rt_daemon *d, struct err *e)
+{
+	struct rt_gc_opts o;
+	struct rt_gc_stats st;
+	struct img_digest *in_use = NULL;
+	size_t n = 0;
+	int rc = 0;
+	rt_gc_opts_init(&o);
+	o.keep = 1;
+	/* under the store lock: an import cannot finish between listing what is
+	   in use and removing the rest */
+	pthread_mutex_lock(&d->store_mu);
+	pthread_mutex_lock(&d->mu);
+	for (size_t i = 0; rc == 0 && i < d->n_apps; i++) {
+		struct rt_app *a = d->apps[i];
+		struct rt_app_config ac;
+		if (rt_config_app(&d->cfg, a->name, &ac, e) == 0) {
+			/* each app's previous list is cut to its own keep at every switch */
+			if (ac.keep > o.keep)
+				o.keep = ac.keep;
+			rt_app_config_free(&ac);
+		}
+		pthread_mutex_lock(&a->mu);
+		rc = rt_app_in_use(a, &in_use, &n, e);
+		pthread_mutex_unlock(&a->mu);
+	}
+	d->gc_wanted = false;
+	pthread_mutex_unlock(&d->mu);
+	o.in_use = in_use;
+	o.n_in_use = n;
+	if (rc == 0)
+		rc = rt_gc(&d->store, &o, &st, e);
+	pthread_mutex_unlock(&d->store_mu);
+	free(in_use);
+	return rc;
+}
+
+/* Join and forget the apps whose thread ended after a DELETE. */
+static void forget_gone(struct rt_daemon *d)
+{
+	for (;;) {
+		struct rt_app *gone = NULL;
+		pthread_mutex_lock(&d->mu);
+		for (size_t i = 0; i < d->n_apps && !gone; i++) {
+			struct rt_app *a = d->apps[i];
+			pthread_mutex_lock(&a->mu);
+			if (a->gone) {
+				gone = a;
+				d->apps[i] = d->apps[--d->n_apps];
+			}
+			pthread_mutex_unlock(&a->mu);
+		}
+		pthread_mutex_unlock(&d->mu);
+		if (!gone)
+			return;
+		/* no request can reach it now: lock and unlock once to let the last one out */
+		pthread_mutex_lock(&gone->mu);
+		pthread_mutex_unlock(&gone->mu);
+		rt_app_join(gone);
+		rt_app_free(gone);
+	}
+}
+
 /* ---- the main loop ---- */
+
+static void start_apps(struct rt_daemon *d)
+{
+	struct err e;
+	pthread_mutex_lock(&d->mu);
+	d->running = true;
+	for (size_t i = 0; i < d->n_apps; i++)
+		if (rt_app_start(d->apps[i], &e) < 0)
+			log_err("%s", e.msg);
+	pthread_mutex_unlock(&d->mu);
+}
+
+static void stop_apps(struct rt_daemon *d, bool leave)
+{
+	pthread_mutex_lock(&d->mu);
+	d->running = false;
+	size_t n = d->n_apps;
+	pthread_mutex_unlock(&d->mu);
+	/* every app stops at once; the table no longer changes (the API is down) */
+	for (size_t i = 0; i < n; i++)
+		rt_app_stop(d->apps[i], leave);
+	for (size_t i = 0; i < n; i++)
+		rt_app_join(d->apps[i]);
+}
 
 int rt_daemon_run(struct rt_daemon *d, struct err *e)
 {
@@ -163,26 +292,48 @@ int rt_daemon_run(struct rt_daemon *d, struct err *e)
 		log_warn("%s", ne.msg);
 	log_notice("rampd %s serving on %s%s%s", RAMP_VERSION, d->cfg.socket, d->cfg.listen.n ? " and TCP " : "",
 		   d->cfg.listen.n ? d->cfg.listen.v[0] : "");
+	start_apps(d);
 
 	int64_t wd = rt_watchdog_interval_ms();
 	int64_t next_wd = wd ? rt_mono_ms() + wd : 0;
+	int64_t gc_every = d->cfg.gc_interval / 1000000;
+	int64_t next_gc = rt_mono_ms() + (gc_every < GC_DELAY_MS ? gc_every : GC_DELAY_MS), gc_at = 0;
 	bool leave = d->leave_running;
 	for (;;) {
-		struct pollfd p = {.fd = sfd, .events = POLLIN};
-		int timeout = -1;
-		if (wd) {
-			int64_t left = next_wd - rt_mono_ms();
-			timeout = left < 0 ? 0 : (int)left;
-		}
-		int n = poll(&p, 1, timeout);
+		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = d->wake_fd, .events = POLLIN}};
+		int64_t now = rt_mono_ms(), next = next_gc;
+		if (wd && next_wd < next)
+			next = next_wd;
+		if (gc_at && gc_at < next)
+			next = gc_at;
+		int n = poll(p, 2, next <= now ? 0 : (int)(next - now));
 		if (n < 0 && errno != EINTR)
 			return err_sys(e, "poll");
-		if (wd && rt_mono_ms() >= next_wd) {
+		now = rt_mono_ms();
+		if (wd && now >= next_wd) {
 			if (rt_notify("WATCHDOG=1", &ne) < 0)
 				log_warn("%s", ne.msg);
-			next_wd = rt_mono_ms() + wd;
+			next_wd = now + wd;
 		}
-		if (n <= 0 || !(p.revents & POLLIN))
+		if (n > 0 && (p[1].revents & POLLIN)) {
+			uint64_t v;
+			if (read(d->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
+				log_debug("wake: %s", strerror(errno));
+			forget_gone(d);
+			pthread_mutex_lock(&d->mu);
+			if (d->gc_wanted && !gc_at)
+				gc_at = now + GC_DELAY_MS;
+			pthread_mutex_unlock(&d->mu);
+		}
+		if ((gc_at && now >= gc_at) || now >= next_gc) {
+			if (rt_daemon_gc(d, &ne) < 0)
+				log_err("%s", ne.msg);
+			gc_at = 0;
+			pthread_mutex_lock(&d->mu);
+			next_gc = rt_mono_ms() + d->cfg.gc_interval / 1000000;
+			pthread_mutex_unlock(&d->mu);
+		}
+		if (n <= 0 || !(p[0].revents & POLLIN))
 			continue;
 		struct signalfd_siginfo si;
 		if (read(sfd, &si, sizeof si) != sizeof si)
@@ -199,8 +350,10 @@ int rt_daemon_run(struct rt_daemon *d, struct err *e)
 		break;
 	}
 	rt_notify("STOPPING=1", &ne);
+	/* the API first, so that nothing changes the apps while they stop */
 	rt_api_stop(d->api);
 	d->api = NULL;
+	stop_apps(d, leave);
 	return 0;
 }
 
@@ -307,6 +460,12 @@ struct rt_outcome rt_daemon_put(struct rt_daemon *d, const char *name, const str
 		}
 		d->apps = n;
 		d->apps[d->n_apps++] = a;
+		if (d->running && rt_app_start(a, e) < 0) {
+			d->apps[--d->n_apps] = NULL;
+			pthread_mutex_unlock(&d->mu);
+			rt_app_free(a);
+			return (struct rt_outcome){500, API_E_INTERNAL};
+		}
 	}
 	pthread_mutex_lock(&a->mu);
 	pthread_mutex_unlock(&d->mu);
@@ -348,15 +507,18 @@ struct rt_outcome rt_daemon_delete(struct rt_daemon *d, const char *name, const 
 	pthread_mutex_unlock(&a->mu);
 	if (o.status >= 400)
 		return o;
-	/* forget it: out of the table, then its files */
+	/* not running under a daemon (tests of the API alone): forget it now */
 	pthread_mutex_lock(&d->mu);
-	for (size_t i = 0; i < d->n_apps; i++)
-		if (d->apps[i] == a)
-			d->apps[i] = d->apps[--d->n_apps];
+	bool threads = d->running;
 	pthread_mutex_unlock(&d->mu);
-	if (fs_rm_rf(a->dir, e) < 0)
-		log_warn("delete app \"%s\": %s", name, e->msg);
-	rt_app_free(a);
+	if (!threads) {
+		pthread_mutex_lock(&a->mu);
+		a->gone = true;
+		pthread_mutex_unlock(&a->mu);
+		if (fs_rm_rf(a->dir, e) < 0)
+			log_warn("%s", e->msg);
+		forget_gone(d);
+	}
 	jgen_obj_open(g);
 	jgen_kstr(g, "deleted", name);
 	jgen_obj_close(g);

@@ -14,6 +14,7 @@
 #include "lib/err.h"
 #include "lib/json.h"
 #include "runtime/config.h"
+#include "runtime/store.h"
 #include "runtime/supervisor.h"
 
 struct rt_api;
@@ -33,6 +34,13 @@ struct rt_daemon {
 	struct rt_app **apps;
 	size_t n_apps;
 	struct rt_api *api;
+	struct rt_store store;
+	/* imports and GC change the store's images: one at a time (reading an
+	   image that is there, as a switch does, needs no lock) */
+	pthread_mutex_t store_mu;
+	int wake_fd;          /* eventfd: an app was deleted, GC is wanted */
+	bool gc_wanted;       /* under mu */
+	bool running;         /* apps have threads (under mu) */
 	int64_t started_mono;
 	char host[256], kernel[128];
 };
@@ -43,6 +51,17 @@ int rt_daemon_open(struct rt_daemon *d, const struct rt_daemon_opts *o, struct e
  * (unless told to leave them running) and the API. */
 int rt_daemon_run(struct rt_daemon *d, struct err *e);
 void rt_daemon_close(struct rt_daemon *d);
+
+/* From app threads: a switch happened (collect garbage soon); an app's
+ * thread ended after a DELETE (forget the app). */
+void rt_daemon_want_gc(struct rt_daemon *d);
+void rt_daemon_app_gone(struct rt_daemon *d);
+/* Collect the store's garbage now: keeps what every app needs. */
+int rt_daemon_gc(struct rt_daemon *d, struct err *e);
+
+/* Pull v (mirrors first) and import it into the store; the app's phase says
+ * pulling, then unpacking (daemon_pull.c). */
+int rt_daemon_pull(struct rt_daemon *d, struct rt_app *a, const struct rt_app_version *v, struct err *e);
 
 /* Re-read the config file (SIGHUP); on error the old one stays. */
 int rt_daemon_reload(struct rt_daemon *d, struct err *e);

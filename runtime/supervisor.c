@@ -1,4 +1,5 @@
-/* supervisor.c: an app's state, its requests and its status (see supervisor.h). */
+/* supervisor.c: an app's state, its requests, its status and their
+ * persistence (see supervisor.h); the app's thread is supervisor_run.c. */
 #include "runtime/supervisor.h"
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include "lib/api.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
+#include "runtime/daemon.h"
 
 static const char *const phase_names[RT_PHASE_COUNT] = {
 	[RT_PHASE_PULLING] = API_PHASE_PULLING,     [RT_PHASE_UNPACKING] = API_PHASE_UNPACKING,
@@ -47,31 +49,15 @@ void rt_format_time(int64_t ms, char *buf, size_t cap)
 	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-int rt_version_copy(struct rt_version *dst, const struct rt_version *src, struct err *e)
-{
-	memset(dst, 0, sizeof *dst);
-	dst->digest = src->digest;
-	dst->since = src->since;
-	if (!(dst->image = strdup(src->image)) || (src->rollout && !(dst->rollout = strdup(src->rollout)))) {
-		rt_version_free(dst);
-		return err_errno(e, ENOMEM, "version");
-	}
-	return 0;
-}
-
-void rt_version_free(struct rt_version *v)
-{
-	free(v->image);
-	free(v->rollout);
-	memset(v, 0, sizeof *v);
-}
-
 struct rt_app *rt_app_new(struct rt_daemon *d, const char *state_dir, const char *name, struct err *e)
 {
 	struct rt_app *a = calloc(1, sizeof *a);
-	if (!a || !(a->name = strdup(name)) || asprintf(&a->dir, "%s/apps/%s", state_dir, name) < 0) {
-		if (a)
+	if (!a || !(a->name = strdup(name)) || !(a->st.name = strdup(name)) ||
+	    asprintf(&a->dir, "%s/apps/%s", state_dir, name) < 0) {
+		if (a) {
 			free(a->name);
+			free(a->st.name);
+		}
 		free(a);
 		err_errno(e, ENOMEM, "app \"%s\"", name);
 		return NULL;
@@ -83,22 +69,11 @@ struct rt_app *rt_app_new(struct rt_daemon *d, const char *state_dir, const char
 	return a;
 }
 
-static void versions_free(struct rt_version *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		rt_version_free(&v[i]);
-	free(v);
-}
-
 void rt_app_free(struct rt_app *a)
 {
 	if (!a)
 		return;
-	rt_version_free(&a->desired);
-	rt_version_free(&a->current);
-	versions_free(a->previous, a->n_previous);
-	versions_free(a->pinned, a->n_pinned);
-	free(a->rollout);
+	rt_app_state_free(&a->st);
 	free(a->name);
 	free(a->dir);
 	pthread_mutex_destroy(&a->mu);
@@ -146,13 +121,13 @@ static void ktime(struct jgen *g, const char *k, int64_t ms)
 	jtime(g, ms);
 }
 
-static void version_json(struct jgen *g, const struct rt_version *v, bool since)
+static void version_json(struct jgen *g, const struct rt_app_version *v, bool since)
 {
 	jgen_obj_open(g);
-	jgen_kstr(g, API_F_IMAGE, v->image);
-	jgen_kstr(g, API_F_DIGEST, v->digest.s);
+	jgen_kstr(g, API_F_IMAGE, v->image ? v->image : "");
+	jgen_kstr(g, API_F_DIGEST, v->manifest.s);
 	if (since && v->since)
-		ktime(g, API_F_SINCE, v->since);
+		ktime(g, API_F_SINCE, v->since * 1000);
 	jgen_obj_close(g);
 }
 
@@ -160,29 +135,29 @@ void rt_app_status_json(const struct rt_app *a, struct jgen *g)
 {
 	jgen_obj_open(g);
 	jgen_kstr(g, API_F_NAME, a->name);
-	jgen_kint(g, API_F_GENERATION, a->generation);
-	jgen_kstr(g, API_F_ROLLOUT, a->rollout ? a->rollout : "");
+	jgen_kint(g, API_F_GENERATION, a->st.generation);
+	jgen_kstr(g, API_F_ROLLOUT, a->st.rollout ? a->st.rollout : "");
 	jgen_kstr(g, API_F_PHASE, rt_phase_name(a->phase));
 	ktime(g, API_F_PHASE_SINCE, a->phase_since);
 	jgen_key(g, API_F_DESIRED);
-	if (a->has_desired)
-		version_json(g, &a->desired, false);
+	if (a->st.has_desired)
+		version_json(g, &a->st.desired, false);
 	else
 		jgen_null(g);
 	jgen_key(g, API_F_CURRENT);
-	if (a->has_current)
-		version_json(g, &a->current, true);
+	if (a->st.has_current)
+		version_json(g, &a->st.current, true);
 	else
 		jgen_null(g);
 	jgen_key(g, API_F_PREVIOUS);
 	jgen_arr_open(g);
-	for (size_t i = 0; i < a->n_previous; i++)
-		version_json(g, &a->previous[i], false);
+	for (size_t i = 0; i < a->st.n_previous; i++)
+		version_json(g, &a->st.previous[i], false);
 	jgen_arr_close(g);
 	jgen_key(g, API_F_PINNED);
 	jgen_arr_open(g);
-	for (size_t i = 0; i < a->n_pinned; i++)
-		version_json(g, &a->pinned[i], false);
+	for (size_t i = 0; i < a->st.n_pinned; i++)
+		version_json(g, &a->st.pinned[i], false);
 	jgen_arr_close(g);
 
 	jgen_key(g, API_F_HEALTH);
@@ -226,96 +201,36 @@ void rt_app_status_json(const struct rt_app *a, struct jgen *g)
 	jgen_obj_close(g);
 }
 
-/* ---- persistence ---- */
-
-#define DESIRED_MAX (64u << 10)
-
-static void version_save(struct jgen *g, const struct rt_version *v)
+static int push_digest(struct img_digest **v, size_t *n, const struct img_digest *d, struct err *e)
 {
-	jgen_obj_open(g);
-	jgen_kstr(g, "image", v->image);
-	jgen_kstr(g, "digest", v->digest.s);
-	if (v->rollout)
-		jgen_kstr(g, "rollout", v->rollout);
-	if (v->since)
-		jgen_kint(g, "since", v->since);
-	jgen_obj_close(g);
-}
-
-static int version_load(const struct json *j, struct rt_version *v, struct err *e)
-{
-	static const char *const keys[] = {"image", "digest", "rollout", "since", NULL};
-	const char *image = NULL, *digest = NULL, *rollout = NULL;
-	memset(v, 0, sizeof *v);
-	if (json_only_keys(j, keys, "version", e) < 0 || json_field_str(j, "image", true, &image, e) < 0 ||
-	    json_field_str(j, "digest", true, &digest, e) < 0 || json_field_str(j, "rollout", false, &rollout, e) < 0 ||
-	    json_field_int(j, "since", false, &v->since, e) < 0 || img_digest_parse(digest, &v->digest, e) < 0)
-		return -1;
-	if (!(v->image = strdup(image)) || (rollout && !(v->rollout = strdup(rollout)))) {
-		rt_version_free(v);
-		return err_errno(e, ENOMEM, "version");
-	}
+	struct img_digest *nv = realloc(*v, (*n + 1) * sizeof *nv);
+	if (!nv)
+		return err_errno(e, ENOMEM, "digests in use");
+	nv[(*n)++] = *d;
+	*v = nv;
 	return 0;
 }
 
-int rt_app_save_desired(struct rt_app *a, struct err *e)
+int rt_app_in_use(const struct rt_app *a, struct img_digest **v, size_t *n, struct err *e)
 {
-	_cleanup_free_ char *run = fs_join(a->dir, "run"), *path = fs_join(a->dir, "run/desired.json");
-	struct jgen *g = jgen_new(true);
-	const char *buf;
-	size_t len;
-	int rc = -1;
-	if (!run || !path || !g) {
-		err_errno(e, ENOMEM, "save app \"%s\"", a->name);
-		goto out;
-	}
-	jgen_obj_open(g);
-	jgen_kint(g, "generation", a->generation);
-	if (a->rollout)
-		jgen_kstr(g, "rollout", a->rollout);
-	if (a->has_desired) {
-		jgen_key(g, "desired");
-		version_save(g, &a->desired);
-	}
-	jgen_obj_close(g);
-	if (jgen_result(g, &buf, &len, e) < 0 || fs_mkdir_p(run, 0700, e) < 0 || fs_write_atomic(path, buf, len, 0600, e) < 0)
-		goto out;
-	rc = 0;
-out:
-	jgen_free(g);
-	return rc < 0 ? err_ctx(e, "save app \"%s\"", a->name) : 0;
+	if (a->st.has_desired && push_digest(v, n, &a->st.desired.manifest, e) < 0)
+		return -1;
+	if (a->st.has_current && push_digest(v, n, &a->st.current.manifest, e) < 0)
+		return -1;
+	for (size_t i = 0; i < a->st.n_previous; i++)
+		if (push_digest(v, n, &a->st.previous[i].manifest, e) < 0)
+			return -1;
+	return 0;
 }
+
+/* ---- persistence ---- */
 
 int rt_app_load(struct rt_app *a, struct err *e)
 {
-	static const char *const keys[] = {"generation", "rollout", "desired", NULL};
-	_cleanup_free_ char *path = fs_join(a->dir, "run/desired.json"), *buf = NULL;
-	const struct json *v;
-	const char *rollout = NULL;
-	size_t len;
-	if (!path)
-		return err_errno(e, ENOMEM, "load app");
-	if (fs_read_file(path, DESIRED_MAX, &buf, &len, e) < 0)
-		return e->errnum == ENOENT ? 0 : -1;
-	struct json *j = json_parse(buf, len, e);
-	int rc = -1;
-	if (!j || json_only_keys(j, keys, "desired state", e) < 0 ||
-	    json_field_int(j, "generation", true, &a->generation, e) < 0 ||
-	    json_field_str(j, "rollout", false, &rollout, e) < 0 || json_field(j, "desired", JSON_OBJECT, false, &v, e) < 0)
-		goto out;
-	if (rollout && !(a->rollout = strdup(rollout))) {
-		err_errno(e, ENOMEM, "load app");
-		goto out;
-	}
-	if (v) {
-		if (version_load(v, &a->desired, e) < 0)
-			goto out;
-		a->has_desired = true;
-	}
-	rc = 0;
-out:
-	json_free(j);
-	return rc < 0 ? err_ctx(e, "app state \"%s\"", path) : 0;
+	rt_app_state_free(&a->st);
+	if (rt_app_state_read(&a->d->store, a->name, &a->st, e) < 0)
+		return err_ctx(e, "app \"%s\"", a->name);
+	return 0;
 }
 
 /* ---- requests ---- */
@@ -328,44 +243,45 @@ static struct rt_outcome outcome(int status, const char *code)
 /* Fencing (docs/API.md "Generations"). */
 static bool stale(const struct rt_app *a, int64_t generation, struct err *e)
 {
-	if (generation >= a->generation)
+	if (generation >= a->st.generation)
 		return false;
 	err_set(e, "generation %" PRId64 " is lower than %" PRId64 ", which app \"%s\" has accepted (rollout \"%s\")",
-		generation, a->generation, a->name, a->rollout ? a->rollout : "");
+		generation, a->st.generation, a->name, a->st.rollout ? a->st.rollout : "");
 	return true;
 }
 
-/* Record and persist a new desired version (rolled back if it cannot be
+/* Record and persist a new desired version (nothing changes if it cannot be
  * saved). A revert keeps the app's rollout id; the version keeps the one that
  * deployed it. */
-static int set_desired(struct rt_app *a, const struct rt_version *v, int64_t generation, bool keep_rollout,
+static int set_desired(struct rt_app *a, const struct rt_app_version *v, int64_t generation, bool revert,
 		       struct err *e)
 {
-	struct rt_version n, old = a->desired;
-	const char *ro = keep_rollout ? a->rollout : v->rollout;
-	char *rollout = NULL, *old_rollout = a->rollout;
-	bool old_has = a->has_desired;
-	int64_t old_gen = a->generation;
-	if (rt_version_copy(&n, v, e) < 0)
+	struct rt_app_version n, old = a->st.desired;
+	const char *ro = revert ? a->st.rollout : v->rollout;
+	char *rollout = NULL, *old_rollout = a->st.rollout;
+	bool old_has = a->st.has_desired;
+	int64_t old_gen = a->st.generation;
+	if (rt_app_version_copy(&n, v, e) < 0)
 		return -1;
 	if (ro && !(rollout = strdup(ro))) {
-		rt_version_free(&n);
+		rt_app_version_free(&n);
 		return err_errno(e, ENOMEM, "rollout");
 	}
-	a->desired = n;
-	a->has_desired = true;
-	a->rollout = rollout;
-	a->generation = generation;
-	if (rt_app_save_desired(a, e) < 0) {
-		rt_version_free(&a->desired);
-		free(a->rollout);
-		a->desired = old;
-		a->has_desired = old_has;
-		a->rollout = old_rollout;
-		a->generation = old_gen;
-		return -1;
+	n.since = 0;
+	a->st.desired = n;
+	a->st.has_desired = true;
+	a->st.rollout = rollout;
+	a->st.generation = generation;
+	if (rt_app_state_write(&a->d->store, &a->st, e) < 0) {
+		rt_app_version_free(&a->st.desired);
+		free(a->st.rollout);
+		a->st.desired = old;
+		a->st.has_desired = old_has;
+		a->st.rollout = old_rollout;
+		a->st.generation = old_gen;
+		return err_ctx(e, "save app \"%s\"", a->name);
 	}
-	rt_version_free(&old);
+	rt_app_version_free(&old);
 	free(old_rollout);
 	return 0;
 }
@@ -374,35 +290,41 @@ struct rt_outcome rt_app_put(struct rt_app *a, const struct rt_put_req *r, struc
 {
 	if (stale(a, r->generation, e))
 		return outcome(409, API_E_STALE);
-	if (r->generation == a->generation && a->has_desired) {
-		if (!img_digest_eq(&a->desired.digest, &r->digest)) {
+	if (r->generation == a->st.generation && a->st.has_desired) {
+		if (!img_digest_eq(&a->st.desired.manifest, &r->digest)) {
 			err_set(e, "generation %" PRId64 " of app \"%s\" was accepted for %s, not %s", r->generation, a->name,
-				a->desired.digest.s, r->digest.s);
+				a->st.desired.manifest.s, r->digest.s);
 			return outcome(409, API_E_CONFLICT);
 		}
 		return outcome(202, NULL); /* the same request again */
 	}
-	struct rt_version v = {.image = (char *)r->image, .digest = r->digest, .rollout = r->rollout[0] ? (char *)r->rollout : NULL};
+	struct rt_app_version v = {.image = (char *)r->image, .manifest = r->digest,
+				   .rollout = r->rollout[0] ? (char *)r->rollout : NULL};
 	if (set_desired(a, &v, r->generation, false, e) < 0)
 		return outcome(500, API_E_INTERNAL);
-	if (!a->has_current || !img_digest_eq(&a->current.digest, &r->digest))
+	if (!a->st.has_current || !img_digest_eq(&a->st.current.manifest, &r->digest))
 		rt_app_set_phase(a, RT_PHASE_PULLING, "deploying %s", r->digest.s);
+	rt_app_wake(a);
 	return outcome(202, NULL);
 }
 
-/* The kept version a revert goes to, or NULL. */
-static const struct rt_version *revert_target(const struct rt_app *a, const struct rt_revert_req *r)
+/* The kept version a revert goes to, or NULL. "previous" while a deployment
+ * has not switched yet is the version running now: the deployment is off. */
+static const struct rt_app_version *revert_target(const struct rt_app *a, const struct rt_revert_req *r)
 {
+	if (r->previous && a->st.has_current && a->st.has_desired &&
+	    !img_digest_eq(&a->st.desired.manifest, &a->st.current.manifest))
+		return &a->st.current;
 	if (r->previous)
-		return a->n_previous ? &a->previous[0] : NULL;
-	if (a->has_current && img_digest_eq(&a->current.digest, &r->to))
-		return &a->current;
-	for (size_t i = 0; i < a->n_previous; i++)
-		if (img_digest_eq(&a->previous[i].digest, &r->to))
-			return &a->previous[i];
-	for (size_t i = 0; i < a->n_pinned; i++)
-		if (img_digest_eq(&a->pinned[i].digest, &r->to))
-			return &a->pinned[i];
+		return a->st.n_previous ? &a->st.previous[0] : NULL;
+	if (a->st.has_current && img_digest_eq(&a->st.current.manifest, &r->to))
+		return &a->st.current;
+	for (size_t i = 0; i < a->st.n_previous; i++)
+		if (img_digest_eq(&a->st.previous[i].manifest, &r->to))
+			return &a->st.previous[i];
+	for (size_t i = 0; i < a->st.n_pinned; i++)
+		if (img_digest_eq(&a->st.pinned[i].manifest, &r->to))
+			return &a->st.pinned[i];
 	return NULL;
 }
 
@@ -410,7 +332,7 @@ struct rt_outcome rt_app_revert(struct rt_app *a, const struct rt_revert_req *r,
 {
 	if (stale(a, r->generation, e))
 		return outcome(409, API_E_STALE);
-	const struct rt_version *t = revert_target(a, r);
+	const struct rt_app_version *t = revert_target(a, r);
 	if (!t) {
 		if (r->previous)
 			err_set(e, "app \"%s\" has no kept version to revert to", a->name);
@@ -418,16 +340,31 @@ struct rt_outcome rt_app_revert(struct rt_app *a, const struct rt_revert_req *r,
 			err_set(e, "app \"%s\" keeps no version %s", a->name, r->to.s);
 		return outcome(422, API_E_NOTHING_TO_REVERT);
 	}
-	struct rt_version v;
-	if (rt_version_copy(&v, t, e) < 0)
+	struct rt_app_version v;
+	if (rt_app_version_copy(&v, t, e) < 0)
 		return outcome(500, API_E_INTERNAL);
 	int rc = set_desired(a, &v, r->generation, true, e);
-	rt_version_free(&v);
+	rt_app_version_free(&v);
 	if (rc < 0)
 		return outcome(500, API_E_INTERNAL);
-	if (!img_digest_eq(&a->current.digest, &a->desired.digest))
-		rt_app_set_phase(a, RT_PHASE_REVERTING, "reverting to %s", a->desired.digest.s);
+	if (!a->st.has_current || !img_digest_eq(&a->st.current.manifest, &a->st.desired.manifest))
+		rt_app_set_phase(a, RT_PHASE_REVERTING, "reverting to %s", a->st.desired.manifest.s);
+	else if (a->phase == RT_PHASE_PULLING || a->phase == RT_PHASE_UNPACKING || a->phase == RT_PHASE_FAILED)
+		rt_app_set_phase(a, a->healthy ? RT_PHASE_HEALTHY : RT_PHASE_STARTING, "deployment called off");
+	rt_app_wake(a);
 	return outcome(202, NULL);
+}
+
+int rt_app_auto_revert(struct rt_app *a, struct err *e)
+{
+	if (!a->st.n_previous)
+		return err_set(e, "app \"%s\" keeps no previous version", a->name);
+	struct rt_app_version v;
+	if (rt_app_version_copy(&v, &a->st.previous[0], e) < 0)
+		return -1;
+	int rc = set_desired(a, &v, a->st.generation, true, e);
+	rt_app_version_free(&v);
+	return rc;
 }
 
 struct rt_outcome rt_app_delete(struct rt_app *a, const struct rt_delete_req *r, struct err *e)
@@ -436,5 +373,6 @@ struct rt_outcome rt_app_delete(struct rt_app *a, const struct rt_delete_req *r,
 		return outcome(409, API_E_STALE);
 	a->deleting = true;
 	rt_app_set_phase(a, RT_PHASE_STOPPED, "deleted");
+	rt_app_wake(a);
 	return outcome(200, NULL);
 }

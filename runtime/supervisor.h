@@ -17,8 +17,10 @@
 #include "image/digest.h"
 #include "lib/err.h"
 #include "lib/json.h"
+#include "runtime/app_state.h"
 
 struct rt_daemon;
+struct rt_worker;
 
 enum rt_phase {
 	RT_PHASE_PULLING,
@@ -37,16 +39,6 @@ const char *rt_phase_name(enum rt_phase p);
 #define RT_HISTORY_KEPT 20
 #define RT_ROLLOUT_MAX 128
 #define RT_IMAGE_MAX 1024
-
-/* A version of the app: an image pinned by digest. */
-struct rt_version {
-	char *image; /* "registry/repo@sha256:…" as deployed */
-	struct img_digest digest;
-	char *rollout; /* NULL when none */
-	int64_t since; /* unix ms it became current; 0 when unknown */
-};
-int rt_version_copy(struct rt_version *dst, const struct rt_version *src, struct err *e);
-void rt_version_free(struct rt_version *v);
 
 struct rt_probe {
 	int64_t time; /* unix ms */
@@ -89,18 +81,12 @@ struct rt_app {
 	struct rt_daemon *d;
 	char *name;
 	char *dir; /* state_dir/apps/NAME */
-	pthread_mutex_t mu; /* guards everything below */
+	pthread_mutex_t mu; /* guards everything below but `w` */
 
-	int64_t generation; /* highest accepted; persisted */
-	char *rollout;
-	bool has_desired;
-	struct rt_version desired;
-	bool has_current;
-	struct rt_version current;
-	struct rt_version *previous; /* newest first: the revert targets */
-	size_t n_previous;
-	struct rt_version *pinned;
-	size_t n_pinned;
+	/* What the store keeps (apps/NAME/state.json): desired, current,
+	   previous, pinned; the generation and rollout of the last accepted
+	   request. Written before a request is answered. */
+	struct rt_app_state st;
 
 	enum rt_phase phase;
 	int64_t phase_since; /* unix ms */
@@ -114,6 +100,14 @@ struct rt_app {
 	uint64_t restarts, switches, reverts;
 	double probe_seconds; /* latency of the last probe */
 	bool deleting;
+
+	/* the app's thread (supervisor_run.c) */
+	bool quit, leave_running; /* asked to end, and whether to stop the containers */
+	bool gone;                /* deleted: the thread has ended, the files are removed */
+	bool pull_done;           /* a pull ended: pull_rc, pull_err */
+	int pull_rc;
+	char pull_err[1024];
+	struct rt_worker *w; /* the thread's own */
 };
 
 /* A new app with an empty state (no thread yet); its files go under
@@ -121,11 +115,19 @@ struct rt_app {
 struct rt_app *rt_app_new(struct rt_daemon *d, const char *state_dir, const char *name, struct err *e);
 void rt_app_free(struct rt_app *a);
 
-/* What was asked of the app (generation, rollout, desired version) lives in
- * apps/NAME/run/desired.json, written before a request is answered. */
-int rt_app_save_desired(struct rt_app *a, struct err *e);
-/* Read it back at start; a missing file is an empty state. */
+/* Read the app's state.json; a missing file is an empty state. */
 int rt_app_load(struct rt_app *a, struct err *e);
+
+/* The app's thread: start it (it adopts containers an earlier rampd left
+ * running); wake it after a request; ask it to end (stopping the containers
+ * unless leave_running: every app stops in parallel), then join it. */
+int rt_app_start(struct rt_app *a, struct err *e);
+void rt_app_wake(struct rt_app *a);
+void rt_app_stop(struct rt_app *a, bool leave_running);
+void rt_app_join(struct rt_app *a);
+/* Add the app's image digests that must stay in the store (desired, running,
+ * current, previous) to the list. Caller holds a->mu. */
+int rt_app_in_use(const struct rt_app *a, struct img_digest **v, size_t *n, struct err *e);
 
 /* Set the phase (caller holds a->mu); also appends to the history. */
 void rt_app_set_phase(struct rt_app *a, enum rt_phase p, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -138,6 +140,9 @@ void rt_app_status_json(const struct rt_app *a, struct jgen *g);
 struct rt_outcome rt_app_put(struct rt_app *a, const struct rt_put_req *r, struct err *e);
 struct rt_outcome rt_app_revert(struct rt_app *a, const struct rt_revert_req *r, struct err *e);
 struct rt_outcome rt_app_delete(struct rt_app *a, const struct rt_delete_req *r, struct err *e);
+/* The app's own revert (auto_revert): desired becomes previous[0], with the
+ * generation it has. Caller holds a->mu. */
+int rt_app_auto_revert(struct rt_app *a, struct err *e);
 
 /* RFC 3339 UTC ("2026-11-26T10:15:04Z") of unix ms; buf of at least 32 bytes. */
 void rt_format_time(int64_t ms, char *buf, size_t cap);

@@ -33,6 +33,10 @@ IMG="127.0.0.1:5000/web@sha256:$D64"
 	start_rampd
 	run "$RAMPD_BIN" --config "$T/rampd.json"
 	[ "$status" -eq 1 ]
+	[[ "$output" == *"store \"$T/state\" is in use by another process"* ]]
+	sed "s|$T/state|$T/state2|" "$T/rampd.json" >"$T/other.json"
+	run "$RAMPD_BIN" --config "$T/other.json"
+	[ "$status" -eq 1 ]
 	[[ "$output" == *"another rampd is listening on \"$T/rampd.sock\""* ]]
 	kill -KILL "$RAMPD_PID"
 	wait_exit "$RAMPD_PID" 5 || true

@@ -298,7 +298,7 @@ static void test_generations(void **state)
 	/* nothing kept yet */
 	assert_int_equal(ureq(f, "POST", "/v1/apps/web/revert", "{\"to\":\"previous\",\"generation\":5}", &r), 422);
 	assert_error(&r, "nothing_to_revert");
-	/* a higher generation wins; the state survives in the app's desired.json */
+	/* a higher generation wins; it is in the app's state.json before the answer */
 	assert_int_equal(ureq(f, "PUT", "/v1/apps/web", "{\"image\":\"r.io/web@" DIG_B "\",\"generation\":6}", &r), 202);
 	assert_int_equal(ureq(f, "GET", "/v1/apps/web", NULL, &r), 200);
 	assert_non_null(strstr(r.body, DIG_B));
@@ -306,7 +306,7 @@ static void test_generations(void **state)
 	char *buf;
 	size_t len;
 	struct err e;
-	assert_int_not_equal(asprintf(&path, "%s/state/apps/web/run/desired.json", f->dir), -1);
+	assert_int_not_equal(asprintf(&path, "%s/state/apps/web/state.json", f->dir), -1);
 	assert_int_equal(fs_read_file(path, 65536, &buf, &len, &e), 0);
 	assert_non_null(strstr(buf, "\"generation\": 6"));
 	free(buf);
