@@ -974,12 +974,16 @@ static void step(struct rt_app *a)
 	pthread_mutex_unlock(&a->mu);
 
 	if (has_want && (!has_cur || !img_digest_eq(&want.manifest, &cur.manifest))) {
-		pthread_mutex_lock(&a->d->store_mu);
+		/* a kept version cannot be collected, so a revert never waits for the
+		   GC; any other image could go while we look, unless under the lock */
+		if (!revert)
+			pthread_mutex_lock(&a->d->store_mu);
 		struct rt_store_image im;
 		bool present = rt_store_image_get(&a->d->store, &want.manifest, &im, &e) == 0;
 		if (present)
 			rt_store_image_free(&im);
-		pthread_mutex_unlock(&a->d->store_mu);
+		if (!revert)
+			pthread_mutex_unlock(&a->d->store_mu);
 		if (present) {
 			switch_to(a, &want, revert);
 			goto out;
