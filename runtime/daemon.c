@@ -180,6 +180,26 @@ void rt_daemon_app_gone(struct rt_daemon *d)
 		log_debug("wake: %s", strerror(errno));
 }
 
+/* Interrupted pulls of images no app wants any more (state_dir/pull/HEX). */
+static void drop_pulls(struct rt_daemon *d, const struct img_digest *keep, size_t n)
+{
+	_cleanup_free_ char *dir = fs_join(d->cfg.state_dir, "pull");
+	_cleanup_closedir_ DIR *dh = dir ? opendir(dir) : NULL;
+	struct dirent *de;
+	while (dh && (de = readdir(dh))) {
+		bool wanted = de->d_name[0] == '.';
+		for (size_t i = 0; i < n && !wanted; i++)
+			wanted = !strcmp(img_digest_hex(&keep[i]), de->d_name);
+		char *p;
+		struct err e;
+		if (!wanted && asprintf(&p, "%s/%s", dir, de->d_name) >= 0) {
+			if (fs_rm_rf(p, &e) < 0)
+				log_warn("%s", e.msg);
+			free(p);
+		}
+	}
+}
+
 int rt_daemon_gc(struct rt_daemon *d, struct err *e)
 {
 	struct rt_gc_opts o;
@@ -203,6 +223,10 @@ int rt_daemon_gc(struct rt_daemon *d, struct err *e)
 			rt_app_config_free(&ac);
 		}
 		pthread_mutex_lock(&a->mu);
+		/* and never shorter than a list: GC then never rewrites a state.json
+		   behind the back of the app's thread (the list shrinks at a switch) */
+		if (a->st.n_previous + 1 > o.keep)
+			o.keep = (unsigned)a->st.n_previous + 1;
 		rc = rt_app_in_use(a, &in_use, &n, e);
 		pthread_mutex_unlock(&a->mu);
 	}
@@ -212,6 +236,8 @@ int rt_daemon_gc(struct rt_daemon *d, struct err *e)
 	o.n_in_use = n;
 	if (rc == 0)
 		rc = rt_gc(&d->store, &o, &st, e);
+	if (rc == 0)
+		drop_pulls(d, in_use, n);
 	pthread_mutex_unlock(&d->store_mu);
 	free(in_use);
 	return rc;

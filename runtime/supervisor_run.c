@@ -992,8 +992,11 @@ static void step(struct rt_app *a)
 			start_pull(a, &want);
 	}
 	if (has_cur && (!w->cur || !img_digest_eq(&w->cur->digest, &cur.manifest)) && now >= w->restart_at) {
-		if (w->cur == NULL && w->crashes)
-			__atomic_add_fetch(&a->restarts, 1, __ATOMIC_RELAXED);
+		if (w->cur == NULL && w->crashes) {
+			pthread_mutex_lock(&a->mu);
+			a->restarts++;
+			pthread_mutex_unlock(&a->mu);
+		}
 		start_current(a, &cur.manifest);
 	}
 	if (w->cur && w->next_probe && now >= w->next_probe)
