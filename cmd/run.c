@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/transfer.h"
 #include "image/image.h"
+#include "image/pull.h"
 #include "image/record.h"
 #include "image/settings.h"
 #include "lib/cleanup.h"
@@ -36,6 +38,7 @@ struct run_opts {
 	uint64_t memory;
 	unsigned grace_ms;
 	const char *hostname;
+	struct cmd_reg reg;
 };
 
 static void usage_run(FILE *f)
@@ -56,6 +59,10 @@ static void usage_run(FILE *f)
 		   "  --stop-timeout D   grace period after the stop signal (default 10s)\n"
 		   "  --allow-devices    do not mount the root nodev\n"
 		   "  --store DIR        where images are unpacked (default %s, or $RAMP_STORE)\n"
+		   "\n"
+		   "IMAGE may also be a registry reference ([registry/]repo[:tag][@digest]): it is pulled\n"
+		   "into the store's pull cache (STORE/pulls) first. Registry options:\n"
+		   CMD_REG_HELP
 		   "\n"
 		   "Exit status: the container's (128+N when killed by signal N); 1 when it could not\n"
 		   "be started; 2 for a usage error.\n",
@@ -247,6 +254,49 @@ out:
 	return rc;
 }
 
+/* A local archive or layout, or a registry reference pulled into STORE/pulls. */
+static int open_image(struct run_opts *o, struct img_image *img, struct err *e)
+{
+	_cleanup_free_ char *copy = strdup(o->image), *dir = NULL;
+	char *colon = copy ? strrchr(copy, ':') : NULL;
+	struct img_ref ref = {0};
+	struct img_registry *r = NULL;
+	struct img_pull_result res = {0};
+	struct cmd_progress *prog = NULL;
+	int rc = -1;
+	if (colon)
+		*colon = '\0';
+	if (img_is_local(o->image) || (copy && img_is_local(copy)) || strchr("./", o->image[0]))
+		return img_image_open(o->image, NULL, NULL, img, e);
+	if (img_ref_parse(o->image, &ref, e) < 0)
+		return err_ctx(e, "\"%s\" is neither a local image nor a registry reference", o->image);
+	if (!strcmp(o->verb, "test")) {
+		err_set(e, "ramp test attaches its record to a local archive or layout: pull the image first "
+			   "(ramp pull %s -o image.oci.tar)", o->image);
+		goto out;
+	}
+	if (asprintf(&dir, "%s/pulls", o->store) < 0) {
+		err_errno(e, ENOMEM, "path");
+		goto out;
+	}
+	o->reg.o.insecure = o->reg.insecure;
+	prog = cmd_progress_new(false);
+	struct img_pull_opts po = {.progress = cmd_progress_event, .progress_ctx = prog};
+	if (fs_mkdir_p(o->store, 0700, e) < 0 || !(r = img_registry_open(ref.registry, &o->reg.o, e)) ||
+	    img_pull_layout(r, &ref, &po, dir, &res, e) < 0)
+		goto out;
+	cmd_progress_done(prog, res.manifest.digest.s);
+	rc = img_image_open_desc(dir, &res.manifest, NULL, img, e);
+out:
+	if (prog)
+		cmd_progress_free(prog);
+	img_pull_result_free(&res);
+	if (r)
+		img_registry_close(r);
+	img_ref_free(&ref);
+	return rc;
+}
+
 static int run_main(const char *verb, int argc, char **argv)
 {
 	enum { O_RM = 256, O_NET, O_ENV, O_MEMORY, O_INIT, O_HOSTNAME, O_STOP, O_DEVICES, O_STORE };
@@ -261,6 +311,7 @@ static int run_main(const char *verb, int argc, char **argv)
 		{"allow-devices", no_argument, NULL, O_DEVICES},
 		{"store", required_argument, NULL, O_STORE},
 		{"help", no_argument, NULL, 'h'},
+		CMD_REG_LONGOPTS,
 		{0},
 	};
 	bool is_test = !strcmp(verb, "test");
@@ -269,6 +320,7 @@ static int run_main(const char *verb, int argc, char **argv)
 	struct err e;
 	int c, rc = EXIT_USAGE;
 
+	cmd_reg_init(&o.reg);
 	o.store = getenv("RAMP_STORE") && *getenv("RAMP_STORE") ? getenv("RAMP_STORE") : CLI_STORE_DEFAULT;
 	optind = 0;
 	/* options end at the image: what follows "--" is the command */
@@ -332,6 +384,11 @@ static int run_main(const char *verb, int argc, char **argv)
 			rc = EXIT_OK;
 			goto out;
 		default:
+			if (c >= OPT_CREDS && c < OPT_REG_LAST && c != OPT_JSON) {
+				if (cmd_reg_option(&o.reg, verb, c, optarg) != 0)
+					goto out;
+				break;
+			}
 		bad_opt:
 			fprintf(stderr, "(see 'ramp %s --help')\n", verb);
 			goto out;
@@ -360,7 +417,7 @@ static int run_main(const char *verb, int argc, char **argv)
 		rc = EXIT_FAIL;
 		goto out;
 	}
-	if (img_image_open(o.image, NULL, NULL, &img, &e) < 0) {
+	if (open_image(&o, &img, &e) < 0) {
 		rc = cmd_fail(&e);
 		goto out;
 	}

@@ -182,6 +182,19 @@ out:
 	return rc;
 }
 
+int img_image_open_desc(const char *dir, const struct img_descriptor *d, const struct img_platform *platform,
+			struct img_image *img, struct err *e)
+{
+	*img = (struct img_image){0};
+	if (!(img->source = strdup(dir)))
+		return err_errno(e, ENOMEM, "image");
+	if (img_layout_open(&img->layout, dir, e) < 0 || img_image_load(img, d, platform, e) < 0) {
+		img_image_close(img);
+		return -1;
+	}
+	return 0;
+}
+
 int img_image_save(struct img_image *img, struct err *e)
 {
 	if (!img->is_archive)

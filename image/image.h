@@ -33,6 +33,10 @@ struct img_image {
  * A "path:name" form is accepted when path itself does not exist. */
 int img_image_open(const char *path, const char *name, const struct img_platform *platform, struct img_image *img,
 		   struct err *e);
+/* Open the image a descriptor names in the layout at dir (for example what a
+ * pull just stored there). */
+int img_image_open_desc(const char *dir, const struct img_descriptor *d, const struct img_platform *platform,
+			struct img_image *img, struct err *e);
 /* Load the image a descriptor in an open layout points at (an image manifest,
  * or an index resolved by platform). */
 int img_image_load(struct img_image *img, const struct img_descriptor *d, const struct img_platform *platform,

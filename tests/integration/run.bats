@@ -174,3 +174,25 @@ debian_image_setup() {
 	[ "$status" -eq 0 ]
 	[ "$("$RAMP_BIN" inspect --json "$T/deb.tar" | jq '.testRecords | length')" = 1 ]
 }
+
+@test "run: a registry reference is pulled into the store first; ramp test refuses it" {
+	load registry_helpers
+	saved_T=$T
+	reg_setup
+	start_registry reg
+	"$RAMP_BIN" push "$D/bb.tar:bb" "$REG/bb:v1" >/dev/null
+	run "$RAMP_BIN" run --rm "$REG/bb:v1" -- sh -c 'echo from the registry'
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "from the registry" ]
+	[ -f "$RAMP_STORE/pulls/index.json" ]
+	run "$RAMP_BIN" test "$REG/bb:v1" -- true
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"pull the image first"* ]]
+	run "$RAMP_BIN" run "$REG/missing:v1"
+	[ "$status" -eq 1 ]
+	run "$RAMP_BIN" run "Not A Reference!"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"neither a local image nor a registry reference"* ]]
+	reg_teardown || true
+	T=$saved_T
+}
