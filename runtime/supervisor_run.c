@@ -27,10 +27,8 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "image/settings.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/json.h"
@@ -40,7 +38,6 @@
 #include "runtime/daemon.h"
 #include "runtime/health.h"
 #include "runtime/launch.h"
-#include "runtime/metrics.h"
 #include "runtime/sockets.h"
 #include "runtime/store.h"
 
@@ -71,7 +68,6 @@ struct inst {
 
 struct rt_worker {
 	pthread_t thread;
-	bool started;
 	int event_fd, log_fd, null_fd;
 	struct inst *cur; /* the running container (of the current version, or of the
 			     one before while the current one cannot start) */
@@ -87,8 +83,9 @@ struct rt_worker {
 	struct rt_addr probe_addr;
 	int64_t next_probe, start_period_end, fails;
 	bool ever_healthy;
-	/* restarts */
-	int64_t restart_at;
+	/* restarts, and retries of a switch that could not be recorded */
+	int64_t restart_at, switch_retry_at;
+	int64_t retry_at; /* of a pull or a switch still to do (0: none) */
 	unsigned crashes;
 	/* a switch must become healthy before this (0: none pending) */
 	int64_t deadline;
@@ -681,6 +678,7 @@ static void start_current(struct rt_app *a, const struct img_digest *digest)
 		}
 	}
 	w->cur = in;
+	w->restart_at = 0;
 	write_runfile(a, NULL);
 	reset_health(a, in->started);
 	phase(a, w->failed ? RT_PHASE_FAILED : RT_PHASE_STARTING, "%s%s started (pid %d)",
@@ -701,9 +699,11 @@ static int versions_copy(struct rt_app_version **dst, size_t *nd, const struct r
 
 static int state_copy(struct rt_app_state *dst, const struct rt_app_state *src, struct err *e)
 {
-	*dst = (struct rt_app_state){.generation = src->generation, .has_current = src->has_current};
+	*dst = (struct rt_app_state){
+		.generation = src->generation, .has_current = src->has_current, .has_desired = src->has_desired};
 	if (!(dst->name = strdup(src->name)) || (src->rollout && !(dst->rollout = strdup(src->rollout))) ||
 	    (src->has_current && rt_app_version_copy(&dst->current, &src->current, e) < 0) ||
+	    (src->has_desired && rt_app_version_copy(&dst->desired, &src->desired, e) < 0) ||
 	    versions_copy(&dst->previous, &dst->n_previous, src->previous, src->n_previous, e) < 0 ||
 	    versions_copy(&dst->pinned, &dst->n_pinned, src->pinned, src->n_pinned, e) < 0) {
 		rt_app_state_free(dst);
@@ -718,10 +718,12 @@ static void switch_to(struct rt_app *a, const struct rt_app_version *v, bool rev
 	struct rt_worker *w = a->w;
 	struct err e;
 	unsigned keep = 3;
+	int64_t deadline_ms = 60000;
 	struct rt_app_config ac;
 	pthread_mutex_lock(&a->d->mu);
 	if (rt_config_app(&a->d->cfg, a->name, &ac, &e) == 0) {
 		keep = ac.keep;
+		deadline_ms = ac.health_deadline / 1000000;
 		rt_app_config_free(&ac);
 	}
 	pthread_mutex_unlock(&a->d->mu);
@@ -745,7 +747,7 @@ static void switch_to(struct rt_app *a, const struct rt_app_version *v, bool rev
 		rt_app_set_phase(a, RT_PHASE_FAILED, "recording the switch to %s failed: %s", v->manifest.s, e.msg);
 		pthread_mutex_unlock(&a->mu);
 		log_err("app %s: %s", a->name, e.msg);
-		w->restart_at = rt_mono_ms() + BACKOFF_MAX_MS;
+		w->switch_retry_at = rt_mono_ms() + BACKOFF_MAX_MS;
 		return;
 	}
 	rt_app_state_free(&saved);
@@ -756,13 +758,6 @@ static void switch_to(struct rt_app *a, const struct rt_app_version *v, bool rev
 	rt_app_set_phase(a, revert ? RT_PHASE_REVERTING : RT_PHASE_STARTING, "switching to %s", v->manifest.s);
 	pthread_mutex_unlock(&a->mu);
 	log_notice("app %s: %s to %s", a->name, revert ? "reverting" : "switching", v->manifest.s);
-	pthread_mutex_lock(&a->d->mu);
-	int64_t deadline_ms = 60000;
-	if (rt_config_app(&a->d->cfg, a->name, &ac, &e) == 0) {
-		deadline_ms = ac.health_deadline / 1000000;
-		rt_app_config_free(&ac);
-	}
-	pthread_mutex_unlock(&a->d->mu);
 	w->crashes = 0;
 	w->failed = false;
 	w->deadline = rt_mono_ms() + deadline_ms;
@@ -815,6 +810,9 @@ static void start_pull(struct rt_app *a, const struct rt_app_version *v)
 		w->pull_retry_at = rt_mono_ms() + PULL_RETRY_MIN_MS;
 		return;
 	}
+	char tn[16];
+	snprintf(tn, sizeof tn, "pull %s", a->name);
+	pthread_setname_np(w->pull_thread, tn);
 	w->pulling = true;
 	w->pull_digest = v->manifest;
 }
@@ -984,12 +982,16 @@ static void step(struct rt_app *a)
 			rt_store_image_free(&im);
 		if (!revert)
 			pthread_mutex_unlock(&a->d->store_mu);
-		if (present) {
+		if (present && now >= w->switch_retry_at) {
 			switch_to(a, &want, revert);
 			goto out;
 		}
-		if (!w->pulling && now >= w->pull_retry_at)
+		if (!present && !w->pulling && now >= w->pull_retry_at)
 			start_pull(a, &want);
+		/* when to come back for it */
+		w->retry_at = present ? w->switch_retry_at : w->pulling ? 0 : w->pull_retry_at;
+	} else {
+		w->retry_at = 0;
 	}
 	if (has_cur && (!w->cur || !img_digest_eq(&w->cur->digest, &cur.manifest)) && now >= w->restart_at) {
 		if (w->cur == NULL && w->crashes) {
@@ -1029,16 +1031,14 @@ static void wait_events(struct rt_app *a)
 	if (w->cur && w->deadline && w->deadline < next)
 		next = w->deadline;
 	pthread_mutex_lock(&a->mu);
-	bool has_cur = a->st.has_current,
-	     want_other = a->st.has_desired && !w->pulling &&
-			  (!has_cur || !img_digest_eq(&a->st.desired.manifest, &a->st.current.manifest));
+	bool has_cur = a->st.has_current;
 	pthread_mutex_unlock(&a->mu);
-	if (has_cur && (!w->cur || w->cur->c.reaped) && w->restart_at < next)
+	/* a restart is due when nothing runs, or the old version runs while the
+	   current one failed to start */
+	if (has_cur && w->restart_at && w->restart_at < next)
 		next = w->restart_at;
-	if (want_other && w->pull_retry_at < next)
-		next = w->pull_retry_at;
-	if (w->cur && !w->cur->c.reaped && has_cur && w->restart_at > now && w->restart_at < next)
-		next = w->restart_at; /* a new version that failed to start, the old one still runs */
+	if (w->retry_at && w->retry_at < next)
+		next = w->retry_at;
 	int timeout = next <= now ? 0 : (int)(next - now);
 	if (poll(p, n, timeout) > 0 && (p[0].revents & POLLIN)) {
 		uint64_t v;
@@ -1303,7 +1303,9 @@ int rt_app_start(struct rt_app *a, struct err *e)
 		err_set(e, "app \"%s\": cannot start its thread", a->name);
 		goto fail;
 	}
-	w->started = true;
+	char tn[16];
+	snprintf(tn, sizeof tn, "app %s", a->name); /* shows in ps -L and /proc: which app a thread serves */
+	pthread_setname_np(w->thread, tn);
 	return 0;
 fail:
 	if (w->event_fd >= 0)
