@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "image/digest.h"
+#include "image/reference.h"
 #include "lib/api.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
@@ -69,43 +70,21 @@ struct req {
 
 /* ---- request bodies ---- */
 
-/* "host[:port]/path/…@sha256:<hex>": the reference grammar's characters, no
- * empty or dot-only components, and a valid digest. */
+/* The registry client's own reference grammar (image/reference.h), so what
+ * the API accepts is what rampd can pull, plus the pin. */
 int rt_api_check_image(const char *image, struct img_digest *d, struct err *e)
 {
-	size_t n = strlen(image);
-	const char *at = strrchr(image, '@');
-	if (n > RT_IMAGE_MAX)
+	struct img_ref r;
+	if (strlen(image) > RT_IMAGE_MAX)
 		return err_set(e, "image: longer than %d bytes", RT_IMAGE_MAX);
-	if (!at)
+	if (img_ref_parse(image, &r, e) < 0)
+		return -1;
+	bool pinned = r.has_digest;
+	*d = r.digest;
+	img_ref_free(&r);
+	if (!pinned)
 		return err_set(e, "image \"%.200s\" is not pinned by digest (NAME@sha256:...)", image);
-	if (img_digest_parse(at + 1, d, e) < 0)
-		return err_ctx(e, "image \"%.200s\"", image);
-	const char *p = image;
-	size_t comps = 0;
-	while (p < at) {
-		const char *end = memchr(p, '/', (size_t)(at - p));
-		size_t cl = end ? (size_t)(end - p) : (size_t)(at - p);
-		bool dots = true;
-		for (size_t i = 0; i < cl; i++) {
-			char c = p[i];
-			bool host = comps == 0 && (c == ':' || c == '[' || c == ']' || (c >= 'A' && c <= 'Z'));
-			if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || host))
-				goto bad;
-			dots &= c == '.';
-		}
-		if (cl == 0 || dots)
-			goto bad;
-		comps++;
-		p += cl + (end ? 1 : 0);
-		if (end && p == at)
-			goto bad;
-	}
-	if (comps == 0)
-		goto bad;
 	return 0;
-bad:
-	return err_set(e, "image \"%.200s\": expected registry/repository@sha256:...", image);
 }
 
 static struct json *parse_body(const char *body, size_t len, const char *const *keys, const char *what, struct err *e)
