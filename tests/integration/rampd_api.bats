@@ -290,7 +290,7 @@ PY
 	[ "$status" -eq 0 ]
 	run "$RAMP_BIN" host --host "http://127.0.0.1:$port" --token-file "$T/token" status
 	[ "$status" -eq 0 ]
-	[[ "$output" == *web*pulling* ]]
+	[[ "${lines[1]}" == web* ]]
 	printf 'wrong-token-0123456789abc\n' >"$T/bad"
 	chmod 600 "$T/bad"
 	run "$RAMP_BIN" host --host "http://127.0.0.1:$port" --token-file "$T/bad" status
