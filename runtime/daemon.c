@@ -55,8 +55,10 @@ static int load_apps(struct rt_daemon *d, struct err *e)
 		if (!a)
 			return -1;
 		if (rt_app_load(a, e) < 0) {
+			/* one broken state must not keep the other apps down */
+			log_err("%s; the app is left alone until its state is repaired", e->msg);
 			rt_app_free(a);
-			return -1;
+			continue;
 		}
 		if (!a->st.has_current && !a->st.has_desired) {
 			rt_app_free(a); /* nothing was ever asked of it */
