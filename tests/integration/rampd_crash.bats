@@ -185,3 +185,21 @@ JSON
 	done
 	echo "pulls started $(grep -c "pulling sha256" "$T/rampd.log"), finished $(grep -c "in the store" "$T/rampd.log"); containers adopted $(grep -c adopted "$T/rampd.log")" >&3
 }
+
+@test "rampd crash: an app whose state cannot be read does not keep the others down" {
+	p2=$(free_port)
+	write_config "\"apps\": {\"web\": {\"ports\": {\"8080\": \"127.0.0.1:$PORT\"}}, \"api\": {\"ports\": {\"8080\": \"127.0.0.1:$p2\"}}}"
+	start_rampd
+	deploy "$V1" 1
+	api PUT /v1/apps/api "{\"image\":\"$V1\",\"generation\":1}"
+	wait_app .phase healthy
+	kill -TERM "$RAMPD_PID"
+	wait_exit "$RAMPD_PID" 10
+	echo '{"schemaVersion": 1, "name": "api", "generation": "x"}' >"$T/state/apps/api/state.json"
+	start_rampd
+	wait_app .phase healthy
+	served_by "$PORT" v1
+	api GET /v1/apps/api
+	[ "$code" = 404 ]
+	grep -q 'app "api".*the app is left alone until its state is repaired' "$T/rampd.log"
+}
