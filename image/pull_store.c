@@ -15,10 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "image/pull_store.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
-
-#define WRITEBACK_STEP (8u << 20)
 
 struct lw {
 	struct img_layout_store *s;
@@ -37,19 +36,19 @@ static void lw_free(struct lw *w)
 	free(w);
 }
 
-static int feed_existing(int fd, uint64_t len, struct img_sha256 *h, const char *what, struct err *e)
+int img_pull_hash_range(int fd, uint64_t off, uint64_t len, struct img_sha256 *h, const char *what, struct err *e)
 {
 	static __thread char buf[1 << 16];
-	uint64_t off = 0;
-	while (off < len) {
-		size_t want = len - off < sizeof buf ? (size_t)(len - off) : sizeof buf;
-		ssize_t n = pread(fd, buf, want, (off_t)off);
+	uint64_t done = 0;
+	while (done < len) {
+		size_t want = len - done < sizeof buf ? (size_t)(len - done) : sizeof buf;
+		ssize_t n = pread(fd, buf, want, (off_t)(off + done));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return n < 0 ? err_sys(e, "read \"%s\"", what) : err_set(e, "\"%s\" shrank", what);
 		img_sha256_update(h, buf, (size_t)n);
-		off += (uint64_t)n;
+		done += (uint64_t)n;
 	}
 	return 0;
 }
@@ -111,7 +110,7 @@ static int ls_open(struct img_blob_store *base, const struct img_descriptor *d, 
 		}
 		len = 0;
 	}
-	if (len && feed_existing(w->fd, len, h, w->path, e) < 0) {
+	if (len && img_pull_hash_range(w->fd, 0, len, h, w->path, e) < 0) {
 		lw_free(w);
 		return -1;
 	}
@@ -133,7 +132,7 @@ static int ls_write(void *wp, const void *buf, size_t len, struct err *e)
 		return -1;
 	w->written += len;
 	/* start writeback early so the fsync at the end does not wait for it all */
-	if (w->s->durable && w->written - w->flushed >= WRITEBACK_STEP) {
+	if (w->s->durable && w->written - w->flushed >= IMG_PULL_WRITEBACK_STEP) {
 		sync_file_range(w->fd, (off_t)w->flushed, (off_t)(w->written - w->flushed), SYNC_FILE_RANGE_WRITE);
 		w->flushed = w->written;
 	}

@@ -42,6 +42,7 @@ teardown() {
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "$IMG" ]
 	[ "${lines[1]}" = "records 1" ]
+	"$RAMP_BIN" inspect --verify "$T/out.tar"
 	run "$RAMP_BIN" pull "$REG/app:v1" --layout "$T/lay"
 	[ "$status" -eq 0 ]
 	run "$IMGCHECK" "$T/lay"
@@ -49,7 +50,27 @@ teardown() {
 	[ "${lines[0]}" = "$IMG" ]
 	# nothing half-done is left behind
 	[ ! -e "$T/lay/ingest" ]
-	[ -z "$(ls -A "$XDG_CACHE_HOME/ramp/ingest")" ]
+	[ -z "$(ls -A "$T" | grep ramp-partial)" ]
+}
+
+@test "a pulled archive is what img_archive_write makes of its layout, the same every time" {
+	"$RAMP_BIN" push "$T/img.tar" "$REG/app:v1"
+	"$RAMP_BIN" pull "$REG/app:v1" -o "$T/a.tar"
+	"$RAMP_BIN" pull "$REG/app:v1" -o "$T/b.tar"
+	cmp "$T/a.tar" "$T/b.tar"
+	# re-archived from its own extracted layout, and from a layout pull
+	"$IMGCHECK" -w "$T/re.tar" "$T/a.tar"
+	cmp "$T/a.tar" "$T/re.tar"
+	"$RAMP_BIN" pull "$REG/app:v1" --layout "$T/lay"
+	"$IMGCHECK" -w "$T/lay.tar" "$T/lay"
+	cmp "$T/a.tar" "$T/lay.tar"
+	# overwriting an existing file; a bare file name in the current directory
+	cd "$T" && "$RAMP_BIN" pull "$REG/app:v1" -o a.tar
+	cmp "$T/a.tar" "$T/b.tar"
+	# skopeo reads it
+	skopeo inspect "oci-archive:$T/a.tar:v1" >/dev/null
+	# the image's index.json entry names where it came from; the manifest is untouched
+	tar -xOf "$T/a.tar" index.json | grep -qF "\"io.ramp.source.repository\":\"$REG/app\""
 }
 
 @test "pushed by skopeo, pulled by ramp: identical digests" {

@@ -98,17 +98,24 @@ nothing_stored() {
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "$IMG" ]
 	[ ! -e "$T/lay/ingest" ]
-	# the same for an archive: the partial waits under $XDG_CACHE_HOME/ramp/ingest
-	rm -rf "$XDG_CACHE_HOME"
+	# the same for an archive: the partial archive and its state wait beside the output
 	pkill -f "fakeregistry.py --port ${FIX#*:} " || true
+	: >"$LOG"
 	fix --mode reset
 	run "$RAMP_BIN" pull --retries 0 "$FIX/app:v1" -o "$T/out.tar"
 	[ "$status" -eq 1 ]
-	[ -n "$(ls -A "$XDG_CACHE_HOME/ramp/ingest")" ]
+	[ ! -e "$T/out.tar" ]
+	[ -s "$T/.out.tar.ramp-partial" ]
+	grep -q " [1-9][0-9]*\$" "$T/.out.tar.ramp-partial.state"
 	run "$RAMP_BIN" pull --retries 0 "$FIX/app:v1" -o "$T/out.tar"
 	[ "$status" -eq 0 ]
+	grep -q "/blobs/sha256:.* 206 " "$LOG"
 	"$IMGCHECK" "$T/out.tar"
-	[ -z "$(ls -A "$XDG_CACHE_HOME/ramp/ingest")" ]
+	[ ! -e "$T/.out.tar.ramp-partial" ]
+	[ ! -e "$T/.out.tar.ramp-partial.state" ]
+	# byte for byte the archive of an uninterrupted pull
+	"$RAMP_BIN" pull "$FIX/app:v1" -o "$T/again.tar"
+	cmp "$T/out.tar" "$T/again.tar"
 }
 
 @test "invalid JSON in a manifest is refused" {
