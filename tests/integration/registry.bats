@@ -110,6 +110,47 @@ teardown() {
 	grep -q '"state":"uploaded"' <<<"$output"
 }
 
+@test "a pulled image pushed to another repository of the same registry: its blobs are mounted" {
+	"$RAMP_BIN" push "$T/img.tar" "$REG/a:1"
+	"$RAMP_BIN" pull "$REG/a:1" -o "$T/p.tar"
+	run "$RAMP_BIN" push --json "$T/p.tar" "$REG/b:1"
+	[ "$status" -eq 0 ]
+	# config, 3 layers, and the test record's config and layer
+	[ "$(grep -c '"state":"mounted"' <<<"$output")" -eq 6 ]
+	! grep -q '"state":"uploaded"' <<<"$output"
+	[ "$(skopeo_digest "$REG/b:1")" = "$IMG" ]
+	# from a pulled layout too
+	"$RAMP_BIN" pull "$REG/a:1" --layout "$T/lay"
+	run "$RAMP_BIN" push --json "$T/lay:1" "$REG/c:1"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '"state":"mounted"' <<<"$output")" -eq 6 ]
+	[ "$(skopeo_digest "$REG/c:1")" = "$IMG" ]
+	# a source repository the registry cannot mount from: uploaded instead
+	python3 - "$T/lay/index.json" "$REG" <<'PY'
+import json, sys
+x = json.load(open(sys.argv[1]))
+for m in x["manifests"]:
+    if "io.ramp.source.repository" in m.get("annotations", {}):
+        m["annotations"]["io.ramp.source.repository"] = sys.argv[2] + "/nothing/here"
+json.dump(x, open(sys.argv[1], "w"))
+PY
+	run "$RAMP_BIN" push --json "$T/lay:1" "$REG/d:1"
+	[ "$status" -eq 0 ]
+	! grep -q '"state":"mounted"' <<<"$output"
+	[ "$(grep -c '"state":"uploaded"' <<<"$output")" -eq 6 ]
+	[ "$(skopeo_digest "$REG/d:1")" = "$IMG" ]
+}
+
+@test "a pulled image pushed to another registry: no mount is tried" {
+	"$RAMP_BIN" push "$T/img.tar" "$REG/a:1"
+	"$RAMP_BIN" pull "$REG/a:1" -o "$T/p.tar"
+	start_fixture fake
+	run "$RAMP_BIN" push --json "$T/p.tar" "$FIX/a:1"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '"state":"uploaded"' <<<"$output")" -eq 6 ]
+	! grep -q "mount=" "$T/fake.log"
+}
+
 @test "test records travel with the image through the sha256-<hex> tag" {
 	"$RAMP_BIN" push "$T/img.tar" "$REG/app:v1"
 	# docker-registry 2.8 has no referrers API: the fallback tag lists the record
