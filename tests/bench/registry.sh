@@ -40,12 +40,15 @@ if [ ! -f "$image" ]; then
 	for part in usr/lib usr/share var; do
 		mkdir -p "$u/B/rootfs/$(dirname $part)"
 		cp -a "$rootfs/$part" "$u/B/rootfs/$part"
-		umoci repack --image "$u/L:bench" "$u/B" >/dev/null
+		umoci repack --refresh-bundle --image "$u/L:bench" "$u/B" >/dev/null
 	done
 	cp -an "$rootfs/." "$u/B/rootfs/"
 	umoci repack --image "$u/L:bench" "$u/B" >/dev/null
 	umoci gc --layout "$u/L"
 	tar -C "$u/L" -cf "$image.tmp" oci-layout index.json blobs
+	layers=$(tar -xOf "$image.tmp" index.json | python3 -c 'import json,sys; print(json.load(sys.stdin)["manifests"][0]["digest"][7:])' |
+		xargs -I{} tar -xOf "$image.tmp" blobs/sha256/{} | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["layers"]))')
+	[ "$layers" = 4 ] || { echo "registry.sh: umoci made $layers layers, not 4" >&2; exit 1; }
 	mv "$image.tmp" "$image"
 	rm -rf "$u"
 fi

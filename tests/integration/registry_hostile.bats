@@ -196,6 +196,35 @@ nothing_stored() {
 	[ "${lines[1]}" = "records 1" ]
 }
 
+@test "referrers API: a paged list is followed to its end, within bounds" {
+	fix --mode referrers-paged
+	"$RAMP_BIN" push "$T/img.tar" "$FIX/new:v1"
+	run "$RAMP_BIN" pull "$FIX/new:v1" -o "$T/out.tar"
+	[ "$status" -eq 0 ]
+	# page 0 holds another artifact; the test record is on page 1
+	grep -q "GET /v2/new/referrers/$IMG?page=1 200" "$LOG"
+	! grep -q "GET /v2/new/referrers/$IMG?page=2" "$LOG"
+	run "$IMGCHECK" "$T/out.tar"
+	[ "${lines[1]}" = "records 1" ]
+	# a list whose pages never end
+	pkill -f "fakeregistry.py --port ${FIX#*:} " || true
+	: >"$LOG"
+	fix --mode referrers-loop
+	"$RAMP_BIN" push "$T/img.tar" "$FIX/new:v1"
+	run "$RAMP_BIN" pull "$FIX/new:v1" -o "$T/out2.tar"
+	[ "$status" -eq 1 ]
+	grep -q "more than 100 pages" <<<"$output"
+	[ "$(grep -c "GET /v2/new/referrers/" "$LOG")" -eq 100 ]
+	[ ! -e "$T/out2.tar" ]
+	# a next page on another host
+	pkill -f "fakeregistry.py --port ${FIX#*:} " || true
+	fix --mode referrers-offsite --other-port "$(free_port)"
+	"$RAMP_BIN" push "$T/img.tar" "$FIX/new:v1"
+	run "$RAMP_BIN" pull "$FIX/new:v1" -o "$T/out3.tar"
+	[ "$status" -eq 1 ]
+	grep -q "next page is on another host" <<<"$output"
+}
+
 @test "chunked upload honours OCI-Chunk-Min-Length and recovers from 416" {
 	fix --chunk-min 65536 --mode chunk-416
 	"$MKIMAGE" "$T/img2" -n 2 -s 200000 -S 2 -a "$T/img2.tar"
