@@ -11,6 +11,7 @@ usage: fakeregistry.py --port P --log FILE [--seed LAYOUT --repo NAME]
 modes: tamper wrong-size big-manifest redirect-loop redirect-other trickle
        reset invalid-json path-digest bad-auth basic ratelimit error5xx
        schema1 warning referrers chunk-416
+       stall (the first GET of a big blob stops after 3/4 of it and hangs)
        referrers-paged (one referrer a page, an unrelated artifact first, Link to the next)
        referrers-loop (every page links to itself) referrers-offsite (links to --other-port)
 """
@@ -242,6 +243,17 @@ class H(BaseHTTPRequestHandler):
                 self.wfile.write(bytes([b]))
                 self.wfile.flush()
                 time.sleep(0.2)
+            return
+        if self.command == "GET" and big and "stall" in MODES and count("stall " + d) == 1:
+            log("GET %s %d stall-after=%d" % (self.path, code, len(part) * 3 // 4))
+            self.send_response(code)
+            for k, v in hdrs:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(part)))
+            self.end_headers()
+            self.wfile.write(part[: len(part) * 3 // 4])
+            self.wfile.flush()
+            time.sleep(120)
             return
         if self.command == "GET" and big and "reset" in MODES and count("reset " + d) == 1:
             log("GET %s %d reset-after=%d" % (self.path, code, len(part) // 2))

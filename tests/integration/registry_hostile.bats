@@ -118,6 +118,40 @@ nothing_stored() {
 	cmp "$T/out.tar" "$T/again.tar"
 }
 
+@test "a pull killed with SIGKILL resumes from the state its partial archive last saved" {
+	# one 12 MB layer: the state is saved as writeback starts, every 8 MiB
+	"$MKIMAGE" "$T/big" -n 1 -s 12000000 -S 3 -t v1 >/dev/null
+	start_fixture fake --seed "$T/big" --repo app --mode stall
+	LOG="$T/fake.log"
+	"$RAMP_BIN" pull "$FIX/app:v1" -o "$T/out.tar" 2>/dev/null &
+	pid=$!
+	for _ in $(seq 100); do
+		grep -q "stall-after" "$LOG" && grep -q " [0-9]\{7,\}\$" "$T/.out.tar.ramp-partial.state" 2>/dev/null && break
+		sleep 0.1
+	done
+	kill -9 "$pid"
+	wait "$pid" || true
+	[ ! -e "$T/out.tar" ]
+	grep -q " [0-9]\{7,\}\$" "$T/.out.tar.ramp-partial.state"
+	run "$RAMP_BIN" pull "$FIX/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 0 ]
+	grep -q "/blobs/sha256:.* 206 " "$LOG"
+	"$IMGCHECK" "$T/out.tar"
+	[ ! -e "$T/.out.tar.ramp-partial" ]
+	"$RAMP_BIN" pull "$FIX/app:v1" -o "$T/again.tar"
+	cmp "$T/out.tar" "$T/again.tar"
+}
+
+@test "a partial archive another pull holds is left alone" {
+	fix
+	touch "$T/.out.tar.ramp-partial"
+	run flock "$T/.out.tar.ramp-partial" "$RAMP_BIN" pull "$FIX/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 0 ]
+	"$IMGCHECK" "$T/out.tar"
+	[ ! -s "$T/.out.tar.ramp-partial" ]
+	[ "$(ls -A "$T" | grep -c ramp-partial)" -eq 1 ]
+}
+
 @test "invalid JSON in a manifest is refused" {
 	fix --mode invalid-json
 	run "$RAMP_BIN" pull "$FIX/app:v1" -o "$T/out.tar"
