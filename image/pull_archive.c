@@ -97,13 +97,14 @@ static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 struct hdr {
 	char buf[4096];
 	size_t len;
+	bool sealed; /* the header is complete: refuse the rest */
 };
 
 static la_ssize_t hdr_write(struct archive *a, void *ctx, const void *buf, size_t len)
 {
 	struct hdr *h = ctx;
 	(void)a;
-	if (len > sizeof h->buf - h->len)
+	if (h->sealed || len > sizeof h->buf - h->len)
 		return -1;
 	memcpy(h->buf + h->len, buf, len);
 	h->len += len;
@@ -111,15 +112,16 @@ static la_ssize_t hdr_write(struct archive *a, void *ctx, const void *buf, size_
 }
 
 /* The header (ustar, with a pax header before it when one is needed) of one
- * entry. The writer is never closed, since closing would write the entry's
- * data as zeros; blocks of 512 bytes make the header (a multiple of 512)
- * reach hdr_write whole as soon as it is written. */
+ * entry. Blocks of 512 bytes make the header (a multiple of 512) reach
+ * hdr_write whole as soon as it is written; what the writer would write after
+ * it (the entry's data as zeros, when it is closed) is refused at once. */
 static int tar_header(const char *name, mode_t type, uint64_t size, struct hdr *h, struct err *e)
 {
 	struct archive *a = archive_write_new();
 	struct archive_entry *ent = archive_entry_new();
 	int rc = -1;
 	h->len = 0;
+	h->sealed = false;
 	if (!a || !ent) {
 		err_errno(e, ENOMEM, "archive header");
 		goto out;
@@ -144,10 +146,9 @@ static int tar_header(const char *name, mode_t type, uint64_t size, struct hdr *
 	}
 	rc = 0;
 out:
-	if (a) {
-		archive_write_fail(a);
+	h->sealed = true;
+	if (a)
 		archive_write_free(a);
-	}
 	if (ent)
 		archive_entry_free(ent);
 	return rc;
