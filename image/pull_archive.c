@@ -41,7 +41,7 @@
 /* what image/layout.c writes as oci-layout */
 #define OCI_LAYOUT_JSON "{\"imageLayoutVersion\":\"1.0.0\"}"
 #define STATE_MAX (1u << 20)
-/* sizes beyond this are refused before anything is written (offsets stay in off_t) */
+/* a blob, or the whole archive, beyond this is refused (offsets stay far inside off_t) */
 #define BLOB_MAX (1ull << 50)
 
 struct astore;
@@ -262,9 +262,14 @@ static int as_plan(struct img_blob_store *base, const struct img_descriptor *con
 		s->b[i] = (struct ablob){.s = s, .digest = ds[i]->digest, .size = (uint64_t)ds[i]->size};
 	}
 	qsort(s->b, n, sizeof *s->b, cmp_blob);
-	for (size_t i = 0; i < n; i++)
-		if (!s->n || !img_digest_eq(&s->b[s->n - 1].digest, &s->b[i].digest))
+	for (size_t i = 0; i < n; i++) {
+		struct ablob *last = s->n ? &s->b[s->n - 1] : NULL;
+		if (!last || !img_digest_eq(&last->digest, &s->b[i].digest))
 			s->b[s->n++] = s->b[i];
+		else if (last->size != s->b[i].size)
+			return err_set(e, "blob %s is named with two sizes, %" PRIu64 " and %" PRIu64, last->digest.s,
+				       last->size, s->b[i].size);
+	}
 	if (put_entry(s, &pos, "blobs/", AE_IFDIR, NULL, 0, NULL, e) < 0 ||
 	    put_entry(s, &pos, "blobs/sha256/", AE_IFDIR, NULL, 0, NULL, e) < 0)
 		return -1;
@@ -274,6 +279,8 @@ static int as_plan(struct img_blob_store *base, const struct img_descriptor *con
 		snprintf(name, sizeof name, "blobs/sha256/%s", img_digest_hex(&b->digest));
 		if (put_entry(s, &pos, name, AE_IFREG, NULL, b->size, &b->off, e) < 0)
 			return -1;
+		if (pos > BLOB_MAX)
+			return err_set(e, "the image is larger than ramp pulls into an archive (%llu bytes)", BLOB_MAX);
 		for (size_t k = 0; k < s->n_kept; k++)
 			if (img_digest_eq(&s->kept[k].digest, &b->digest) && s->kept[k].off == b->off)
 				b->have = b->flushed = s->kept[k].have < b->size ? s->kept[k].have : b->size;

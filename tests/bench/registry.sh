@@ -54,6 +54,7 @@ if [ ! -f "$image" ]; then
 fi
 size_mb=$(awk -v s="$(stat -c %s "$image")" 'BEGIN{printf "%.0f", s/1e6}')
 cat "$image" >/dev/null # in the page cache for both
+load0=$(cut -d' ' -f1 /proc/loadavg)
 
 start_registry() {
 	local port d=$w/reg-$RANDOM
@@ -120,6 +121,7 @@ for ((i = 0; i < reps; i++)); do
 	fi
 done
 skipped=$(grep -c '"state":"skipped"' "$w/out")
+load1=$(cut -d' ' -f1 /proc/loadavg)
 
 cat <<MD
 ## ramp push / pull vs skopeo (issue 3)
@@ -136,4 +138,5 @@ medians. ramp's pulls are fsync'd, skopeo's are not. Command: \`make bench\` (te
 | push of the pulled archive to another repository (blobs mounted) | $(median mount) | | | | $(rss mount) |
 
 Re-push of the unchanged image: $(median repush) ms (median of $reps; target < 100 ms), $skipped blobs skipped, none sent.
+Load average (1 min) at the start and the end: $load0, $load1 (other work on the machine slows both tools).
 MD
