@@ -187,6 +187,22 @@ PY
 	done
 }
 
+@test "a loopback registry with TLS: verified with --cacert, refused without, never plain" {
+	start_tls_registry
+	run "$RAMP_BIN" push --cacert "$T/tls.pem" "$T/img.tar" "$REG/app:v1"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "$IMG" ]
+	run "$RAMP_BIN" pull --cacert "$T/tls.pem" "$REG/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 0 ]
+	"$IMGCHECK" "$T/out.tar"
+	run "$RAMP_BIN" pull --timeout 5 "$REG/app:v1" -o "$T/x.tar"
+	[ "$status" -eq 1 ]
+	grep -q "over HTTPS: .*certificate" <<<"$output"
+	[ ! -e "$T/x.tar" ]
+	run "$RAMP_BIN" pull --tls-verify=false "$REG/app:v1" -o "$T/x.tar"
+	[ "$status" -eq 0 ]
+}
+
 @test "plain HTTP is refused for a registry that is not loopback" {
 	run "$RAMP_BIN" pull --timeout 2 "localhost.invalid:5/app" -o "$T/x.tar"
 	[ "$status" -eq 1 ]
