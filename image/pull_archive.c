@@ -450,7 +450,7 @@ static void as_fail(struct astore *s)
 		return;
 	if (s->resumable && any) {
 		save_state(s);
-		log_info("the partial archive stays in \"%s\" for the next pull to resume", s->tmp);
+		log_notice("the partial archive stays in \"%s\" for the next pull to resume", s->tmp);
 	} else if (!s->resumable || s->b || s->fresh) {
 		unlink(s->tmp);
 		if (s->resumable)

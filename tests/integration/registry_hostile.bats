@@ -142,6 +142,28 @@ nothing_stored() {
 	cmp "$T/out.tar" "$T/again.tar"
 }
 
+@test "a damaged partial archive or state file is not trusted" {
+	fix --mode reset
+	run "$RAMP_BIN" pull --retries 0 "$FIX/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 1 ]
+	grep -q " [1-9][0-9]*\$" "$T/.out.tar.ramp-partial.state"
+	# the kept bytes of every blob overwritten: they hash wrong, and are fetched again
+	while read -r hex off have; do
+		head -c "$have" /dev/urandom | dd of="$T/.out.tar.ramp-partial" bs=1 seek="$off" conv=notrunc status=none
+	done <"$T/.out.tar.ramp-partial.state"
+	run "$RAMP_BIN" -v pull "$FIX/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 0 ]
+	grep -q "does not verify; downloading it again" <<<"$output"
+	"$RAMP_BIN" pull "$FIX/app:v1" -o "$T/again.tar"
+	cmp "$T/out.tar" "$T/again.tar"
+	# a state file that is not one, over a partial of garbage
+	head -c 300000 /dev/urandom >"$T/.x.tar.ramp-partial"
+	printf 'not a state\n%s 0 99999999999\n' "$(printf '%064d' 0)" >"$T/.x.tar.ramp-partial.state"
+	run "$RAMP_BIN" pull "$FIX/app:v1" -o "$T/x.tar"
+	[ "$status" -eq 0 ]
+	cmp "$T/x.tar" "$T/again.tar"
+}
+
 @test "a partial archive another pull holds is left alone" {
 	fix
 	touch "$T/.out.tar.ramp-partial"
