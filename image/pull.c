@@ -338,7 +338,13 @@ static void pj_cleanup(struct img_job *j)
 	img_sha256_free(&p->h);
 }
 
-/* Download the blobs in parallel. */
+static int larger_first(const void *x, const void *y)
+{
+	const struct img_descriptor *a = *(struct img_descriptor *const *)x, *b = *(struct img_descriptor *const *)y;
+	return a->size != b->size ? (a->size < b->size ? 1 : -1) : strcmp(a->digest.s, b->digest.s);
+}
+
+/* Download the blobs in parallel, the largest first: it bounds the total time. */
 static int pull_blobs(struct img_registry *r, const char *repo, const struct img_pull_opts *o,
 		      struct img_blob_store *s, struct img_descriptor **ds, size_t n, struct err *e)
 {
@@ -349,6 +355,7 @@ static int pull_blobs(struct img_registry *r, const char *repo, const struct img
 		err_errno(e, ENOMEM, "pull");
 		goto out;
 	}
+	qsort(ds, n, sizeof *ds, larger_first);
 	for (size_t i = 0; i < n; i++) {
 		struct pull_job *p = &pj[i];
 		p->j.step = pj_step;

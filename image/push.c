@@ -508,6 +508,14 @@ static void bj_cleanup(struct img_job *j)
 	p->location = NULL;
 }
 
+static int larger_first(const void *x, const void *y)
+{
+	const struct img_descriptor *a = *(const struct img_descriptor *const *)x;
+	const struct img_descriptor *b = *(const struct img_descriptor *const *)y;
+	return a->size != b->size ? (a->size < b->size ? 1 : -1) : strcmp(a->digest.s, b->digest.s);
+}
+
+/* Send the blobs in parallel, the largest first: it bounds the total time. */
 static int push_blobs(struct img_registry *r, const char *repo, struct src *s, const struct img_push_opts *o,
 		      const struct img_descriptor **ds, size_t n, struct err *e)
 {
@@ -518,6 +526,7 @@ static int push_blobs(struct img_registry *r, const char *repo, struct src *s, c
 		err_errno(e, ENOMEM, "push");
 		goto out;
 	}
+	qsort(ds, n, sizeof *ds, larger_first);
 	for (size_t i = 0; i < n; i++) {
 		struct push_job *p = &pj[i];
 		p->j.step = bj_step;
