@@ -588,7 +588,7 @@ int img_pull(struct img_registry *r, const struct img_ref *ref, const struct img
 	for (size_t i = 0; i < n_arts; i++)
 		if (store_small(s, &arts[i].d, arts[i].raw, arts[i].len, e) < 0)
 			goto out;
-	if (store_small(s, &img.d, img.raw, img.len, e) < 0)
+	if (store_small(s, &img.d, img.raw, img.len, e) < 0 || (s->ops->finish && s->ops->finish(s, e) < 0))
 		goto out;
 	if (n_arts && !(res->artifacts = calloc(n_arts, sizeof *res->artifacts))) {
 		err_errno(e, ENOMEM, "pull");

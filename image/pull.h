@@ -46,18 +46,24 @@ struct img_blob_store_ops {
 	int (*commit)(void *w, struct err *e);
 	/* Give up; keep the partial content for a later resume when keep. Closes w. */
 	void (*abort)(void *w, bool keep);
+	/* Optional: every blob and manifest is committed; make them durable and
+	 * visible, in the order they were committed, if commit left that for here. */
+	int (*finish)(struct img_blob_store *s, struct err *e);
 };
 struct img_blob_store {
 	const struct img_blob_store_ops *ops;
 };
 
-/* A store on a layout: partial blobs in ingest_dir/<hex>, complete ones
- * renamed into the layout; durable: fsync before they become visible. */
+/* A store on a layout: partial blobs in ingest_dir/<hex>; verified ones wait
+ * there until finish renames them into the layout (durable: each fsync'd
+ * first, the directory once after), so no fsync holds up the transfers. */
 struct img_layout_store {
 	struct img_blob_store base;
 	const struct img_layout *layout;
 	char *ingest;
 	bool durable;
+	void **done; /* committed, not yet renamed */
+	size_t n_done;
 };
 int img_layout_store_init(struct img_layout_store *s, const struct img_layout *l, const char *ingest_dir, bool durable,
 			  struct err *e);
