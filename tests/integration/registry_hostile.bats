@@ -86,14 +86,27 @@ nothing_stored() {
 	"$IMGCHECK" "$T/out.tar"
 }
 
+# asked_from_partial HEXES: some blob kept by a failed pull was asked for
+# from where it stopped (a Range request, answered 206)
+asked_from_partial() {
+	local h
+	for h in $1; do
+		grep -q "GET /v2/app/blobs/sha256:$h 206 " "$LOG" && return 0
+	done
+	echo "no Range request for any of: $1" >&2
+	return 1
+}
+
 @test "a pull that died resumes from its partial blob in the next process" {
 	fix --mode reset
 	run "$RAMP_BIN" pull --retries 0 "$FIX/app:v1" --layout "$T/lay"
 	[ "$status" -eq 1 ]
-	[ -n "$(ls -A "$T/lay/ingest")" ]
-	run "$RAMP_BIN" pull --retries 0 "$FIX/app:v1" --layout "$T/lay"
+	kept=$(find "$T/lay/ingest" -type f -size +0 -printf '%f\n')
+	[ -n "$kept" ]
+	# retries now: a blob the first pull never asked for is reset on its first request too
+	run "$RAMP_BIN" pull "$FIX/app:v1" --layout "$T/lay"
 	[ "$status" -eq 0 ]
-	grep -q "/blobs/sha256:.* 206 " "$LOG"
+	asked_from_partial "$kept"
 	run "$IMGCHECK" "$T/lay"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "$IMG" ]
@@ -106,10 +119,11 @@ nothing_stored() {
 	[ "$status" -eq 1 ]
 	[ ! -e "$T/out.tar" ]
 	[ -s "$T/.out.tar.ramp-partial" ]
-	grep -q " [1-9][0-9]*\$" "$T/.out.tar.ramp-partial.state"
-	run "$RAMP_BIN" pull --retries 0 "$FIX/app:v1" -o "$T/out.tar"
+	kept=$(awk '$3 > 0 {print $1}' "$T/.out.tar.ramp-partial.state")
+	[ -n "$kept" ]
+	run "$RAMP_BIN" pull "$FIX/app:v1" -o "$T/out.tar"
 	[ "$status" -eq 0 ]
-	grep -q "/blobs/sha256:.* 206 " "$LOG"
+	asked_from_partial "$kept"
 	"$IMGCHECK" "$T/out.tar"
 	[ ! -e "$T/.out.tar.ramp-partial" ]
 	[ ! -e "$T/.out.tar.ramp-partial.state" ]
