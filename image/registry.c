@@ -763,8 +763,9 @@ const struct img_registry_opts *img_registry_opts(const struct img_registry *r)
 }
 
 /* GET /v2/ on one scheme: learns the auth scheme. 0 ok, 1 transport failure worth
- * another scheme, -1 error. */
-static int ping(struct img_registry *r, const char *scheme, struct err *e)
+ * another scheme, -1 error. A probe (another scheme follows) takes a connection
+ * that breaks as the wrong scheme too, rather than retrying it. */
+static int ping(struct img_registry *r, const char *scheme, bool probe, struct err *e)
 {
 	struct http_xfer x;
 	int rc = -1;
@@ -783,7 +784,8 @@ static int ping(struct img_registry *r, const char *scheme, struct err *e)
 	uint64_t nb;
 	for (;;) {
 		struct err pe;
-		if (http_perform(r->http, &x, &pe) < 0 && (x.fail == HTTP_FAIL_TLS || x.fail == HTTP_FAIL_CONNECT)) {
+		if (http_perform(r->http, &x, &pe) < 0 &&
+		    (x.fail == HTTP_FAIL_TLS || x.fail == HTTP_FAIL_CONNECT || (probe && x.fail == HTTP_FAIL_BROKEN))) {
 			*e = pe;
 			rc = 1;
 			goto out;
@@ -839,10 +841,19 @@ struct img_registry *img_registry_open(const char *registry, const struct img_re
 		img_registry_close(r);
 		return NULL;
 	}
-	int rc = ping(r, "https", e);
-	if (rc == 1 && plain_ok) {
+	int rc;
+	if (is_loopback(registry)) {
+		/* plain HTTP first: nothing leaves the machine, and a plain test
+		 * registry costs no TLS set-up (loading the CA bundle is most of a
+		 * small push's time); a TLS port answers it with an error */
+		struct err pe, se;
+		if ((rc = ping(r, "http", true, &pe)) != 0 && (rc = ping(r, "https", false, &se)) != 0) {
+			err_set(e, "registry %s: over plain HTTP: %s; over HTTPS: %s", registry, pe.msg, se.msg);
+			rc = -1;
+		}
+	} else if ((rc = ping(r, "https", plain_ok, e)) == 1 && plain_ok) {
 		log_debug("%s: HTTPS failed (%s), trying plain HTTP", registry, e->msg);
-		rc = ping(r, "http", e);
+		rc = ping(r, "http", false, e);
 	} else if (rc == 1 && r->base) {
 		err_ctx(e, "registry %s (plain HTTP is only used for loopback and --insecure-registry)", registry);
 		rc = -1;
