@@ -478,6 +478,16 @@ int rt_store_import(struct rt_store *s, const struct img_image *img, struct rt_s
 {
 	const struct img_manifest *m = &img->manifest;
 	size_t n = m->n_layers;
+	struct rt_store_image have = {0};
+	struct err ignored;
+	/* already imported: a record is written only once all its layers are there */
+	if (rt_store_image_get(s, &img->desc.digest, &have, &ignored) == 0) {
+		if (out)
+			*out = have;
+		else
+			rt_store_image_free(&have);
+		return 0;
+	}
 	if (img->config.n_diff_ids != n)
 		return err_set(e, "image %s: %zu layers but %zu diff_ids", img->desc.digest.s, n, img->config.n_diff_ids);
 	_cleanup_free_ struct img_digest *chains = calloc(n + 1, sizeof *chains);

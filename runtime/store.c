@@ -317,6 +317,7 @@ static bool is_dir_at(int dfd, const char *name)
 int rt_store_sweep(struct rt_store *s, const char *sub, rt_keep_fn keep, void *ctx, size_t *removed, struct err *e)
 {
 	_cleanup_free_ char *dir = fs_join(s->root, sub);
+	size_t removed_here = 0;
 	if (!dir)
 		return err_errno(e, ENOMEM, "store");
 	int dfd = openat(s->fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -349,12 +350,14 @@ int rt_store_sweep(struct rt_store *s, const char *sub, rt_keep_fn keep, void *c
 		}
 		if (fs_rm_rf(p, e) < 0)
 			return -1;
+		removed_here++;
 		if (removed)
 			(*removed)++;
 	}
 	if (errno)
 		return err_sys(e, "read \"%s\"", dir);
-	return fs_fsync_dir(dir, e);
+	/* only a directory that changed needs its removals made durable */
+	return removed_here ? fs_fsync_dir(dir, e) : 0;
 }
 
 static bool app_file_keep(struct rt_store *s, int dfd, const char *name, void *ctx)

@@ -55,3 +55,27 @@ teardown() { common_teardown; }
 	[[ "$output" == *"warning: skipping socket"* ]]
 	[[ "$output" == *"layer 1 from $T/app"* ]]
 }
+
+@test "cli: make install puts binaries, man pages and completion under DESTDIR/PREFIX" {
+	top=$BATS_TEST_DIRNAME/../..
+	make -s -C "$top" install DESTDIR="$T/root" PREFIX=/opt/ramp >/dev/null
+	[ -x "$T/root/opt/ramp/bin/ramp" ]
+	[ -x "$T/root/opt/ramp/bin/rampd" ]
+	[ -f "$T/root/opt/ramp/share/bash-completion/completions/ramp" ]
+	# the man page documents every command, and renders without warnings
+	for verb in $("$RAMP_BIN" --help | awk '/^commands:/{f=1; next} /^$/{f=0} f{print $1}'); do
+		grep -q "^.SH \"ramp $verb\"" "$T/root/opt/ramp/share/man/man1/ramp.1"
+	done
+	man --warnings -l "$T/root/opt/ramp/share/man/man1/ramp.1" >/dev/null 2>"$T/warnings"
+	[ ! -s "$T/warnings" ]
+	man -l "$T/root/opt/ramp/share/man/man8/rampd.8" | grep -q rampd
+}
+
+@test "cli: bash completion offers the commands and a command's options" {
+	source "$BATS_TEST_DIRNAME/../../cmd/ramp.bash"
+	ramp() { "$RAMP_BIN" "$@"; }
+	COMP_WORDS=(ramp bu); COMP_CWORD=1; _ramp
+	[ "${COMPREPLY[*]}" = build ]
+	COMP_WORDS=(ramp build --compr); COMP_CWORD=2; _ramp
+	[ "${COMPREPLY[*]}" = --compression ]
+}
