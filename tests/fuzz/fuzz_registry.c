@@ -5,11 +5,19 @@
  * The input is a response as on the wire: "HTTP/1.1 STATUS ..." and header
  * lines, an empty line, then the body. The header lines go through the HTTP
  * client's own header callback, and the response through the registry
- * client's handling of it. Those functions are private to lib/http.c and
- * image/registry.c, so this file includes both: it then links instead of
- * their objects in libramp.a. */
+ * client's handling of it, as after a request to https://registry.fuzz.
+ * Those functions are private to lib/http.c, image/registry.c and
+ * image/push.c, so this file includes them: it then links instead of their
+ * objects in libramp.a.
+ *
+ * Security properties checked on every input: a Bearer token server over
+ * plain HTTP is accepted exactly when it is on loopback (credentials never
+ * cross the network in clear); an upload Location never leaves HTTPS; the upload
+ * offset from a Range header stays within the blob; error messages carry no
+ * control characters; a token is printable. */
 #include "lib/http.c"
 #include "image/registry.c"
+#include "image/push.c"
 
 #include <sys/param.h>
 
@@ -59,22 +67,58 @@ static void check_token(const char *body, size_t len)
 	free(token);
 }
 
-static void check_location(const struct http_xfer *x)
+/* As after an upload request: Location and Range of a blob of 100 bytes. */
+static void check_upload(const struct http_xfer *x)
 {
-	const char *loc = http_header_get(x, "Location");
-	if (!loc)
-		return;
-	char *abs = http_url_resolve(BASE_URL, loc);
-	if (abs) {
-		char *scheme, *host;
-		unsigned port;
-		if (http_url_origin(abs, &scheme, &host, &port) == 0) {
-			free(scheme);
-			free(host);
-		}
-		(void)http_same_origin(BASE_URL, abs);
-		free(abs);
+	struct img_descriptor d = {.size = 100};
+	struct push_job p = {.d = &d, .what = "blob sha256:…"};
+	struct err e;
+	if (http_header_get(x, "Location") && take_location(&p, x, &e) == 0) {
+		FUZZ_CHECK(!strncasecmp(p.location, "https://", 8), "upload Location leaves HTTPS: %s", p.location);
+		free(p.location);
 	}
+	if (take_range(&p, x, &e) == 0)
+		FUZZ_CHECK(p.offset <= (uint64_t)d.size, "upload offset %llu of a %lld-byte blob",
+			   (unsigned long long)p.offset, (long long)d.size);
+	start_upload_state(&p, x);
+}
+
+/* "host:port" of an http(s) URL, IPv6 in brackets; false when it has none. */
+static bool url_hostport(const char *url, char *hp, size_t cap)
+{
+	char *scheme, *host;
+	unsigned port;
+	if (http_url_origin(url, &scheme, &host, &port) < 0)
+		return false;
+	snprintf(hp, cap, strchr(host, ':') && host[0] != '[' ? "[%s]:%u" : "%s:%u", host, port);
+	free(scheme);
+	free(host);
+	return true;
+}
+
+/* A Bearer realm over plain HTTP is accepted exactly when it is on loopback
+ * (the fuzzed registry is neither --insecure-registry nor --tls-verify=false). */
+static void check_realm(const struct img_registry *r, const struct http_xfer *x, int rc)
+{
+	struct img_challenge c;
+	struct err e;
+	const char *h;
+	size_t i = 0;
+	char hp[300];
+	while ((h = http_header_next(x, "WWW-Authenticate", &i)) && img_challenge_parse(h, &c, &e) < 0)
+		;
+	if (!h)
+		return; /* no usable challenge: refused, rightly */
+	bool clear = c.scheme == IMG_AUTH_BEARER && !strncasecmp(c.realm, "http://", 7);
+	bool loopback = clear && url_hostport(c.realm, hp, sizeof hp) && is_loopback(hp);
+	if (!clear)
+		FUZZ_CHECK(rc == 0, "a challenge over https refused: %s", h);
+	else
+		FUZZ_CHECK((rc == 0) == loopback, "a plain-HTTP token server %s was %s", c.realm,
+			   rc == 0 ? "accepted off loopback" : "refused on loopback");
+	if (rc == 0 && r->scheme == IMG_AUTH_BEARER)
+		FUZZ_CHECK(r->realm && !strcmp(r->realm, c.realm), "another realm taken");
+	img_challenge_free(&c);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -88,6 +132,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.o.timeout_s = 30;
 	http_xfer_init(&x);
 	p.x = &x;
+	if (http_xfer_url(&x, BASE_URL, &e) < 0)
+		abort();
 	const char *body = read_headers((const char *)data, size, &x, &p);
 	if (body) {
 		size_t blen = size - (size_t)(body - (const char *)data);
@@ -99,15 +145,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	/* as img_reg_check would on a 401 */
-	if (set_challenge(&r, &x, &e) == 0) {
-		FUZZ_CHECK(r.scheme != IMG_AUTH_BEARER || (r.realm && !strncasecmp(r.realm, "http", 4)),
-			   "Bearer challenge without an http(s) realm");
-	} else {
-		FUZZ_CHECK(e.msg[0], "challenge refused without a message");
-	}
+	int rc = set_challenge(&r, &x, &e);
+	FUZZ_CHECK(rc == 0 || e.msg[0], "challenge refused without a message");
+	check_realm(&r, &x, rc);
 	show_warnings(&r, &x);
 	(void)retry_after(http_header_get(&x, "Retry-After"));
-	check_location(&x);
+	check_upload(&x);
 	FUZZ_CHECK(img_reg_error(&r, &x, "manifest team/app:1", "team/app", &e) < 0 && e.msg[0], "no error message");
 	for (const char *c = e.msg; *c; c++)
 		FUZZ_CHECK((unsigned char)*c >= ' ' && *c != 0x7f, "registry text reaches the terminal: byte 0x%02x",
