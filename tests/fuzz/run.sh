@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# tests/fuzz/run.sh: runs the libFuzzer targets (make fuzz) or shrinks their
-# corpora (make fuzz-merge).
+# tests/fuzz/run.sh: runs the libFuzzer targets (make fuzz), adds what they
+# found to the committed corpora (make fuzz-merge), measures the line coverage
+# the corpora reach (make fuzz-coverage).
 #
-# usage: tests/fuzz/run.sh [--merge] BUILD_DIR SECONDS TARGET...
+# usage: tests/fuzz/run.sh [--merge|--coverage] BUILD_DIR SECONDS TARGET...
 #
 # Each target runs for SECONDS at nice 19 (the machine is shared), on a
 # working corpus BUILD_DIR/corpus/NAME that starts from the committed one,
@@ -11,33 +12,67 @@
 # line of each run (executions, coverage) is appended to BUILD_DIR/stats.txt.
 # The extraction targets write their scratch trees under FUZZ_TMPDIR
 # (default /dev/shm: many small files, no disk).
-# --merge replaces the committed corpus by the smallest subset of it and of
-# the working corpus that keeps the coverage (libFuzzer -merge=1).
+# --merge adds to the committed corpus the inputs of the working corpus
+# that reach coverage it does not (libFuzzer -merge=1).
+# --coverage replays both corpora with the coverage builds of BUILD_DIR
+# (make fuzz-coverage) and prints the line coverage of the target's own
+# sources (appended to BUILD_DIR/coverage.txt).
 set -u
-merge=0
-[ "${1:-}" = --merge ] && { merge=1; shift; }
+mode=fuzz
+case "${1:-}" in --merge | --coverage) mode=${1#--}; shift ;; esac
 out=$1 seconds=$2
 shift 2
 src=$(cd "$(dirname "$0")" && pwd)
 status=0
 export TMPDIR=${FUZZ_TMPDIR:-/dev/shm}
-mkdir -p "$out/artifacts" "$out/logs"
+[ "$mode" = coverage ] || mkdir -p "$out/artifacts" "$out/logs"
 
+# the sources each target is about
+sources() {
+	case $1 in
+	reference) echo image/reference.c image/digest.c ;;
+	oci) echo image/oci.c lib/json.c ;;
+	record) echo image/record.c ;;
+	settings) echo image/settings.c ;;
+	registry) echo image/registry.c image/registry_auth.c lib/http.c image/push.c ;;
+	creds) echo image/creds.c ;;
+	app_state) echo runtime/app_state.c ;;
+	user) echo runtime/container_user.c ;;
+	unpack) echo runtime/unpack.c ;;
+	archive) echo image/archive.c image/image.c image/layout.c image/verify.c ;;
+	esac
+}
+
+coverage() {
+	local t=$1 bin="$out/replay_$t" prof="$out/$t.profdata"
+	[ -x "$bin" ] || { echo "fuzz: no coverage build for $t" >&2; return 1; }
+	LLVM_PROFILE_FILE="$out/$t.profraw" "$bin" "$src/corpus/$t" $(ls -d "$fuzz_out/corpus/$t" 2>/dev/null) \
+		>/dev/null 2>"$out/$t.replay.log" || { tail -n 5 "$out/$t.replay.log"; return 1; }
+	llvm-profdata merge -o "$prof" "$out/$t.profraw" || return 1
+	# the TOTAL row: regions, missed, cover, functions, missed, cover, lines, missed, cover, ...
+	for f in $(sources "$t"); do
+		llvm-cov report "$bin" -instr-profile="$prof" "$f" |
+			awk -v t="$t" -v f="$f" '$1 == "TOTAL" { printf "%s %s lines %s (%d of %d)\n", t, f, $10, $8 - $9, $8 }'
+	done | tee -a "$out/coverage.txt"
+}
+
+fuzz_out=${FUZZ_OUT:-build/fuzz}
 for t in "$@"; do
+	if [ "$mode" = coverage ]; then
+		coverage "$t" || status=1
+		continue
+	fi
 	bin="$out/fuzz_$t" seeds="$src/corpus/$t" work="$out/corpus/$t"
 	[ -x "$bin" ] || { echo "fuzz: no target $t" >&2; status=1; continue; }
 	mkdir -p "$work" "$seeds"
 	opts=(-rss_limit_mb=2048 -timeout=30 -print_final_stats=1 -artifact_prefix="$out/artifacts/$t-")
 	[ -f "$src/$t.dict" ] && opts+=(-dict="$src/$t.dict")
-	if [ "$merge" = 1 ]; then
-		new=$(mktemp -d "$out/merge-$t-XXXXXX")
-		echo "== merge: $t ($(ls "$seeds" | wc -l) committed, $(ls "$work" | wc -l) found)"
-		if nice -n 19 "$bin" "${opts[@]}" -merge=1 "$new" "$seeds" "$work" >"$out/logs/$t-merge.log" 2>&1; then
-			rm -rf "$seeds" && mv "$new" "$seeds" && chmod 755 "$seeds"
-			echo "   $(ls "$seeds" | wc -l) kept in tests/fuzz/corpus/$t"
+	if [ "$mode" = merge ]; then
+		n=$(ls "$seeds" | wc -l)
+		if nice -n 19 "$bin" "${opts[@]}" -merge=1 "$seeds" "$work" >"$out/logs/$t-merge.log" 2>&1; then
+			echo "== merge: $t: $n committed, $(($(ls "$seeds" | wc -l) - n)) added from $(ls "$work" | wc -l) found"
 		else
 			tail -n 20 "$out/logs/$t-merge.log"
-			rm -rf "$new"
 			status=1
 		fi
 		continue
