@@ -317,7 +317,8 @@ static int set_challenge(struct img_registry *r, const struct http_xfer *x, stru
 			bool ok = false;
 			if (http_url_origin(c.realm, &rs, &rh, &rp) == 0) {
 				char hp[300];
-				snprintf(hp, sizeof hp, strchr(rh, ':') ? "[%s]:%u" : "%s:%u", rh, rp);
+				/* curl gives an IPv6 host with its brackets */
+				snprintf(hp, sizeof hp, strchr(rh, ':') && rh[0] != '[' ? "[%s]:%u" : "%s:%u", rh, rp);
 				ok = is_loopback(hp) || is_listed(r->o.insecure, hp) || !r->o.tls_verify;
 				free(rs);
 				free(rh);
