@@ -15,6 +15,9 @@ static const struct verb {
 } verbs[] = {
 	{"build", cmd_build, "freeze directory trees into a reproducible OCI image archive"},
 	{"inspect", cmd_inspect, "show (and verify) an image archive or layout"},
+	{"rollout", cmd_rollout, "deploy to a fleet in growing waves, reverting at the first bad signal"},
+	{"revert", cmd_revert, "put every host of a fleet back on its previous version"},
+	{"fleet", cmd_fleet, "see a fleet: version, phase and health of each host"},
 };
 
 static void usage(FILE *f)
