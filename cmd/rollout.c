@@ -195,58 +195,80 @@ static void print_plan(const struct orch_rollout *r, bool json)
 	       b);
 }
 
+struct listed {
+	struct orch_rollout r;
+	char status[64];
+};
+
+static int cmp_started(const void *a, const void *b)
+{
+	const struct listed *x = a, *y = b;
+	int c = strcmp(x->r.started, y->r.started);
+	return c ? c : strcmp(x->r.id, y->r.id);
+}
+
 static int list_rollouts(const char *state_dir, bool json)
 {
 	_cleanup_free_ char *dir = NULL;
 	char **ids = NULL;
-	size_t n = 0;
+	size_t n = 0, k = 0;
 	struct err e;
 	if (orch_state_dir(state_dir, &dir, &e) < 0 || orch_list_ids(dir, &ids, &n, &e) < 0)
 		return cmd_fail(&e);
-	if (!json)
-		printf("%-40s %-16s %-24s %-7s %s\n", "ROLLOUT", "APP", "STARTED", "WAVES", "STATUS");
+	struct listed *v = calloc(n ? n : 1, sizeof *v);
+	if (!v) {
+		log_err("out of memory");
+		return EXIT_FAIL;
+	}
 	for (size_t i = 0; i < n; i++) {
-		struct orch_rollout r;
 		_cleanup_free_ char *p = orch_journal_path(dir, ids[i], &e);
-		char status[64];
-		if (!p || orch_journal_load(p, &r, &e) < 0) {
+		free(ids[i]);
+		if (!p || orch_journal_load(p, &v[k].r, &e) < 0) {
 			log_warn("%s", e.msg);
-			free(ids[i]);
 			continue;
 		}
-		if (r.ended)
-			snprintf(status, sizeof status, "%s", r.result);
-		else if (orch_lock_busy(dir, r.app, r.fleet))
-			snprintf(status, sizeof status, "running");
+		struct orch_rollout *r = &v[k].r;
+		if (r->ended)
+			snprintf(v[k].status, sizeof v[k].status, "%s", r->result);
+		else if (orch_lock_busy(dir, r->app, r->fleet))
+			snprintf(v[k].status, sizeof v[k].status, "running");
 		else
-			snprintf(status, sizeof status, "%s", r.paused ? "paused" : r.reverting ? "unfinished (revert)"
-										: "unfinished");
+			snprintf(v[k].status, sizeof v[k].status, "%s",
+				 r->paused ? "paused" : r->reverting ? "unfinished (revert)" : "unfinished");
+		k++;
+	}
+	free(ids);
+	/* in the order they started (ids only have whole seconds) */
+	qsort(v, k, sizeof *v, cmp_started);
+	if (!json)
+		printf("%-40s %-16s %-24s %-7s %s\n", "ROLLOUT", "APP", "STARTED", "WAVES", "STATUS");
+	for (size_t i = 0; i < k; i++) {
+		struct orch_rollout *r = &v[i].r;
 		if (json) {
 			struct jgen *g = jgen_new(false);
 			const char *line;
 			size_t len;
 			jgen_obj_open(g);
-			jgen_kstr(g, "rollout", r.id);
-			jgen_kstr(g, "app", r.app);
-			jgen_kstr(g, "image", r.image);
-			jgen_kstr(g, "fleet", r.fleet);
-			jgen_kstr(g, "started", r.started);
-			jgen_kint(g, "waves", (int64_t)r.n_waves);
-			jgen_kint(g, "wavesPassed", (int64_t)r.waves_passed);
-			jgen_kstr(g, "status", status);
+			jgen_kstr(g, "rollout", r->id);
+			jgen_kstr(g, "app", r->app);
+			jgen_kstr(g, "image", r->image);
+			jgen_kstr(g, "fleet", r->fleet);
+			jgen_kstr(g, "started", r->started);
+			jgen_kint(g, "waves", (int64_t)r->n_waves);
+			jgen_kint(g, "wavesPassed", (int64_t)r->waves_passed);
+			jgen_kstr(g, "status", v[i].status);
 			jgen_obj_close(g);
 			if (jgen_result(g, &line, &len, &e) == 0)
 				printf("%.*s\n", (int)len, line);
 			jgen_free(g);
 		} else {
 			char waves[32];
-			snprintf(waves, sizeof waves, "%zu/%zu", r.waves_passed, r.n_waves);
-			printf("%-40s %-16s %-24s %-7s %s\n", r.id, r.app, r.started, waves, status);
+			snprintf(waves, sizeof waves, "%zu/%zu", r->waves_passed, r->n_waves);
+			printf("%-40s %-16s %-24s %-7s %s\n", r->id, r->app, r->started, waves, v[i].status);
 		}
-		orch_rollout_free(&r);
-		free(ids[i]);
+		orch_rollout_free(r);
 	}
-	free(ids);
+	free(v);
 	return EXIT_OK;
 }
 

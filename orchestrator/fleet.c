@@ -146,6 +146,17 @@ int orch_host_set_address(struct orch_host *h, const char *addr, struct err *e)
 	} else if (strstr(p, "://")) {
 		return err_set(e, "address \"%.80s\": only http:// and https:// are known", addr);
 	}
+	/* "http://h:7300/" is fine; a longer path is not an agent address */
+	char rest[300];
+	size_t rl = strlen(p);
+	if (rl >= sizeof rest)
+		return err_set(e, "address \"%.80s\": too long", addr);
+	memcpy(rest, p, rl + 1);
+	if (rl && rest[rl - 1] == '/')
+		rest[--rl] = '\0';
+	if (strchr(rest, '/'))
+		return err_set(e, "address \"%.80s\": a path is not allowed", addr);
+	p = rest;
 	const char *port = NULL;
 	if (*p == '[') {
 		const char *close = strchr(p, ']');
@@ -176,17 +187,12 @@ int orch_host_set_address(struct orch_host *h, const char *addr, struct err *e)
 				       host);
 	}
 	if (port) {
-		if (*port == '/' && !port[1])
-			port = ""; /* "http://h:7300/" */
 		char *end;
 		errno = 0;
 		long v = strtol(port, &end, 10);
-		if (!isdigit((unsigned char)*port) || strlen(port) > 5 || (*end && strcmp(end, "/")) || v < 1 ||
-		    v > 65535)
+		if (!isdigit((unsigned char)*port) || strlen(port) > 5 || *end || v < 1 || v > 65535)
 			return err_set(e, "address \"%.80s\": bad port (1 to 65535)", addr);
 		h->port = (int)v;
-	} else if (strchr(p, '/') && strcmp(strchr(p, '/'), "/")) {
-		return err_set(e, "address \"%.80s\": a path is not allowed", addr);
 	}
 	for (char *c = host; *c; c++)
 		*c = (char)tolower((unsigned char)*c);

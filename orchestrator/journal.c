@@ -530,11 +530,16 @@ static int replay_simple(struct replay *p, const char *ev, const struct json *j,
 		return 0;
 	}
 	if (!strcmp(ev, "failure")) {
-		const char *why = NULL;
-		if (json_only_keys(j, failure, ev, e) < 0 || json_field_str(j, "reason", true, &why, e) < 0)
+		const char *why = NULL, *host = NULL;
+		if (json_only_keys(j, failure, ev, e) < 0 || json_field_str(j, "reason", true, &why, e) < 0 ||
+		    json_field_str(j, "host", false, &host, e) < 0 || get_wave(j, r, &w, e) < 0)
 			return -1;
 		free(r->failure);
-		return (r->failure = strdup(why)) ? 0 : err_errno(e, ENOMEM, "journal");
+		r->failure = NULL;
+		/* as the engine words it: "h3 (wave 2): why" */
+		if (host ? asprintf(&r->failure, "%s (wave %zu): %s", host, w, why) < 0 : !(r->failure = strdup(why)))
+			return err_errno(e, ENOMEM, "journal");
+		return 0;
 	}
 	if (!strcmp(ev, "revert")) {
 		const struct json *hosts;

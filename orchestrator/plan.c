@@ -2,12 +2,19 @@
 #include "orchestrator/plan.h"
 
 #include <errno.h>
-#include <math.h>
+#include <math.h> /* isfinite, a macro: no libm */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/cleanup.h"
+
+/* ceil() for the small non-negative values here, without libm */
+static double up(double x)
+{
+	double t = (double)(uint64_t)x;
+	return t < x ? t + 1 : t;
+}
 
 int orch_steps_parse(const char *s, struct orch_step **steps, size_t *n, struct err *e)
 {
@@ -32,7 +39,7 @@ int orch_steps_parse(const char *s, struct orch_step **steps, size_t *n, struct 
 			if (d > 100)
 				return err_set(e, "steps: %g%% is more than the whole fleet", d);
 			end++;
-		} else if (d != floor(d) || d > 1e9) {
+		} else if (d > 1e9 || d != (double)(uint64_t)d) {
 			return err_set(e, "steps: \"%.40s\": a host count is a whole number", p);
 		}
 		/* steps are cumulative, so they grow; counts and shares can only be
@@ -142,7 +149,7 @@ int orch_plan_make(const struct orch_fleet *f, const struct orch_plan_opts *o, s
 	if (o->n_steps) {
 		for (size_t i = 0; i < o->n_steps && done < n; i++) {
 			const struct orch_step *s = &o->steps[i];
-			double want = s->percent ? ceil((double)n * s->value / 100.0 - 1e-9) : s->value;
+			double want = s->percent ? up((double)n * s->value / 100.0 - 1e-9) : s->value;
 			size_t t = want >= (double)n ? n : (size_t)want;
 			if (t > done)
 				p->ends[p->n_waves++] = done = t;
@@ -155,7 +162,7 @@ int orch_plan_make(const struct orch_fleet *f, const struct orch_plan_opts *o, s
 			size_t s = (size_t)size;
 			done = s >= n - done ? n : done + s;
 			p->ends[p->n_waves++] = done;
-			double next = ceil(size * factor - 1e-9);
+			double next = up(size * factor - 1e-9);
 			size = next > size ? next : size + 1;
 		}
 	}
