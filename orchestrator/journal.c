@@ -19,29 +19,39 @@
 
 /* ---- the file ---- */
 
-int orch_journal_create(const char *path, struct orch_journal *j, struct err *e)
+int orch_journal_create(const char *path, const char *first, size_t len, struct orch_journal *j, struct err *e)
 {
-	*j = (struct orch_journal){.fd = -1};
-	j->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
-	if (j->fd < 0)
-		return err_sys(e, "create journal \"%s\"", path);
-	if (!(j->path = strdup(path))) {
-		close(j->fd);
-		j->fd = -1;
-		return err_errno(e, ENOMEM, "journal");
-	}
-	/* the file's name must survive a crash too */
-	_cleanup_free_ char *dir = strdup(path);
+	_cleanup_free_ char *tmp = NULL, *dir = strdup(path);
 	char *slash = dir ? strrchr(dir, '/') : NULL;
-	if (slash) {
-		*slash = '\0';
-		if (fs_fsync_dir(dir, e) < 0) {
-			orch_journal_close(j);
-			return -1;
-		}
+	*j = (struct orch_journal){.fd = -1};
+	if (!slash || asprintf(&tmp, "%s.tmp-%d", path, (int)getpid()) < 0)
+		return err_errno(e, ENOMEM, "journal");
+	*slash = '\0';
+	j->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+	if (j->fd < 0)
+		return err_sys(e, "create journal \"%s\"", tmp);
+	if (!(j->path = strdup(path))) {
+		err_errno(e, ENOMEM, "journal");
+		goto fail;
 	}
-	j->synced_ms = orch_now_ms();
+	if (orch_journal_write(j, first, len, true, e) < 0)
+		goto fail;
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
+		err_sys(e, "create journal \"%s\"", path);
+		goto fail;
+	}
+	/* the name must survive a crash too */
+	if (fs_fsync_dir(dir, e) < 0) {
+		orch_journal_close(j);
+		return -1;
+	}
 	return 0;
+fail:
+	unlink(tmp);
+	close(j->fd);
+	free(j->path);
+	*j = (struct orch_journal){.fd = -1};
+	return -1;
 }
 
 int orch_journal_reopen(const char *path, size_t valid_len, struct orch_journal *j, struct err *e)
@@ -416,9 +426,10 @@ static int replay_start(struct replay *p, const struct json *j, struct err *e)
 
 static int replay_precheck(struct replay *p, const struct json *j, struct err *e)
 {
-	static const char *const keys[] = {"time", "event", "rollout", "ok", "generation", "before", "problems", NULL};
+	static const char *const keys[] = {"time",   "event",    "rollout", "ok", "generation",
+					   "before", "problems", "skipped", NULL};
 	struct orch_rollout *r = p->r;
-	const struct json *before;
+	const struct json *before, *skipped;
 	bool ok;
 	if (r->prechecked)
 		return err_set(e, "a second precheck");
@@ -441,6 +452,18 @@ static int replay_precheck(struct replay *p, const struct json *j, struct err *e
 		if (v->type != JSON_STRING || img_digest_parse(v->str.s, &dg, e) < 0)
 			return err_ctx(e, "before[%zu]", i);
 		if (!(r->before[i] = strdup(dg.s)))
+			return err_errno(e, ENOMEM, "journal");
+	}
+	if (json_field(j, "skipped", JSON_ARRAY, false, &skipped, e) < 0)
+		return -1;
+	for (size_t k = 0; skipped && k < skipped->arr.n; k++) {
+		const char *name = NULL, *why = NULL;
+		size_t idx;
+		if (json_field_str(skipped->arr.v[k], "host", true, &name, e) < 0 ||
+		    json_field_str(skipped->arr.v[k], "reason", true, &why, e) < 0 || host_index(p, name, &idx, e) < 0)
+			return err_ctx(e, "skipped[%zu]", k);
+		r->state[idx] = ORCH_HS_SKIPPED;
+		if (orch_rollout_set_reason(r, idx, why) < 0)
 			return err_errno(e, ENOMEM, "journal");
 	}
 	r->prechecked = true;

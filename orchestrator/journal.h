@@ -30,8 +30,9 @@ struct orch_journal {
 	int64_t synced_ms;
 };
 
-/* A new journal (the file must not exist). */
-int orch_journal_create(const char *path, struct orch_journal *j, struct err *e);
+/* A new journal holding its first line (the start event): the file appears
+ * with that line in it or not at all, and never replaces another. */
+int orch_journal_create(const char *path, const char *first, size_t len, struct orch_journal *j, struct err *e);
 /* Reopen for appending, cutting a torn last line off first. */
 int orch_journal_reopen(const char *path, size_t valid_len, struct orch_journal *j, struct err *e);
 /* Append one line (a newline is added). */

@@ -60,8 +60,9 @@ static void table_rows(FILE *f, size_t n, const char *(*name)(const void *, size
 		fprintf(f, " %zu %s%s", counts[s], seen[s], s + 1 < k ? "," : "\n");
 	size_t shown = 0;
 	for (size_t i = 0; i < n; i++) {
-		const char *s = state(ctx, i);
-		if (!strcmp(s, "baked") || !strcmp(s, "pending") || !strcmp(s, "reverted") || !strcmp(s, "skipped"))
+		const char *s = state(ctx, i), *why = reason(ctx, i);
+		if (!strcmp(s, "baked") || !strcmp(s, "pending") ||
+		    ((!strcmp(s, "reverted") || !strcmp(s, "skipped")) && !why))
 			continue;
 		if (shown == 0)
 			fprintf(f, "%-*s  %4s  %-13s  %s\n", (int)w, "HOST", "WAVE", "STATE", "REASON");
@@ -69,7 +70,6 @@ static void table_rows(FILE *f, size_t n, const char *(*name)(const void *, size
 			fprintf(f, "… and more\n");
 			break;
 		}
-		const char *why = reason(ctx, i);
 		fprintf(f, "%-*s  %4zu  %-13s  %s\n", (int)w, name(ctx, i), wave(ctx, i), s, why ? why : "");
 	}
 }

@@ -222,6 +222,7 @@ struct hrt {
 	bool sent;          /* the deploy or revert request was accepted */
 	bool slot;          /* holds one of max_parallel deploy slots */
 	bool pre_done, info_done, resync;
+	bool pre_unreachable; /* did not answer the precheck */
 	bool budget;        /* failed within the budget */
 	uint8_t fails;      /* transport failures in a row */
 	int64_t next_ms, backoff_ms, deadline_ms, healthy_ms, fail_since_ms;
@@ -248,7 +249,7 @@ struct eng {
 	size_t n;
 	enum phase phase;
 	size_t wave;
-	size_t deploying, n_unhealthy, n_unreachable, problems;
+	size_t deploying, n_unhealthy, n_unreachable, problems, pre_unreachable;
 	bool failing, fatal, interrupted;
 	struct err ferr;
 	int exit_code;
@@ -980,6 +981,12 @@ static void on_resp(void *ctx, uint64_t tag, const struct orch_resp *r)
 				char why[300];
 				snprintf(why, sizeof why, "unreachable: %s", h->last);
 				problem(g, i, why);
+				if (g->mode == M_ROLLOUT) {
+					/* within --max-unreachable, the rollout goes on without it */
+					h->pre_unreachable = true;
+					g->problems--;
+					g->pre_unreachable++;
+				}
 			}
 			return;
 		}
@@ -1119,6 +1126,8 @@ static void start_wave(struct eng *g, size_t w, int64_t now)
 		return;
 	for (size_t i = from; i < to; i++) {
 		struct hrt *h = &g->h[i];
+		if (st(g, i) == ORCH_HS_SKIPPED)
+			continue;
 		new_epoch(g, i);
 		set_state(g, i, ORCH_HS_DEPLOYING);
 		h->touched = true;
@@ -1347,6 +1356,15 @@ static void finish_precheck(struct eng *g)
 		finish(g, "refused", ORCH_EXIT_REFUSED, "refused: no passing test record; nothing was deployed");
 		return;
 	}
+	if (g->pre_unreachable > r->o.max_unreachable)
+		g->problems += g->pre_unreachable; /* over the budget: they refuse the rollout too */
+	else
+		for (size_t i = 0; i < g->n; i++)
+			if (g->h[i].pre_unreachable) {
+				set_state(g, i, ORCH_HS_SKIPPED);
+				g->h[i].pre_unreachable = false;
+				g->n_unreachable++;
+			}
 	if (g->problems) {
 		jg = orch_ev_begin("precheck", r->id);
 		size_t shown = 0;
@@ -1395,8 +1413,32 @@ static void finish_precheck(struct eng *g)
 		fresh += !r->before[i];
 	}
 	jgen_arr_close(jg);
-	emit(g, jg, true, ORCH_LVL_MAIN, "precheck: %zu host%s ready (%zu new), generation %" PRId64, g->n,
-	     g->n == 1 ? "" : "s", fresh, r->generation);
+	if (g->n_unreachable) {
+		jgen_key(jg, "skipped");
+		jgen_arr_open(jg);
+		for (size_t i = 0; i < g->n; i++)
+			if (st(g, i) == ORCH_HS_SKIPPED) {
+				jgen_obj_open(jg);
+				jgen_kstr(jg, "host", hname(g, i));
+				jgen_kstr(jg, "reason", r->reason[i]);
+				jgen_obj_close(jg);
+			}
+		jgen_arr_close(jg);
+	}
+	char skipped[300] = "";
+	for (size_t i = 0, k = 0; i < g->n && g->n_unreachable; i++) {
+		size_t l = strlen(skipped);
+		if (st(g, i) != ORCH_HS_SKIPPED)
+			continue;
+		if (k++ < 8)
+			snprintf(skipped + l, sizeof skipped - l, " %s", hname(g, i));
+		else if (k == 9)
+			snprintf(skipped + l, sizeof skipped - l, " …");
+	}
+	emit(g, jg, true, ORCH_LVL_MAIN, "precheck: %zu host%s ready (%zu new), generation %" PRId64 "%s%s",
+	     g->n - g->n_unreachable, g->n - g->n_unreachable == 1 ? "" : "s", fresh - g->n_unreachable, r->generation,
+	     g->n_unreachable ? "; unreachable, skipped (within --max-unreachable):" : "", skipped);
+
 	r->prechecked = true;
 	if (!g->fatal)
 		start_wave(g, 0, orch_now_ms());
@@ -1728,7 +1770,9 @@ static void resume_state(struct eng *g, int64_t now)
 	for (size_t i = 0; i < g->n; i++) {
 		enum orch_hs s = st(g, i);
 		struct hrt *h = &g->h[i];
-		if (s == ORCH_HS_PENDING)
+		if (s == ORCH_HS_SKIPPED)
+			g->n_unreachable++; /* unreachable at the precheck, never touched */
+		if (s == ORCH_HS_PENDING || s == ORCH_HS_SKIPPED)
 			continue;
 		h->touched = true;
 		h->next_ms = now;
@@ -1748,7 +1792,7 @@ static void resume_state(struct eng *g, int64_t now)
 	for (size_t i = 0; i < g->n; i++) {
 		enum orch_hs s = st(g, i);
 		size_t w = wave_of(g, i);
-		if (s == ORCH_HS_PENDING)
+		if (s == ORCH_HS_PENDING || s == ORCH_HS_SKIPPED)
 			continue;
 		if (s == ORCH_HS_FAILED || s == ORCH_HS_REVERTING || s == ORCH_HS_REVERT_FAILED) {
 			/* failed within the budget: make sure it is back on its old version */
@@ -1790,7 +1834,7 @@ static int run_engine(struct eng *g, bool resume, bool abort)
 		return ORCH_EXIT_ATTENTION;
 	} else if (abort) {
 		for (size_t i = 0; i < g->n; i++)
-			if (st(g, i) != ORCH_HS_PENDING)
+			if (st(g, i) != ORCH_HS_PENDING && st(g, i) != ORCH_HS_SKIPPED)
 				g->h[i].touched = true;
 		start_revert(g, "aborted by the operator");
 	} else if (resume) {
@@ -1802,11 +1846,19 @@ static int run_engine(struct eng *g, bool resume, bool abort)
 
 /* ---- entry points ---- */
 
-static void emit_start(struct eng *g)
+/* The start event creates the journal. */
+static int emit_start(struct eng *g, const char *path, struct orch_journal *j, struct err *e)
 {
 	struct orch_rollout *r = g->r;
 	struct jgen *jg = orch_ev_start(r);
-	char sizes[200] = "";
+	const char *line;
+	size_t len;
+	char sizes[200] = "", human[600];
+	if (orch_ev_end(jg, &line, &len, e) < 0 || orch_journal_create(path, line, len, j, e) < 0) {
+		jgen_free(jg);
+		return -1;
+	}
+	g->j = j;
 	for (size_t w = 0; w < r->n_waves; w++) {
 		size_t l = strlen(sizes);
 		if (w < 12)
@@ -1814,9 +1866,12 @@ static void emit_start(struct eng *g)
 		else if (w == 12)
 			snprintf(sizes + l, sizeof sizes - l, ", …");
 	}
-	if (jg)
-		emit(g, jg, true, ORCH_LVL_MAIN, "rollout %s: %s %s on %zu host%s in %zu wave%s (%s)", r->id, r->app,
-		     r->image, r->hosts.n, r->hosts.n == 1 ? "" : "s", r->n_waves, r->n_waves == 1 ? "" : "s", sizes);
+	snprintf(human, sizeof human, "rollout %s: %s %s on %zu host%s in %zu wave%s (%s)", r->id, r->app, r->image,
+		 r->hosts.n, r->hosts.n == 1 ? "" : "s", r->n_waves, r->n_waves == 1 ? "" : "s", sizes);
+	if (g->ui && g->ui->event)
+		g->ui->event(g->ui->ctx, line, len, ORCH_LVL_MAIN, human);
+	jgen_free(jg);
+	return 0;
 }
 
 /* The holder of a lock, when its journal says it is unfinished. */
@@ -1908,15 +1963,15 @@ int orch_rollout_start(const struct orch_new *a, const struct orch_ui *ui, volat
 	if (eng_init(&g, M_ROLLOUT, &r, NULL, ui, stop, e) < 0)
 		goto out;
 	g.img = &img;
-	if (!(path = orch_journal_path(dir, r.id, e)) || orch_journal_create(path, &j, e) < 0)
-		goto out;
-	g.j = &j;
-	if (orch_lock_set(&lock, r.id, e) < 0)
-		goto out;
 	char t[40];
 	orch_time_now(t, sizeof t);
-	r.started = strdup(t);
-	emit_start(&g);
+	if (!(r.started = strdup(t)) || !(path = orch_journal_path(dir, r.id, e)) ||
+	    orch_lock_set(&lock, r.id, e) < 0 || emit_start(&g, path, &j, e) < 0) {
+		if (!r.started)
+			err_errno(e, ENOMEM, "rollout");
+		orch_lock_clear(&lock, r.id);
+		goto out;
+	}
 	if (open && lock.held)
 		close_superseded(dir, r.takeover, r.id);
 	if (id)
