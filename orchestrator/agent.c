@@ -4,10 +4,14 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <poll.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 struct xfer {
 	struct xfer *prev, *next; /* the active list, or (next only) the queue or the pool */
@@ -16,7 +20,7 @@ struct xfer {
 	char *url, *unix_path, *body, *method;
 	char *buf;
 	size_t len, cap, max;
-	bool truncate_ok, truncated, overflow;
+	bool truncate_ok, truncated, overflow, once;
 	orch_agent_cb cb;
 	void *ctx;
 	uint64_t tag;
@@ -30,8 +34,12 @@ struct orch_agent {
 	char *cacert;
 	struct xfer *qhead, *qtail; /* waiting for a free slot */
 	struct xfer *active;        /* added to the multi handle */
-	struct xfer *pool;          /* finished, easy handle kept for reuse */
+	struct xfer *pool;          /* finished, for reuse */
+	CURL **handles;             /* easy handles not in use (at most max_parallel) */
+	size_t n_handles;
 	size_t n_active, n_queued;
+	int ep;                     /* epoll: the sockets curl wants watched */
+	int64_t timer_at;           /* when curl wants to be called, or -1 */
 };
 
 static int64_t now_ms(void)
@@ -39,6 +47,35 @@ static int64_t now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* curl's socket interface: it says which sockets to watch for what, we tell
+ * it what happened. Unlike curl_multi_poll(), the cost of a wake-up does not
+ * grow with the number of connections. */
+static int on_socket(CURL *h, curl_socket_t s, int what, void *arg, void *known)
+{
+	struct orch_agent *a = arg;
+	(void)h;
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(a->ep, EPOLL_CTL_DEL, s, NULL); /* may be closed already */
+		curl_multi_assign(a->m, s, NULL);
+		return 0;
+	}
+	struct epoll_event ev = {.data.fd = s};
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+	if (epoll_ctl(a->ep, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s, &ev) < 0 &&
+	    epoll_ctl(a->ep, known ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, s, &ev) < 0)
+		return -1;
+	curl_multi_assign(a->m, s, a);
+	return 0;
+}
+
+static int on_timer(CURLM *m, long ms, void *arg)
+{
+	struct orch_agent *a = arg;
+	(void)m;
+	a->timer_at = ms < 0 ? -1 : now_ms() + ms;
+	return 0;
 }
 
 struct orch_agent *orch_agent_new(const struct orch_agent_opts *o, struct err *e)
@@ -60,19 +97,34 @@ struct orch_agent *orch_agent_new(const struct orch_agent_opts *o, struct err *e
 	if (!a->o.max_parallel)
 		a->o.max_parallel = 64;
 	if (!a->o.max_idle)
-		a->o.max_idle = a->o.max_parallel * 4;
+		a->o.max_idle = a->o.max_parallel * 2;
 	if (!a->o.timeout_ms)
 		a->o.timeout_ms = 10000;
 	if (!a->o.connect_timeout_ms)
 		a->o.connect_timeout_ms = a->o.timeout_ms;
-	if ((o->cacert && !(a->cacert = strdup(o->cacert))) || !(a->m = curl_multi_init())) {
+	if ((o->cacert && !(a->cacert = strdup(o->cacert))) ||
+	    !(a->handles = calloc(a->o.max_parallel, sizeof *a->handles)) || !(a->m = curl_multi_init())) {
+		free(a->handles);
 		free(a->cacert);
 		free(a);
 		err_errno(e, ENOMEM, "HTTP client");
 		return NULL;
 	}
 	a->o.cacert = a->cacert;
+	a->timer_at = -1;
+	if ((a->ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		err_sys(e, "epoll");
+		curl_multi_cleanup(a->m);
+		free(a->handles);
+		free(a->cacert);
+		free(a);
+		return NULL;
+	}
 	curl_multi_setopt(a->m, CURLMOPT_MAXCONNECTS, (long)a->o.max_idle);
+	curl_multi_setopt(a->m, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(a->m, CURLMOPT_SOCKETDATA, a);
+	curl_multi_setopt(a->m, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(a->m, CURLMOPT_TIMERDATA, a);
 	return a;
 }
 
@@ -117,7 +169,11 @@ void orch_agent_free(struct orch_agent *a)
 	free_list(a->active);
 	free_list(a->qhead);
 	free_list(a->pool);
+	for (size_t i = 0; i < a->n_handles; i++)
+		curl_easy_cleanup(a->handles[i]);
+	free(a->handles);
 	curl_multi_cleanup(a->m);
+	close(a->ep);
 	free(a->cacert);
 	free(a);
 }
@@ -156,7 +212,11 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 
 static int start(struct orch_agent *a, struct xfer *x, struct err *e)
 {
-	CURL *h = x->h;
+	/* queued requests hold no easy handle: only those in flight do */
+	CURL *h = a->n_handles ? a->handles[--a->n_handles] : curl_easy_init();
+	if (!h)
+		return err_errno(e, ENOMEM, "HTTP request");
+	x->h = h;
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(h, CURLOPT_URL, x->url);
@@ -168,9 +228,14 @@ static int start(struct orch_agent *a, struct xfer *x, struct err *e)
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "ramp/" RAMP_VERSION);
+	/* libcurl scans its whole DNS cache on every lookup: with thousands of
+	 * hosts that is quadratic, so keep no entries (addresses are mostly IPs) */
+	curl_easy_setopt(h, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdrs);
 	if (x->unix_path)
 		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, x->unix_path);
+	if (x->once)
+		curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
 	if (a->cacert)
 		curl_easy_setopt(h, CURLOPT_CAINFO, a->cacert);
 	if (x->body) {
@@ -197,6 +262,13 @@ static int start(struct orch_agent *a, struct xfer *x, struct err *e)
 static void release(struct orch_agent *a, struct xfer *x)
 {
 	xfer_clear(x);
+	if (x->h) {
+		if (a->n_handles < a->o.max_parallel)
+			a->handles[a->n_handles++] = x->h;
+		else
+			curl_easy_cleanup(x->h);
+		x->h = NULL;
+	}
 	x->next = a->pool;
 	a->pool = x;
 }
@@ -226,20 +298,17 @@ static void start_queued(struct orch_agent *a)
 int orch_agent_submit(struct orch_agent *a, const struct orch_req *r, struct err *e)
 {
 	struct xfer *x = a->pool;
-	if (x) {
+	if (x)
 		a->pool = x->next;
-	} else {
-		if (!(x = calloc(1, sizeof *x)) || !(x->h = curl_easy_init())) {
-			free(x);
-			return err_errno(e, ENOMEM, "HTTP request");
-		}
-	}
+	else if (!(x = calloc(1, sizeof *x)))
+		return err_errno(e, ENOMEM, "HTTP request");
 	x->next = x->prev = NULL;
 	x->cb = r->cb;
 	x->ctx = r->ctx;
 	x->tag = r->tag;
 	x->max = r->max_body ? r->max_body : (1u << 20);
 	x->truncate_ok = r->truncate_ok;
+	x->once = r->once;
 	if (!(x->url = strdup(r->url)) || !(x->method = strdup(r->method)) ||
 	    (r->unix_path && !(x->unix_path = strdup(r->unix_path))) || (r->body && !(x->body = strdup(r->body))))
 		goto nomem;
@@ -302,12 +371,10 @@ static void finish(struct orch_agent *a, struct xfer *x, CURLcode code)
 	release(a, x);
 }
 
-static int run(struct orch_agent *a, struct err *e)
+/* Hand the finished transfers to their callbacks, start what waits. */
+static void collect(struct orch_agent *a)
 {
-	int running, left;
-	CURLMcode mc = curl_multi_perform(a->m, &running);
-	if (mc != CURLM_OK)
-		return err_set(e, "HTTP client: %s", curl_multi_strerror(mc));
+	int left;
 	CURLMsg *msg;
 	while ((msg = curl_multi_info_read(a->m, &left))) {
 		if (msg->msg != CURLMSG_DONE)
@@ -317,20 +384,37 @@ static int run(struct orch_agent *a, struct err *e)
 		finish(a, x, msg->data.result);
 	}
 	start_queued(a);
-	return 0;
 }
 
 int orch_agent_step(struct orch_agent *a, int timeout_ms, struct err *e)
 {
-	if (run(a, e) < 0)
-		return -1;
+	struct epoll_event ev[256];
+	int running;
+	CURLMcode mc = CURLM_OK;
+	start_queued(a);
 	if (!a->n_active) {
 		if (timeout_ms > 0)
 			poll(NULL, 0, timeout_ms);
 		return 0;
 	}
-	CURLMcode mc = curl_multi_poll(a->m, NULL, 0, timeout_ms, NULL);
+	int64_t now = now_ms();
+	int wait = timeout_ms;
+	if (a->timer_at >= 0 && a->timer_at - now < wait)
+		wait = a->timer_at > now ? (int)(a->timer_at - now) : 0;
+	int n = epoll_wait(a->ep, ev, (int)ARRAY_LEN(ev), wait);
+	if (n < 0 && errno != EINTR)
+		return err_sys(e, "HTTP client: epoll");
+	for (int i = 0; i < n && mc == CURLM_OK; i++) {
+		int mask = (ev[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) | (ev[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+			   (ev[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+		mc = curl_multi_socket_action(a->m, ev[i].data.fd, mask, &running);
+	}
+	if (mc == CURLM_OK && a->timer_at >= 0 && now_ms() >= a->timer_at) {
+		a->timer_at = -1;
+		mc = curl_multi_socket_action(a->m, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
 	if (mc != CURLM_OK)
 		return err_set(e, "HTTP client: %s", curl_multi_strerror(mc));
-	return run(a, e);
+	collect(a);
+	return 0;
 }

@@ -3,8 +3,13 @@
  *
  * Built on libcurl's multi interface (this is the only file pair in
  * orchestrator/ that includes curl). Requests beyond max_parallel wait in a
- * queue; connections are kept for reuse (HTTP/1.1 keep-alive), up to
- * max_idle of them, so that polling a host again does not connect again.
+ * queue (holding no curl handle); connections are kept for reuse (HTTP/1.1
+ * keep-alive), up to max_idle of them, so that polling a host again does not
+ * connect again. max_idle stays a small multiple of max_parallel: libcurl
+ * (7.88) walks every cached connection each time a transfer is removed from
+ * the multi handle or a new connection pushes an old one out, so one cached
+ * connection per host of a 10,000-host fleet would make every request cost
+ * 10,000 steps; requests marked `once` do not enter the cache at all.
  * Completion callbacks run from orch_agent_step(), never from inside curl. */
 #ifndef RAMP_ORCH_AGENT_H
 #define RAMP_ORCH_AGENT_H
@@ -17,7 +22,7 @@
 
 struct orch_agent_opts {
 	size_t max_parallel;    /* transfers in flight (default 64) */
-	size_t max_idle;        /* connections kept open for reuse (default 4 x max_parallel) */
+	size_t max_idle;        /* connections kept open for reuse (default 2 x max_parallel) */
 	long timeout_ms;        /* whole request (default 10 s) */
 	long connect_timeout_ms; /* default: timeout_ms */
 	const char *cacert;     /* CA bundle for https, or NULL for the system's */
@@ -43,6 +48,7 @@ struct orch_req {
 	const char *body;      /* JSON request body, or NULL */
 	size_t max_body;       /* response bytes kept (default 1 MiB) */
 	bool truncate_ok;      /* a longer body is cut, not an error (probes) */
+	bool once;             /* close the connection after: no reuse expected */
 	orch_agent_cb cb;
 	void *ctx;
 	uint64_t tag;

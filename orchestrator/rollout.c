@@ -206,7 +206,7 @@ out:
 
 /* ---- the engine ---- */
 
-enum kind { K_GET, K_INFO, K_PUT, K_REVERT, K_DELETE, K_PROBE };
+enum kind { K_GET, K_WATCH, K_INFO, K_PUT, K_REVERT, K_DELETE, K_PROBE };
 enum phase { PH_PRECHECK, PH_WAVE, PH_CHECK, PH_FINAL, PH_REVERT, PH_END };
 enum mode { M_ROLLOUT, M_ABORT, M_FLEET_REVERT };
 
@@ -229,6 +229,7 @@ struct hrt {
 	char healthy_since[40];
 	char last[160];     /* the last thing we heard, for messages */
 	char *url;          /* base URL of the agent */
+	char *app_url;      /* and of the app there */
 	const char *token;
 };
 
@@ -250,6 +251,8 @@ struct eng {
 	enum phase phase;
 	size_t wave;
 	size_t deploying, n_unhealthy, n_unreachable, problems, pre_unreachable;
+	size_t watching;   /* watch requests in flight (capped: deploys go first) */
+	size_t scan_from;  /* the scan starts at a rotating host, for fairness */
 	bool failing, fatal, interrupted;
 	struct err ferr;
 	int exit_code;
@@ -343,16 +346,26 @@ static void send_req(struct eng *g, size_t i, enum kind k, const char *method, c
 	const struct orch_host *host = &g->r->hosts.hosts[i];
 	_cleanup_free_ char *url = NULL;
 	struct err e;
-	if (!full_url && asprintf(&url, "%s%s", h->url, url_path) < 0)
+	/* full_url: a probe, anywhere, without the agent's token */
+	const char *target = full_url;
+	bool agent = !full_url;
+	if (agent && url_path == g->app_path)
+		target = h->app_url;
+	else if (agent && asprintf(&url, "%s%s", h->url, url_path) >= 0)
+		target = url;
+	if (!target)
 		return;
 	struct orch_req q = {
 		.method = method,
-		.url = full_url ? full_url : url,
-		.unix_path = full_url ? NULL : host->unix_path,
-		.token = full_url ? NULL : h->token,
+		.url = target,
+		.unix_path = agent ? host->unix_path : NULL,
+		.token = agent ? h->token : NULL,
 		.body = body,
 		.max_body = k == K_PROBE ? 4096 : 0,
 		.truncate_ok = k == K_PROBE,
+		/* in a big fleet, only hosts polled often (deploying, baking,
+		 * reverting) keep their connection: the cache is small, see agent.h */
+		.once = g->n > 2 * g->r->o.max_parallel && (k == K_WATCH || k == K_INFO || g->phase == PH_PRECHECK),
 		.cb = on_resp,
 		.ctx = g,
 		.tag = TAG(i, k, h->epoch),
@@ -955,6 +968,10 @@ static void on_resp(void *ctx, uint64_t tag, const struct orch_resp *r)
 	enum kind k = (enum kind)(tag & 0xff);
 	struct hrt *h = &g->h[i];
 	int64_t now = orch_now_ms();
+	if (k == K_WATCH) {
+		g->watching--;
+		k = K_GET;
+	}
 	if (((tag >> 8) & 0xffffff) != (h->epoch & 0xffffff) || g->phase == PH_END)
 		return; /* an answer nobody waits for any more */
 	if (k == K_PROBE) {
@@ -1027,6 +1044,13 @@ static void on_resp(void *ctx, uint64_t tag, const struct orch_resp *r)
 
 /* ---- the scan: timers and due requests ---- */
 
+/* Requests wait in the agent's queue only a little: new ones are made when
+ * there is room, so that they carry fresh state and memory stays flat. */
+static bool can_send(struct eng *g)
+{
+	return orch_agent_busy(g->agent) < 2 * g->r->o.max_parallel;
+}
+
 static void scan_host(struct eng *g, size_t i, int64_t now)
 {
 	struct hrt *h = &g->h[i];
@@ -1056,12 +1080,19 @@ static void scan_host(struct eng *g, size_t i, int64_t now)
 		}
 		/* fallthrough */
 	case ORCH_HS_BAKED:
-		if (h->busy || now < h->next_ms)
+		if (h->busy || now < h->next_ms || !can_send(g))
 			return;
-		if (st(g, i) == ORCH_HS_DEPLOYING && !h->sent)
+		if (st(g, i) == ORCH_HS_BAKED) {
+			/* watching earlier waves must not starve the wave being deployed */
+			if (g->watching >= (o->max_parallel + 3) / 4)
+				return;
+			g->watching++;
+			send_req(g, i, K_WATCH, "GET", g->app_path, NULL, NULL);
+		} else if (!h->sent) {
 			send_req(g, i, K_PUT, "PUT", g->app_path, g->put_body, NULL);
-		else
+		} else {
 			send_req(g, i, K_GET, "GET", g->app_path, NULL, NULL);
+		}
 		break;
 	case ORCH_HS_REVERTING:
 		if (now > h->deadline_ms) {
@@ -1071,7 +1102,7 @@ static void scan_host(struct eng *g, size_t i, int64_t now)
 			revert_failed(g, i, why);
 			return;
 		}
-		if (h->busy || now < h->next_ms)
+		if (h->busy || now < h->next_ms || !can_send(g))
 			return;
 		if (h->sent) {
 			send_req(g, i, K_GET, "GET", g->app_path, NULL, NULL);
@@ -1092,7 +1123,7 @@ static void scan_host(struct eng *g, size_t i, int64_t now)
 static void scan_precheck(struct eng *g, size_t i, int64_t now)
 {
 	struct hrt *h = &g->h[i];
-	if (h->pre_done || h->busy || now < h->next_ms)
+	if (h->pre_done || h->busy || now < h->next_ms || !can_send(g))
 		return;
 	send_req(g, i, K_GET, "GET", g->app_path, NULL, NULL);
 }
@@ -1591,15 +1622,17 @@ static void drive(struct eng *g)
 			break;
 		}
 		if (now >= g->next_scan) {
-			for (size_t i = 0; i < g->n && g->phase != PH_END && !g->fatal; i++) {
+			for (size_t k = 0; k < g->n && g->phase != PH_END && !g->fatal; k++) {
+				size_t i = (g->scan_from + k) % g->n;
 				if (g->phase == PH_PRECHECK)
 					scan_precheck(g, i, now);
 				else
 					scan_host(g, i, now);
 			}
+			g->scan_from = (g->scan_from + 1) % g->n;
 			g->next_scan = now + 2;
+			advance(g, now);
 		}
-		advance(g, now);
 		if (g->phase == PH_END || g->fatal)
 			break;
 		if (orch_agent_step(g->agent, 5, &e) < 0) {
@@ -1683,12 +1716,6 @@ static int eng_init(struct eng *g, enum mode mode, struct orch_rollout *r, struc
 		.connect_timeout_ms = r->o.timeout_ms,
 		.cacert = r->o.cacert,
 	};
-	/* keep a connection to every host we poll, within the descriptors we have */
-	long fds = sysconf(_SC_OPEN_MAX);
-	size_t idle = r->hosts.n;
-	if (fds > 0 && idle > (size_t)fds / 2)
-		idle = (size_t)fds / 2;
-	ao.max_idle = idle > ao.max_parallel ? idle : ao.max_parallel;
 	if (!(g->h = calloc(g->n, sizeof *g->h)) || !(g->app_path = orch_app_path(r->app, NULL)))
 		return err_errno(e, ENOMEM, "rollout");
 	for (size_t i = 0; i < g->n; i++) {
@@ -1698,7 +1725,8 @@ static int eng_init(struct eng *g, enum mode mode, struct orch_rollout *r, struc
 			tf = r->o.token_file;
 		if (tf && !(g->h[i].token = token_for(g, tf, e)))
 			return err_ctx(e, "host %s", h->name);
-		if (!(g->h[i].url = orch_host_base_url(h, r->o.cacert != NULL)))
+		if (!(g->h[i].url = orch_host_base_url(h, r->o.cacert != NULL)) ||
+		    asprintf(&g->h[i].app_url, "%s%s", g->h[i].url, g->app_path) < 0)
 			return err_errno(e, ENOMEM, "rollout");
 		g->h[i].backoff_ms = 25;
 	}
@@ -1710,8 +1738,10 @@ static int eng_init(struct eng *g, enum mode mode, struct orch_rollout *r, struc
 static void eng_free(struct eng *g)
 {
 	orch_agent_free(g->agent);
-	for (size_t i = 0; g->h && i < g->n; i++)
+	for (size_t i = 0; g->h && i < g->n; i++) {
 		free(g->h[i].url);
+		free(g->h[i].app_url);
+	}
 	free(g->h);
 	free(g->app_path);
 	free(g->put_body);
@@ -2209,7 +2239,7 @@ int orch_fleet_status(const struct orch_fleet *f, const char *app, const struct 
 			goto out;
 		}
 		struct orch_req q = {.method = "GET", .url = url, .unix_path = h->unix_path, .token = token,
-				     .cb = on_status_view, .ctx = &c, .tag = i};
+				     .once = true, .cb = on_status_view, .ctx = &c, .tag = i};
 		if (orch_agent_submit(a, &q, e) < 0)
 			goto out;
 	}
