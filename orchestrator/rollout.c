@@ -210,6 +210,10 @@ enum kind { K_GET, K_WATCH, K_INFO, K_PUT, K_REVERT, K_DELETE, K_PROBE };
 enum phase { PH_PRECHECK, PH_WAVE, PH_CHECK, PH_FINAL, PH_REVERT, PH_END };
 enum mode { M_ROLLOUT, M_ABORT, M_FLEET_REVERT };
 
+/* Watching the hosts of earlier waves: at most this many requests a second
+ * (big fleets look at each baked host less often than --poll says). */
+#define ORCH_WATCH_RATE 2000
+
 #define TAG(i, kind, epoch) (((uint64_t)(i) << 32) | ((uint64_t)((epoch)&0xffffffu) << 8) | (uint64_t)(kind))
 
 struct hrt {
@@ -252,6 +256,7 @@ struct eng {
 	size_t wave;
 	size_t deploying, n_unhealthy, n_unreachable, problems, pre_unreachable;
 	size_t watching;   /* watch requests in flight (capped: deploys go first) */
+	int64_t watch_ms;  /* how often a baked host is looked at again */
 	size_t scan_from;  /* the scan starts at a rotating host, for fairness */
 	bool failing, fatal, interrupted;
 	struct err ferr;
@@ -703,7 +708,7 @@ static void on_status(struct eng *g, size_t i, const struct orch_resp *r, int64_
 		if (g->r->o.n_probes && h->next_ms > now + g->r->o.poll_ms / 4 && bake_end <= now)
 			h->next_ms = now + g->r->o.poll_ms / 4;
 	} else {
-		h->next_ms = now + g->r->o.poll_ms;
+		h->next_ms = now + g->watch_ms;
 	}
 }
 
@@ -1622,13 +1627,19 @@ static void drive(struct eng *g)
 			break;
 		}
 		if (now >= g->next_scan) {
+			size_t baked = 0;
 			for (size_t k = 0; k < g->n && g->phase != PH_END && !g->fatal; k++) {
 				size_t i = (g->scan_from + k) % g->n;
 				if (g->phase == PH_PRECHECK)
 					scan_precheck(g, i, now);
 				else
 					scan_host(g, i, now);
+				baked += st(g, i) == ORCH_HS_BAKED;
 			}
+			/* watching costs at most ORCH_WATCH_RATE requests a second */
+			g->watch_ms = (int64_t)baked * 1000 / ORCH_WATCH_RATE;
+			if (g->watch_ms < g->r->o.poll_ms)
+				g->watch_ms = g->r->o.poll_ms;
 			g->scan_from = (g->scan_from + 1) % g->n;
 			g->next_scan = now + 2;
 			advance(g, now);
@@ -1709,7 +1720,8 @@ static const char *token_for(struct eng *g, const char *path, struct err *e)
 static int eng_init(struct eng *g, enum mode mode, struct orch_rollout *r, struct orch_journal *j,
 		    const struct orch_ui *ui, volatile sig_atomic_t *stop, struct err *e)
 {
-	*g = (struct eng){.mode = mode, .r = r, .j = j, .ui = ui, .stop = stop, .n = r->hosts.n, .t0 = orch_now_ms()};
+	*g = (struct eng){.mode = mode, .r = r, .j = j, .ui = ui, .stop = stop, .n = r->hosts.n, .t0 = orch_now_ms(),
+			  .watch_ms = r->o.poll_ms};
 	struct orch_agent_opts ao = {
 		.max_parallel = r->o.max_parallel,
 		.timeout_ms = r->o.timeout_ms,

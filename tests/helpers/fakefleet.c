@@ -976,7 +976,7 @@ int main(int argc, char **argv)
 		{"token", required_argument, NULL, 't'},   {0},
 	};
 	const char *fleet_out = NULL, *ready = NULL, *zones = NULL;
-	char *apps[8], *news[16], *behave[64];
+	char *apps[8], *news[16], *behave[MAX_RULES];
 	size_t n_apps = 0, n_new = 0, n_behave = 0;
 	int port = 0, c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -997,12 +997,18 @@ int main(int argc, char **argv)
 			zones = optarg;
 			break;
 		case 'a':
-			if (n_apps < 8)
-				apps[n_apps++] = optarg;
+			if (n_apps == 8) {
+				fprintf(stderr, "fakefleet: at most 8 --app\n");
+				return 2;
+			}
+			apps[n_apps++] = optarg;
 			break;
 		case 'N':
-			if (n_new < 16)
-				news[n_new++] = optarg;
+			if (n_new == 16) {
+				fprintf(stderr, "fakefleet: at most 16 --new\n");
+				return 2;
+			}
+			news[n_new++] = optarg;
 			break;
 		case 's':
 			start_ms = atoll(optarg);
@@ -1011,8 +1017,11 @@ int main(int argc, char **argv)
 			revert_ms = atoll(optarg);
 			break;
 		case 'b':
-			if (n_behave < 64)
-				behave[n_behave++] = optarg;
+			if (n_behave == MAX_RULES) {
+				fprintf(stderr, "fakefleet: at most %d --behave\n", MAX_RULES);
+				return 2;
+			}
+			behave[n_behave++] = optarg;
 			break;
 		case 't': {
 			FILE *f = fopen(optarg, "r");
