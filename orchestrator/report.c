@@ -129,6 +129,9 @@ static void on_event(void *ctx, const char *json, size_t len, enum orch_level lv
 		fwrite(json, 1, len, rep->out);
 		fputc('\n', rep->out);
 		fflush(rep->out);
+		/* problems are also told in words, on stderr, for whoever reads the CI log */
+		if (lvl == ORCH_LVL_PROBLEM)
+			fprintf(rep->err, "ramp: %s\n", human);
 		return;
 	}
 	if (lvl == ORCH_LVL_DETAIL && !rep->verbose)

@@ -11,7 +11,7 @@
 #include "orchestrator/rollout.h"
 
 struct orch_report {
-	bool json;     /* JSON lines on out, nothing else there */
+	bool json;     /* JSON lines on out, nothing else there (problems in words on err) */
 	bool verbose;  /* per-host details too */
 	bool progress; /* a live progress line on err (a terminal) */
 	FILE *out, *err;

@@ -577,18 +577,21 @@ static void superseded(struct eng *g, size_t i, int64_t gen, const char *by)
 	if (g->phase == PH_END)
 		return;
 	struct jgen *jg = orch_ev_begin("superseded", g->r->id);
+	char seen[64] = "a newer generation";
+	if (gen > 0)
+		snprintf(seen, sizeof seen, "generation %" PRId64, gen);
 	if (jg) {
-		jgen_kint(jg, "generation", gen);
+		if (gen > 0)
+			jgen_kint(jg, "generation", gen);
 		if (by && *by)
 			jgen_kstr(jg, "by", by);
 		jgen_kstr(jg, "host", hname(g, i));
 		emit(g, jg, true, ORCH_LVL_PROBLEM,
-		     "superseded: host %s has generation %" PRId64 "%s%s (ours is %" PRId64 "): a newer rollout owns the "
-		     "fleet; stopping without reverting", hname(g, i), gen, by && *by ? " of rollout " : "", by ? by : "",
-		     g->r->generation);
+		     "superseded: host %s has %s%s%s (ours is %" PRId64 "): a newer rollout owns the fleet; stopping "
+		     "without reverting", hname(g, i), seen, by && *by ? " of rollout " : "", by ? by : "", g->r->generation);
 	}
 	char msg[256];
-	snprintf(msg, sizeof msg, "superseded by generation %" PRId64 " (host %s)", gen, hname(g, i));
+	snprintf(msg, sizeof msg, "superseded by %s (host %s)", seen, hname(g, i));
 	finish(g, "superseded", ORCH_EXIT_ATTENTION, msg);
 }
 
@@ -724,7 +727,7 @@ static void on_put(struct eng *g, size_t i, const struct orch_resp *r, int64_t n
 	}
 	orch_error_parse(r->body, r->len, code, sizeof code, msg, sizeof msg);
 	if (r->status == 409 && !strcmp(code, API_E_STALE)) {
-		superseded(g, i, g->r->generation + 1, NULL);
+		superseded(g, i, -1, NULL); /* the refusal does not say which generation won */
 		return;
 	}
 	describe_http(why, sizeof why, r);

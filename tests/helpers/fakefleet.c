@@ -33,7 +33,8 @@
  * usage: fakefleet --hosts N --fleet-out FILE [--ready FILE] [--port P]
  *                  [--zones a,b,c] [--app NAME=IMAGE]... [--new GLOB]...
  *                  [--start-ms MS] [--revert-ms MS] [--behave RULE]...
- *                  [--token FILE]
+ *                  [--token FILE] [--tls-cert FILE --tls-key FILE]
+ * With a certificate it speaks HTTPS only (the control API too).
  * SIGTERM or SIGINT stops it. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -55,6 +56,7 @@
 #include <unistd.h>
 
 #include "lib/api.h"
+#include "lib/fs.h"
 #include "lib/json.h"
 
 #define MAX_APPS 4
@@ -961,7 +963,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: fakefleet --hosts N --fleet-out FILE [--ready FILE] [--port P] [--zones a,b]\n"
 			"                 [--app NAME=IMAGE]... [--new GLOB]... [--start-ms MS] [--revert-ms MS]\n"
-			"                 [--behave 'GLOB RULE [ARGS]']... [--token FILE]\n");
+			"                 [--behave 'GLOB RULE [ARGS]']... [--token FILE]\n"
+			"                 [--tls-cert FILE --tls-key FILE]\n");
 	exit(2);
 }
 
@@ -973,9 +976,11 @@ int main(int argc, char **argv)
 		{"zones", required_argument, NULL, 'z'},   {"app", required_argument, NULL, 'a'},
 		{"new", required_argument, NULL, 'N'},     {"start-ms", required_argument, NULL, 's'},
 		{"revert-ms", required_argument, NULL, 'R'}, {"behave", required_argument, NULL, 'b'},
-		{"token", required_argument, NULL, 't'},   {0},
+		{"token", required_argument, NULL, 't'},   {"tls-cert", required_argument, NULL, 'C'},
+		{"tls-key", required_argument, NULL, 'K'}, {0},
 	};
 	const char *fleet_out = NULL, *ready = NULL, *zones = NULL;
+	char *tls_cert = NULL, *tls_key = NULL;
 	char *apps[8], *news[16], *behave[MAX_RULES];
 	size_t n_apps = 0, n_new = 0, n_behave = 0;
 	int port = 0, c;
@@ -1023,6 +1028,16 @@ int main(int argc, char **argv)
 			}
 			behave[n_behave++] = optarg;
 			break;
+		case 'C':
+		case 'K': {
+			struct err e;
+			char **dst = c == 'C' ? &tls_cert : &tls_key;
+			if (fs_read_file(optarg, 1 << 20, dst, NULL, &e) < 0) {
+				fprintf(stderr, "fakefleet: %s\n", e.msg);
+				return 1;
+			}
+			break;
+		}
 		case 't': {
 			FILE *f = fopen(optarg, "r");
 			char buf[512];
@@ -1103,9 +1118,14 @@ int main(int argc, char **argv)
 
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	sa.sin_addr.s_addr = htonl(INADDR_ANY);
+	if (!tls_cert != !tls_key) {
+		fprintf(stderr, "fakefleet: --tls-cert and --tls-key go together\n");
+		return 2;
+	}
 	struct MHD_Daemon *d = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME,
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | (tls_cert ? MHD_USE_TLS : 0),
 		(uint16_t)port, loopback_only, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+		MHD_OPTION_HTTPS_MEM_CERT, tls_cert ? tls_cert : "", MHD_OPTION_HTTPS_MEM_KEY, tls_key ? tls_key : "",
 		MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)(rl.rlim_cur > 64 ? rl.rlim_cur - 32 : 32),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096, MHD_OPTION_END);
 	if (!d) {
@@ -1147,5 +1167,7 @@ int main(int argc, char **argv)
 	MHD_stop_daemon(d);
 	free(hosts);
 	free(token);
+	free(tls_cert);
+	free(tls_key);
 	return 0;
 }

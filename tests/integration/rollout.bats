@@ -385,6 +385,45 @@ teardown() {
 	[ "$(digests)" = "$V3" ]
 }
 
+@test "rollout: agents on TLS, checked against --cacert" {
+	make_certs
+	start_fleet 4 --tls-cert "$T/srv.pem" --tls-key "$T/srv.key"
+	run --separate-stderr rollout --image "$IMG@$V2" --request-timeout 500ms
+	[ "$status" -eq 2 ] # plain HTTP to a TLS agent: no answer
+	[[ "$stderr" == *"h1: unreachable: Empty reply from server"* ]]
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/other.key" -out "$T/other.pem" \
+		-days 2 -subj /CN=other 2>/dev/null
+	run --separate-stderr rollout --image "$IMG@$V2" --cacert "$T/other.pem"
+	[ "$status" -eq 2 ] # a certificate nobody vouches for
+	[[ "$stderr" == *"certificate"* ]]
+	run --separate-stderr rollout --image "$IMG@$V2" --cacert "$T/ca.pem" --json
+	[ "$status" -eq 0 ]
+	[ "$(digests)" = "$V2" ]
+	[ "$(events start | jq -r .options.cacert)" = "$T/ca.pem" ]
+	run --separate-stderr "$RAMP_BIN" fleet status --fleet "$FLEET" --cacert "$T/ca.pem" --json
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '[.hosts[].digest] | unique | join(" ")' <<<"$output")" = "$V2" ]
+}
+
+@test "rollout: SIGTERM stops cleanly; the journal says where, --resume finishes" {
+	start_fleet 8
+	rollout_bg "$T/a.out" --image "$IMG@$V2" --bake 500ms --json
+	wait_for "$T/a.out" '"event":"wave_passed"'
+	kill -TERM "$BG"
+	wait "$BG" && st=0 || st=$?
+	[ "$st" -eq 3 ]
+	output=$(cat "$T/a.out")
+	id=$(events start | jq -r .rollout)
+	[ -n "$(events interrupted)" ]
+	[[ "$(cat "$T/a.out.err")" == *"interrupted: rollout $id is unfinished"* ]]
+	run --separate-stderr "$RAMP_BIN" rollout --resume "$id" --state-dir "$T/state" --json
+	[ "$status" -eq 0 ]
+	[ "$(events resume | jq -r .pid)" -gt 0 ]
+	[ "$(events end | jq -r .result)" = done ]
+	[ "$(digests)" = "$V2" ]
+	all_healthy
+}
+
 @test "rollout list and show read the journals" {
 	start_fleet 4
 	behave "h2 crash $V3"

@@ -24,6 +24,19 @@ start_fleet() {
 	[ -s "$T/ready" ] || { cat "$T/fakefleet.log" >&2; return 1; }
 	FAKE_PORT=$(cat "$T/ready")
 	FLEET=$T/fleet.txt
+	FAKE_CTL=(-sf "http://127.0.0.1:$FAKE_PORT")
+	if [[ " $* " == *" --tls-cert "* ]]; then FAKE_CTL=(-sf --cacert "$T/ca.pem" "https://127.0.0.1:$FAKE_PORT"); fi
+}
+
+# make_certs: a CA ($T/ca.pem) and a certificate for the first hosts'
+# addresses ($T/srv.pem, $T/srv.key), EC keys (quick to make)
+make_certs() {
+	local ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+	openssl req -x509 "${ec[@]}" -keyout "$T/ca.key" -out "$T/ca.pem" -days 2 -subj /CN=ramp-test-ca 2>/dev/null
+	openssl req "${ec[@]}" -keyout "$T/srv.key" -out "$T/srv.csr" -subj /CN=fakefleet 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.1,IP:127.1.0.1,IP:127.1.0.2,IP:127.1.0.3,IP:127.1.0.4\n' >"$T/ext"
+	openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -out "$T/srv.pem" \
+		-days 2 -extfile "$T/ext" 2>/dev/null
 }
 
 stop_fleet() {
@@ -46,8 +59,8 @@ fleet_teardown() {
 	common_teardown
 }
 
-behave() { curl -sf -XPOST --data "$1" "http://127.0.0.1:$FAKE_PORT/_fake/behave" >/dev/null; }
-fake_state() { curl -sf "http://127.0.0.1:$FAKE_PORT/_fake/state"; }
+behave() { curl -XPOST --data "$1" "${FAKE_CTL[@]:0:${#FAKE_CTL[@]}-1}" "${FAKE_CTL[-1]}/_fake/behave" >/dev/null; }
+fake_state() { curl "${FAKE_CTL[@]:0:${#FAKE_CTL[@]}-1}" "${FAKE_CTL[-1]}/_fake/state"; }
 
 # the distinct digests web runs on the fleet ("none" for a host without it)
 digests() { fake_state | jq -r '[.hosts[] | (.apps.web.current.digest // "none")] | unique | join(" ")'; }
