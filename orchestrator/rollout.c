@@ -397,18 +397,20 @@ static void new_epoch(struct eng *g, size_t i)
 	h->fail_since_ms = 0;
 }
 
-/* Transport failures, 5xx and 429 are worth retrying; true when the host has
- * not answered for unreachable_ms (and at least twice). */
+/* Transport failures, 5xx and 429 are worth retrying. */
 static bool transient(const struct orch_resp *r)
 {
 	return r->status == 0 || r->status >= 500 || r->status == 429;
 }
 
+/* One more failed request: true when the host has not answered for
+ * unreachable_ms (counted from when the first failed request left), at least
+ * twice; otherwise the next try is scheduled. */
 static bool give_up(struct eng *g, size_t i, const struct orch_resp *r, int64_t now)
 {
 	struct hrt *h = &g->h[i];
 	if (!h->fail_since_ms)
-		h->fail_since_ms = now;
+		h->fail_since_ms = now - r->ms;
 	if (h->fails < UINT8_MAX)
 		h->fails++;
 	if (r->status)
@@ -436,8 +438,8 @@ static void describe_http(char *buf, size_t n, const struct orch_resp *r)
 
 static void describe_status(char *buf, size_t n, const struct orch_status *s)
 {
-	snprintf(buf, n, "phase %s%s%s%s%s%s", s->phase, s->phase_since[0] ? " since " : "", s->phase_since,
-		 s->message[0] ? ": " : "", s->message, s->healthy || !s->probe[0] ? "" : "");
+	snprintf(buf, n, "phase %s%s%s%s%s", s->phase, s->phase_since[0] ? " since " : "", s->phase_since,
+		 s->message[0] ? ": " : "", s->message);
 	if (!s->healthy && s->probe[0]) {
 		size_t l = strlen(buf);
 		snprintf(buf + l, n - l, " (last probe: %s)", s->probe);
