@@ -110,7 +110,7 @@ teardown() {
 	start_fleet 8
 	# h2 takes the deploy request, then does not answer for 1.5 s
 	behave "h2 hang-on $V2 1000"
-	run --separate-stderr rollout --image "$IMG@$V2" --request-timeout 300ms --json
+	run --separate-stderr rollout --image "$IMG@$V2" --request-timeout 500ms --json
 	[ "$status" -eq 1 ]
 	[ "$(events failure | jq -r .host)" = h2 ]
 	[[ "$(events failure | jq -r .reason)" == "no answer for"* ]]
@@ -123,7 +123,7 @@ teardown() {
 @test "rollout: a revert that cannot finish exits 3 and names the hosts" {
 	start_fleet 8
 	behave "h2 hang-on $V2"
-	run --separate-stderr rollout --image "$IMG@$V2" --request-timeout 300ms --revert-deadline 1s
+	run --separate-stderr rollout --image "$IMG@$V2" --request-timeout 500ms --revert-deadline 1s
 	[ "$status" -eq 3 ]
 	[[ "$stderr" == *"revert incomplete: 1 host could not be put back: h2"* ]]
 	[ "$(digest_of h1)" = "$V1" ]
@@ -231,7 +231,7 @@ teardown() {
 @test "rollout: an unreachable host at the precheck refuses the rollout" {
 	start_fleet 4
 	behave "h3 hang"
-	run --separate-stderr rollout --image "$IMG@$V2" --request-timeout 300ms --json
+	run --separate-stderr rollout --image "$IMG@$V2" --request-timeout 500ms --json
 	[ "$status" -eq 2 ]
 	[[ "$(events precheck | jq -r '.problems[0].host + ": " + .problems[0].reason')" == "h3: unreachable: "* ]]
 	[ "$(fake_state | jq '[.hosts[].counts.put] | add')" = 0 ]

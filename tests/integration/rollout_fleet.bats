@@ -16,7 +16,7 @@ teardown() {
 @test "fleet status: every host's version, phase and health" {
 	start_fleet 8 --new h8
 	behave "h3 hang"
-	run --separate-stderr "$RAMP_BIN" fleet status --fleet "$FLEET" --app web --request-timeout 300ms
+	run --separate-stderr "$RAMP_BIN" fleet status --fleet "$FLEET" --app web --request-timeout 500ms
 	[ "$status" -eq 1 ]
 	[[ "${lines[0]}" == "HOST  APP           VERSION              PHASE       HEALTH     SINCE"* ]]
 	[[ "${lines[1]}" == "h1    web           ${V1:0:19}  healthy     healthy    "*"  1" ]]
@@ -92,12 +92,12 @@ teardown() {
 	behave "h150 hang-on $V2"     # gone once told to deploy
 	start=$(date +%s%N)
 	run --separate-stderr rollout --image "$IMG@$V2" --bake 0 --max-unreachable 2 --max-parallel 50 \
-		--request-timeout 300ms --unreachable-after 600ms --json
+		--request-timeout 500ms --unreachable-after 900ms --json
 	ms=$(( ($(date +%s%N) - start) / 1000000 ))
 	echo "# 200 hosts in ${ms} ms" >&3
 	[ "$status" -eq 0 ]
 	[ "$(events wave | wc -l)" = 8 ] # ceil(log2(201))
-	[ "$(events precheck | jq -r '.skipped[] | "\(.host) \(.reason)"')" = "h37 unreachable: Operation timed out after 300 milliseconds with 0 bytes received" ]
+	[[ "$(events precheck | jq -r '.skipped[] | "\(.host) \(.reason)"')" == "h37 unreachable: "*"timed out after"* ]]
 	[ "$(events end | jq -r '.hosts[] | select(.host == "h37") | .state')" = skipped ]
 	[ "$(events end | jq -r '[.hosts[] | select(.state == "unreachable") | .host] | join(" ")')" = h150 ]
 	[[ "$(events host | jq -r 'select(.host == "h150") | .message')" == "no answer for "* ]]
@@ -107,15 +107,15 @@ teardown() {
 	behave "h150 ok"
 	behave "h150 hang-on $V3"
 	run --separate-stderr rollout --image "$IMG@$V3" --bake 0 --max-unreachable 2 --max-parallel 50 \
-		--request-timeout 300ms --unreachable-after 600ms
+		--request-timeout 500ms --unreachable-after 900ms
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"200 hosts: "*"198 baked"* ]]
-	[[ "$output" == *"h37 "*"skipped        unreachable: Operation timed out"* ]]
+	[[ "$output" == *"h37 "*"skipped        unreachable: "*"timed out"* ]]
 	[[ "$output" == *"h150 "*"unreachable    no answer for "* ]]
 	# one more and the budget is spent: everything goes back
 	behave "h99 hang"
 	run --separate-stderr rollout --image "$IMG@$V2" --bake 0 --max-unreachable 1 --max-parallel 50 \
-		--request-timeout 300ms --unreachable-after 600ms --json
+		--request-timeout 500ms --unreachable-after 900ms --json
 	[ "$status" -eq 2 ]
 	[ "$(events precheck | jq -r '[.problems[].host] | join(" ")')" = "h37 h99 h150" ]
 }
