@@ -130,6 +130,20 @@ teardown() {
 	[ "$(digest_of h3)" = "$V1" ]
 }
 
+@test "rollout: slow hosts are waited for; one that misses the health deadline fails" {
+	start_fleet 8
+	behave "h2 slow 200"   # every answer 200 ms late
+	behave "h3 start 300"  # starting takes 300 ms
+	run --separate-stderr rollout --image "$IMG@$V2" --json
+	[ "$status" -eq 0 ]
+	[ "$(digests)" = "$V2" ]
+	behave "h5 start 5000"
+	run --separate-stderr rollout --image "$IMG@$V3" --health-deadline 1s --json
+	[ "$status" -eq 1 ]
+	[ "$(events failure | jq -r '"\(.host) \(.reason)"')" = "h5 not healthy within the 1 s deadline (last: phase pulling)" ]
+	[ "$(digests)" = "$V2" ]
+}
+
 @test "rollout: a failing gate deploys nothing and exits 2" {
 	start_fleet 8
 	run --separate-stderr rollout --image "$IMG@$V2" --gate 'test "$RAMP_APP" = web' --gate 'echo open blockers >&2; exit 3' --json
