@@ -212,7 +212,7 @@ enum mode { M_ROLLOUT, M_ABORT, M_FLEET_REVERT };
 
 /* Watching the hosts of earlier waves: at most this many requests a second
  * (big fleets look at each baked host less often than --poll says). */
-#define ORCH_WATCH_RATE 2000
+#define ORCH_WATCH_RATE 1000
 
 #define TAG(i, kind, epoch) (((uint64_t)(i) << 32) | ((uint64_t)((epoch)&0xffffffu) << 8) | (uint64_t)(kind))
 

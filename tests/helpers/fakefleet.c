@@ -134,6 +134,7 @@ struct parked {
 	struct parked *next;
 };
 static pthread_mutex_t park_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t park_cond = PTHREAD_COND_INITIALIZER; /* something to resume, or quit */
 static struct parked *parked_list;
 static atomic_bool quitting;
 
@@ -843,6 +844,7 @@ static void park(struct MHD_Connection *c, size_t h, int64_t until, bool hang)
 	pthread_mutex_lock(&park_lock);
 	p->next = parked_list;
 	parked_list = p;
+	pthread_cond_signal(&park_cond);
 	pthread_mutex_unlock(&park_lock);
 }
 
@@ -951,11 +953,21 @@ static void *resumer(void *arg)
 			}
 		}
 		bool empty = parked_list == NULL;
-		pthread_mutex_unlock(&park_lock);
-		if (quit && empty)
+		if (quit && empty) {
+			pthread_mutex_unlock(&park_lock);
 			return NULL;
-		struct timespec ts = {0, 2000000};
-		nanosleep(&ts, NULL);
+		}
+		/* idle: sleep until something is parked; else look again in 2 ms */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += empty ? 0 : 2000000;
+		ts.tv_sec += empty ? 1 : 0;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&park_cond, &park_lock, &ts);
+		pthread_mutex_unlock(&park_lock);
 	}
 }
 
@@ -1161,6 +1173,9 @@ int main(int argc, char **argv)
 	sigwait(&set, &sig);
 	/* hand every parked connection back to MHD before it stops */
 	atomic_store(&quitting, true);
+	pthread_mutex_lock(&park_lock);
+	pthread_cond_signal(&park_cond);
+	pthread_mutex_unlock(&park_lock);
 	pthread_join(rt, NULL);
 	struct timespec ts = {0, 50000000};
 	nanosleep(&ts, NULL);
