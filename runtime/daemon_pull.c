@@ -109,6 +109,19 @@ static int skip_open(struct img_blob_store *bs, const struct img_descriptor *d, 
 	return k->ls.base.ops->open(&k->ls.base, d, h, have, present, w, e);
 }
 
+/* The layout store's other hooks, pointed at the layout store itself */
+static int skip_plan(struct img_blob_store *bs, const struct img_descriptor *const *ds, size_t n, struct err *e)
+{
+	struct skip_store *k = (struct skip_store *)bs;
+	return k->ls.base.ops->plan(&k->ls.base, ds, n, e);
+}
+
+static int skip_finish(struct img_blob_store *bs, struct err *e)
+{
+	struct skip_store *k = (struct skip_store *)bs;
+	return k->ls.base.ops->finish(&k->ls.base, e);
+}
+
 /* Pull from one registry (a mirror or the origin) into the layout l. */
 static int pull_from(const char *host, const struct img_ref *ref, const struct reg_settings *s,
 		     struct img_blob_store *bs, struct img_descriptor *manifest, struct progress *p, struct err *e)
@@ -167,6 +180,8 @@ int rt_daemon_pull(struct rt_daemon *d, struct rt_app *a, const struct rt_app_ve
 	}
 	ss.ops = *ss.ls.base.ops;
 	ss.ops.open = skip_open;
+	ss.ops.plan = ss.ls.base.ops->plan ? skip_plan : NULL;
+	ss.ops.finish = ss.ls.base.ops->finish ? skip_finish : NULL;
 	ss.base.ops = &ss.ops;
 	struct err me = {0};
 	for (size_t i = 0; i <= s.mirrors.n; i++) {
