@@ -3,6 +3,10 @@
 #ifndef RAMP_CMD_H
 #define RAMP_CMD_H
 
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "lib/err.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -16,6 +20,9 @@ int cmd_pull(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
 int cmd_host(int argc, char **argv);
+int cmd_rollout(int argc, char **argv);
+int cmd_revert(int argc, char **argv);
+int cmd_fleet(int argc, char **argv);
 
 /* Print "ramp VERB: message" for a usage error and return EXIT_USAGE. */
 int cmd_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -24,5 +31,11 @@ int cmd_fail(const struct err *e);
 /* Common option parsing helpers. */
 int cmd_parse_uint(const char *verb, const char *opt, const char *s, unsigned long long max,
 		   unsigned long long *out);
+
+/* Shared by the fleet verbs (cmd/rollout.c): durations in ms, signals that
+ * stop a rollout cleanly, and a descriptor limit raised for big fleets. */
+int cmd_parse_ms(const char *verb, const char *opt, const char *s, bool zero_ok, int64_t *ms);
+void cmd_orch_setup(void);
+volatile sig_atomic_t *cmd_orch_stop(void);
 
 #endif

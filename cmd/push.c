@@ -20,6 +20,8 @@ static void usage(FILE *f)
 		   "Prints the pushed manifest digest.\n\n"
 		   "options:\n"
 		   "  --from-repo REPO           mount blobs the registry has in REPO instead of uploading\n"
+		   "                             (default: the repository of this registry the image\n"
+		   "                             was pulled from, if any)\n"
 		   "  --chunk-size BYTES         upload in chunks of this size (default: one request per\n"
 		   "                             blob, chunks of 64 MiB above 1 GiB)\n"
 		   "  --no-test-records          push the image only\n" CMD_REG_HELP

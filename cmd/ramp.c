@@ -22,6 +22,9 @@ static const struct verb {
 	{"login", cmd_login, "store credentials for a registry (after checking them)"},
 	{"logout", cmd_logout, "remove stored credentials for a registry"},
 	{"host", cmd_host, "talk to a host's rampd: status, deploy, revert, logs, rm"},
+	{"rollout", cmd_rollout, "deploy to a fleet in growing waves, reverting at the first bad signal"},
+	{"revert", cmd_revert, "put every host of a fleet back on its previous version"},
+	{"fleet", cmd_fleet, "see a fleet: version, phase and health of each host"},
 };
 
 static void usage(FILE *f)

@@ -207,8 +207,10 @@ static int decode_entry(const struct json *v, const char *what, const char *key,
 			goto nomem;
 	}
 	if (tok && *tok) {
-		if (strlen(tok) != json_get(v, "identitytoken")->str.len || strpbrk(tok, "\r\n"))
+		if (strlen(tok) != json_get(v, "identitytoken")->str.len || strpbrk(tok, "\r\n")) {
+			img_creds_free(c); /* the user and password decoded above */
 			return err_set(e, "%s: auths \"%.100s\": invalid identitytoken", what, key);
+		}
 		if (!(c->identity_token = strdup(tok)))
 			goto nomem;
 	}

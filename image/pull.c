@@ -1,7 +1,6 @@
 /* pull.c: pull images and their test records from a registry (see pull.h). */
 #include "image/pull.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +10,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "image/archive.h"
 #include "image/referrers.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
@@ -340,7 +338,13 @@ static void pj_cleanup(struct img_job *j)
 	img_sha256_free(&p->h);
 }
 
-/* Download the blobs in parallel. */
+static int larger_first(const void *x, const void *y)
+{
+	const struct img_descriptor *a = *(struct img_descriptor *const *)x, *b = *(struct img_descriptor *const *)y;
+	return a->size != b->size ? (a->size < b->size ? 1 : -1) : strcmp(a->digest.s, b->digest.s);
+}
+
+/* Download the blobs in parallel, the largest first: it bounds the total time. */
 static int pull_blobs(struct img_registry *r, const char *repo, const struct img_pull_opts *o,
 		      struct img_blob_store *s, struct img_descriptor **ds, size_t n, struct err *e)
 {
@@ -351,6 +355,7 @@ static int pull_blobs(struct img_registry *r, const char *repo, const struct img
 		err_errno(e, ENOMEM, "pull");
 		goto out;
 	}
+	qsort(ds, n, sizeof *ds, larger_first);
 	for (size_t i = 0; i < n; i++) {
 		struct pull_job *p = &pj[i];
 		p->j.step = pj_step;
@@ -561,13 +566,29 @@ int img_pull(struct img_registry *r, const struct img_ref *ref, const struct img
 		img_index_free(&refs);
 	}
 
+	if (s->ops->plan) {
+		/* everything the store will see: blobs, then the manifests */
+		const struct img_descriptor **all = calloc(n_blobs + n_arts + 1, sizeof *all);
+		if (!all) {
+			err_errno(e, ENOMEM, "pull");
+			goto out;
+		}
+		memcpy(all, blobs, n_blobs * sizeof *all);
+		for (size_t i = 0; i < n_arts; i++)
+			all[n_blobs + i] = &arts[i].d;
+		all[n_blobs + n_arts] = &img.d;
+		int prc = s->ops->plan(s, all, n_blobs + n_arts + 1, e);
+		free(all);
+		if (prc < 0)
+			goto out;
+	}
 	if (pull_blobs(r, ref->repo, o, s, blobs, n_blobs, e) < 0)
 		goto out;
 	/* manifests last: whatever a manifest names is stored before it */
 	for (size_t i = 0; i < n_arts; i++)
 		if (store_small(s, &arts[i].d, arts[i].raw, arts[i].len, e) < 0)
 			goto out;
-	if (store_small(s, &img.d, img.raw, img.len, e) < 0)
+	if (store_small(s, &img.d, img.raw, img.len, e) < 0 || (s->ops->finish && s->ops->finish(s, e) < 0))
 		goto out;
 	if (n_arts && !(res->artifacts = calloc(n_arts, sizeof *res->artifacts))) {
 		err_errno(e, ENOMEM, "pull");
@@ -593,29 +614,25 @@ out:
 
 /* ---- into a layout ---- */
 
-/* Add the image (named by tag) and its records to index.json, replacing an
- * image of the same name. Locked against concurrent pulls into the layout. */
-static int update_index(const struct img_layout *l, const struct img_ref *ref, const struct img_pull_result *res,
-			struct err *e)
+int img_pull_index_add(struct img_index *x, const struct img_ref *ref, const struct img_pull_result *res,
+		       struct err *e)
 {
-	struct img_index x;
 	struct img_descriptor d;
-	_cleanup_close_ int dfd = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ char *source = NULL;
 	int rc = -1;
-	if (dfd < 0)
-		return err_sys(e, "open \"%s\"", l->dir);
-	if (flock(dfd, LOCK_EX) < 0)
-		return err_sys(e, "lock \"%s\"", l->dir);
-	if (img_layout_read_index(l, &x, e) < 0)
-		return -1;
+	if (asprintf(&source, "%s/%s", ref->registry, ref->repo) < 0) {
+		source = NULL;
+		return err_errno(e, ENOMEM, "index");
+	}
 	if (img_descriptor_copy(&d, &res->manifest, e) < 0)
-		goto out;
+		return -1;
 	d.has_platform = res->manifest.has_platform;
-	if (ref->tag && img_kvs_set(&d.annotations, IMG_ANN_REF_NAME, ref->tag, e) < 0)
-		goto out_d;
+	if ((ref->tag && img_kvs_set(&d.annotations, IMG_ANN_REF_NAME, ref->tag, e) < 0) ||
+	    img_kvs_set(&d.annotations, IMG_ANN_SOURCE_REPO, source, e) < 0)
+		goto out;
 	size_t k = 0;
-	for (size_t i = 0; i < x.n; i++) {
-		struct img_descriptor *m = &x.manifests[i];
+	for (size_t i = 0; i < x->n; i++) {
+		struct img_descriptor *m = &x->manifests[i];
 		const char *name = img_kvs_get(&m->annotations, IMG_ANN_REF_NAME);
 		bool drop = (ref->tag && name && !strcmp(name, ref->tag)) ||
 			    (img_digest_eq(&m->digest, &d.digest) && !name);
@@ -624,18 +641,35 @@ static int update_index(const struct img_layout *l, const struct img_ref *ref, c
 		if (drop)
 			img_descriptor_free(m);
 		else
-			x.manifests[k++] = *m;
+			x->manifests[k++] = *m;
 	}
-	x.n = k;
-	if (img_index_add(&x, &d, e) < 0)
-		goto out_d;
+	x->n = k;
+	if (img_index_add(x, &d, e) < 0)
+		goto out;
 	for (size_t a = 0; a < res->n_artifacts; a++)
-		if (img_index_add(&x, &res->artifacts[a], e) < 0)
-			goto out_d;
-	rc = img_layout_write_index(l, &x, e);
-out_d:
-	img_descriptor_free(&d);
+		if (img_index_add(x, &res->artifacts[a], e) < 0)
+			goto out;
+	rc = 0;
 out:
+	img_descriptor_free(&d);
+	return rc;
+}
+
+/* Add the pull to the layout's index.json, locked against concurrent pulls. */
+static int update_index(const struct img_layout *l, const struct img_ref *ref, const struct img_pull_result *res,
+			struct err *e)
+{
+	struct img_index x;
+	_cleanup_close_ int dfd = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = -1;
+	if (dfd < 0)
+		return err_sys(e, "open \"%s\"", l->dir);
+	if (flock(dfd, LOCK_EX) < 0)
+		return err_sys(e, "lock \"%s\"", l->dir);
+	if (img_layout_read_index(l, &x, e) < 0)
+		return -1;
+	if (img_pull_index_add(&x, ref, res, e) == 0)
+		rc = img_layout_write_index(l, &x, e);
 	img_index_free(&x);
 	return rc;
 }
@@ -666,73 +700,5 @@ int img_pull_layout(struct img_registry *r, const struct img_ref *ref, const str
 out:
 	img_layout_store_free(&s);
 	img_layout_close(&l);
-	return rc;
-}
-
-/* ---- into an archive ---- */
-
-static char *cache_dir(struct err *e)
-{
-	const char *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
-	char *p;
-	int n = x && *x ? asprintf(&p, "%s/ramp", x) : asprintf(&p, "%s/.cache/ramp", h && *h ? h : "/root");
-	if (n < 0) {
-		err_errno(e, ENOMEM, "cache directory");
-		return NULL;
-	}
-	return p;
-}
-
-/* After a failed pull, put the complete blobs back where the next pull finds them. */
-static void keep_for_resume(const char *staging, const char *ingest)
-{
-	_cleanup_free_ char *bd = fs_join(staging, "blobs/sha256");
-	_cleanup_closedir_ DIR *d = bd ? opendir(bd) : NULL;
-	for (struct dirent *de; d && (de = readdir(d));) {
-		if (de->d_name[0] == '.')
-			continue;
-		_cleanup_free_ char *from = fs_join(bd, de->d_name), *to = fs_join(ingest, de->d_name);
-		if (from && to && rename(from, to) < 0)
-			log_debug("keep \"%s\": %s", from, strerror(errno));
-	}
-}
-
-int img_pull_archive(struct img_registry *r, const struct img_ref *ref, const struct img_pull_opts *o,
-		     const char *path, struct img_pull_result *res, struct err *e)
-{
-	_cleanup_free_ char *cache = cache_dir(e), *ingest = NULL, *staging = NULL;
-	struct img_layout l = {0};
-	struct img_layout_store s = {0};
-	struct err ignore;
-	int rc = -1;
-	if (!cache)
-		return -1;
-	if (!(ingest = fs_join(cache, "ingest")) || asprintf(&staging, "%s/pull-XXXXXX", cache) < 0)
-		return err_errno(e, ENOMEM, "pull");
-	if (fs_mkdir_p(ingest, 0700, e) < 0)
-		return -1;
-	if (!mkdtemp(staging)) {
-		err_sys(e, "create a directory in \"%s\"", cache);
-		free(steal_ptr(staging));
-		return -1;
-	}
-	/* the archive is fsync'd once written: the staged blobs need not be */
-	if (img_layout_create(&l, staging, e) < 0 || img_layout_store_init(&s, &l, ingest, false, e) < 0)
-		goto out;
-	if (img_pull(r, ref, o, &s.base, res, e) < 0) {
-		keep_for_resume(staging, ingest);
-		goto out;
-	}
-	if (update_index(&l, ref, res, e) < 0 || img_archive_write(staging, path, e) < 0) {
-		keep_for_resume(staging, ingest);
-		img_pull_result_free(res);
-		goto out;
-	}
-	rc = 0;
-out:
-	img_layout_store_free(&s);
-	img_layout_close(&l);
-	if (staging && fs_rm_rf(staging, &ignore) < 0)
-		log_warn("%s", ignore.msg);
 	return rc;
 }

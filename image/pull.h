@@ -5,9 +5,12 @@
  * then blobs in parallel, each verified (size and digest) while it streams
  * and stored only when it matches. A broken transfer is resumed with a Range
  * request, within the process (bounded retries with backoff) and across
- * processes: partial blobs stay in an ingest directory with their length as
- * the offset (<layout>/ingest/<hex>, or $XDG_CACHE_HOME/ramp/ingest for
- * archives). This is the library rampd pulls with. */
+ * processes: partial blobs stay in <layout>/ingest/<hex> with their length as
+ * the offset; a pull into an archive writes the archive directly and keeps a
+ * partial archive beside it (see img_pull_archive). The image's entry in the
+ * output index.json names the repository it came from (IMG_ANN_SOURCE_REPO),
+ * so a later push to the same registry can mount its blobs from there. This
+ * is the library rampd pulls with. */
 #ifndef RAMP_IMG_PULL_H
 #define RAMP_IMG_PULL_H
 
@@ -21,9 +24,17 @@
 #include "image/registry.h"
 #include "lib/err.h"
 
+/* Annotation on a pulled image's index.json entry: "registry/repository" it
+ * was pulled from. Only index.json carries it: the manifest and its digest
+ * stay as they were. */
+#define IMG_ANN_SOURCE_REPO "io.ramp.source.repository"
+
 /* Where pulled blobs go. A store sees each blob once at a time. */
 struct img_blob_store;
 struct img_blob_store_ops {
+	/* Optional: every blob and manifest that will be stored (duplicates
+	 * possible), once, before the first open. */
+	int (*plan)(struct img_blob_store *s, const struct img_descriptor *const *ds, size_t n, struct err *e);
 	/* Start storing d. *present: the store has it already. Otherwise *have
 	 * bytes kept from an earlier attempt were fed to h, and *w is the handle. */
 	int (*open)(struct img_blob_store *s, const struct img_descriptor *d, struct img_sha256 *h, uint64_t *have,
@@ -35,18 +46,24 @@ struct img_blob_store_ops {
 	int (*commit)(void *w, struct err *e);
 	/* Give up; keep the partial content for a later resume when keep. Closes w. */
 	void (*abort)(void *w, bool keep);
+	/* Optional: every blob and manifest is committed; make them durable and
+	 * visible, in the order they were committed, if commit left that for here. */
+	int (*finish)(struct img_blob_store *s, struct err *e);
 };
 struct img_blob_store {
 	const struct img_blob_store_ops *ops;
 };
 
-/* A store on a layout: partial blobs in ingest_dir/<hex>, complete ones
- * renamed into the layout; durable: fsync before they become visible. */
+/* A store on a layout: partial blobs in ingest_dir/<hex>; verified ones wait
+ * there until finish renames them into the layout (durable: each fsync'd
+ * first, the directory once after), so no fsync holds up the transfers. */
 struct img_layout_store {
 	struct img_blob_store base;
 	const struct img_layout *layout;
 	char *ingest;
 	bool durable;
+	void **done; /* committed, not yet renamed */
+	size_t n_done;
 };
 int img_layout_store_init(struct img_layout_store *s, const struct img_layout *l, const char *ingest_dir, bool durable,
 			  struct err *e);
@@ -73,9 +90,19 @@ int img_pull(struct img_registry *r, const struct img_ref *ref, const struct img
  * by the tag) and its test records to its index.json. */
 int img_pull_layout(struct img_registry *r, const struct img_ref *ref, const struct img_pull_opts *o, const char *dir,
 		    struct img_pull_result *res, struct err *e);
-/* Pull into a new oci-archive at path (written crash-safely). */
+/* Pull into a new oci-archive at path, byte for byte what img_archive_write
+ * makes of the same layout. Its layout is fixed by the manifests, so each
+ * blob is downloaded straight to its offset in the archive (written once,
+ * fsync'd once, renamed into place at the end). A failed pull leaves the
+ * partial archive beside path (".NAME.ramp-partial", and ".NAME.ramp-partial.state":
+ * how much of each blob is there); the next pull to the same path resumes it. */
 int img_pull_archive(struct img_registry *r, const struct img_ref *ref, const struct img_pull_opts *o,
 		     const char *path, struct img_pull_result *res, struct err *e);
+
+/* Add a pulled image (named by ref's tag, annotated with its source) and its
+ * test records to an index, replacing an image of the same name. */
+int img_pull_index_add(struct img_index *x, const struct img_ref *ref, const struct img_pull_result *res,
+		       struct err *e);
 
 /* Fetch a manifest or index by tag or digest, verified against the digest it
  * was asked by (and the registry's Docker-Content-Digest). */

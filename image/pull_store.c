@@ -1,9 +1,13 @@
 /* pull_store.c: the layout blob store pulls write to (see pull.h).
  *
  * A blob is written to ingest/<hex> (locked, so two pulls never write the
- * same file; the loser writes a private temporary file instead) and renamed
- * to blobs/sha256/<hex> once the puller has verified it. Its length is the
- * resume offset; a partial that does not verify in the end is thrown away. */
+ * same file; the loser writes a private temporary file instead). Its length
+ * is the resume offset; a partial that does not verify in the end is thrown
+ * away. Verified blobs stay there, their writeback started, until the pull
+ * is complete: then each is fsync'd, all are renamed to blobs/sha256/<hex> in
+ * the order they were committed (blobs before the manifests naming them),
+ * and the directory is fsync'd once. A pull that fails before leaves them in
+ * ingest/, complete, for the next one to verify and take. */
 #include "image/pull.h"
 
 #include <errno.h>
@@ -15,10 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "image/pull_store.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
-
-#define WRITEBACK_STEP (8u << 20)
 
 struct lw {
 	struct img_layout_store *s;
@@ -37,19 +40,19 @@ static void lw_free(struct lw *w)
 	free(w);
 }
 
-static int feed_existing(int fd, uint64_t len, struct img_sha256 *h, const char *what, struct err *e)
+int img_pull_hash_range(int fd, uint64_t off, uint64_t len, struct img_sha256 *h, const char *what, struct err *e)
 {
 	static __thread char buf[1 << 16];
-	uint64_t off = 0;
-	while (off < len) {
-		size_t want = len - off < sizeof buf ? (size_t)(len - off) : sizeof buf;
-		ssize_t n = pread(fd, buf, want, (off_t)off);
+	uint64_t done = 0;
+	while (done < len) {
+		size_t want = len - done < sizeof buf ? (size_t)(len - done) : sizeof buf;
+		ssize_t n = pread(fd, buf, want, (off_t)(off + done));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return n < 0 ? err_sys(e, "read \"%s\"", what) : err_set(e, "\"%s\" shrank", what);
 		img_sha256_update(h, buf, (size_t)n);
-		off += (uint64_t)n;
+		done += (uint64_t)n;
 	}
 	return 0;
 }
@@ -111,7 +114,7 @@ static int ls_open(struct img_blob_store *base, const struct img_descriptor *d, 
 		}
 		len = 0;
 	}
-	if (len && feed_existing(w->fd, len, h, w->path, e) < 0) {
+	if (len && img_pull_hash_range(w->fd, 0, len, h, w->path, e) < 0) {
 		lw_free(w);
 		return -1;
 	}
@@ -133,7 +136,7 @@ static int ls_write(void *wp, const void *buf, size_t len, struct err *e)
 		return -1;
 	w->written += len;
 	/* start writeback early so the fsync at the end does not wait for it all */
-	if (w->s->durable && w->written - w->flushed >= WRITEBACK_STEP) {
+	if (w->s->durable && w->written - w->flushed >= IMG_PULL_WRITEBACK_STEP) {
 		sync_file_range(w->fd, (off_t)w->flushed, (off_t)(w->written - w->flushed), SYNC_FILE_RANGE_WRITE);
 		w->flushed = w->written;
 	}
@@ -152,28 +155,71 @@ static int ls_truncate(void *wp, struct err *e)
 static int ls_commit(void *wp, struct err *e)
 {
 	struct lw *w = wp;
-	_cleanup_free_ char *dst = img_layout_blob_path(w->s->layout, &w->digest);
-	_cleanup_free_ char *dir = fs_join(w->s->layout->dir, "blobs/sha256");
+	struct img_layout_store *s = w->s;
+	void **nd = realloc(s->done, (s->n_done + 1) * sizeof *nd);
+	if (!nd) {
+		lw_free(w);
+		return err_errno(e, ENOMEM, "blob");
+	}
+	s->done = nd;
+	if (fchmod(w->fd, 0644) < 0) {
+		err_sys(e, "chmod \"%s\"", w->path);
+		lw_free(w);
+		return -1;
+	}
+	/* the rest of its writeback starts now: the fsync in finish waits for little */
+	if (s->durable)
+		sync_file_range(w->fd, (off_t)w->flushed, 0, SYNC_FILE_RANGE_WRITE);
+	nd[s->n_done++] = w;
+	return 0;
+}
+
+/* Forget the committed blobs: renamed, or left in ingest/ for a resume (a
+ * private temporary file, which no later pull would find, is removed). */
+static void drop_done(struct img_layout_store *s)
+{
+	for (size_t i = 0; i < s->n_done; i++) {
+		struct lw *w = s->done[i];
+		if (w->private_tmp)
+			unlink(w->path);
+		lw_free(w);
+	}
+	free(s->done);
+	s->done = NULL;
+	s->n_done = 0;
+}
+
+static int ls_finish(struct img_blob_store *base, struct err *e)
+{
+	struct img_layout_store *s = (struct img_layout_store *)base;
+	_cleanup_free_ char *dir = fs_join(s->layout->dir, "blobs/sha256");
 	int rc = -1;
-	if (!dst || !dir) {
+	if (!dir) {
 		err_errno(e, ENOMEM, "blob");
 		goto out;
 	}
-	if (w->s->durable && fsync(w->fd) < 0) {
-		err_sys(e, "fsync \"%s\"", w->path);
-		goto out;
+	for (size_t i = 0; s->durable && i < s->n_done; i++) {
+		struct lw *w = s->done[i];
+		if (fsync(w->fd) < 0) {
+			err_sys(e, "fsync \"%s\"", w->path);
+			goto out;
+		}
 	}
-	if (fchmod(w->fd, 0644) < 0 || rename(w->path, dst) < 0) {
-		err_sys(e, "rename \"%s\" to \"%s\"", w->path, dst);
-		goto out;
+	for (size_t i = 0; i < s->n_done; i++) {
+		struct lw *w = s->done[i];
+		_cleanup_free_ char *dst = img_layout_blob_path(s->layout, &w->digest);
+		if (!dst) {
+			err_errno(e, ENOMEM, "blob");
+			goto out;
+		}
+		if (rename(w->path, dst) < 0) {
+			err_sys(e, "rename \"%s\" to \"%s\"", w->path, dst);
+			goto out;
+		}
 	}
-	if (w->s->durable && fs_fsync_dir(dir, e) < 0)
-		goto out;
-	rc = 0;
+	rc = s->durable ? fs_fsync_dir(dir, e) : 0;
 out:
-	if (rc < 0)
-		unlink(w->path);
-	lw_free(w);
+	drop_done(s);
 	return rc;
 }
 
@@ -191,6 +237,7 @@ static const struct img_blob_store_ops layout_ops = {
 	.truncate = ls_truncate,
 	.commit = ls_commit,
 	.abort = ls_abort,
+	.finish = ls_finish,
 };
 
 int img_layout_store_init(struct img_layout_store *s, const struct img_layout *l, const char *ingest_dir, bool durable,
@@ -204,6 +251,7 @@ int img_layout_store_init(struct img_layout_store *s, const struct img_layout *l
 
 void img_layout_store_free(struct img_layout_store *s)
 {
+	drop_done(s); /* a failed pull: they stay in ingest/ */
 	free(s->ingest);
 	s->ingest = NULL;
 }

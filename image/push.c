@@ -15,6 +15,7 @@
 #include "image/archive.h"
 #include "image/image.h"
 #include "image/layout.h"
+#include "image/pull.h"
 #include "image/referrers.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
@@ -507,6 +508,14 @@ static void bj_cleanup(struct img_job *j)
 	p->location = NULL;
 }
 
+static int larger_first(const void *x, const void *y)
+{
+	const struct img_descriptor *a = *(const struct img_descriptor *const *)x;
+	const struct img_descriptor *b = *(const struct img_descriptor *const *)y;
+	return a->size != b->size ? (a->size < b->size ? 1 : -1) : strcmp(a->digest.s, b->digest.s);
+}
+
+/* Send the blobs in parallel, the largest first: it bounds the total time. */
 static int push_blobs(struct img_registry *r, const char *repo, struct src *s, const struct img_push_opts *o,
 		      const struct img_descriptor **ds, size_t n, struct err *e)
 {
@@ -517,6 +526,7 @@ static int push_blobs(struct img_registry *r, const char *repo, struct src *s, c
 		err_errno(e, ENOMEM, "push");
 		goto out;
 	}
+	qsort(ds, n, sizeof *ds, larger_first);
 	for (size_t i = 0; i < n; i++) {
 		struct push_job *p = &pj[i];
 		p->j.step = bj_step;
@@ -622,9 +632,24 @@ static int add_blob(const struct img_descriptor ***v, size_t *n, const struct im
 	return 0;
 }
 
-int img_push(struct img_registry *r, const char *path, const struct img_ref *ref, const struct img_push_opts *o,
+/* The repository of ref's registry a pulled image came from (its index.json
+ * entry says), to mount its blobs from; NULL when there is none to use. */
+static const char *pulled_from(const struct img_descriptor *top, const struct img_ref *ref)
+{
+	const char *src = img_kvs_get(&top->annotations, IMG_ANN_SOURCE_REPO);
+	size_t n = strlen(ref->registry);
+	if (!src || strncmp(src, ref->registry, n) || src[n] != '/')
+		return NULL;
+	src += n + 1;
+	/* from an untrusted file: it goes into a URL and a token scope only when valid */
+	return img_ref_valid_repo(src) && strcmp(src, ref->repo) ? src : NULL;
+}
+
+int img_push(struct img_registry *r, const char *path, const struct img_ref *ref, const struct img_push_opts *opts,
 	     struct img_descriptor *out, struct err *e)
 {
+	struct img_push_opts po = *opts;
+	const struct img_push_opts *o = &po;
 	struct src s;
 	struct img_index x = {0}, top_index = {0};
 	struct mdoc *docs = NULL; /* image manifests, then artifacts from arts_from on */
@@ -658,6 +683,9 @@ int img_push(struct img_registry *r, const char *path, const struct img_ref *ref
 		err_set(e, "the image in \"%s\" is %s, not %s", p, top->digest.s, ref->digest.s);
 		goto out;
 	}
+	/* pulled from another repository of this registry: mount from there first */
+	if (!po.from_repo && (po.from_repo = pulled_from(top, ref)))
+		log_debug("%s was pulled from %s/%s: mounting its blobs from there", p, ref->registry, po.from_repo);
 	/* the manifests to push: the image's, or every platform's of an index */
 	size_t cap = 1 + x.n;
 	if (!(docs = calloc(cap, sizeof *docs))) {

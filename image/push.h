@@ -2,7 +2,8 @@
  * registry, with the test records that refer to it.
  *
  * Blobs the registry has are skipped (HEAD); others are mounted from another
- * repository when one is known (--from-repo), else uploaded in parallel,
+ * repository when one is known (--from-repo, or the repository of the same
+ * registry the image was pulled from, IMG_ANN_SOURCE_REPO), else uploaded in parallel,
  * monolithically or in chunks (PATCH with Content-Range, honouring
  * OCI-Chunk-Min-Length, recovering from 416 by asking the upload's status).
  * An archive is read in place: blobs are sent straight from their offsets in
@@ -23,7 +24,8 @@
 #define IMG_PUSH_CHUNK_DEFAULT (64ull << 20)
 
 struct img_push_opts {
-	const char *from_repo; /* mount missing blobs from this repository of the same registry */
+	const char *from_repo; /* mount missing blobs from this repository of the same registry
+				* (NULL: the one the image was pulled from, if any) */
 	uint64_t chunk_size;   /* > 0: every blob in chunks of this size */
 	bool no_referrers;     /* leave the test records behind */
 	img_progress_fn progress;

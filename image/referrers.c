@@ -51,30 +51,75 @@ static int tag_index(struct img_registry *r, const char *repo, const struct img_
 	return 0;
 }
 
+/* Move a page's descriptors to the end of out. */
+static int append_page(struct img_index *out, struct img_index *page, struct err *e)
+{
+	if (out->n + page->n > IMG_REFERRERS_MAX)
+		return err_set(e, "more than %d referrers", IMG_REFERRERS_MAX);
+	struct img_descriptor *nm = realloc(out->manifests, (out->n + page->n + 1) * sizeof *nm);
+	if (!nm)
+		return err_errno(e, ENOMEM, "referrers");
+	out->manifests = nm;
+	memcpy(nm + out->n, page->manifests, page->n * sizeof *nm);
+	out->n += page->n;
+	page->n = 0;
+	return 0;
+}
+
 int img_referrers_list(struct img_registry *r, const char *repo, const struct img_digest *subject,
 		       const char *artifact_type, struct img_index *out, struct err *e)
 {
 	struct http_xfer x;
-	char scope[400];
+	char scope[400], what[400];
+	_cleanup_free_ char *first = NULL, *next = NULL;
 	int rc = -1;
 	*out = (struct img_index){0};
 	snprintf(scope, sizeof scope, "repository:%s:pull", repo);
-	http_xfer_init(&x);
-	x.max_body = IMG_MANIFEST_MAX;
-	x.follow = true;
+	snprintf(what, sizeof what, "referrers of %s in %s", subject->s, repo);
 	_cleanup_free_ char *at = artifact_type ? http_escape(artifact_type) : NULL;
-	if (img_reg_url(r, &x, e, "%s/referrers/%s%s%s", repo, subject->s, at ? "?artifactType=" : "", at ? at : "") < 0 ||
-	    http_xfer_header(&x, e, "Accept: %s", IMG_MT_OCI_INDEX) < 0 || img_reg_do(r, &x, scope, e) < 0)
-		goto out;
-	if (x.status == 200) {
-		if (img_index_parse(x.resp_body, x.resp_len, out, e) < 0) {
-			err_ctx(e, "referrers of %s in %s", subject->s, repo);
+	/* a long list comes in pages: each names the next in its Link header */
+	for (unsigned page = 0;; page++) {
+		struct img_index pg;
+		http_xfer_init(&x);
+		x.max_body = IMG_MANIFEST_MAX;
+		x.follow = true;
+		if ((next ? http_xfer_url(&x, next, e)
+			  : img_reg_url(r, &x, e, "%s/referrers/%s%s%s", repo, subject->s, at ? "?artifactType=" : "",
+					at ? at : "")) < 0 ||
+		    http_xfer_header(&x, e, "Accept: %s", IMG_MT_OCI_INDEX) < 0 || img_reg_do(r, &x, scope, e) < 0)
+			goto out;
+		if (!first && !(first = strdup(x.url))) {
+			err_errno(e, ENOMEM, "referrers");
 			goto out;
 		}
-		rc = keep_type(out, artifact_type);
-		goto out;
+		if (x.status != 200)
+			break;
+		if (img_index_parse(x.resp_body, x.resp_len, &pg, e) < 0) {
+			err_ctx(e, "%s", what);
+			goto out;
+		}
+		keep_type(&pg, artifact_type);
+		int arc = append_page(out, &pg, e);
+		img_index_free(&pg);
+		if (arc < 0)
+			goto out;
+		free(next);
+		if (!(next = http_link_next(&x))) {
+			rc = 0;
+			goto out;
+		}
+		/* the pages stay with the registry: never another host, never an endless chain */
+		if (!http_same_origin(next, first)) {
+			err_set(e, "%s: the registry's next page is on another host; refusing it", what);
+			goto out;
+		}
+		if (page + 1 >= IMG_REFERRERS_MAX_PAGES) {
+			err_set(e, "%s: more than %d pages", what, IMG_REFERRERS_MAX_PAGES);
+			goto out;
+		}
+		http_xfer_free(&x);
 	}
-	if (x.status != 404 && x.status != 400 && x.status != 405) {
+	if (next || (x.status != 404 && x.status != 400 && x.status != 405)) {
 		img_reg_error(r, &x, "referrers", repo, e);
 		goto out;
 	}
@@ -84,6 +129,8 @@ int img_referrers_list(struct img_registry *r, const char *repo, const struct im
 		goto out;
 	rc = keep_type(out, artifact_type);
 out:
+	if (rc < 0)
+		img_index_free(out);
 	http_xfer_free(&x);
 	return rc;
 }

@@ -10,7 +10,12 @@
 #include "image/registry.h"
 #include "lib/err.h"
 
-/* The descriptors referring to subject, of artifact_type when not NULL. */
+/* Bounds on what a registry's referrers list may make ramp hold. */
+#define IMG_REFERRERS_MAX_PAGES 100
+#define IMG_REFERRERS_MAX 10000
+
+/* The descriptors referring to subject, of artifact_type when not NULL (all
+ * pages of a paged list, following the Link header). */
 int img_referrers_list(struct img_registry *r, const char *repo, const struct img_digest *subject,
 		       const char *artifact_type, struct img_index *out, struct err *e);
 

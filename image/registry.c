@@ -317,7 +317,8 @@ static int set_challenge(struct img_registry *r, const struct http_xfer *x, stru
 			bool ok = false;
 			if (http_url_origin(c.realm, &rs, &rh, &rp) == 0) {
 				char hp[300];
-				snprintf(hp, sizeof hp, strchr(rh, ':') ? "[%s]:%u" : "%s:%u", rh, rp);
+				/* curl gives an IPv6 host with its brackets */
+				snprintf(hp, sizeof hp, strchr(rh, ':') && rh[0] != '[' ? "[%s]:%u" : "%s:%u", rh, rp);
 				ok = is_loopback(hp) || is_listed(r->o.insecure, hp) || !r->o.tls_verify;
 				free(rs);
 				free(rh);
@@ -763,8 +764,9 @@ const struct img_registry_opts *img_registry_opts(const struct img_registry *r)
 }
 
 /* GET /v2/ on one scheme: learns the auth scheme. 0 ok, 1 transport failure worth
- * another scheme, -1 error. */
-static int ping(struct img_registry *r, const char *scheme, struct err *e)
+ * another scheme, -1 error. A probe (another scheme follows) takes a connection
+ * that breaks as the wrong scheme too, rather than retrying it. */
+static int ping(struct img_registry *r, const char *scheme, bool probe, struct err *e)
 {
 	struct http_xfer x;
 	int rc = -1;
@@ -783,7 +785,8 @@ static int ping(struct img_registry *r, const char *scheme, struct err *e)
 	uint64_t nb;
 	for (;;) {
 		struct err pe;
-		if (http_perform(r->http, &x, &pe) < 0 && (x.fail == HTTP_FAIL_TLS || x.fail == HTTP_FAIL_CONNECT)) {
+		if (http_perform(r->http, &x, &pe) < 0 &&
+		    (x.fail == HTTP_FAIL_TLS || x.fail == HTTP_FAIL_CONNECT || (probe && x.fail == HTTP_FAIL_BROKEN))) {
 			*e = pe;
 			rc = 1;
 			goto out;
@@ -839,10 +842,19 @@ struct img_registry *img_registry_open(const char *registry, const struct img_re
 		img_registry_close(r);
 		return NULL;
 	}
-	int rc = ping(r, "https", e);
-	if (rc == 1 && plain_ok) {
+	int rc;
+	if (is_loopback(registry)) {
+		/* plain HTTP first: nothing leaves the machine, and a plain test
+		 * registry costs no TLS set-up (loading the CA bundle is most of a
+		 * small push's time); a TLS port answers it with an error */
+		struct err pe, se;
+		if ((rc = ping(r, "http", true, &pe)) != 0 && (rc = ping(r, "https", false, &se)) != 0) {
+			err_set(e, "registry %s: over plain HTTP: %s; over HTTPS: %s", registry, pe.msg, se.msg);
+			rc = -1;
+		}
+	} else if ((rc = ping(r, "https", plain_ok, e)) == 1 && plain_ok) {
 		log_debug("%s: HTTPS failed (%s), trying plain HTTP", registry, e->msg);
-		rc = ping(r, "http", e);
+		rc = ping(r, "http", false, e);
 	} else if (rc == 1 && r->base) {
 		err_ctx(e, "registry %s (plain HTTP is only used for loopback and --insecure-registry)", registry);
 		rc = -1;

@@ -611,6 +611,97 @@ void http_cancel(struct http_client *c, struct http_xfer *x)
 
 /* ---- URLs ---- */
 
+/* Does a rel parameter value (a space-separated list) hold "next"? */
+static bool rel_has_next(const char *v, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		while (i < n && v[i] == ' ')
+			i++;
+		size_t k = i;
+		while (k < n && v[k] != ' ')
+			k++;
+		if (k - i == 4 && !strncasecmp(v + i, "next", 4))
+			return true;
+		i = k;
+	}
+	return false;
+}
+
+/* The target of the first link-value of one Link header with rel="next":
+ * `<target>; param=value; param="quoted, value", <target2>; ...` */
+static char *link_next_in(const char *v)
+{
+	const char *p = v;
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p != '<')
+			return NULL;
+		const char *target = p + 1, *end = strchr(target, '>');
+		if (!end || end == target)
+			return NULL;
+		bool next = false;
+		p = end + 1;
+		/* parameters, up to the comma that ends this link-value */
+		for (;;) {
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (*p != ';')
+				break;
+			p++;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			const char *name = p;
+			while (*p && *p != '=' && *p != ';' && *p != ',' && *p != ' ' && *p != '\t')
+				p++;
+			size_t nlen = (size_t)(p - name);
+			while (*p == ' ' || *p == '\t')
+				p++;
+			const char *val = p;
+			size_t vlen = 0;
+			if (*p == '=') {
+				p++;
+				while (*p == ' ' || *p == '\t')
+					p++;
+				if (*p == '"') {
+					val = ++p;
+					while (*p && *p != '"')
+						p += p[0] == '\\' && p[1] ? 2 : 1;
+					if (!*p)
+						return NULL;
+					vlen = (size_t)(p++ - val);
+				} else {
+					val = p;
+					while (*p && *p != ';' && *p != ',' && *p != ' ' && *p != '\t')
+						p++;
+					vlen = (size_t)(p - val);
+				}
+			}
+			if (nlen == 3 && !strncasecmp(name, "rel", 3) && rel_has_next(val, vlen))
+				next = true;
+		}
+		if (*p && *p != ',')
+			return NULL;
+		if (next)
+			return strndup(target, (size_t)(end - target));
+	}
+}
+
+char *http_link_next(const struct http_xfer *x)
+{
+	const char *v;
+	size_t i = 0;
+	while ((v = http_header_next(x, "Link", &i))) {
+		char *target = link_next_in(v);
+		if (target) {
+			char *abs = http_url_resolve(x->effective_url ? x->effective_url : x->url, target);
+			free(target);
+			return abs;
+		}
+	}
+	return NULL;
+}
+
 char *http_url_resolve(const char *base, const char *ref)
 {
 	CURLU *u = curl_url();

@@ -108,6 +108,10 @@ void http_cancel(struct http_client *c, struct http_xfer *x);
 /* Transfers started and not yet returned. */
 size_t http_running(const struct http_client *c);
 
+/* The target of the response's Link header with rel="next" (RFC 8288; paged
+ * lists), resolved against the URL the response came from; NULL when there is
+ * none or the header does not parse. Caller frees. */
+char *http_link_next(const struct http_xfer *x);
 /* Resolve a possibly relative reference against base; NULL when invalid. */
 char *http_url_resolve(const char *base, const char *ref);
 /* Scheme, host and port of an absolute URL (port defaulted from the scheme). */

@@ -1,54 +1,64 @@
 #!/usr/bin/env bash
-# tests/bench/registry.sh: ramp push / pull against skopeo copy, same image,
-# same local registry (docker-registry on loopback), in the same run.
+# tests/bench/registry.sh: `ramp push` / `ramp pull` against `skopeo copy` of
+# the same image to and from the same local registry (Debian's
+# docker-registry on loopback), measured in the same run, ramp and skopeo
+# taking turns in every round so both see the same machine load. Prints a
+# markdown section. Targets (issue 3): push and pull at most 0.8x skopeo's
+# wall time, a re-push of an unchanged image under 100 ms with no blob bytes,
+# peak RSS under 64 MB.
 #
-# The image: a Debian minbase root (debootstrap, cached in
-# /var/tmp/ramp-bench-rootfs) split into 4 layers with umoci, cached in
-# /var/tmp/ramp-bench-registry. Each measured push goes to a fresh registry
-# (a new image every time); each pull starts from an empty cache. The median
-# of RUNS (3) runs is reported, with peak RSS from /usr/bin/time.
+# The image: the debootstrap'ed tree of lib.sh split into 4 gzip layers by
+# umoci (usr/lib, usr/share, var, the rest), made once and cached beside the
+# tree. Every push goes to a fresh registry (all blobs new); every pull goes
+# to a new file or directory. ramp's pulls are durable (fsync), skopeo's are
+# not. Median of $REPS rounds (default 5).
 #
-# usage: RAMP_BIN=bin/ramp tests/bench/registry.sh
+# env: RAMP_BIN, RAMP_BENCH_ROOTFS, REPS.
 set -euo pipefail
-RAMP=${RAMP_BIN:-$(dirname "$0")/../../bin/ramp}
-RAMP=$(realpath "$RAMP")
-RUNS=${RUNS:-3}
-ROOTFS=${RAMP_BENCH_ROOTFS:-/var/tmp/ramp-bench-rootfs}
-CACHE=/var/tmp/ramp-bench-registry
-W=$(mktemp -d /var/tmp/ramp-bench-XXXXXX)
-REGPID=
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+reps=${REPS:-5}
+ramp=$(realpath "${RAMP_BIN:-$here/../../bin/ramp}")
+ensure_rootfs
+image=$rootfs-registry-image.tar
+
+w=$(mktemp -d /var/tmp/ramp-bench-registry-XXXXXX)
+regpid=
 cleanup() {
-	[ -n "$REGPID" ] && kill "$REGPID" 2>/dev/null && wait "$REGPID" 2>/dev/null
-	rm -rf "$W"
+	if [ -n "$regpid" ]; then kill "$regpid" 2>/dev/null || true; wait "$regpid" 2>/dev/null || true; fi
+	rm -rf "$w"
 }
 trap cleanup EXIT
+export XDG_CACHE_HOME=$w/cache HOME=$w/home
+mkdir -p "$HOME"
 
-if [ ! -x "$ROOTFS/bin/sh" ]; then
-	echo "building $ROOTFS with debootstrap (once)" >&2
-	debootstrap --variant=minbase bookworm "$ROOTFS" >/dev/null
-fi
-if [ ! -f "$CACHE/img.tar" ]; then
-	echo "building the 4-layer image with umoci (once)" >&2
-	rm -rf "$CACHE" && mkdir -p "$CACHE"
-	umoci init --layout "$CACHE/L" && umoci new --image "$CACHE/L:bench"
-	umoci unpack --image "$CACHE/L:bench" "$CACHE/B" >/dev/null
+if [ ! -f "$image" ]; then
+	echo "registry.sh: packing $rootfs into 4 layers with umoci (once)" >&2
+	u=$w/umoci
+	umoci init --layout "$u/L" && umoci new --image "$u/L:bench"
+	umoci unpack --image "$u/L:bench" "$u/B" >/dev/null
 	for part in usr/lib usr/share var; do
-		mkdir -p "$CACHE/B/rootfs/$(dirname $part)"
-		cp -a "$ROOTFS/$part" "$CACHE/B/rootfs/$part"
-		umoci repack --image "$CACHE/L:bench" "$CACHE/B" >/dev/null
+		mkdir -p "$u/B/rootfs/$(dirname $part)"
+		cp -a "$rootfs/$part" "$u/B/rootfs/$part"
+		umoci repack --refresh-bundle --image "$u/L:bench" "$u/B" >/dev/null
 	done
-	cp -an "$ROOTFS/." "$CACHE/B/rootfs/"
-	umoci repack --image "$CACHE/L:bench" "$CACHE/B" >/dev/null
-	umoci gc --layout "$CACHE/L"
-	tar -C "$CACHE/L" -cf "$CACHE/img.tar" oci-layout index.json blobs
-	rm -rf "$CACHE/B"
+	cp -an "$rootfs/." "$u/B/rootfs/"
+	umoci repack --image "$u/L:bench" "$u/B" >/dev/null
+	umoci gc --layout "$u/L"
+	tar -C "$u/L" -cf "$image.tmp" oci-layout index.json blobs
+	layers=$(tar -xOf "$image.tmp" index.json | python3 -c 'import json,sys; print(json.load(sys.stdin)["manifests"][0]["digest"][7:])' |
+		xargs -I{} tar -xOf "$image.tmp" blobs/sha256/{} | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["layers"]))')
+	[ "$layers" = 4 ] || { echo "registry.sh: umoci made $layers layers, not 4" >&2; exit 1; }
+	mv "$image.tmp" "$image"
+	rm -rf "$u"
 fi
-IMG=$CACHE/img.tar
-SIZE=$(du -m "$IMG" | cut -f1)
+size_mb=$(awk -v s="$(stat -c %s "$image")" 'BEGIN{printf "%.0f", s/1e6}')
+cat "$image" >/dev/null # in the page cache for both
+load0=$(cut -d' ' -f1 /proc/loadavg)
 
 start_registry() {
-	local port d=$W/reg-$RANDOM
-	[ -n "$REGPID" ] && kill "$REGPID" 2>/dev/null && wait "$REGPID" 2>/dev/null || true
+	local port d=$w/reg-$RANDOM
+	if [ -n "$regpid" ]; then kill "$regpid" 2>/dev/null || true; wait "$regpid" 2>/dev/null || true; fi
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	mkdir -p "$d"
 	cat >"$d/config.yml" <<EOC
@@ -58,69 +68,75 @@ storage: {filesystem: {rootdirectory: $d/data}, delete: {enabled: true}}
 http: {addr: 127.0.0.1:$port}
 EOC
 	docker-registry serve "$d/config.yml" >"$d/log" 2>&1 &
-	REGPID=$!
-	REG=127.0.0.1:$port
-	for _ in $(seq 100); do curl -sf "http://$REG/v2/" >/dev/null && return 0; sleep 0.05; done
-	echo "registry did not start" >&2
+	regpid=$!
+	reg=127.0.0.1:$port
+	for _ in $(seq 100); do curl -sf "http://$reg/v2/" >/dev/null && return 0; sleep 0.05; done
+	echo "registry.sh: the registry did not start" >&2
 	exit 1
 }
 
-# time_cmd OUTVAR CMD...: wall seconds and peak RSS (kB) of one command
-time_cmd() {
-	local var=$1
+# run NAME CMD...: one timed run; appends its seconds to $w/NAME.t and its
+# peak RSS (kB) to $w/NAME.m. Dirty pages of earlier runs are written first.
+run() {
+	local name=$1
 	shift
 	sync
-	/usr/bin/time -f '%e %M' -o "$W/time" "$@" >"$W/cmd.out" 2>"$W/cmd.err" || {
-		cat "$W/cmd.err" >&2
+	/usr/bin/time -f '%e %M' -o "$w/time" "$@" >"$w/out" 2>"$w/err" || {
+		echo "registry.sh: failed: $*" >&2
+		cat "$w/err" >&2
 		exit 1
 	}
-	printf -v "$var" '%s' "$(cat "$W/time")"
+	read -r t m <"$w/time"
+	echo "$t" >>"$w/$name.t"
+	echo "$m" >>"$w/$name.m"
 }
+median() { sort -g "$w/$1.t" | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+rss() { sort -n "$w/$1.m" | tail -1 | awk '{printf "%.0f", $1/1024}'; }
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
-declare -a rp sp rpl spl rrs
-for i in $(seq "$RUNS"); do
+for ((i = 0; i < reps; i++)); do
 	start_registry
-	time_cmd t "$RAMP" -q push "$IMG" "$REG/bench:1"
-	rp+=("${t% *}"); rss_push=${t#* }
-	time_cmd t "$RAMP" -q push --json "$IMG" "$REG/bench:1"
-	rrs+=("${t% *}")
-	if grep -q '"state":"uploaded"' "$W/cmd.out"; then echo "re-push uploaded a blob" >&2; exit 1; fi
-	rm -rf "$HOME/.cache/ramp" "$W/out.tar"
-	time_cmd t "$RAMP" -q pull "$REG/bench:1" -o "$W/out.tar"
-	rpl+=("${t% *}"); rss_pull=${t#* }
-	rm -f "$W/out.tar"
-	time_cmd t skopeo copy -q "docker://$REG/bench:1" "oci-archive:$W/out.tar" --src-tls-verify=false
-	spl+=("${t% *}")
-	rm -f "$W/out.tar"
+	run push "$ramp" -q push "$image" "$reg/bench:1"
+	run pull "$ramp" -q pull "$reg/bench:1" -o "$w/r.tar"
+	run sk_pull skopeo copy -q "docker://$reg/bench:1" "oci-archive:$w/s.tar:bench" --src-tls-verify=false
+	run lay "$ramp" -q pull "$reg/bench:1" --layout "$w/rl"
+	run sk_lay skopeo copy -q "docker://$reg/bench:1" "oci:$w/sl:bench" --src-tls-verify=false
+	# a pulled image pushed to another repository of the same registry: its blobs are mounted
+	run mount "$ramp" push --json "$w/r.tar" "$reg/other:1"
+	grep -q '"state":"uploaded"' "$w/out" && { echo "registry.sh: the push of a pulled image uploaded a blob" >&2; exit 1; }
+	rm -rf "$w/r.tar" "$w/s.tar" "$w/rl" "$w/sl"
 	start_registry
-	time_cmd t skopeo copy -q "oci-archive:$IMG" "docker://$REG/bench:1" --dest-tls-verify=false
-	sp+=("${t% *}")
+	run sk_push skopeo copy -q "oci-archive:$image" "docker://$reg/bench:1" --dest-tls-verify=false
 done
-# re-push in milliseconds (median of 5), from a fast clock: time(1) has 10 ms resolution
-start_registry
-"$RAMP" -q push "$IMG" "$REG/bench:1" >/dev/null
-repush_ms=$(for i in 1 2 3 4 5; do
-	sync
+
+# re-push of an unchanged image, in milliseconds from a fast clock (time(1) has 10 ms steps)
+"$ramp" -q push "$image" "$reg/bench:1" >/dev/null
+for ((i = 0; i < reps; i++)); do
 	s=$(date +%s%N)
-	"$RAMP" -q push "$IMG" "$REG/bench:1" >/dev/null
+	"$ramp" push --json "$image" "$reg/bench:1" >"$w/out"
 	e=$(date +%s%N)
-	echo $(((e - s) / 1000000))
-done | median)
+	echo $(((e - s) / 1000000)) >>"$w/repush.t"
+	if grep -q '"state":"uploaded"\|"state":"mounted"' "$w/out"; then
+		echo "registry.sh: the re-push sent a blob" >&2
+		exit 1
+	fi
+done
+skipped=$(grep -c '"state":"skipped"' "$w/out")
+load1=$(cut -d' ' -f1 /proc/loadavg)
 
-m_rp=$(printf '%s\n' "${rp[@]}" | median)
-m_sp=$(printf '%s\n' "${sp[@]}" | median)
-m_rpl=$(printf '%s\n' "${rpl[@]}" | median)
-m_spl=$(printf '%s\n' "${spl[@]}" | median)
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+cat <<MD
+## ramp push / pull vs skopeo (issue 3)
 
-echo
-echo "### registry: ramp vs skopeo ($SIZE MB image, 4 layers, local docker-registry, median of $RUNS)"
-echo
-echo "| operation | ramp | skopeo | ratio (target) |"
-echo "| --- | --- | --- | --- |"
-echo "| push, new image (oci-archive) | ${m_rp} s | ${m_sp} s | $(ratio "$m_rp" "$m_sp") (<= 0.8) |"
-echo "| pull to oci-archive | ${m_rpl} s | ${m_spl} s | $(ratio "$m_rpl" "$m_spl") (<= 0.8) |"
-echo "| re-push, unchanged | ${repush_ms} ms, no blob bytes | | (< 100 ms) |"
-echo "| peak RSS push / pull | $((rss_push / 1024)) / $((rss_pull / 1024)) MB | | (< 64 MB) |"
+Image: $(rootfs_summary) (\`debootstrap --variant=minbase bookworm\`) in 4 gzip layers by umoci,
+$size_mb MB; a local docker-registry on loopback. ramp and skopeo take turns in each of $reps rounds;
+medians. ramp's pulls are fsync'd, skopeo's are not. Command: \`make bench\` (tests/bench/registry.sh).
+
+| what | ramp s | skopeo s | ramp / skopeo | target | ramp peak RSS MB |
+| --- | ---: | ---: | ---: | --- | ---: |
+| push, new image (oci-archive to an empty registry) | $(median push) | $(median sk_push) | $(ratio "$(median push)" "$(median sk_push)") | <= 0.80 | $(rss push) |
+| pull to an oci-archive | $(median pull) | $(median sk_pull) | $(ratio "$(median pull)" "$(median sk_pull)") | <= 0.80 | $(rss pull) |
+| pull to an OCI layout | $(median lay) | $(median sk_lay) | $(ratio "$(median lay)" "$(median sk_lay)") | <= 0.80 | $(rss lay) |
+| push of the pulled archive to another repository (blobs mounted) | $(median mount) | | | | $(rss mount) |
+
+Re-push of the unchanged image: $(median repush) ms (median of $reps; target < 100 ms), $skipped blobs skipped, none sent.
+Load average (1 min) at the start and the end: $load0, $load1 (other work on the machine slows both tools).
+MD

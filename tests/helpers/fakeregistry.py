@@ -11,6 +11,9 @@ usage: fakeregistry.py --port P --log FILE [--seed LAYOUT --repo NAME]
 modes: tamper wrong-size big-manifest redirect-loop redirect-other trickle
        reset invalid-json path-digest bad-auth basic ratelimit error5xx
        schema1 warning referrers chunk-416
+       stall (the first GET of a big blob stops after 3/4 of it and hangs)
+       referrers-paged (one referrer a page, an unrelated artifact first, Link to the next)
+       referrers-loop (every page links to itself) referrers-offsite (links to --other-port)
 """
 import argparse
 import base64
@@ -34,6 +37,12 @@ ap.add_argument("--chunk-min", type=int, default=0)
 ap.add_argument("--other-port", type=int, default=0)
 args = ap.parse_args()
 MODES = set(m for m in args.mode.split(",") if m)
+PAGED = MODES & {"referrers-paged", "referrers-loop", "referrers-offsite"}
+if PAGED:
+    MODES.add("referrers")
+# an artifact of another type that the paged modes list first (never fetched)
+DECOY = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + "0" * 64,
+         "size": 100, "artifactType": "application/vnd.example.sbom.v1+json"}
 
 blobs = {}       # digest -> bytes
 manifests = {}   # (repo, tag or digest) -> (media type, bytes)
@@ -158,9 +167,17 @@ class H(BaseHTTPRequestHandler):
         if kind == "referrers":
             if "referrers" not in MODES:
                 return self.send(404, b"404 page not found\n", ctype="text/plain")
-            idx = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-                   "manifests": referrers(repo, ref)}
-            return self.send(200, json.dumps(idx).encode(), ctype="application/vnd.oci.image.index.v1+json")
+            items, hdrs = referrers(repo, ref), []
+            if PAGED:
+                items = [DECOY] + items
+                page = int(dict(kv.split("=", 1) for kv in q.split("&") if "=" in kv).get("page", "0"))
+                origin = "http://127.0.0.1:%d" % args.other_port if "referrers-offsite" in MODES else ""
+                nxt = page if "referrers-loop" in MODES else page + 1
+                if nxt < len(items) or "referrers-loop" in MODES:
+                    hdrs.append(("Link", '<%s/v2/%s/referrers/%s?page=%d>; rel="next"' % (origin, repo, ref, nxt)))
+                items = items[page:page + 1]
+            idx = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": items}
+            return self.send(200, json.dumps(idx).encode(), hdrs, "application/vnd.oci.image.index.v1+json")
         return self.manifest(repo, ref)
 
     def manifest(self, repo, ref):
@@ -226,6 +243,17 @@ class H(BaseHTTPRequestHandler):
                 self.wfile.write(bytes([b]))
                 self.wfile.flush()
                 time.sleep(0.2)
+            return
+        if self.command == "GET" and big and "stall" in MODES and count("stall " + d) == 1:
+            log("GET %s %d stall-after=%d" % (self.path, code, len(part) * 3 // 4))
+            self.send_response(code)
+            for k, v in hdrs:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(part)))
+            self.end_headers()
+            self.wfile.write(part[: len(part) * 3 // 4])
+            self.wfile.flush()
+            time.sleep(120)
             return
         if self.command == "GET" and big and "reset" in MODES and count("reset " + d) == 1:
             log("GET %s %d reset-after=%d" % (self.path, code, len(part) // 2))

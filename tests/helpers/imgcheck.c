@@ -1,12 +1,15 @@
 /* imgcheck.c: test fixture: open an image archive or layout with
  * img_image_open, verify every layer blob (size and digest), and print the
- * manifest digest and the number of test records in its index.json.
+ * manifest digest and the number of test records in its index.json. With
+ * -w, also write its layout as an archive with img_archive_write (what a
+ * pulled archive must equal byte for byte).
  *
- * usage: imgcheck PATH     exit 0 when everything verifies */
+ * usage: imgcheck [-w ARCHIVE] PATH     exit 0 when everything verifies */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "image/archive.h"
 #include "image/image.h"
 
 int main(int argc, char **argv)
@@ -14,8 +17,14 @@ int main(int argc, char **argv)
 	struct img_image img;
 	struct img_index x;
 	struct err e;
+	const char *rewrite = NULL;
+	if (argc == 4 && !strcmp(argv[1], "-w")) {
+		rewrite = argv[2];
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: imgcheck PATH\n");
+		fprintf(stderr, "usage: imgcheck [-w ARCHIVE] PATH\n");
 		return 2;
 	}
 	if (img_image_open(argv[1], NULL, NULL, &img, &e) < 0) {
@@ -46,6 +55,10 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < x.n; i++)
 		records += x.manifests[i].artifact_type && !strcmp(x.manifests[i].artifact_type, IMG_MT_TEST_RECORD);
 	printf("%s\nrecords %zu\nlayers %zu\n", img.desc.digest.s, records, img.manifest.n_layers);
+	if (rewrite && img_archive_write(img.layout.dir, rewrite, &e) < 0) {
+		fprintf(stderr, "imgcheck: %s\n", e.msg);
+		return 1;
+	}
 	img_index_free(&x);
 	img_image_close(&img);
 	return 0;

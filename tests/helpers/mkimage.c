@@ -14,6 +14,7 @@
 #include "image/archive.h"
 #include "image/layout.h"
 #include "image/oci.h"
+#include "image/record.h"
 
 static void die(const struct err *e)
 {
@@ -49,6 +50,8 @@ static void make_layer(unsigned seed, size_t size, int gz)
 	}
 	tar_len = 0;
 	archive_write_set_format_pax_restricted(a);
+	/* no padding to a whole block: the gzip'd stream holds exactly the tar the diff_id is of */
+	archive_write_set_bytes_in_last_block(a, 1);
 	if (gz) {
 		archive_write_add_filter_gzip(a);
 		archive_write_set_filter_option(a, "gzip", "timestamp", NULL);
@@ -137,14 +140,22 @@ int main(int argc, char **argv)
 		/* a test record: an artifact manifest whose subject is the image */
 		struct img_manifest rm = {0};
 		struct img_digest cd, ld, rd;
-		char rec[256];
-		int n = snprintf(rec, sizeof rec, "{\"image\":\"%s\",\"exit\":0,\"seed\":%u}", d.s, seed);
-		if (img_layout_put_blob(&l, "{}", 2, &cd, &e) < 0 || img_layout_put_blob(&l, rec, (size_t)n, &ld, &e) < 0)
+		struct img_record r = {.image = d, .kernel = "6.1.0-test", .duration_ms = 1,
+				       .time = "2024-01-01T00:00:00Z", .version = "test"};
+		char *rec;
+		size_t n;
+		img_platform_host(&r.platform);
+		img_strv_push(&r.command, "true", &e);
+		if (img_record_json(&r, &rec, &n, &e) < 0 || img_layout_put_blob(&l, "{}", 2, &cd, &e) < 0 ||
+		    img_layout_put_blob(&l, rec, n, &ld, &e) < 0)
 			die(&e);
+		free(rec);
+		img_platform_free(&r.platform);
+		img_strv_free(&r.command);
 		rm.artifact_type = strdup(IMG_MT_TEST_RECORD);
 		desc(&rm.config, IMG_MT_OCI_EMPTY, &cd, 2);
 		rm.layers = calloc(1, sizeof *rm.layers);
-		desc(&rm.layers[0], IMG_MT_TEST_RECORD, &ld, (size_t)n);
+		desc(&rm.layers[0], IMG_MT_TEST_RECORD, &ld, n);
 		rm.n_layers = 1;
 		rm.subject = calloc(1, sizeof *rm.subject);
 		img_descriptor_copy(rm.subject, &md, &e);

@@ -29,18 +29,18 @@ reg_teardown() {
 	[ -n "${T:-}" ] && rm -rf "$T"
 }
 
-# wait until URL answers (any HTTP status)
+# wait until URL answers (any HTTP status); more curl options may follow
 wait_http() {
 	local i
 	for i in $(seq 1 100); do
-		curl -s -o /dev/null "$1" && return 0
+		curl -s -o /dev/null "$@" && return 0
 		sleep 0.05
 	done
 	echo "not up: $1" >&2
 	return 1
 }
 
-# start_registry NAME [auth yaml]: sets REG (host:port) and REGDIR
+# start_registry NAME [auth yaml] [http tls yaml]: sets REG (host:port) and REGDIR
 start_registry() {
 	local port
 	port=$(free_port)
@@ -50,13 +50,13 @@ start_registry() {
 version: 0.1
 log: {level: error}
 storage: {filesystem: {rootdirectory: $REGDIR/data}, delete: {enabled: true}}
-http: {addr: 127.0.0.1:$port}
+http: {addr: 127.0.0.1:$port${3:+, $3}}
 ${2:-}
 EOC
 	docker-registry serve "$REGDIR/config.yml" >"$REGDIR/log" 2>&1 &
 	PIDS+=($!)
 	REG=127.0.0.1:$port
-	wait_http "http://$REG/v2/"
+	if [ -n "${3:-}" ]; then wait_http "https://$REG/v2/" -k; else wait_http "http://$REG/v2/"; fi
 }
 
 # start_fixture NAME ARGS...: the python fixture registry; sets FIX (host:port)
@@ -74,6 +74,13 @@ start_fixture() {
 skopeo_digest() {
 	skopeo inspect --tls-verify=false --raw "docker://$1" >/dev/null &&
 		skopeo inspect --tls-verify=false "docker://$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Digest"])'
+}
+
+# start_tls_registry: HTTPS with a self-signed certificate for 127.0.0.1 ($T/tls.pem)
+start_tls_registry() {
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.pem" -days 1 \
+		-subj /CN=127.0.0.1 -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
+	start_registry tls "" "tls: {certificate: $T/tls.pem, key: $T/tls.key}"
 }
 
 # start_basic_registry: htpasswd Basic auth, user "ramp" password "s3cret"

@@ -86,29 +86,106 @@ nothing_stored() {
 	"$IMGCHECK" "$T/out.tar"
 }
 
+# asked_from_partial HEXES: some blob kept by a failed pull was asked for
+# from where it stopped (a Range request, answered 206)
+asked_from_partial() {
+	local h
+	for h in $1; do
+		grep -q "GET /v2/app/blobs/sha256:$h 206 " "$LOG" && return 0
+	done
+	echo "no Range request for any of: $1" >&2
+	return 1
+}
+
 @test "a pull that died resumes from its partial blob in the next process" {
 	fix --mode reset
 	run "$RAMP_BIN" pull --retries 0 "$FIX/app:v1" --layout "$T/lay"
 	[ "$status" -eq 1 ]
-	[ -n "$(ls -A "$T/lay/ingest")" ]
-	run "$RAMP_BIN" pull --retries 0 "$FIX/app:v1" --layout "$T/lay"
+	kept=$(find "$T/lay/ingest" -type f -size +0 -printf '%f\n')
+	[ -n "$kept" ]
+	# retries now: a blob the first pull never asked for is reset on its first request too
+	run "$RAMP_BIN" pull "$FIX/app:v1" --layout "$T/lay"
 	[ "$status" -eq 0 ]
-	grep -q "/blobs/sha256:.* 206 " "$LOG"
+	asked_from_partial "$kept"
 	run "$IMGCHECK" "$T/lay"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "$IMG" ]
 	[ ! -e "$T/lay/ingest" ]
-	# the same for an archive: the partial waits under $XDG_CACHE_HOME/ramp/ingest
-	rm -rf "$XDG_CACHE_HOME"
+	# the same for an archive: the partial archive and its state wait beside the output
 	pkill -f "fakeregistry.py --port ${FIX#*:} " || true
+	: >"$LOG"
 	fix --mode reset
 	run "$RAMP_BIN" pull --retries 0 "$FIX/app:v1" -o "$T/out.tar"
 	[ "$status" -eq 1 ]
-	[ -n "$(ls -A "$XDG_CACHE_HOME/ramp/ingest")" ]
+	[ ! -e "$T/out.tar" ]
+	[ -s "$T/.out.tar.ramp-partial" ]
+	kept=$(awk '$3 > 0 {print $1}' "$T/.out.tar.ramp-partial.state")
+	[ -n "$kept" ]
+	run "$RAMP_BIN" pull "$FIX/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 0 ]
+	asked_from_partial "$kept"
+	"$IMGCHECK" "$T/out.tar"
+	[ ! -e "$T/.out.tar.ramp-partial" ]
+	[ ! -e "$T/.out.tar.ramp-partial.state" ]
+	# byte for byte the archive of an uninterrupted pull
+	"$RAMP_BIN" pull "$FIX/app:v1" -o "$T/again.tar"
+	cmp "$T/out.tar" "$T/again.tar"
+}
+
+@test "a pull killed with SIGKILL resumes from the state its partial archive last saved" {
+	# one 12 MB layer: the state is saved as writeback starts, every 8 MiB
+	"$MKIMAGE" "$T/big" -n 1 -s 12000000 -S 3 -t v1 >/dev/null
+	start_fixture fake --seed "$T/big" --repo app --mode stall
+	LOG="$T/fake.log"
+	"$RAMP_BIN" pull "$FIX/app:v1" -o "$T/out.tar" 2>/dev/null &
+	pid=$!
+	for _ in $(seq 100); do
+		grep -q "stall-after" "$LOG" && grep -q " [0-9]\{7,\}\$" "$T/.out.tar.ramp-partial.state" 2>/dev/null && break
+		sleep 0.1
+	done
+	kill -9 "$pid"
+	wait "$pid" || true
+	[ ! -e "$T/out.tar" ]
+	grep -q " [0-9]\{7,\}\$" "$T/.out.tar.ramp-partial.state"
+	run "$RAMP_BIN" pull "$FIX/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 0 ]
+	grep -q "/blobs/sha256:.* 206 " "$LOG"
+	"$IMGCHECK" "$T/out.tar"
+	[ ! -e "$T/.out.tar.ramp-partial" ]
+	"$RAMP_BIN" pull "$FIX/app:v1" -o "$T/again.tar"
+	cmp "$T/out.tar" "$T/again.tar"
+}
+
+@test "a damaged partial archive or state file is not trusted" {
+	fix --mode reset
 	run "$RAMP_BIN" pull --retries 0 "$FIX/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 1 ]
+	grep -q " [1-9][0-9]*\$" "$T/.out.tar.ramp-partial.state"
+	# the kept bytes of every blob overwritten: they hash wrong, and are fetched again
+	while read -r hex off have; do
+		head -c "$have" /dev/urandom | dd of="$T/.out.tar.ramp-partial" bs=1 seek="$off" conv=notrunc status=none
+	done <"$T/.out.tar.ramp-partial.state"
+	run "$RAMP_BIN" -v pull "$FIX/app:v1" -o "$T/out.tar"
+	[ "$status" -eq 0 ]
+	grep -q "does not verify; downloading it again" <<<"$output"
+	"$RAMP_BIN" pull "$FIX/app:v1" -o "$T/again.tar"
+	cmp "$T/out.tar" "$T/again.tar"
+	# a state file that is not one, over a partial of garbage
+	head -c 300000 /dev/urandom >"$T/.x.tar.ramp-partial"
+	printf 'not a state\n%s 0 99999999999\n' "$(printf '%064d' 0)" >"$T/.x.tar.ramp-partial.state"
+	run "$RAMP_BIN" pull "$FIX/app:v1" -o "$T/x.tar"
+	[ "$status" -eq 0 ]
+	cmp "$T/x.tar" "$T/again.tar"
+}
+
+@test "a partial archive another pull holds is left alone" {
+	fix
+	touch "$T/.out.tar.ramp-partial"
+	run flock "$T/.out.tar.ramp-partial" "$RAMP_BIN" pull "$FIX/app:v1" -o "$T/out.tar"
 	[ "$status" -eq 0 ]
 	"$IMGCHECK" "$T/out.tar"
-	[ -z "$(ls -A "$XDG_CACHE_HOME/ramp/ingest")" ]
+	[ ! -s "$T/.out.tar.ramp-partial" ]
+	[ "$(ls -A "$T" | grep -c ramp-partial)" -eq 1 ]
 }
 
 @test "invalid JSON in a manifest is refused" {
@@ -187,6 +264,35 @@ nothing_stored() {
 	grep -q "GET /v2/new/referrers/$IMG" "$LOG"
 	run "$IMGCHECK" "$T/out.tar"
 	[ "${lines[1]}" = "records 1" ]
+}
+
+@test "referrers API: a paged list is followed to its end, within bounds" {
+	fix --mode referrers-paged
+	"$RAMP_BIN" push "$T/img.tar" "$FIX/new:v1"
+	run "$RAMP_BIN" pull "$FIX/new:v1" -o "$T/out.tar"
+	[ "$status" -eq 0 ]
+	# page 0 holds another artifact; the test record is on page 1
+	grep -q "GET /v2/new/referrers/$IMG?page=1 200" "$LOG"
+	! grep -q "GET /v2/new/referrers/$IMG?page=2" "$LOG"
+	run "$IMGCHECK" "$T/out.tar"
+	[ "${lines[1]}" = "records 1" ]
+	# a list whose pages never end
+	pkill -f "fakeregistry.py --port ${FIX#*:} " || true
+	: >"$LOG"
+	fix --mode referrers-loop
+	"$RAMP_BIN" push "$T/img.tar" "$FIX/new:v1"
+	run "$RAMP_BIN" pull "$FIX/new:v1" -o "$T/out2.tar"
+	[ "$status" -eq 1 ]
+	grep -q "more than 100 pages" <<<"$output"
+	[ "$(grep -c "GET /v2/new/referrers/" "$LOG")" -eq 100 ]
+	[ ! -e "$T/out2.tar" ]
+	# a next page on another host
+	pkill -f "fakeregistry.py --port ${FIX#*:} " || true
+	fix --mode referrers-offsite --other-port "$(free_port)"
+	"$RAMP_BIN" push "$T/img.tar" "$FIX/new:v1"
+	run "$RAMP_BIN" pull "$FIX/new:v1" -o "$T/out3.tar"
+	[ "$status" -eq 1 ]
+	grep -q "next page is on another host" <<<"$output"
 }
 
 @test "chunked upload honours OCI-Chunk-Min-Length and recovers from 416" {

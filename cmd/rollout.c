@@ -1,0 +1,640 @@
+/* rollout.c: `ramp rollout`: start, resume, abort, list and show rollouts;
+ * options into orchestrator/rollout, events out through orchestrator/report. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "image/settings.h"
+#include "lib/cleanup.h"
+#include "lib/fs.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "orchestrator/journal.h"
+#include "orchestrator/report.h"
+#include "orchestrator/rollout.h"
+#include "orchestrator/state.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ramp rollout --app NAME --image REF --fleet FILE [OPTIONS]\n"
+		"       ramp rollout --resume ID | --abort ID [--state-dir DIR] [--json]\n"
+		"       ramp rollout list [--state-dir DIR] [--json]\n"
+		"       ramp rollout show ID [--state-dir DIR] [--json]\n"
+		"\n"
+		"Deploy an image to a fleet in growing waves (1, 2, 4, ... hosts), each host healthy for the\n"
+		"bake time before the next wave; at the first bad signal every converted host is reverted.\n"
+		"\n"
+		"what and where:\n"
+		"  --app NAME               the app on the hosts\n"
+		"  --image REF              repo@sha256:... (every host gets exactly these bytes)\n"
+		"  --fleet FILE             hosts: 'name address[:port] [label=value ...]' lines, or JSON\n"
+		"  --token-file FILE        bearer token for the agents (per host: label token_file=)\n"
+		"  --cacert FILE            CA for agents on https (addresses without a scheme use https)\n"
+		"before wave 1:\n"
+		"  --gate CMD               must exit 0 (sh -c; repeatable)\n"
+		"  --allow-untested         no passing test record needed for the fleet's platforms\n"
+		"waves:\n"
+		"  --first N                hosts in wave 1 (default 1)\n"
+		"  --factor F               each wave F times the last (default 2)\n"
+		"  --steps LIST             cumulative hosts after each wave, e.g. 1,2,10%%,100%%\n"
+		"  --spread LABEL           interleave the label's values (e.g. zone) across waves\n"
+		"  --max-parallel N         hosts deploying and requests in flight at once (default 64)\n"
+		"  --dry-run                print the waves and the duration bounds; contact nobody\n"
+		"health:\n"
+		"  --bake D                 healthy this long to pass (default 30s)\n"
+		"  --health-deadline D      from the deploy request to the end of the bake (default 5m)\n"
+		"  --final-bake D           watch the whole fleet after the last wave (default 0)\n"
+		"  --check CMD              after each wave (sh -c; RAMP_WAVE, RAMP_WAVE_HOSTS,\n"
+		"                           RAMP_WAVE_ADDRS, ... in its environment); must exit 0\n"
+		"  --probe URL              also GET this from here for every host of the wave while it\n"
+		"                           bakes; {name}, {address}, {host} are replaced (repeatable)\n"
+		"  --max-unhealthy N        hosts that may fail without failing the rollout (default 0)\n"
+		"  --max-unreachable N      hosts that may stop answering (default 0)\n"
+		"  --on-failure revert|pause  revert every converted host (default), or stop as it is\n"
+		"  --poll D                 status polling interval (default 1s)\n"
+		"  --request-timeout D      one request to an agent (default 10s)\n"
+		"  --unreachable-after D    no answer this long makes a host unreachable (default 15s)\n"
+		"  --revert-deadline D      a reverted host must be healthy again within (default 2m)\n"
+		"bookkeeping:\n"
+		"  --state-dir DIR          journals and locks (default $XDG_STATE_HOME/ramp, else ./.ramp)\n"
+		"  --takeover               supersede an unfinished rollout of the same app and fleet\n"
+		"  --json                   events as JSON lines on stdout (docs/ROLLOUT.md)\n"
+		"\n"
+		"Durations: 30s, 500ms, 5m, 1h. Exit status: 0 done, 1 rolled back, 2 usage error or refused\n"
+		"before anything was deployed, 3 the fleet needs attention (revert incomplete, paused,\n"
+		"interrupted or superseded).\n");
+}
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+/* Signals end the loop cleanly (the journal says where it stopped); many
+ * hosts need many descriptors. */
+void cmd_orch_setup(void)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+volatile sig_atomic_t *cmd_orch_stop(void)
+{
+	return &stop_flag;
+}
+
+int cmd_parse_ms(const char *verb, const char *opt, const char *s, bool zero_ok, int64_t *ms)
+{
+	int64_t ns;
+	struct err e;
+	if (img_parse_duration(s, &ns, &e) < 0)
+		return cmd_usage_error(verb, "%s: %s", opt, e.msg);
+	if (ns > 7LL * 24 * 3600 * 1000000000LL)
+		return cmd_usage_error(verb, "%s: at most a week", opt);
+	*ms = ns / 1000000;
+	if (!zero_ok && *ms < 1)
+		return cmd_usage_error(verb, "%s: must be at least 1ms", opt);
+	return 0;
+}
+
+static int add_str(char ***v, size_t *n, const char *s)
+{
+	char **nv = realloc(*v, (*n + 2) * sizeof *nv);
+	if (!nv)
+		return -1;
+	*v = nv;
+	if (!(nv[*n] = strdup(s)))
+		return -1;
+	nv[++*n] = NULL;
+	return 0;
+}
+
+static char *absolute(const char *p)
+{
+	char *r = realpath(p, NULL);
+	return r ? r : strdup(p);
+}
+
+static void print_plan(const struct orch_rollout *r, bool json)
+{
+	const struct orch_opts *o = &r->o;
+	int64_t lo = o->final_bake_ms, hi = o->final_bake_ms;
+	for (size_t w = 0; w < r->n_waves; w++) {
+		size_t size = r->ends[w] - (w ? r->ends[w - 1] : 0);
+		lo += o->bake_ms;
+		hi += (int64_t)((size + o->max_parallel - 1) / o->max_parallel) * o->deadline_ms +
+		      (int64_t)o->n_checks * o->deadline_ms;
+	}
+	if (json) {
+		struct jgen *g = orch_ev_begin("plan", NULL);
+		const char *line;
+		size_t len;
+		struct err e;
+		jgen_kstr(g, "app", r->app);
+		jgen_kstr(g, "fleet", r->fleet);
+		jgen_key(g, "waves");
+		jgen_arr_open(g);
+		for (size_t w = 0; w < r->n_waves; w++) {
+			jgen_obj_open(g);
+			jgen_kint(g, "wave", (int64_t)w + 1);
+			jgen_key(g, "hosts");
+			jgen_arr_open(g);
+			for (size_t i = w ? r->ends[w - 1] : 0; i < r->ends[w]; i++)
+				jgen_str(g, r->hosts.hosts[i].name);
+			jgen_arr_close(g);
+			jgen_obj_close(g);
+		}
+		jgen_arr_close(g);
+		jgen_kint(g, "minSeconds", lo / 1000);
+		jgen_kint(g, "maxSeconds", hi / 1000);
+		if (orch_ev_end(g, &line, &len, &e) == 0)
+			printf("%.*s\n", (int)len, line);
+		jgen_free(g);
+		return;
+	}
+	char a[32], b[32], bake[32], dl[32];
+	orch_fmt_duration(a, sizeof a, lo);
+	orch_fmt_duration(b, sizeof b, hi);
+	orch_fmt_duration(bake, sizeof bake, o->bake_ms);
+	orch_fmt_duration(dl, sizeof dl, o->deadline_ms);
+	printf("plan: %s on %zu host%s in %zu wave%s (bake %s, health deadline %s, %zu at a time)\n", r->app,
+	       r->hosts.n, r->hosts.n == 1 ? "" : "s", r->n_waves, r->n_waves == 1 ? "" : "s", bake, dl,
+	       o->max_parallel);
+	for (size_t w = 0; w < r->n_waves; w++) {
+		size_t from = w ? r->ends[w - 1] : 0;
+		printf("wave %zu (%zu host%s):", w + 1, r->ends[w] - from, r->ends[w] - from == 1 ? "" : "s");
+		for (size_t i = from; i < r->ends[w]; i++) {
+			const struct orch_host *h = &r->hosts.hosts[i];
+			printf(" %s", h->name);
+			if (h->n_labels && h->labels[0].key && strcmp(h->labels[0].key, ORCH_LABEL_TOKEN_FILE))
+				printf("(%s)", h->labels[0].value);
+		}
+		printf("\n");
+	}
+	printf("duration: at least %s (every wave baked, nothing slow), at most %s (every host at its deadline)\n", a,
+	       b);
+}
+
+struct listed {
+	struct orch_rollout r;
+	char status[64];
+};
+
+static int cmp_started(const void *a, const void *b)
+{
+	const struct listed *x = a, *y = b;
+	int c = strcmp(x->r.started, y->r.started);
+	return c ? c : strcmp(x->r.id, y->r.id);
+}
+
+static int list_rollouts(const char *state_dir, bool json)
+{
+	_cleanup_free_ char *dir = NULL;
+	char **ids = NULL;
+	size_t n = 0, k = 0;
+	struct err e;
+	if (orch_state_dir(state_dir, &dir, &e) < 0 || orch_list_ids(dir, &ids, &n, &e) < 0)
+		return cmd_fail(&e);
+	struct listed *v = calloc(n ? n : 1, sizeof *v);
+	if (!v) {
+		log_err("out of memory");
+		return EXIT_FAIL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *p = orch_journal_path(dir, ids[i], &e);
+		free(ids[i]);
+		if (!p || orch_journal_load(p, &v[k].r, &e) < 0) {
+			log_warn("%s", e.msg);
+			continue;
+		}
+		struct orch_rollout *r = &v[k].r;
+		if (r->ended)
+			snprintf(v[k].status, sizeof v[k].status, "%s", r->result);
+		else if (orch_lock_busy(dir, r->app, r->fleet))
+			snprintf(v[k].status, sizeof v[k].status, "running");
+		else
+			snprintf(v[k].status, sizeof v[k].status, "%s",
+				 r->paused ? "paused" : r->reverting ? "unfinished (revert)" : "unfinished");
+		k++;
+	}
+	free(ids);
+	/* in the order they started (ids only have whole seconds) */
+	qsort(v, k, sizeof *v, cmp_started);
+	if (!json)
+		printf("%-40s %-16s %-24s %-7s %s\n", "ROLLOUT", "APP", "STARTED", "WAVES", "STATUS");
+	for (size_t i = 0; i < k; i++) {
+		struct orch_rollout *r = &v[i].r;
+		if (json) {
+			struct jgen *g = jgen_new(false);
+			const char *line;
+			size_t len;
+			jgen_obj_open(g);
+			jgen_kstr(g, "rollout", r->id);
+			jgen_kstr(g, "app", r->app);
+			jgen_kstr(g, "image", r->image);
+			jgen_kstr(g, "fleet", r->fleet);
+			jgen_kstr(g, "started", r->started);
+			jgen_kint(g, "waves", (int64_t)r->n_waves);
+			jgen_kint(g, "wavesPassed", (int64_t)r->waves_passed);
+			jgen_kstr(g, "status", v[i].status);
+			jgen_obj_close(g);
+			if (jgen_result(g, &line, &len, &e) == 0)
+				printf("%.*s\n", (int)len, line);
+			jgen_free(g);
+		} else {
+			char waves[32];
+			snprintf(waves, sizeof waves, "%zu/%zu", r->waves_passed, r->n_waves);
+			printf("%-40s %-16s %-24s %-7s %s\n", r->id, r->app, r->started, waves, v[i].status);
+		}
+		orch_rollout_free(r);
+	}
+	free(v);
+	return EXIT_OK;
+}
+
+static int show_rollout(const char *state_dir, const char *id, bool json)
+{
+	_cleanup_free_ char *dir = NULL, *p = NULL;
+	struct orch_rollout r;
+	struct err e;
+	if (orch_state_dir(state_dir, &dir, &e) < 0 || !(p = orch_journal_path(dir, id, &e)))
+		return cmd_fail(&e);
+	if (!fs_exists(p)) {
+		log_err("no rollout %s in %s", id, dir);
+		return EXIT_FAIL;
+	}
+	if (orch_journal_load(p, &r, &e) < 0)
+		return cmd_fail(&e);
+	const char *status = r.ended ? r.result : orch_lock_busy(dir, r.app, r.fleet) ? "running"
+						  : r.paused				    ? "paused"
+											    : "unfinished";
+	if (json) {
+		struct jgen *g = jgen_new(true);
+		const char *line;
+		size_t len;
+		jgen_obj_open(g);
+		jgen_kstr(g, "rollout", r.id);
+		jgen_kstr(g, "app", r.app);
+		jgen_kstr(g, "image", r.image);
+		jgen_kstr(g, "digest", r.digest);
+		jgen_kstr(g, "fleet", r.fleet);
+		jgen_kstr(g, "started", r.started);
+		if (r.ended_at)
+			jgen_kstr(g, "ended", r.ended_at);
+		jgen_kstr(g, "status", status);
+		if (r.ended)
+			jgen_kint(g, "exit", r.exit_code);
+		jgen_kint(g, "generation", r.generation);
+		jgen_kint(g, "waves", (int64_t)r.n_waves);
+		jgen_kint(g, "wavesStarted", (int64_t)r.waves_started);
+		jgen_kint(g, "wavesPassed", (int64_t)r.waves_passed);
+		if (r.failure)
+			jgen_kstr(g, "failure", r.failure);
+		jgen_kbool(g, "tornLastLine", r.torn);
+		jgen_key(g, "hosts");
+		jgen_arr_open(g);
+		for (size_t i = 0; i < r.hosts.n; i++) {
+			jgen_obj_open(g);
+			jgen_kstr(g, "host", r.hosts.hosts[i].name);
+			jgen_kstr(g, "address", r.hosts.hosts[i].address);
+			jgen_kint(g, "wave", (int64_t)orch_rollout_wave_of(&r, i) + 1);
+			jgen_kstr(g, "state", orch_hs_name(r.state[i]));
+			if (r.before[i])
+				jgen_kstr(g, "before", r.before[i]);
+			if (r.reason[i])
+				jgen_kstr(g, "reason", r.reason[i]);
+			jgen_obj_close(g);
+		}
+		jgen_arr_close(g);
+		jgen_obj_close(g);
+		if (jgen_result(g, &line, &len, &e) == 0)
+			printf("%.*s\n", (int)len, line);
+		jgen_free(g);
+	} else {
+		printf("rollout     %s\napp         %s\nimage       %s\nfleet       %s (%zu hosts)\nstarted     %s\n",
+		       r.id, r.app, r.image, r.fleet, r.hosts.n, r.started);
+		printf("status      %s%s%s\n", status, r.ended_at ? " at " : "", r.ended_at ? r.ended_at : "");
+		if (r.prechecked)
+			printf("generation  %" PRId64 "\n", r.generation);
+		printf("waves       %zu of %zu passed\n", r.waves_passed, r.n_waves);
+		if (r.failure)
+			printf("failure     %s\n", r.failure);
+		if (r.torn)
+			printf("journal     the last line was cut short (crash while writing); ignored\n");
+		printf("\n");
+		orch_report_table(stdout, &r);
+	}
+	orch_rollout_free(&r);
+	return EXIT_OK;
+}
+
+static int exit_of(int rc, const struct err *e)
+{
+	if (rc >= 0)
+		return rc;
+	log_err("%s", e->msg);
+	return EXIT_USAGE; /* nothing was deployed */
+}
+
+int cmd_rollout(int argc, char **argv)
+{
+	enum {
+		O_APP = 256, O_IMAGE, O_FLEET, O_TOKEN, O_CACERT, O_GATE, O_UNTESTED, O_FIRST, O_FACTOR, O_STEPS,
+		O_SPREAD, O_PARALLEL, O_DRY, O_BAKE, O_DEADLINE, O_FINAL, O_CHECK, O_PROBE, O_MAXBAD, O_MAXUNR,
+		O_ONFAIL, O_POLL, O_TIMEOUT, O_UNREACH, O_REVDL, O_STATE, O_TAKEOVER, O_JSON, O_RESUME, O_ABORT,
+	};
+	static const struct option opts[] = {
+		{"app", required_argument, NULL, O_APP},
+		{"image", required_argument, NULL, O_IMAGE},
+		{"fleet", required_argument, NULL, O_FLEET},
+		{"token-file", required_argument, NULL, O_TOKEN},
+		{"cacert", required_argument, NULL, O_CACERT},
+		{"gate", required_argument, NULL, O_GATE},
+		{"allow-untested", no_argument, NULL, O_UNTESTED},
+		{"first", required_argument, NULL, O_FIRST},
+		{"factor", required_argument, NULL, O_FACTOR},
+		{"steps", required_argument, NULL, O_STEPS},
+		{"spread", required_argument, NULL, O_SPREAD},
+		{"max-parallel", required_argument, NULL, O_PARALLEL},
+		{"dry-run", no_argument, NULL, O_DRY},
+		{"bake", required_argument, NULL, O_BAKE},
+		{"health-deadline", required_argument, NULL, O_DEADLINE},
+		{"final-bake", required_argument, NULL, O_FINAL},
+		{"check", required_argument, NULL, O_CHECK},
+		{"probe", required_argument, NULL, O_PROBE},
+		{"max-unhealthy", required_argument, NULL, O_MAXBAD},
+		{"max-unreachable", required_argument, NULL, O_MAXUNR},
+		{"on-failure", required_argument, NULL, O_ONFAIL},
+		{"poll", required_argument, NULL, O_POLL},
+		{"request-timeout", required_argument, NULL, O_TIMEOUT},
+		{"unreachable-after", required_argument, NULL, O_UNREACH},
+		{"revert-deadline", required_argument, NULL, O_REVDL},
+		{"state-dir", required_argument, NULL, O_STATE},
+		{"takeover", no_argument, NULL, O_TAKEOVER},
+		{"json", no_argument, NULL, O_JSON},
+		{"resume", required_argument, NULL, O_RESUME},
+		{"abort", required_argument, NULL, O_ABORT},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	struct orch_new a = {0};
+	struct orch_step *steps = NULL;
+	const char *resume = NULL, *abort_id = NULL;
+	bool json = false, dry = false;
+	unsigned long long u;
+	struct err e;
+	int c, rc = EXIT_USAGE;
+
+	orch_opts_defaults(&a.o);
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_APP:
+			a.app = optarg;
+			break;
+		case O_IMAGE:
+			a.image_ref = optarg;
+			break;
+		case O_FLEET:
+			a.fleet_path = optarg;
+			break;
+		case O_TOKEN:
+			free(a.o.token_file);
+			a.o.token_file = absolute(optarg);
+			break;
+		case O_CACERT:
+			free(a.o.cacert);
+			a.o.cacert = absolute(optarg);
+			break;
+		case O_GATE:
+			if (add_str(&a.o.gates, &a.o.n_gates, optarg) < 0)
+				goto nomem;
+			break;
+		case O_CHECK:
+			if (add_str(&a.o.checks, &a.o.n_checks, optarg) < 0)
+				goto nomem;
+			break;
+		case O_PROBE:
+			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8)) {
+				cmd_usage_error("rollout", "--probe: \"%s\": expected an http:// or https:// URL", optarg);
+				goto out;
+			}
+			if (add_str(&a.o.probes, &a.o.n_probes, optarg) < 0)
+				goto nomem;
+			break;
+		case O_UNTESTED:
+			a.o.allow_untested = true;
+			break;
+		case O_FIRST:
+			if (cmd_parse_uint("rollout", "--first", optarg, ORCH_FLEET_MAX_HOSTS, &u))
+				goto out;
+			if (!u) {
+				cmd_usage_error("rollout", "--first: at least 1");
+				goto out;
+			}
+			a.plan.first = (size_t)u;
+			break;
+		case O_FACTOR: {
+			char *end;
+			double f = strtod(optarg, &end);
+			if (*end || !isfinite(f) || f <= 1 || f > 1000) {
+				cmd_usage_error("rollout", "--factor: \"%s\": a number above 1 (and at most 1000)", optarg);
+				goto out;
+			}
+			a.plan.factor = f;
+			break;
+		}
+		case O_STEPS:
+			free(steps);
+			steps = NULL;
+			if (orch_steps_parse(optarg, &steps, &a.plan.n_steps, &e) < 0) {
+				cmd_usage_error("rollout", "--steps: %s", e.msg);
+				goto out;
+			}
+			a.plan.steps = steps;
+			break;
+		case O_SPREAD:
+			a.plan.spread = optarg;
+			break;
+		case O_PARALLEL:
+			if (cmd_parse_uint("rollout", "--max-parallel", optarg, 100000, &u))
+				goto out;
+			if (!u) {
+				cmd_usage_error("rollout", "--max-parallel: at least 1");
+				goto out;
+			}
+			a.o.max_parallel = (size_t)u;
+			break;
+		case O_DRY:
+			dry = true;
+			break;
+		case O_BAKE:
+			if (cmd_parse_ms("rollout", "--bake", optarg, true, &a.o.bake_ms))
+				goto out;
+			break;
+		case O_DEADLINE:
+			if (cmd_parse_ms("rollout", "--health-deadline", optarg, false, &a.o.deadline_ms))
+				goto out;
+			break;
+		case O_FINAL:
+			if (cmd_parse_ms("rollout", "--final-bake", optarg, true, &a.o.final_bake_ms))
+				goto out;
+			break;
+		case O_POLL:
+			if (cmd_parse_ms("rollout", "--poll", optarg, false, &a.o.poll_ms))
+				goto out;
+			break;
+		case O_TIMEOUT:
+			if (cmd_parse_ms("rollout", "--request-timeout", optarg, false, &a.o.timeout_ms))
+				goto out;
+			break;
+		case O_UNREACH:
+			if (cmd_parse_ms("rollout", "--unreachable-after", optarg, true, &a.o.unreachable_ms))
+				goto out;
+			break;
+		case O_REVDL:
+			if (cmd_parse_ms("rollout", "--revert-deadline", optarg, false, &a.o.revert_deadline_ms))
+				goto out;
+			break;
+		case O_MAXBAD:
+			if (cmd_parse_uint("rollout", "--max-unhealthy", optarg, ORCH_FLEET_MAX_HOSTS, &u))
+				goto out;
+			a.o.max_unhealthy = (size_t)u;
+			break;
+		case O_MAXUNR:
+			if (cmd_parse_uint("rollout", "--max-unreachable", optarg, ORCH_FLEET_MAX_HOSTS, &u))
+				goto out;
+			a.o.max_unreachable = (size_t)u;
+			break;
+		case O_ONFAIL:
+			if (!strcmp(optarg, "revert"))
+				a.o.on_failure = ORCH_ON_FAILURE_REVERT;
+			else if (!strcmp(optarg, "pause"))
+				a.o.on_failure = ORCH_ON_FAILURE_PAUSE;
+			else {
+				cmd_usage_error("rollout", "--on-failure: \"%s\": revert or pause", optarg);
+				goto out;
+			}
+			break;
+		case O_STATE:
+			a.state_dir = optarg;
+			break;
+		case O_TAKEOVER:
+			a.takeover = true;
+			break;
+		case O_JSON:
+			json = true;
+			break;
+		case O_RESUME:
+			resume = optarg;
+			break;
+		case O_ABORT:
+			abort_id = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			rc = EXIT_OK;
+			goto out;
+		default:
+			fprintf(stderr, "(see 'ramp rollout --help')\n");
+			goto out;
+		}
+	}
+	const char *sub = optind < argc ? argv[optind] : NULL;
+	if (sub && !strcmp(sub, "list")) {
+		if (optind + 1 != argc) {
+			cmd_usage_error("rollout", "list takes no arguments");
+			goto out;
+		}
+		rc = list_rollouts(a.state_dir, json);
+		goto out;
+	}
+	if (sub && !strcmp(sub, "show")) {
+		if (optind + 2 != argc) {
+			cmd_usage_error("rollout", "show takes one rollout id");
+			goto out;
+		}
+		rc = show_rollout(a.state_dir, argv[optind + 1], json);
+		goto out;
+	}
+	if (sub) {
+		cmd_usage_error("rollout", "unexpected \"%s\" (subcommands: list, show)", sub);
+		goto out;
+	}
+	struct orch_report rep = {.json = json,
+				  .verbose = log_get_level() >= LOG_LVL_INFO,
+				  .progress = isatty(STDERR_FILENO) && log_get_level() >= LOG_LVL_NOTICE,
+				  .out = stdout,
+				  .err = stderr};
+	struct orch_ui ui;
+	orch_report_ui(&rep, &ui);
+	if (resume || abort_id) {
+		if (resume && abort_id) {
+			cmd_usage_error("rollout", "--resume or --abort, not both");
+			goto out;
+		}
+		if (a.app || a.image_ref || a.fleet_path) {
+			cmd_usage_error("rollout", "--resume and --abort take everything from the journal");
+			goto out;
+		}
+		cmd_orch_setup();
+		rc = exit_of(orch_rollout_resume(a.state_dir, resume ? resume : abort_id, abort_id != NULL, &ui,
+						 cmd_orch_stop(), &e), &e);
+		goto out;
+	}
+	if (!a.app || !a.fleet_path || (!a.image_ref && !dry)) {
+		cmd_usage_error("rollout", "--app, --image and --fleet are required");
+		goto out;
+	}
+	if (a.plan.n_steps && (a.plan.first || a.plan.factor)) {
+		cmd_usage_error("rollout", "--steps replaces --first and --factor");
+		goto out;
+	}
+	if (a.o.bake_ms >= a.o.deadline_ms) {
+		cmd_usage_error("rollout", "--bake must be shorter than --health-deadline");
+		goto out;
+	}
+	if (dry) {
+		struct orch_rollout r;
+		if (orch_rollout_plan(&a, &r, &e) < 0) {
+			rc = exit_of(-1, &e);
+			goto out;
+		}
+		print_plan(&r, json);
+		orch_rollout_free(&r);
+		rc = EXIT_OK;
+		goto out;
+	}
+	cmd_orch_setup();
+	char *id = NULL;
+	rc = exit_of(orch_rollout_start(&a, &ui, cmd_orch_stop(), &id, &e), &e);
+	free(id);
+	goto out;
+nomem:
+	log_err("out of memory");
+	rc = EXIT_FAIL;
+out:
+	free(steps);
+	orch_opts_free(&a.o);
+	return rc;
+}

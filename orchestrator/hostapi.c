@@ -1,0 +1,231 @@
+/* hostapi.c: request bodies and response parsing for rampd's API (see hostapi.h). */
+#include "orchestrator/hostapi.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/api.h"
+#include "lib/json.h"
+
+bool orch_app_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > API_MAX_NAME)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && strchr("_.-", c));
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+char *orch_app_path(const char *app, const char *suffix)
+{
+	char *p;
+	if (asprintf(&p, "%s%s%s", API_PATH_APP_PREFIX, app, suffix ? suffix : "") < 0)
+		return NULL;
+	return p;
+}
+
+void orch_copy_clean(char *dst, size_t n, const char *src)
+{
+	size_t i = 0;
+	for (; src && src[i] && i + 1 < n; i++) {
+		unsigned char c = (unsigned char)src[i];
+		dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	if (n)
+		dst[i] = '\0';
+}
+
+static char *body_done(struct jgen *g)
+{
+	const char *buf;
+	size_t len;
+	struct err e;
+	char *out = NULL;
+	if (g && jgen_result(g, &buf, &len, &e) == 0)
+		out = strndup(buf, len);
+	jgen_free(g);
+	return out;
+}
+
+char *orch_body_put(const char *image, const char *rollout, int64_t generation)
+{
+	struct jgen *g = jgen_new(false);
+	if (!g)
+		return NULL;
+	jgen_obj_open(g);
+	jgen_kstr(g, API_F_IMAGE, image);
+	jgen_kstr(g, API_F_ROLLOUT, rollout);
+	jgen_kint(g, API_F_GENERATION, generation);
+	jgen_obj_close(g);
+	return body_done(g);
+}
+
+char *orch_body_revert(const char *to, int64_t generation)
+{
+	struct jgen *g = jgen_new(false);
+	if (!g)
+		return NULL;
+	jgen_obj_open(g);
+	jgen_kstr(g, API_F_TO, to);
+	jgen_kint(g, API_F_GENERATION, generation);
+	jgen_obj_close(g);
+	return body_done(g);
+}
+
+char *orch_body_generation(int64_t generation)
+{
+	struct jgen *g = jgen_new(false);
+	if (!g)
+		return NULL;
+	jgen_obj_open(g);
+	jgen_kint(g, API_F_GENERATION, generation);
+	jgen_obj_close(g);
+	return body_done(g);
+}
+
+static int get_str(const struct json *o, const char *k, char *dst, size_t n, struct err *e)
+{
+	const char *s = NULL;
+	if (json_field_str(o, k, false, &s, e) < 0)
+		return -1;
+	orch_copy_clean(dst, n, s ? s : "");
+	return 0;
+}
+
+static int get_digest(const struct json *o, const char *k, char *dst, struct err *e)
+{
+	const struct json *v;
+	const char *d = NULL;
+	struct img_digest dg;
+	dst[0] = '\0';
+	if (json_field(o, k, JSON_OBJECT, false, &v, e) < 0)
+		return -1;
+	if (!v)
+		return 0;
+	if (json_field_str(v, API_F_DIGEST, true, &d, e) < 0 || img_digest_parse(d, &dg, e) < 0)
+		return err_ctx(e, "\"%s\"", k);
+	memcpy(dst, dg.s, sizeof dg.s);
+	return 0;
+}
+
+int orch_status_parse(const char *body, size_t len, const char *app, struct orch_status *s, struct err *e)
+{
+	struct json *j = json_parse(body, len, e);
+	*s = (struct orch_status){0};
+	if (!j)
+		return -1;
+	int rc = orch_status_from_json(j, app, s, e);
+	json_free(j);
+	return rc;
+}
+
+int orch_status_from_json(const struct json *j, const char *app, struct orch_status *s, struct err *e)
+{
+	const struct json *v, *h;
+	const char *name = NULL;
+	*s = (struct orch_status){0};
+	if (j->type != JSON_OBJECT)
+		return err_set(e, "expected an app status object");
+	if (json_field_str(j, API_F_NAME, true, &name, e) < 0 ||
+	    json_field_int(j, API_F_GENERATION, true, &s->generation, e) < 0 ||
+	    get_str(j, API_F_PHASE, s->phase, sizeof s->phase, e) < 0 ||
+	    get_str(j, API_F_PHASE_SINCE, s->phase_since, sizeof s->phase_since, e) < 0 ||
+	    get_str(j, API_F_ROLLOUT, s->rollout, sizeof s->rollout, e) < 0 ||
+	    get_str(j, API_F_MESSAGE, s->message, sizeof s->message, e) < 0 ||
+	    json_field_int(j, API_F_RESTARTS, false, &s->restarts, e) < 0 ||
+	    get_digest(j, API_F_DESIRED, s->desired, e) < 0 || get_digest(j, API_F_CURRENT, s->current, e) < 0)
+		goto out;
+	if (app && strcmp(name, app)) {
+		err_set(e, "answer is about app \"%.64s\", not \"%s\"", name, app);
+		goto out;
+	}
+	orch_copy_clean(s->name, sizeof s->name, name);
+	if (!s->phase[0]) {
+		err_set(e, "missing field \"%s\"", API_F_PHASE);
+		goto out;
+	}
+	if (s->generation < 0) {
+		err_set(e, "negative generation");
+		goto out;
+	}
+	if (json_field(j, API_F_CURRENT, JSON_OBJECT, false, &v, e) < 0)
+		goto out;
+	if (v && (get_str(v, "image", s->current_image, sizeof s->current_image, e) < 0 ||
+		  get_str(v, API_F_SINCE, s->current_since, sizeof s->current_since, e) < 0))
+		goto out;
+	if (json_field(j, API_F_PREVIOUS, JSON_ARRAY, false, &v, e) < 0)
+		goto out;
+	for (size_t i = 0; v && i < v->arr.n && s->n_previous < ORCH_MAX_PREVIOUS; i++) {
+		const char *d = NULL;
+		struct img_digest dg;
+		if (json_field_str(v->arr.v[i], API_F_DIGEST, true, &d, e) < 0 || img_digest_parse(d, &dg, e) < 0) {
+			err_ctx(e, "\"%s\"[%zu]", API_F_PREVIOUS, i);
+			goto out;
+		}
+		memcpy(s->previous[s->n_previous++], dg.s, sizeof dg.s);
+	}
+	if (json_field(j, API_F_HEALTH, JSON_OBJECT, false, &h, e) < 0)
+		goto out;
+	if (h) {
+		if (json_field_bool(h, API_F_HEALTHY, false, &s->healthy, e) < 0 ||
+		    get_str(h, API_F_HEALTHY_SINCE, s->healthy_since, sizeof s->healthy_since, e) < 0 ||
+		    json_field(h, API_F_PROBES, JSON_ARRAY, false, &v, e) < 0) {
+			err_ctx(e, "\"%s\"", API_F_HEALTH);
+			goto out;
+		}
+		if (v && v->arr.n && get_str(v->arr.v[v->arr.n - 1], "output", s->probe, sizeof s->probe, e) < 0)
+			goto out;
+	}
+	if (json_field(j, API_F_HISTORY, JSON_ARRAY, false, &v, e) < 0)
+		goto out;
+	/* keep the newest entries */
+	size_t from = v && v->arr.n > ORCH_MAX_HISTORY ? v->arr.n - ORCH_MAX_HISTORY : 0;
+	for (size_t i = from; v && i < v->arr.n; i++) {
+		struct orch_hist *x = &s->history[s->n_history++];
+		const struct json *it = v->arr.v[i];
+		if (get_str(it, "time", x->time, sizeof x->time, e) < 0 ||
+		    get_str(it, API_F_PHASE, x->phase, sizeof x->phase, e) < 0 ||
+		    get_str(it, API_F_MESSAGE, x->message, sizeof x->message, e) < 0) {
+			err_ctx(e, "\"%s\"[%zu]", API_F_HISTORY, i);
+			goto out;
+		}
+	}
+	return 0;
+out:
+	return -1;
+}
+
+void orch_error_parse(const char *body, size_t len, char *code, size_t code_len, char *msg, size_t msg_len)
+{
+	struct err e;
+	struct json *j = len ? json_parse(body, len, &e) : NULL;
+	orch_copy_clean(code, code_len, json_get_str(j, "error"));
+	orch_copy_clean(msg, msg_len, json_get_str(j, "message"));
+	json_free(j);
+}
+
+int orch_info_platform(const char *body, size_t len, char *out, size_t out_len, struct err *e)
+{
+	struct json *j = json_parse(body, len, e);
+	const struct json *p;
+	const char *os = NULL, *arch = NULL, *variant = NULL;
+	int rc = -1;
+	if (!j)
+		return -1;
+	if (json_field(j, "platform", JSON_OBJECT, true, &p, e) == 0 && json_field_str(p, "os", true, &os, e) == 0 &&
+	    json_field_str(p, "architecture", true, &arch, e) == 0 &&
+	    json_field_str(p, "variant", false, &variant, e) == 0) {
+		char tmp[256];
+		snprintf(tmp, sizeof tmp, "%.60s/%.60s%s%.60s", os, arch, variant ? "/" : "", variant ? variant : "");
+		orch_copy_clean(out, out_len, tmp);
+		rc = 0;
+	}
+	json_free(j);
+	return rc;
+}

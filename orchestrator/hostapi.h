@@ -1,0 +1,72 @@
+/* hostapi.h: rampd's control API seen from the client side: request bodies
+ * and the parsing of app status and error responses (docs/API.md; the names
+ * come from lib/api.h).
+ *
+ * Responses come from the network and are untrusted: sizes are bounded,
+ * types checked, digests validated, and strings that end up on a terminal
+ * have control characters replaced. Unknown fields are ignored so that a
+ * newer rampd still talks to an older orchestrator. */
+#ifndef RAMP_ORCH_HOSTAPI_H
+#define RAMP_ORCH_HOSTAPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image/digest.h"
+#include "lib/api.h"
+#include "lib/err.h"
+
+#define ORCH_MAX_PREVIOUS 16
+#define ORCH_MAX_HISTORY 20
+
+struct orch_hist {
+	char time[40];
+	char phase[16];
+	char message[200];
+};
+
+struct orch_status {
+	char name[API_MAX_NAME + 1];
+	int64_t generation;
+	char phase[16];
+	char phase_since[40];
+	char rollout[129];
+	char desired[IMG_DIGEST_LEN + 1]; /* "" when absent */
+	char current[IMG_DIGEST_LEN + 1];
+	char current_image[512];
+	char current_since[40];
+	char previous[ORCH_MAX_PREVIOUS][IMG_DIGEST_LEN + 1];
+	size_t n_previous;
+	bool healthy;
+	char healthy_since[40];
+	char probe[200]; /* the newest probe's output */
+	int64_t restarts;
+	char message[512];
+	struct orch_hist history[ORCH_MAX_HISTORY];
+	size_t n_history;
+};
+
+struct json;
+/* GET /v1/apps/NAME's answer (app, when not NULL, must match its name). */
+int orch_status_parse(const char *body, size_t len, const char *app, struct orch_status *s, struct err *e);
+int orch_status_from_json(const struct json *j, const char *app, struct orch_status *s, struct err *e);
+/* {"error": CODE, "message": ...}: fills code and msg (empty when the body is
+ * not such an object). */
+void orch_error_parse(const char *body, size_t len, char *code, size_t code_len, char *msg, size_t msg_len);
+/* platform of GET /v1/info: "os/arch[/variant]". */
+int orch_info_platform(const char *body, size_t len, char *out, size_t out_len, struct err *e);
+
+/* Request bodies; caller frees. */
+char *orch_body_put(const char *image, const char *rollout, int64_t generation);
+char *orch_body_revert(const char *to, int64_t generation);
+char *orch_body_generation(int64_t generation);
+
+/* The app's path: "/v1/apps/NAME" (+ suffix). Caller frees. */
+char *orch_app_path(const char *app, const char *suffix);
+bool orch_app_name_valid(const char *s);
+
+/* Copy at most n-1 bytes, replacing control characters (terminal safety). */
+void orch_copy_clean(char *dst, size_t n, const char *src);
+
+#endif

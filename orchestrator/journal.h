@@ -1,0 +1,57 @@
+/* journal.h: the rollout journal: one JSON event per line, appended and
+ * fsync'd, enough to resume or abort a rollout after the orchestrator died.
+ *
+ * The same lines are the `--json` output of `ramp rollout`; their fields are
+ * documented in docs/ROLLOUT.md and stable. Lines that must be on disk before
+ * the engine acts (a wave starts, a revert starts, the end) are written with
+ * sync; the others are fsync'd within ORCH_JOURNAL_LAG_MS.
+ *
+ * A journal is untrusted input when replayed: a torn last line (a crash in
+ * the middle of a write) is tolerated and reported, anything else that is not
+ * a well-formed event is refused with its line number. */
+#ifndef RAMP_ORCH_JOURNAL_H
+#define RAMP_ORCH_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/err.h"
+#include "lib/json.h"
+#include "orchestrator/rollout.h"
+
+#define ORCH_JOURNAL_MAX_BYTES (512u << 20)
+#define ORCH_JOURNAL_LAG_MS 100
+
+struct orch_journal {
+	int fd;
+	char *path;
+	bool dirty;         /* written, not yet fsync'd */
+	int64_t synced_ms;
+};
+
+/* A new journal holding its first line (the start event): the file appears
+ * with that line in it or not at all, and never replaces another. */
+int orch_journal_create(const char *path, const char *first, size_t len, struct orch_journal *j, struct err *e);
+/* Reopen for appending, cutting a torn last line off first. */
+int orch_journal_reopen(const char *path, size_t valid_len, struct orch_journal *j, struct err *e);
+/* Append one line (a newline is added). */
+int orch_journal_write(struct orch_journal *j, const char *line, size_t len, bool sync, struct err *e);
+int orch_journal_sync(struct orch_journal *j, struct err *e);
+void orch_journal_close(struct orch_journal *j);
+
+/* Events. orch_ev_begin writes {"time", "event", "rollout"; the caller adds
+ * fields; orch_ev_end closes the object and hands out the line (valid until
+ * the generator is freed). */
+struct jgen *orch_ev_begin(const char *event, const char *rollout);
+int orch_ev_end(struct jgen *g, const char **line, size_t *len, struct err *e);
+/* The start event of r (hosts with their wave and labels, waves, options). */
+struct jgen *orch_ev_start(const struct orch_rollout *r);
+/* "2026-11-26T10:15:04.123Z" */
+void orch_time_now(char *buf, size_t n);
+
+/* Replay a journal into r. */
+int orch_journal_replay(const char *buf, size_t len, const char *what, struct orch_rollout *r, struct err *e);
+int orch_journal_load(const char *path, struct orch_rollout *r, struct err *e);
+
+#endif

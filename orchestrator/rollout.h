@@ -1,0 +1,158 @@
+/* rollout.h: the rollout engine: gates and checks before wave 1, waves of
+ * hosts deployed in parallel and baked while earlier waves are watched,
+ * failure budgets, and the revert of every converted host at the first bad
+ * signal; also `ramp rollout --resume/--abort` from the journal, the
+ * fleet-wide revert and fleet status.
+ *
+ * Everything the engine decides is an event: a JSON line appended to the
+ * rollout's journal (journal.h) and handed to the caller's ui for output.
+ * Exit codes (ORCH_EXIT_*) are what `ramp rollout` returns. */
+#ifndef RAMP_ORCH_ROLLOUT_H
+#define RAMP_ORCH_ROLLOUT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/err.h"
+#include "orchestrator/fleet.h"
+#include "orchestrator/plan.h"
+
+enum { ORCH_EXIT_DONE = 0, ORCH_EXIT_ROLLED_BACK = 1, ORCH_EXIT_REFUSED = 2, ORCH_EXIT_ATTENTION = 3 };
+
+enum orch_on_failure { ORCH_ON_FAILURE_REVERT, ORCH_ON_FAILURE_PAUSE };
+
+/* How a rollout behaves; durations in milliseconds. Stored in the journal. */
+struct orch_opts {
+	int64_t bake_ms;            /* healthy this long to pass (30 s) */
+	int64_t deadline_ms;        /* from the deploy request to the end of the bake (5 min) */
+	int64_t final_bake_ms;      /* watch the whole fleet after the last wave (0) */
+	int64_t poll_ms;            /* status polling and watching interval (1 s) */
+	int64_t timeout_ms;         /* one HTTP request (10 s) */
+	int64_t unreachable_ms;     /* failing requests this long make a host unreachable (15 s) */
+	int64_t revert_deadline_ms; /* a reverted host is healthy again within (2 min) */
+	size_t max_unhealthy, max_unreachable; /* failure budgets (0, 0) */
+	size_t max_parallel;        /* hosts deploying, and requests in flight, at once (64) */
+	enum orch_on_failure on_failure;
+	char **gates;               /* --gate commands, run before wave 1 */
+	size_t n_gates;
+	char **checks;              /* --check commands, run after each wave */
+	size_t n_checks;
+	char **probes;              /* --probe URL templates */
+	size_t n_probes;
+	char *token_file, *cacert;  /* absolute paths, or NULL */
+	bool allow_untested;
+};
+void orch_opts_defaults(struct orch_opts *o);
+void orch_opts_free(struct orch_opts *o);
+int orch_opts_copy(struct orch_opts *dst, const struct orch_opts *src, struct err *e);
+
+/* A host's state in a rollout, named in events and summaries. */
+enum orch_hs {
+	ORCH_HS_PENDING,       /* "pending": its wave has not started */
+	ORCH_HS_DEPLOYING,     /* "deploying": told to switch, not healthy yet */
+	ORCH_HS_HEALTHY,       /* "healthy": reports healthy, baking */
+	ORCH_HS_BAKED,         /* "baked": passed; watched until the end */
+	ORCH_HS_FAILED,        /* "failed": unhealthy, crashed, late, or a probe failed */
+	ORCH_HS_UNREACHABLE,   /* "unreachable": stopped answering */
+	ORCH_HS_REVERTING,     /* "reverting" */
+	ORCH_HS_REVERTED,      /* "reverted": back on its previous version (or app removed), healthy */
+	ORCH_HS_REVERT_FAILED, /* "revert_failed": could not be put back */
+	ORCH_HS_SKIPPED,       /* "skipped": nothing to do there (fleet revert: app absent) */
+	ORCH_HS_COUNT
+};
+const char *orch_hs_name(enum orch_hs s);
+int orch_hs_parse(const char *s); /* -1 when unknown */
+
+/* One rollout: what it is (the start event), what the precheck found, and
+ * how far it got (the later events). Built by the engine or by replaying a
+ * journal. */
+struct orch_rollout {
+	char *id, *app, *image, *digest, *fleet, *takeover, *started;
+	struct orch_fleet hosts; /* in plan order */
+	size_t *ends;            /* cumulative wave ends, as orch_plan */
+	size_t n_waves;
+	struct orch_opts o;
+	/* precheck */
+	bool prechecked;
+	int64_t generation;
+	char **before;           /* per host: digest to go back to; NULL: new host (app removed on revert) */
+	/* progress */
+	size_t waves_started, waves_passed;
+	bool reverting, paused, ended;
+	uint8_t *state;          /* enum orch_hs per host */
+	char **reason;           /* per host: why it failed (or NULL) */
+	char result[32];         /* end: done, rolled_back, ... */
+	int exit_code;
+	char *ended_at;
+	char *failure;           /* the reason the rollout failed, if it did */
+	/* replay */
+	bool torn;               /* the last line was cut short (crash while writing) */
+	size_t valid_len;        /* bytes up to the end of the last whole line */
+	size_t lines;
+};
+void orch_rollout_free(struct orch_rollout *r);
+size_t orch_rollout_wave_of(const struct orch_rollout *r, size_t host);
+/* Allocate state/reason/before arrays for r->hosts.n hosts. */
+int orch_rollout_alloc_hosts(struct orch_rollout *r, struct err *e);
+int orch_rollout_set_reason(struct orch_rollout *r, size_t host, const char *why);
+
+/* Output of the engine. */
+enum orch_level { ORCH_LVL_MAIN, ORCH_LVL_DETAIL, ORCH_LVL_PROBLEM };
+struct orch_progress {
+	const char *phase;   /* "precheck", "wave", "check", "final bake", "revert" */
+	size_t wave, n_waves, wave_size, wave_healthy, wave_baked;
+	size_t converted, total, failed, unreachable, reverting;
+	int64_t bake_left_ms; /* -1 when nobody is baking */
+};
+struct orch_ui {
+	void *ctx;
+	/* every event: its JSON line (no newline) and a one-line human text */
+	void (*event)(void *ctx, const char *json, size_t len, enum orch_level lvl, const char *human);
+	/* a few times a second while something runs */
+	void (*progress)(void *ctx, const struct orch_progress *p);
+};
+
+/* A new rollout (ramp rollout). */
+struct orch_new {
+	const char *state_dir, *app, *image_ref, *fleet_path;
+	struct orch_plan_opts plan;
+	struct orch_opts o;
+	bool takeover;
+};
+
+/* Returns an exit code (ORCH_EXIT_*), or -1 with e set when nothing was
+ * deployed because of an error. *id receives the rollout id (may be NULL). */
+int orch_rollout_start(const struct orch_new *a, const struct orch_ui *ui, volatile sig_atomic_t *stop, char **id,
+		       struct err *e);
+/* Continue (abort=false) or revert (abort=true) an unfinished rollout. */
+int orch_rollout_resume(const char *state_dir, const char *id, bool abort, const struct orch_ui *ui,
+			volatile sig_atomic_t *stop, struct err *e);
+/* Print nothing: plan only (--dry-run), as a rollout without hosts contacted. */
+int orch_rollout_plan(const struct orch_new *a, struct orch_rollout *r, struct err *e);
+
+/* Fleet-wide revert: every host that has the app goes to `to` (a digest, or
+ * NULL for each host's newest kept version), in parallel, with a new
+ * generation; r receives the per-host results. */
+int orch_fleet_revert(const struct orch_fleet *f, const char *app, const char *to, const struct orch_opts *o,
+		      const struct orch_ui *ui, volatile sig_atomic_t *stop, struct orch_rollout *r, struct err *e);
+
+/* Fleet status: one row per host and app. */
+struct orch_view {
+	size_t host;             /* index in the fleet */
+	bool reachable;
+	char error[256];         /* when not reachable, or the app could not be read */
+	char app[64];            /* "" when the host runs no app */
+	char current[72];
+	char phase[16];
+	bool healthy;
+	char since[40];
+	int64_t generation;
+	char rollout[129];
+	char message[256];
+};
+int orch_fleet_status(const struct orch_fleet *f, const char *app, const struct orch_opts *o, struct orch_view **rows,
+		      size_t *n_rows, struct err *e);
+
+#endif

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# tests/bench/rollout.sh: `ramp rollout` against simulated fleets (one
+# tests/helpers/fakefleet process; app start and bake set to 0, so the wall
+# time is the orchestration overhead), issue 6's targets:
+#   10,000 hosts: under 5 s and 100 MB RSS, in ceil(log2(N+1)) = 14 waves;
+#   1% of them timing out: reported correctly, in bounded time;
+#   8 hosts, bake 0: full rollout under 3 s, fleet-wide revert under 1 s.
+# The peer is the plain fan-out: curl --parallel putting one PUT to every
+# host (same libcurl, same concurrency; no waves, health or journal),
+# measured in the same run.
+# Prints a markdown section.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+ramp=${RAMP_BIN:?}
+fake=${RAMP_HELPERS:?}/fakefleet
+N=${BENCH_HOSTS:-10000}
+PAR=${BENCH_PARALLEL:-256}
+ulimit -n "$(ulimit -Hn)" # both processes hold thousands of sockets
+load=$(cut -d' ' -f1 /proc/loadavg)
+w=$(mktemp -d /var/tmp/ramp-bench-rollout-XXXXXX)
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	rm -rf "$w"
+}
+trap cleanup EXIT
+
+digest() { printf 'sha256:%s' "$(printf '%s' "$1" | sha256sum | cut -c1-64)"; }
+V0=$(digest v0)
+IMG=127.0.0.1:5000/web
+
+# start_fleet N [fakefleet options]
+start_fleet() {
+	local n=$1
+	shift
+	[ -n "$pid" ] && kill "$pid" && wait "$pid" 2>/dev/null || true
+	rm -f "$w/ready"
+	"$fake" --hosts "$n" --fleet-out "$w/fleet.txt" --ready "$w/ready" --app "web=$IMG@$V0" "$@" 2>"$w/fake.log" &
+	pid=$!
+	for _ in $(seq 500); do [ -s "$w/ready" ] && return 0; sleep 0.02; done
+	echo "bench: fakefleet did not start" >&2
+	return 1
+}
+
+# run_ramp OUT ARGS...: one timed ramp command; prints "wall rss_mb cpu_s exit"
+run_ramp() {
+	local out=$1 rc=0
+	shift
+	/usr/bin/time -o "$w/time" -f '%e %M %U %S' "$ramp" "$@" >"$out" 2>"$out.err" || rc=$?
+	awk -v rc="$rc" '{printf "%s %.1f %.2f %d\n", $1, $2 / 1024, $3 + $4, rc}' "$w/time"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+
+rollout_args() {
+	echo rollout --app web --fleet "$w/fleet.txt" --state-dir "$w/state" --allow-untested --bake 0 --poll 20ms \
+		--max-parallel "$PAR" --json
+}
+
+# --- 10,000 hosts ---
+start_fleet "$N" --start-ms 0 --revert-ms 0
+walls=() rss=0 cpus=() waves=
+for ((i = 1; i <= reps; i++)); do
+	read -r t m c rc < <(run_ramp "$w/big.json" $(rollout_args) --image "$IMG@$(digest "big$i")")
+	[ "$rc" = 0 ] || { echo "bench: rollout of $N hosts exited $rc" >&2; tail -5 "$w/big.json.err" >&2; exit 1; }
+	walls+=("$t")
+	cpus+=("$c")
+	awk -v m="$m" -v r="$rss" 'BEGIN{exit !(m > r)}' && rss=$m
+	waves=$(grep -c '"event":"wave"' "$w/big.json")
+done
+t_big=$(printf '%s\n' "${walls[@]}" | median)
+c_big=$(printf '%s\n' "${cpus[@]}" | median)
+want_waves=$(awk -v n="$N" 'BEGIN{k=0; while (2^k - 1 < n) k++; print k}')
+
+# the peer: curl's own parallel mode (libcurl multi too), one PUT per host
+sed -n 's|^h[0-9]* \([0-9.:]*\).*|url = "http://\1/v1/apps/web"\noutput = "/dev/null"|p' "$w/fleet.txt" >"$w/urls"
+peer() {
+	local body="{\"image\":\"$IMG@$(digest "peer$1")\",\"rollout\":\"peer\",\"generation\":$((1000 + $1))}"
+	/usr/bin/time -o "$w/time" -f '%e' curl -s -Z --parallel-max "$PAR" -X PUT -H 'Content-Type: application/json' \
+		--data "$body" -K "$w/urls" 2>/dev/null
+	cat "$w/time"
+}
+peers=()
+for ((i = 1; i <= reps; i++)); do peers+=("$(peer "$i")"); done
+t_peer=$(printf '%s\n' "${peers[@]}" | median)
+
+# --- 1% of the hosts time out: half before the rollout, half when told to deploy ---
+D1=$(digest slow)
+bad=$((N / 100))
+rules=()
+for ((k = 0; k < bad; k++)); do
+	h=$(((k * 9973 + 17) % N + 1))
+	if ((k % 2)); then rules+=(--behave "h$h hang"); else rules+=(--behave "h$h hang-on $D1"); fi
+done
+start_fleet "$N" --start-ms 0 --revert-ms 0 "${rules[@]}"
+read -r t_slow m_slow c_slow rc_slow < <(run_ramp "$w/slow.json" $(rollout_args) --image "$IMG@$D1" \
+	--max-unreachable "$bad" --request-timeout 1s --unreachable-after 2s)
+got=$(jq -r 'select(.event == "end") | [.hosts[] | select(.state == "unreachable" or .state == "skipped") | .host] | sort | join(" ")' "$w/slow.json")
+want=$(printf '%s\n' "${rules[@]}" | grep -o '^h[0-9]*' | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//')
+[ "$got" = "$want" ] && slow_ok=yes || slow_ok=NO
+n_bad=$(wc -w <<<"$got")
+result_slow=$(jq -r 'select(.event == "end") | .result' "$w/slow.json")
+
+# --- 8 hosts: rollout with bake 0, then the fleet-wide revert ---
+start_fleet 8 --start-ms 100 --revert-ms 0
+small=() reverts=()
+for ((i = 1; i <= reps; i++)); do
+	read -r t _ _ rc < <(run_ramp "$w/small.json" rollout --app web --fleet "$w/fleet.txt" --state-dir "$w/state8" \
+		--allow-untested --bake 0 --poll 20ms --json --image "$IMG@$(digest "small$i")")
+	[ "$rc" = 0 ] || { echo "bench: 8-host rollout exited $rc" >&2; exit 1; }
+	small+=("$t")
+	read -r t _ _ rc < <(run_ramp "$w/revert.json" revert --app web --fleet "$w/fleet.txt" --json)
+	[ "$rc" = 0 ] || { echo "bench: fleet revert exited $rc" >&2; exit 1; }
+	reverts+=("$t")
+done
+t_small=$(printf '%s\n' "${small[@]}" | median)
+t_revert=$(printf '%s\n' "${reverts[@]}" | median)
+
+cat <<MD
+## ramp rollout (issue 6)
+
+A simulated fleet: one \`tests/helpers/fakefleet\` process serving the agent API for every host
+(host i on 127.1.0.1+i, one shared port), app start and bake 0, so the wall time is what the
+orchestrator itself costs: a precheck GET per host, a PUT, status polls until healthy, the
+watching of earlier waves, the journal (fsync'd) and the JSON events. Median of $reps runs;
+the fleet simulator runs on the same $(nproc) cores; load average when this started: $load.
+Command: \`make bench\` (tests/bench/rollout.sh).
+
+| what | wall s | peak RSS MB | CPU s (ramp) | vs peer | target |
+| --- | ---: | ---: | ---: | ---: | --- |
+| ramp rollout, $N hosts, $waves waves, --max-parallel $PAR | $t_big | $rss | $c_big | $(ratio "$t_big" "$t_peer") | < 5 s, < 100 MB, $want_waves waves |
+| peer: curl --parallel --parallel-max $PAR, one PUT per host (no waves, health or journal) | $t_peer | | | 1.00 | |
+| ramp rollout, $N hosts, $bad time out (--max-unreachable $bad) | $t_slow | $m_slow | $c_slow | | bounded; all $bad named |
+| ramp rollout, 8 hosts (app start 100 ms), bake 0 | $t_small | | | | < 3 s |
+| ramp revert, 8 hosts, fleet-wide | $t_revert | | | | < 1 s |
+
+Waves: $waves (expected ceil(log2($N+1)) = $want_waves). Timeouts: $n_bad hosts reported unreachable
+(half already at the precheck, half once told to deploy), exactly the ones that hang: $slow_ok;
+result \`$result_slow\` (exit $rc_slow) with request timeout 1 s and --unreachable-after 2 s.
+MD
