@@ -47,6 +47,7 @@
 #define STABLE_MS 30000            /* running this long resets the backoff */
 #define PULL_RETRY_MIN_MS 2000
 #define PULL_RETRY_MAX_MS 300000
+#define PULL_NICE 10
 #define LOG_MAX (8u << 20)         /* app.log is cut back to LOG_KEEP beyond this */
 #define LOG_KEEP (1u << 20)
 #define RUNFILE_MAX (1u << 20)
@@ -777,6 +778,10 @@ static void *pull_main(void *arg)
 	struct pull_job *j = arg;
 	struct rt_app *a = j->a;
 	struct err e = {0};
+	/* pulls and unpacks are background work: the API and the apps' threads
+	   come first (a thread's nice value; the unpack's helper thread inherits it) */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), PULL_NICE) < 0)
+		log_debug("app %s: nice for the pull: %s", a->name, strerror(errno));
 	int rc = rt_daemon_pull(a->d, a, &j->v, &e);
 	pthread_mutex_lock(&a->mu);
 	a->pull_done = true;
