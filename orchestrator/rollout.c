@@ -212,7 +212,12 @@ enum mode { M_ROLLOUT, M_ABORT, M_FLEET_REVERT };
 
 /* Watching the hosts of earlier waves: at most this many requests a second
  * (big fleets look at each baked host less often than --poll says). */
-#define ORCH_WATCH_RATE 1000
+#define ORCH_WATCH_RATE 500
+
+/* After a deploy or revert request the first look comes this soon, then
+ * twice as late each time, up to --poll: quick apps are seen quickly, slow
+ * ones do not cost many requests. */
+#define FIRST_POLL_MS 10
 
 #define TAG(i, kind, epoch) (((uint64_t)(i) << 32) | ((uint64_t)((epoch)&0xffffffu) << 8) | (uint64_t)(kind))
 
@@ -540,7 +545,7 @@ static void begin_host_revert(struct eng *g, size_t i, int64_t now)
 	set_state(g, i, ORCH_HS_REVERTING);
 	h->sent = false;
 	h->next_ms = now;
-	h->backoff_ms = 25;
+	h->backoff_ms = FIRST_POLL_MS;
 	h->deadline_ms = now + g->r->o.revert_deadline_ms;
 }
 
@@ -723,7 +728,7 @@ static void on_put(struct eng *g, size_t i, const struct orch_resp *r, int64_t n
 	char why[400], code[64], msg[300];
 	if (r->status >= 200 && r->status < 300) {
 		h->sent = true;
-		h->backoff_ms = g->r->o.poll_ms < 25 ? g->r->o.poll_ms : 25;
+		h->backoff_ms = g->r->o.poll_ms < FIRST_POLL_MS ? g->r->o.poll_ms : FIRST_POLL_MS;
 		poll_later(g, h, now);
 		return;
 	}
@@ -748,7 +753,7 @@ static void on_revert_answer(struct eng *g, size_t i, enum kind k, const struct 
 	}
 	if (r->status >= 200 && r->status < 300) {
 		h->sent = true;
-		h->backoff_ms = 25;
+		h->backoff_ms = FIRST_POLL_MS;
 		poll_later(g, h, now);
 		return;
 	}
@@ -1175,7 +1180,7 @@ static void start_wave(struct eng *g, size_t w, int64_t now)
 		h->sent = h->slot = false;
 		h->healthy_ms = 0;
 		h->next_ms = now;
-		h->backoff_ms = 25;
+		h->backoff_ms = FIRST_POLL_MS;
 	}
 	r->waves_started = w + 1;
 	g->wave = w;
@@ -1633,8 +1638,9 @@ static void drive(struct eng *g)
 		}
 		if (now >= g->next_scan) {
 			size_t baked = 0;
-			for (size_t k = 0; k < g->n && g->phase != PH_END && !g->fatal; k++) {
-				size_t i = (g->scan_from + k) % g->n;
+			for (size_t k = 0, i = g->scan_from; k < g->n && g->phase != PH_END && !g->fatal; k++, i++) {
+				if (i == g->n)
+					i = 0;
 				if (g->phase == PH_PRECHECK)
 					scan_precheck(g, i, now);
 				else
@@ -1745,7 +1751,7 @@ static int eng_init(struct eng *g, enum mode mode, struct orch_rollout *r, struc
 		if (!(g->h[i].url = orch_host_base_url(h, r->o.cacert != NULL)) ||
 		    asprintf(&g->h[i].app_url, "%s%s", g->h[i].url, g->app_path) < 0)
 			return err_errno(e, ENOMEM, "rollout");
-		g->h[i].backoff_ms = 25;
+		g->h[i].backoff_ms = FIRST_POLL_MS;
 	}
 	if (!(g->agent = orch_agent_new(&ao, e)))
 		return -1;
@@ -1854,7 +1860,7 @@ static void resume_state(struct eng *g, int64_t now)
 			g->h[i].resync = true;
 		} else {
 			set_state(g, i, ORCH_HS_DEPLOYING); /* the wave in progress starts over */
-			g->h[i].backoff_ms = 25;
+			g->h[i].backoff_ms = FIRST_POLL_MS;
 		}
 	}
 	if (r->waves_started > r->waves_passed) {
