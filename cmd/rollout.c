@@ -135,7 +135,7 @@ static char *absolute(const char *p)
 	return r ? r : strdup(p);
 }
 
-static void print_plan(const struct orch_rollout *r, bool json)
+static void print_plan(const struct orch_rollout *r, const char *spread, bool json)
 {
 	const struct orch_opts *o = &r->o;
 	int64_t lo = o->final_bake_ms, hi = o->final_bake_ms;
@@ -185,9 +185,8 @@ static void print_plan(const struct orch_rollout *r, bool json)
 		printf("wave %zu (%zu host%s):", w + 1, r->ends[w] - from, r->ends[w] - from == 1 ? "" : "s");
 		for (size_t i = from; i < r->ends[w]; i++) {
 			const struct orch_host *h = &r->hosts.hosts[i];
-			printf(" %s", h->name);
-			if (h->n_labels && h->labels[0].key && strcmp(h->labels[0].key, ORCH_LABEL_TOKEN_FILE))
-				printf("(%s)", h->labels[0].value);
+			const char *v = spread ? orch_host_label(h, spread) : NULL;
+			printf(" %s%s%s%s", h->name, v ? "(" : "", v ? v : "", v ? ")" : "");
 		}
 		printf("\n");
 	}
@@ -620,7 +619,7 @@ int cmd_rollout(int argc, char **argv)
 			rc = exit_of(-1, &e);
 			goto out;
 		}
-		print_plan(&r, json);
+		print_plan(&r, a.plan.spread, json);
 		orch_rollout_free(&r);
 		rc = EXIT_OK;
 		goto out;
