@@ -349,6 +349,20 @@ static void host_event(struct eng *g, size_t i, enum orch_hs s, const char *phas
 
 static void on_resp(void *ctx, uint64_t tag, const struct orch_resp *r);
 
+/* Whether this status poll will likely be the host's last for a while: it
+ * bakes no longer than this (or not at all) if it answers healthy. */
+static bool last_look(struct eng *g, size_t i)
+{
+	const struct hrt *h = &g->h[i];
+	const struct orch_opts *o = &g->r->o;
+	int64_t now = orch_now_ms();
+	if (o->n_probes)
+		return false;
+	if (g->r->state[i] == ORCH_HS_DEPLOYING)
+		return o->bake_ms == 0;
+	return g->r->state[i] == ORCH_HS_HEALTHY && now >= h->healthy_ms + o->bake_ms;
+}
+
 static void send_req(struct eng *g, size_t i, enum kind k, const char *method, const char *url_path, const char *body,
 		     const char *full_url)
 {
@@ -374,8 +388,10 @@ static void send_req(struct eng *g, size_t i, enum kind k, const char *method, c
 		.max_body = k == K_PROBE ? 4096 : 0,
 		.truncate_ok = k == K_PROBE,
 		/* in a big fleet, only hosts polled often (deploying, baking,
-		 * reverting) keep their connection: the cache is small, see agent.h */
-		.once = g->n > 2 * g->r->o.max_parallel && (k == K_WATCH || k == K_INFO || g->phase == PH_PRECHECK),
+		 * reverting) keep their connection, and not past the poll that
+		 * probably ends their bake: the cache is small, see agent.h */
+		.once = g->n > 2 * g->r->o.max_parallel &&
+			(k == K_WATCH || k == K_INFO || g->phase == PH_PRECHECK || (k == K_GET && last_look(g, i))),
 		.cb = on_resp,
 		.ctx = g,
 		.tag = TAG(i, k, h->epoch),
