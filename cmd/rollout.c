@@ -438,6 +438,10 @@ int cmd_rollout(int argc, char **argv)
 				cmd_usage_error("rollout", "--probe: \"%s\": expected an http:// or https:// URL", optarg);
 				goto out;
 			}
+			if (a.o.n_probes == ORCH_MAX_PROBES) {
+				cmd_usage_error("rollout", "--probe: at most %d", ORCH_MAX_PROBES);
+				goto out;
+			}
 			if (add_str(&a.o.probes, &a.o.n_probes, optarg) < 0)
 				goto nomem;
 			break;
@@ -625,9 +629,7 @@ int cmd_rollout(int argc, char **argv)
 		goto out;
 	}
 	cmd_orch_setup();
-	char *id = NULL;
-	rc = exit_of(orch_rollout_start(&a, &ui, cmd_orch_stop(), &id, &e), &e);
-	free(id);
+	rc = exit_of(orch_rollout_start(&a, &ui, cmd_orch_stop(), &e), &e);
 	goto out;
 nomem:
 	log_err("out of memory");

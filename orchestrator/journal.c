@@ -340,6 +340,8 @@ static int replay_options(const struct json *o, struct orch_opts *x, struct err 
 		x->on_failure = ORCH_ON_FAILURE_PAUSE;
 	else if (strcmp(onf, "revert"))
 		return err_set(e, "options: onFailure \"%.20s\": expected revert or pause", onf);
+	if (x->n_probes > ORCH_MAX_PROBES)
+		return err_set(e, "options: more than %d probes", ORCH_MAX_PROBES);
 	if (!x->max_parallel || x->poll_ms < 1 || x->timeout_ms < 1)
 		return err_set(e, "options: maxParallel, pollMs and requestTimeoutMs must be positive");
 	return 0;

@@ -206,6 +206,7 @@ out:
 
 /* ---- the engine ---- */
 
+/* What a request was for; K_PROBE + i is the i-th --probe. */
 enum kind { K_GET, K_WATCH, K_INFO, K_PUT, K_REVERT, K_DELETE, K_PROBE };
 enum phase { PH_PRECHECK, PH_WAVE, PH_CHECK, PH_FINAL, PH_REVERT, PH_END };
 enum mode { M_ROLLOUT, M_ABORT, M_FLEET_REVERT };
@@ -363,7 +364,7 @@ static bool last_look(struct eng *g, size_t i)
 	return g->r->state[i] == ORCH_HS_HEALTHY && now >= h->healthy_ms + o->bake_ms;
 }
 
-static void send_req(struct eng *g, size_t i, enum kind k, const char *method, const char *url_path, const char *body,
+static void send_req(struct eng *g, size_t i, unsigned k, const char *method, const char *url_path, const char *body,
 		     const char *full_url)
 {
 	struct hrt *h = &g->h[i];
@@ -385,8 +386,8 @@ static void send_req(struct eng *g, size_t i, enum kind k, const char *method, c
 		.unix_path = agent ? host->unix_path : NULL,
 		.token = agent ? h->token : NULL,
 		.body = body,
-		.max_body = k == K_PROBE ? 4096 : 0,
-		.truncate_ok = k == K_PROBE,
+		.max_body = k >= K_PROBE ? 4096 : 0,
+		.truncate_ok = k >= K_PROBE,
 		/* in a big fleet, only hosts polled often (deploying, baking,
 		 * reverting) keep their connection, and not past the poll that
 		 * probably ends their bake: the cache is small, see agent.h */
@@ -401,7 +402,7 @@ static void send_req(struct eng *g, size_t i, enum kind k, const char *method, c
 		g->ferr = e;
 		return;
 	}
-	if (k == K_PROBE)
+	if (k >= K_PROBE)
 		h->probes++;
 	else
 		h->busy = true;
@@ -759,7 +760,7 @@ static void on_put(struct eng *g, size_t i, const struct orch_resp *r, int64_t n
 	host_failed(g, i, false, full, NULL, NULL);
 }
 
-static void on_revert_answer(struct eng *g, size_t i, enum kind k, const struct orch_resp *r, int64_t now)
+static void on_revert_answer(struct eng *g, size_t i, unsigned k, const struct orch_resp *r, int64_t now)
 {
 	struct hrt *h = &g->h[i];
 	char why[500], code[64], msg[300];
@@ -862,7 +863,7 @@ static void problem(struct eng *g, size_t i, const char *why)
 	g->h[i].pre_done = true;
 }
 
-static void on_precheck(struct eng *g, size_t i, enum kind k, const struct orch_resp *r)
+static void on_precheck(struct eng *g, size_t i, unsigned k, const struct orch_resp *r)
 {
 	struct hrt *h = &g->h[i];
 	char why[700];
@@ -916,7 +917,6 @@ static void on_precheck(struct eng *g, size_t i, enum kind k, const struct orch_
 		}
 	}
 	if (g->img && !g->r->o.allow_untested && !h->info_done) {
-		h->next_ms = 0;
 		send_req(g, i, K_INFO, "GET", API_PATH_INFO, NULL, NULL);
 		return;
 	}
@@ -988,7 +988,7 @@ static void send_probes(struct eng *g, size_t i)
 	for (size_t k = 0; k < g->r->o.n_probes; k++) {
 		_cleanup_free_ char *url = probe_url(&g->r->hosts.hosts[i], g->r->o.probes[k]);
 		if (url)
-			send_req(g, i, K_PROBE, "GET", NULL, NULL, url);
+			send_req(g, i, K_PROBE + k, "GET", NULL, NULL, url);
 	}
 }
 
@@ -996,7 +996,7 @@ static void on_resp(void *ctx, uint64_t tag, const struct orch_resp *r)
 {
 	struct eng *g = ctx;
 	size_t i = (size_t)(tag >> 32);
-	enum kind k = (enum kind)(tag & 0xff);
+	unsigned k = (unsigned)(tag & 0xff);
 	struct hrt *h = &g->h[i];
 	int64_t now = orch_now_ms();
 	if (k == K_WATCH) {
@@ -1005,20 +1005,12 @@ static void on_resp(void *ctx, uint64_t tag, const struct orch_resp *r)
 	}
 	if (((tag >> 8) & 0xffffff) != (h->epoch & 0xffffff) || g->phase == PH_END)
 		return; /* an answer nobody waits for any more */
-	if (k == K_PROBE) {
+	if (k >= K_PROBE) {
+		/* the kind carries which probe it was */
+		_cleanup_free_ char *url = probe_url(&g->r->hosts.hosts[i], g->r->o.probes[k - K_PROBE]);
 		h->probes--;
-		/* which probe: count from the template list is not needed for the verdict */
-		char url[512] = "";
-		if (g->r->o.n_probes == 1) {
-			char *u = probe_url(&g->r->hosts.hosts[i], g->r->o.probes[0]);
-			if (u)
-				snprintf(url, sizeof url, "%s", u);
-			free(u);
-		} else {
-			snprintf(url, sizeof url, "of %s", hname(g, i));
-		}
 		if (st(g, i) == ORCH_HS_HEALTHY)
-			on_probe(g, i, r, url);
+			on_probe(g, i, r, url ? url : "?");
 		return;
 	}
 	h->busy = false;
@@ -1987,7 +1979,7 @@ static void close_superseded(const char *dir, const char *old, const char *by)
 	orch_rollout_free(&o);
 }
 
-int orch_rollout_start(const struct orch_new *a, const struct orch_ui *ui, volatile sig_atomic_t *stop, char **id,
+int orch_rollout_start(const struct orch_new *a, const struct orch_ui *ui, volatile sig_atomic_t *stop,
 		       struct err *e)
 {
 	struct orch_rollout r = {0};
@@ -2043,8 +2035,6 @@ int orch_rollout_start(const struct orch_new *a, const struct orch_ui *ui, volat
 	}
 	if (open && lock.held)
 		close_superseded(dir, r.takeover, r.id);
-	if (id)
-		*id = strdup(r.id);
 	rc = run_engine(&g, false, false);
 	if (r.ended)
 		orch_lock_clear(&lock, r.id);
