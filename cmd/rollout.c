@@ -135,7 +135,7 @@ static char *absolute(const char *p)
 	return r ? r : strdup(p);
 }
 
-static void print_plan(const struct orch_rollout *r, bool json)
+static void print_plan(const struct orch_rollout *r, const char *spread, bool json)
 {
 	const struct orch_opts *o = &r->o;
 	int64_t lo = o->final_bake_ms, hi = o->final_bake_ms;
@@ -185,9 +185,8 @@ static void print_plan(const struct orch_rollout *r, bool json)
 		printf("wave %zu (%zu host%s):", w + 1, r->ends[w] - from, r->ends[w] - from == 1 ? "" : "s");
 		for (size_t i = from; i < r->ends[w]; i++) {
 			const struct orch_host *h = &r->hosts.hosts[i];
-			printf(" %s", h->name);
-			if (h->n_labels && h->labels[0].key && strcmp(h->labels[0].key, ORCH_LABEL_TOKEN_FILE))
-				printf("(%s)", h->labels[0].value);
+			const char *v = spread ? orch_host_label(h, spread) : NULL;
+			printf(" %s%s%s%s", h->name, v ? "(" : "", v ? v : "", v ? ")" : "");
 		}
 		printf("\n");
 	}
@@ -439,6 +438,10 @@ int cmd_rollout(int argc, char **argv)
 				cmd_usage_error("rollout", "--probe: \"%s\": expected an http:// or https:// URL", optarg);
 				goto out;
 			}
+			if (a.o.n_probes == ORCH_MAX_PROBES) {
+				cmd_usage_error("rollout", "--probe: at most %d", ORCH_MAX_PROBES);
+				goto out;
+			}
 			if (add_str(&a.o.probes, &a.o.n_probes, optarg) < 0)
 				goto nomem;
 			break;
@@ -620,15 +623,13 @@ int cmd_rollout(int argc, char **argv)
 			rc = exit_of(-1, &e);
 			goto out;
 		}
-		print_plan(&r, json);
+		print_plan(&r, a.plan.spread, json);
 		orch_rollout_free(&r);
 		rc = EXIT_OK;
 		goto out;
 	}
 	cmd_orch_setup();
-	char *id = NULL;
-	rc = exit_of(orch_rollout_start(&a, &ui, cmd_orch_stop(), &id, &e), &e);
-	free(id);
+	rc = exit_of(orch_rollout_start(&a, &ui, cmd_orch_stop(), &e), &e);
 	goto out;
 nomem:
 	log_err("out of memory");

@@ -50,6 +50,7 @@ fail:
 	unlink(tmp);
 	close(j->fd);
 	free(j->path);
+	free(j->buf);
 	*j = (struct orch_journal){.fd = -1};
 	return -1;
 }
@@ -85,6 +86,9 @@ int orch_journal_sync(struct orch_journal *j, struct err *e)
 {
 	if (!j->dirty)
 		return 0;
+	if (j->len && fs_write_all(j->fd, j->buf, j->len, j->path, e) < 0)
+		return -1;
+	j->len = 0;
 	if (fdatasync(j->fd) < 0)
 		return err_sys(e, "fsync journal \"%s\"", j->path);
 	j->dirty = false;
@@ -94,14 +98,19 @@ int orch_journal_sync(struct orch_journal *j, struct err *e)
 
 int orch_journal_write(struct orch_journal *j, const char *line, size_t len, bool sync, struct err *e)
 {
-	/* one write per line: O_APPEND keeps concurrent writers' lines whole */
-	_cleanup_free_ char *buf = malloc(len + 1);
-	if (!buf)
-		return err_errno(e, ENOMEM, "journal");
-	memcpy(buf, line, len);
-	buf[len] = '\n';
-	if (fs_write_all(j->fd, buf, len + 1, j->path, e) < 0)
-		return -1;
+	if (j->len + len + 1 > j->cap) {
+		size_t nc = j->cap ? j->cap : 65536;
+		while (nc < j->len + len + 1)
+			nc *= 2;
+		char *nb = realloc(j->buf, nc);
+		if (!nb)
+			return err_errno(e, ENOMEM, "journal");
+		j->buf = nb;
+		j->cap = nc;
+	}
+	memcpy(j->buf + j->len, line, len);
+	j->buf[j->len + len] = '\n';
+	j->len += len + 1;
 	j->dirty = true;
 	if (sync || orch_now_ms() - j->synced_ms >= ORCH_JOURNAL_LAG_MS)
 		return orch_journal_sync(j, e);
@@ -117,6 +126,7 @@ void orch_journal_close(struct orch_journal *j)
 		close(j->fd);
 	}
 	free(j->path);
+	free(j->buf);
 	*j = (struct orch_journal){.fd = -1};
 }
 
@@ -330,6 +340,8 @@ static int replay_options(const struct json *o, struct orch_opts *x, struct err 
 		x->on_failure = ORCH_ON_FAILURE_PAUSE;
 	else if (strcmp(onf, "revert"))
 		return err_set(e, "options: onFailure \"%.20s\": expected revert or pause", onf);
+	if (x->n_probes > ORCH_MAX_PROBES)
+		return err_set(e, "options: more than %d probes", ORCH_MAX_PROBES);
 	if (!x->max_parallel || x->poll_ms < 1 || x->timeout_ms < 1)
 		return err_set(e, "options: maxParallel, pollMs and requestTimeoutMs must be positive");
 	return 0;

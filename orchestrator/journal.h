@@ -4,7 +4,9 @@
  * The same lines are the `--json` output of `ramp rollout`; their fields are
  * documented in docs/ROLLOUT.md and stable. Lines that must be on disk before
  * the engine acts (a wave starts, a revert starts, the end) are written with
- * sync; the others are fsync'd within ORCH_JOURNAL_LAG_MS.
+ * sync; the others are gathered and written and fsync'd within
+ * ORCH_JOURNAL_LAG_MS (whole lines in one write: O_APPEND keeps them whole
+ * even next to another writer).
  *
  * A journal is untrusted input when replayed: a torn last line (a crash in
  * the middle of a write) is tolerated and reported, anything else that is not
@@ -26,7 +28,9 @@
 struct orch_journal {
 	int fd;
 	char *path;
-	bool dirty;         /* written, not yet fsync'd */
+	char *buf;          /* whole lines not yet written */
+	size_t len, cap;
+	bool dirty;         /* not yet written and fsync'd */
 	int64_t synced_ms;
 };
 
@@ -35,8 +39,10 @@ struct orch_journal {
 int orch_journal_create(const char *path, const char *first, size_t len, struct orch_journal *j, struct err *e);
 /* Reopen for appending, cutting a torn last line off first. */
 int orch_journal_reopen(const char *path, size_t valid_len, struct orch_journal *j, struct err *e);
-/* Append one line (a newline is added). */
+/* Append one line (a newline is added); with sync, it and every line before
+ * it are on disk when this returns. */
 int orch_journal_write(struct orch_journal *j, const char *line, size_t len, bool sync, struct err *e);
+/* Write what is gathered and fsync. */
 int orch_journal_sync(struct orch_journal *j, struct err *e);
 void orch_journal_close(struct orch_journal *j);
 

@@ -128,7 +128,9 @@ static void on_event(void *ctx, const char *json, size_t len, enum orch_level lv
 	if (rep->json) {
 		fwrite(json, 1, len, rep->out);
 		fputc('\n', rep->out);
-		fflush(rep->out);
+		/* per-host details go out with the next flush (at most 200 ms later) */
+		if (lvl != ORCH_LVL_DETAIL)
+			fflush(rep->out);
 		/* problems are also told in words, on stderr, for whoever reads the CI log */
 		if (lvl == ORCH_LVL_PROBLEM)
 			fprintf(rep->err, "ramp: %s\n", human);
@@ -156,6 +158,7 @@ static void on_progress(void *ctx, const struct orch_progress *p)
 {
 	struct orch_report *rep = ctx;
 	char bake[64] = "";
+	fflush(rep->out);
 	if (!rep->progress || rep->json)
 		return;
 	if (p->bake_left_ms >= 0) {

@@ -206,13 +206,19 @@ out:
 
 /* ---- the engine ---- */
 
+/* What a request was for; K_PROBE + i is the i-th --probe. */
 enum kind { K_GET, K_WATCH, K_INFO, K_PUT, K_REVERT, K_DELETE, K_PROBE };
 enum phase { PH_PRECHECK, PH_WAVE, PH_CHECK, PH_FINAL, PH_REVERT, PH_END };
 enum mode { M_ROLLOUT, M_ABORT, M_FLEET_REVERT };
 
 /* Watching the hosts of earlier waves: at most this many requests a second
  * (big fleets look at each baked host less often than --poll says). */
-#define ORCH_WATCH_RATE 1000
+#define ORCH_WATCH_RATE 500
+
+/* After a deploy or revert request the first look comes this soon, then
+ * twice as late each time, up to --poll: quick apps are seen quickly, slow
+ * ones do not cost many requests. */
+#define FIRST_POLL_MS 10
 
 #define TAG(i, kind, epoch) (((uint64_t)(i) << 32) | ((uint64_t)((epoch)&0xffffffu) << 8) | (uint64_t)(kind))
 
@@ -230,11 +236,17 @@ struct hrt {
 	bool budget;        /* failed within the budget */
 	uint8_t fails;      /* transport failures in a row */
 	int64_t next_ms, backoff_ms, deadline_ms, healthy_ms, fail_since_ms;
-	char healthy_since[40];
-	char last[160];     /* the last thing we heard, for messages */
 	char *url;          /* base URL of the agent */
 	char *app_url;      /* and of the app there */
 	const char *token;
+	struct hnote *note;
+};
+
+/* What a host said, kept apart: the scan visits every host a few hundred
+ * times a second and should touch one cache line of each. */
+struct hnote {
+	char healthy_since[40];
+	char last[160]; /* the last thing we heard, for messages */
 };
 
 struct token {
@@ -251,6 +263,7 @@ struct eng {
 	const char *revert_to; /* fleet revert: the digest, or NULL for "previous" */
 	struct orch_agent *agent;
 	struct hrt *h;
+	struct hnote *notes;
 	size_t n;
 	enum phase phase;
 	size_t wave;
@@ -344,7 +357,21 @@ static void host_event(struct eng *g, size_t i, enum orch_hs s, const char *phas
 
 static void on_resp(void *ctx, uint64_t tag, const struct orch_resp *r);
 
-static void send_req(struct eng *g, size_t i, enum kind k, const char *method, const char *url_path, const char *body,
+/* Whether this status poll will likely be the host's last for a while: it
+ * bakes no longer than this (or not at all) if it answers healthy. */
+static bool last_look(struct eng *g, size_t i)
+{
+	const struct hrt *h = &g->h[i];
+	const struct orch_opts *o = &g->r->o;
+	int64_t now = orch_now_ms();
+	if (o->n_probes)
+		return false;
+	if (g->r->state[i] == ORCH_HS_DEPLOYING)
+		return o->bake_ms == 0;
+	return g->r->state[i] == ORCH_HS_HEALTHY && now >= h->healthy_ms + o->bake_ms;
+}
+
+static void send_req(struct eng *g, size_t i, unsigned k, const char *method, const char *url_path, const char *body,
 		     const char *full_url)
 {
 	struct hrt *h = &g->h[i];
@@ -366,11 +393,13 @@ static void send_req(struct eng *g, size_t i, enum kind k, const char *method, c
 		.unix_path = agent ? host->unix_path : NULL,
 		.token = agent ? h->token : NULL,
 		.body = body,
-		.max_body = k == K_PROBE ? 4096 : 0,
-		.truncate_ok = k == K_PROBE,
+		.max_body = k >= K_PROBE ? 4096 : 0,
+		.truncate_ok = k >= K_PROBE,
 		/* in a big fleet, only hosts polled often (deploying, baking,
-		 * reverting) keep their connection: the cache is small, see agent.h */
-		.once = g->n > 2 * g->r->o.max_parallel && (k == K_WATCH || k == K_INFO || g->phase == PH_PRECHECK),
+		 * reverting) keep their connection, and not past the poll that
+		 * probably ends their bake: the cache is small, see agent.h */
+		.once = g->n > 2 * g->r->o.max_parallel &&
+			(k == K_WATCH || k == K_INFO || g->phase == PH_PRECHECK || (k == K_GET && last_look(g, i))),
 		.cb = on_resp,
 		.ctx = g,
 		.tag = TAG(i, k, h->epoch),
@@ -380,7 +409,7 @@ static void send_req(struct eng *g, size_t i, enum kind k, const char *method, c
 		g->ferr = e;
 		return;
 	}
-	if (k == K_PROBE)
+	if (k >= K_PROBE)
 		h->probes++;
 	else
 		h->busy = true;
@@ -414,9 +443,9 @@ static bool give_up(struct eng *g, size_t i, const struct orch_resp *r, int64_t 
 	if (h->fails < UINT8_MAX)
 		h->fails++;
 	if (r->status)
-		snprintf(h->last, sizeof h->last, "HTTP %ld", r->status);
+		snprintf(h->note->last, sizeof h->note->last, "HTTP %ld", r->status);
 	else
-		orch_copy_clean(h->last, sizeof h->last, r->error ? r->error : "no answer");
+		orch_copy_clean(h->note->last, sizeof h->note->last, r->error ? r->error : "no answer");
 	if (now - h->fail_since_ms >= g->r->o.unreachable_ms && h->fails >= 2)
 		return true;
 	h->next_ms = now + (g->r->o.poll_ms < 1000 ? g->r->o.poll_ms : 1000);
@@ -540,7 +569,7 @@ static void begin_host_revert(struct eng *g, size_t i, int64_t now)
 	set_state(g, i, ORCH_HS_REVERTING);
 	h->sent = false;
 	h->next_ms = now;
-	h->backoff_ms = 25;
+	h->backoff_ms = FIRST_POLL_MS;
 	h->deadline_ms = now + g->r->o.revert_deadline_ms;
 }
 
@@ -664,7 +693,7 @@ static void on_status(struct eng *g, size_t i, const struct orch_resp *r, int64_
 		superseded(g, i, s.generation, s.rollout);
 		return;
 	}
-	snprintf(h->last, sizeof h->last, "phase %s", s.phase);
+	snprintf(h->note->last, sizeof h->note->last, "phase %s", s.phase);
 	bool ours = !strcmp(s.desired, g->r->digest);
 	bool ok = ours && !strcmp(s.phase, API_PHASE_HEALTHY) && s.healthy && !strcmp(s.current, g->r->digest);
 	bool pending = ours && (is_pending_phase(s.phase) || (!strcmp(s.phase, API_PHASE_HEALTHY) &&
@@ -694,10 +723,10 @@ static void on_status(struct eng *g, size_t i, const struct orch_resp *r, int64_
 			host_event(g, i, ORCH_HS_HEALTHY, s.phase, s.current, NULL, false, ORCH_LVL_DETAIL);
 		}
 		h->resync = false;
-		snprintf(h->healthy_since, sizeof h->healthy_since, "%s", s.healthy_since);
-	} else if (strcmp(h->healthy_since, s.healthy_since)) {
+		snprintf(h->note->healthy_since, sizeof h->note->healthy_since, "%s", s.healthy_since);
+	} else if (strcmp(h->note->healthy_since, s.healthy_since)) {
 		snprintf(why, sizeof why, "was unhealthy between two polls (healthy since %s, then since %s)",
-			 h->healthy_since, s.healthy_since);
+			 h->note->healthy_since, s.healthy_since);
 		host_failed(g, i, false, why, &s, NULL);
 		return;
 	}
@@ -723,7 +752,7 @@ static void on_put(struct eng *g, size_t i, const struct orch_resp *r, int64_t n
 	char why[400], code[64], msg[300];
 	if (r->status >= 200 && r->status < 300) {
 		h->sent = true;
-		h->backoff_ms = g->r->o.poll_ms < 25 ? g->r->o.poll_ms : 25;
+		h->backoff_ms = g->r->o.poll_ms < FIRST_POLL_MS ? g->r->o.poll_ms : FIRST_POLL_MS;
 		poll_later(g, h, now);
 		return;
 	}
@@ -738,7 +767,7 @@ static void on_put(struct eng *g, size_t i, const struct orch_resp *r, int64_t n
 	host_failed(g, i, false, full, NULL, NULL);
 }
 
-static void on_revert_answer(struct eng *g, size_t i, enum kind k, const struct orch_resp *r, int64_t now)
+static void on_revert_answer(struct eng *g, size_t i, unsigned k, const struct orch_resp *r, int64_t now)
 {
 	struct hrt *h = &g->h[i];
 	char why[500], code[64], msg[300];
@@ -748,7 +777,7 @@ static void on_revert_answer(struct eng *g, size_t i, enum kind k, const struct 
 	}
 	if (r->status >= 200 && r->status < 300) {
 		h->sent = true;
-		h->backoff_ms = 25;
+		h->backoff_ms = FIRST_POLL_MS;
 		poll_later(g, h, now);
 		return;
 	}
@@ -788,7 +817,7 @@ static void on_revert_status(struct eng *g, size_t i, const struct orch_resp *r,
 		revert_failed(g, i, why);
 		return;
 	}
-	snprintf(h->last, sizeof h->last, "phase %s on %.19s", s.phase, s.current[0] ? s.current : "nothing");
+	snprintf(h->note->last, sizeof h->note->last, "phase %s on %.19s", s.phase, s.current[0] ? s.current : "nothing");
 	if (s.generation > g->r->generation) {
 		snprintf(why, sizeof why, "fenced: the host has generation %" PRId64 " (ours %" PRId64 ")%s%s",
 			 s.generation, g->r->generation, s.rollout[0] ? " of rollout " : "", s.rollout);
@@ -841,7 +870,7 @@ static void problem(struct eng *g, size_t i, const char *why)
 	g->h[i].pre_done = true;
 }
 
-static void on_precheck(struct eng *g, size_t i, enum kind k, const struct orch_resp *r)
+static void on_precheck(struct eng *g, size_t i, unsigned k, const struct orch_resp *r)
 {
 	struct hrt *h = &g->h[i];
 	char why[700];
@@ -895,7 +924,6 @@ static void on_precheck(struct eng *g, size_t i, enum kind k, const struct orch_
 		}
 	}
 	if (g->img && !g->r->o.allow_untested && !h->info_done) {
-		h->next_ms = 0;
 		send_req(g, i, K_INFO, "GET", API_PATH_INFO, NULL, NULL);
 		return;
 	}
@@ -967,7 +995,7 @@ static void send_probes(struct eng *g, size_t i)
 	for (size_t k = 0; k < g->r->o.n_probes; k++) {
 		_cleanup_free_ char *url = probe_url(&g->r->hosts.hosts[i], g->r->o.probes[k]);
 		if (url)
-			send_req(g, i, K_PROBE, "GET", NULL, NULL, url);
+			send_req(g, i, K_PROBE + k, "GET", NULL, NULL, url);
 	}
 }
 
@@ -975,7 +1003,7 @@ static void on_resp(void *ctx, uint64_t tag, const struct orch_resp *r)
 {
 	struct eng *g = ctx;
 	size_t i = (size_t)(tag >> 32);
-	enum kind k = (enum kind)(tag & 0xff);
+	unsigned k = (unsigned)(tag & 0xff);
 	struct hrt *h = &g->h[i];
 	int64_t now = orch_now_ms();
 	if (k == K_WATCH) {
@@ -984,20 +1012,12 @@ static void on_resp(void *ctx, uint64_t tag, const struct orch_resp *r)
 	}
 	if (((tag >> 8) & 0xffffff) != (h->epoch & 0xffffff) || g->phase == PH_END)
 		return; /* an answer nobody waits for any more */
-	if (k == K_PROBE) {
+	if (k >= K_PROBE) {
+		/* the kind carries which probe it was */
+		_cleanup_free_ char *url = probe_url(&g->r->hosts.hosts[i], g->r->o.probes[k - K_PROBE]);
 		h->probes--;
-		/* which probe: count from the template list is not needed for the verdict */
-		char url[512] = "";
-		if (g->r->o.n_probes == 1) {
-			char *u = probe_url(&g->r->hosts.hosts[i], g->r->o.probes[0]);
-			if (u)
-				snprintf(url, sizeof url, "%s", u);
-			free(u);
-		} else {
-			snprintf(url, sizeof url, "of %s", hname(g, i));
-		}
 		if (st(g, i) == ORCH_HS_HEALTHY)
-			on_probe(g, i, r, url);
+			on_probe(g, i, r, url ? url : "?");
 		return;
 	}
 	h->busy = false;
@@ -1006,7 +1026,7 @@ static void on_resp(void *ctx, uint64_t tag, const struct orch_resp *r)
 		if (transient(r)) {
 			if (give_up(g, i, r, now)) {
 				char why[300];
-				snprintf(why, sizeof why, "unreachable: %s", h->last);
+				snprintf(why, sizeof why, "unreachable: %s", h->note->last);
 				problem(g, i, why);
 				if (g->mode == M_ROLLOUT) {
 					/* within --max-unreachable, the rollout goes on without it */
@@ -1040,7 +1060,7 @@ static void on_resp(void *ctx, uint64_t tag, const struct orch_resp *r)
 	if (transient(r)) {
 		if (give_up(g, i, r, now)) {
 			char why[300];
-			snprintf(why, sizeof why, "no answer for %" PRId64 " s: %s", (now - h->fail_since_ms) / 1000, h->last);
+			snprintf(why, sizeof why, "no answer for %" PRId64 " s: %s", (now - h->fail_since_ms) / 1000, h->note->last);
 			host_failed(g, i, true, why, NULL, NULL);
 		}
 		return;
@@ -1081,7 +1101,7 @@ static void scan_host(struct eng *g, size_t i, int64_t now)
 		if (now > h->deadline_ms) {
 			if (st(g, i) == ORCH_HS_DEPLOYING)
 				snprintf(why, sizeof why, "not healthy within the %" PRId64 " s deadline (last: %s)",
-					 o->deadline_ms / 1000, h->last[0] ? h->last : "no answer yet");
+					 o->deadline_ms / 1000, h->note->last[0] ? h->note->last : "no answer yet");
 			else
 				snprintf(why, sizeof why, "healthy, but not for the %" PRId64 " s bake within the %" PRId64
 							  " s deadline", o->bake_ms / 1000, o->deadline_ms / 1000);
@@ -1108,7 +1128,7 @@ static void scan_host(struct eng *g, size_t i, int64_t now)
 		if (now > h->deadline_ms) {
 			snprintf(why, sizeof why, "not back on %s within %" PRId64 " s (last: %s)",
 				 g->r->before[i] ? g->r->before[i] : "no app", o->revert_deadline_ms / 1000,
-				 h->last[0] ? h->last : "no answer");
+				 h->note->last[0] ? h->note->last : "no answer");
 			revert_failed(g, i, why);
 			return;
 		}
@@ -1175,7 +1195,7 @@ static void start_wave(struct eng *g, size_t w, int64_t now)
 		h->sent = h->slot = false;
 		h->healthy_ms = 0;
 		h->next_ms = now;
-		h->backoff_ms = 25;
+		h->backoff_ms = FIRST_POLL_MS;
 	}
 	r->waves_started = w + 1;
 	g->wave = w;
@@ -1633,8 +1653,9 @@ static void drive(struct eng *g)
 		}
 		if (now >= g->next_scan) {
 			size_t baked = 0;
-			for (size_t k = 0; k < g->n && g->phase != PH_END && !g->fatal; k++) {
-				size_t i = (g->scan_from + k) % g->n;
+			for (size_t k = 0, i = g->scan_from; k < g->n && g->phase != PH_END && !g->fatal; k++, i++) {
+				if (i == g->n)
+					i = 0;
 				if (g->phase == PH_PRECHECK)
 					scan_precheck(g, i, now);
 				else
@@ -1646,7 +1667,7 @@ static void drive(struct eng *g)
 			if (g->watch_ms < g->r->o.poll_ms)
 				g->watch_ms = g->r->o.poll_ms;
 			g->scan_from = (g->scan_from + 1) % g->n;
-			g->next_scan = now + 2;
+			g->next_scan = now + 2 + (int64_t)g->n / 5000; /* 10,000 hosts: every 4 ms */
 			advance(g, now);
 		}
 		if (g->phase == PH_END || g->fatal)
@@ -1733,7 +1754,8 @@ static int eng_init(struct eng *g, enum mode mode, struct orch_rollout *r, struc
 		.connect_timeout_ms = r->o.timeout_ms,
 		.cacert = r->o.cacert,
 	};
-	if (!(g->h = calloc(g->n, sizeof *g->h)) || !(g->app_path = orch_app_path(r->app, NULL)))
+	if (!(g->h = calloc(g->n, sizeof *g->h)) || !(g->notes = calloc(g->n, sizeof *g->notes)) ||
+	    !(g->app_path = orch_app_path(r->app, NULL)))
 		return err_errno(e, ENOMEM, "rollout");
 	for (size_t i = 0; i < g->n; i++) {
 		const struct orch_host *h = &r->hosts.hosts[i];
@@ -1745,7 +1767,8 @@ static int eng_init(struct eng *g, enum mode mode, struct orch_rollout *r, struc
 		if (!(g->h[i].url = orch_host_base_url(h, r->o.cacert != NULL)) ||
 		    asprintf(&g->h[i].app_url, "%s%s", g->h[i].url, g->app_path) < 0)
 			return err_errno(e, ENOMEM, "rollout");
-		g->h[i].backoff_ms = 25;
+		g->h[i].backoff_ms = FIRST_POLL_MS;
+		g->h[i].note = &g->notes[i];
 	}
 	if (!(g->agent = orch_agent_new(&ao, e)))
 		return -1;
@@ -1760,6 +1783,7 @@ static void eng_free(struct eng *g)
 		free(g->h[i].app_url);
 	}
 	free(g->h);
+	free(g->notes);
 	free(g->app_path);
 	free(g->put_body);
 	free(g->gen_body);
@@ -1854,7 +1878,7 @@ static void resume_state(struct eng *g, int64_t now)
 			g->h[i].resync = true;
 		} else {
 			set_state(g, i, ORCH_HS_DEPLOYING); /* the wave in progress starts over */
-			g->h[i].backoff_ms = 25;
+			g->h[i].backoff_ms = FIRST_POLL_MS;
 		}
 	}
 	if (r->waves_started > r->waves_passed) {
@@ -1965,7 +1989,7 @@ static void close_superseded(const char *dir, const char *old, const char *by)
 	orch_rollout_free(&o);
 }
 
-int orch_rollout_start(const struct orch_new *a, const struct orch_ui *ui, volatile sig_atomic_t *stop, char **id,
+int orch_rollout_start(const struct orch_new *a, const struct orch_ui *ui, volatile sig_atomic_t *stop,
 		       struct err *e)
 {
 	struct orch_rollout r = {0};
@@ -2021,8 +2045,6 @@ int orch_rollout_start(const struct orch_new *a, const struct orch_ui *ui, volat
 	}
 	if (open && lock.held)
 		close_superseded(dir, r.takeover, r.id);
-	if (id)
-		*id = strdup(r.id);
 	rc = run_engine(&g, false, false);
 	if (r.ended)
 		orch_lock_clear(&lock, r.id);

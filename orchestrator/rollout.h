@@ -23,6 +23,8 @@ enum { ORCH_EXIT_DONE = 0, ORCH_EXIT_ROLLED_BACK = 1, ORCH_EXIT_REFUSED = 2, ORC
 
 enum orch_on_failure { ORCH_ON_FAILURE_REVERT, ORCH_ON_FAILURE_PAUSE };
 
+#define ORCH_MAX_PROBES 16
+
 /* How a rollout behaves; durations in milliseconds. Stored in the journal. */
 struct orch_opts {
 	int64_t bake_ms;            /* healthy this long to pass (30 s) */
@@ -39,7 +41,7 @@ struct orch_opts {
 	size_t n_gates;
 	char **checks;              /* --check commands, run after each wave */
 	size_t n_checks;
-	char **probes;              /* --probe URL templates */
+	char **probes;              /* --probe URL templates (at most ORCH_MAX_PROBES) */
 	size_t n_probes;
 	char *token_file, *cacert;  /* absolute paths, or NULL */
 	bool allow_untested;
@@ -123,13 +125,14 @@ struct orch_new {
 };
 
 /* Returns an exit code (ORCH_EXIT_*), or -1 with e set when nothing was
- * deployed because of an error. *id receives the rollout id (may be NULL). */
-int orch_rollout_start(const struct orch_new *a, const struct orch_ui *ui, volatile sig_atomic_t *stop, char **id,
+ * deployed because of an error. *stop set (by a signal) ends it cleanly. */
+int orch_rollout_start(const struct orch_new *a, const struct orch_ui *ui, volatile sig_atomic_t *stop,
 		       struct err *e);
 /* Continue (abort=false) or revert (abort=true) an unfinished rollout. */
 int orch_rollout_resume(const char *state_dir, const char *id, bool abort, const struct orch_ui *ui,
 			volatile sig_atomic_t *stop, struct err *e);
-/* Print nothing: plan only (--dry-run), as a rollout without hosts contacted. */
+/* The plan of a new rollout (hosts in deployment order, waves, options),
+ * contacting nobody: what --dry-run shows, and where a rollout starts. */
 int orch_rollout_plan(const struct orch_new *a, struct orch_rollout *r, struct err *e);
 
 /* Fleet-wide revert: every host that has the app goes to `to` (a digest, or

@@ -95,6 +95,17 @@ teardown() {
 	[ "$(puts_to h8)" = 0 ]
 }
 
+@test "rollout: --final-bake watches the whole fleet after the last wave" {
+	start_fleet 4
+	behave "h1 sick $V2 900" # long after its own wave
+	run --separate-stderr rollout --image "$IMG@$V2" --bake 100ms --final-bake 3s --json
+	[ "$status" -eq 1 ]
+	[ "$(events wave_passed | wc -l)" = 3 ]
+	[ "$(events failure | jq -r '"\(.host) \(.phase)"')" = "h1 unhealthy" ]
+	[ "$(events revert | jq -r '.hosts | length')" = 4 ]
+	[ "$(digests)" = "$V1" ]
+}
+
 @test "rollout: a host failing during its bake reverts it and the earlier waves" {
 	start_fleet 8
 	behave "h5 sick $V2 100"
@@ -360,6 +371,11 @@ teardown() {
 
 @test "rollout: usage errors exit 2" {
 	start_fleet 2
+	for v in "rollout --help" "revert --help" "fleet --help" "fleet status --help"; do
+		run $RAMP_BIN $v
+		[ "$status" -eq 0 ]
+		[[ "$output" == usage:* ]]
+	done
 	run --separate-stderr "$RAMP_BIN" rollout --app web --fleet "$FLEET"
 	[ "$status" -eq 2 ]
 	run --separate-stderr rollout --image "$IMG@$V2" --steps 1,0

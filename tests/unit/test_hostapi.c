@@ -1,0 +1,200 @@
+/* test_hostapi.c: what the orchestrator reads from agents (orchestrator/hostapi)
+ * and how it pins images (orchestrator/resolve): valid answers, and hostile
+ * ones (wrong types, bad digests, control characters, oversized lists). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "orchestrator/hostapi.h"
+#include "orchestrator/resolve.h"
+
+#define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+#define D2 "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+
+static const char *good =
+	"{\"name\":\"web\",\"generation\":12,\"rollout\":\"r1\",\"phase\":\"healthy\",\"phaseSince\":\"t1\","
+	"\"desired\":{\"image\":\"reg/web@" D2 "\",\"digest\":\"" D2 "\"},"
+	"\"current\":{\"image\":\"reg/web@" D2 "\",\"digest\":\"" D2 "\",\"since\":\"t0\"},"
+	"\"previous\":[{\"image\":\"reg/web@" D1 "\",\"digest\":\"" D1 "\"}],\"pinned\":[],"
+	"\"health\":{\"healthy\":true,\"healthySince\":\"t2\",\"probes\":[{\"time\":\"t\",\"ok\":true,\"ms\":1.5,"
+	"\"output\":\"200 OK\"}]},\"restarts\":3,\"message\":\"\",\"future\":{\"x\":1},"
+	"\"history\":[{\"time\":\"t0\",\"phase\":\"pulling\",\"message\":\"\"},{\"time\":\"t2\",\"phase\":\"healthy\"}]}";
+
+static void test_status(void **state)
+{
+	(void)state;
+	struct orch_status s;
+	struct err e;
+	assert_int_equal(orch_status_parse(good, strlen(good), "web", &s, &e), 0);
+	assert_string_equal(s.name, "web");
+	assert_int_equal(s.generation, 12);
+	assert_string_equal(s.phase, "healthy");
+	assert_string_equal(s.desired, D2);
+	assert_string_equal(s.current, D2);
+	assert_string_equal(s.current_since, "t0");
+	assert_int_equal(s.n_previous, 1);
+	assert_string_equal(s.previous[0], D1);
+	assert_true(s.healthy);
+	assert_string_equal(s.healthy_since, "t2");
+	assert_string_equal(s.probe, "200 OK");
+	assert_int_equal(s.restarts, 3);
+	assert_int_equal(s.n_history, 2);
+	assert_string_equal(s.history[1].phase, "healthy");
+	/* a new host's answer has no versions at all */
+	const char *bare = "{\"name\":\"web\",\"generation\":0,\"phase\":\"pulling\"}";
+	assert_int_equal(orch_status_parse(bare, strlen(bare), NULL, &s, &e), 0);
+	assert_string_equal(s.current, "");
+	assert_false(s.healthy);
+}
+
+static void bad(const char *json, const char *words)
+{
+	struct orch_status s;
+	struct err e;
+	if (orch_status_parse(json, strlen(json), "web", &s, &e) == 0)
+		fail_msg("accepted %s", json);
+	if (!strstr(e.msg, words))
+		fail_msg("\"%s\": message \"%s\" lacks \"%s\"", json, e.msg, words);
+}
+
+static void test_hostile(void **state)
+{
+	(void)state;
+	bad("", "JSON");
+	bad("[]", "expected an app status object");
+	bad("{\"name\":\"web\",\"phase\":\"healthy\"}", "missing field \"generation\"");
+	bad("{\"name\":\"web\",\"generation\":\"12\",\"phase\":\"healthy\"}", "field \"generation\": expected integer");
+	bad("{\"name\":\"web\",\"generation\":-1,\"phase\":\"healthy\"}", "negative generation");
+	bad("{\"name\":\"api\",\"generation\":1,\"phase\":\"healthy\"}", "about app \"api\", not \"web\"");
+	bad("{\"name\":\"web\",\"generation\":1}", "missing field \"phase\"");
+	bad("{\"name\":\"web\",\"generation\":1,\"phase\":7}", "field \"phase\": expected string");
+	bad("{\"name\":\"web\",\"generation\":1,\"phase\":\"healthy\",\"current\":{\"digest\":\"sha256:zz\"}}",
+	    "\"current\"");
+	bad("{\"name\":\"web\",\"generation\":1,\"phase\":\"healthy\",\"current\":{\"digest\":\"sha256:../../etc\"}}",
+	    "\"current\"");
+	bad("{\"name\":\"web\",\"generation\":1,\"phase\":\"healthy\",\"current\":\"x\"}", "expected object");
+	bad("{\"name\":\"web\",\"generation\":1,\"phase\":\"healthy\",\"previous\":[{\"digest\":1}]}", "\"previous\"[0]");
+	bad("{\"name\":\"web\",\"generation\":1,\"phase\":\"healthy\",\"health\":{\"healthy\":\"yes\"}}", "\"health\"");
+	bad("{\"name\":\"web\",\"generation\":1,\"phase\":\"healthy\",\"name\":\"web\"}", "twice");
+	bad("{\"name\":\"web\",\"generation\":99999999999999999999,\"phase\":\"healthy\"}", "expected integer");
+	/* control characters from a host never reach a terminal; long strings are cut */
+	struct orch_status s;
+	struct err e;
+	char msg[4000];
+	snprintf(msg, sizeof msg,
+		 "{\"name\":\"web\",\"generation\":1,\"phase\":\"fail\\u001b[2Jed\",\"message\":\"a\\u0007b\\nc%0*d\"}",
+		 2000, 0);
+	assert_int_equal(orch_status_parse(msg, strlen(msg), "web", &s, &e), 0);
+	assert_string_equal(s.phase, "fail?[2Jed");
+	assert_memory_equal(s.message, "a?b?c0", 6);
+	assert_int_equal(strlen(s.message), sizeof s.message - 1);
+	/* 50 history entries and 40 kept versions: the newest 20, the first 16 */
+	char *big = malloc(20000);
+	size_t l = (size_t)sprintf(big, "{\"name\":\"web\",\"generation\":1,\"phase\":\"healthy\",\"history\":[");
+	for (int i = 0; i < 50; i++)
+		l += (size_t)sprintf(big + l, "%s{\"time\":\"t%d\",\"phase\":\"p\"}", i ? "," : "", i);
+	l += (size_t)sprintf(big + l, "],\"previous\":[");
+	for (int i = 0; i < 40; i++)
+		l += (size_t)sprintf(big + l, "%s{\"digest\":\"%s\"}", i ? "," : "", i % 2 ? D1 : D2);
+	sprintf(big + l, "]}");
+	assert_int_equal(orch_status_parse(big, strlen(big), "web", &s, &e), 0);
+	assert_int_equal(s.n_history, ORCH_MAX_HISTORY);
+	assert_string_equal(s.history[0].time, "t30");
+	assert_string_equal(s.history[19].time, "t49");
+	assert_int_equal(s.n_previous, ORCH_MAX_PREVIOUS);
+	free(big);
+}
+
+static void test_errors_info_bodies(void **state)
+{
+	(void)state;
+	char code[64], msg[128], plat[128];
+	struct err e;
+	const char *err = "{\"error\":\"stale_generation\",\"message\":\"generation 3 is older than 5\"}";
+	orch_error_parse(err, strlen(err), code, sizeof code, msg, sizeof msg);
+	assert_string_equal(code, "stale_generation");
+	assert_string_equal(msg, "generation 3 is older than 5");
+	orch_error_parse("<html>502</html>", 16, code, sizeof code, msg, sizeof msg);
+	assert_string_equal(code, "");
+	assert_string_equal(msg, "");
+	orch_error_parse("{\"error\":7}", 11, code, sizeof code, msg, sizeof msg);
+	assert_string_equal(code, "");
+	const char *info = "{\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\",\"variant\":\"v8\"},\"x\":1}";
+	assert_int_equal(orch_info_platform(info, strlen(info), plat, sizeof plat, &e), 0);
+	assert_string_equal(plat, "linux/arm64/v8");
+	assert_int_equal(orch_info_platform("{\"platform\":{\"os\":\"linux\"}}", 27, plat, sizeof plat, &e), -1);
+	char *b = orch_body_put("reg/web@" D2, "r\"1", 7);
+	assert_string_equal(b, "{\"image\":\"reg/web@" D2 "\",\"rollout\":\"r\\\"1\",\"generation\":7}");
+	free(b);
+	b = orch_body_revert(D1, 8);
+	assert_string_equal(b, "{\"to\":\"" D1 "\",\"generation\":8}");
+	free(b);
+	b = orch_body_generation(9);
+	assert_string_equal(b, "{\"generation\":9}");
+	free(b);
+	b = orch_app_path("web", "/revert");
+	assert_string_equal(b, "/v1/apps/web/revert");
+	free(b);
+	assert_true(orch_app_name_valid("web-1.api_x"));
+	assert_false(orch_app_name_valid("Web"));
+	assert_false(orch_app_name_valid("-web"));
+	assert_false(orch_app_name_valid("../x"));
+	assert_false(orch_app_name_valid(""));
+	assert_false(orch_app_name_valid("a234567890123456789012345678901234567890123456789012345678901234"));
+}
+
+static void test_resolve(void **state)
+{
+	(void)state;
+	struct orch_resolved r;
+	struct err e;
+	assert_int_equal(orch_resolve_image("127.0.0.1:5000/team/web@" D2, &r, &e), 0);
+	assert_string_equal(r.pinned, "127.0.0.1:5000/team/web@" D2);
+	assert_string_equal(r.digest.s, D2);
+	assert_false(r.records_known);
+	char *plats[] = {"linux/amd64"};
+	assert_int_equal(orch_records_check(&r, plats, 1, &e), -1);
+	assert_non_null(strstr(e.msg, "--allow-untested"));
+	/* records, once somebody can fetch them */
+	struct orch_record recs[] = {{"linux/amd64", true}, {"linux/arm64", false}};
+	r.records = malloc(sizeof recs);
+	memcpy(r.records, recs, sizeof recs);
+	r.n_records = 2;
+	r.records_known = true;
+	assert_int_equal(orch_records_check(&r, plats, 1, &e), 0);
+	char *both[] = {"linux/amd64", "linux/arm64"};
+	assert_int_equal(orch_records_check(&r, both, 2, &e), -1);
+	assert_non_null(strstr(e.msg, "no passing test record for linux/arm64"));
+	orch_resolved_free(&r);
+	/* a tag next to the digest is dropped: the digest is what runs */
+	assert_int_equal(orch_resolve_image("localhost/web:1.2@" D1, &r, &e), 0);
+	assert_string_equal(r.pinned, "localhost/web@" D1);
+	orch_resolved_free(&r);
+	assert_int_equal(orch_resolve_image("web:latest", &r, &e), -1);
+	assert_non_null(strstr(e.msg, "needs the registry client"));
+	static const char *bad_refs[] = {
+		"", "@" D1, "Web@" D1, "reg/web@sha256:abc", "reg/web@md5:" D1, "reg//web@" D1, "reg/web @" D1,
+		"reg/web\n@" D1, "reg/-web@" D1, "reg/web-@" D1, "reg/web@" D1 "x",
+	};
+	for (size_t i = 0; i < sizeof bad_refs / sizeof *bad_refs; i++)
+		if (orch_resolve_image(bad_refs[i], &r, &e) == 0) {
+			orch_resolved_free(&r);
+			fail_msg("accepted image reference \"%s\"", bad_refs[i]);
+		}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_errors_info_bodies),
+		cmocka_unit_test(test_resolve),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
