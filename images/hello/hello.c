@@ -75,16 +75,18 @@ static void *serve(void *arg)
 	int fd = (int)(intptr_t)arg;
 	char req[8192];
 	size_t have = 0;
+	int served = 0, idle_polls = 0;
 	for (;;) {
 		char *end = NULL;
 		while (!(end = memmem(req, have, "\r\n\r\n", 4))) {
 			if (have == sizeof req)
 				goto done;
 			struct pollfd p = {.fd = fd, .events = POLLIN};
-			/* an idle keep-alive connection is closed once we are stopping */
-			int r = poll(&p, 1, stopping ? 0 : 200);
+			/* once stopping, an idle keep-alive connection is closed; a new one
+			 * still gets its first request answered (its bytes may be in flight) */
+			int r = poll(&p, 1, stopping && served ? 0 : 200);
 			if (r == 0) {
-				if (stopping && have == 0)
+				if (stopping && have == 0 && (served || ++idle_polls > 10))
 					goto done;
 				continue;
 			}
@@ -111,6 +113,7 @@ static void *serve(void *arg)
 		}
 		if (respond(fd, code, body, keep) < 0 || !keep)
 			goto done;
+		served++;
 		memmove(req, req + used, have - used);
 		have -= used;
 	}
