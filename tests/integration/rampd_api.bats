@@ -212,7 +212,7 @@ EOF
 
 @test "rampd systemd: READY, WATCHDOG and STOPPING over \$NOTIFY_SOCKET" {
 	write_config
-	python3 - "$T/notify.sock" "$T/notify.log" <<'PY' &
+	python3 - "$T/notify.sock" "$T/notify.log" 3>&- <<'PY' &
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])

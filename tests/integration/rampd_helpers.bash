@@ -19,7 +19,8 @@ JSON
 
 # start_rampd [ARGS...]: start rampd on $T/rampd.json, wait until its API answers
 start_rampd() {
-	"$RAMPD_BIN" --config "$T/rampd.json" "$@" 2>>"$T/rampd.log" &
+	# fd 3 is bats' own: a process left holding it would keep bats waiting
+	"$RAMPD_BIN" --config "$T/rampd.json" "$@" 2>>"$T/rampd.log" </dev/null 3>&- &
 	RAMPD_PID=$!
 	echo "$RAMPD_PID" >>"$T/rampd.pids"
 	for _ in $(seq 200); do
@@ -56,6 +57,8 @@ rampd_teardown() {
 		while read -r p; do wait_exit "$p" 15 || kill -KILL "$p" 2>/dev/null || true; done <"$T/rampd.pids"
 	fi
 	for p in $(app_pids); do kill -KILL "$p" 2>/dev/null || true; done
+	# registries a test started in $T
+	for p in "$T"/*/pid; do [ -f "$p" ] && stop_registry "$(dirname "$p")"; done
 	if [ -n "${BATS_TEST_COMPLETED:-}" ] || [ ! -f "$T/rampd.log" ]; then :; else
 		echo "--- rampd log" >&2
 		cat "$T/rampd.log" >&2
@@ -79,7 +82,7 @@ log: {level: error}
 storage: {filesystem: {rootdirectory: $d/data}, delete: {enabled: true}}
 http: {addr: 127.0.0.1:$port}
 YML
-	docker-registry serve "$d/config.yml" >"$d/log" 2>&1 &
+	docker-registry serve "$d/config.yml" >"$d/log" 2>&1 </dev/null 3>&- &
 	echo $! >"$d/pid"
 	for _ in $(seq 100); do
 		curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break
