@@ -250,40 +250,76 @@ static bool stale(const struct rt_app *a, int64_t generation, struct err *e)
 	return true;
 }
 
-/* Record and persist a new desired version (nothing changes if it cannot be
- * saved). A revert keeps the app's rollout id; the version keeps the one that
- * deployed it. */
-static int set_desired(struct rt_app *a, const struct rt_app_version *v, int64_t generation, bool revert,
-		       struct err *e)
+static int versions_copy(struct rt_app_version **dst, size_t *nd, const struct rt_app_version *src, size_t n,
+			 struct err *e)
 {
-	struct rt_app_version n, old = a->st.desired;
-	const char *ro = revert ? a->st.rollout : v->rollout;
-	char *rollout = NULL, *old_rollout = a->st.rollout;
-	bool old_has = a->st.has_desired;
-	int64_t old_gen = a->st.generation;
-	if (rt_app_version_copy(&n, v, e) < 0)
-		return -1;
-	if (ro && !(rollout = strdup(ro))) {
-		rt_app_version_free(&n);
-		return err_errno(e, ENOMEM, "rollout");
+	*nd = 0;
+	if (!(*dst = calloc(n ? n : 1, sizeof **dst)))
+		return err_errno(e, ENOMEM, "app state");
+	for (; *nd < n; (*nd)++)
+		if (rt_app_version_copy(&(*dst)[*nd], &src[*nd], e) < 0)
+			return -1;
+	return 0;
+}
+
+int rt_app_state_copy(struct rt_app_state *dst, const struct rt_app_state *src, struct err *e)
+{
+	*dst = (struct rt_app_state){
+		.generation = src->generation, .has_current = src->has_current, .has_desired = src->has_desired};
+	if (!(dst->name = strdup(src->name)) || (src->rollout && !(dst->rollout = strdup(src->rollout))) ||
+	    (src->has_current && rt_app_version_copy(&dst->current, &src->current, e) < 0) ||
+	    (src->has_desired && rt_app_version_copy(&dst->desired, &src->desired, e) < 0) ||
+	    versions_copy(&dst->previous, &dst->n_previous, src->previous, src->n_previous, e) < 0 ||
+	    versions_copy(&dst->pinned, &dst->n_pinned, src->pinned, src->n_pinned, e) < 0) {
+		rt_app_state_free(dst);
+		return err_errno(e, ENOMEM, "app state");
 	}
+	return 0;
+}
+
+/* Record and persist a request: the new desired version, the generation, the
+ * rollout (a revert keeps the app's; the version keeps the one that deployed
+ * it) and, with switch_now, the version as current too. Nothing changes if
+ * it cannot be saved. */
+static int commit_request(struct rt_app *a, const struct rt_app_version *v, int64_t generation, bool revert,
+			  bool switch_now, struct err *e)
+{
+	struct rt_app_state saved;
+	struct rt_app_version n;
+	if (rt_app_state_copy(&saved, &a->st, e) < 0)
+		return -1;
+	if (rt_app_version_copy(&n, v, e) < 0)
+		goto fail;
 	n.since = 0;
+	rt_app_version_free(&a->st.desired);
 	a->st.desired = n;
 	a->st.has_desired = true;
-	a->st.rollout = rollout;
 	a->st.generation = generation;
-	if (rt_app_state_write(&a->d->store, &a->st, e) < 0) {
-		rt_app_version_free(&a->st.desired);
+	if (!revert) {
 		free(a->st.rollout);
-		a->st.desired = old;
-		a->st.has_desired = old_has;
-		a->st.rollout = old_rollout;
-		a->st.generation = old_gen;
-		return err_ctx(e, "save app \"%s\"", a->name);
+		if ((a->st.rollout = v->rollout ? strdup(v->rollout) : NULL) == NULL && v->rollout) {
+			err_errno(e, ENOMEM, "rollout");
+			goto fail;
+		}
 	}
-	rt_app_version_free(&old);
-	free(old_rollout);
+	if (switch_now) {
+		struct rt_app_version cur = *v;
+		cur.since = rt_now_ms() / 1000;
+		if (rt_app_state_switch(&a->st, &cur, e) < 0)
+			goto fail;
+	}
+	if (rt_app_state_write(&a->d->store, &a->st, e) < 0) {
+		err_ctx(e, "save app \"%s\"", a->name);
+		goto fail;
+	}
+	rt_app_state_free(&saved);
 	return 0;
+fail:
+	if (saved.name) {
+		rt_app_state_free(&a->st);
+		a->st = saved;
+	}
+	return -1;
 }
 
 struct rt_outcome rt_app_put(struct rt_app *a, const struct rt_put_req *r, struct err *e)
@@ -300,7 +336,7 @@ struct rt_outcome rt_app_put(struct rt_app *a, const struct rt_put_req *r, struc
 	}
 	struct rt_app_version v = {.image = (char *)r->image, .manifest = r->digest,
 				   .rollout = r->rollout[0] ? (char *)r->rollout : NULL};
-	if (set_desired(a, &v, r->generation, false, e) < 0)
+	if (commit_request(a, &v, r->generation, false, false, e) < 0)
 		return outcome(500, API_E_INTERNAL);
 	if (!a->st.has_current || !img_digest_eq(&a->st.current.manifest, &r->digest))
 		rt_app_set_phase(a, RT_PHASE_PULLING, "deploying %s", r->digest.s);
@@ -343,14 +379,21 @@ struct rt_outcome rt_app_revert(struct rt_app *a, const struct rt_revert_req *r,
 	struct rt_app_version v;
 	if (rt_app_version_copy(&v, t, e) < 0)
 		return outcome(500, API_E_INTERNAL);
-	int rc = set_desired(a, &v, r->generation, true, e);
+	/* A kept version is in the store: it becomes current in the same write
+	   as the request (a switch records the new current version first, then
+	   starts it), so that a revert costs one durable write, not two. */
+	bool to_other = !a->st.has_current || !img_digest_eq(&a->st.current.manifest, &v.manifest);
+	int rc = commit_request(a, &v, r->generation, true, to_other, e);
 	rt_app_version_free(&v);
 	if (rc < 0)
 		return outcome(500, API_E_INTERNAL);
-	if (!a->st.has_current || !img_digest_eq(&a->st.current.manifest, &a->st.desired.manifest))
-		rt_app_set_phase(a, RT_PHASE_REVERTING, "reverting to %s", a->st.desired.manifest.s);
-	else if (a->phase == RT_PHASE_PULLING || a->phase == RT_PHASE_UNPACKING || a->phase == RT_PHASE_FAILED)
+	if (to_other) {
+		a->reverts++;
+		a->switched = true;
+		rt_app_set_phase(a, RT_PHASE_REVERTING, "reverting to %s", a->st.current.manifest.s);
+	} else if (a->phase == RT_PHASE_PULLING || a->phase == RT_PHASE_UNPACKING || a->phase == RT_PHASE_FAILED) {
 		rt_app_set_phase(a, a->healthy ? RT_PHASE_HEALTHY : RT_PHASE_STARTING, "deployment called off");
+	}
 	rt_app_wake(a);
 	return outcome(202, NULL);
 }
@@ -362,8 +405,12 @@ int rt_app_auto_revert(struct rt_app *a, struct err *e)
 	struct rt_app_version v;
 	if (rt_app_version_copy(&v, &a->st.previous[0], e) < 0)
 		return -1;
-	int rc = set_desired(a, &v, a->st.generation, true, e);
+	int rc = commit_request(a, &v, a->st.generation, true, true, e);
 	rt_app_version_free(&v);
+	if (rc == 0) {
+		a->reverts++;
+		a->switched = true;
+	}
 	return rc;
 }
 

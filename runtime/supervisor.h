@@ -100,6 +100,7 @@ struct rt_app {
 	uint64_t restarts, switches, reverts;
 	double probe_seconds; /* latency of the last probe */
 	bool deleting;
+	bool switched; /* a revert made another version current: the thread starts it */
 
 	/* the app's thread (supervisor_run.c) */
 	bool quit, leave_running; /* asked to end, and whether to stop the containers */
@@ -140,9 +141,11 @@ void rt_app_status_json(const struct rt_app *a, struct jgen *g);
 struct rt_outcome rt_app_put(struct rt_app *a, const struct rt_put_req *r, struct err *e);
 struct rt_outcome rt_app_revert(struct rt_app *a, const struct rt_revert_req *r, struct err *e);
 struct rt_outcome rt_app_delete(struct rt_app *a, const struct rt_delete_req *r, struct err *e);
-/* The app's own revert (auto_revert): desired becomes previous[0], with the
- * generation it has. Caller holds a->mu. */
+/* The app's own revert (auto_revert): previous[0] becomes desired and
+ * current, with the generation the app has. Caller holds a->mu. */
 int rt_app_auto_revert(struct rt_app *a, struct err *e);
+/* A deep copy (to roll back a change that could not be saved). */
+int rt_app_state_copy(struct rt_app_state *dst, const struct rt_app_state *src, struct err *e);
 
 /* RFC 3339 UTC ("2026-11-26T10:15:04Z") of unix ms; buf of at least 32 bytes. */
 void rt_format_time(int64_t ms, char *buf, size_t cap);

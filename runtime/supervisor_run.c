@@ -686,33 +686,6 @@ static void start_current(struct rt_app *a, const struct img_digest *digest)
 	      w->failed ? "not healthy in time: " : "", digest->s, (int)in->c.pid);
 }
 
-static int versions_copy(struct rt_app_version **dst, size_t *nd, const struct rt_app_version *src, size_t n,
-			 struct err *e)
-{
-	*nd = 0;
-	if (!(*dst = calloc(n ? n : 1, sizeof **dst)))
-		return err_errno(e, ENOMEM, "app state");
-	for (; *nd < n; (*nd)++)
-		if (rt_app_version_copy(&(*dst)[*nd], &src[*nd], e) < 0)
-			return -1;
-	return 0;
-}
-
-static int state_copy(struct rt_app_state *dst, const struct rt_app_state *src, struct err *e)
-{
-	*dst = (struct rt_app_state){
-		.generation = src->generation, .has_current = src->has_current, .has_desired = src->has_desired};
-	if (!(dst->name = strdup(src->name)) || (src->rollout && !(dst->rollout = strdup(src->rollout))) ||
-	    (src->has_current && rt_app_version_copy(&dst->current, &src->current, e) < 0) ||
-	    (src->has_desired && rt_app_version_copy(&dst->desired, &src->desired, e) < 0) ||
-	    versions_copy(&dst->previous, &dst->n_previous, src->previous, src->n_previous, e) < 0 ||
-	    versions_copy(&dst->pinned, &dst->n_pinned, src->pinned, src->n_pinned, e) < 0) {
-		rt_app_state_free(dst);
-		return err_errno(e, ENOMEM, "app state");
-	}
-	return 0;
-}
-
 /* Make the desired version current: commit it to state.json, then start it. */
 static void switch_to(struct rt_app *a, const struct rt_app_version *v, bool revert)
 {
@@ -733,7 +706,7 @@ static void switch_to(struct rt_app *a, const struct rt_app_version *v, bool rev
 	struct rt_app_version nv = *v;
 	nv.since = rt_now_ms() / 1000;
 	/* build the new state on a copy of the old, so a failed write changes nothing */
-	int rc = state_copy(&saved, &a->st, &e);
+	int rc = rt_app_state_copy(&saved, &a->st, &e);
 	if (rc == 0 && (rc = rt_app_state_switch(&a->st, &nv, &e)) == 0) {
 		/* keep-1 previous versions: GC never has to cut the list behind our back */
 		while (a->st.n_previous > (keep ? keep - 1 : 0))
@@ -763,6 +736,29 @@ static void switch_to(struct rt_app *a, const struct rt_app_version *v, bool rev
 	w->failed = false;
 	w->deadline = rt_mono_ms() + deadline_ms;
 	start_current(a, &v->manifest);
+	rt_daemon_want_gc(a->d);
+}
+
+/* A revert recorded the new current version itself (supervisor.c): start it
+ * now, whatever backoff the version before was in, and watch its health. */
+static void switched_by_request(struct rt_app *a, const struct rt_app_version *cur)
+{
+	struct rt_worker *w = a->w;
+	struct rt_app_config ac;
+	struct err e;
+	int64_t deadline_ms = 60000;
+	pthread_mutex_lock(&a->d->mu);
+	if (rt_config_app(&a->d->cfg, a->name, &ac, &e) == 0) {
+		deadline_ms = ac.health_deadline / 1000000;
+		rt_app_config_free(&ac);
+	}
+	pthread_mutex_unlock(&a->d->mu);
+	log_notice("app %s: reverting to %s", a->name, cur->manifest.s);
+	w->crashes = 0;
+	w->failed = false;
+	w->restart_at = 0;
+	w->switch_retry_at = 0;
+	w->deadline = rt_mono_ms() + deadline_ms;
 	rt_daemon_want_gc(a->d);
 }
 
@@ -928,6 +924,7 @@ static void check_deadline(struct rt_app *a, int64_t now)
 		else
 			log_err("app %s: auto-revert: %s", a->name, e.msg);
 		pthread_mutex_unlock(&a->mu);
+		rt_app_wake(a); /* the next pass starts it */
 		log_warn("app %s: %s not healthy in time, reverting to the previous version", a->name, cur);
 		return;
 	}
@@ -967,8 +964,10 @@ static void step(struct rt_app *a)
 		pull_finished(a);
 
 	struct rt_app_version want = {0}, cur = {0};
-	bool has_want, has_cur, revert = false;
+	bool has_want, has_cur, revert = false, switched;
 	pthread_mutex_lock(&a->mu);
+	switched = a->switched;
+	a->switched = false;
 	has_want = a->st.has_desired && rt_app_version_copy(&want, &a->st.desired, &e) == 0;
 	has_cur = a->st.has_current && rt_app_version_copy(&cur, &a->st.current, &e) == 0;
 	/* going back to a kept version is a revert, whoever asked */
@@ -976,6 +975,8 @@ static void step(struct rt_app *a)
 		revert |= img_digest_eq(&a->st.previous[i].manifest, &want.manifest);
 	pthread_mutex_unlock(&a->mu);
 
+	if (switched)
+		switched_by_request(a, &cur);
 	if (has_want && (!has_cur || !img_digest_eq(&want.manifest, &cur.manifest))) {
 		/* a kept version cannot be collected, so a revert never waits for the
 		   GC; any other image could go while we look, unless under the lock */
