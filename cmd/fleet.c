@@ -14,6 +14,7 @@
 #include "orchestrator/fleet.h"
 #include "orchestrator/report.h"
 #include "orchestrator/rollout.h"
+#include "orchestrator/status.h"
 
 static void status_usage(FILE *f)
 {
