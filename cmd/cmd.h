@@ -13,6 +13,13 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 int cmd_build(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_test(int argc, char **argv);
+int cmd_push(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+int cmd_login(int argc, char **argv);
+int cmd_logout(int argc, char **argv);
+int cmd_host(int argc, char **argv);
 int cmd_rollout(int argc, char **argv);
 int cmd_revert(int argc, char **argv);
 int cmd_fleet(int argc, char **argv);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "image/record.h"
 #include "image/verify.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -50,7 +51,7 @@ static void print_strv(const char *label, const struct img_strv *s)
 	printf("%s\n", s->n ? "]" : "[]");
 }
 
-static void human(const struct img_image *img, const struct img_referrer *refs, size_t n_refs)
+static void human(const struct img_image *img, const struct img_record *recs, size_t n_recs)
 {
 	const struct img_config *c = &img->config;
 	const char *name = img_kvs_get(&img->desc.annotations, IMG_ANN_REF_NAME);
@@ -100,9 +101,17 @@ static void human(const struct img_image *img, const struct img_referrer *refs, 
 		printf("annotations\n");
 	for (size_t i = 0; i < img->manifest.annotations.n; i++)
 		printf("  %s=%s\n", img->manifest.annotations.v[i].k, img->manifest.annotations.v[i].v);
-	printf("test records%s\n", n_refs ? "" : "  none");
-	for (size_t i = 0; i < n_refs; i++)
-		printf("  %s  %s\n", refs[i].desc.digest.s, refs[i].desc.artifact_type);
+	printf("test records%s\n", n_recs ? "" : "  none");
+	for (size_t i = 0; i < n_recs; i++) {
+		const struct img_record *r = &recs[i];
+		printf("  %s  %s/%s%s%s, kernel %s, %s, exit %d in %.1f s:", r->time,
+		       r->platform.os, r->platform.architecture, r->platform.variant ? "/" : "",
+		       r->platform.variant ? r->platform.variant : "", r->kernel, img_record_passed(r) ? "passed" : "FAILED",
+		       r->exit_code, r->duration_ms / 1000.0);
+		for (size_t j = 0; j < r->command.n; j++)
+			printf(" %s", r->command.v[j]);
+		printf("\n");
+	}
 }
 
 static void json_strv(struct jgen *g, const char *k, const struct img_strv *s)
@@ -123,7 +132,7 @@ static void json_kvs(struct jgen *g, const char *k, const struct img_kvs *m)
 	jgen_obj_close(g);
 }
 
-static void json_image(struct jgen *g, const struct img_image *img, const struct img_referrer *refs, size_t n_refs)
+static void json_image(struct jgen *g, const struct img_image *img, const struct img_record *recs, size_t n_recs)
 {
 	const struct img_config *c = &img->config;
 	const char *name = img_kvs_get(&img->desc.annotations, IMG_ANN_REF_NAME);
@@ -183,11 +192,23 @@ static void json_image(struct jgen *g, const struct img_image *img, const struct
 	json_kvs(g, "annotations", &img->manifest.annotations);
 	jgen_key(g, "testRecords");
 	jgen_arr_open(g);
-	for (size_t i = 0; i < n_refs; i++) {
+	for (size_t i = 0; i < n_recs; i++) {
+		const struct img_record *r = &recs[i];
 		jgen_obj_open(g);
-		jgen_kstr(g, "digest", refs[i].desc.digest.s);
-		jgen_kstr(g, "artifactType", refs[i].desc.artifact_type);
-		json_kvs(g, "annotations", &refs[i].manifest.annotations);
+		jgen_kbool(g, "passed", img_record_passed(r));
+		jgen_key(g, "platform");
+		jgen_obj_open(g);
+		jgen_kstr(g, "os", r->platform.os);
+		jgen_kstr(g, "architecture", r->platform.architecture);
+		if (r->platform.variant)
+			jgen_kstr(g, "variant", r->platform.variant);
+		jgen_obj_close(g);
+		jgen_kstr(g, "kernel", r->kernel);
+		json_strv(g, "command", &r->command);
+		jgen_kint(g, "exitCode", r->exit_code);
+		jgen_kint(g, "durationMs", r->duration_ms);
+		jgen_kstr(g, "time", r->time);
+		jgen_kstr(g, "rampVersion", r->version);
 		jgen_obj_close(g);
 	}
 	jgen_arr_close(g);
@@ -206,8 +227,8 @@ int cmd_inspect(int argc, char **argv)
 	bool as_json = false, verify = false;
 	struct img_platform plat = {0};
 	struct img_image img = {0};
-	struct img_referrer *refs = NULL;
-	size_t n_refs = 0;
+	struct img_record *recs = NULL;
+	size_t n_recs = 0;
 	struct err e;
 	int c, rc = EXIT_USAGE;
 
@@ -241,7 +262,7 @@ int cmd_inspect(int argc, char **argv)
 		goto out;
 	}
 	if (img_image_open(argv[optind], NULL, plat.os ? &plat : NULL, &img, &e) < 0 ||
-	    img_image_referrers(&img, &refs, &n_refs, &e) < 0) {
+	    img_record_list(&img, &recs, &n_recs, &e) < 0) {
 		rc = cmd_fail(&e);
 		goto out;
 	}
@@ -250,14 +271,14 @@ int cmd_inspect(int argc, char **argv)
 	if (as_json) {
 		g = jgen_new(true);
 		jgen_obj_open(g);
-		json_image(g, &img, refs, n_refs);
+		json_image(g, &img, recs, n_recs);
 		if (verify) {
 			jgen_key(g, "problems");
 			jgen_arr_open(g);
 			p.g = g;
 		}
 	} else {
-		human(&img, refs, n_refs);
+		human(&img, recs, n_recs);
 		if (verify)
 			printf("verify\n");
 	}
@@ -284,7 +305,7 @@ int cmd_inspect(int argc, char **argv)
 	} else
 		rc = EXIT_OK;
 out:
-	img_referrers_free(refs, n_refs);
+	img_records_free(recs, n_recs);
 	img_image_close(&img);
 	img_platform_free(&plat);
 	return rc;

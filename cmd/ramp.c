@@ -15,6 +15,13 @@ static const struct verb {
 } verbs[] = {
 	{"build", cmd_build, "freeze directory trees into a reproducible OCI image archive"},
 	{"inspect", cmd_inspect, "show (and verify) an image archive or layout"},
+	{"run", cmd_run, "run an image as an isolated container"},
+	{"test", cmd_test, "run tests inside an image and attach a test record"},
+	{"push", cmd_push, "push an image and its test records to a registry"},
+	{"pull", cmd_pull, "pull an image and its test records from a registry"},
+	{"login", cmd_login, "store credentials for a registry (after checking them)"},
+	{"logout", cmd_logout, "remove stored credentials for a registry"},
+	{"host", cmd_host, "talk to a host's rampd: status, deploy, revert, logs, rm"},
 	{"rollout", cmd_rollout, "deploy to a fleet in growing waves, reverting at the first bad signal"},
 	{"revert", cmd_revert, "put every host of a fleet back on its previous version"},
 	{"fleet", cmd_fleet, "see a fleet: version, phase and health of each host"},

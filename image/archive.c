@@ -176,7 +176,7 @@ static int arch_err(struct err *e, struct archive *a, const char *what, const ch
 	return err_set(e, "%s \"%s\": %s", what, name, archive_error_string(a));
 }
 
-static int add_entry(struct archive *a, const char *name, mode_t type, int fd, int64_t size, struct err *e)
+static int add_entry(struct archive *a, int out_fd, const char *name, mode_t type, int fd, int64_t size, struct err *e)
 {
 	struct archive_entry *ent = archive_entry_new();
 	static __thread char buf[1 << 20];
@@ -214,6 +214,9 @@ static int add_entry(struct archive *a, const char *name, mode_t type, int fd, i
 			goto out;
 		}
 		left -= n;
+		/* start writeback as we go: the fsync at the end then waits for little */
+		if (out_fd >= 0 && ((size - left) & ((8 << 20) - 1)) < n)
+			sync_file_range(out_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	}
 	rc = 0;
 out:
@@ -221,7 +224,7 @@ out:
 	return rc;
 }
 
-static int add_file(struct archive *a, const char *dir, const char *name, struct err *e)
+static int add_file(struct archive *a, int out_fd, const char *dir, const char *name, struct err *e)
 {
 	_cleanup_free_ char *p = fs_join(dir, name);
 	struct stat st;
@@ -232,7 +235,7 @@ static int add_file(struct archive *a, const char *dir, const char *name, struct
 		return err_sys(e, "open \"%s\"", p);
 	if (!S_ISREG(st.st_mode))
 		return err_set(e, "\"%s\" is not a regular file", p);
-	return add_entry(a, name, AE_IFREG, fd, st.st_size, e);
+	return add_entry(a, out_fd, name, AE_IFREG, fd, st.st_size, e);
 }
 
 static int cmp_name(const void *x, const void *y)
@@ -282,16 +285,16 @@ int img_archive_write(const char *dir, const char *out, struct err *e)
 		arch_err(e, a, "write", out);
 		goto out;
 	}
-	if (add_entry(a, "blobs/", AE_IFDIR, -1, 0, e) < 0 || add_entry(a, "blobs/sha256/", AE_IFDIR, -1, 0, e) < 0)
+	if (add_entry(a, -1, "blobs/", AE_IFDIR, -1, 0, e) < 0 || add_entry(a, -1, "blobs/sha256/", AE_IFDIR, -1, 0, e) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		char name[128];
 		snprintf(name, sizeof name, "blobs/sha256/%.100s", names[i]);
-		if (add_file(a, dir, name, e) < 0)
+		if (add_file(a, fa.fd, dir, name, e) < 0)
 			goto out;
 	}
-	if (add_file(a, dir, "index.json", e) < 0 || (fs_exists(dm) && add_file(a, dir, "manifest.json", e) < 0) ||
-	    add_file(a, dir, "oci-layout", e) < 0)
+	if (add_file(a, fa.fd, dir, "index.json", e) < 0 || (fs_exists(dm) && add_file(a, fa.fd, dir, "manifest.json", e) < 0) ||
+	    add_file(a, fa.fd, dir, "oci-layout", e) < 0)
 		goto out;
 	if (archive_write_close(a) != ARCHIVE_OK) {
 		arch_err(e, a, "write", out);

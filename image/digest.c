@@ -2,10 +2,17 @@
 #include "image/digest.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+static void init_crypto(void)
+{
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+}
 
 int img_digest_parse(const char *s, struct img_digest *d, struct err *e)
 {
@@ -36,6 +43,9 @@ bool img_digest_valid(const struct img_digest *d)
 
 int img_sha256_init(struct img_sha256 *h, struct err *e)
 {
+	/* only the hash is used: skip reading openssl.cnf (milliseconds on every start) */
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, init_crypto);
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	if (!c || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
 		EVP_MD_CTX_free(c);

@@ -22,8 +22,8 @@ bool img_is_local(const char *path)
 
 /* Pick one entry of an index: by name, or the only image. Artifacts (test
  * records) are never picked. */
-static int pick(const struct img_index *x, const char *name, const char *where, const struct img_descriptor **out,
-		struct err *e)
+int img_index_pick(const struct img_index *x, const char *name, const char *where, const struct img_descriptor **out,
+		   struct err *e)
 {
 	const struct img_descriptor *found = NULL;
 	size_t images = 0;
@@ -170,7 +170,7 @@ int img_image_open(const char *path, const char *name, const struct img_platform
 	if (img_layout_read_index(&img->layout, &x, e) < 0)
 		goto out;
 	const struct img_descriptor *d = NULL;
-	if (pick(&x, name, p, &d, e) < 0 || img_image_load(img, d, platform, e) < 0) {
+	if (img_index_pick(&x, name, p, &d, e) < 0 || img_image_load(img, d, platform, e) < 0) {
 		err_ctx(e, "image \"%s\"", p);
 		goto out;
 	}
@@ -180,6 +180,19 @@ out:
 	if (rc < 0)
 		img_image_close(img);
 	return rc;
+}
+
+int img_image_open_desc(const char *dir, const struct img_descriptor *d, const struct img_platform *platform,
+			struct img_image *img, struct err *e)
+{
+	*img = (struct img_image){0};
+	if (!(img->source = strdup(dir)))
+		return err_errno(e, ENOMEM, "image");
+	if (img_layout_open(&img->layout, dir, e) < 0 || img_image_load(img, d, platform, e) < 0) {
+		img_image_close(img);
+		return -1;
+	}
+	return 0;
 }
 
 int img_image_save(struct img_image *img, struct err *e)

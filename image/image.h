@@ -33,6 +33,10 @@ struct img_image {
  * A "path:name" form is accepted when path itself does not exist. */
 int img_image_open(const char *path, const char *name, const struct img_platform *platform, struct img_image *img,
 		   struct err *e);
+/* Open the image a descriptor names in the layout at dir (for example what a
+ * pull just stored there). */
+int img_image_open_desc(const char *dir, const struct img_descriptor *d, const struct img_platform *platform,
+			struct img_image *img, struct err *e);
 /* Load the image a descriptor in an open layout points at (an image manifest,
  * or an index resolved by platform). */
 int img_image_load(struct img_image *img, const struct img_descriptor *d, const struct img_platform *platform,
@@ -48,6 +52,12 @@ struct img_referrer {
 };
 int img_image_referrers(const struct img_image *img, struct img_referrer **out, size_t *n, struct err *e);
 void img_referrers_free(struct img_referrer *r, size_t n);
+
+/* Pick the image of an index.json: the one named `name` (ref.name
+ * annotation), or the only one when name is NULL. Artifacts are never picked.
+ * `where` names the index in messages. */
+int img_index_pick(const struct img_index *x, const char *name, const char *where, const struct img_descriptor **out,
+		   struct err *e);
 
 /* Test whether path looks like a local image (archive file or layout dir). */
 bool img_is_local(const char *path);

@@ -142,12 +142,17 @@ static int cb_number(void *ctx, const char *s, size_t len)
 static int cb_string(void *ctx, const unsigned char *s, size_t len)
 {
 	struct json *j = mk(JSON_STRING);
-	if (j && !(j->str.s = strndup((const char *)s, len))) {
+	/* all len bytes, even past a NUL ("\u0000"): the users that care compare
+	 * strlen with len, and the generator writes len bytes back */
+	if (j && !(j->str.s = malloc(len + 1))) {
 		free(j);
 		j = NULL;
 	}
-	if (j)
+	if (j) {
+		memcpy(j->str.s, s, len);
+		j->str.s[len] = '\0';
 		j->str.len = len;
+	}
 	return add_value(ctx, j);
 }
 

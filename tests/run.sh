@@ -6,6 +6,7 @@
 # one failure, so nothing that breaks can pass silently.
 #
 # usage: tests/run.sh [--sanitize] UNIT_BIN... -- BATS_FILE...
+# RAMP_TEST_WRAPPER runs each unit program through a command (make valgrind).
 set -u
 sanitize=0
 [ "${1:-}" = --sanitize ] && { sanitize=1; shift; }
@@ -36,7 +37,8 @@ tally() {
 	f=$(grep -cE '^not ok [0-9]+' "$out" | head -1)
 	p=$((p - s))
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		echo "FAIL: $name exited with status $rc without a failing test (crash?)"
+		echo "FAIL: $name exited with status $rc without a failing test (crash?); its last lines:"
+		tail -n 30 "$out" | sed 's/^/  /'
 		f=1
 	fi
 	grep -E '^not ok' "$out" | sed "s|^|  $name: |"
@@ -47,7 +49,7 @@ for u in "${units[@]}"; do
 	name=$(basename "$u")
 	echo "== unit: $name"
 	out="$log/$name.out"
-	"$u" >"$out" 2>&1
+	${RAMP_TEST_WRAPPER:-} "$u" >"$out" 2>&1
 	rc=$?
 	[ "${RAMP_TEST_VERBOSE:-0}" = 1 ] && cat "$out"
 	grep -E '^(not ok|# )' "$out" | grep -v '^# ok' | head -40

@@ -16,7 +16,7 @@ umoci init --layout "$w/u" >/dev/null
 umoci new --image "$w/u:t" >/dev/null
 umoci unpack --image "$w/u:t" "$w/bundle" >/dev/null
 rm -rf "$w/bundle/rootfs" && cp -a "$rootfs" "$w/bundle/rootfs"
-tar -cf /dev/null "$rootfs" # warm the page cache for everyone alike
+tar -C "$rootfs" -cf /dev/null . # warm the page cache for everyone alike
 
 read -r t_umoci m_umoci < <(measure "" "umoci repack --image '$w/u:t' '$w/bundle'")
 read -r t_gz m_gz < <(measure "rm -f '$w/g.tar'" "'$ramp' build '$rootfs' -o '$w/g.tar'")

@@ -1,25 +1,9 @@
 # tests/bench/lib.sh: shared by the benchmark scripts (sourced).
 #
-# RAMP_BENCH_ROOTFS: a real Debian root file system (debootstrap minbase),
-# made once per machine and reused; REPS: runs per measurement (default 3).
+# The Debian tree comes from tests/lib/rootfs.sh; REPS: runs per measurement (default 3).
 
-rootfs=${RAMP_BENCH_ROOTFS:-/var/tmp/ramp-debian-rootfs}
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/rootfs.sh"
 reps=${REPS:-3}
-
-# Make the Debian tree if it is missing; one debootstrap at a time per
-# machine, and the tree appears only once complete.
-ensure_rootfs() {
-	[ -d "$rootfs" ] && return 0
-	exec 9>"$rootfs.lock"
-	flock 9
-	if [ ! -d "$rootfs" ]; then
-		rm -rf "$rootfs.tmp"
-		echo "bench: debootstrap --variant=minbase bookworm $rootfs (once, about 30 s)" >&2
-		debootstrap --variant=minbase bookworm "$rootfs.tmp" >/dev/null
-		mv "$rootfs.tmp" "$rootfs"
-	fi
-	flock -u 9
-}
 
 rootfs_summary() {
 	printf '%s MB in %s entries' "$(du -sm "$rootfs" | cut -f1)" "$(find "$rootfs" | wc -l)"

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
+#include <signal.h>
 #include <archive.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -424,6 +426,69 @@ static void test_free_midstream(void **state)
 	free(data);
 }
 
+/* Threads of this process other than the calling one, and how many of them
+ * block SIGINT and SIGTERM (read from /proc/self/task/N/status SigBlk). */
+static int other_threads(int *blocking)
+{
+	DIR *d = opendir("/proc/self/task");
+	assert_non_null(d);
+	struct dirent *de;
+	int n = 0;
+	*blocking = 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || atoi(de->d_name) == gettid())
+			continue;
+		n++;
+		char path[300], line[256];
+		snprintf(path, sizeof path, "/proc/self/task/%s/status", de->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue; /* it just ended */
+		unsigned long long blk = 0;
+		while (fgets(line, sizeof line, f))
+			if (sscanf(line, "SigBlk: %llx", &blk) == 1)
+				break;
+		fclose(f);
+		unsigned long long want = 1ULL << (SIGINT - 1) | 1ULL << (SIGTERM - 1);
+		if ((blk & want) == want)
+			(*blocking)++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Workers run with signals blocked (the caller's mask is left as it was) and
+ * are all gone after free, finished or not. */
+static void test_threads(void **state)
+{
+	(void)state;
+	static const struct { enum img_compression kind; int threads, expect; } cases[] = {
+		{ IMG_COMP_GZIP, 1, 0 }, { IMG_COMP_GZIP, 3, 3 }, { IMG_COMP_ZSTD, 1, 1 }, { IMG_COMP_ZSTD, 2, 2 },
+	};
+	int blocking;
+	assert_int_equal(other_threads(&blocking), 0);
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		for (int finish = 0; finish < 2; finish++) {
+			struct err e;
+			struct out o = { 0 };
+			struct img_compressor *c =
+				img_compressor_new(cases[i].kind, 0, cases[i].threads, out_sink, &o, &e);
+			assert_non_null(c);
+			assert_int_equal(img_compressor_write(c, "data", 4, &e), 0);
+			assert_int_equal(other_threads(&blocking), cases[i].expect);
+			assert_int_equal(blocking, cases[i].expect);
+			sigset_t cur;
+			pthread_sigmask(SIG_SETMASK, NULL, &cur);
+			assert_false(sigismember(&cur, SIGINT));
+			if (finish)
+				assert_int_equal(img_compressor_finish(c, &e), 0);
+			img_compressor_free(c);
+			assert_int_equal(other_threads(&blocking), 0);
+			free(o.p);
+		}
+	}
+}
+
 static void test_finish_twice(void **state)
 {
 	(void)state;
@@ -522,7 +587,8 @@ int main(void)
 		cmocka_unit_test(test_gzip_uses_dictionary),
 		cmocka_unit_test(test_gzip_deterministic), cmocka_unit_test(test_zstd_deterministic),
 		cmocka_unit_test(test_other_decoders),     cmocka_unit_test(test_sink_failure),
-		cmocka_unit_test(test_free_midstream),     cmocka_unit_test(test_finish_twice),
+		cmocka_unit_test(test_free_midstream),     cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_finish_twice),
 		cmocka_unit_test(test_parse),              cmocka_unit_test(test_names_and_levels),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -124,6 +124,27 @@ static void test_generate_roundtrip(void **state)
 	jgen_free(g2);
 }
 
+/* A string with "\u0000" keeps all its bytes: the generator writes str.len of
+   them back (found by fuzz_settings: it read past a shorter copy). */
+static void test_nul_in_string(void **state)
+{
+	(void)state;
+	struct err e;
+	const char doc[] = "[\"a\\u0000bc\"]";
+	struct json *j = json_parse(doc, sizeof doc - 1, &e);
+	assert_non_null(j);
+	assert_int_equal(j->arr.v[0]->str.len, 4);
+	assert_memory_equal(j->arr.v[0]->str.s, "a\0bc", 5);
+	struct jgen *g = jgen_new(false);
+	jgen_value(g, j);
+	const char *buf;
+	size_t len;
+	assert_int_equal(jgen_result(g, &buf, &len, &e), 0);
+	assert_string_equal(buf, doc);
+	jgen_free(g);
+	json_free(j);
+}
+
 static void test_generate_invalid_utf8(void **state)
 {
 	(void)state;
@@ -143,6 +164,7 @@ int main(void)
 		cmocka_unit_test(test_parse_values), cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_depth),        cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_generate_roundtrip), cmocka_unit_test(test_generate_invalid_utf8),
+		cmocka_unit_test(test_nul_in_string),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,111 @@
+/* pull.c: `ramp pull REF`: an image and its test records from a registry into
+ * an oci-archive or a layout directory. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "cmd/transfer.h"
+#include "image/pull.h"
+#include "image/reference.h"
+
+enum { OPT_LAYOUT = OPT_REG_LAST, OPT_PLATFORM, OPT_NO_RECORDS };
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ramp pull [OPTIONS] REF (-o FILE | --layout DIR)\n\n"
+		   "Pull REF ([registry[:port]/]repo[:tag][@digest]) and the test records that refer\n"
+		   "to it into an oci-archive FILE or an OCI layout DIR (created, or added to).\n"
+		   "Every blob is verified; an interrupted pull resumes where it stopped.\n"
+		   "Prints the image manifest digest.\n\n"
+		   "options:\n"
+		   "  -o, --output FILE          write an oci-archive (until it is complete, in\n"
+		   "                             .FILE.ramp-partial beside it, where a later pull resumes)\n"
+		   "  --layout DIR               write into an OCI layout directory\n"
+		   "  --platform OS/ARCH[/VARIANT]  the image to take from a multi-platform index\n"
+		   "                             (default: this host's)\n"
+		   "  --no-test-records          pull the image only\n" CMD_REG_HELP
+		   "  -h, --help                 this help\n");
+}
+
+int cmd_pull(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"output", required_argument, NULL, 'o'},
+		{"layout", required_argument, NULL, OPT_LAYOUT},
+		{"platform", required_argument, NULL, OPT_PLATFORM},
+		{"no-test-records", no_argument, NULL, OPT_NO_RECORDS},
+		{"help", no_argument, NULL, 'h'},
+		CMD_REG_LONGOPTS,
+		{NULL, 0, NULL, 0},
+	};
+	struct cmd_reg c;
+	struct img_pull_opts po = {0};
+	struct img_platform plat = {0};
+	const char *out = NULL, *layout = NULL;
+	struct err e;
+	int opt, rc;
+	cmd_reg_init(&c);
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'o':
+			out = optarg;
+			break;
+		case OPT_LAYOUT:
+			layout = optarg;
+			break;
+		case OPT_PLATFORM:
+			img_platform_free(&plat);
+			if (img_platform_parse(optarg, &plat, &e) < 0)
+				return cmd_usage_error("pull", "--platform: %s", e.msg);
+			po.platform = &plat;
+			break;
+		case OPT_NO_RECORDS:
+			po.no_referrers = true;
+			break;
+		case '?':
+			img_platform_free(&plat);
+			return cmd_usage_error("pull", "unknown option");
+		default:
+			if ((rc = cmd_reg_option(&c, "pull", opt, optarg))) {
+				img_platform_free(&plat);
+				return rc;
+			}
+		}
+	}
+	if (argc - optind != 1 || !out == !layout) {
+		img_platform_free(&plat);
+		return cmd_usage_error("pull", argc - optind != 1 ? "expected one REF" : "expected one of -o FILE and --layout DIR");
+	}
+	struct img_ref ref;
+	if (img_ref_parse(argv[optind], &ref, &e) < 0) {
+		img_platform_free(&plat);
+		return cmd_usage_error("pull", "%s", e.msg);
+	}
+	struct cmd_progress *pr = cmd_progress_new(c.json);
+	po.progress = cmd_progress_event;
+	po.progress_ctx = pr;
+	struct img_registry *r = pr ? img_registry_open(ref.registry, &c.o, &e) : NULL;
+	struct img_pull_result res = {0};
+	rc = EXIT_FAIL;
+	if (!pr)
+		err_set(&e, "out of memory");
+	else if (r && (out ? img_pull_archive(r, &ref, &po, out, &res, &e) : img_pull_layout(r, &ref, &po, layout, &res, &e)) == 0)
+		rc = EXIT_OK;
+	if (pr)
+		cmd_progress_done(pr, rc == EXIT_OK ? res.manifest.digest.s : NULL);
+	if (rc == EXIT_OK && !c.json)
+		printf("%s\n", res.manifest.digest.s);
+	if (rc != EXIT_OK)
+		cmd_fail(&e);
+	img_pull_result_free(&res);
+	img_registry_close(r);
+	cmd_progress_free(pr);
+	img_ref_free(&ref);
+	img_platform_free(&plat);
+	return rc;
+}

@@ -1,0 +1,458 @@
+/* run.c: `ramp run` and `ramp test`: an image run as an isolated container
+ * with the runtime rampd uses; `ramp test` attaches a test record when the
+ * command passes. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "cmd/transfer.h"
+#include "image/image.h"
+#include "image/pull.h"
+#include "image/record.h"
+#include "image/settings.h"
+#include "lib/cleanup.h"
+#include "lib/fs.h"
+#include "lib/log.h"
+#include "runtime/launch.h"
+#include "runtime/store.h"
+
+#define CLI_STORE_DEFAULT "/var/cache/ramp"
+
+struct run_opts {
+	const char *verb;
+	const char *image;
+	const char *store;
+	const char *const *command;
+	size_t n_command;
+	struct img_strv env;
+	bool rm, init, private_net, allow_devices;
+	uint64_t memory;
+	unsigned grace_ms;
+	const char *hostname;
+	struct cmd_reg reg;
+};
+
+static void usage_run(FILE *f)
+{
+	fprintf(f, "usage: ramp run [OPTIONS] IMAGE [-- COMMAND [ARGS...]]\n"
+		   "\n"
+		   "Run an image as an isolated container, with the runtime rampd uses, and exit\n"
+		   "with its status. IMAGE is an oci-archive or a layout directory (optionally :NAME).\n"
+		   "COMMAND replaces the image's cmd (its entrypoint stays). SIGINT and SIGTERM stop\n"
+		   "the container cleanly: its stop signal, the grace period, then SIGKILL.\n"
+		   "\n"
+		   "  --rm               remove the container's writable layer afterwards\n"
+		   "  --net host|private host network (default) or a private one with only lo\n"
+		   "  --env K=V          environment (repeatable; overrides the image's)\n"
+		   "  --memory SIZE      memory limit (e.g. 512M; cgroup v2 only, else a warning)\n"
+		   "  --init             a tiny init as PID 1 (reaps zombies, forwards signals)\n"
+		   "  --hostname NAME    the container's host name\n"
+		   "  --stop-timeout D   grace period after the stop signal (default 10s)\n"
+		   "  --allow-devices    do not mount the root nodev\n"
+		   "  --store DIR        where images are unpacked (default %s, or $RAMP_STORE)\n"
+		   "\n"
+		   "IMAGE may also be a registry reference ([registry/]repo[:tag][@digest]): it is pulled\n"
+		   "into the store's pull cache (STORE/pulls) first. Registry options:\n"
+		   CMD_REG_HELP
+		   "\n"
+		   "Exit status: the container's (128+N when killed by signal N); 1 when it could not\n"
+		   "be started; 2 for a usage error.\n",
+		CLI_STORE_DEFAULT);
+}
+
+static void usage_test(FILE *f)
+{
+	fprintf(f, "usage: ramp test [OPTIONS] IMAGE -- COMMAND [ARGS...]\n"
+		   "\n"
+		   "Run COMMAND inside IMAGE with the runtime rampd uses. When it exits 0, attach a test\n"
+		   "record (image digest, platform, kernel, command, status, duration, time) to the\n"
+		   "archive or layout, to be pushed with the image; otherwise exit with its status and\n"
+		   "attach nothing. `ramp rollout` requires a passing record for the fleet's platform.\n"
+		   "\n"
+		   "Options as for `ramp run` (--net, --env, --memory, --init, --hostname,\n"
+		   "--stop-timeout, --allow-devices, --store).\n");
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	uint64_t mult = 1;
+	if (end == s || errno || *s == '-')
+		return -1;
+	if (*end) {
+		const char *u = "KMGT";
+		const char *p = strchr(u, *end & ~0x20);
+		if (!p || (end[1] && strcmp(end + 1, "B") && strcmp(end + 1, "iB") && strcmp(end + 1, "b")))
+			return -1;
+		for (const char *q = u; q <= p; q++)
+			mult *= 1024;
+	}
+	if (v > UINT64_MAX / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+static int overlay_available(void)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct err e;
+	return fs_read_file("/proc/filesystems", 1 << 16, &buf, NULL, &e) == 0 && strstr(buf, "\toverlay\n");
+}
+
+/* Wait for the container; SIGINT/SIGTERM turn into a clean stop. */
+static int wait_or_stop(struct rt_container *c, int stop_signal, unsigned grace_ms, int sfd, int *status,
+			struct err *e)
+{
+	struct pollfd p[2] = {{.fd = c->pidfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return err_sys(e, "wait for the container");
+		}
+		if (p[0].revents)
+			break;
+		if (p[1].revents) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof si) == sizeof si)
+				log_notice("%s: stopping the container (%s, then SIGKILL after %u ms)", strsignal((int)si.ssi_signo),
+					   sigabbrev_np(stop_signal) ? sigabbrev_np(stop_signal) : "signal", grace_ms);
+			if (rt_stop(c, stop_signal, grace_ms, e) < 0)
+				return -1;
+			break;
+		}
+	}
+	return rt_wait(c, status, e);
+}
+
+static int run_image(struct run_opts *o, struct img_image *img, int *status, struct err *e)
+{
+	struct rt_store st = {.fd = -1, .lock_fd = -1};
+	struct rt_store_image im = {0};
+	struct rt_launch l = {0};
+	struct rt_container c = {.pid = -1, .pidfd = -1, .cgroup_fd = -1};
+	_cleanup_free_ char *appdir = NULL, *rundir = NULL, *upper = NULL, *work = NULL, *flat = NULL;
+	_cleanup_close_ int sfd = -1;
+	sigset_t mask, old;
+	int rc = -1;
+	bool started = false;
+
+	if (rt_store_open(&st, o->store, e) < 0)
+		return err_ctx(e, "store \"%s\"", o->store);
+	log_info("importing %s into %s", img->desc.digest.s, o->store);
+	if (rt_store_import(&st, img, &im, e) < 0)
+		goto out;
+	if (rt_launch_prepare(&l, &img->config, o->command, o->n_command, !strcmp(o->verb, "test"),
+			      (const char *const *)o->env.v, o->env.n, e) < 0)
+		goto out;
+	/* a fresh writable layer per run, under the store's run directory */
+	char name[64];
+	snprintf(name, sizeof name, "%s-%d", o->verb, (int)getpid());
+	if (!(appdir = rt_store_app_run_dir(&st, "cli", e)))
+		goto out;
+	if (asprintf(&rundir, "%s/%s", appdir, name) < 0 || asprintf(&upper, "%s/upper", rundir) < 0 ||
+	    asprintf(&work, "%s/work", rundir) < 0 || asprintf(&flat, "%s/rootfs", rundir) < 0) {
+		err_errno(e, ENOMEM, "paths");
+		goto out;
+	}
+	if (overlay_available()) {
+		if (fs_mkdir_p(upper, 0755, e) < 0 || fs_mkdir_p(work, 0700, e) < 0)
+			goto out;
+		l.spec.lower = (const char *const *)im.layer_dirs;
+		l.spec.n_lower = im.n_layers;
+		l.spec.upper = upper;
+		l.spec.work = work;
+		l.spec.volatile_upper = true;
+	} else {
+		log_warn("overlayfs is not available: running on a flattened copy of the image");
+		if (fs_mkdir_p(flat, 0755, e) < 0 || rt_store_flatten(&st, &im, flat, e) < 0)
+			goto out;
+		l.spec.rootfs = flat;
+	}
+	l.spec.init = o->init;
+	l.spec.private_net = o->private_net;
+	l.spec.allow_devices = o->allow_devices;
+	l.spec.memory_max = o->memory;
+	/* a name of its own, as podman gives a container its id */
+	char host[16];
+	snprintf(host, sizeof host, "%.12s", img_digest_hex(&img->desc.digest));
+	l.spec.hostname = o->hostname ? o->hostname : host;
+	l.spec.name = name;
+
+	/* the signals that stop the container are read from a signalfd, not delivered */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
+		err_sys(e, "signalfd");
+		goto restore;
+	}
+	if (rt_start(&l.spec, &c, e) < 0)
+		goto restore;
+	started = true;
+	if (wait_or_stop(&c, l.stop_signal, o->grace_ms, sfd, status, e) < 0)
+		goto restore;
+	rc = 0;
+restore:
+	sigprocmask(SIG_SETMASK, &old, NULL);
+out:
+	if (started)
+		rt_container_release(&c);
+	if (rundir) {
+		struct err e2;
+		if ((o->rm || !strcmp(o->verb, "test")) && fs_rm_rf(rundir, &e2) < 0)
+			log_warn("%s", e2.msg);
+		else if (!o->rm && strcmp(o->verb, "test") && fs_exists(rundir))
+			log_info("the container's writable layer is kept in %s (--rm removes it)", rundir);
+	}
+	rt_launch_free(&l);
+	rt_store_image_free(&im);
+	rt_store_close(&st);
+	return rc;
+}
+
+static int now_rfc3339(char *buf, size_t cap)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	return strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) ? 0 : -1;
+}
+
+static int attach_record(struct run_opts *o, struct img_image *img, int status, int64_t ms, struct err *e)
+{
+	struct img_record r = {.image = img->desc.digest, .exit_code = status, .duration_ms = ms};
+	struct utsname u;
+	char when[32];
+	int rc = -1;
+	uname(&u);
+	now_rfc3339(when, sizeof when);
+	img_platform_host(&r.platform);
+	if (!(r.kernel = strdup(u.release)) || !(r.time = strdup(when)) || !(r.version = strdup(RAMP_VERSION))) {
+		err_errno(e, ENOMEM, "test record");
+		goto out;
+	}
+	for (size_t i = 0; i < o->n_command; i++)
+		if (img_strv_push(&r.command, o->command[i], e) < 0)
+			goto out;
+	rc = img_record_attach(img, &r, e);
+out:
+	img_record_free(&r);
+	return rc;
+}
+
+/* A local archive or layout, or a registry reference pulled into STORE/pulls. */
+static int open_image(struct run_opts *o, struct img_image *img, struct err *e)
+{
+	_cleanup_free_ char *copy = strdup(o->image), *dir = NULL;
+	char *colon = copy ? strrchr(copy, ':') : NULL;
+	struct img_ref ref = {0};
+	struct img_registry *r = NULL;
+	struct img_pull_result res = {0};
+	struct cmd_progress *prog = NULL;
+	int rc = -1;
+	if (colon)
+		*colon = '\0';
+	if (img_is_local(o->image) || (copy && img_is_local(copy)) || strchr("./", o->image[0]))
+		return img_image_open(o->image, NULL, NULL, img, e);
+	if (img_ref_parse(o->image, &ref, e) < 0)
+		return err_ctx(e, "\"%s\" is neither a local image nor a registry reference", o->image);
+	if (!strcmp(o->verb, "test")) {
+		err_set(e, "ramp test attaches its record to a local archive or layout: pull the image first "
+			   "(ramp pull %s -o image.oci.tar)", o->image);
+		goto out;
+	}
+	if (asprintf(&dir, "%s/pulls", o->store) < 0) {
+		err_errno(e, ENOMEM, "path");
+		goto out;
+	}
+	o->reg.o.insecure = o->reg.insecure;
+	prog = cmd_progress_new(false);
+	struct img_pull_opts po = {.progress = cmd_progress_event, .progress_ctx = prog};
+	if (fs_mkdir_p(o->store, 0700, e) < 0 || !(r = img_registry_open(ref.registry, &o->reg.o, e)) ||
+	    img_pull_layout(r, &ref, &po, dir, &res, e) < 0)
+		goto out;
+	cmd_progress_done(prog, res.manifest.digest.s);
+	rc = img_image_open_desc(dir, &res.manifest, NULL, img, e);
+out:
+	if (prog)
+		cmd_progress_free(prog);
+	img_pull_result_free(&res);
+	if (r)
+		img_registry_close(r);
+	img_ref_free(&ref);
+	return rc;
+}
+
+static int run_main(const char *verb, int argc, char **argv)
+{
+	enum { O_RM = 256, O_NET, O_ENV, O_MEMORY, O_INIT, O_HOSTNAME, O_STOP, O_DEVICES, O_STORE };
+	static const struct option opts[] = {
+		{"rm", no_argument, NULL, O_RM},
+		{"net", required_argument, NULL, O_NET},
+		{"env", required_argument, NULL, O_ENV},
+		{"memory", required_argument, NULL, O_MEMORY},
+		{"init", no_argument, NULL, O_INIT},
+		{"hostname", required_argument, NULL, O_HOSTNAME},
+		{"stop-timeout", required_argument, NULL, O_STOP},
+		{"allow-devices", no_argument, NULL, O_DEVICES},
+		{"store", required_argument, NULL, O_STORE},
+		{"help", no_argument, NULL, 'h'},
+		CMD_REG_LONGOPTS,
+		{0},
+	};
+	bool is_test = !strcmp(verb, "test");
+	struct run_opts o = {.verb = verb, .grace_ms = 10000};
+	struct img_image img = {0};
+	struct err e;
+	int c, rc = EXIT_USAGE;
+
+	cmd_reg_init(&o.reg);
+	o.store = getenv("RAMP_STORE") && *getenv("RAMP_STORE") ? getenv("RAMP_STORE") : CLI_STORE_DEFAULT;
+	optind = 0;
+	/* options end at the image: what follows "--" is the command */
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_RM:
+			if (is_test)
+				goto bad_opt;
+			o.rm = true;
+			break;
+		case O_NET:
+			if (strcmp(optarg, "host") && strcmp(optarg, "private")) {
+				cmd_usage_error(verb, "--net: expected host or private, not \"%s\"", optarg);
+				goto out;
+			}
+			o.private_net = !strcmp(optarg, "private");
+			break;
+		case O_ENV:
+			if (!strchr(optarg, '=') || optarg[0] == '=') {
+				cmd_usage_error(verb, "--env \"%s\": expected KEY=VALUE", optarg);
+				goto out;
+			}
+			if (img_strv_push(&o.env, optarg, &e) < 0) {
+				rc = cmd_fail(&e);
+				goto out;
+			}
+			break;
+		case O_MEMORY:
+			if (parse_size(optarg, &o.memory) < 0 || o.memory < 4096) {
+				cmd_usage_error(verb, "--memory \"%s\": expected a size such as 512M or 2G", optarg);
+				goto out;
+			}
+			break;
+		case O_INIT:
+			o.init = true;
+			break;
+		case O_HOSTNAME:
+			if (!*optarg || strlen(optarg) > 64) {
+				cmd_usage_error(verb, "--hostname: 1 to 64 characters");
+				goto out;
+			}
+			o.hostname = optarg;
+			break;
+		case O_STOP: {
+			int64_t ns;
+			if (img_parse_duration(optarg, &ns, &e) < 0 || ns > 3600000000000LL) {
+				cmd_usage_error(verb, "--stop-timeout \"%s\": expected a duration up to 1h (e.g. 10s)", optarg);
+				goto out;
+			}
+			o.grace_ms = (unsigned)(ns / 1000000);
+			break;
+		}
+		case O_DEVICES:
+			o.allow_devices = true;
+			break;
+		case O_STORE:
+			o.store = optarg;
+			break;
+		case 'h':
+			(is_test ? usage_test : usage_run)(stdout);
+			rc = EXIT_OK;
+			goto out;
+		default:
+			if (c >= OPT_CREDS && c < OPT_REG_LAST && c != OPT_JSON) {
+				if (cmd_reg_option(&o.reg, verb, c, optarg) != 0)
+					goto out;
+				break;
+			}
+		bad_opt:
+			fprintf(stderr, "(see 'ramp %s --help')\n", verb);
+			goto out;
+		}
+	}
+	if (optind >= argc) {
+		cmd_usage_error(verb, "no image given");
+		goto out;
+	}
+	o.image = argv[optind++];
+	if (optind < argc) {
+		if (strcmp(argv[optind], "--")) {
+			cmd_usage_error(verb, "unexpected \"%s\": put the command after --", argv[optind]);
+			goto out;
+		}
+		optind++;
+	}
+	o.command = (const char *const *)argv + optind;
+	o.n_command = (size_t)(argc - optind);
+	if (is_test && !o.n_command) {
+		cmd_usage_error(verb, "no test command given (ramp test IMAGE -- COMMAND)");
+		goto out;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "ramp %s: containers need root (namespaces, mounts); run it as root\n", verb);
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	if (open_image(&o, &img, &e) < 0) {
+		rc = cmd_fail(&e);
+		goto out;
+	}
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int status = 0;
+	if (run_image(&o, &img, &status, &e) < 0) {
+		rc = cmd_fail(&e);
+		goto out;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	rc = status;
+	if (is_test) {
+		int64_t ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		if (status != 0) {
+			log_err("test failed with status %d: no test record attached to %s", status, o.image);
+		} else if (attach_record(&o, &img, status, ms, &e) < 0) {
+			rc = cmd_fail(&e);
+		} else {
+			log_notice("test passed in %.1f s: record attached to %s (image %s)", ms / 1000.0, o.image,
+				   img.desc.digest.s);
+		}
+	}
+out:
+	img_image_close(&img);
+	img_strv_free(&o.env);
+	return rc;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	return run_main("run", argc, argv);
+}
+
+int cmd_test(int argc, char **argv)
+{
+	return run_main("test", argc, argv);
+}

@@ -1,0 +1,204 @@
+/* hello.c: the demo service that ramp ships in its examples and tests.
+ *
+ * A small HTTP server, linked statically so the image needs nothing else:
+ *   GET /         "hello from VERSION" and the host name
+ *   GET /health   200 "ok", or 503 once the service is failing
+ *   GET /version  VERSION
+ * It serves the listening sockets handed to it (LISTEN_FDS/LISTEN_PID, as
+ * systemd and rampd hand them), or binds $PORT (default 8080) itself. On
+ * SIGTERM it stops accepting, finishes the requests in flight (closing
+ * keep-alive connections after their current response) and exits 0, so a new
+ * version on the same sockets takes over without a refused connection.
+ *
+ * Behaviour for the demo's bad releases, from the environment:
+ *   HELLO_VERSION      what it reports (default: the build's)
+ *   HELLO_MODE=crash   exits 1 at start, like a release that cannot start
+ *   HELLO_FAIL_AFTER=N healthy for N seconds, then /health answers 503 */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef HELLO_BUILD_VERSION
+#define HELLO_BUILD_VERSION "dev"
+#endif
+
+#define MAX_LISTEN 16
+
+static atomic_int stopping;
+static atomic_int active;
+static const char *version;
+static time_t fail_at; /* 0: never */
+static char host[128];
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int respond(int fd, int code, const char *body, int keep)
+{
+	char buf[1024];
+	int n = snprintf(buf, sizeof buf,
+			 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\nConnection: %s\r\n\r\n%s",
+			 code, code == 200 ? "OK" : code == 404 ? "Not Found" : "Service Unavailable", strlen(body),
+			 keep ? "keep-alive" : "close", body);
+	return write_all(fd, buf, (size_t)n);
+}
+
+static void *serve(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char req[8192];
+	size_t have = 0;
+	int served = 0, idle_polls = 0;
+	for (;;) {
+		char *end = NULL;
+		while (!(end = memmem(req, have, "\r\n\r\n", 4))) {
+			if (have == sizeof req)
+				goto done;
+			struct pollfd p = {.fd = fd, .events = POLLIN};
+			/* once stopping, an idle keep-alive connection is closed; a new one
+			 * still gets its first request answered (its bytes may be in flight) */
+			int r = poll(&p, 1, stopping && served ? 0 : 200);
+			if (r == 0) {
+				if (stopping && have == 0 && (served || ++idle_polls > 10))
+					goto done;
+				continue;
+			}
+			ssize_t n = recv(fd, req + have, sizeof req - have, 0);
+			if (n <= 0)
+				goto done;
+			have += (size_t)n;
+		}
+		size_t used = (size_t)(end + 4 - req);
+		char body[512];
+		int code = 200;
+		int keep = !stopping && !memmem(req, used, "Connection: close", 17);
+		if (!strncmp(req, "GET /health ", 12)) {
+			int failing = fail_at && time(NULL) >= fail_at;
+			code = failing ? 503 : 200;
+			snprintf(body, sizeof body, "%s\n", failing ? "failing" : "ok");
+		} else if (!strncmp(req, "GET /version ", 13)) {
+			snprintf(body, sizeof body, "%s\n", version);
+		} else if (!strncmp(req, "GET / ", 6)) {
+			snprintf(body, sizeof body, "hello from %s on %s\n", version, host);
+		} else {
+			code = 404;
+			snprintf(body, sizeof body, "not found\n");
+		}
+		if (respond(fd, code, body, keep) < 0 || !keep)
+			goto done;
+		served++;
+		memmove(req, req + used, have - used);
+		have -= used;
+	}
+done:
+	close(fd);
+	active--;
+	return NULL;
+}
+
+static int listeners(int *fds)
+{
+	const char *n = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
+	if (n && pid && atol(pid) == (long)getpid()) {
+		int cnt = atoi(n);
+		if (cnt < 1 || cnt > MAX_LISTEN) {
+			fprintf(stderr, "hello: LISTEN_FDS=%s out of range\n", n);
+			exit(2);
+		}
+		for (int i = 0; i < cnt; i++)
+			fds[i] = 3 + i;
+		return cnt;
+	}
+	const char *port = getenv("PORT");
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, zero = 0;
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)atoi(port ? port : "8080"))};
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 512) < 0) {
+		perror("hello: listen");
+		exit(2);
+	}
+	fds[0] = fd;
+	return 1;
+}
+
+int main(void)
+{
+	int fds[MAX_LISTEN];
+	const char *mode = getenv("HELLO_MODE"), *after = getenv("HELLO_FAIL_AFTER");
+	version = getenv("HELLO_VERSION") ? getenv("HELLO_VERSION") : HELLO_BUILD_VERSION;
+	gethostname(host, sizeof host - 1);
+	if (mode && !strcmp(mode, "crash")) {
+		fprintf(stderr, "hello %s: crashing on start, as this release was built to\n", version);
+		return 1;
+	}
+	if (after)
+		fail_at = time(NULL) + atoi(after);
+	struct sigaction sa = {.sa_handler = on_term};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int n = listeners(fds);
+	fprintf(stderr, "hello %s: serving on %d socket%s\n", version, n, n == 1 ? "" : "s");
+	struct pollfd p[MAX_LISTEN];
+	for (int i = 0; i < n; i++) {
+		/* the sockets are shared with the other version during a switch: whoever
+		 * polls first accepts, the other must not block in accept() */
+		fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+		p[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+	}
+	while (!stopping) {
+		int r = poll(p, (nfds_t)n, 200);
+		if (r < 0 && errno != EINTR)
+			break;
+		for (int i = 0; r > 0 && i < n && !stopping; i++) {
+			if (!(p[i].revents & POLLIN))
+				continue;
+			int c = accept4(fds[i], NULL, NULL, SOCK_CLOEXEC);
+			if (c < 0)
+				continue;
+			pthread_t t;
+			pthread_attr_t attr;
+			pthread_attr_init(&attr);
+			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+			active++;
+			if (pthread_create(&t, &attr, serve, (void *)(intptr_t)c) != 0) {
+				active--;
+				close(c);
+			}
+			pthread_attr_destroy(&attr);
+		}
+	}
+	/* drain: requests in flight finish, idle keep-alives close */
+	for (int i = 0; i < 100 && active > 0; i++)
+		usleep(50000);
+	fprintf(stderr, "hello %s: stopped\n", version);
+	return 0;
+}

@@ -1,0 +1,41 @@
+/* api.h: rampd's HTTP control API (the contract is docs/API.md, the names are
+ * lib/api.h), served by libmicrohttpd.
+ *
+ * Always on a unix socket (mode 0600: root only, no token); optionally on TCP
+ * listeners where every request needs the bearer token (compared in constant
+ * time; an address that keeps sending bad tokens gets 429 for a while), with
+ * TLS when a certificate is configured. Bodies are limited to 64 KiB and
+ * parsed strictly; every error is {"error", "message"}. This is the only file
+ * that includes microhttpd.h. */
+#ifndef RAMP_RT_API_H
+#define RAMP_RT_API_H
+
+#include <stddef.h>
+
+#include "lib/err.h"
+#include "runtime/supervisor.h"
+
+struct rt_daemon;
+struct rt_config;
+struct rt_api;
+
+#define RT_API_BAD_TOKENS 10      /* bad tokens from one address ... */
+#define RT_API_BAD_WINDOW_MS 60000 /* ... within this window: 429 until it ends */
+#define RT_API_TOKEN_MIN 16       /* bytes of a token */
+
+/* Listen on the config's socket and TCP addresses; requests go to d. */
+int rt_api_start(struct rt_daemon *d, const struct rt_config *c, struct rt_api **out, struct err *e);
+/* Re-read the token file (SIGHUP). */
+int rt_api_reload(struct rt_api *api, const struct rt_config *c, struct err *e);
+void rt_api_stop(struct rt_api *api);
+
+/* Request bodies (exposed for the tests): strict, unknown fields refused. */
+int rt_api_parse_put(const char *body, size_t len, struct rt_put_req *r, struct err *e);
+int rt_api_parse_revert(const char *body, size_t len, struct rt_revert_req *r, struct err *e);
+int rt_api_parse_delete(const char *body, size_t len, struct rt_delete_req *r, struct err *e);
+/* A digest-pinned image reference: "registry[:port]/repo@sha256:<64 hex>". */
+int rt_api_check_image(const char *image, struct img_digest *d, struct err *e);
+/* The token from a token file: one line, at least RT_API_TOKEN_MIN printable bytes. */
+int rt_api_read_token(const char *path, char **token, struct err *e);
+
+#endif

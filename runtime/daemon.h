@@ -1,0 +1,89 @@
+/* daemon.h: rampd as a whole: its configuration, the table of apps, the API
+ * server, signals (SIGTERM stops, SIGHUP reloads, SIGQUIT leaves the apps
+ * running) and the systemd protocol (READY, WATCHDOG, STOPPING).
+ *
+ * The request entry points below are what the API calls; each takes the
+ * daemon's lock only to find the app, then the app's own lock. */
+#ifndef RAMP_RT_DAEMON_H
+#define RAMP_RT_DAEMON_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/err.h"
+#include "lib/json.h"
+#include "runtime/config.h"
+#include "runtime/store.h"
+#include "runtime/supervisor.h"
+
+struct rt_api;
+
+struct rt_daemon_opts {
+	const char *config_path;
+	bool leave_running; /* on SIGTERM too, not only SIGQUIT */
+	int log_level;      /* 0: the config's */
+};
+
+struct rt_daemon {
+	char *config_path;
+	bool leave_running;
+	int log_level_override;
+	pthread_mutex_t mu; /* cfg and the apps table */
+	struct rt_config cfg;
+	struct rt_app **apps;
+	size_t n_apps;
+	struct rt_api *api;
+	struct rt_store store;
+	/* imports and GC change the store's images: one at a time (reading an
+	   image that is there, as a switch does, needs no lock) */
+	pthread_mutex_t store_mu;
+	int wake_fd;          /* eventfd: an app was deleted, GC is wanted */
+	bool gc_wanted;       /* under mu */
+	bool running;         /* apps have threads (under mu) */
+	int64_t started_mono;
+	char host[256], kernel[128];
+};
+
+/* Load the configuration and what the host knows of its apps; nothing runs yet. */
+int rt_daemon_open(struct rt_daemon *d, const struct rt_daemon_opts *o, struct err *e);
+/* Start the API and the apps, serve until a stop signal; then stop the apps
+ * (unless told to leave them running) and the API. */
+int rt_daemon_run(struct rt_daemon *d, struct err *e);
+void rt_daemon_close(struct rt_daemon *d);
+
+/* From app threads: a switch happened (collect garbage soon); an app's
+ * thread ended after a DELETE (forget the app). */
+void rt_daemon_want_gc(struct rt_daemon *d);
+void rt_daemon_app_gone(struct rt_daemon *d);
+/* Collect the store's garbage now: keeps what every app needs. */
+int rt_daemon_gc(struct rt_daemon *d, struct err *e);
+
+/* Pull v (mirrors first) and import it into the store; the app's phase says
+ * pulling, then unpacking (daemon_pull.c). */
+int rt_daemon_pull(struct rt_daemon *d, struct rt_app *a, const struct rt_app_version *v, struct err *e);
+
+/* Re-read the config file (SIGHUP); on error the old one stays. */
+int rt_daemon_reload(struct rt_daemon *d, struct err *e);
+
+/* Request entry points (docs/API.md). g receives the 2xx document. */
+void rt_daemon_info(struct rt_daemon *d, struct jgen *g);
+void rt_daemon_list_apps(struct rt_daemon *d, struct jgen *g);
+struct rt_outcome rt_daemon_get_app(struct rt_daemon *d, const char *name, struct jgen *g, struct err *e);
+struct rt_outcome rt_daemon_put(struct rt_daemon *d, const char *name, const struct rt_put_req *r, struct jgen *g,
+				struct err *e);
+struct rt_outcome rt_daemon_revert(struct rt_daemon *d, const char *name, const struct rt_revert_req *r,
+				   struct jgen *g, struct err *e);
+struct rt_outcome rt_daemon_delete(struct rt_daemon *d, const char *name, const struct rt_delete_req *r,
+				   struct jgen *g, struct err *e);
+struct rt_outcome rt_daemon_logs(struct rt_daemon *d, const char *name, unsigned tail, char **out, size_t *len,
+				 struct err *e);
+int rt_daemon_metrics(struct rt_daemon *d, char **out, size_t *len, struct err *e);
+
+/* sd_notify without libsystemd: one datagram to $NOTIFY_SOCKET. 0 when sent
+ * or when there is no socket (not under systemd). */
+int rt_notify(const char *msg, struct err *e);
+/* Half the watchdog period systemd asked for in ms, 0 when none. */
+int64_t rt_watchdog_interval_ms(void);
+
+#endif

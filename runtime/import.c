@@ -1,0 +1,534 @@
+/* import.c: images and layers in the store: importing an image from a
+ * layout, layer unpacking keyed by chain id, image records, flattened copies
+ * (see store.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "image/layout.h"
+#include "lib/cleanup.h"
+#include "lib/fs.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "runtime/store.h"
+#include "runtime/store_priv.h"
+#include "runtime/unpack.h"
+
+#define RECORD_MAX (4u << 20)
+#define RECORD_SCHEMA 1
+
+void rt_chain_ids(const struct img_digest *diff_ids, size_t n, struct img_digest *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		char buf[2 * IMG_DIGEST_LEN + 2];
+		if (i == 0) {
+			out[0] = diff_ids[0];
+			continue;
+		}
+		int len = snprintf(buf, sizeof buf, "%s %s", out[i - 1].s, diff_ids[i].s);
+		img_sha256_buf(buf, (size_t)len, &out[i]);
+	}
+}
+
+void rt_store_image_free(struct rt_store_image *im)
+{
+	for (size_t i = 0; i < im->n_layers; i++) {
+		if (im->layer_dirs)
+			free(im->layer_dirs[i]);
+		if (im->media_types)
+			free(im->media_types[i]);
+	}
+	free(im->layer_dirs);
+	free(im->media_types);
+	free(im->digests);
+	free(im->diff_ids);
+	free(im->chain_ids);
+	*im = (struct rt_store_image){0};
+}
+
+/* The store's root is laid out like an OCI layout's blobs: reuse its verified reads. */
+static struct img_layout as_layout(const struct rt_store *s)
+{
+	return (struct img_layout){.dir = s->root};
+}
+
+/* ---- blobs from a layout ---- */
+
+/* A hard link is free and needs no space; it is used only for a blob only we
+ * can write, and verified like a copy. */
+static int link_blob(struct rt_store *s, const char *from, const struct img_descriptor *d, struct err *e)
+{
+	char tmp[96], dst[96];
+	struct stat st;
+	struct img_digest got;
+	uint64_t size;
+	snprintf(tmp, sizeof tmp, "ingest/%s.link", img_digest_hex(&d->digest));
+	snprintf(dst, sizeof dst, "blobs/sha256/%s", img_digest_hex(&d->digest));
+	unlinkat(s->fd, tmp, 0);
+	if (linkat(AT_FDCWD, from, s->fd, tmp, 0) < 0)
+		return 1;
+	_cleanup_close_ int fd = openat(s->fd, tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022)) {
+		unlinkat(s->fd, tmp, 0);
+		return 1;
+	}
+	if (img_sha256_fd(fd, from, &got, &size, e) < 0) {
+		unlinkat(s->fd, tmp, 0);
+		return -1;
+	}
+	if (!img_digest_eq(&got, &d->digest) || (d->size >= 0 && size != (uint64_t)d->size)) {
+		unlinkat(s->fd, tmp, 0);
+		return err_set(e, "blob %s in \"%s\" does not match its descriptor (it hashes to %s, %llu bytes)",
+			       d->digest.s, from, got.s, (unsigned long long)size);
+	}
+	if (renameat(s->fd, tmp, s->fd, dst) < 0) {
+		unlinkat(s->fd, tmp, 0);
+		return err_sys(e, "move blob %s into the store", d->digest.s);
+	}
+	_cleanup_free_ char *dir = rt_store_path(s, "blobs/sha256");
+	return dir ? fs_fsync_dir(dir, e) : err_errno(e, ENOMEM, "blob");
+}
+
+static int copy_blob(struct rt_store *s, const struct img_layout *src, const struct img_descriptor *d, struct err *e)
+{
+	static __thread char buf[1 << 20];
+	struct rt_ingest in;
+	_cleanup_close_ int fd = -1;
+	int r = rt_ingest_open(s, &d->digest, d->size, &in, e);
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	if (img_layout_open_blob(src, &d->digest, &fd, NULL, e) < 0 || lseek(fd, (off_t)in.offset, SEEK_SET) < 0) {
+		if (fd >= 0)
+			err_sys(e, "seek blob %s", d->digest.s);
+		rt_ingest_close(&in);
+		return -1;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_sys(e, "read blob %s", d->digest.s);
+			rt_ingest_close(&in);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		if (rt_ingest_write(&in, buf, (size_t)n, e) < 0) {
+			rt_ingest_close(&in);
+			return -1;
+		}
+	}
+	return rt_ingest_commit(&in, e);
+}
+
+static int import_blob(struct rt_store *s, const struct img_layout *src, const struct img_descriptor *d, struct err *e)
+{
+	if (rt_store_has_blob(s, &d->digest))
+		return 0;
+	_cleanup_free_ char *from = img_layout_blob_path(src, &d->digest);
+	if (!from)
+		return err_errno(e, ENOMEM, "blob");
+	if (!img_layout_has_blob(src, &d->digest))
+		return err_set(e, "blob %s is missing from \"%s\"", d->digest.s, src->dir);
+	int r = link_blob(s, from, d, e);
+	return r <= 0 ? r : copy_blob(s, src, d, e);
+}
+
+/* ---- layers ---- */
+
+static int write_meta(int dfd, const struct img_digest *chain, const struct img_descriptor *d,
+		      const struct rt_unpack_result *r, struct err *e)
+{
+	struct jgen *g = jgen_new(true);
+	const char *buf;
+	size_t len;
+	int rc = -1;
+	if (!g)
+		return err_errno(e, ENOMEM, "layer metadata");
+	jgen_obj_open(g);
+	jgen_kstr(g, "chainID", chain->s);
+	jgen_kstr(g, "diffID", r->diff_id.s);
+	jgen_kstr(g, "digest", d->digest.s);
+	jgen_kstr(g, "mediaType", d->media_type);
+	jgen_kint(g, "size", (int64_t)r->tar_size);
+	jgen_kint(g, "blobSize", (int64_t)r->blob_size);
+	jgen_kint(g, "entries", (int64_t)r->entries);
+	jgen_kbool(g, "devices", r->has_devices);
+	jgen_obj_close(g);
+	if (jgen_result(g, &buf, &len, e) == 0) {
+		_cleanup_close_ int fd = openat(dfd, "layer.json", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			err_sys(e, "create layer.json");
+		else
+			rc = fs_write_all(fd, buf, len, "layer.json", e);
+	}
+	jgen_free(g);
+	return rc;
+}
+
+/* Whether a layer is there, and whether it holds devices. */
+static int read_meta(struct rt_store *s, const struct img_digest *chain, bool *devices, struct err *e)
+{
+	_cleanup_free_ char *p = rt_store_path(s, "layers/%s/layer.json", img_digest_hex(chain));
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	const char *c = NULL;
+	if (!p)
+		return err_errno(e, ENOMEM, "layer");
+	if (fs_read_file(p, 64 << 10, &buf, &len, e) < 0)
+		return -1;
+	struct json *j = json_parse(buf, len, e);
+	int rc = -1;
+	if (j && json_field_str(j, "chainID", true, &c, e) == 0 && json_field_bool(j, "devices", true, devices, e) == 0) {
+		if (strcmp(c, chain->s))
+			err_set(e, "\"%s\" describes layer %.80s", p, c);
+		else
+			rc = 0;
+	}
+	json_free(j);
+	return rc < 0 ? err_ctx(e, "layer %s", chain->s) : 0;
+}
+
+static bool layer_present(struct rt_store *s, const struct img_digest *chain)
+{
+	char rel[96];
+	snprintf(rel, sizeof rel, "layers/%s/layer.json", img_digest_hex(chain));
+	return faccessat(s->fd, rel, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static void layer_opts(const struct rt_store *s, const struct img_descriptor *d, const struct img_digest *diff_id,
+		       enum rt_unpack_mode mode, struct rt_unpack_opts *o)
+{
+	const char *comp = "";
+	rt_unpack_opts_init(o);
+	img_media_is_layer(d->media_type, &comp);
+	o->mode = mode;
+	o->compression = comp;
+	o->digest = &d->digest;
+	o->size = d->size;
+	o->diff_id = diff_id;
+	o->max_bytes = s->max_layer_bytes;
+	o->max_entries = s->max_layer_entries;
+}
+
+static int open_store_blob(struct rt_store *s, const struct img_digest *d, int *fd, struct err *e)
+{
+	struct img_layout l = as_layout(s);
+	return img_layout_open_blob(&l, d, fd, NULL, e);
+}
+
+/* Unpack into layers/.tmp-<chain>-XXXXXX/fs, describe it in layer.json, sync,
+ * and rename the whole directory to layers/<chain>: it appears complete or
+ * not at all. */
+static int unpack_layer(struct rt_store *s, const struct img_descriptor *d, const struct img_digest *diff_id,
+			const struct img_digest *chains, size_t i, struct err *e)
+{
+	const struct img_digest *chain = &chains[i];
+	_cleanup_free_ int *lowers = calloc(i + 1, sizeof *lowers);
+	size_t n_lowers = 0;
+	int rc = -1;
+	_cleanup_free_ char *tmp = rt_store_path(s, "layers/.tmp-%s-XXXXXX", img_digest_hex(chain));
+	_cleanup_free_ char *dst = rt_store_path(s, "layers/%s", img_digest_hex(chain));
+	_cleanup_free_ char *layers = rt_store_path(s, "layers");
+	_cleanup_close_ int tfd = -1, fsfd = -1, bfd = -1;
+	struct rt_unpack_opts o;
+	struct rt_unpack_result r;
+	struct err ignored;
+	if (!tmp || !dst || !layers)
+		return err_errno(e, ENOMEM, "layer");
+	if (!mkdtemp(tmp))
+		return err_sys(e, "create a directory in \"%s\"", layers);
+	if ((tfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || mkdirat(tfd, "fs", 0755) < 0 ||
+	    fchmodat(tfd, "fs", 0755, 0) < 0 || (fsfd = openat(tfd, "fs", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		err_sys(e, "prepare \"%s\"", tmp);
+		goto fail;
+	}
+	if (!lowers) {
+		err_errno(e, ENOMEM, "layer");
+		goto fail;
+	}
+	/* the layers below, top-most first: implied directories take their attributes */
+	for (size_t k = i; k-- > 0; n_lowers++) {
+		char rel[96];
+		snprintf(rel, sizeof rel, "layers/%s/fs", img_digest_hex(&chains[k]));
+		if ((lowers[n_lowers] = openat(s->fd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+			err_sys(e, "open layer \"%s/%s\"", s->root, rel);
+			goto fail;
+		}
+	}
+	if (open_store_blob(s, &d->digest, &bfd, e) < 0)
+		goto fail;
+	layer_opts(s, d, diff_id, RT_UNPACK_OVERLAY, &o);
+	o.lowers = lowers;
+	o.n_lowers = n_lowers;
+	o.writeback = s->sync;
+	if (rt_unpack(bfd, fsfd, &o, &r, e) < 0 || write_meta(tfd, chain, d, &r, e) < 0)
+		goto fail;
+	if (s->sync && syncfs(tfd) < 0) {
+		err_sys(e, "sync \"%s\"", tmp);
+		goto fail;
+	}
+	if (rename(tmp, dst) < 0) {
+		if (errno != EEXIST && errno != ENOTEMPTY) {
+			err_sys(e, "rename \"%s\" to \"%s\"", tmp, dst);
+			goto fail;
+		}
+		fs_rm_rf(tmp, &ignored); /* made meanwhile: keep that one */
+	}
+	rc = fs_fsync_dir(layers, e);
+	goto out;
+fail:
+	if (fs_rm_rf(tmp, &ignored) < 0)
+		log_warn("%s", ignored.msg);
+	err_ctx(e, "layer %s", d->digest.s);
+out:
+	for (size_t k = 0; k < n_lowers; k++)
+		close(lowers[k]);
+	return rc;
+}
+
+/* ---- image records ---- */
+
+static int write_record(struct rt_store *s, const struct img_image *img, const struct img_digest *chains, struct err *e)
+{
+	const struct img_manifest *m = &img->manifest;
+	struct jgen *g = jgen_new(true);
+	const char *buf;
+	size_t len;
+	int rc = -1;
+	_cleanup_free_ char *p = rt_store_path(s, "images/%s.json", img_digest_hex(&img->desc.digest));
+	if (!g || !p) {
+		jgen_free(g);
+		return err_errno(e, ENOMEM, "image record");
+	}
+	jgen_obj_open(g);
+	jgen_kint(g, "schemaVersion", RECORD_SCHEMA);
+	jgen_kstr(g, "digest", img->desc.digest.s);
+	jgen_kstr(g, "mediaType", img->desc.media_type);
+	jgen_kstr(g, "config", m->config.digest.s);
+	jgen_kint(g, "imported", (int64_t)time(NULL));
+	jgen_key(g, "layers");
+	jgen_arr_open(g);
+	for (size_t i = 0; i < m->n_layers; i++) {
+		jgen_obj_open(g);
+		jgen_kstr(g, "digest", m->layers[i].digest.s);
+		jgen_kstr(g, "mediaType", m->layers[i].media_type);
+		jgen_kstr(g, "diffID", img->config.diff_ids[i].s);
+		jgen_kstr(g, "chainID", chains[i].s);
+		jgen_obj_close(g);
+	}
+	jgen_arr_close(g);
+	jgen_obj_close(g);
+	if (jgen_result(g, &buf, &len, e) == 0)
+		rc = fs_write_atomic(p, buf, len, 0600, e);
+	jgen_free(g);
+	return rc;
+}
+
+static int parse_layer(const struct json *l, struct rt_store_image *im, size_t i, struct err *e)
+{
+	static const char *const keys[] = {"digest", "mediaType", "diffID", "chainID", NULL};
+	const char *dg, *mt, *diff, *chain;
+	if (json_only_keys(l, keys, "layer", e) < 0 || json_field_str(l, "digest", true, &dg, e) < 0 ||
+	    json_field_str(l, "mediaType", true, &mt, e) < 0 || json_field_str(l, "diffID", true, &diff, e) < 0 ||
+	    json_field_str(l, "chainID", true, &chain, e) < 0 || img_digest_parse(dg, &im->digests[i], e) < 0 ||
+	    img_digest_parse(diff, &im->diff_ids[i], e) < 0 || img_digest_parse(chain, &im->chain_ids[i], e) < 0)
+		return -1;
+	if (!img_media_is_layer(mt, NULL))
+		return err_set(e, "unknown layer media type \"%.100s\"", mt);
+	if (!(im->media_types[i] = strdup(mt)))
+		return err_errno(e, ENOMEM, "image record");
+	return 0;
+}
+
+static int parse_record(const char *buf, size_t len, struct rt_store_image *im, struct err *e)
+{
+	static const char *const keys[] = {"schemaVersion", "digest", "mediaType", "config", "imported", "layers", NULL};
+	const char *dg, *cfg, *mt;
+	const struct json *layers;
+	int64_t schema, imported;
+	int rc = -1;
+	struct json *j = json_parse(buf, len, e);
+	if (!j)
+		return -1;
+	if (json_only_keys(j, keys, "image record", e) < 0 || json_field_int(j, "schemaVersion", true, &schema, e) < 0 ||
+	    json_field_str(j, "digest", true, &dg, e) < 0 || json_field_str(j, "mediaType", true, &mt, e) < 0 ||
+	    json_field_str(j, "config", true, &cfg, e) < 0 || json_field_int(j, "imported", true, &imported, e) < 0 ||
+	    json_field(j, "layers", JSON_ARRAY, true, &layers, e) < 0 || img_digest_parse(dg, &im->manifest, e) < 0 ||
+	    img_digest_parse(cfg, &im->config, e) < 0)
+		goto out;
+	if (schema != RECORD_SCHEMA) {
+		err_set(e, "unsupported schemaVersion %lld", (long long)schema);
+		goto out;
+	}
+	size_t n = layers->arr.n;
+	if (n > IMG_MAX_LAYERS) {
+		err_set(e, "more than %d layers", IMG_MAX_LAYERS);
+		goto out;
+	}
+	im->digests = calloc(n + 1, sizeof *im->digests);
+	im->diff_ids = calloc(n + 1, sizeof *im->diff_ids);
+	im->chain_ids = calloc(n + 1, sizeof *im->chain_ids);
+	im->media_types = calloc(n + 1, sizeof *im->media_types);
+	im->layer_dirs = calloc(n + 1, sizeof *im->layer_dirs);
+	if (!im->digests || !im->diff_ids || !im->chain_ids || !im->media_types || !im->layer_dirs) {
+		err_errno(e, ENOMEM, "image record");
+		goto out;
+	}
+	im->n_layers = n;
+	for (size_t i = 0; i < n; i++)
+		if (parse_layer(layers->arr.v[i], im, i, e) < 0) {
+			err_ctx(e, "layer %zu", i);
+			goto out;
+		}
+	/* the chain ids follow from the diff_ids; a record that disagrees is corrupt */
+	struct img_digest *chains = calloc(n + 1, sizeof *chains);
+	if (!chains) {
+		err_errno(e, ENOMEM, "image record");
+		goto out;
+	}
+	rt_chain_ids(im->diff_ids, n, chains);
+	for (size_t i = 0; i < n; i++)
+		if (!img_digest_eq(&chains[i], &im->chain_ids[i])) {
+			err_set(e, "layer %zu: chain id %s does not follow from the diff_ids", i, im->chain_ids[i].s);
+			free(chains);
+			goto out;
+		}
+	free(chains);
+	rc = 0;
+out:
+	json_free(j);
+	return rc;
+}
+
+int rt_store_record_read(struct rt_store *s, const struct img_digest *manifest, struct rt_store_image *out,
+			 struct err *e)
+{
+	_cleanup_free_ char *p = rt_store_path(s, "images/%s.json", img_digest_hex(manifest));
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	*out = (struct rt_store_image){0};
+	if (!p)
+		return err_errno(e, ENOMEM, "image");
+	if (fs_read_file(p, RECORD_MAX, &buf, &len, e) < 0) {
+		if (e->errnum == ENOENT)
+			return err_errno(e, ENOENT, "image %s is not in the store", manifest->s);
+		return -1;
+	}
+	if (parse_record(buf, len, out, e) < 0) {
+		err_ctx(e, "\"%s\"", p);
+		goto fail;
+	}
+	if (!img_digest_eq(&out->manifest, manifest)) {
+		err_set(e, "\"%s\" describes image %s", p, out->manifest.s);
+		goto fail;
+	}
+	return 0;
+fail:
+	rt_store_image_free(out);
+	return -1;
+}
+
+int rt_store_image_get(struct rt_store *s, const struct img_digest *manifest, struct rt_store_image *out,
+		       struct err *e)
+{
+	if (rt_store_record_read(s, manifest, out, e) < 0)
+		return -1;
+	for (size_t i = 0; i < out->n_layers; i++) {
+		bool dev = false;
+		if (!layer_present(s, &out->chain_ids[i])) {
+			err_errno(e, ENOENT, "image %s: layer %s is missing from the store", manifest->s, out->chain_ids[i].s);
+			goto fail;
+		}
+		if (read_meta(s, &out->chain_ids[i], &dev, e) < 0)
+			goto fail;
+		out->has_devices |= dev;
+		if (!(out->layer_dirs[i] = rt_store_path(s, "layers/%s/fs", img_digest_hex(&out->chain_ids[i])))) {
+			err_errno(e, ENOMEM, "image");
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	rt_store_image_free(out);
+	return -1;
+}
+
+int rt_store_image_config(struct rt_store *s, const struct rt_store_image *im, struct img_config *c, struct err *e)
+{
+	struct img_layout l = as_layout(s);
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	if (img_layout_read_blob(&l, &im->config, -1, IMG_CONFIG_MAX, &buf, &len, e) < 0)
+		return err_ctx(e, "image %s", im->manifest.s);
+	if (img_config_parse(buf, len, c, e) < 0)
+		return err_ctx(e, "image %s: config", im->manifest.s);
+	return 0;
+}
+
+/* ---- import ---- */
+
+int rt_store_import(struct rt_store *s, const struct img_image *img, struct rt_store_image *out, struct err *e)
+{
+	const struct img_manifest *m = &img->manifest;
+	size_t n = m->n_layers;
+	struct rt_store_image have = {0};
+	struct err ignored;
+	/* already imported: a record is written only once all its layers are there */
+	if (rt_store_image_get(s, &img->desc.digest, &have, &ignored) == 0) {
+		if (out)
+			*out = have;
+		else
+			rt_store_image_free(&have);
+		return 0;
+	}
+	if (img->config.n_diff_ids != n)
+		return err_set(e, "image %s: %zu layers but %zu diff_ids", img->desc.digest.s, n, img->config.n_diff_ids);
+	_cleanup_free_ struct img_digest *chains = calloc(n + 1, sizeof *chains);
+	if (!chains)
+		return err_errno(e, ENOMEM, "import");
+	rt_chain_ids(img->config.diff_ids, n, chains);
+	for (size_t i = 0; i < n; i++) {
+		const struct img_descriptor *d = &m->layers[i];
+		if (!img_media_is_layer(d->media_type, NULL))
+			return err_set(e, "image %s: layer %zu has unknown media type \"%.100s\"", img->desc.digest.s, i,
+				       d->media_type);
+		if (import_blob(s, &img->layout, d, e) < 0)
+			return err_ctx(e, "import image %s", img->desc.digest.s);
+		if (layer_present(s, &chains[i]))
+			continue;
+		log_info("unpacking layer %zu/%zu %s", i + 1, n, d->digest.s);
+		if (unpack_layer(s, d, &img->config.diff_ids[i], chains, i, e) < 0)
+			return err_ctx(e, "import image %s", img->desc.digest.s);
+	}
+	if (rt_store_put_blob(s, &m->config.digest, img->config_raw, img->config_len, e) < 0 ||
+	    rt_store_put_blob(s, &img->desc.digest, img->manifest_raw, img->manifest_len, e) < 0 ||
+	    write_record(s, img, chains, e) < 0)
+		return err_ctx(e, "import image %s", img->desc.digest.s);
+	if (!out)
+		return 0;
+	return rt_store_image_get(s, &img->desc.digest, out, e);
+}
+
+int rt_store_flatten(struct rt_store *s, const struct rt_store_image *im, const char *dir, struct err *e)
+{
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return err_sys(e, "open \"%s\"", dir);
+	for (size_t i = 0; i < im->n_layers; i++) {
+		struct img_descriptor d = {.media_type = im->media_types[i], .digest = im->digests[i], .size = -1};
+		struct rt_unpack_opts o;
+		struct rt_unpack_result r;
+		_cleanup_close_ int bfd = -1;
+		layer_opts(s, &d, &im->diff_ids[i], RT_UNPACK_FLATTEN, &o);
+		if (open_store_blob(s, &d.digest, &bfd, e) < 0 || rt_unpack(bfd, dfd, &o, &r, e) < 0)
+			return err_ctx(e, "flatten image %s: layer %s", im->manifest.s, d.digest.s);
+	}
+	return 0;
+}

@@ -1,0 +1,25 @@
+/* store_priv.h: helpers shared by the store's own files (store.c, import.c,
+ * gc.c); not for other modules. */
+#ifndef RAMP_RT_STORE_PRIV_H
+#define RAMP_RT_STORE_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/err.h"
+#include "runtime/store.h"
+
+/* 64 lowercase hex digits, as in our file names. */
+bool rt_is_hex64(const char *s);
+/* root + "/" + printf(fmt, …); caller frees; NULL on allocation failure. */
+char *rt_store_path(const struct rt_store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Remove every entry of the store subdirectory `sub` that keep() refuses
+ * (a directory is renamed to a hidden name first, so that a crash never
+ * leaves it half-removed under its own name). */
+typedef bool (*rt_keep_fn)(struct rt_store *s, int dirfd, const char *name, void *ctx);
+int rt_store_sweep(struct rt_store *s, const char *sub, rt_keep_fn keep, void *ctx, size_t *removed, struct err *e);
+/* Parse images/<hex>.json (without checking that its layers are present). */
+int rt_store_record_read(struct rt_store *s, const struct img_digest *manifest, struct rt_store_image *im,
+			 struct err *e);
+
+#endif

@@ -1,0 +1,378 @@
+/* supervisor.c: an app's state, its requests, its status and their
+ * persistence (see supervisor.h); the app's thread is supervisor_run.c. */
+#include "runtime/supervisor.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/api.h"
+#include "lib/cleanup.h"
+#include "lib/fs.h"
+#include "runtime/daemon.h"
+
+static const char *const phase_names[RT_PHASE_COUNT] = {
+	[RT_PHASE_PULLING] = API_PHASE_PULLING,     [RT_PHASE_UNPACKING] = API_PHASE_UNPACKING,
+	[RT_PHASE_STARTING] = API_PHASE_STARTING,   [RT_PHASE_HEALTHY] = API_PHASE_HEALTHY,
+	[RT_PHASE_UNHEALTHY] = API_PHASE_UNHEALTHY, [RT_PHASE_FAILED] = API_PHASE_FAILED,
+	[RT_PHASE_REVERTING] = API_PHASE_REVERTING, [RT_PHASE_STOPPED] = API_PHASE_STOPPED,
+};
+
+const char *rt_phase_name(enum rt_phase p)
+{
+	return p < RT_PHASE_COUNT ? phase_names[p] : "unknown";
+}
+
+int64_t rt_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t rt_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void rt_format_time(int64_t ms, char *buf, size_t cap)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+struct rt_app *rt_app_new(struct rt_daemon *d, const char *state_dir, const char *name, struct err *e)
+{
+	struct rt_app *a = calloc(1, sizeof *a);
+	if (!a || !(a->name = strdup(name)) || !(a->st.name = strdup(name)) ||
+	    asprintf(&a->dir, "%s/apps/%s", state_dir, name) < 0) {
+		if (a) {
+			free(a->name);
+			free(a->st.name);
+		}
+		free(a);
+		err_errno(e, ENOMEM, "app \"%s\"", name);
+		return NULL;
+	}
+	a->d = d;
+	pthread_mutex_init(&a->mu, NULL);
+	a->phase = RT_PHASE_STOPPED;
+	a->phase_since = rt_now_ms();
+	return a;
+}
+
+void rt_app_free(struct rt_app *a)
+{
+	if (!a)
+		return;
+	rt_app_state_free(&a->st);
+	free(a->name);
+	free(a->dir);
+	pthread_mutex_destroy(&a->mu);
+	free(a);
+}
+
+void rt_app_set_phase(struct rt_app *a, enum rt_phase p, const char *fmt, ...)
+{
+	char msg[sizeof a->message];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (a->phase == p && !strcmp(a->message, msg))
+		return;
+	int64_t now = rt_now_ms();
+	if (a->phase != p)
+		a->phase_since = now;
+	a->phase = p;
+	memcpy(a->message, msg, sizeof msg);
+	struct rt_event *ev = &a->history[(a->history_head + a->n_history) % RT_HISTORY_KEPT];
+	if (a->n_history < RT_HISTORY_KEPT)
+		a->n_history++;
+	else
+		a->history_head = (a->history_head + 1) % RT_HISTORY_KEPT;
+	ev->time = now;
+	ev->phase = p;
+	size_t l = strnlen(msg, sizeof ev->message - 1);
+	memcpy(ev->message, msg, l);
+	ev->message[l] = '\0';
+}
+
+/* ---- status ---- */
+
+static void jtime(struct jgen *g, int64_t ms)
+{
+	char t[32];
+	rt_format_time(ms, t, sizeof t);
+	jgen_str(g, t);
+}
+
+static void ktime(struct jgen *g, const char *k, int64_t ms)
+{
+	jgen_key(g, k);
+	jtime(g, ms);
+}
+
+static void version_json(struct jgen *g, const struct rt_app_version *v, bool since)
+{
+	jgen_obj_open(g);
+	jgen_kstr(g, API_F_IMAGE, v->image ? v->image : "");
+	jgen_kstr(g, API_F_DIGEST, v->manifest.s);
+	if (since && v->since)
+		ktime(g, API_F_SINCE, v->since * 1000);
+	jgen_obj_close(g);
+}
+
+void rt_app_status_json(const struct rt_app *a, struct jgen *g)
+{
+	jgen_obj_open(g);
+	jgen_kstr(g, API_F_NAME, a->name);
+	jgen_kint(g, API_F_GENERATION, a->st.generation);
+	jgen_kstr(g, API_F_ROLLOUT, a->st.rollout ? a->st.rollout : "");
+	jgen_kstr(g, API_F_PHASE, rt_phase_name(a->phase));
+	ktime(g, API_F_PHASE_SINCE, a->phase_since);
+	jgen_key(g, API_F_DESIRED);
+	if (a->st.has_desired)
+		version_json(g, &a->st.desired, false);
+	else
+		jgen_null(g);
+	jgen_key(g, API_F_CURRENT);
+	if (a->st.has_current)
+		version_json(g, &a->st.current, true);
+	else
+		jgen_null(g);
+	jgen_key(g, API_F_PREVIOUS);
+	jgen_arr_open(g);
+	for (size_t i = 0; i < a->st.n_previous; i++)
+		version_json(g, &a->st.previous[i], false);
+	jgen_arr_close(g);
+	jgen_key(g, API_F_PINNED);
+	jgen_arr_open(g);
+	for (size_t i = 0; i < a->st.n_pinned; i++)
+		version_json(g, &a->st.pinned[i], false);
+	jgen_arr_close(g);
+
+	jgen_key(g, API_F_HEALTH);
+	jgen_obj_open(g);
+	jgen_kbool(g, API_F_HEALTHY, a->healthy);
+	jgen_key(g, API_F_HEALTHY_SINCE);
+	if (a->healthy)
+		jtime(g, a->healthy_since);
+	else
+		jgen_null(g);
+	jgen_key(g, API_F_PROBES);
+	jgen_arr_open(g);
+	for (size_t i = 0; i < a->n_probes; i++) {
+		const struct rt_probe *p = &a->probes[(a->probe_head + i) % RT_PROBES_KEPT];
+		/* whole 1/128 ms, so the number prints short and exact */
+		struct json ms = {.type = JSON_REAL, .d = (double)(int64_t)(p->ms * 128.0 + 0.5) / 128.0};
+		jgen_obj_open(g);
+		ktime(g, "time", p->time);
+		jgen_kbool(g, "ok", p->ok);
+		jgen_key(g, "ms");
+		jgen_value(g, &ms);
+		jgen_kstr(g, "output", p->output);
+		jgen_obj_close(g);
+	}
+	jgen_arr_close(g);
+	jgen_obj_close(g);
+
+	jgen_kint(g, API_F_RESTARTS, (int64_t)a->restarts);
+	jgen_kstr(g, API_F_MESSAGE, a->message);
+	jgen_key(g, API_F_HISTORY);
+	jgen_arr_open(g);
+	for (size_t i = 0; i < a->n_history; i++) {
+		const struct rt_event *ev = &a->history[(a->history_head + i) % RT_HISTORY_KEPT];
+		jgen_obj_open(g);
+		ktime(g, "time", ev->time);
+		jgen_kstr(g, API_F_PHASE, rt_phase_name(ev->phase));
+		jgen_kstr(g, API_F_MESSAGE, ev->message);
+		jgen_obj_close(g);
+	}
+	jgen_arr_close(g);
+	jgen_obj_close(g);
+}
+
+static int push_digest(struct img_digest **v, size_t *n, const struct img_digest *d, struct err *e)
+{
+	struct img_digest *nv = realloc(*v, (*n + 1) * sizeof *nv);
+	if (!nv)
+		return err_errno(e, ENOMEM, "digests in use");
+	nv[(*n)++] = *d;
+	*v = nv;
+	return 0;
+}
+
+int rt_app_in_use(const struct rt_app *a, struct img_digest **v, size_t *n, struct err *e)
+{
+	if (a->st.has_desired && push_digest(v, n, &a->st.desired.manifest, e) < 0)
+		return -1;
+	if (a->st.has_current && push_digest(v, n, &a->st.current.manifest, e) < 0)
+		return -1;
+	for (size_t i = 0; i < a->st.n_previous; i++)
+		if (push_digest(v, n, &a->st.previous[i].manifest, e) < 0)
+			return -1;
+	return 0;
+}
+
+/* ---- persistence ---- */
+
+int rt_app_load(struct rt_app *a, struct err *e)
+{
+	rt_app_state_free(&a->st);
+	if (rt_app_state_read(&a->d->store, a->name, &a->st, e) < 0)
+		return err_ctx(e, "app \"%s\"", a->name);
+	return 0;
+}
+
+/* ---- requests ---- */
+
+static struct rt_outcome outcome(int status, const char *code)
+{
+	return (struct rt_outcome){status, code};
+}
+
+/* Fencing (docs/API.md "Generations"). */
+static bool stale(const struct rt_app *a, int64_t generation, struct err *e)
+{
+	if (generation >= a->st.generation)
+		return false;
+	err_set(e, "generation %" PRId64 " is lower than %" PRId64 ", which app \"%s\" has accepted (rollout \"%s\")",
+		generation, a->st.generation, a->name, a->st.rollout ? a->st.rollout : "");
+	return true;
+}
+
+/* Record and persist a new desired version (nothing changes if it cannot be
+ * saved). A revert keeps the app's rollout id; the version keeps the one that
+ * deployed it. */
+static int set_desired(struct rt_app *a, const struct rt_app_version *v, int64_t generation, bool revert,
+		       struct err *e)
+{
+	struct rt_app_version n, old = a->st.desired;
+	const char *ro = revert ? a->st.rollout : v->rollout;
+	char *rollout = NULL, *old_rollout = a->st.rollout;
+	bool old_has = a->st.has_desired;
+	int64_t old_gen = a->st.generation;
+	if (rt_app_version_copy(&n, v, e) < 0)
+		return -1;
+	if (ro && !(rollout = strdup(ro))) {
+		rt_app_version_free(&n);
+		return err_errno(e, ENOMEM, "rollout");
+	}
+	n.since = 0;
+	a->st.desired = n;
+	a->st.has_desired = true;
+	a->st.rollout = rollout;
+	a->st.generation = generation;
+	if (rt_app_state_write(&a->d->store, &a->st, e) < 0) {
+		rt_app_version_free(&a->st.desired);
+		free(a->st.rollout);
+		a->st.desired = old;
+		a->st.has_desired = old_has;
+		a->st.rollout = old_rollout;
+		a->st.generation = old_gen;
+		return err_ctx(e, "save app \"%s\"", a->name);
+	}
+	rt_app_version_free(&old);
+	free(old_rollout);
+	return 0;
+}
+
+struct rt_outcome rt_app_put(struct rt_app *a, const struct rt_put_req *r, struct err *e)
+{
+	if (stale(a, r->generation, e))
+		return outcome(409, API_E_STALE);
+	if (r->generation == a->st.generation && a->st.has_desired) {
+		if (!img_digest_eq(&a->st.desired.manifest, &r->digest)) {
+			err_set(e, "generation %" PRId64 " of app \"%s\" was accepted for %s, not %s", r->generation, a->name,
+				a->st.desired.manifest.s, r->digest.s);
+			return outcome(409, API_E_CONFLICT);
+		}
+		return outcome(202, NULL); /* the same request again */
+	}
+	struct rt_app_version v = {.image = (char *)r->image, .manifest = r->digest,
+				   .rollout = r->rollout[0] ? (char *)r->rollout : NULL};
+	if (set_desired(a, &v, r->generation, false, e) < 0)
+		return outcome(500, API_E_INTERNAL);
+	if (!a->st.has_current || !img_digest_eq(&a->st.current.manifest, &r->digest))
+		rt_app_set_phase(a, RT_PHASE_PULLING, "deploying %s", r->digest.s);
+	rt_app_wake(a);
+	return outcome(202, NULL);
+}
+
+/* The kept version a revert goes to, or NULL. "previous" while a deployment
+ * has not switched yet is the version running now: the deployment is off. */
+static const struct rt_app_version *revert_target(const struct rt_app *a, const struct rt_revert_req *r)
+{
+	if (r->previous && a->st.has_current && a->st.has_desired &&
+	    !img_digest_eq(&a->st.desired.manifest, &a->st.current.manifest))
+		return &a->st.current;
+	if (r->previous)
+		return a->st.n_previous ? &a->st.previous[0] : NULL;
+	if (a->st.has_current && img_digest_eq(&a->st.current.manifest, &r->to))
+		return &a->st.current;
+	for (size_t i = 0; i < a->st.n_previous; i++)
+		if (img_digest_eq(&a->st.previous[i].manifest, &r->to))
+			return &a->st.previous[i];
+	for (size_t i = 0; i < a->st.n_pinned; i++)
+		if (img_digest_eq(&a->st.pinned[i].manifest, &r->to))
+			return &a->st.pinned[i];
+	return NULL;
+}
+
+struct rt_outcome rt_app_revert(struct rt_app *a, const struct rt_revert_req *r, struct err *e)
+{
+	if (stale(a, r->generation, e))
+		return outcome(409, API_E_STALE);
+	const struct rt_app_version *t = revert_target(a, r);
+	if (!t) {
+		if (r->previous)
+			err_set(e, "app \"%s\" has no kept version to revert to", a->name);
+		else
+			err_set(e, "app \"%s\" keeps no version %s", a->name, r->to.s);
+		return outcome(422, API_E_NOTHING_TO_REVERT);
+	}
+	struct rt_app_version v;
+	if (rt_app_version_copy(&v, t, e) < 0)
+		return outcome(500, API_E_INTERNAL);
+	int rc = set_desired(a, &v, r->generation, true, e);
+	rt_app_version_free(&v);
+	if (rc < 0)
+		return outcome(500, API_E_INTERNAL);
+	if (!a->st.has_current || !img_digest_eq(&a->st.current.manifest, &a->st.desired.manifest))
+		rt_app_set_phase(a, RT_PHASE_REVERTING, "reverting to %s", a->st.desired.manifest.s);
+	else if (a->phase == RT_PHASE_PULLING || a->phase == RT_PHASE_UNPACKING || a->phase == RT_PHASE_FAILED)
+		rt_app_set_phase(a, a->healthy ? RT_PHASE_HEALTHY : RT_PHASE_STARTING, "deployment called off");
+	rt_app_wake(a);
+	return outcome(202, NULL);
+}
+
+int rt_app_auto_revert(struct rt_app *a, struct err *e)
+{
+	if (!a->st.n_previous)
+		return err_set(e, "app \"%s\" keeps no previous version", a->name);
+	struct rt_app_version v;
+	if (rt_app_version_copy(&v, &a->st.previous[0], e) < 0)
+		return -1;
+	int rc = set_desired(a, &v, a->st.generation, true, e);
+	rt_app_version_free(&v);
+	return rc;
+}
+
+struct rt_outcome rt_app_delete(struct rt_app *a, const struct rt_delete_req *r, struct err *e)
+{
+	if (r->has_generation && stale(a, r->generation, e))
+		return outcome(409, API_E_STALE);
+	a->deleting = true;
+	rt_app_set_phase(a, RT_PHASE_STOPPED, "deleted");
+	rt_app_wake(a);
+	return outcome(200, NULL);
+}

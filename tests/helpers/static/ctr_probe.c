@@ -1,0 +1,220 @@
+/* ctr_probe.c: a static program the container tests run inside a container to look at
+ * it from within. Built with `cc -static` by the tests (tests/integration/container_*.bats);
+ * it lives in its own directory because the programs directly in tests/helpers are
+ * built for the host.
+ *
+ *   ctr_probe syscalls   one "name=ERRNO" (or "name=ok") per line for calls that must be refused
+ *   ctr_probe fds        the open fds, space separated
+ *   ctr_probe cwd        the kernel's getcwd (starts with "(unreachable)" outside the root)
+ *   ctr_probe exe DEV:INO  "reachable PID" for each /proc/PID/exe that opens to that file,
+ *                        then "write-self=ERRNO" and "write-parent=ERRNO"
+ *   ctr_probe ids        "uid=U euid=E gid=G egid=H groups=A,B"
+ *   ctr_probe orphan     leaves an orphan that exits after 100 ms, waits, prints "zombies N"
+ *   ctr_probe listen     what the LISTEN_* variables and fds 3.. say
+ *   ctr_probe sleep MS   sleep, then exit 0 */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <linux/perf_event.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/timex.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <time.h>
+#include <unistd.h>
+
+static void report(const char *name, long r)
+{
+	if (r < 0)
+		printf("%s=%s\n", name, strerrorname_np(errno));
+	else
+		printf("%s=ok\n", name);
+}
+
+static int syscalls(void)
+{
+	struct timespec bad = {.tv_sec = 0, .tv_nsec = -1};
+	struct timex tx = {.modes = 0};
+	union bpf_attr attr;
+	struct perf_event_attr pe;
+	memset(&attr, 0, sizeof attr);
+	memset(&pe, 0, sizeof pe);
+	pe.size = sizeof pe;
+	pe.type = PERF_TYPE_SOFTWARE;
+	pe.config = PERF_COUNT_SW_CPU_CLOCK;
+	char params[120] = {0};
+	/* each call is harmless when it is allowed: invalid arguments or a read-only mode */
+	report("mount", mount("none", "/tmp", "tmpfs", 0, NULL));
+	report("umount2", syscall(SYS_umount2, "/proc", MNT_DETACH));
+	report("reboot", syscall(SYS_reboot, 0, 0, 0, NULL));
+	report("init_module", syscall(SYS_init_module, NULL, 0, ""));
+	report("finit_module", syscall(SYS_finit_module, -1, "", 0));
+	report("delete_module", syscall(SYS_delete_module, "ramp_no_such_module", 0));
+	report("settimeofday", syscall(SYS_settimeofday, NULL, NULL));
+	report("clock_settime", syscall(SYS_clock_settime, CLOCK_REALTIME, &bad));
+	report("adjtimex", syscall(SYS_adjtimex, &tx));
+	report("kexec_load", syscall(SYS_kexec_load, 0, 0, NULL, 0));
+	report("bpf", syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr));
+	report("perf_event_open", syscall(SYS_perf_event_open, &pe, 0, -1, -1, 0));
+	report("ptrace", syscall(SYS_ptrace, PTRACE_PEEKDATA, 1, NULL, NULL));
+	report("unshare", syscall(SYS_unshare, CLONE_NEWUSER));
+	report("clone_newns", syscall(SYS_clone, CLONE_NEWNS | SIGCHLD, NULL, NULL, NULL, 0));
+	report("keyctl", syscall(SYS_keyctl, 0, 0, 0, 0, 0));
+	report("open_by_handle_at", syscall(SYS_open_by_handle_at, -1, NULL, 0));
+	report("io_uring_setup", syscall(SYS_io_uring_setup, 1, params));
+	report("getpid", syscall(SYS_getpid));
+	return 0;
+}
+
+static int fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return perror("opendir"), 1;
+	for (struct dirent *de; (de = readdir(d));)
+		if (de->d_name[0] != '.' && atoi(de->d_name) != dirfd(d))
+			printf("%s ", de->d_name);
+	printf("\n");
+	closedir(d);
+	return 0;
+}
+
+static int cwd(void)
+{
+	char buf[4096];
+	if (syscall(SYS_getcwd, buf, sizeof buf) < 0)
+		return perror("getcwd"), 1;
+	printf("%s\n", buf);
+	return 0;
+}
+
+static int exe(const char *devino)
+{
+	unsigned long long dev, ino;
+	if (sscanf(devino, "%llu:%llu", &dev, &ino) != 2)
+		return fprintf(stderr, "exe DEV:INO\n"), 2;
+	DIR *d = opendir("/proc");
+	for (struct dirent *de; d && (de = readdir(d));) {
+		char p[300];
+		struct stat st;
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof p, "/proc/%s/exe", de->d_name);
+		int fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino)
+			printf("reachable %s\n", de->d_name);
+		if (fd >= 0)
+			close(fd);
+	}
+	if (d)
+		closedir(d);
+	char p[64];
+	report("write-self", open("/proc/self/exe", O_WRONLY | O_CLOEXEC));
+	snprintf(p, sizeof p, "/proc/%d/exe", (int)getppid());
+	report("write-parent", open(p, O_WRONLY | O_CLOEXEC));
+	return 0;
+}
+
+static int ids(void)
+{
+	gid_t g[64];
+	int n = getgroups(64, g);
+	printf("uid=%d euid=%d gid=%d egid=%d groups=", (int)getuid(), (int)geteuid(), (int)getgid(), (int)getegid());
+	for (int i = 0; i < n; i++)
+		printf("%s%d", i ? "," : "", (int)g[i]);
+	printf("\n");
+	return 0;
+}
+
+static int count_zombies(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc");
+	for (struct dirent *de; d && (de = readdir(d));) {
+		char p[300], buf[512];
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof p, "/proc/%s/stat", de->d_name);
+		FILE *f = fopen(p, "re");
+		if (f && fgets(buf, sizeof buf, f)) {
+			char *rp = strrchr(buf, ')');
+			n += rp && rp[1] == ' ' && rp[2] == 'Z';
+		}
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static int orphan(void)
+{
+	pid_t c = fork();
+	if (c == 0) {
+		if (fork() == 0) {
+			usleep(100000);
+			_exit(0);
+		}
+		_exit(0); /* the grandchild is re-parented to PID 1 */
+	}
+	waitpid(c, NULL, 0);
+	usleep(400000);
+	printf("zombies %d\n", count_zombies());
+	return 0;
+}
+
+static int listen_fds(void)
+{
+	const char *n = getenv("LISTEN_FDS"), *p = getenv("LISTEN_PID"), *names = getenv("LISTEN_FDNAMES");
+	printf("LISTEN_FDS=%s LISTEN_PID=%s self=%d LISTEN_FDNAMES=%s\n", n ? n : "", p ? p : "", (int)getpid(),
+	       names ? names : "");
+	for (int fd = 3; n && fd < 3 + atoi(n); fd++) {
+		int acc = 0;
+		socklen_t len = sizeof acc;
+		struct sockaddr_in a;
+		socklen_t alen = sizeof a;
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) < 0 ||
+		    getsockname(fd, (struct sockaddr *)&a, &alen) < 0) {
+			printf("fd%d error %s\n", fd, strerrorname_np(errno));
+			continue;
+		}
+		printf("fd%d listening=%d port=%d\n", fd, acc, ntohs(a.sin_port));
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	const char *cmd = argc > 1 ? argv[1] : "";
+	if (!strcmp(cmd, "syscalls"))
+		return syscalls();
+	if (!strcmp(cmd, "fds"))
+		return fds();
+	if (!strcmp(cmd, "cwd"))
+		return cwd();
+	if (!strcmp(cmd, "exe") && argc > 2)
+		return exe(argv[2]);
+	if (!strcmp(cmd, "ids"))
+		return ids();
+	if (!strcmp(cmd, "orphan"))
+		return orphan();
+	if (!strcmp(cmd, "listen"))
+		return listen_fds();
+	if (!strcmp(cmd, "sleep") && argc > 2)
+		return usleep((useconds_t)atoi(argv[2]) * 1000), 0;
+	fprintf(stderr, "usage: ctr_probe syscalls|fds|cwd|exe DEV:INO|ids|orphan|listen|sleep MS\n");
+	return 2;
+}

@@ -1,0 +1,308 @@
+#!/usr/bin/env bats
+bats_require_minimum_version 1.5.0
+# rampd_api.bats: a real rampd process: its API on the unix socket and on TCP
+# (tokens, TLS, rate limit), hostile requests and config files, signals
+# (SIGHUP reload, SIGTERM), the systemd notification protocol and unit file.
+
+load rampd_helpers
+
+setup() { common_setup; }
+teardown() { rampd_teardown; }
+
+D64=$(printf 'a%.0s' $(seq 64))
+IMG="127.0.0.1:5000/web@sha256:$D64"
+
+@test "rampd api: the unix socket is 0600 and answers without a token" {
+	write_config
+	start_rampd
+	[ "$(stat -c %a "$T/rampd.sock")" = 600 ]
+	api GET /healthz
+	[ "$code" = 200 ]
+	[ "$body" = '{"status":"ok"}' ]
+	api GET /v1/info
+	[ "$code" = 200 ]
+	[ "$(jq -r .version <<<"$body")" = "$("$RAMPD_BIN" --version | cut -d' ' -f2)" ]
+	[ "$(jq -r .platform.os <<<"$body")" = linux ]
+	api GET /metrics
+	[ "$code" = 200 ]
+	[[ "$body" == *"ramp_pull_bytes_total 0"* ]]
+}
+
+@test "rampd api: a second rampd on the same socket is refused, a stale socket file is replaced" {
+	write_config
+	start_rampd
+	run "$RAMPD_BIN" --config "$T/rampd.json"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"store \"$T/state\" is in use by another process"* ]]
+	sed "s|$T/state|$T/state2|" "$T/rampd.json" >"$T/other.json"
+	run "$RAMPD_BIN" --config "$T/other.json"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"another rampd is listening on \"$T/rampd.sock\""* ]]
+	kill -KILL "$RAMPD_PID"
+	wait_exit "$RAMPD_PID" 5 || true
+	[ -S "$T/rampd.sock" ]
+	start_rampd
+	api GET /healthz
+	[ "$code" = 200 ]
+}
+
+@test "rampd api: TCP needs the bearer token; bad tokens are rate-limited; TLS works" {
+	port=$(free_port)
+	head -c 24 /dev/urandom | base64 | tr -d '\n/+=' >"$T/token"
+	chmod 600 "$T/token"
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 1 \
+		-subj /CN=localhost -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
+	write_config "\"listen\": [\"127.0.0.1:$port\"], \"token_file\": \"$T/token\", \"tls_cert\": \"$T/cert.pem\", \"tls_key\": \"$T/key.pem\""
+	start_rampd
+	tok=$(cat "$T/token")
+	url="https://127.0.0.1:$port"
+	c() { curl -s --cacert "$T/cert.pem" -o "$T/out" -w '%{http_code}' "$@"; }
+	[ "$(c "$url/healthz")" = 401 ]
+	[ "$(jq -r .error "$T/out")" = unauthorized ]
+	[ "$(c "$url/metrics")" = 401 ]
+	[ "$(c -X PUT --data-binary "{\"image\":\"$IMG\",\"generation\":1}" "$url/v1/apps/web")" = 401 ]
+	[ "$(c -H "Authorization: Bearer $tok" "$url/v1/apps/web")" = 404 ]  # nothing was created
+	[ "$(c -H "Authorization: Bearer $tok" "$url/healthz")" = 200 ]
+	[ "$(c -H "Authorization: Basic $tok" "$url/healthz")" = 401 ]
+	[ "$(c -H "Authorization: Bearer ${tok}x" "$url/healthz")" = 401 ]
+	# plain HTTP on the TLS port gets no answer
+	run curl -s -m 5 "http://127.0.0.1:$port/healthz"
+	[ "$status" -ne 0 ]
+	for i in $(seq 10); do c -H "Authorization: Bearer wrong$i" "$url/healthz" >/dev/null; done
+	[ "$(c -H "Authorization: Bearer $tok" "$url/healthz")" = 429 ]
+	[ "$(jq -r .error "$T/out")" = rate_limited ]
+	api GET /healthz
+	[ "$code" = 200 ]
+}
+
+@test "rampd api: hostile requests are refused cleanly and change nothing" {
+	write_config
+	start_rampd
+	api PUT /v1/apps/web "{\"image\":\"$IMG\",\"rollout\":\"r1\",\"generation\":7}"
+	[ "$code" = 202 ]
+	while read -r body; do
+		api PUT /v1/apps/web "$body"
+		[ "$code" = 400 ] || { echo "answered $code to $body"; false; }
+		[ "$(jq -r .error <<<"$body")" = bad_request ]
+	done <<EOF
+not json
+{"image":"127.0.0.1:5000/web:latest","generation":8}
+{"image":"127.0.0.1:5000/web","generation":8}
+{"image":"127.0.0.1:5000/web@sha256:abcd","generation":8}
+{"image":"$IMG","generation":"8"}
+{"image":"$IMG","generation":8.5}
+{"image":"$IMG","generation":-8}
+{"image":"$IMG","generation":8,"command":"rm -rf /"}
+{"image":["$IMG"],"generation":8}
+{"image":"$IMG","generation":8,"generation":9}
+{"image":"$IMG","generation":8} trailing
+EOF
+	python3 -c 'print("{\"a\":" * 5000)' >"$T/deep"
+	run curl -s -w '%{http_code}' -X PUT --unix-socket "$T/rampd.sock" --data-binary @"$T/deep" http://rampd/v1/apps/web
+	[[ "$output" == *'"bad_request"'*400 ]]
+	head -c 300000 /dev/zero | tr '\0' ' ' >"$T/big"
+	run curl -s -w '%{http_code}' -X PUT --unix-socket "$T/rampd.sock" --data-binary @"$T/big" http://rampd/v1/apps/web
+	[[ "$output" == *'"too_large"'*413 ]]
+	# far beyond the limit: refused without reading it (413, or the connection is cut)
+	head -c 20000000 /dev/zero >"$T/huge"
+	run curl -s -w '%{http_code}' -X PUT --unix-socket "$T/rampd.sock" --data-binary @"$T/huge" http://rampd/v1/apps/web
+	[[ "$output" == *413 || "$output" == *000 ]]
+	for path in '/v1/apps/..' '/v1/apps/..%2F..%2Fetc' '/v1/apps/a%00b' '/v1/apps/.x' '/v1/apps/WEB' \
+		"/v1/apps/$(printf 'a%.0s' $(seq 64))"; do
+		api PUT "$path" "{\"image\":\"$IMG\",\"generation\":1}"
+		[ "$code" = 400 ] || [ "$code" = 404 ] || { echo "$path answered $code"; false; }
+	done
+	api PUT /v1/apps/web/../../x "{\"image\":\"$IMG\",\"generation\":1}"
+	[ "$code" = 400 ] || [ "$code" = 404 ]
+	# still the same app, same generation, nothing else appeared
+	api GET /v1/apps
+	[ "$(jq -r '.apps | length' <<<"$body")" = 1 ]
+	[ "$(jq -r '.apps[0].generation' <<<"$body")" = 7 ]
+	[ "$(ls "$T/state/apps")" = web ]
+	api GET /healthz
+	[ "$code" = 200 ]
+}
+
+@test "rampd api: generations fence stale requests and survive a restart" {
+	write_config
+	start_rampd
+	api PUT /v1/apps/web "{\"image\":\"$IMG\",\"rollout\":\"r1\",\"generation\":5}"
+	[ "$code" = 202 ]
+	[ "$(jq -r .phase <<<"$body")" = pulling ]
+	kill -KILL "$RAMPD_PID"
+	wait_exit "$RAMPD_PID" 5 || true
+	start_rampd
+	api GET /v1/apps/web
+	[ "$code" = 200 ]
+	[ "$(jq -r .generation <<<"$body")" = 5 ]
+	[ "$(jq -r .rollout <<<"$body")" = r1 ]
+	[ "$(jq -r .desired.digest <<<"$body")" = "sha256:$D64" ]
+	api PUT /v1/apps/web "{\"image\":\"$IMG\",\"generation\":4}"
+	[ "$code" = 409 ]
+	[ "$(jq -r .error <<<"$body")" = stale_generation ]
+	api POST /v1/apps/web/revert '{"to":"previous","generation":3}'
+	[ "$code" = 409 ]
+	api DELETE /v1/apps/web '{"generation":2}'
+	[ "$code" = 409 ]
+	api POST /v1/apps/web/revert '{"to":"previous","generation":5}'
+	[ "$code" = 422 ]
+	[ "$(jq -r .error <<<"$body")" = nothing_to_revert ]
+	api DELETE /v1/apps/web '{"generation":5}'
+	[ "$code" = 200 ]
+	[ "$body" = '{"deleted":"web"}' ]
+	[ ! -e "$T/state/apps/web" ]
+}
+
+@test "rampd config: hostile and mistaken config files are refused with a message" {
+	while read -r doc; do
+		printf '%s' "$doc" >"$T/bad.json"
+		run "$RAMPD_BIN" --check-config --config "$T/bad.json"
+		[ "$status" -eq 1 ] || { echo "accepted: $doc"; false; }
+		[[ "$output" == *"rampd: error: config \"$T/bad.json\": "* ]]
+	done <<'EOF'
+{"state_dir": "relative/path"}
+{"listen": ["0.0.0.0:7300"]}
+{"listen": ["example.com:7300"], "token_file": "/etc/ramp/token"}
+{"apps": {"../../etc": {}}}
+{"apps": {"web": {"ports": {"8080": "0.0.0.0:99999"}}}}
+{"apps": {"web": {"memory_max": "a lot"}}}
+{"apps": {"web": {"stop_grace": 10}}}
+{"nonsense": 1}
+{"socket": "/a", "socket": "/b"}
+[1, 2, 3]
+EOF
+	python3 -c 'print("[" * 100000)' >"$T/deep.json"
+	run "$RAMPD_BIN" --check-config --config "$T/deep.json"
+	[ "$status" -eq 1 ]
+	head -c 2000000 /dev/zero | tr '\0' ' ' >"$T/big.json"
+	run "$RAMPD_BIN" --check-config --config "$T/big.json"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"larger than"* ]]
+	run "$RAMPD_BIN" --check-config --config "$T/missing.json"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"No such file or directory"* ]]
+	write_config
+	run "$RAMPD_BIN" --check-config --config "$T/rampd.json"
+	[ "$status" -eq 0 ]
+	# a daemon with a bad config does not start
+	echo '{"log_level": "shout"}' >"$T/rampd.json"
+	run "$RAMPD_BIN" --config "$T/rampd.json"
+	[ "$status" -eq 1 ]
+	[ ! -e "$T/rampd.sock" ]
+}
+
+@test "rampd signals: SIGHUP reloads (a bad file keeps the old config), SIGTERM exits 0" {
+	write_config
+	start_rampd
+	write_config '"log_level": "debug"'
+	kill -HUP "$RAMPD_PID"
+	for _ in $(seq 100); do grep -q 'reloaded' "$T/rampd.log" && break; sleep 0.05; done
+	grep -q "reloaded \"$T/rampd.json\"" "$T/rampd.log"
+	echo '{"log_level": ' >"$T/rampd.json"
+	kill -HUP "$RAMPD_PID"
+	for _ in $(seq 100); do grep -q 'reload failed' "$T/rampd.log" && break; sleep 0.05; done
+	grep -q 'reload failed, keeping the running configuration' "$T/rampd.log"
+	api GET /healthz
+	[ "$code" = 200 ]
+	kill -TERM "$RAMPD_PID"
+	wait_exit "$RAMPD_PID" 10
+	[ "$rc" -eq 0 ]
+	[ ! -e "$T/rampd.sock" ]
+}
+
+@test "rampd systemd: READY, WATCHDOG and STOPPING over \$NOTIFY_SOCKET" {
+	write_config
+	python3 - "$T/notify.sock" "$T/notify.log" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(0.2)
+end = time.time() + 20
+with open(sys.argv[2], "w", buffering=1) as f:
+    while time.time() < end:
+        try:
+            f.write(s.recv(4096).decode() + "\n--\n")
+        except socket.timeout:
+            pass
+        if "STOPPING=1" in open(sys.argv[2]).read():
+            break
+PY
+	listener=$!
+	for _ in $(seq 100); do [ -S "$T/notify.sock" ] && break; sleep 0.05; done
+	NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=200000 start_rampd
+	sleep 0.5
+	kill -TERM "$RAMPD_PID"
+	wait_exit "$RAMPD_PID" 10
+	wait "$listener" || true
+	grep -q '^READY=1' "$T/notify.log"
+	[ "$(grep -c '^WATCHDOG=1' "$T/notify.log")" -ge 3 ]
+	grep -q '^STOPPING=1' "$T/notify.log"
+}
+
+@test "rampd systemd: the unit file passes systemd-analyze verify" {
+	unit="$BATS_TEST_DIRNAME/../../runtime/rampd.service"
+	sed "s|/usr/local/bin/rampd|$RAMPD_BIN|" "$unit" >"$T/rampd.service"
+	run systemd-analyze verify "$T/rampd.service"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	grep -q '^Type=notify$' "$unit"
+	grep -q '^KillMode=process$' "$unit"
+	grep -q '^WatchdogSec=' "$unit"
+	grep -q '^Restart=always$' "$unit"
+	grep -q '^StateDirectory=ramp$' "$unit"
+	# and the check can fail
+	sed 's/^KillMode=process/KillMode=sometimes/' "$T/rampd.service" >"$T/bad.service"
+	run systemd-analyze verify "$T/bad.service"
+	[ -n "$output" ]
+}
+
+@test "ramp host: status, deploy, rm over the socket and over TCP with a token" {
+	port=$(free_port)
+	printf 'host-test-token-0123456789\n' >"$T/token"
+	chmod 600 "$T/token"
+	write_config "\"listen\": [\"127.0.0.1:$port\"], \"token_file\": \"$T/token\""
+	start_rampd
+	h() { "$RAMP_BIN" host --socket "$T/rampd.sock" "$@"; }
+	run h status
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == APP*PHASE*CURRENT* ]]
+	run h deploy web "$IMG" --rollout r7
+	[ "$status" -eq 0 ]
+	[[ "$output" == "web: deploying sha256:$D64 (generation 1)" ]]
+	run h deploy web "$IMG"
+	[[ "$output" == *"(generation 2)" ]]
+	run h status web
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"generation   2"* ]]
+	run h status --json
+	[ "$(jq -r '.apps[0].name' <<<"$output")" = web ]
+	run h deploy web 127.0.0.1:5000/web:latest
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"not pinned by digest"* ]]
+	run h deploy web "$IMG" --generation 1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"stale_generation"* ]]
+	run h revert web
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"nothing_to_revert"* ]]
+	run h logs web --tail 5
+	[ "$status" -eq 0 ]
+	run "$RAMP_BIN" host --host "http://127.0.0.1:$port" --token-file "$T/token" status
+	[ "$status" -eq 0 ]
+	[[ "${lines[1]}" == web* ]]
+	printf 'wrong-token-0123456789abc\n' >"$T/bad"
+	chmod 600 "$T/bad"
+	run "$RAMP_BIN" host --host "http://127.0.0.1:$port" --token-file "$T/bad" status
+	[ "$status" -eq 1 ]
+	[[ "$output" == *unauthorized* ]]
+	run "$RAMP_BIN" host --host "http://127.0.0.1:$port" status
+	[ "$status" -eq 2 ]
+	run h rm web
+	[ "$status" -eq 0 ]
+	run h status web
+	[ "$status" -eq 1 ]
+	[[ "$output" == *not_found* ]]
+	run "$RAMP_BIN" host --socket "$T/none.sock" status
+	[ "$status" -eq 1 ]
+}

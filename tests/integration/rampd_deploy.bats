@@ -1,0 +1,305 @@
+#!/usr/bin/env bats
+bats_require_minimum_version 1.5.0
+# rampd_deploy.bats: real rampd processes deploying the demo app from a real
+# registry (docker-registry on loopback): deploy, switch, revert without a
+# refused connection, crashes and restarts, health, auto-revert, apps that
+# bind their own port, mirrors, exec health checks, DELETE, metrics.
+
+load rampd_helpers
+
+setup_file() {
+	export REGDIR=$BATS_FILE_TMPDIR/registry
+	export REG
+	REG=$(start_registry "$REGDIR")
+	export V1 V2 VCRASH VSICK
+	V1=$(hello_image "$REG" v1 v1)
+	V2=$(hello_image "$REG" v2 v2)
+	VCRASH=$(hello_image "$REG" crash v3 --env HELLO_MODE=crash)
+	VSICK=$(hello_image "$REG" sick v4 --env HELLO_FAIL_AFTER=2 --health-retries 2)
+}
+
+teardown_file() {
+	stop_registry "$REGDIR"
+}
+
+setup() {
+	common_setup
+	PORT=$(free_port)
+}
+
+teardown() { rampd_teardown; }
+
+deploy() { api PUT /v1/apps/web "{\"image\":\"$1\",\"rollout\":\"${3:-r}\",\"generation\":$2}"; }
+
+@test "rampd deploy: v1, v2, revert; status, logs and metrics tell what happened" {
+	app_config "$PORT"
+	start_rampd
+	deploy "$V1" 1 first
+	[ "$code" = 202 ]
+	[ "$(jq -r .phase <<<"$body")" = pulling ]
+	wait_app .phase healthy
+	served_by "$PORT" v1
+	api GET /v1/apps/web
+	[ "$(jq -r .current.digest <<<"$body")" = "${V1#*@}" ]
+	[ "$(jq -r .rollout <<<"$body")" = first ]
+	[ "$(jq -r .health.healthy <<<"$body")" = true ]
+	[ "$(jq -r '.health.probes[-1].output' <<<"$body")" = "200 OK" ]
+	[ "$(jq -r '[.history[].phase] | index("unpacking") != null' <<<"$body")" = true ]
+	deploy "$V2" 2 second
+	wait_app .current.digest "${V2#*@}"
+	wait_app .phase healthy
+	served_by "$PORT" v2
+	api GET /v1/apps/web
+	[ "$(jq -r '.previous[0].digest' <<<"$body")" = "${V1#*@}" ]
+	api POST /v1/apps/web/revert '{"to":"previous","generation":2}'
+	[ "$code" = 202 ]
+	wait_app .current.digest "${V1#*@}"
+	wait_app .phase healthy
+	served_by "$PORT" v1
+	api GET /v1/apps/web
+	[ "$(jq -r '.previous[0].digest' <<<"$body")" = "${V2#*@}" ]
+	[ "$(jq -r .desired.digest <<<"$body")" = "${V1#*@}" ]
+	# revert by digest, forward again
+	api POST /v1/apps/web/revert "{\"to\":\"${V2#*@}\",\"generation\":3}"
+	[ "$code" = 202 ]
+	wait_app .current.digest "${V2#*@}"
+	wait_app .phase healthy
+	served_by "$PORT" v2
+	api GET /metrics
+	[[ "$body" == *'ramp_switches_total{app="web"} 2'* ]]
+	[[ "$body" == *'ramp_reverts_total{app="web"} 2'* ]]
+	[[ "$body" == *'ramp_app_phase{app="web",phase="healthy"} 1'* ]]
+	[[ "$body" =~ ramp_pull_bytes_total\ [1-9][0-9]* ]]
+	api GET '/v1/apps/web/logs?tail=200'
+	[ "$code" = 200 ]
+	[[ "$body" == *"hello v1: serving on 1 socket"* ]]
+	[[ "$body" == *"rampd: starting ${V2#*@}"* ]]
+	api GET '/v1/apps/web/logs?tail=1'
+	[ "$(wc -l <<<"$body")" -eq 1 ]
+	# only the current version runs
+	[ "$(app_pids | wc -l)" -eq 1 ]
+}
+
+@test "rampd deploy: switches and reverts never refuse a connection" {
+	app_config "$PORT"
+	start_rampd
+	deploy "$V1" 1
+	wait_app .phase healthy
+	# new connections, one after another, all through the switches
+	python3 - "$PORT" "$T/client.out" <<'PY' &
+import socket, sys, time
+port, out = int(sys.argv[1]), sys.argv[2]
+ok = fail = 0
+end = time.time() + 60
+while time.time() < end:
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            b = s.recv(4096)
+            if not b:
+                break
+            data += b
+        s.close()
+        if data.startswith(b"HTTP/1.1 200"):
+            ok += 1
+        else:
+            fail += 1
+    except OSError as e:
+        fail += 1
+    try:
+        open(out + ".stop").close()
+        break
+    except OSError:
+        pass
+open(out, "w").write("%d %d\n" % (ok, fail))
+PY
+	client=$!
+	gen=1
+	for i in $(seq 5); do
+		gen=$((gen + 1))
+		deploy "$V2" "$gen"
+		wait_app .phase healthy
+		served_by "$PORT" v2
+		gen=$((gen + 1))
+		api POST /v1/apps/web/revert "{\"to\":\"previous\",\"generation\":$gen}"
+		wait_app .current.digest "${V1#*@}"
+		wait_app .phase healthy
+		served_by "$PORT" v1
+	done
+	touch "$T/client.out.stop"
+	wait "$client"
+	read -r ok fail <"$T/client.out"
+	echo "ok=$ok fail=$fail"
+	[ "$fail" -eq 0 ]
+	[ "$ok" -gt 100 ]
+}
+
+@test "rampd deploy: a crashing version is restarted with backoff and reported" {
+	app_config "$PORT" '"health_deadline": "2s"'
+	start_rampd
+	deploy "$V1" 1
+	wait_app .phase healthy
+	deploy "$VCRASH" 2
+	wait_app .current.digest "${VCRASH#*@}"
+	sleep 1.5
+	api GET /v1/apps/web
+	[ "$(jq -r .restarts <<<"$body")" -ge 2 ]
+	[ "$(jq -r .health.healthy <<<"$body")" = false ]
+	# past the deadline without auto_revert: failed, and still being restarted
+	wait_app .phase failed 10
+	[[ "$(jq -r .message <<<"$body")" == *"not healthy in time"* ]]
+	api GET '/v1/apps/web/logs?tail=50'
+	[[ "$body" == *"crashing on start"* ]]
+	[[ "$body" == *"exited with status 1; restarting in"* ]]
+	# the operator reverts: the kept version runs again at once
+	api POST /v1/apps/web/revert '{"generation":2}'
+	[ "$code" = 202 ]
+	wait_app .phase healthy
+	served_by "$PORT" v1
+}
+
+@test "rampd deploy: auto-revert when a new version is not healthy in time" {
+	app_config "$PORT" '"health_deadline": "1500ms", "auto_revert": true'
+	start_rampd
+	deploy "$V1" 1
+	wait_app .phase healthy
+	deploy "$VCRASH" 2
+	wait_app .current.digest "${VCRASH#*@}"
+	wait_app .current.digest "${V1#*@}" 15
+	wait_app .phase healthy
+	served_by "$PORT" v1
+	api GET /v1/apps/web
+	[ "$(jq -r .desired.digest <<<"$body")" = "${V1#*@}" ]
+	[ "$(jq -r '[.history[].message] | map(select(test("auto-revert"))) | length' <<<"$body")" -ge 1 ]
+	api GET /metrics
+	[[ "$body" == *'ramp_reverts_total{app="web"} 1'* ]]
+	# the rollout's generation still holds: a stale request is refused
+	deploy "$V2" 1
+	[ "$code" = 409 ]
+}
+
+@test "rampd deploy: a version that turns sick is reported unhealthy with its probes" {
+	app_config "$PORT"
+	start_rampd
+	deploy "$VSICK" 1
+	wait_app .phase healthy
+	wait_app .phase unhealthy 15
+	api GET /v1/apps/web
+	[ "$(jq -r .health.healthy <<<"$body")" = false ]
+	[ "$(jq -r '.health.probes[-1].ok' <<<"$body")" = false ]
+	[ "$(jq -r '.health.probes[-1].output' <<<"$body")" = "503 Service Unavailable" ]
+	[ "$(jq -r '.health.probes | length' <<<"$body")" -le 10 ]
+	[[ "$(jq -r .message <<<"$body")" == *"probes failed in a row"* ]]
+}
+
+@test "rampd deploy: an app that binds its own port (no handed sockets) is stopped, then started" {
+	app_config "$PORT" '"handoff": false'
+	start_rampd
+	deploy "$V1" 1
+	wait_app .phase healthy
+	served_by "$PORT" v1
+	deploy "$V2" 2
+	wait_app .current.digest "${V2#*@}"
+	wait_app .phase healthy
+	served_by "$PORT" v2
+	[ "$(app_pids | wc -l)" -eq 1 ]
+}
+
+@test "rampd deploy: a private network namespace still serves on handed sockets" {
+	app_config "$PORT" '"network": "private"'
+	start_rampd
+	deploy "$V1" 1
+	wait_app .phase healthy
+	served_by "$PORT" v1
+	pid=$(app_pids | head -1)
+	[ "$(readlink "/proc/$pid/ns/net")" != "$(readlink /proc/self/ns/net)" ]
+}
+
+@test "rampd deploy: mirrors are tried first; a dead mirror falls back to the registry" {
+	mreg=$(start_registry "$T/mirror")
+	skopeo copy -q "docker://$REG/hello:v1" "docker://$mreg/hello:v1" --src-tls-verify=false --dest-tls-verify=false
+	dead=127.0.0.1:$(free_port)
+	# the image's registry is down: only the mirror has it
+	write_config "\"registries\": {\"$dead\": {\"mirrors\": [\"$mreg\"]}}, \"apps\": {\"web\": {\"ports\": {\"8080\": \"127.0.0.1:$PORT\"}}}"
+	start_rampd
+	deploy "$dead/hello@${V1#*@}" 1
+	wait_app .phase healthy
+	served_by "$PORT" v1
+	stop_registry "$T/mirror"
+	# the mirror is down: the registry itself serves
+	write_config "\"registries\": {\"$REG\": {\"mirrors\": [\"$dead\"]}}, \"apps\": {\"web\": {\"ports\": {\"8080\": \"127.0.0.1:$PORT\"}}}"
+	kill -HUP "$RAMPD_PID"
+	sleep 0.3
+	deploy "$V2" 2
+	wait_app .phase healthy
+	served_by "$PORT" v2
+	grep -q "mirror $dead" "$T/rampd.log"
+}
+
+@test "rampd deploy: a pull that cannot succeed is reported as failed; the old version keeps serving" {
+	app_config "$PORT"
+	start_rampd
+	deploy "$V1" 1
+	wait_app .phase healthy
+	missing="$REG/hello@sha256:$(printf '0%.0s' $(seq 64))"
+	deploy "$missing" 2
+	wait_app .phase failed
+	[[ "$(jq -r .message <<<"$body")" == *"retrying in"* ]]
+	served_by "$PORT" v1
+	# calling the deployment off keeps what runs
+	api POST /v1/apps/web/revert '{"to":"previous","generation":2}'
+	[ "$code" = 202 ]
+	wait_app .phase healthy
+	[ "$(jq -r .desired.digest <<<"$body")" = "${V1#*@}" ]
+}
+
+@test "rampd deploy: an exec health check (Docker's Healthcheck) runs inside the container" {
+	d=$T/busy
+	mkdir -p "$d/tree/bin"
+	cp "$RAMP_HELLO" "$d/tree/hello"
+	cp /bin/busybox "$d/tree/bin/busybox"
+	ln -s busybox "$d/tree/bin/sh"
+	ln -s busybox "$d/tree/bin/test"
+	for h in 'test -e /hello' 'test -e /nothing'; do
+		n=$([ "$h" = 'test -e /hello' ] && echo good || echo bad)
+		"$RAMP_BIN" -q build "$d/tree" -o "$d/$n.tar" --entrypoint /hello --port 8080 --env HELLO_VERSION=$n \
+			--health-cmd "$h" --health-interval 200ms --health-retries 2 >/dev/null
+		skopeo copy -q "oci-archive:$d/$n.tar" "docker://$REG/busy:$n" --dest-tls-verify=false
+	done
+	good="$REG/busy@$(skopeo inspect --tls-verify=false "docker://$REG/busy:good" | jq -r .Digest)"
+	bad="$REG/busy@$(skopeo inspect --tls-verify=false "docker://$REG/busy:bad" | jq -r .Digest)"
+	app_config "$PORT"
+	start_rampd
+	deploy "$good" 1
+	wait_app .phase healthy
+	api GET /v1/apps/web
+	[ "$(jq -r '.health.probes[-1].output' <<<"$body")" = "exit 0" ]
+	deploy "$bad" 2
+	wait_app .phase unhealthy 15
+	api GET /v1/apps/web
+	[ "$(jq -r '.health.probes[-1].output' <<<"$body")" = "exit 1" ]
+}
+
+@test "rampd deploy: DELETE stops the app, closes its port and forgets it" {
+	app_config "$PORT"
+	start_rampd
+	deploy "$V1" 3
+	wait_app .phase healthy
+	api DELETE /v1/apps/web '{"generation":2}'
+	[ "$code" = 409 ]
+	api DELETE /v1/apps/web '{"generation":3}'
+	[ "$code" = 200 ]
+	for _ in $(seq 100); do [ -z "$(app_pids)" ] && [ ! -e "$T/state/apps/web" ] && break; sleep 0.05; done
+	[ -z "$(app_pids)" ]
+	[ ! -e "$T/state/apps/web" ]
+	run curl -s -m 2 "http://127.0.0.1:$PORT/"
+	[ "$status" -ne 0 ]
+	api GET /v1/apps/web
+	[ "$code" = 404 ]
+	# and it can come back, with any generation
+	deploy "$V1" 1
+	wait_app .phase healthy
+	served_by "$PORT" v1
+}
