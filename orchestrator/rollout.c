@@ -499,7 +499,7 @@ static void fail_rollout(struct eng *g, size_t host, const char *reason, const s
 		g->r->failure = strdup(reason);
 	struct jgen *jg = orch_ev_begin("failure", g->r->id);
 	if (jg) {
-		char hist[1200] = "";
+		char hist[1500] = "";
 		if (host != SIZE_MAX) {
 			jgen_kstr(jg, "host", hname(g, host));
 			jgen_kint(jg, "wave", (int64_t)wave_of(g, host) + 1);
@@ -510,9 +510,10 @@ static void fail_rollout(struct eng *g, size_t host, const char *reason, const s
 		if (s) {
 			jgen_kstr(jg, "phase", s->phase);
 			status_history(jg, s);
-			for (size_t k = 0; k < s->n_history; k++) {
+			/* in words, the newest few (the JSON has them all) */
+			for (size_t k = s->n_history > 6 ? s->n_history - 6 : 0; k < s->n_history; k++) {
 				size_t l = strlen(hist);
-				snprintf(hist + l, sizeof hist - l, "\n    %s %s%s%s", s->history[k].time,
+				snprintf(hist + l, sizeof hist - l, "\n    %s %s%s%.120s", s->history[k].time,
 					 s->history[k].phase, s->history[k].message[0] ? ": " : "",
 					 s->history[k].message);
 			}
@@ -1374,6 +1375,39 @@ static void finish(struct eng *g, const char *result, int code, const char *huma
 	g->phase = PH_END;
 }
 
+/* A fleet-wide revert to "the previous version" is only safe when the hosts
+ * agree on what that is: after a rollout that was rolled back, the hosts it
+ * reached keep the failed version as their newest, and going there would
+ * spread it. Disagreement refuses, naming the candidates (--to picks one). */
+static bool same_previous(struct eng *g)
+{
+	const char *first = NULL;
+	size_t differ = 0, agree = 0;
+	char list[600] = "";
+	for (size_t i = 0; i < g->n; i++) {
+		const char *d = g->r->before[i];
+		if (!d)
+			continue;
+		if (!first)
+			first = d;
+		if (!strcmp(d, first)) {
+			agree++;
+			continue;
+		}
+		size_t l = strlen(list);
+		if (differ++ < 5)
+			snprintf(list + l, sizeof list - l, "\n  %s: %s", hname(g, i), d);
+	}
+	if (!differ)
+		return true;
+	char msg[1000];
+	snprintf(msg, sizeof msg,
+		 "refused: the hosts keep different previous versions of %s (%zu keep %s as their newest, %zu do not:%s); "
+		 "say which with --to DIGEST", g->r->app, agree, first, differ, list);
+	finish(g, "refused", ORCH_EXIT_REFUSED, msg);
+	return false;
+}
+
 /* Request bodies carry the generation: made once it is known. */
 static bool set_bodies(struct eng *g)
 {
@@ -1448,6 +1482,8 @@ static void finish_precheck(struct eng *g)
 	if (!set_bodies(g))
 		return;
 	if (g->mode == M_FLEET_REVERT) {
+		if (!g->revert_to && !same_previous(g))
+			return;
 		start_revert(g, "fleet-wide revert");
 		return;
 	}
