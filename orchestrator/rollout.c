@@ -644,9 +644,12 @@ static void poll_later(struct eng *g, struct hrt *h, int64_t now)
 	h->backoff_ms = h->backoff_ms * 2 < g->r->o.poll_ms ? h->backoff_ms * 2 : g->r->o.poll_ms;
 }
 
+/* On its way to the desired version: a kept version is switched to without
+ * a pull, which rampd reports as reverting. */
 static bool is_pending_phase(const char *p)
 {
-	return !strcmp(p, API_PHASE_PULLING) || !strcmp(p, API_PHASE_UNPACKING) || !strcmp(p, API_PHASE_STARTING);
+	return !strcmp(p, API_PHASE_PULLING) || !strcmp(p, API_PHASE_UNPACKING) || !strcmp(p, API_PHASE_STARTING) ||
+	       !strcmp(p, API_PHASE_REVERTING);
 }
 
 static void maybe_baked(struct eng *g, size_t i, int64_t now)
