@@ -14,6 +14,7 @@
 #include "orchestrator/fleet.h"
 #include "orchestrator/report.h"
 #include "orchestrator/rollout.h"
+#include "orchestrator/status.h"
 
 static void status_usage(FILE *f)
 {
@@ -35,13 +36,14 @@ static void revert_usage(FILE *f)
 		   "(no waves, no bake), and check each is healthy there. It takes a new generation, so a\n"
 		   "rollout still running on the fleet is fenced off: its requests are refused from then on.\n"
 		   "\n"
-		   "  --to DIGEST              the version to go back to (default: each host's newest kept one)\n"
+		   "  --to DIGEST              the version to go back to (default: the newest kept one, when\n"
+		   "                           every host keeps the same)\n"
 		   "  --json                   events as JSON lines on stdout (docs/ROLLOUT.md)\n"
 		   "  --token-file FILE, --cacert FILE, --request-timeout D, --max-parallel N\n"
 		   "  --revert-deadline D      each host healthy again within (default 2m)\n"
 		   "\n"
-		   "Exit status: 0 every host that has the app was reverted, 2 usage error, 3 some hosts\n"
-		   "could not be reverted (they are named).\n");
+		   "Exit status: 0 every host that has the app was reverted, 2 usage error or refused (the\n"
+		   "hosts disagree on their previous version), 3 some hosts could not be reverted (named).\n");
 }
 
 enum { O_FLEET = 256, O_APP, O_JSON, O_TOKEN, O_CACERT, O_TIMEOUT, O_PARALLEL, O_TO, O_REVDL };

@@ -1,11 +1,13 @@
 /* hostapi.c: request bodies and response parsing for rampd's API (see hostapi.h). */
 #include "orchestrator/hostapi.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/api.h"
+#include "lib/fs.h"
 #include "lib/json.h"
 
 bool orch_app_name_valid(const char *s)
@@ -228,4 +230,59 @@ int orch_info_platform(const char *body, size_t len, char *out, size_t out_len, 
 	}
 	json_free(j);
 	return rc;
+}
+
+void orch_describe_http(char *buf, size_t n, long status, const char *body, size_t len)
+{
+	char code[64], msg[300];
+	orch_error_parse(body, len, code, sizeof code, msg, sizeof msg);
+	snprintf(buf, n, "HTTP %ld%s%s%s%s", status, *code ? " " : "", code, *msg ? ": " : "", msg);
+}
+
+const char *orch_token(struct orch_tokens *t, const char *path, struct err *e)
+{
+	for (size_t k = 0; k < t->n; k++)
+		if (!strcmp(t->v[k].path, path))
+			return t->v[k].value;
+	char *buf;
+	size_t len;
+	if (fs_read_file(path, 4096, &buf, &len, e) < 0) {
+		err_ctx(e, "token file");
+		return NULL;
+	}
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
+		buf[--len] = '\0';
+	for (size_t k = 0; k < len; k++)
+		if ((unsigned char)buf[k] <= 0x20 || (unsigned char)buf[k] >= 0x7f) {
+			free(buf);
+			err_set(e, "token file \"%s\": the token must be printable characters without blanks", path);
+			return NULL;
+		}
+	if (!len) {
+		free(buf);
+		err_set(e, "token file \"%s\" is empty", path);
+		return NULL;
+	}
+	struct orch_token *nv = realloc(t->v, (t->n + 1) * sizeof *nv);
+	char *p = strdup(path);
+	if (nv)
+		t->v = nv;
+	if (!nv || !p) {
+		free(buf);
+		free(p);
+		err_errno(e, ENOMEM, "token");
+		return NULL;
+	}
+	t->v[t->n++] = (struct orch_token){p, buf};
+	return buf;
+}
+
+void orch_tokens_free(struct orch_tokens *t)
+{
+	for (size_t k = 0; k < t->n; k++) {
+		free(t->v[k].path);
+		free(t->v[k].value);
+	}
+	free(t->v);
+	*t = (struct orch_tokens){0};
 }

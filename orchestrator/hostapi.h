@@ -68,5 +68,18 @@ bool orch_app_name_valid(const char *s);
 
 /* Copy at most n-1 bytes, replacing control characters (terminal safety). */
 void orch_copy_clean(char *dst, size_t n, const char *src);
+/* "HTTP 409 stale_generation: message" from an answer. */
+void orch_describe_http(char *buf, size_t n, long status, const char *body, size_t len);
+
+/* Bearer tokens, read once per token file: the file holds the token (a
+ * trailing newline is fine), printable without blanks. */
+struct orch_tokens {
+	struct orch_token {
+		char *path, *value;
+	} *v;
+	size_t n;
+};
+const char *orch_token(struct orch_tokens *t, const char *path, struct err *e);
+void orch_tokens_free(struct orch_tokens *t);
 
 #endif

@@ -249,10 +249,6 @@ struct hnote {
 	char last[160]; /* the last thing we heard, for messages */
 };
 
-struct token {
-	char *path, *value;
-};
-
 struct eng {
 	enum mode mode;
 	struct orch_rollout *r;
@@ -282,8 +278,7 @@ struct eng {
 	struct orch_proc proc;
 	size_t check_i;
 	bool check_running;
-	struct token *tokens;
-	size_t n_tokens;
+	struct orch_tokens tokens;
 };
 
 static void finish(struct eng *g, const char *result, int code, const char *human);
@@ -460,9 +455,7 @@ static void answered(struct hrt *h)
 
 static void describe_http(char *buf, size_t n, const struct orch_resp *r)
 {
-	char code[64], msg[300];
-	orch_error_parse(r->body, r->len, code, sizeof code, msg, sizeof msg);
-	snprintf(buf, n, "HTTP %ld%s%s%s%s", r->status, *code ? " " : "", code, *msg ? ": " : "", msg);
+	orch_describe_http(buf, n, r->status, r->body, r->len);
 }
 
 static void describe_status(char *buf, size_t n, const struct orch_status *s)
@@ -506,7 +499,7 @@ static void fail_rollout(struct eng *g, size_t host, const char *reason, const s
 		g->r->failure = strdup(reason);
 	struct jgen *jg = orch_ev_begin("failure", g->r->id);
 	if (jg) {
-		char hist[1200] = "";
+		char hist[1500] = "";
 		if (host != SIZE_MAX) {
 			jgen_kstr(jg, "host", hname(g, host));
 			jgen_kint(jg, "wave", (int64_t)wave_of(g, host) + 1);
@@ -517,9 +510,10 @@ static void fail_rollout(struct eng *g, size_t host, const char *reason, const s
 		if (s) {
 			jgen_kstr(jg, "phase", s->phase);
 			status_history(jg, s);
-			for (size_t k = 0; k < s->n_history; k++) {
+			/* in words, the newest few (the JSON has them all) */
+			for (size_t k = s->n_history > 6 ? s->n_history - 6 : 0; k < s->n_history; k++) {
 				size_t l = strlen(hist);
-				snprintf(hist + l, sizeof hist - l, "\n    %s %s%s%s", s->history[k].time,
+				snprintf(hist + l, sizeof hist - l, "\n    %s %s%s%.120s", s->history[k].time,
 					 s->history[k].phase, s->history[k].message[0] ? ": " : "",
 					 s->history[k].message);
 			}
@@ -650,9 +644,12 @@ static void poll_later(struct eng *g, struct hrt *h, int64_t now)
 	h->backoff_ms = h->backoff_ms * 2 < g->r->o.poll_ms ? h->backoff_ms * 2 : g->r->o.poll_ms;
 }
 
+/* On its way to the desired version: a kept version is switched to without
+ * a pull, which rampd reports as reverting. */
 static bool is_pending_phase(const char *p)
 {
-	return !strcmp(p, API_PHASE_PULLING) || !strcmp(p, API_PHASE_UNPACKING) || !strcmp(p, API_PHASE_STARTING);
+	return !strcmp(p, API_PHASE_PULLING) || !strcmp(p, API_PHASE_UNPACKING) || !strcmp(p, API_PHASE_STARTING) ||
+	       !strcmp(p, API_PHASE_REVERTING);
 }
 
 static void maybe_baked(struct eng *g, size_t i, int64_t now)
@@ -1381,6 +1378,39 @@ static void finish(struct eng *g, const char *result, int code, const char *huma
 	g->phase = PH_END;
 }
 
+/* A fleet-wide revert to "the previous version" is only safe when the hosts
+ * agree on what that is: after a rollout that was rolled back, the hosts it
+ * reached keep the failed version as their newest, and going there would
+ * spread it. Disagreement refuses, naming the candidates (--to picks one). */
+static bool same_previous(struct eng *g)
+{
+	const char *first = NULL;
+	size_t differ = 0, agree = 0;
+	char list[600] = "";
+	for (size_t i = 0; i < g->n; i++) {
+		const char *d = g->r->before[i];
+		if (!d)
+			continue;
+		if (!first)
+			first = d;
+		if (!strcmp(d, first)) {
+			agree++;
+			continue;
+		}
+		size_t l = strlen(list);
+		if (differ++ < 5)
+			snprintf(list + l, sizeof list - l, "\n  %s: %s", hname(g, i), d);
+	}
+	if (!differ)
+		return true;
+	char msg[1000];
+	snprintf(msg, sizeof msg,
+		 "refused: the hosts keep different previous versions of %s (%zu keep %s as their newest, %zu do not:%s); "
+		 "say which with --to DIGEST", g->r->app, agree, first, differ, list);
+	finish(g, "refused", ORCH_EXIT_REFUSED, msg);
+	return false;
+}
+
 /* Request bodies carry the generation: made once it is known. */
 static bool set_bodies(struct eng *g)
 {
@@ -1455,6 +1485,8 @@ static void finish_precheck(struct eng *g)
 	if (!set_bodies(g))
 		return;
 	if (g->mode == M_FLEET_REVERT) {
+		if (!g->revert_to && !same_previous(g))
+			return;
 		start_revert(g, "fleet-wide revert");
 		return;
 	}
@@ -1704,45 +1736,6 @@ static void drive(struct eng *g)
 	}
 }
 
-static const char *token_for(struct eng *g, const char *path, struct err *e)
-{
-	for (size_t k = 0; k < g->n_tokens; k++)
-		if (!strcmp(g->tokens[k].path, path))
-			return g->tokens[k].value;
-	char *buf;
-	size_t len;
-	if (fs_read_file(path, 4096, &buf, &len, e) < 0) {
-		err_ctx(e, "token file");
-		return NULL;
-	}
-	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
-		buf[--len] = '\0';
-	for (size_t k = 0; k < len; k++)
-		if ((unsigned char)buf[k] <= 0x20 || (unsigned char)buf[k] >= 0x7f) {
-			free(buf);
-			err_set(e, "token file \"%s\": the token must be printable characters without blanks", path);
-			return NULL;
-		}
-	if (!len) {
-		free(buf);
-		err_set(e, "token file \"%s\" is empty", path);
-		return NULL;
-	}
-	struct token *nt = realloc(g->tokens, (g->n_tokens + 1) * sizeof *nt);
-	char *p = strdup(path);
-	if (!nt || !p) {
-		free(buf);
-		free(p);
-		if (nt)
-			g->tokens = nt;
-		err_errno(e, ENOMEM, "token");
-		return NULL;
-	}
-	g->tokens = nt;
-	g->tokens[g->n_tokens++] = (struct token){p, buf};
-	return buf;
-}
-
 static int eng_init(struct eng *g, enum mode mode, struct orch_rollout *r, struct orch_journal *j,
 		    const struct orch_ui *ui, volatile sig_atomic_t *stop, struct err *e)
 {
@@ -1762,7 +1755,7 @@ static int eng_init(struct eng *g, enum mode mode, struct orch_rollout *r, struc
 		const char *tf = orch_host_label(h, ORCH_LABEL_TOKEN_FILE);
 		if (!tf)
 			tf = r->o.token_file;
-		if (tf && !(g->h[i].token = token_for(g, tf, e)))
+		if (tf && !(g->h[i].token = orch_token(&g->tokens, tf, e)))
 			return err_ctx(e, "host %s", h->name);
 		if (!(g->h[i].url = orch_host_base_url(h, r->o.cacert != NULL)) ||
 		    asprintf(&g->h[i].app_url, "%s%s", g->h[i].url, g->app_path) < 0)
@@ -1788,11 +1781,7 @@ static void eng_free(struct eng *g)
 	free(g->put_body);
 	free(g->gen_body);
 	free_strv(g->platforms, g->n_platforms);
-	for (size_t k = 0; k < g->n_tokens; k++) {
-		free(g->tokens[k].path);
-		free(g->tokens[k].value);
-	}
-	free(g->tokens);
+	orch_tokens_free(&g->tokens);
 }
 
 /* Gate commands, in order; false when one refused (the rollout is then over). */
@@ -2151,155 +2140,4 @@ nomem:
 fail:
 	eng_free(&g);
 	return -1;
-}
-
-/* ---- fleet status ---- */
-
-struct status_ctx {
-	const struct orch_fleet *f;
-	const char *app;
-	struct orch_view *rows;
-	size_t n, cap;
-	bool oom;
-};
-
-static struct orch_view *add_row(struct status_ctx *c, size_t host)
-{
-	if (c->n == c->cap) {
-		size_t nc = c->cap ? c->cap * 2 : 64;
-		struct orch_view *nr = realloc(c->rows, nc * sizeof *nr);
-		if (!nr) {
-			c->oom = true;
-			return NULL;
-		}
-		c->rows = nr;
-		c->cap = nc;
-	}
-	struct orch_view *v = &c->rows[c->n++];
-	*v = (struct orch_view){.host = host, .reachable = true};
-	return v;
-}
-
-static void view_of(struct orch_view *v, const struct orch_status *s)
-{
-	snprintf(v->app, sizeof v->app, "%s", s->name);
-	snprintf(v->current, sizeof v->current, "%s", s->current);
-	snprintf(v->phase, sizeof v->phase, "%s", s->phase);
-	snprintf(v->since, sizeof v->since, "%s", s->phase_since);
-	snprintf(v->rollout, sizeof v->rollout, "%s", s->rollout);
-	snprintf(v->message, sizeof v->message, "%.255s", s->message);
-	v->healthy = s->healthy;
-	v->generation = s->generation;
-}
-
-static void on_status_view(void *ctx, uint64_t tag, const struct orch_resp *r)
-{
-	struct status_ctx *c = ctx;
-	size_t host = (size_t)tag;
-	struct orch_view *v;
-	struct err e;
-	if (r->status == 0 || (r->status != 200 && r->status != 404)) {
-		if (!(v = add_row(c, host)))
-			return;
-		v->reachable = r->status != 0;
-		if (r->status)
-			describe_http(v->error, sizeof v->error, r);
-		else
-			orch_copy_clean(v->error, sizeof v->error, r->error);
-		return;
-	}
-	if (r->status == 404) {
-		if ((v = add_row(c, host)))
-			snprintf(v->error, sizeof v->error, "%s is not on this host", c->app ? c->app : "no app");
-		return;
-	}
-	struct json *j = json_parse(r->body, r->len, &e);
-	const struct json *apps = NULL;
-	if (j && !c->app && json_field(j, "apps", JSON_ARRAY, true, &apps, &e) < 0) {
-		json_free(j);
-		j = NULL;
-	}
-	if (!j) {
-		if ((v = add_row(c, host)))
-			snprintf(v->error, sizeof v->error, "unreadable answer: %.200s", e.msg);
-		return;
-	}
-	size_t n = c->app ? 1 : apps->arr.n;
-	if (n == 0 && (v = add_row(c, host)))
-		snprintf(v->error, sizeof v->error, "no apps");
-	for (size_t k = 0; k < n; k++) {
-		struct orch_status s;
-		if (!(v = add_row(c, host)))
-			break;
-		if (orch_status_from_json(c->app ? j : apps->arr.v[k], c->app, &s, &e) < 0)
-			snprintf(v->error, sizeof v->error, "unreadable status: %.200s", e.msg);
-		else
-			view_of(v, &s);
-	}
-	json_free(j);
-}
-
-static int cmp_view(const void *a, const void *b)
-{
-	const struct orch_view *x = a, *y = b;
-	if (x->host != y->host)
-		return x->host < y->host ? -1 : 1;
-	return strcmp(x->app, y->app);
-}
-
-int orch_fleet_status(const struct orch_fleet *f, const char *app, const struct orch_opts *o, struct orch_view **rows,
-		      size_t *n_rows, struct err *e)
-{
-	struct status_ctx c = {.f = f, .app = app};
-	struct orch_agent_opts ao = {.max_parallel = o->max_parallel, .timeout_ms = o->timeout_ms, .cacert = o->cacert};
-	struct eng tok = {0}; /* only for its token cache */
-	struct orch_agent *a = orch_agent_new(&ao, e);
-	_cleanup_free_ char *path = app ? orch_app_path(app, NULL) : strdup(API_PATH_APPS);
-	int rc = -1;
-	if (!a)
-		return -1;
-	if (!path) {
-		err_errno(e, ENOMEM, "status");
-		goto out;
-	}
-	for (size_t i = 0; i < f->n; i++) {
-		const struct orch_host *h = &f->hosts[i];
-		const char *tf = orch_host_label(h, ORCH_LABEL_TOKEN_FILE);
-		const char *token = NULL;
-		if (!tf)
-			tf = o->token_file;
-		if (tf && !(token = token_for(&tok, tf, e))) {
-			err_ctx(e, "host %s", h->name);
-			goto out;
-		}
-		_cleanup_free_ char *base = orch_host_base_url(h, o->cacert != NULL), *url = NULL;
-		if (!base || asprintf(&url, "%s%s", base, path) < 0) {
-			err_errno(e, ENOMEM, "status");
-			goto out;
-		}
-		struct orch_req q = {.method = "GET", .url = url, .unix_path = h->unix_path, .token = token,
-				     .once = true, .cb = on_status_view, .ctx = &c, .tag = i};
-		if (orch_agent_submit(a, &q, e) < 0)
-			goto out;
-	}
-	while (orch_agent_busy(a))
-		if (orch_agent_step(a, 50, e) < 0)
-			goto out;
-	if (c.oom) {
-		err_errno(e, ENOMEM, "status");
-		goto out;
-	}
-	qsort(c.rows, c.n, sizeof *c.rows, cmp_view);
-	*rows = steal_ptr(c.rows);
-	*n_rows = c.n;
-	rc = 0;
-out:
-	free(c.rows);
-	for (size_t k = 0; k < tok.n_tokens; k++) {
-		free(tok.tokens[k].path);
-		free(tok.tokens[k].value);
-	}
-	free(tok.tokens);
-	orch_agent_free(a);
-	return rc;
 }

@@ -2,7 +2,7 @@
  * hosts deployed in parallel and baked while earlier waves are watched,
  * failure budgets, and the revert of every converted host at the first bad
  * signal; also `ramp rollout --resume/--abort` from the journal, the
- * fleet-wide revert and fleet status.
+ * fleet-wide revert.
  *
  * Everything the engine decides is an event: a JSON line appended to the
  * rollout's journal (journal.h) and handed to the caller's ui for output.
@@ -140,22 +140,5 @@ int orch_rollout_plan(const struct orch_new *a, struct orch_rollout *r, struct e
  * generation; r receives the per-host results. */
 int orch_fleet_revert(const struct orch_fleet *f, const char *app, const char *to, const struct orch_opts *o,
 		      const struct orch_ui *ui, volatile sig_atomic_t *stop, struct orch_rollout *r, struct err *e);
-
-/* Fleet status: one row per host and app. */
-struct orch_view {
-	size_t host;             /* index in the fleet */
-	bool reachable;
-	char error[256];         /* when not reachable, or the app could not be read */
-	char app[64];            /* "" when the host runs no app */
-	char current[72];
-	char phase[16];
-	bool healthy;
-	char since[40];
-	int64_t generation;
-	char rollout[129];
-	char message[256];
-};
-int orch_fleet_status(const struct orch_fleet *f, const char *app, const struct orch_opts *o, struct orch_view **rows,
-		      size_t *n_rows, struct err *e);
 
 #endif

@@ -70,6 +70,7 @@ for ((i = 1; i <= reps; i++)); do
 	waves=$(grep -c '"event":"wave"' "$w/big.json")
 done
 t_big=$(printf '%s\n' "${walls[@]}" | median)
+range_big=$(printf '%s\n' "${walls[@]}" | sort -g | sed -n '1p;$p' | paste -sd- -)
 c_big=$(printf '%s\n' "${cpus[@]}" | median)
 want_waves=$(awk -v n="$N" 'BEGIN{k=0; while (2^k - 1 < n) k++; print k}')
 
@@ -135,7 +136,8 @@ Command: \`make bench\` (tests/bench/rollout.sh).
 | ramp rollout, 8 hosts (app start 100 ms), bake 0 | $t_small | | | | < 3 s |
 | ramp revert, 8 hosts, fleet-wide | $t_revert | | | | < 1 s |
 
-Waves: $waves (expected ceil(log2($N+1)) = $want_waves). Timeouts: $n_bad hosts reported unreachable
+Runs of the $N-host rollout took $range_big s (machine shared with other work). Waves: $waves
+(expected ceil(log2($N+1)) = $want_waves). Timeouts: $n_bad hosts reported unreachable
 (half already at the precheck, half once told to deploy), exactly the ones that hang: $slow_ok;
 result \`$result_slow\` (exit $rc_slow) with request timeout 1 s and --unreachable-after 2 s.
 MD

@@ -15,8 +15,9 @@
  *
  * An app's life is computed from timestamps when it is looked at: after a PUT
  * it is pulling, unpacking (start/3), starting (2*start/3, the new version
- * becomes current), then healthy at start ms; a revert is reverting for
- * revert ms, then healthy.
+ * becomes current), then healthy at start ms; a revert, or a PUT of a kept
+ * version (as rampd does it: no pull), is reverting for revert ms, then
+ * healthy.
  *
  * Behaviour rules: "GLOB RULE [ARGS]", GLOB matching host names (fnmatch):
  *   ok                   forget this host's earlier rules, answer again
@@ -592,11 +593,22 @@ static enum MHD_Result do_put(struct MHD_Connection *c, size_t h, const char *na
 		snprintf(a->desired.digest, sizeof a->desired.digest, "%s", digest);
 		a->has_desired = true;
 		a->target = a->desired;
-		a->trans = T_DEPLOY;
 		a->trans_start = now;
 		a->stage = 0;
 		a->sick_at = 0;
-		set_phase(a, API_PHASE_PULLING, now, "");
+		bool kept = false;
+		for (int k = 0; k < a->n_prev; k++)
+			kept |= !strcmp(a->prev[k].digest, digest);
+		if (kept) {
+			/* as rampd does: a kept version is switched to, no pull */
+			switch_to(a, &a->target);
+			a->healthy = false;
+			a->trans = T_REVERT;
+			set_phase(a, API_PHASE_REVERTING, now, "switching to a kept version");
+		} else {
+			a->trans = T_DEPLOY;
+			set_phase(a, API_PHASE_PULLING, now, "");
+		}
 	}
 	const struct rule *r = rule_for(h, RULE_HANG_ON, digest);
 	json_free(j);

@@ -41,6 +41,17 @@ teardown() {
 	diff <(cat "$T/state/rollouts/$id.jsonl") <(printf '%s\n' "$output")
 }
 
+@test "rollout: back to a version the hosts keep (switched to without a pull: phase reverting)" {
+	start_fleet 8
+	run --separate-stderr rollout --image "$IMG@$V2"
+	[ "$status" -eq 0 ]
+	run --separate-stderr rollout --image "$IMG@$V1" --json
+	[ "$status" -eq 0 ]
+	[ "$(events end | jq -r .counts.baked)" = 8 ]
+	[ "$(digests)" = "$V1" ]
+	[ "$(fake_state | jq -r '[.hosts[].apps.web.history[].phase] | index("reverting") != null')" = true ]
+}
+
 @test "rollout: human output names the waves and ends with a summary table" {
 	start_fleet 8
 	run --separate-stderr rollout --image "$IMG@$V2" --spread zone

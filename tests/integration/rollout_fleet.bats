@@ -70,6 +70,23 @@ teardown() {
 	[ "$status" -eq 2 ]
 }
 
+@test "revert: refuses \"previous\" when the hosts disagree on it (after a rollback)" {
+	start_fleet 8
+	run --separate-stderr rollout --image "$IMG@$V2"
+	[ "$status" -eq 0 ]
+	behave "h3 crash $V3"
+	run --separate-stderr rollout --image "$IMG@$V3"
+	[ "$status" -eq 1 ]
+	# h1..h3 now keep V3 (failed) as their newest kept version, the others V1
+	run --separate-stderr "$RAMP_BIN" revert --app web --fleet "$FLEET"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"hosts keep different previous versions of web (3 keep $V3 as their newest, 5 do not:"* ]]
+	[ "$(fake_state | jq '[.hosts[].counts.revert] | add')" = 3 ] # only the rollback's
+	run --separate-stderr "$RAMP_BIN" revert --app web --fleet "$FLEET" --to "$V1"
+	[ "$status" -eq 0 ]
+	[ "$(digests)" = "$V1" ]
+}
+
 @test "revert: skips hosts without the app, fences a running rollout" {
 	start_fleet 8 --new h7
 	behave "* start 300"

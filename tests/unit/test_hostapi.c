@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/fs.h"
 #include "orchestrator/hostapi.h"
 #include "orchestrator/resolve.h"
 
@@ -188,6 +189,34 @@ static void test_resolve(void **state)
 		}
 }
 
+static void test_tokens(void **state)
+{
+	(void)state;
+	struct err e;
+	struct orch_tokens t = {0};
+	char *dir = fs_mkdtemp("ramp-test-tokens", &e);
+	assert_non_null(dir);
+	char *good = fs_join(dir, "good"), *blank = fs_join(dir, "blank"), *empty = fs_join(dir, "empty");
+	assert_int_equal(fs_write_atomic(good, "s3cret-Token_1\r\n", 16, 0600, &e), 0);
+	assert_int_equal(fs_write_atomic(blank, "two words\n", 10, 0600, &e), 0);
+	assert_int_equal(fs_write_atomic(empty, "\n", 1, 0600, &e), 0);
+	const char *v = orch_token(&t, good, &e);
+	assert_string_equal(v, "s3cret-Token_1");
+	assert_ptr_equal(orch_token(&t, good, &e), v); /* read once */
+	assert_null(orch_token(&t, blank, &e));
+	assert_non_null(strstr(e.msg, "printable characters without blanks"));
+	assert_null(orch_token(&t, empty, &e));
+	assert_non_null(strstr(e.msg, "is empty"));
+	assert_null(orch_token(&t, "/nonexistent/token", &e));
+	assert_non_null(strstr(e.msg, "token file: open \"/nonexistent/token\""));
+	orch_tokens_free(&t);
+	assert_int_equal(fs_rm_rf(dir, &e), 0);
+	free(good);
+	free(blank);
+	free(empty);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -195,6 +224,7 @@ int main(void)
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_errors_info_bodies),
 		cmocka_unit_test(test_resolve),
+		cmocka_unit_test(test_tokens),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
