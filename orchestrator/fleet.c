@@ -170,6 +170,9 @@ int orch_host_set_address(struct orch_host *h, const char *addr, struct err *e)
 		struct in6_addr a6;
 		if (inet_pton(AF_INET6, host, &a6) != 1)
 			return err_set(e, "address \"%.80s\": \"%s\" is not an IPv6 address", addr, host);
+		/* one spelling per address, the one URL parsers print ([::0] is [::]), so
+		 * duplicates are found and the URL names this very host part */
+		inet_ntop(AF_INET6, &a6, host, sizeof host);
 		if (close[1] == ':')
 			port = close + 2;
 	} else {
