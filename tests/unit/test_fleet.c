@@ -123,6 +123,8 @@ static void test_hostile(void **state)
 	bad("a 10.0.0.1:\n", "bad port");
 	bad("a 1.2.3\n", "neither an IPv4 address nor a host name");
 	bad("a 300.1.1.1\n", "neither");
+	bad("a 10.0.0x1\n", "neither"); /* an IPv4 number to curl, not a name */
+	bad("a host.0x7f\n", "neither");
 	bad("a bad_host!\n", "neither");
 	bad("a [::1\n", "expected [IPv6]:PORT");
 	bad("a [zz::1]:80\n", "not an IPv6 address");
