@@ -2,8 +2,7 @@
 # tests/bench/run.sh: runs every benchmark (tests/bench/*.sh but this one and
 # lib.sh; BENCH=name runs one) and writes docs/BENCHMARKS.md: the machine, the
 # date, then each benchmark's section. A section not run this time is kept
-# from the previous results in build/bench/, or else from the docs/BENCHMARKS.md
-# being replaced (results measured on another checkout survive a partial run).
+# from the previous results in build/bench/.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -35,16 +34,5 @@ done
 		echo
 		cat "$f"
 	done
-	# the old file's sections whose heading no result above has
-	if [ -f "$top/docs/BENCHMARKS.md" ]; then
-		# (a first empty line: awk's first file is never empty)
-		{ echo; cat "$out"/*.md 2>/dev/null | grep '^## ' || true; } >"$out/.headings"
-		awk 'NR == FNR { have[$0] = 1; next }
-			/^## / { keep = !($0 in have); blank = 0; if (keep) print "" }
-			!keep { next }
-			/^$/ { blank++; next }
-			{ for (; blank > 0; blank--) print ""; print }' "$out/.headings" "$top/docs/BENCHMARKS.md"
-	fi
-} >"$top/docs/BENCHMARKS.md.new"
-mv "$top/docs/BENCHMARKS.md.new" "$top/docs/BENCHMARKS.md"
+} >"$top/docs/BENCHMARKS.md"
 echo "wrote docs/BENCHMARKS.md" >&2
