@@ -481,6 +481,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		if (!(rq = calloc(1, sizeof *rq)))
 			return MHD_NO;
 		*con_cls = rq;
+		log_debug("api: %s %.200s%s", method, url, l->tcp ? " (TCP)" : "");
 		if (l->tcp) {
 			unsigned v = check_auth(l->api, c);
 			if (v == 429)
