@@ -834,7 +834,10 @@ static void on_revert_status(struct eng *g, size_t i, const struct orch_resp *r,
 		reverted(g, i, &s);
 		return;
 	}
-	if (!strcmp(s.phase, API_PHASE_FAILED) || !strcmp(s.phase, API_PHASE_UNHEALTHY)) {
+	/* until the host has switched, its phase is about the version being left
+	 * (a crashing one reports unhealthy): only the kept version's own failure
+	 * counts; a switch that never happens ends at the revert deadline */
+	if (!strcmp(s.current, want) && (!strcmp(s.phase, API_PHASE_FAILED) || !strcmp(s.phase, API_PHASE_UNHEALTHY))) {
 		describe_status(why, sizeof why, &s);
 		revert_failed(g, i, why);
 		return;
