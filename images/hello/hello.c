@@ -14,7 +14,7 @@
  * image by `ramp build --env`, see README.md here):
  *   HELLO_VERSION      what it reports (default: the build's)
  *   HELLO_MODE=crash   exits 1 at start, like a release that cannot start
- *   HELLO_FAIL_AFTER=N healthy for N seconds, then /health answers 503
+ *   HELLO_FAIL_AFTER=N healthy for N seconds (0.5 too), then /health answers 503
  *
  * `hello --self-test` is the image's own test (what `ramp test` runs): it
  * starts the service as configured on a loopback port of its own, asks it for
@@ -44,8 +44,15 @@
 static atomic_int stopping;
 static atomic_int active;
 static const char *version;
-static time_t fail_at; /* 0: never */
+static double fail_at; /* monotonic seconds; 0: never */
 static char host[128];
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void on_term(int sig)
 {
@@ -107,7 +114,7 @@ static void *serve(void *arg)
 		int code = 200;
 		int keep = !stopping && !memmem(req, used, "Connection: close", 17);
 		if (!strncmp(req, "GET /health ", 12)) {
-			int failing = fail_at && time(NULL) >= fail_at;
+			int failing = fail_at > 0 && now() >= fail_at;
 			code = failing ? 503 : 200;
 			snprintf(body, sizeof body, "%s\n", failing ? "failing" : "ok");
 		} else if (!strncmp(req, "GET /version ", 13)) {
@@ -271,7 +278,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (after)
-		fail_at = time(NULL) + atoi(after);
+		fail_at = now() + atof(after);
 	signal(SIGPIPE, SIG_IGN);
 	if (test)
 		return self_test();
