@@ -9,10 +9,16 @@
 # automatically after the first wave. Everything it starts is stopped and
 # everything it made is removed at the end, also on Ctrl-C or an error.
 #
+# `make demo-full` (DEMO_APP=python) tells the same story with the service
+# written in Python (images/pyhello) on a Debian root file system: made once
+# with debootstrap (it downloads packages) and kept in /var/tmp for next time.
+#
 # Environment: RAMP_BIN, RAMPD_BIN, RAMP_HELLO (the binaries; default: this
-# tree's build), DEMO_JSON=FILE (also write the rollouts' JSON events there,
-# then one "fleet" line per `ramp fleet status`), DEMO_HOSTS (default 8),
-# DEMO_BAKE (default 3s), DEMO_KEEP=1 (leave the temp dir, for debugging).
+# tree's build), DEMO_APP (hello, the default, or python), DEMO_JSON=FILE
+# (also write the rollouts' JSON events there, then one "fleet" line per
+# `ramp fleet status`), DEMO_HOSTS (default 8), DEMO_BAKE (default 3s),
+# DEMO_ROOTFS (the Debian tree with python3 for DEMO_APP=python; default
+# /var/tmp/ramp-demo-python-rootfs), DEMO_KEEP=1 (leave the temp dir).
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then
 	echo "the demo needs root: it starts containers (namespaces, mounts); run it as root" >&2
@@ -22,7 +28,14 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 RAMP=${RAMP_BIN:-$top/bin/ramp}
 RAMPD=${RAMPD_BIN:-$top/bin/rampd}
 HELLO=${RAMP_HELLO:-$top/build/release/images/hello/hello}
-hosts=${DEMO_HOSTS:-8} bake=${DEMO_BAKE:-3s}
+hosts=${DEMO_HOSTS:-8} bake=${DEMO_BAKE:-3s} app=${DEMO_APP:-hello}
+rootfs=${DEMO_ROOTFS:-/var/tmp/ramp-demo-python-rootfs}
+case $app in
+hello | python) ;;
+*) echo "demo: DEMO_APP is hello or python, not \"$app\"" >&2; exit 2 ;;
+esac
+[ "$app" = hello ] || command -v debootstrap >/dev/null || [ -d "$rootfs" ] ||
+	{ echo "demo: debootstrap is missing: run make deps first" >&2; exit 2; }
 for b in "$RAMP" "$RAMPD" "$HELLO"; do
 	[ -x "$b" ] || { echo "demo: $b is missing: run make first" >&2; exit 2; }
 done
@@ -63,8 +76,9 @@ cleanup() {
 	done
 	for p in "${pids[@]}" $(app_pids); do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	# mounts left by a process killed hard, innermost first
-	for m in $(awk -v w="$w/" 'index($2, w) == 1 {print $2}' /proc/self/mounts | sort -r); do
+	# mounts left by a process killed hard (or an interrupted debootstrap), innermost first
+	for m in $(awk -v w="$w/" -v r="$rootfs.tmp/" 'index($2, w) == 1 || index($2, r) == 1 {print $2}' \
+		/proc/self/mounts | sort -r); do
 		umount -l "$m" 2>/dev/null
 	done
 	if [ "$rc" -eq 1 ]; then
@@ -89,11 +103,17 @@ say() {
 	step=$((step + 1))
 	printf '\n%s%2d. %s%s\n' "$bold" "$step" "$*" "$off"
 }
-# run CMD...: show it as a user would type it (ramp for the binary), then run it
+# run CMD...: show it as a user would type it (ramp for the binary, the demo's
+# files relative to its directory, quotes where the shell needs them), then run it
 run() {
-	local shown=("$@")
-	[ "$1" = "$RAMP" ] && shown[0]=ramp
-	printf '%s$ %s%s\n' "$dim" "${shown[*]/#$w\//}" "$off" >&2
+	local a line=""
+	for a in "$@"; do
+		[ "$a" = "$RAMP" ] && a=ramp
+		a=${a#$w/}
+		[[ "$a" =~ ^[][A-Za-z0-9_./:=@,+%-]+$ ]] || a="'$a'"
+		line+=" $a"
+	done
+	printf '%s$%s%s\n' "$dim" "$line" "$off" >&2
 	"$@"
 }
 if [ -n "${DEMO_JSON:-}" ]; then
@@ -142,16 +162,16 @@ head -c 24 /dev/urandom | base64 | tr -d '\n/+=' >token
 chmod 600 token
 : >fleet.txt
 for i in $(seq "$hosts"); do
-	api=${ports[2 * i - 1]} app=${ports[2 * i]}
+	api=${ports[2 * i - 1]} app_port=${ports[2 * i]}
 	mkdir -p "h$i"
 	cat >"h$i/rampd.json" <<JSON
 {"state_dir": "$w/h$i/state", "socket": "$w/h$i/rampd.sock", "listen": ["127.0.0.1:$api"],
  "token_file": "$w/token", "log_level": "warning",
- "apps": {"web": {"ports": {"8080": "127.0.0.1:$app"}, "stop_grace": "2s"}}}
+ "apps": {"web": {"ports": {"8080": "127.0.0.1:$app_port"}, "stop_grace": "2s"}}}
 JSON
 	"$RAMPD" --config "$w/h$i/rampd.json" >"h$i/rampd.log" 2>&1 </dev/null &
 	pids+=($!)
-	printf 'h%-3s 127.0.0.1:%-6s zone=z%s app_port=%s\n' "$i" "$api" "$(( i % 2 ? 1 : 2 ))" "$app" >>fleet.txt
+	printf 'h%-3s 127.0.0.1:%-6s zone=z%s app_port=%s\n' "$i" "$api" "$(( i % 2 ? 1 : 2 ))" "$app_port" >>fleet.txt
 done
 for _ in $(seq 200); do
 	up=0
@@ -171,18 +191,46 @@ sed 's/^/  /' fleet.txt
 
 # ---- v1: build, test, push ----
 
-say "Build hello 1.0: a directory tree holding one static binary becomes a reproducible OCI image"
-mkdir -p tree
-install -m 0755 "$HELLO" tree/hello
-ls -l tree | tail -n +2 | sed 's/^/  /'
+# the image of a version: OUT VERSION [more ramp build options]
+settings=(--port 8080 --health-http 8080/health --health-interval 200ms)
+if [ "$app" = hello ]; then
+	say "Build hello 1.0: a directory tree holding one static binary becomes a reproducible OCI image"
+	mkdir -p tree
+	install -m 0755 "$HELLO" tree/hello
+	ls -l tree | tail -n +2 | sed 's/^/  /'
+	layers=(tree)
+	settings+=(--entrypoint /hello)
+	selftest=(/hello --self-test)
+else
+	say "Build hello 1.0 in Python: a Debian root file system with python3 in it, and the service on top"
+	if [ ! -d "$rootfs" ]; then
+		# made once, complete or not at all; one debootstrap at a time
+		exec 9>"$rootfs.lock"
+		flock 9
+		if [ ! -d "$rootfs" ]; then
+			rm -rf "$rootfs.tmp"
+			run debootstrap --variant=minbase --include=python3 bookworm "$rootfs.tmp" >/dev/null
+			mv "$rootfs.tmp" "$rootfs"
+		fi
+		exec 9>&-
+	fi
+	echo "  layer 1: $rootfs ($(du -sh "$rootfs" | cut -f1), $(find "$rootfs" | wc -l) entries: $(
+		. "$rootfs/etc/os-release" && echo "$PRETTY_NAME"), $(chroot "$rootfs" python3 --version))"
+	echo "  layer 2: images/pyhello/tree: $(cd "$top/images/pyhello/tree" && find . -type f | cut -c3-)"
+	ln -s "$top/images/pyhello/tree" app
+	layers=("$rootfs" app/)
+	settings+=(--entrypoint '["python3","/srv/hello/server.py"]')
+	selftest=(python3 /srv/hello/server.py --self-test)
+	rootfs_note=" (each host's store holds the unpacked tree: this takes a while on a slow disk)"
+fi
 build() {
-	SOURCE_DATE_EPOCH=1700000000 run "$RAMP" build tree -o "$1" --entrypoint /hello --port 8080 \
-		--health-http 8080/health --health-interval 200ms --env "HELLO_VERSION=$2" "${@:3}"
+	SOURCE_DATE_EPOCH=1700000000 run "$RAMP" build "${layers[@]}" -o "$1" "${settings[@]}" \
+		--env "HELLO_VERSION=$2" "${@:3}"
 }
 build v1.oci.tar 1.0
 
 say "Test it inside the image itself, with the runtime the hosts use; passing attaches a test record"
-run "$RAMP" test --store "$w/test-store" v1.oci.tar -- /hello --self-test
+run "$RAMP" test --store "$w/test-store" v1.oci.tar -- "${selftest[@]}"
 "$RAMP" inspect v1.oci.tar | sed -n '/^test records/,$p'
 
 say "Push the image and its test record to the registry"
@@ -201,7 +249,7 @@ fleet_status before-v1 || true
 rollout() {
 	local rc=0 f
 	run "$RAMP" rollout --app web --image "$1" --fleet fleet.txt --token-file token --state-dir "$w/state" \
-		--bake "$bake" --poll 200ms --health-deadline 30s --revert-deadline 30s --allow-untested || rc=$?
+		--bake "$bake" --poll 200ms --health-deadline 2m --revert-deadline 2m --allow-untested || rc=$?
 	for f in state/rollouts/*.jsonl; do
 		grep -qxF "$f" journals 2>/dev/null && continue
 		echo "$f" >>journals
@@ -210,7 +258,15 @@ rollout() {
 	return "$rc"
 }
 
-say "Roll 1.0 out: waves of 1, 2, 4 and 1 hosts, each host healthy for $bake before the next wave"
+# the waves of the default plan: 1, 2, 4, ... and what is left
+waves=() left=$hosts n=1
+while [ "$left" -gt 0 ]; do
+	waves+=($((n < left ? n : left)))
+	left=$((left - waves[-1])) n=$((n * 2))
+done
+waves_text=$(IFS=,; echo "${waves[*]}" | sed 's/,\([0-9]*\)$/ and \1/; s/,/, /g')
+
+say "Roll 1.0 out: waves of $waves_text hosts, each host healthy for $bake before the next wave"
 rollout "$v1"
 
 say "Every host serves 1.0 now"
@@ -225,7 +281,7 @@ fleet_status after-v1
 
 say "Build hello 2.0, a bad release: it passes its test but its health check fails 1 s after it starts"
 build v2.oci.tar 2.0 --env HELLO_FAIL_AFTER=1
-run "$RAMP" test --store "$w/test-store" v2.oci.tar -- /hello --self-test
+run "$RAMP" test --store "$w/test-store" v2.oci.tar -- "${selftest[@]}"
 d2=$(run "$RAMP" push v2.oci.tar "$reg/hello:2.0")
 echo "$d2"
 
@@ -238,4 +294,4 @@ echo "ramp rollout exited with status $rc (1: rolled back, every converted host 
 say "The fleet after: every host on 1.0 again"
 fleet_status after-v2
 
-say "Done in $SECONDS s: stopping the hosts and the registry, removing $w"
+say "Done in $SECONDS s: stopping the hosts and the registry, removing $w${rootfs_note:-}"
