@@ -65,6 +65,7 @@ app_pids() {
 cleanup() {
 	local rc=$? p i m l
 	trap - EXIT INT TERM
+	trap '' PIPE # the output may be gone (| head): clean up all the same
 	set +eu
 	cd /
 	# rampd stops its apps on SIGTERM; give them a few seconds, then make sure
@@ -95,6 +96,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 141' PIPE
 
 # ---- narration ----
 
