@@ -1,43 +1,299 @@
 #!/usr/bin/env bash
-# tests/demo.sh: `make demo`: what ramp does today, end to end on this machine.
-# Builds an image from a directory tree, shows it, verifies it, builds it again
-# from a copy elsewhere to show the digest depends only on the tree, and lets
-# the peer tools (skopeo, umoci) take it. Cleans up after itself, also on Ctrl-C.
+# tests/demo.sh: `make demo`, the whole story of ramp on this one machine.
+#
+# A registry and 8 hosts (8 rampd processes on 127.0.0.1, each with its own
+# store, API port, token and app port) in a temp dir; the demo service
+# (images/hello) built into an image, tested inside it, pushed and rolled out
+# in waves of 1, 2, 4 and 1 hosts; then a release that passes its test but
+# fails its health check a second after it starts, rolled out and reverted
+# automatically after the first wave. Everything it starts is stopped and
+# everything it made is removed at the end, also on Ctrl-C or an error.
+#
+# `make demo-full` (DEMO_APP=python) tells the same story with the service
+# written in Python (images/pyhello) on a Debian root file system: made once
+# with debootstrap (it downloads packages) and kept in /var/tmp for next time.
+#
+# Environment: RAMP_BIN, RAMPD_BIN, RAMP_HELLO (the binaries; default: this
+# tree's build), DEMO_APP (hello, the default, or python), DEMO_JSON=FILE
+# (also write the rollouts' JSON events there, then one "fleet" line per
+# `ramp fleet status`), DEMO_HOSTS (default 8), DEMO_BAKE (default 3s),
+# DEMO_ROOTFS (the Debian tree with python3 for DEMO_APP=python; default
+# /var/tmp/ramp-demo-python-rootfs), DEMO_KEEP=1 (leave the temp dir).
 set -euo pipefail
-ramp=${RAMP_BIN:-$(dirname "$0")/../bin/ramp}
-w=$(mktemp -d /tmp/ramp-demo-XXXXXX)
-trap 'rm -rf "$w"' EXIT INT TERM
+if [ "$(id -u)" != 0 ]; then
+	echo "the demo needs root: it starts containers (namespaces, mounts); run it as root" >&2
+	exit 2
+fi
+top=$(cd "$(dirname "$0")/.." && pwd)
+RAMP=${RAMP_BIN:-$top/bin/ramp}
+RAMPD=${RAMPD_BIN:-$top/bin/rampd}
+HELLO=${RAMP_HELLO:-$top/build/release/images/hello/hello}
+hosts=${DEMO_HOSTS:-8} bake=${DEMO_BAKE:-3s} app=${DEMO_APP:-hello}
+rootfs=${DEMO_ROOTFS:-/var/tmp/ramp-demo-python-rootfs}
+case $app in
+hello | python) ;;
+*) echo "demo: DEMO_APP is hello or python, not \"$app\"" >&2; exit 2 ;;
+esac
+[ "$app" = hello ] || command -v debootstrap >/dev/null || [ -d "$rootfs" ] ||
+	{ echo "demo: debootstrap is missing: run make deps first" >&2; exit 2; }
+for b in "$RAMP" "$RAMPD" "$HELLO"; do
+	[ -x "$b" ] || { echo "demo: $b is missing: run make first" >&2; exit 2; }
+done
+for t in docker-registry curl jq python3; do
+	command -v "$t" >/dev/null || { echo "demo: $t is missing: run make deps first" >&2; exit 2; }
+done
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+w=$(mktemp -d "${TMPDIR:-/tmp}/ramp-demo-XXXXXX")
+pids=()
+bold=$'\033[1m' dim=$'\033[2m' off=$'\033[0m'
+[ -t 1 ] || bold='' dim='' off=''
 
-say "a tested environment: a small tree with an app, its config and a setuid helper"
-mkdir -p "$w/app/srv/www" "$w/app/etc"
-printf '<h1>hello from ramp</h1>\n' >"$w/app/srv/www/index.html"
-printf '#!/bin/sh\nexec httpd -f -p 8080 -h /srv/www\n' >"$w/app/srv/run"
-chmod 755 "$w/app/srv/run"
-printf 'port=8080\n' >"$w/app/etc/hello.conf"
-find "$w/app" -printf '  %M %P\n' | sort -k2
+# ---- stopping everything, whatever happened ----
 
-say "ramp build: freeze it into an OCI image archive (prints the manifest digest)"
-SOURCE_DATE_EPOCH=1700000000 "$ramp" build "$w/app" -o "$w/hello.oci.tar" --tag hello:v1 \
-	--entrypoint /srv/run --port 8080 --health-http 8080/ --env GREETING=hello | tee "$w/digest"
+# the app processes of the demo's hosts: rampd marks them with RAMP_INSTANCE,
+# and their root is an overlay with its upper dir in $w
+app_pids() {
+	local f p
+	for f in $(grep -lsz '^RAMP_INSTANCE=' /proc/[0-9]*/environ); do
+		p=${f#/proc/}
+		p=${p%/environ}
+		grep -qs "upperdir=$w/" "/proc/$p/mountinfo" && echo "$p"
+	done
+	return 0
+}
 
-say "ramp inspect: what is in it"
-"$ramp" inspect "$w/hello.oci.tar"
+cleanup() {
+	local rc=$? p i m l
+	trap - EXIT INT TERM
+	trap '' PIPE # the output may be gone (| head): clean up all the same
+	set +eu
+	cd /
+	# rampd stops its apps on SIGTERM; give them a few seconds, then make sure
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for i in $(seq 100); do
+		for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && break; done
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.1
+	done
+	for p in "${pids[@]}" $(app_pids); do kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	# mounts left by a process killed hard (or an interrupted debootstrap), innermost first
+	for m in $(awk -v w="$w/" -v r="$rootfs.tmp/" 'index($2, w) == 1 || index($2, r) == 1 {print $2}' \
+		/proc/self/mounts | sort -r); do
+		umount -l "$m" 2>/dev/null
+	done
+	if [ "$rc" -eq 1 ]; then
+		for l in "$w"/h*/rampd.log "$w"/registry/log; do
+			[ -s "$l" ] && { echo "--- ${l#$w/}" >&2; tail -n 20 "$l" >&2; }
+		done
+	fi
+	if [ "${DEMO_KEEP:-0}" = 1 ]; then echo "demo: kept $w" >&2; else rm -rf "$w"; fi
+	if [ "$rc" -ne 0 ]; then
+		echo "demo: stopped (status $rc); everything it started is stopped and removed" >&2
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 141' PIPE
 
-say "ramp inspect --verify: every blob and every layer's content against its digest"
-"$ramp" inspect --verify "$w/hello.oci.tar" | tail -2
+# ---- narration ----
 
-say "reproducible: the same tree copied elsewhere gives the same digest"
-cp -a "$w/app" "$w/copy-at-another-path"
-SOURCE_DATE_EPOCH=1700000000 "$ramp" build "$w/copy-at-another-path" -o "$w/again.oci.tar" --tag hello:v1 \
-	--entrypoint /srv/run --port 8080 --health-http 8080/ --env GREETING=hello
-cmp "$w/hello.oci.tar" "$w/again.oci.tar" && echo "  byte-identical archives"
+step=0
+say() {
+	step=$((step + 1))
+	printf '\n%s%2d. %s%s\n' "$bold" "$step" "$*" "$off"
+}
+# run CMD...: show it as a user would type it (ramp for the binary, the demo's
+# files relative to its directory, quotes where the shell needs them), then run it
+run() {
+	local a line=""
+	for a in "$@"; do
+		[ "$a" = "$RAMP" ] && a=ramp
+		a=${a#$w/}
+		[[ "$a" =~ ^[][A-Za-z0-9_./:=@,+%-]+$ ]] || a="'$a'"
+		line+=" $a"
+	done
+	printf '%s$%s%s\n' "$dim" "$line" "$off" >&2
+	"$@"
+}
+if [ -n "${DEMO_JSON:-}" ]; then
+	DEMO_JSON=$(realpath -m "$DEMO_JSON")
+	: >"$DEMO_JSON"
+fi
+# the demo's files are named relative to $w, as in the commands shown
+cd "$w"
 
-say "peers take it: skopeo inspect and copy, umoci unpack"
-skopeo inspect "oci-archive:$w/hello.oci.tar" | jq -c '{Digest, Layers}'
-skopeo copy -q "oci-archive:$w/hello.oci.tar" "oci:$w/layout:v1"
-umoci unpack --image "$w/layout:v1" "$w/bundle" >/dev/null
-diff -r "$w/app" "$w/bundle/rootfs" && echo "  umoci unpacked exactly the tree that was built"
+# JSON events: the journal of each rollout, then the fleet's status
+json_out() {
+	[ -n "${DEMO_JSON:-}" ] || return 0
+	cat "$@" >>"$DEMO_JSON"
+}
+fleet_status() {
+	run "$RAMP" fleet status --fleet fleet.txt --app web --token-file token
+	if [ -n "${DEMO_JSON:-}" ]; then
+		"$RAMP" fleet status --fleet fleet.txt --app web --token-file token --json |
+			jq -c --arg when "$1" '{event: "fleet", when: $when, status: .}' >>"$DEMO_JSON"
+	fi
+}
 
-say "done: see README.md for the commands"
+# ---- the machine: a registry and the hosts ----
+
+# 1 + 2 per host distinct free ports on 127.0.0.1 (held together while chosen)
+read -r -a ports <<<"$(python3 -c '
+import socket, sys
+s = [socket.socket() for _ in range(int(sys.argv[1]))]
+for x in s: x.bind(("127.0.0.1", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))' $((1 + 2 * hosts)))"
+
+say "A registry: docker-registry on 127.0.0.1:${ports[0]}, its data in $w"
+reg=127.0.0.1:${ports[0]}
+mkdir -p registry
+cat >registry/config.yml <<YML
+version: 0.1
+log: {level: error}
+storage: {filesystem: {rootdirectory: $w/registry/data}, delete: {enabled: true}}
+http: {addr: $reg}
+YML
+docker-registry serve registry/config.yml >registry/log 2>&1 </dev/null &
+pids+=($!)
+
+say "$hosts hosts: $hosts rampd daemons on 127.0.0.1, each with its own store, API port and app port"
+head -c 24 /dev/urandom | base64 | tr -d '\n/+=' >token
+chmod 600 token
+: >fleet.txt
+for i in $(seq "$hosts"); do
+	api=${ports[2 * i - 1]} app_port=${ports[2 * i]}
+	mkdir -p "h$i"
+	cat >"h$i/rampd.json" <<JSON
+{"state_dir": "$w/h$i/state", "socket": "$w/h$i/rampd.sock", "listen": ["127.0.0.1:$api"],
+ "token_file": "$w/token", "log_level": "warning",
+ "apps": {"web": {"ports": {"8080": "127.0.0.1:$app_port"}, "stop_grace": "2s"}}}
+JSON
+	"$RAMPD" --config "$w/h$i/rampd.json" >"h$i/rampd.log" 2>&1 </dev/null &
+	pids+=($!)
+	printf 'h%-3s 127.0.0.1:%-6s zone=z%s app_port=%s\n' "$i" "$api" "$(( i % 2 ? 1 : 2 ))" "$app_port" >>fleet.txt
+done
+for _ in $(seq 200); do
+	up=0
+	curl -sf "http://$reg/v2/" >/dev/null && up=1
+	for i in $(seq "$hosts"); do
+		curl -sf --unix-socket "h$i/rampd.sock" http://rampd/healthz >/dev/null && up=$((up + 1))
+	done
+	[ "$up" = $((hosts + 1)) ] && break
+	for p in "${pids[@]}"; do
+		kill -0 "$p" 2>/dev/null || { cat registry/log h*/rampd.log >&2; echo "demo: a daemon did not start" >&2; exit 1; }
+	done
+	sleep 0.05
+done
+[ "$up" = $((hosts + 1)) ] || { echo "demo: the registry or a host did not answer" >&2; exit 1; }
+echo "the fleet file (one host a line: name, rampd's address, labels):"
+sed 's/^/  /' fleet.txt
+
+# ---- v1: build, test, push ----
+
+# the image of a version: OUT VERSION [more ramp build options]
+settings=(--port 8080 --health-http 8080/health --health-interval 200ms)
+if [ "$app" = hello ]; then
+	say "Build hello 1.0: a directory tree holding one static binary becomes a reproducible OCI image"
+	mkdir -p tree
+	install -m 0755 "$HELLO" tree/hello
+	ls -l tree | tail -n +2 | sed 's/^/  /'
+	layers=(tree)
+	settings+=(--entrypoint /hello)
+	selftest=(/hello --self-test)
+else
+	say "Build hello 1.0 in Python: a Debian root file system with python3 in it, and the service on top"
+	if [ ! -d "$rootfs" ]; then
+		# made once, complete or not at all; one debootstrap at a time
+		exec 9>"$rootfs.lock"
+		flock 9
+		if [ ! -d "$rootfs" ]; then
+			rm -rf "$rootfs.tmp"
+			run debootstrap --variant=minbase --include=python3 bookworm "$rootfs.tmp" >/dev/null
+			mv "$rootfs.tmp" "$rootfs"
+		fi
+		exec 9>&-
+	fi
+	echo "  layer 1: $rootfs ($(du -sh "$rootfs" | cut -f1), $(find "$rootfs" | wc -l) entries: $(
+		. "$rootfs/etc/os-release" && echo "$PRETTY_NAME"), $(chroot "$rootfs" python3 --version))"
+	echo "  layer 2: images/pyhello/tree: $(cd "$top/images/pyhello/tree" && find . -type f | cut -c3-)"
+	ln -s "$top/images/pyhello/tree" app
+	layers=("$rootfs" app/)
+	settings+=(--entrypoint '["python3","/srv/hello/server.py"]')
+	selftest=(python3 /srv/hello/server.py --self-test)
+	rootfs_note=" (each host's store holds the unpacked tree: this takes a while on a slow disk)"
+fi
+build() {
+	SOURCE_DATE_EPOCH=1700000000 run "$RAMP" build "${layers[@]}" -o "$1" "${settings[@]}" \
+		--env "HELLO_VERSION=$2" "${@:3}"
+}
+build v1.oci.tar 1.0
+
+say "Test it inside the image itself, with the runtime the hosts use; passing attaches a test record"
+run "$RAMP" test --store "$w/test-store" v1.oci.tar -- "${selftest[@]}"
+"$RAMP" inspect v1.oci.tar | sed -n '/^test records/,$p'
+
+say "Push the image and its test record to the registry"
+d1=$(run "$RAMP" push v1.oci.tar "$reg/hello:1.0")
+echo "$d1"
+v1=$reg/hello@$d1
+
+say "The fleet before: nothing deployed yet"
+fleet_status before-v1 || true
+
+# ---- the rollouts ----
+
+# rollout IMAGE: exponential waves, each host healthy for $bake before the next wave
+# (test records are checked by ramp test and push here; ramp rollout cannot look
+# them up in a registry yet, hence --allow-untested)
+rollout() {
+	local rc=0 f
+	run "$RAMP" rollout --app web --image "$1" --fleet fleet.txt --token-file token --state-dir "$w/state" \
+		--bake "$bake" --poll 200ms --health-deadline 2m --revert-deadline 2m --allow-untested || rc=$?
+	for f in state/rollouts/*.jsonl; do
+		grep -qxF "$f" journals 2>/dev/null && continue
+		echo "$f" >>journals
+		json_out "$f"
+	done
+	return "$rc"
+}
+
+# the waves of the default plan: 1, 2, 4, ... and what is left
+waves=() left=$hosts n=1
+while [ "$left" -gt 0 ]; do
+	waves+=($((n < left ? n : left)))
+	left=$((left - waves[-1])) n=$((n * 2))
+done
+waves_text=$(IFS=,; echo "${waves[*]}" | sed 's/,\([0-9]*\)$/ and \1/; s/,/, /g')
+
+say "Roll 1.0 out: waves of $waves_text hosts, each host healthy for $bake before the next wave"
+rollout "$v1"
+
+say "Every host serves 1.0 now"
+for i in $(seq "$hosts"); do
+	port=$(awk -v h="h$i" '$1 == h {sub("app_port=", "", $4); print $4}' fleet.txt)
+	printf '  h%s  %s' "$i" "$(curl -s -m 2 "http://127.0.0.1:$port/")"
+	echo
+done
+fleet_status after-v1
+
+# ---- v2: a bad release that its test does not catch ----
+
+say "Build hello 2.0, a bad release: it passes its test but its health check fails 1 s after it starts"
+build v2.oci.tar 2.0 --env HELLO_FAIL_AFTER=1
+run "$RAMP" test --store "$w/test-store" v2.oci.tar -- "${selftest[@]}"
+d2=$(run "$RAMP" push v2.oci.tar "$reg/hello:2.0")
+echo "$d2"
+
+say "Roll 2.0 out: the first host goes unhealthy while it bakes, and the rollout puts it back"
+rc=0
+rollout "$reg/hello@$d2" || rc=$?
+echo "ramp rollout exited with status $rc (1: rolled back, every converted host is on its previous version)"
+[ "$rc" = 1 ] || { echo "demo: expected the rollout of 2.0 to be rolled back (status 1)" >&2; exit 1; }
+
+say "The fleet after: every host on 1.0 again"
+fleet_status after-v2
+
+say "Done in $SECONDS s: stopping the hosts and the registry, removing $w${rootfs_note:-}"

@@ -10,12 +10,18 @@
  * keep-alive connections after their current response) and exits 0, so a new
  * version on the same sockets takes over without a refused connection.
  *
- * Behaviour for the demo's bad releases, from the environment:
+ * Behaviour for the demo's bad releases, from the environment (set in the
+ * image by `ramp build --env`, see README.md here):
  *   HELLO_VERSION      what it reports (default: the build's)
  *   HELLO_MODE=crash   exits 1 at start, like a release that cannot start
- *   HELLO_FAIL_AFTER=N healthy for N seconds, then /health answers 503 */
+ *   HELLO_FAIL_AFTER=N healthy for N seconds (0.5 too), then /health answers 503
+ *
+ * `hello --self-test` is the image's own test (what `ramp test` runs): it
+ * starts the service as configured on a loopback port of its own, asks it for
+ * / and /health as a client would, and exits 0 only when both answer right. */
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -25,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,8 +44,15 @@
 static atomic_int stopping;
 static atomic_int active;
 static const char *version;
-static time_t fail_at; /* 0: never */
+static double fail_at; /* monotonic seconds; 0: never */
 static char host[128];
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void on_term(int sig)
 {
@@ -100,7 +114,7 @@ static void *serve(void *arg)
 		int code = 200;
 		int keep = !stopping && !memmem(req, used, "Connection: close", 17);
 		if (!strncmp(req, "GET /health ", 12)) {
-			int failing = fail_at && time(NULL) >= fail_at;
+			int failing = fail_at > 0 && now() >= fail_at;
 			code = failing ? 503 : 200;
 			snprintf(body, sizeof body, "%s\n", failing ? "failing" : "ok");
 		} else if (!strncmp(req, "GET /version ", 13)) {
@@ -149,24 +163,9 @@ static int listeners(int *fds)
 	return 1;
 }
 
-int main(void)
+/* accept on the n sockets until told to stop, one thread a connection */
+static void accept_loop(int *fds, int n)
 {
-	int fds[MAX_LISTEN];
-	const char *mode = getenv("HELLO_MODE"), *after = getenv("HELLO_FAIL_AFTER");
-	version = getenv("HELLO_VERSION") ? getenv("HELLO_VERSION") : HELLO_BUILD_VERSION;
-	gethostname(host, sizeof host - 1);
-	if (mode && !strcmp(mode, "crash")) {
-		fprintf(stderr, "hello %s: crashing on start, as this release was built to\n", version);
-		return 1;
-	}
-	if (after)
-		fail_at = time(NULL) + atoi(after);
-	struct sigaction sa = {.sa_handler = on_term};
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	int n = listeners(fds);
-	fprintf(stderr, "hello %s: serving on %d socket%s\n", version, n, n == 1 ? "" : "s");
 	struct pollfd p[MAX_LISTEN];
 	for (int i = 0; i < n; i++) {
 		/* the sockets are shared with the other version during a switch: whoever
@@ -196,6 +195,99 @@ int main(void)
 			pthread_attr_destroy(&attr);
 		}
 	}
+}
+
+static void *accept_thread(void *arg)
+{
+	accept_loop(arg, 1);
+	return NULL;
+}
+
+/* GET path from 127.0.0.1:port; 0 when the status is want and the body starts with prefix */
+static int expect(int port, const char *path, int want, const char *prefix)
+{
+	char req[256], resp[2048];
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	struct timeval tv = {.tv_sec = 5};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n", path);
+	size_t have = 0;
+	ssize_t r = 0;
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0 || write_all(fd, req, (size_t)n) < 0) {
+		fprintf(stderr, "hello self-test: GET %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while (have < sizeof resp - 1 && (r = recv(fd, resp + have, sizeof resp - 1 - have, 0)) > 0)
+		have += (size_t)r;
+	close(fd);
+	resp[have] = 0;
+	int code = 0;
+	const char *body = strstr(resp, "\r\n\r\n");
+	sscanf(resp, "HTTP/1.1 %d", &code);
+	if (code != want || !body || strncmp(body + 4, prefix, strlen(prefix))) {
+		fprintf(stderr, "hello self-test: GET %s: wanted %d \"%s...\", got %d \"%s\"\n", path, want, prefix,
+			code, body ? body + 4 : resp);
+		return -1;
+	}
+	printf("hello self-test: GET %s: %d %s", path, code, body + 4);
+	return 0;
+}
+
+/* the image's own test: serve on a loopback port, ask as a client */
+static int self_test(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof a;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	pthread_t t;
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 16) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) < 0 || pthread_create(&t, NULL, accept_thread, &fd) != 0) {
+		perror("hello self-test: listen");
+		return 1;
+	}
+	char hello[256];
+	snprintf(hello, sizeof hello, "hello from %s ", version);
+	int port = ntohs(a.sin_port);
+	int bad = expect(port, "/", 200, hello) < 0;
+	bad |= expect(port, "/health", 200, "ok") < 0;
+	bad |= expect(port, "/nothing-here", 404, "") < 0;
+	stopping = 1;
+	pthread_join(t, NULL);
+	printf("hello self-test: %s\n", bad ? "FAILED" : "passed");
+	return bad;
+}
+
+int main(int argc, char **argv)
+{
+	int fds[MAX_LISTEN];
+	const char *mode = getenv("HELLO_MODE"), *after = getenv("HELLO_FAIL_AFTER");
+	int test = argc == 2 && !strcmp(argv[1], "--self-test");
+	if (argc > 1 && !test) {
+		fprintf(stderr, "usage: hello [--self-test]\n");
+		return 2;
+	}
+	version = getenv("HELLO_VERSION") ? getenv("HELLO_VERSION") : HELLO_BUILD_VERSION;
+	gethostname(host, sizeof host - 1);
+	if (mode && !strcmp(mode, "crash")) {
+		fprintf(stderr, "hello %s: crashing on start, as this release was built to\n", version);
+		return 1;
+	}
+	if (after)
+		fail_at = now() + atof(after);
+	signal(SIGPIPE, SIG_IGN);
+	if (test)
+		return self_test();
+	struct sigaction sa = {.sa_handler = on_term};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	int n = listeners(fds);
+	fprintf(stderr, "hello %s: serving on %d socket%s\n", version, n, n == 1 ? "" : "s");
+	accept_loop(fds, n);
 	/* drain: requests in flight finish, idle keep-alives close */
 	for (int i = 0; i < 100 && active > 0; i++)
 		usleep(50000);

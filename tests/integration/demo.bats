@@ -1,0 +1,164 @@
+#!/usr/bin/env bats
+bats_require_minimum_version 1.5.0
+# demo.bats: `make demo` (tests/demo.sh with the built binaries), run
+# non-interactively: its story checked from the JSON events it writes
+# (DEMO_JSON), and that it leaves nothing behind, also when interrupted;
+# and the demo service's release variants (images/hello).
+
+load helpers
+
+DEMO=$BATS_TEST_DIRNAME/../demo.sh
+BUILD=$BATS_TEST_DIRNAME/../../images/hello/build.sh
+
+setup() {
+	common_setup
+	# the demo makes its temp dir under $TMPDIR: everything it creates is under $T
+	export TMPDIR=$T
+}
+
+teardown() {
+	local p
+	[ -n "${DEMO_PID:-}" ] && kill -KILL -- "-$DEMO_PID" 2>/dev/null
+	for p in $(leftovers); do kill -KILL "$p" 2>/dev/null || true; done
+	common_teardown
+}
+
+# processes that mention $T in their command line or mount table (rampd, the
+# registry, the apps, whose overlay upper dirs are under $T), but not bats'
+leftovers() {
+	local f p
+	for f in /proc/[0-9]*/cmdline; do
+		p=${f#/proc/}
+		p=${p%/cmdline}
+		[ "$p" = $$ ] && continue
+		if tr '\0' ' ' 2>/dev/null <"$f" | grep -q "$T/ramp-demo-" ||
+			grep -qs "upperdir=$T/ramp-demo-" "/proc/$p/mountinfo"; then
+			echo "$p"
+		fi
+	done
+	return 0
+}
+
+nothing_left() {
+	[ -z "$(leftovers)" ] || { ps -o pid,args -p "$(leftovers | paste -sd,)" >&2; return 1; }
+	! grep -q " $T/" /proc/self/mounts || { grep " $T/" /proc/self/mounts >&2; return 1; }
+	# (the demo makes no network namespaces: its hosts share loopback; a
+	# namespace held by a leftover process would show up as that process)
+	[ -z "$(ls -A "$T" | grep -v '^demo' || true)" ] || { ls -la "$T" >&2; return 1; }
+}
+
+ev() { jq -c "$@" "$T/demo.jsonl"; }
+
+@test "demo: v1 reaches every host in waves 1, 2, 4, 1; the bad v2 is reverted after wave 1; nothing is left" {
+	run --separate-stderr env DEMO_JSON="$T/demo.jsonl" "$DEMO"
+	[ "$status" -eq 0 ] || { echo "$output" "$stderr" | tail -60; false; }
+	# a narration line before each step, the commands shown as typed
+	[[ "$output" == *" 1. A registry: docker-registry on 127.0.0.1:"* ]]
+	[[ "$stderr" == *'$ ramp rollout --app web'* ]]
+	[ "$(grep -c '^ *[0-9]*\. ' <<<"$output")" -ge 10 ]
+
+	# two rollouts, v1 then v2
+	[ "$(ev -s '[.[] | select(.event == "start")] | length')" = 2 ]
+	v1=$(ev -rs '[.[] | select(.event == "start")][0].digest')
+	v2=$(ev -rs '[.[] | select(.event == "start")][1].digest')
+	[[ "$v1" == sha256:* ]] && [[ "$v2" == sha256:* ]] && [ "$v1" != "$v2" ]
+
+	# before: nothing on the hosts
+	[ "$(ev -r 'select(.event == "fleet" and .when == "before-v1") | [.status.hosts[] | .digest // "none"] | unique | join(" ")')" = none ]
+
+	# v1: waves of 1, 2, 4, 1; done with every host baked; then v1 on all 8, healthy
+	[ "$(ev -rs '[.[] | select(.event == "start")][0].waves | map(tostring) | join(",")')" = 1,2,4,1 ]
+	[ "$(ev -rs '[.[] | select(.event == "wave_passed")] | length')" = 4 ]
+	[ "$(ev -rs '[.[] | select(.event == "end")][0] | "\(.result) \(.exit) \(.counts.converted)"')" = "done 0 8" ]
+	[ "$(ev -rs '[.[] | select(.event == "end")][0].hosts | map(.state) | unique | join(" ")')" = baked ]
+	after1=$(ev -r 'select(.event == "fleet" and .when == "after-v1") | .status.hosts[] | "\(.digest) \(.healthy)"')
+	[ "$(wc -l <<<"$after1")" = 8 ]
+	[ "$(sort -u <<<"$after1")" = "$v1 true" ]
+
+	# v2: wave 1 (one host) fails, that host is reverted, no wave 2; rolled back
+	v2ev=$(ev -s '. as $a | [range(length) | select($a[.].event == "start")][1] as $i | $a[$i:][]')
+	[ "$(jq -rs '[.[] | select(.event == "wave")] | map(.wave) | join(",")' <<<"$v2ev")" = 1 ]
+	[ "$(jq -rs '[.[] | select(.event == "failure")][0].wave' <<<"$v2ev")" = 1 ]
+	[ "$(jq -rs '[.[] | select(.event == "revert")][0].hosts | join(" ")' <<<"$v2ev")" = h1 ]
+	[ "$(jq -rs '[.[] | select(.event == "end")][0] | "\(.result) \(.exit)"' <<<"$v2ev")" = "rolled_back 1" ]
+	[ "$(jq -rs '[.[] | select(.event == "end")][0].hosts[] | select(.host == "h1") | .state' <<<"$v2ev")" = reverted ]
+	# and the fleet after it: every host back on v1, healthy
+	after2=$(ev -r 'select(.event == "fleet" and .when == "after-v2") | .status.hosts[] | "\(.digest) \(.healthy)"')
+	[ "$(wc -l <<<"$after2")" = 8 ]
+	[ "$(sort -u <<<"$after2")" = "$v1 true" ]
+
+	nothing_left
+}
+
+@test "demo: interrupted (Ctrl-C to its process group) in the middle of a rollout, it stops everything" {
+	setsid "$DEMO" >"$T/demo.out" 2>&1 </dev/null 3>&- &
+	DEMO_PID=$!
+	for _ in $(seq 600); do
+		grep -q 'wave 1/4 passed' "$T/demo.out" && break
+		sleep 0.05
+	done
+	grep -q 'wave 1/4 passed' "$T/demo.out" || { cat "$T/demo.out"; false; }
+	[ -n "$(leftovers)" ]
+	kill -INT -- "-$DEMO_PID"
+	rc=0
+	wait "$DEMO_PID" || rc=$?
+	DEMO_PID=
+	[ "$rc" -ne 0 ]
+	grep -q 'interrupted' "$T/demo.out"
+	grep -q 'demo: stopped' "$T/demo.out"
+	nothing_left
+}
+
+@test "demo: refused plainly without root, before anything is made" {
+	run su nobody -s /bin/bash -c "TMPDIR=$T $DEMO"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"needs root"* ]]
+	[ -z "$(ls -A "$T")" ]
+}
+
+@test "demo image: hello's variants from one binary: good, crash, fail-after=N; its self-test" {
+	[ -x "${RAMP_HELLO:-}" ]
+	export RAMP_BIN RAMP_HELLO
+	for v in good crash fail-after=1; do
+		run "$BUILD" "$T/$v.tar" 3.1 "$v"
+		[ "$status" -eq 0 ]
+		[[ "$output" =~ ^sha256:[0-9a-f]{64}$ ]]
+		run "$RAMP_BIN" inspect --json "$T/$v.tar"
+		[ "$(jq -r '.config.labels["io.ramp.example.variant"]' <<<"$output")" = "$v" ]
+	done
+	# the same inputs give the same image
+	SOURCE_DATE_EPOCH=1700000000 "$BUILD" "$T/a.tar" 1.0 >"$T/a.digest"
+	SOURCE_DATE_EPOCH=1700000000 "$BUILD" "$T/b.tar" 1.0 >"$T/b.digest"
+	cmp "$T/a.digest" "$T/b.digest"
+	run "$BUILD" "$T/x.tar" 1.0 sometimes
+	[ "$status" -eq 2 ]
+
+	# the binary itself, as the variants' environments make it behave
+	run env HELLO_VERSION=3.1 "$RAMP_HELLO" --self-test
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"GET /: 200 hello from 3.1 on "* ]]
+	[[ "$output" == *"self-test: passed"* ]]
+	run env HELLO_MODE=crash "$RAMP_HELLO" --self-test
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"crashing on start"* ]]
+	run env HELLO_MODE=crash "$RAMP_HELLO"
+	[ "$status" -eq 1 ]
+	run "$RAMP_HELLO" --bogus
+	[ "$status" -eq 2 ]
+
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	PORT=$port HELLO_VERSION=4.2 HELLO_FAIL_AFTER=1 "$RAMP_HELLO" 2>"$T/hello.log" 3>&- &
+	pid=$!
+	for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/version" >/dev/null && break; sleep 0.02; done
+	[ "$(curl -s "http://127.0.0.1:$port/version")" = 4.2 ]
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health")" = 200 ]
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/nope")" = 404 ]
+	sleep 1.1
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health")" = 503 ]
+	[[ "$(curl -s "http://127.0.0.1:$port/")" == "hello from 4.2 on "* ]]
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 0 ]
+	grep -q 'hello 4.2: stopped' "$T/hello.log"
+}
