@@ -134,7 +134,8 @@ wait_until() {
 # dir, socket and app port (needs rampd_helpers loaded) ----
 
 # host_start I: rampd "hI" ($T/hI), app web on its own port; again with the
-# same state dir when it ran before
+# same state dir when it ran before. HOST_WRAP: a command (with its
+# arguments, split on spaces) that runs rampd, such as env with LD_PRELOAD
 host_start() {
 	local i=$1 d=$T/h$1
 	mkdir -p "$d"
@@ -143,7 +144,7 @@ host_start() {
 {"state_dir": "$d/state", "socket": "$d/rampd.sock",
  "apps": {"web": {"ports": {"8080": "127.0.0.1:$(cat "$d/port")"}, "stop_grace": "2s"}}}
 JSON
-	"$RAMPD_BIN" --config "$d/rampd.json" 2>>"$d/rampd.log" </dev/null &
+	${HOST_WRAP:-} "$RAMPD_BIN" --config "$d/rampd.json" 2>>"$d/rampd.log" </dev/null &
 	HPID[$i]=$!
 	echo "${HPID[$i]}" >>"$T/rampd.pids" # stopped by rampd_teardown
 	wait_until 10 curl -sf -o /dev/null --unix-socket "$d/rampd.sock" http://rampd/healthz
@@ -178,4 +179,22 @@ hosts_on() {
 host_is() {
 	host_get "$1"
 	[ -n "$hbody" ] && [ "$(jq -r '[.current.digest, .desired.digest, .phase] | join(" ")' <<<"$hbody")" = "$2 $2 healthy" ]
+}
+
+# rampd_stop: rampd_teardown (every rampd and app of $T stopped, registries
+# too) without its removal of $T (on_exit does that, unless FAULT_KEEP=1)
+rampd_stop() {
+	common_teardown() { :; }
+	rampd_teardown
+}
+
+# host_app_pids I: hI's app processes (their root's upper dir is in hI's store)
+host_app_pids() {
+	local f p
+	for f in $(grep -lsz "^RAMP_INSTANCE=" /proc/[0-9]*/environ); do
+		p=${f#/proc/}
+		p=${p%/environ}
+		grep -qs "upperdir=$T/h$1/" "/proc/$p/mountinfo" && echo "$p"
+	done
+	return 0
 }

@@ -16,7 +16,7 @@ N_IMAGES=${FAULT_IMAGES:-6}
 MIB=${FAULT_MIB:-8}
 load rampd_helpers
 BATS_TEST_COMPLETED=1 # rampd_teardown: no log dump
-CLEANUPS+=(rampd_teardown)
+CLEANUPS+=(rampd_stop)
 FAIL_LOG=$T/rampd.log
 
 reg=$(start_registry "$T/registry")

@@ -16,7 +16,7 @@ REAL_ROUNDS=${FAULT_REAL_ROUNDS:-6}
 load rollout_helpers
 load rampd_helpers
 BATS_TEST_COMPLETED=1
-CLEANUPS+=(rampd_teardown stop_fleet)
+CLEANUPS+=(rampd_stop stop_fleet)
 t0=$SECONDS
 declare -A actions=()
 
