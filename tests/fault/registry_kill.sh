@@ -5,6 +5,7 @@
 #   push:  `ramp push` of a 64 MiB image;
 #   pull:  `ramp pull -o` of it;
 #   rampd: rampd pulling a new 32 MiB image for its app.
+# FAULT_MIB (64) sets the sizes, FAULT_OUTAGE_MS (2000) the longest outage.
 # Odd rounds run ramp with --retries 0, so the command fails and is run
 # again (the rerun resumes: pull from its .ramp-partial, push skipping the
 # blobs the registry has); even rounds keep the default retries, so the same
@@ -14,6 +15,7 @@
 . "$(dirname "$0")/lib.sh"
 ROUNDS=${FAULT_ROUNDS:-6}
 MIB=${FAULT_MIB:-64}
+OUTAGE_MS=${FAULT_OUTAGE_MS:-2000}
 load rampd_helpers
 BATS_TEST_COMPLETED=1
 CLEANUPS+=(rampd_stop)
@@ -23,13 +25,14 @@ R=$T/registry
 reg=$(start_registry "$R")
 [ -n "$reg" ] || fail "the registry did not start"
 
-# registry_outage: kill -9 the registry now, start it again after 0.2-2.2 s
+# registry_outage: kill -9 the registry now, start it again after 0.2 s and
+# a random part of OUTAGE_MS
 registry_outage() {
 	local pid
 	pid=$(cat "$R/pid")
 	kill -KILL "$pid"
 	while kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
-	rand_sleep 2000
+	rand_sleep "$OUTAGE_MS"
 	sleep 0.2
 	start_registry "$R" >/dev/null
 	curl -sf -o /dev/null "http://$reg/v2/" || fail "the registry did not come back"
@@ -127,7 +130,7 @@ done
 PORT=$(free_port)
 write_config "\"apps\": {\"web\": {\"ports\": {\"8080\": \"127.0.0.1:$PORT\"}, \"stop_grace\": \"2s\", \"keep\": 2}}"
 for ((i = 0; i <= ROUNDS; i++)); do
-	IMG[$i]=$(build_image "$reg" app "v$i" 32) || fail "building image $i"
+	IMG[$i]=$(build_image "$reg" app "v$i" $((MIB / 2))) || fail "building image $i"
 done
 start_rampd || fail "rampd did not start"
 api PUT /v1/apps/web "{\"image\":\"${IMG[0]}\",\"generation\":1}"
