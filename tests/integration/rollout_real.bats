@@ -25,7 +25,6 @@ teardown() {
 	for p in ${BG_PIDS:-}; do kill -9 "$p" 2>/dev/null || true; done
 	# whatever a failed test did to h8's link is undone for the next
 	ip link set "$VETH" up 2>/dev/null || true
-	tc qdisc del dev "$VETH" root 2>/dev/null || true
 }
 
 # the fleet on v2 with v1 kept (after the first test), whatever the test
