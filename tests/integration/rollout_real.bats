@@ -2,7 +2,8 @@
 bats_require_minimum_version 1.5.0
 # rollout_real.bats: `ramp rollout` against real hosts: 8 rampd processes
 # (h8 in its own network namespace, for link faults), a real registry, the
-# demo app in good and bad versions, test records made by `ramp test`.
+# demo app in good and bad versions, test records made by `ramp test`;
+# also `ramp revert` and `ramp fleet status` on them.
 # The hosts are started once for the file; the tests run in order and each
 # starts from a fleet on v2 (ensure_v2).
 
@@ -66,6 +67,22 @@ ensure_v2() {
 	run "$RAMP_BIN" fleet status --fleet "$FLEET" --token-file "$TOKEN" --app web --json
 	[ "$status" -eq 0 ]
 	[ "$(jq -r '[.hosts[].digest] | unique | join(" ")' <<<"$output")" = "${V2#*@}" ]
+}
+
+@test "real: ramp revert puts every host back at once; fleet status shows it" {
+	ensure_v2
+	run --separate-stderr "$RAMP_BIN" revert --app web --fleet "$FLEET" --token-file "$TOKEN" --json
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	[ "$(events revert | jq -r '.hosts | length')" = 8 ]
+	[ "$(events end | jq -r .result)" = reverted ]
+	fleet_on "$V1" v1
+	run "$RAMP_BIN" fleet status --fleet "$FLEET" --token-file "$TOKEN" --app web --json
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '[.hosts[] | "\(.digest) \(.phase) \(.healthy)"] | unique | join(",")' <<<"$output")" = "${V1#*@} healthy true" ]
+	# and forward again, by digest
+	run --separate-stderr "$RAMP_BIN" revert --app web --fleet "$FLEET" --token-file "$TOKEN" --to "${V2#*@}"
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	fleet_on "$V2" v2
 }
 
 @test "real: untested image refused; a record for another platform does not count" {
