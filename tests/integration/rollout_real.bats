@@ -32,8 +32,9 @@ teardown() {
 # before left: a fleet-wide revert to v2 (every host keeps it), else a rollout
 ensure_v2() {
 	fleet_on "$V2" v2 2>/dev/null && return 0
-	"$RAMP_BIN" revert --app web --fleet "$FLEET" --token-file "$TOKEN" --to "${V2#*@}" >/dev/null 2>&1 ||
-		rollout_real --image "$V2" --bake 0 --takeover >/dev/null 2>&1 || true
+	"$RAMP_BIN" revert --app web --fleet "$FLEET" --token-file "$TOKEN" --to "${V2#*@}" >/dev/null 2>&1 || true
+	fleet_on "$V2" v2 2>/dev/null && return 0
+	rollout_real --image "$V2" --bake 0 --takeover >/dev/null 2>&1 || true
 	fleet_on "$V2" v2
 }
 
@@ -90,6 +91,17 @@ ensure_v2() {
 	run --separate-stderr rollout_real --image "$V3"
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == *"no passing test record for linux/"*"0 records found"* ]]
+	[ "$(events end | jq -r .result)" = refused ]
+	# killed in its gate (before the precheck), then resumed: the records are still required
+	rollout_real_bg "$R/out" --image "$V3" --gate "[ -e $R/gate.pid ] || { sleep 30 & echo \$! >$R/gate.pid; wait; }"
+	for _ in $(seq 200); do [ -s "$R/gate.pid" ] && break; sleep 0.05; done
+	kill -9 "$BG"
+	wait "$BG" || true
+	kill "$(cat "$R/gate.pid")"
+	id=$(jq -r 'select(.event == "start") | .rollout' "$R/out")
+	run --separate-stderr "$RAMP_BIN" rollout --resume "$id" --state-dir "$R/state" --json
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"no passing test record for linux/"* ]]
 	[ "$(events end | jq -r .result)" = refused ]
 	# v2 passed its tests here, but not on the platform a ninth host reports
 	"$RAMP_HELPERS/fakefleet" --hosts 1 --fleet-out "$R/fake.txt" --ready "$R/fake.ready" --app "web=$V1" \
