@@ -27,7 +27,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ramp rollout --app NAME --image REF --fleet FILE [OPTIONS]\n"
-		"       ramp rollout --resume ID | --abort ID [--state-dir DIR] [--json]\n"
+		"       ramp rollout --resume ID | --abort ID [--state-dir DIR] [--json] [registry options]\n"
 		"       ramp rollout list [--state-dir DIR] [--json]\n"
 		"       ramp rollout show ID [--state-dir DIR] [--json]\n"
 		"\n"
@@ -622,7 +622,7 @@ int cmd_rollout(int argc, char **argv)
 			goto out;
 		}
 		cmd_orch_setup();
-		rc = exit_of(orch_rollout_resume(a.state_dir, resume ? resume : abort_id, abort_id != NULL, &ui,
+		rc = exit_of(orch_rollout_resume(a.state_dir, resume ? resume : abort_id, abort_id != NULL, a.reg, &ui,
 						 cmd_orch_stop(), &e), &e);
 		goto out;
 	}

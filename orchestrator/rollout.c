@@ -2049,10 +2049,11 @@ out:
 	return rc;
 }
 
-int orch_rollout_resume(const char *state_dir, const char *id, bool abort, const struct orch_ui *ui,
-			volatile sig_atomic_t *stop, struct err *e)
+int orch_rollout_resume(const char *state_dir, const char *id, bool abort, const struct img_registry_opts *reg,
+			const struct orch_ui *ui, volatile sig_atomic_t *stop, struct err *e)
 {
 	struct orch_rollout r = {0};
+	struct orch_resolved img = {0};
 	struct orch_lock lock = {.fd = -1};
 	struct orch_journal j = {.fd = -1};
 	struct eng g = {0};
@@ -2081,10 +2082,15 @@ int orch_rollout_resume(const char *state_dir, const char *id, bool abort, const
 	}
 	if (!lock.holder[0] && orch_lock_set(&lock, id, e) < 0)
 		goto out;
+	/* a precheck that never finished is done again, test records included */
+	if (!abort && !r.prechecked && !r.o.allow_untested && orch_resolve_image(r.image, reg, true, &img, e) < 0)
+		goto out;
 	if (eng_init(&g, abort ? M_ABORT : M_ROLLOUT, &r, NULL, ui, stop, e) < 0 ||
 	    orch_journal_reopen(path, r.valid_len, &j, e) < 0)
 		goto out;
 	g.j = &j;
+	if (img.pinned)
+		g.img = &img;
 	struct jgen *jg = orch_ev_begin(abort ? "abort" : "resume", r.id);
 	if (jg) {
 		jgen_kint(jg, "pid", getpid());
@@ -2103,6 +2109,7 @@ out:
 	eng_free(&g);
 	orch_journal_close(&j);
 	orch_lock_close(&lock);
+	orch_resolved_free(&img);
 	orch_rollout_free(&r);
 	return rc;
 }

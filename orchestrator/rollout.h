@@ -130,9 +130,10 @@ struct orch_new {
  * deployed because of an error. *stop set (by a signal) ends it cleanly. */
 int orch_rollout_start(const struct orch_new *a, const struct orch_ui *ui, volatile sig_atomic_t *stop,
 		       struct err *e);
-/* Continue (abort=false) or revert (abort=true) an unfinished rollout. */
-int orch_rollout_resume(const char *state_dir, const char *id, bool abort, const struct orch_ui *ui,
-			volatile sig_atomic_t *stop, struct err *e);
+/* Continue (abort=false) or revert (abort=true) an unfinished rollout; reg
+ * as for a new one, used when its precheck (test records) is done again. */
+int orch_rollout_resume(const char *state_dir, const char *id, bool abort, const struct img_registry_opts *reg,
+			const struct orch_ui *ui, volatile sig_atomic_t *stop, struct err *e);
 /* The plan of a new rollout (hosts in deployment order, waves, options),
  * contacting nobody: what --dry-run shows, and where a rollout starts. */
 int orch_rollout_plan(const struct orch_new *a, struct orch_rollout *r, struct err *e);

@@ -2,7 +2,8 @@
 bats_require_minimum_version 1.5.0
 # rollout_real.bats: `ramp rollout` against real hosts: 8 rampd processes
 # (h8 in its own network namespace, for link faults), a real registry, the
-# demo app in good and bad versions, test records made by `ramp test`.
+# demo app in good and bad versions, test records made by `ramp test`;
+# also `ramp revert` and `ramp fleet status` on them.
 # The hosts are started once for the file; the tests run in order and each
 # starts from a fleet on v2 (ensure_v2).
 
@@ -25,15 +26,15 @@ teardown() {
 	for p in ${BG_PIDS:-}; do kill -9 "$p" 2>/dev/null || true; done
 	# whatever a failed test did to h8's link is undone for the next
 	ip link set "$VETH" up 2>/dev/null || true
-	tc qdisc del dev "$VETH" root 2>/dev/null || true
 }
 
 # the fleet on v2 with v1 kept (after the first test), whatever the test
 # before left: a fleet-wide revert to v2 (every host keeps it), else a rollout
 ensure_v2() {
 	fleet_on "$V2" v2 2>/dev/null && return 0
-	"$RAMP_BIN" revert --app web --fleet "$FLEET" --token-file "$TOKEN" --to "${V2#*@}" >/dev/null 2>&1 ||
-		rollout_real --image "$V2" --bake 0 --takeover >/dev/null 2>&1 || true
+	"$RAMP_BIN" revert --app web --fleet "$FLEET" --token-file "$TOKEN" --to "${V2#*@}" >/dev/null 2>&1 || true
+	fleet_on "$V2" v2 2>/dev/null && return 0
+	rollout_real --image "$V2" --bake 0 --takeover >/dev/null 2>&1 || true
 	fleet_on "$V2" v2
 }
 
@@ -69,11 +70,38 @@ ensure_v2() {
 	[ "$(jq -r '[.hosts[].digest] | unique | join(" ")' <<<"$output")" = "${V2#*@}" ]
 }
 
+@test "real: ramp revert puts every host back at once; fleet status shows it" {
+	ensure_v2
+	run --separate-stderr "$RAMP_BIN" revert --app web --fleet "$FLEET" --token-file "$TOKEN" --json
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	[ "$(events revert | jq -r '.hosts | length')" = 8 ]
+	[ "$(events end | jq -r .result)" = reverted ]
+	fleet_on "$V1" v1
+	run "$RAMP_BIN" fleet status --fleet "$FLEET" --token-file "$TOKEN" --app web --json
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '[.hosts[] | "\(.digest) \(.phase) \(.healthy)"] | unique | join(",")' <<<"$output")" = "${V1#*@} healthy true" ]
+	# and forward again, by digest
+	run --separate-stderr "$RAMP_BIN" revert --app web --fleet "$FLEET" --token-file "$TOKEN" --to "${V2#*@}"
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	fleet_on "$V2" v2
+}
+
 @test "real: untested image refused; a record for another platform does not count" {
 	ensure_v2
 	run --separate-stderr rollout_real --image "$V3"
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == *"no passing test record for linux/"*"0 records found"* ]]
+	[ "$(events end | jq -r .result)" = refused ]
+	# killed in its gate (before the precheck), then resumed: the records are still required
+	rollout_real_bg "$R/out" --image "$V3" --gate "[ -e $R/gate.pid ] || { sleep 30 & echo \$! >$R/gate.pid; wait; }"
+	for _ in $(seq 200); do [ -s "$R/gate.pid" ] && break; sleep 0.05; done
+	kill -9 "$BG"
+	wait "$BG" || true
+	kill "$(cat "$R/gate.pid")"
+	id=$(jq -r 'select(.event == "start") | .rollout' "$R/out")
+	run --separate-stderr "$RAMP_BIN" rollout --resume "$id" --state-dir "$R/state" --json
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"no passing test record for linux/"* ]]
 	[ "$(events end | jq -r .result)" = refused ]
 	# v2 passed its tests here, but not on the platform a ninth host reports
 	"$RAMP_HELPERS/fakefleet" --hosts 1 --fleet-out "$R/fake.txt" --ready "$R/fake.ready" --app "web=$V1" \

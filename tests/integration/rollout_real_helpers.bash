@@ -109,7 +109,6 @@ real_teardown_file() {
 	done
 	stop_registry "$R/registry"
 	stop_registry "$R/mirror"
-	tc qdisc del dev "$VETH" root 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
 	ip link del "$VETH" 2>/dev/null
 	ip link del "$BR" 2>/dev/null
