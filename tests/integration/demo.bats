@@ -162,3 +162,69 @@ ev() { jq -c "$@" "$T/demo.jsonl"; }
 	[ "$rc" -eq 0 ]
 	grep -q 'hello 4.2: stopped' "$T/hello.log"
 }
+
+@test "docs: make install puts ramp, rampd, ramp(1), rampd(8) and the completion in place; the pages render cleanly" {
+	top=$BATS_TEST_DIRNAME/../..
+	d=$T/inst
+	run "$top/docs/mkman.sh" "$RAMP_BIN" "$RAMPD_BIN" "$T/man"
+	[ "$status" -eq 0 ]
+	for p in "$T/man/ramp.1" "$T/man/rampd.8"; do
+		run groff -man -Tutf8 -ww -z "$p"
+		[ "$status" -eq 0 ] && [ -z "$output" ] || { echo "$p: $output"; false; }
+	done
+	# a section for every verb, with its --help text in it
+	for verb in $("$RAMP_BIN" --help | awk '/^commands:/{f=1; next} /^$/{f=0} f{print $1}'); do
+		grep -q "^\.SH \"ramp $verb\"" "$T/man/ramp.1"
+		first=$("$RAMP_BIN" "$verb" --help | head -1 | sed 's/\\/\\e/g')
+		grep -qF -- "$first" "$T/man/ramp.1"
+	done
+	grep -q -- '--check-config' "$T/man/rampd.8"
+	grep -q '^\.SH FILES' "$T/man/rampd.8"
+	grep -q '^\.SH EXIT STATUS' "$T/man/ramp.1"
+
+	# make install itself (its build is up to date: make check built it)
+	san=
+	[ "${RAMP_SANITIZE:-0}" = 1 ] && san=SANITIZE=1
+	run make -s -C "$top" install DESTDIR="$d" PREFIX=/usr $san
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	for f in bin/ramp bin/rampd share/man/man1/ramp.1 share/man/man8/rampd.8 \
+		share/bash-completion/completions/ramp share/bash-completion/completions/rampd; do
+		[ -e "$d/usr/$f" ] || { echo "missing $f"; false; }
+	done
+	run man -l "$d/usr/share/man/man8/rampd.8"
+	[[ "$output" == *"the ramp host daemon"* ]]
+}
+
+@test "docs: bash completion offers every verb, every sub-command and every option of each verb's --help" {
+	ln -sf "$RAMP_BIN" "$T/ramp"
+	ln -sf "$RAMPD_BIN" "$T/rampd"
+	PATH=$T:$PATH
+	source "$BATS_TEST_DIRNAME/../../cmd/ramp.bash"
+	comp() {
+		COMP_WORDS=("$@")
+		COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+		COMPREPLY=()
+		if [ "$1" = rampd ]; then _rampd; else _ramp; fi
+		printf '%s\n' "${COMPREPLY[@]}"
+	}
+	verbs=$(ramp --help | awk '/^commands:/{f=1; next} /^$/{f=0} f{print $1}')
+	[ "$(wc -w <<<"$verbs")" -ge 12 ]
+	all=$(comp ramp '')
+	for v in $verbs; do
+		grep -qx "$v" <<<"$all" || { echo "verb $v not offered"; false; }
+		opts=$(comp ramp "$v" --)
+		# every --option the help names is offered
+		for o in $(ramp "$v" --help | grep -oE -- '(^|[ ,[(|])--[a-z][a-z0-9-]*([] ,|)=]|$)' | grep -oE -- '--[a-z][a-z0-9-]*'); do
+			grep -q -- "^$o" <<<"$opts" || { echo "ramp $v: $o not offered"; false; }
+		done
+	done
+	[ "$(comp ramp host '' | sort | paste -sd' ')" = "deploy logs revert rm status" ]
+	[ "$(comp ramp rollout '' | sort | paste -sd' ')" = "list show" ]
+	[ "$(comp ramp fleet '' | paste -sd' ')" = status ]
+	[ "$(comp ramp rollout --on-failure '' | paste -sd' ')" = "revert pause" ]
+	[ "$(comp ramp run --net '' | paste -sd' ')" = "host private" ]
+	[ "$(comp ramp -v ro | paste -sd' ')" = rollout ]
+	[ "$(comp rampd --c | paste -sd' ')" = "--check-config --config" ]
+	# no stray words (from "sh -c;" and the like)
+	! comp ramp rollout - | grep -qx -- -c
+}
