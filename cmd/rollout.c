@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/transfer.h"
 #include "image/settings.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
@@ -35,13 +36,19 @@ static void usage(FILE *f)
 		"\n"
 		"what and where:\n"
 		"  --app NAME               the app on the hosts\n"
-		"  --image REF              repo@sha256:... (every host gets exactly these bytes)\n"
+		"  --image REF              registry/repo:tag or registry/repo@sha256:...; a tag is resolved\n"
+		"                           to a digest once: every host gets exactly these bytes\n"
 		"  --fleet FILE             hosts: 'name address[:port] [label=value ...]' lines, or JSON\n"
 		"  --token-file FILE        bearer token for the agents (per host: label token_file=)\n"
 		"  --cacert FILE            CA for agents on https (addresses without a scheme use https)\n"
 		"before wave 1:\n"
 		"  --gate CMD               must exit 0 (sh -c; repeatable)\n"
 		"  --allow-untested         no passing test record needed for the fleet's platforms\n"
+		"the registry (tag resolution, test records):\n"
+		"  --registry-creds USER:PASSWORD  instead of the auth files of 'ramp login'\n"
+		"  --registry-cacert FILE   trust this CA bundle for the registry's TLS certificate\n"
+		"  --insecure-registry HOST[:PORT]  no TLS verification, plain HTTP allowed (repeatable;\n"
+		"                           loopback registries need nothing)\n"
 		"waves:\n"
 		"  --first N                hosts in wave 1 (default 1)\n"
 		"  --factor F               each wave F times the last (default 2)\n"
@@ -361,6 +368,7 @@ int cmd_rollout(int argc, char **argv)
 		O_APP = 256, O_IMAGE, O_FLEET, O_TOKEN, O_CACERT, O_GATE, O_UNTESTED, O_FIRST, O_FACTOR, O_STEPS,
 		O_SPREAD, O_PARALLEL, O_DRY, O_BAKE, O_DEADLINE, O_FINAL, O_CHECK, O_PROBE, O_MAXBAD, O_MAXUNR,
 		O_ONFAIL, O_POLL, O_TIMEOUT, O_UNREACH, O_REVDL, O_STATE, O_TAKEOVER, O_JSON, O_RESUME, O_ABORT,
+		O_REGCREDS, O_REGCA, O_REGINSECURE,
 	};
 	static const struct option opts[] = {
 		{"app", required_argument, NULL, O_APP},
@@ -370,6 +378,9 @@ int cmd_rollout(int argc, char **argv)
 		{"cacert", required_argument, NULL, O_CACERT},
 		{"gate", required_argument, NULL, O_GATE},
 		{"allow-untested", no_argument, NULL, O_UNTESTED},
+		{"registry-creds", required_argument, NULL, O_REGCREDS},
+		{"registry-cacert", required_argument, NULL, O_REGCA},
+		{"insecure-registry", required_argument, NULL, O_REGINSECURE},
 		{"first", required_argument, NULL, O_FIRST},
 		{"factor", required_argument, NULL, O_FACTOR},
 		{"steps", required_argument, NULL, O_STEPS},
@@ -397,6 +408,7 @@ int cmd_rollout(int argc, char **argv)
 		{0},
 	};
 	struct orch_new a = {0};
+	struct cmd_reg reg;
 	struct orch_step *steps = NULL;
 	const char *resume = NULL, *abort_id = NULL;
 	bool json = false, dry = false;
@@ -405,6 +417,8 @@ int cmd_rollout(int argc, char **argv)
 	int c, rc = EXIT_USAGE;
 
 	orch_opts_defaults(&a.o);
+	cmd_reg_init(&reg);
+	a.reg = &reg.o;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -447,6 +461,13 @@ int cmd_rollout(int argc, char **argv)
 			break;
 		case O_UNTESTED:
 			a.o.allow_untested = true;
+			break;
+		case O_REGCREDS:
+		case O_REGCA:
+		case O_REGINSECURE:
+			if (cmd_reg_option(&reg, "rollout", c == O_REGCREDS ? OPT_CREDS : c == O_REGCA ? OPT_CACERT : OPT_INSECURE,
+					   optarg))
+				goto out;
 			break;
 		case O_FIRST:
 			if (cmd_parse_uint("rollout", "--first", optarg, ORCH_FLEET_MAX_HOSTS, &u))

@@ -440,18 +440,19 @@ static int as_finish(struct astore *s, const char *index, size_t len, struct err
 }
 
 /* After a failure: keep what a later pull can resume, else leave nothing
- * (an earlier pull's partial that was never laid out again stays as it was). */
-static void as_fail(struct astore *s)
+ * (an earlier pull's partial that was never laid out again stays as it was).
+ * On a full disk nothing is kept: a partial would keep it full. */
+static void as_fail(struct astore *s, bool disk_full)
 {
 	bool any = false;
 	for (size_t i = 0; i < s->n; i++)
 		any |= s->b[i].have > 0;
 	if (!s->tmp)
 		return;
-	if (s->resumable && any) {
+	if (s->resumable && any && !disk_full) {
 		save_state(s);
 		log_notice("the partial archive stays in \"%s\" for the next pull to resume", s->tmp);
-	} else if (!s->resumable || s->b || s->fresh) {
+	} else if (disk_full || !s->resumable || s->b || s->fresh) {
 		unlink(s->tmp);
 		if (s->resumable)
 			unlink(s->state);
@@ -481,7 +482,7 @@ int img_pull_archive(struct img_registry *r, const struct img_ref *ref, const st
 	rc = 0;
 out:
 	if (rc < 0)
-		as_fail(&s);
+		as_fail(&s, e->errnum == ENOSPC || e->errnum == EDQUOT);
 	img_index_free(&x);
 	as_free(&s);
 	return rc;

@@ -99,7 +99,6 @@ static bool hostname_valid(const char *s)
 	size_t n = strlen(s), label = 0;
 	if (n == 0 || n > 253)
 		return false;
-	bool all_numeric = true;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		if (c == '.') {
@@ -110,13 +109,12 @@ static bool hostname_valid(const char *s)
 		}
 		if (!isalnum((unsigned char)c) && c != '-')
 			return false;
-		if (!isdigit((unsigned char)c))
-			all_numeric = false;
 		if (++label > 63)
 			return false;
 	}
-	/* "1.2.3" or "300.1.1.1" must not pass as a name: those are bad IPv4 addresses */
-	return label > 0 && !all_numeric;
+	/* a last label starting with a digit ("1.2.3", "300.1.1.1", "10.0.0x1") is
+	 * no name: URL parsers read it as an IPv4 number, another host than written */
+	return label > 0 && !isdigit((unsigned char)s[n - label]);
 }
 
 int orch_host_set_address(struct orch_host *h, const char *addr, struct err *e)
@@ -170,6 +168,9 @@ int orch_host_set_address(struct orch_host *h, const char *addr, struct err *e)
 		struct in6_addr a6;
 		if (inet_pton(AF_INET6, host, &a6) != 1)
 			return err_set(e, "address \"%.80s\": \"%s\" is not an IPv6 address", addr, host);
+		/* one spelling per address, the one URL parsers print ([::0] is [::]), so
+		 * duplicates are found and the URL names this very host part */
+		inet_ntop(AF_INET6, &a6, host, sizeof host);
 		if (close[1] == ':')
 			port = close + 2;
 	} else {

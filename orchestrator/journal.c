@@ -11,11 +11,11 @@
 #include <unistd.h>
 
 #include "image/digest.h"
+#include "image/reference.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "orchestrator/exec.h"
 #include "orchestrator/hostapi.h"
-#include "orchestrator/resolve.h"
 
 /* ---- the file ---- */
 
@@ -369,11 +369,11 @@ static int replay_start(struct replay *p, const struct json *j, struct err *e)
 		return err_set(e, "app \"%.64s\": not a valid app name", r->app);
 	if (img_digest_parse(r->digest, &dg, e) < 0)
 		return -1;
-	struct orch_resolved res;
-	if (orch_resolve_image(r->image, &res, e) < 0)
+	struct img_ref ref;
+	if (img_ref_parse(r->image, &ref, e) < 0)
 		return -1;
-	bool same = !strcmp(res.digest.s, dg.s);
-	orch_resolved_free(&res);
+	bool same = ref.has_digest && img_digest_eq(&ref.digest, &dg);
+	img_ref_free(&ref);
 	if (!same)
 		return err_set(e, "image and digest disagree");
 	if (replay_options(opts, &r->o, e) < 0)

@@ -1,76 +1,177 @@
 /* resolve.c: image references and test records for a rollout (see resolve.h). */
 #include "orchestrator/resolve.h"
 
-#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "image/oci.h"
+#include "image/pull.h"
+#include "image/record.h"
+#include "image/reference.h"
+#include "image/referrers.h"
 #include "lib/cleanup.h"
+#include "lib/log.h"
 
-/* The distribution grammar, simplified: an optional registry (has a '.' or a
- * ':', or is localhost), then lower-case path components separated by '/'. */
-static bool name_valid(const char *s, size_t n)
+/* The record document an artifact manifest carries (one layer), verified
+ * against its digest. */
+static int fetch_record_blob(struct img_registry *reg, const char *repo, const struct img_descriptor *d, char **buf,
+			     size_t *len, struct err *e)
 {
-	size_t i = 0, comp = 0;
-	if (n == 0 || n > 255)
-		return false;
-	const char *slash = memchr(s, '/', n);
-	if (slash) {
-		size_t dl = (size_t)(slash - s);
-		bool domain = memchr(s, '.', dl) || memchr(s, ':', dl) || (dl == 9 && !memcmp(s, "localhost", 9));
-		if (domain) {
-			for (; i < dl; i++)
-				if (!isalnum((unsigned char)s[i]) && !strchr(".-:[]", s[i]))
-					return false;
-			i = dl + 1;
-		}
+	struct http_xfer x;
+	char scope[400], what[400];
+	int rc = -1;
+	if (d->size < 0 || d->size > (int64_t)IMG_RECORD_MAX)
+		return err_set(e, "test record %s: %lld bytes, more than the limit of %u", d->digest.s, (long long)d->size,
+			       IMG_RECORD_MAX);
+	snprintf(scope, sizeof scope, "repository:%s:pull", repo);
+	snprintf(what, sizeof what, "test record %s", d->digest.s);
+	http_xfer_init(&x);
+	x.max_body = IMG_RECORD_MAX;
+	x.follow = true;
+	if (img_reg_url(reg, &x, e, "%s/blobs/%s", repo, d->digest.s) < 0 || img_reg_do(reg, &x, scope, e) < 0)
+		goto out;
+	if (x.status != 200) {
+		img_reg_error(reg, &x, what, repo, e);
+		goto out;
 	}
-	for (; i < n; i++) {
-		char c = s[i];
-		if (c == '/') {
-			if (comp == 0)
-				return false;
-			comp = 0;
-			continue;
-		}
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-			comp++;
-		else if (strchr("._-", c) && comp > 0 && i + 1 < n && s[i + 1] != '/')
-			comp++;
-		else
-			return false;
+	struct img_digest got;
+	img_sha256_buf(x.resp_body ? x.resp_body : "", x.resp_len, &got);
+	if (!img_digest_eq(&got, &d->digest) || (int64_t)x.resp_len != d->size) {
+		err_set(e, "%s: the registry sent other bytes (%s, %zu bytes)", what, got.s, x.resp_len);
+		goto out;
 	}
-	return comp > 0;
+	*buf = x.resp_body;
+	*len = x.resp_len;
+	x.resp_body = NULL;
+	rc = 0;
+out:
+	http_xfer_free(&x);
+	return rc;
 }
 
-int orch_resolve_image(const char *ref, struct orch_resolved *out, struct err *e)
+/* One referrer: the artifact manifest, then its record, which must be about
+ * the image it is attached to. */
+static int read_record(struct img_registry *reg, const char *repo, const struct img_digest *image,
+		       const struct img_descriptor *ref, struct orch_record *out, struct err *e)
 {
+	_cleanup_free_ char *raw = NULL, *mt = NULL, *blob = NULL;
+	size_t len = 0, blen = 0;
+	struct img_digest got;
+	struct img_manifest m;
+	struct img_record rec;
+	int rc = -1;
+	if (img_fetch_manifest(reg, repo, ref->digest.s, &raw, &len, &mt, &got, e) < 0 ||
+	    img_manifest_parse(raw, len, &m, e) < 0)
+		return -1;
+	if (!m.artifact_type || strcmp(m.artifact_type, IMG_MT_TEST_RECORD) || m.n_layers != 1 ||
+	    strcmp(m.layers[0].media_type, IMG_MT_TEST_RECORD)) {
+		err_set(e, "not a ramp test record artifact");
+		goto out;
+	}
+	if (!m.subject || !img_digest_eq(&m.subject->digest, image)) {
+		err_set(e, "its subject is not %s", image->s);
+		goto out;
+	}
+	if (fetch_record_blob(reg, repo, &m.layers[0], &blob, &blen, e) < 0 || img_record_parse(blob, blen, &rec, e) < 0)
+		goto out;
+	if (!img_digest_eq(&rec.image, image)) {
+		err_set(e, "the record is about %s", rec.image.s);
+	} else {
+		snprintf(out->platform, sizeof out->platform, "%.40s/%.40s%s%.40s", rec.platform.os,
+			 rec.platform.architecture, rec.platform.variant ? "/" : "",
+			 rec.platform.variant ? rec.platform.variant : "");
+		out->passed = img_record_passed(&rec);
+		rc = 0;
+	}
+	img_record_free(&rec);
+out:
+	img_manifest_free(&m);
+	return rc;
+}
+
+static int lookup(const struct img_ref *ref, const struct img_registry_opts *o, bool records, struct orch_resolved *out,
+		  struct err *e)
+{
+	struct img_registry_opts defaults;
+	if (!o) {
+		img_registry_opts_init(&defaults);
+		o = &defaults;
+	}
+	struct img_registry *reg = img_registry_open(ref->registry, o, e);
+	if (!reg)
+		return -1;
+	_cleanup_free_ char *raw = NULL, *mt = NULL;
+	size_t len;
+	struct img_index refs = {0};
+	int rc = -1;
+	/* by digest too: the manifest must be there, or every host would fail its pull */
+	if (img_fetch_manifest(reg, ref->repo, img_ref_object(ref), &raw, &len, &mt, &out->digest, e) < 0)
+		goto out;
+	if (ref->has_digest && !img_digest_eq(&out->digest, &ref->digest)) {
+		err_set(e, "the registry answered %s for %s", out->digest.s, ref->digest.s);
+		goto out;
+	}
+	if (!records) {
+		rc = 0;
+		goto out;
+	}
+	if (img_referrers_list(reg, ref->repo, &out->digest, IMG_MT_TEST_RECORD, &refs, e) < 0) {
+		err_ctx(e, "test records");
+		goto out;
+	}
+	size_t n = refs.n < ORCH_RECORDS_MAX ? refs.n : ORCH_RECORDS_MAX;
+	if (refs.n > n)
+		log_warn("image %s/%s@%s: %zu test records; the first %zu are read", ref->registry, ref->repo,
+			 out->digest.s, refs.n, n);
+	if (n && !(out->records = calloc(n, sizeof *out->records))) {
+		err_errno(e, ENOMEM, "test records");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct err re;
+		/* one unreadable record does not hide the others; it is not a passing one either */
+		if (read_record(reg, ref->repo, &out->digest, &refs.manifests[i], &out->records[out->n_records], &re) < 0)
+			log_warn("image %s/%s@%s: test record %s ignored: %s", ref->registry, ref->repo, out->digest.s,
+				 refs.manifests[i].digest.s, re.msg);
+		else
+			out->n_records++;
+	}
+	out->records_known = true;
+	rc = 0;
+out:
+	img_index_free(&refs);
+	img_registry_close(reg);
+	return rc;
+}
+
+int orch_resolve_image(const char *ref, const struct img_registry_opts *reg, bool records, struct orch_resolved *out,
+		       struct err *e)
+{
+	struct img_ref r;
 	*out = (struct orch_resolved){0};
-	for (const char *p = ref; *p; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-			return err_set(e, "image \"%.80s\": blanks and control characters are not allowed", ref);
-	const char *at = strchr(ref, '@');
-	size_t name_end = at ? (size_t)(at - ref) : strlen(ref);
-	/* a tag is a ':' after the last '/' */
-	const char *last_slash = memrchr(ref, '/', name_end);
-	const char *colon = memchr(last_slash ? last_slash : ref, ':', name_end - (size_t)((last_slash ? last_slash : ref) - ref));
-	size_t repo_end = colon ? (size_t)(colon - ref) : name_end;
-	if (!name_valid(ref, repo_end))
-		return err_set(e, "image \"%.80s\": not a valid repository name", ref);
-	if (!at)
-		return err_set(e, "image \"%.80s\": resolving a tag to a digest needs the registry client, which is not "
-				  "wired in yet; give the image pinned by digest (repo@sha256:...)", ref);
-	if (img_digest_parse(at + 1, &out->digest, e) < 0)
-		return err_ctx(e, "image \"%.80s\"", ref);
-	/* a tag next to the digest says nothing more: drop it, the digest is what runs */
-	size_t n = repo_end + 1 + strlen(out->digest.s);
-	if (!(out->pinned = malloc(n + 1)))
-		return err_errno(e, ENOMEM, "image");
-	memcpy(out->pinned, ref, repo_end);
-	out->pinned[repo_end] = '@';
-	memcpy(out->pinned + repo_end + 1, out->digest.s, strlen(out->digest.s) + 1);
-	return 0;
+	if (img_ref_parse(ref, &r, e) < 0)
+		return -1;
+	int rc = -1;
+	if (r.has_digest)
+		out->digest = r.digest;
+	if ((!r.has_digest || records) && lookup(&r, reg, records, out, e) < 0) {
+		err_ctx(e, "image %.200s", ref);
+		goto out;
+	}
+	/* a tag next to the digest says nothing more: the digest is what runs */
+	if (asprintf(&out->pinned, "%s/%s@%s", r.registry, r.repo, out->digest.s) < 0) {
+		out->pinned = NULL;
+		err_errno(e, ENOMEM, "image");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0)
+		orch_resolved_free(out);
+	img_ref_free(&r);
+	return rc;
 }
 
 void orch_resolved_free(struct orch_resolved *r)
@@ -83,16 +184,18 @@ void orch_resolved_free(struct orch_resolved *r)
 int orch_records_check(const struct orch_resolved *r, char *const *platforms, size_t n, struct err *e)
 {
 	if (!r->records_known)
-		return err_set(e, "image %s: its test records cannot be looked up yet (the registry client is not "
-				  "wired in); pass --allow-untested to roll out without them", r->pinned);
+		return err_set(e, "image %s: its test records were not looked up; pass --allow-untested to roll out "
+				  "without them",
+			       r->pinned);
 	for (size_t i = 0; i < n; i++) {
 		bool ok = false;
 		for (size_t k = 0; k < r->n_records && !ok; k++)
 			ok = r->records[k].passed && !strcmp(r->records[k].platform, platforms[i]);
 		if (!ok)
-			return err_set(e, "image %s has no passing test record for %s (hosts of the fleet run it); "
-					  "run 'ramp test' on that platform, or pass --allow-untested",
-				       r->pinned, platforms[i]);
+			return err_set(e, "image %s has no passing test record for %s (hosts of the fleet run it; %zu "
+					  "record%s found); run 'ramp test' on that platform and push the image again, or "
+					  "pass --allow-untested",
+				       r->pinned, platforms[i], r->n_records, r->n_records == 1 ? "" : "s");
 	}
 	return 0;
 }

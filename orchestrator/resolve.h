@@ -1,11 +1,11 @@
 /* resolve.h: from the image reference the user gave to the bytes every host
  * will run, and the test records that vouch for them.
  *
- * A rollout pins its image once: a tag is resolved to a manifest digest and
- * every host gets "repo@sha256:...". Tag resolution and fetching test records
- * need the registry client; until it is wired in, references already pinned
- * by digest are accepted, tags are refused with a clear message, and records
- * are reported as unknown (so only --allow-untested lets a rollout proceed). */
+ * A rollout pins its image once: a tag is resolved to a manifest digest at
+ * the registry and every host gets "registry/repo@sha256:...". The test
+ * records (image/record.h) that refer to that digest are read from the
+ * registry (referrers API or the sha256-<hex> tag fallback) and checked
+ * against the platforms the fleet's hosts report. */
 #ifndef RAMP_ORCH_RESOLVE_H
 #define RAMP_ORCH_RESOLVE_H
 
@@ -13,7 +13,12 @@
 #include <stddef.h>
 
 #include "image/digest.h"
+#include "image/registry.h"
 #include "lib/err.h"
+
+/* At most this many test records of one image are read (the newest ones a
+ * registry lists first are as good as any: one passing record suffices). */
+#define ORCH_RECORDS_MAX 32
 
 struct orch_record {
 	char platform[128]; /* "linux/amd64" */
@@ -23,13 +28,17 @@ struct orch_record {
 struct orch_resolved {
 	char *pinned; /* "registry/repo@sha256:..." */
 	struct img_digest digest;
-	bool records_known; /* false: nobody could look the records up */
+	bool records_known; /* false: not looked up (--allow-untested) */
 	struct orch_record *records;
 	size_t n_records;
 };
 
-/* Validate ref and pin it. */
-int orch_resolve_image(const char *ref, struct orch_resolved *out, struct err *e);
+/* Validate ref and pin it: a tag is resolved at the registry; a digest is
+ * taken as given unless records are wanted, when the registry is asked for
+ * the manifest (it must exist) and its test records. reg: NULL for the
+ * defaults (credentials from the auth files, plain HTTP only on loopback). */
+int orch_resolve_image(const char *ref, const struct img_registry_opts *reg, bool records, struct orch_resolved *out,
+		       struct err *e);
 void orch_resolved_free(struct orch_resolved *r);
 /* Every platform the fleet runs needs a passing record. */
 int orch_records_check(const struct orch_resolved *r, char *const *platforms, size_t n, struct err *e);

@@ -834,7 +834,10 @@ static void on_revert_status(struct eng *g, size_t i, const struct orch_resp *r,
 		reverted(g, i, &s);
 		return;
 	}
-	if (!strcmp(s.phase, API_PHASE_FAILED) || !strcmp(s.phase, API_PHASE_UNHEALTHY)) {
+	/* until the host has switched, its phase is about the version being left
+	 * (a crashing one reports unhealthy): only the kept version's own failure
+	 * counts; a switch that never happens ends at the revert deadline */
+	if (!strcmp(s.current, want) && (!strcmp(s.phase, API_PHASE_FAILED) || !strcmp(s.phase, API_PHASE_UNHEALTHY))) {
 		describe_status(why, sizeof why, &s);
 		revert_failed(g, i, why);
 		return;
@@ -1993,7 +1996,7 @@ int orch_rollout_start(const struct orch_new *a, const struct orch_ui *ui, volat
 	if (!orch_app_name_valid(a->app))
 		return err_set(e, "app \"%.80s\": 1 to 63 of a-z, 0-9, '_', '.', '-', starting with a letter or digit",
 			       a->app);
-	if (orch_state_dir(a->state_dir, &dir, e) < 0 || orch_resolve_image(a->image_ref, &img, e) < 0 ||
+	if (orch_state_dir(a->state_dir, &dir, e) < 0 || orch_resolve_image(a->image_ref, a->reg, !a->o.allow_untested, &img, e) < 0 ||
 	    orch_rollout_plan(a, &r, e) < 0)
 		goto out;
 	if (!(r.image = strdup(img.pinned)) || !(r.digest = strdup(img.digest.s))) {

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "image/registry.h"
 #include "lib/err.h"
 #include "orchestrator/fleet.h"
 #include "orchestrator/plan.h"
@@ -119,6 +120,7 @@ struct orch_ui {
 /* A new rollout (ramp rollout). */
 struct orch_new {
 	const char *state_dir, *app, *image_ref, *fleet_path;
+	const struct img_registry_opts *reg; /* tag resolution and test records (NULL: defaults) */
 	struct orch_plan_opts plan;
 	struct orch_opts o;
 	bool takeover;

@@ -28,6 +28,9 @@
 #include "runtime/sockets.h"
 
 #define BAD_SLOTS 64
+/* open connections per listener: room for a few hundred clients (issue 8's
+ * load test runs 200) well within the service's 65536 descriptors */
+#define API_MAX_CONNECTIONS 1024
 /* A body a little over the limit is read and dropped so that the client sees
  * the 413 (refusing mid-upload makes most clients report a broken pipe);
  * beyond this the connection is refused or cut at once. */
@@ -481,6 +484,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		if (!(rq = calloc(1, sizeof *rq)))
 			return MHD_NO;
 		*con_cls = rq;
+		log_debug("api: %s %.200s%s", method, url, l->tcp ? " (TCP)" : "");
 		if (l->tcp) {
 			unsigned v = check_auth(l->api, c);
 			if (v == 429)
@@ -584,7 +588,7 @@ static int unix_listener(const char *path, struct err *e)
 	umask(old);
 	if (r < 0)
 		return err_sys(e, "bind \"%s\"", path);
-	if (chmod(path, 0600) < 0 || listen(fd, 64) < 0)
+	if (chmod(path, 0600) < 0 || listen(fd, SOMAXCONN) < 0)
 		return err_sys(e, "listen on \"%s\"", path);
 	return steal_fd(fd);
 }
@@ -601,7 +605,7 @@ static int tcp_listener(const char *addr, struct err *e)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (a.ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-	if (bind(fd, (struct sockaddr *)&a.ss, a.len) < 0 || listen(fd, 128) < 0)
+	if (bind(fd, (struct sockaddr *)&a.ss, a.len) < 0 || listen(fd, SOMAXCONN) < 0)
 		return err_sys(e, "listen on %s", addr);
 	return steal_fd(fd);
 }
@@ -623,7 +627,7 @@ static int start_listener(struct rt_api *api, int fd, bool tcp, struct err *e)
 	l->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handler, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				  MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 				  MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)128, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)(tcp ? 32 : 0), MHD_OPTION_ARRAY,
 				  tls ? tls_opts : tls_opts + 2, MHD_OPTION_END);
 	if (!l->mhd) {

@@ -157,7 +157,7 @@ int rt_daemon_reload(struct rt_daemon *d, struct err *e)
 	d->cfg = n;
 	apply_log_level(d);
 	pthread_mutex_unlock(&d->mu);
-	log_info("reloaded \"%s\"", d->config_path);
+	log_notice("reloaded \"%s\"", d->config_path);
 	return 0;
 }
 

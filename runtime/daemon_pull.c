@@ -226,5 +226,14 @@ out:
 	img_image_close(&img);
 	settings_free(&s);
 	img_ref_free(&ref);
+	/* On a full disk the partial download would keep it full (rampd could
+	 * not even record its state): drop it, the next attempt starts over. */
+	if (rc < 0 && (e->errnum == ENOSPC || e->errnum == EDQUOT)) {
+		struct err re;
+		if (fs_rm_rf(dir, &re) < 0)
+			log_warn("%s", re.msg);
+		else
+			log_warn("app %s: the disk is full: the partial download of %s is removed", a->name, v->manifest.s);
+	}
 	return rc;
 }

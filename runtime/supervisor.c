@@ -340,6 +340,9 @@ struct rt_outcome rt_app_put(struct rt_app *a, const struct rt_put_req *r, struc
 		return outcome(500, API_E_INTERNAL);
 	if (!a->st.has_current || !img_digest_eq(&a->st.current.manifest, &r->digest))
 		rt_app_set_phase(a, RT_PHASE_PULLING, "deploying %s", r->digest.s);
+	else if (a->phase == RT_PHASE_PULLING || a->phase == RT_PHASE_UNPACKING || a->phase == RT_PHASE_FAILED)
+		/* back to the running version, as a revert does it */
+		rt_app_set_phase(a, a->healthy ? RT_PHASE_HEALTHY : RT_PHASE_STARTING, "deployment called off");
 	rt_app_wake(a);
 	return outcome(202, NULL);
 }

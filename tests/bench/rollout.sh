@@ -4,10 +4,16 @@
 # time is the orchestration overhead), issue 6's targets:
 #   10,000 hosts: under 5 s and 100 MB RSS, in ceil(log2(N+1)) = 14 waves;
 #   1% of them timing out: reported correctly, in bounded time;
-#   8 hosts, bake 0: full rollout under 3 s, fleet-wide revert under 1 s.
+#   8 simulated hosts, bake 0: full rollout under 3 s, fleet-wide revert under 1 s.
 # The peer is the plain fan-out: curl --parallel putting one PUT to every
 # host (same libcurl, same concurrency; no waves, health or journal),
 # measured in the same run.
+# Then 8 real hosts (rampd processes on loopback, a docker-registry, the demo
+# app): a full rollout of a new small image with bake 0 (pull, unpack, start,
+# health on every host; test records checked) under 3 s, and the fleet-wide
+# revert under 1 s. No rollout tool to compare with runs here; the floor is
+# one host deploying the same kind of image by itself (curl PUT, poll until
+# healthy), measured in the same run.
 # Prints a markdown section.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,8 +26,15 @@ ulimit -n "$(ulimit -Hn)" # both processes hold thousands of sockets
 load=$(cut -d' ' -f1 /proc/loadavg)
 w=$(mktemp -d /var/tmp/ramp-bench-rollout-XXXXXX)
 pid=
+real_pids=()
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	local p
+	for p in "${real_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${real_pids[@]}"; do
+		for _ in $(seq 200); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+		kill -9 "$p" 2>/dev/null || true
+	done
 	rm -rf "$w"
 }
 trap cleanup EXIT
@@ -118,6 +131,85 @@ done
 t_small=$(printf '%s\n' "${small[@]}" | median)
 t_revert=$(printf '%s\n' "${reverts[@]}" | median)
 
+# --- 8 real hosts: rampd on loopback, a real registry, the demo app ---
+[ -n "$pid" ] && kill "$pid" && wait "$pid" 2>/dev/null || true
+pid=
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_url() { for _ in $(seq 200); do curl -sf "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
+rp=$(free_port)
+mkdir -p "$w/reg"
+printf 'version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
+	"$w/reg/data" "$rp" >"$w/reg/config.yml"
+docker-registry serve "$w/reg/config.yml" >"$w/reg/log" 2>&1 </dev/null &
+real_pids+=($!)
+REG=127.0.0.1:$rp
+wait_url "http://$REG/v2/" || { echo "bench: registry did not start" >&2; exit 1; }
+head -c 24 /dev/urandom | base64 | tr -d '\n/+=' >"$w/token"
+chmod 600 "$w/token"
+: >"$w/real.txt"
+for i in $(seq 1 9); do
+	d=$w/h$i api=$(free_port) app=$(free_port)
+	mkdir -p "$d"
+	printf '{"state_dir": "%s/state", "socket": "%s/rampd.sock", "listen": ["127.0.0.1:%s"], "token_file": "%s",
+ "apps": {"web": {"ports": {"8080": "127.0.0.1:%s"}, "stop_grace": "1s"}}}\n' "$d" "$d" "$api" "$w/token" "$app" >"$d/rampd.json"
+	"${RAMPD_BIN:?}" --config "$d/rampd.json" 2>"$d/log" </dev/null &
+	real_pids+=($!)
+	# host 9 is the floor: one host deploying by itself
+	[ "$i" -le 8 ] && echo "h$i 127.0.0.1:$api" >>"$w/real.txt"
+	echo "$api" >"$d/api"
+done
+for i in $(seq 1 9); do
+	wait_url --unix-socket "$w/h$i/rampd.sock" http://rampd/healthz || { echo "bench: rampd h$i did not start" >&2; exit 1; }
+done
+# image NAME: the demo app (and busybox, for its test) as version NAME,
+# tested (a test record) and pushed; prints the pinned reference
+image() {
+	local d=$w/img-$1
+	mkdir -p "$d/tree/bin"
+	cp "${RAMP_HELLO:?}" "$d/tree/hello"
+	cp /bin/busybox "$d/tree/bin/busybox"
+	"$ramp" -q build "$d/tree" -o "$d/image.tar" --entrypoint /hello --port 8080 --health-http 8080/health \
+		--health-interval 100ms --env "HELLO_VERSION=$1" >/dev/null
+	"$ramp" -q test "$d/image.tar" -- /bin/busybox true >/dev/null
+	echo "$REG/hello@$("$ramp" -q push "$d/image.tar" "$REG/hello:$1" | tail -1)"
+}
+real_rollout() {
+	run_ramp "$w/real.json" rollout --app web --fleet "$w/real.txt" --token-file "$w/token" --state-dir "$w/state-real" \
+		--bake 0 --poll 20ms --json --image "$1"
+}
+read -r _ _ _ rc < <(real_rollout "$(image r0)")
+[ "$rc" = 0 ] || { echo "bench: first real rollout exited $rc" >&2; tail -5 "$w/real.json.err" >&2; exit 1; }
+# the floor: host 9 told directly, polled until healthy on the new version
+floor() {
+	local ref=$1 gen=$2 dg=${1#*@} t0 t1 tok
+	tok=$(cat "$w/token")
+	t0=$(date +%s.%N)
+	curl -sf -o /dev/null -X PUT -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
+		--data "{\"image\":\"$ref\",\"rollout\":\"floor\",\"generation\":$gen}" \
+		"http://127.0.0.1:$(cat "$w/h9/api")/v1/apps/web"
+	until curl -sf -H "Authorization: Bearer $tok" "http://127.0.0.1:$(cat "$w/h9/api")/v1/apps/web" |
+		jq -e --arg d "$dg" '.current.digest == $d and .phase == "healthy"' >/dev/null; do sleep 0.02; done
+	t1=$(date +%s.%N)
+	awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f\n", b - a}'
+}
+real_t=() real_rev=() floors=()
+for ((i = 1; i <= reps; i++)); do
+	ref=$(image "r$i")
+	read -r t _ _ rc < <(real_rollout "$ref")
+	[ "$rc" = 0 ] || { echo "bench: real rollout exited $rc" >&2; tail -5 "$w/real.json.err" >&2; exit 1; }
+	real_t+=("$t")
+	real_waves=$(grep -c '"event":"wave"' "$w/real.json")
+	read -r t _ _ rc < <(run_ramp "$w/real-revert.json" revert --app web --fleet "$w/real.txt" --token-file "$w/token" --json)
+	[ "$rc" = 0 ] || { echo "bench: real fleet revert exited $rc" >&2; tail -5 "$w/real-revert.json.err" >&2; exit 1; }
+	real_rev+=("$t")
+	floors+=("$(floor "$ref" "$i")")
+done
+t_real=$(printf '%s\n' "${real_t[@]}" | median)
+t_real_rev=$(printf '%s\n' "${real_rev[@]}" | median)
+t_floor=$(printf '%s\n' "${floors[@]}" | median)
+range_real=$(printf '%s\n' "${real_t[@]}" | sort -g | sed -n '1p;$p' | paste -sd- -)
+img_kb=$(($(stat -c %s "$w/img-r1/image.tar") / 1024))
+
 cat <<MD
 ## ramp rollout (issue 6)
 
@@ -133,11 +225,23 @@ Command: \`make bench\` (tests/bench/rollout.sh).
 | ramp rollout, $N hosts, $waves waves, --max-parallel $PAR | $t_big | $rss | $c_big | $(ratio "$t_big" "$t_peer") | < 5 s, < 100 MB, $want_waves waves |
 | peer: curl --parallel --parallel-max $PAR, one PUT per host (no waves, health or journal) | $t_peer | | | 1.00 | |
 | ramp rollout, $N hosts, $bad time out (--max-unreachable $bad) | $t_slow | $m_slow | $c_slow | | bounded; all $bad named |
-| ramp rollout, 8 hosts (app start 100 ms), bake 0 | $t_small | | | | < 3 s |
-| ramp revert, 8 hosts, fleet-wide | $t_revert | | | | < 1 s |
+| ramp rollout, 8 simulated hosts (app start 100 ms), bake 0 | $t_small | | | | < 3 s |
+| ramp revert, 8 simulated hosts, fleet-wide | $t_revert | | | | < 1 s |
+| ramp rollout, 8 real hosts, new image (${img_kb} KB), bake 0, $real_waves waves | $t_real | | | $(ratio "$t_real" "$t_floor") | < 3 s |
+| ramp revert, 8 real hosts, fleet-wide | $t_real_rev | | | | < 1 s |
+| floor: 1 real host deploying the same kind of image by itself (curl PUT, poll) | $t_floor | | | 1.00 | |
 
 Runs of the $N-host rollout took $range_big s (machine shared with other work). Waves: $waves
 (expected ceil(log2($N+1)) = $want_waves). Timeouts: $n_bad hosts reported unreachable
 (half already at the precheck, half once told to deploy), exactly the ones that hang: $slow_ok;
 result \`$result_slow\` (exit $rc_slow) with request timeout 1 s and --unreachable-after 2 s.
+
+Real hosts: 8 rampd processes on loopback (TCP with a bearer token), a docker-registry, the
+demo app (static, with busybox for its \`ramp test\`): every rollout pushes a new version, so each
+host pulls, verifies, unpacks and starts it and reports healthy (health checked every 100 ms),
+and the orchestrator resolves the image's test records first. The 4 waves run one after the
+other, so the rollout costs about 4 single-host deploys (the floor row) plus the orchestration.
+The revert switches every host back to the kept version at once (no pull, no unpack). No rollout
+tool to compare with runs here (no Kubernetes, Nomad or the like on this machine); the floor is
+the reference. Rollout runs took $range_real s.
 MD

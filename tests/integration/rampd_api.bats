@@ -191,23 +191,56 @@ EOF
 	[ ! -e "$T/rampd.sock" ]
 }
 
-@test "rampd signals: SIGHUP reloads (a bad file keeps the old config), SIGTERM exits 0" {
-	write_config
+@test "rampd signals: SIGHUP reloads (a new token at once; a bad file keeps the old config), SIGTERM exits 0" {
+	port=$(free_port)
+	printf 'first-token-0123456789abcdef\n' >"$T/token"
+	chmod 600 "$T/token"
+	write_config "\"listen\": [\"127.0.0.1:$port\"], \"token_file\": \"$T/token\""
 	start_rampd
-	write_config '"log_level": "debug"'
+	c() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" "http://127.0.0.1:$port/healthz"; }
+	[ "$(c first-token-0123456789abcdef)" = 200 ]
+	# rotate the token and raise the log level
+	printf 'second-token-0123456789abcdef\n' >"$T/token"
+	write_config "\"listen\": [\"127.0.0.1:$port\"], \"token_file\": \"$T/token\", \"log_level\": \"debug\""
 	kill -HUP "$RAMPD_PID"
 	for _ in $(seq 100); do grep -q 'reloaded' "$T/rampd.log" && break; sleep 0.05; done
 	grep -q "reloaded \"$T/rampd.json\"" "$T/rampd.log"
+	[ "$(c second-token-0123456789abcdef)" = 200 ]
+	[ "$(c first-token-0123456789abcdef)" = 401 ]
+	grep -q 'rampd: debug: ' "$T/rampd.log"
+	# a broken file, or one whose token file is gone: refused, the running config stays
 	echo '{"log_level": ' >"$T/rampd.json"
 	kill -HUP "$RAMPD_PID"
 	for _ in $(seq 100); do grep -q 'reload failed' "$T/rampd.log" && break; sleep 0.05; done
 	grep -q 'reload failed, keeping the running configuration' "$T/rampd.log"
+	write_config "\"listen\": [\"127.0.0.1:$port\"], \"token_file\": \"$T/gone\""
+	kill -HUP "$RAMPD_PID"
+	for _ in $(seq 100); do [ "$(grep -c 'reload failed' "$T/rampd.log")" -ge 2 ] && break; sleep 0.05; done
+	[ "$(grep -c 'reload failed' "$T/rampd.log")" -ge 2 ]
+	[ "$(c second-token-0123456789abcdef)" = 200 ]
 	api GET /healthz
 	[ "$code" = 200 ]
 	kill -TERM "$RAMPD_PID"
 	wait_exit "$RAMPD_PID" 10
 	[ "$rc" -eq 0 ]
 	[ ! -e "$T/rampd.sock" ]
+}
+
+@test "rampd logs: journald priority prefixes when stderr is the journal, the program name when not" {
+	write_config
+	: >"$T/journal"
+	JOURNAL_STREAM=$(stat -c '%d:%i' "$T/journal") "$RAMPD_BIN" --config "$T/rampd.json" 2>>"$T/journal" </dev/null 3>&- &
+	RAMPD_PID=$!
+	echo "$RAMPD_PID" >>"$T/rampd.pids"
+	for _ in $(seq 200); do curl -sf --unix-socket "$T/rampd.sock" http://rampd/healthz >/dev/null 2>&1 && break; sleep 0.05; done
+	kill -TERM "$RAMPD_PID"
+	wait_exit "$RAMPD_PID" 10
+	cat "$T/journal"
+	grep -q '^<5>rampd .* serving on ' "$T/journal"
+	grep -q '^<5>Terminated: stopping' "$T/journal"
+	! grep -qv '^<[0-7]>' "$T/journal"
+	start_rampd
+	grep -q '^rampd: rampd .* serving on ' "$T/rampd.log"
 }
 
 @test "rampd systemd: READY, WATCHDOG and STOPPING over \$NOTIFY_SOCKET" {

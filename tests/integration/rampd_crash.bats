@@ -90,6 +90,8 @@ store_verifies() {
 	[ -z "$(app_pids)" ]
 	run curl -s -m 2 "http://127.0.0.1:$PORT/"
 	[ "$status" -ne 0 ]
+	# cleanly: the app got its stop signal and finished (no SIGKILL)
+	grep -q 'hello v1: stopped' "$T/state/apps/web/run/app.log"
 	# --leave-running makes SIGTERM leave them too
 	start_rampd --leave-running
 	wait_app .phase healthy

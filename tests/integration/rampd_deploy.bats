@@ -303,3 +303,99 @@ PY
 	wait_app .phase healthy
 	served_by "$PORT" v1
 }
+
+@test "rampd deploy: status, health and metrics are answered at once while a pull runs" {
+	# the registry's mirror is a slow link: the pull takes seconds
+	proxy=$(slow_proxy "$REG" 65536)
+	write_config "\"registries\": {\"$REG\": {\"mirrors\": [\"$proxy\"]}}, \"apps\": {\"web\": {\"ports\": {\"8080\": \"127.0.0.1:$PORT\"}}}"
+	start_rampd
+	deploy "$V1" 1
+	[ "$code" = 202 ]
+	n=0
+	: >"$T/times"
+	for _ in $(seq 40); do
+		for p in /v1/apps/web /healthz /metrics /v1/apps; do
+			curl -s -o "$T/resp" -w '%{time_total}\n' --unix-socket "$T/rampd.sock" "http://rampd$p" >>"$T/times"
+		done
+		[ "$(jq -r .apps[0].phase "$T/resp")" = pulling ] || break
+		n=$((n + 1))
+		sleep 0.05
+	done
+	slowest=$(sort -n "$T/times" | tail -1)
+	echo "rounds while pulling: $n, $(wc -l <"$T/times") requests, slowest $slowest s"
+	[ "$n" -ge 10 ]
+	awk -v s="$slowest" 'BEGIN { exit !(s < 0.5) }'
+	# the mirror goes away mid-download: the registry itself finishes the pull
+	stop_registry "$T/proxy"
+	wait_app .phase healthy 30
+	served_by "$PORT" v1
+	api GET /metrics
+	[[ "$body" =~ ramp_pull_seconds_total\ [0-9.]*[1-9] ]]
+	[[ "$body" =~ ramp_probe_seconds\{app=\"web\"\}\ 0\.[0-9]*[1-9] ]]
+}
+
+@test "rampd deploy: SIGHUP reloads app settings, the next start uses them" {
+	app_config "$PORT"
+	start_rampd
+	deploy "$V1" 1
+	wait_app .phase healthy
+	served_by "$PORT" v1
+	app_config "$PORT" '"env": {"HELLO_VERSION": "from-config"}'
+	kill -HUP "$RAMPD_PID"
+	for _ in $(seq 100); do grep -q 'reloaded' "$T/rampd.log" && break; sleep 0.05; done
+	served_by "$PORT" v1 # what runs is not touched
+	deploy "$V2" 2
+	wait_app .current.digest "${V2#*@}"
+	wait_app .phase healthy
+	served_by "$PORT" from-config
+}
+
+@test "ramp host: deploy, revert, status, logs and rm of a real app, locally and with --host and --token-file" {
+	tport=$(free_port)
+	printf 'host-test-token-0123456789\n' >"$T/token"
+	chmod 600 "$T/token"
+	write_config "\"listen\": [\"127.0.0.1:$tport\"], \"token_file\": \"$T/token\", \"apps\": {\"web\": {\"ports\": {\"8080\": \"127.0.0.1:$PORT\"}}}"
+	start_rampd
+	h() { "$RAMP_BIN" host --socket "$T/rampd.sock" "$@"; }
+	r() { "$RAMP_BIN" host --host "http://127.0.0.1:$tport" --token-file "$T/token" "$@"; }
+	run h deploy web "$V1" --rollout r1 --wait --timeout 30s
+	echo "$output"
+	[ "$status" -eq 0 ]
+	served_by "$PORT" v1
+	run r deploy web "$V2" --rollout r2 --wait --timeout 30s
+	echo "$output"
+	[ "$status" -eq 0 ]
+	served_by "$PORT" v2
+	run r status web
+	echo "$output"
+	[[ "$output" == *"current      $V2 "* ]]
+	[[ "$output" == *"healthy      yes"* ]]
+	[[ "$output" == *"rollout r2"* ]]
+	run h revert web --wait --timeout 30s
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "web: reverting to ${V1#*@} (generation 3)"* ]]
+	served_by "$PORT" v1
+	run r revert web --to "${V2#*@}" --wait --timeout 30s
+	[ "$status" -eq 0 ]
+	served_by "$PORT" v2
+	run r revert web --to "sha256:$(printf '0%.0s' $(seq 64))"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *nothing_to_revert* ]]
+	run r logs web --tail 500
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"hello v1: serving on 1 socket"* ]]
+	[[ "$output" == *"hello v2: serving on 1 socket"* ]]
+	run h logs web --tail 1
+	[ "${#lines[@]}" -eq 1 ]
+	run h status
+	[[ "${lines[1]}" == web*healthy*sha256:* ]]
+	run r rm web
+	[ "$status" -eq 0 ]
+	[ "$output" = "web: deleted" ]
+	for _ in $(seq 100); do [ -z "$(app_pids)" ] && break; sleep 0.05; done
+	[ -z "$(app_pids)" ]
+	run h status web
+	[ "$status" -eq 1 ]
+	[[ "$output" == *not_found* ]]
+}

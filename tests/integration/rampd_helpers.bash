@@ -149,3 +149,48 @@ app_pids() {
 	done
 	return 0
 }
+
+# slow_proxy TARGET BYTES_PER_SEC: a TCP proxy on a free loopback port that
+# passes TARGET's answers on at that rate (a slow link to a registry); prints
+# 127.0.0.1:PORT; its pid is in $T/proxy/pid (stopped by rampd_teardown)
+slow_proxy() {
+	local port
+	port=$(free_port)
+	mkdir -p "$T/proxy"
+	python3 - "$port" "$1" "$2" >"$T/proxy/log" 2>&1 </dev/null 3>&- <<'PY' &
+import socket, sys, threading, time
+port, (th, tp), rate = int(sys.argv[1]), sys.argv[2].rsplit(":", 1), int(sys.argv[3])
+chunk = max(1, rate // 20)
+def pipe(src, dst, slow):
+    try:
+        while True:
+            b = src.recv(chunk if slow else 65536)
+            if not b:
+                break
+            dst.sendall(b)
+            if slow:
+                time.sleep(0.05)
+    except OSError:
+        pass
+    for s in (src, dst):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", port))
+l.listen(16)
+while True:
+    c, _ = l.accept()
+    u = socket.create_connection((th, int(tp)))
+    threading.Thread(target=pipe, args=(c, u, False), daemon=True).start()
+    threading.Thread(target=pipe, args=(u, c, True), daemon=True).start()
+PY
+	echo $! >"$T/proxy/pid"
+	for _ in $(seq 100); do
+		(echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+		sleep 0.05
+	done
+	echo "127.0.0.1:$port"
+}

@@ -273,14 +273,15 @@ teardown() {
 	[ "$(fake_state | jq '[.hosts[].counts.put] | add')" = 0 ]
 }
 
-@test "rollout: test records are required unless --allow-untested; tags need the registry" {
+@test "rollout: test records and tags are looked up at the registry; none answering refuses the rollout" {
 	start_fleet 2
-	run --separate-stderr "$RAMP_BIN" rollout --app web --fleet "$FLEET" --state-dir "$T/state" --image "$IMG@$V2"
+	export RAMP_REGISTRY_RETRIES=0
+	run --separate-stderr "$RAMP_BIN" rollout --app web --fleet "$FLEET" --state-dir "$T/state" --image "127.0.0.1:1/web@$V2"
 	[ "$status" -eq 2 ]
-	[[ "$stderr" == *"its test records cannot be looked up yet"*"--allow-untested"* ]]
-	run --separate-stderr rollout --image "$IMG:v2"
+	[[ "$stderr" == *"image 127.0.0.1:1/web@$V2"* ]]
+	run --separate-stderr rollout --image "127.0.0.1:1/web:v2"
 	[ "$status" -eq 2 ]
-	[[ "$stderr" == *"resolving a tag to a digest needs the registry client"* ]]
+	[[ "$stderr" == *"image 127.0.0.1:1/web:v2"* ]]
 	[ "$(fake_state | jq '[.hosts[].counts.put] | add')" = 0 ]
 }
 

@@ -123,6 +123,8 @@ static void test_hostile(void **state)
 	bad("a 10.0.0.1:\n", "bad port");
 	bad("a 1.2.3\n", "neither an IPv4 address nor a host name");
 	bad("a 300.1.1.1\n", "neither");
+	bad("a 10.0.0x1\n", "neither"); /* an IPv4 number to curl, not a name */
+	bad("a host.0x7f\n", "neither");
 	bad("a bad_host!\n", "neither");
 	bad("a [::1\n", "expected [IPv6]:PORT");
 	bad("a [zz::1]:80\n", "not an IPv6 address");
@@ -137,6 +139,7 @@ static void test_hostile(void **state)
 	bad("a 10.0.0.1\nb 10.0.0.2\na 10.0.0.3\n", "line 3: host name \"a\" is already used on line 1");
 	bad("a 10.0.0.1\n# x\nb 10.0.0.1:7300\n", "line 3: address 10.0.0.1:7300 of \"b\" is already used by \"a\" on line 1");
 	bad("a Host.example:80\nb host.EXAMPLE:80\n", "already used by \"a\"");
+	bad("a [::0]:80\nb [0:0::]:80\n", "already used by \"a\""); /* one IPv6 address, two spellings */
 	bad("a 10.0.0.1\nb 10.0.0.2\x01\n", "line 2: byte 0x01");
 	bad("a 10.0.0.1 zone=z\xc3\xbcrich\n", "line 1: byte 0xc3");
 	expect_bad("a 10.0.0.1\nb 10.0.0.2\0\n", 23, "line 2: NUL byte");

@@ -154,14 +154,15 @@ static void test_resolve(void **state)
 	(void)state;
 	struct orch_resolved r;
 	struct err e;
-	assert_int_equal(orch_resolve_image("127.0.0.1:5000/team/web@" D2, &r, &e), 0);
+	/* pinned by digest and no records wanted: nobody is asked */
+	assert_int_equal(orch_resolve_image("127.0.0.1:5000/team/web@" D2, NULL, false, &r, &e), 0);
 	assert_string_equal(r.pinned, "127.0.0.1:5000/team/web@" D2);
 	assert_string_equal(r.digest.s, D2);
 	assert_false(r.records_known);
 	char *plats[] = {"linux/amd64"};
 	assert_int_equal(orch_records_check(&r, plats, 1, &e), -1);
 	assert_non_null(strstr(e.msg, "--allow-untested"));
-	/* records, once somebody can fetch them */
+	/* records as read from a registry (tests/integration/rollout_real.bats) */
 	struct orch_record recs[] = {{"linux/amd64", true}, {"linux/arm64", false}};
 	r.records = malloc(sizeof recs);
 	memcpy(r.records, recs, sizeof recs);
@@ -173,17 +174,24 @@ static void test_resolve(void **state)
 	assert_non_null(strstr(e.msg, "no passing test record for linux/arm64"));
 	orch_resolved_free(&r);
 	/* a tag next to the digest is dropped: the digest is what runs */
-	assert_int_equal(orch_resolve_image("localhost/web:1.2@" D1, &r, &e), 0);
+	assert_int_equal(orch_resolve_image("localhost/web:1.2@" D1, NULL, false, &r, &e), 0);
 	assert_string_equal(r.pinned, "localhost/web@" D1);
 	orch_resolved_free(&r);
-	assert_int_equal(orch_resolve_image("web:latest", &r, &e), -1);
-	assert_non_null(strstr(e.msg, "needs the registry client"));
+	/* a tag, or records, need the registry: none listens on port 1 */
+	struct img_registry_opts o;
+	img_registry_opts_init(&o);
+	o.retries = 0;
+	o.timeout_s = 2;
+	assert_int_equal(orch_resolve_image("127.0.0.1:1/web:latest", &o, false, &r, &e), -1);
+	assert_non_null(strstr(e.msg, "image 127.0.0.1:1/web:latest"));
+	assert_null(r.pinned);
+	assert_int_equal(orch_resolve_image("127.0.0.1:1/web@" D1, &o, true, &r, &e), -1);
 	static const char *bad_refs[] = {
 		"", "@" D1, "Web@" D1, "reg/web@sha256:abc", "reg/web@md5:" D1, "reg//web@" D1, "reg/web @" D1,
 		"reg/web\n@" D1, "reg/-web@" D1, "reg/web-@" D1, "reg/web@" D1 "x",
 	};
 	for (size_t i = 0; i < sizeof bad_refs / sizeof *bad_refs; i++)
-		if (orch_resolve_image(bad_refs[i], &r, &e) == 0) {
+		if (orch_resolve_image(bad_refs[i], NULL, false, &r, &e) == 0) {
 			orch_resolved_free(&r);
 			fail_msg("accepted image reference \"%s\"", bad_refs[i]);
 		}

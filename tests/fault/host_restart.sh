@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# tests/fault/host_restart.sh: a host restarted in the middle of a rollout,
+# FAULT_ROUNDS rounds (default 8) over 3 real rampd hosts (unix sockets), a
+# new version each round, bake 1 s. At a random moment of the rollout a
+# random host's rampd is killed (-9) and started again on its state dir after
+# a random pause of up to 1.5 s; on even rounds its apps die with it (a
+# reboot: the host comes back and starts its current version itself).
+# Whatever the moment, the rollout must end "done" (exit 0: every host on
+# the new version) or "rolled back" (exit 1: every host on the old one),
+# never leave the fleet mixed; every host healthy, its port answering as
+# that version, its store verifying.
+. "$(dirname "$0")/lib.sh"
+ROUNDS=${FAULT_ROUNDS:-8}
+load rampd_helpers
+BATS_TEST_COMPLETED=1
+CLEANUPS+=(rampd_stop)
+t0=$SECONDS
+reg=$(start_registry "$T/registry")
+declare -A VER
+for ((i = 0; i <= ROUNDS; i++)); do
+	IMGS[$i]=$(build_image "$reg" app "h$i" 0) || fail "building image $i"
+	VER[${IMGS[$i]#*@}]=h$i
+done
+for i in 1 2 3; do host_start "$i" || fail "h$i did not start"; done
+hosts_fleet 3
+for i in 1 2 3; do
+	curl -sf -o /dev/null -X PUT --unix-socket "$T/h$i/rampd.sock" --data "{\"image\":\"${IMGS[0]}\",\"generation\":1}" \
+		http://rampd/v1/apps/web || fail "deploying h0 on h$i"
+done
+msg=$(hosts_on 3 "${IMGS[0]#*@}" h0) || fail "the first deploy: $msg"
+before=${IMGS[0]#*@}
+declare -A results=()
+for ((round = 1; round <= ROUNDS; round++)); do
+	new=${IMGS[$round]#*@}
+	"$RAMP_BIN" rollout --app web --fleet "$T/fleet.txt" --state-dir "$T/state" --allow-untested --image "${IMGS[$round]}" \
+		--bake 1s --poll 50ms --json >"$T/out" 2>"$T/out.err" &
+	p=$!
+	h=$((1 + RANDOM % 3))
+	rand_sleep 3000
+	what="rampd restarted"
+	if ((round % 2 == 0)); then
+		what="rebooted"
+		apps=$(host_app_pids "$h")
+		kill -KILL "${HPID[$h]}" $apps 2>/dev/null
+	else
+		kill -KILL "${HPID[$h]}"
+	fi
+	wait_exit "${HPID[$h]}" 5 || fail "h$h survived kill -9"
+	rand_sleep 1500
+	host_start "$h" || fail "h$h did not start again"
+	rc=0
+	wait "$p" || rc=$?
+	case $rc in
+	0) want=$new result=done ;;
+	1) want=$before result="rolled back" ;;
+	*) fail "h$h $what: the rollout exited $rc: $(tail -3 "$T/out.err")" ;;
+	esac
+	msg=$(hosts_on 3 "$want" "${VER[$want]}") || fail "h$h $what, rollout $result: $msg"
+	for i in 1 2 3; do
+		msg=$(store_verify "$T/h$i/state" web) || fail "h$i's store: $msg"
+	done
+	why=
+	[ "$rc" = 1 ] && why=" ($(jq -r 'select(.event == "host" and (.state == "failed" or .state == "unhealthy" or .state == "unreachable")) | .host + ": " + (.reason // .message // "")' "$T/out" | head -1 | cut -c1-100))"
+	say "round $round: h$h $what mid-rollout: $result$why; all on ${VER[$want]}, stores verify"
+	results[$result]=$((${results[$result]:-0} + 1))
+	before=$want
+done
+summary=$(for k in "${!results[@]}"; do printf ' %s %s' "$k" "${results[$k]}"; done)
+pass "$ROUNDS rounds in $((SECONDS - t0)) s:$summary; the fleet never mixed"
