@@ -49,7 +49,7 @@ nothing_left() {
 
 ev() { jq -c "$@" "$T/demo.jsonl"; }
 
-@test "demo: v1 reaches every host in waves 1, 2, 4, 1; the bad v2 is reverted after wave 1; nothing is left" {
+@test "demo: v1 reaches every host in waves 1, 2, 4, 1; an untested release is refused; the bad v2 is reverted after wave 1; nothing is left" {
 	run --separate-stderr env DEMO_JSON="$T/demo.jsonl" "$DEMO"
 	[ "$status" -eq 0 ] || { echo "$output" "$stderr" | tail -60; false; }
 	# a narration line before each step, the commands shown as typed
@@ -57,11 +57,14 @@ ev() { jq -c "$@" "$T/demo.jsonl"; }
 	[[ "$stderr" == *'$ ramp rollout --app web'* ]]
 	[ "$(grep -c '^ *[0-9]*\. ' <<<"$output")" -ge 10 ]
 
-	# two rollouts, v1 then v2
-	[ "$(ev -s '[.[] | select(.event == "start")] | length')" = 2 ]
+	# three rollouts: v1, 2.0-rc1 (crashes on start: no test record), v2
+	[ "$(ev -s '[.[] | select(.event == "start")] | length')" = 3 ]
 	v1=$(ev -rs '[.[] | select(.event == "start")][0].digest')
-	v2=$(ev -rs '[.[] | select(.event == "start")][1].digest')
+	v2=$(ev -rs '[.[] | select(.event == "start")][2].digest')
 	[[ "$v1" == sha256:* ]] && [[ "$v2" == sha256:* ]] && [ "$v1" != "$v2" ]
+	# the events of the Nth rollout (0-based)
+	nth() { ev -s --argjson n "$1" '. as $a | [range(length) | select($a[.].event == "start")] as $s |
+		$a[$s[$n]:($s[$n + 1] // length)][]'; }
 
 	# before: nothing on the hosts
 	[ "$(ev -r 'select(.event == "fleet" and .when == "before-v1") | [.status.hosts[] | .digest // "none"] | unique | join(" ")')" = none ]
@@ -75,8 +78,13 @@ ev() { jq -c "$@" "$T/demo.jsonl"; }
 	[ "$(wc -l <<<"$after1")" = 8 ]
 	[ "$(sort -u <<<"$after1")" = "$v1 true" ]
 
+	# 2.0-rc1: refused for want of a passing test record, before any wave
+	rc1=$(nth 1)
+	[ "$(jq -rs '[.[] | select(.event == "end")][0] | "\(.result) \(.exit)"' <<<"$rc1")" = "refused 2" ]
+	[ "$(jq -s '[.[] | select(.event == "wave" or .event == "host")] | length' <<<"$rc1")" = 0 ]
+
 	# v2: wave 1 (one host) fails, that host is reverted, no wave 2; rolled back
-	v2ev=$(ev -s '. as $a | [range(length) | select($a[.].event == "start")][1] as $i | $a[$i:][]')
+	v2ev=$(nth 2 | grep -v '"event":"fleet"')
 	[ "$(jq -rs '[.[] | select(.event == "wave")] | map(.wave) | join(",")' <<<"$v2ev")" = 1 ]
 	[ "$(jq -rs '[.[] | select(.event == "failure")][0].wave' <<<"$v2ev")" = 1 ]
 	[ "$(jq -rs '[.[] | select(.event == "revert")][0].hosts | join(" ")' <<<"$v2ev")" = h1 ]
