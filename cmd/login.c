@@ -26,7 +26,7 @@ static void login_usage(FILE *f)
 		   "options:\n"
 		   "  -u, --username USER        the user (asked on a terminal when missing)\n"
 		   "  -p, --password PASSWORD    the password (visible to other users: prefer --password-stdin)\n"
-		   "  --password-stdin           read the password from standard input\n" CMD_REG_HELP
+		   "  --password-stdin           read the password from standard input\n" CMD_REG_CONN_HELP
 		   "  -h, --help                 this help\n");
 }
 
@@ -74,7 +74,7 @@ int cmd_login(int argc, char **argv)
 		{"password", required_argument, NULL, 'p'},
 		{"password-stdin", no_argument, NULL, OPT_PASSWORD_STDIN},
 		{"help", no_argument, NULL, 'h'},
-		CMD_REG_LONGOPTS,
+		CMD_REG_CONN_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	struct cmd_reg c;

@@ -38,7 +38,7 @@ static void usage(FILE *f)
 		   "  -q, --quiet    only errors\n"
 		   "  -v, --verbose  more detail (twice for debug)\n"
 		   "  --version      print the version\n"
-		   "\n'ramp COMMAND --help' describes a command. Exit status: 0 success, 1 failure, 2 usage error.\n");
+		   "\n'ramp COMMAND --help' describes a command. Exit status: 0 success, 1 failure, 2 usage error\n(rollout and revert: 1 rolled back, 2 refused before deploying, 3 the fleet needs attention).\n");
 }
 
 int cmd_usage_error(const char *verb, const char *fmt, ...)

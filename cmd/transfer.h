@@ -23,24 +23,27 @@ enum {
 	OPT_REG_LAST,
 };
 
-/* getopt_long entries for the shared options */
-#define CMD_REG_LONGOPTS                                                                                              \
+/* getopt_long entries for the shared options: those of every registry
+ * connection, then those of blob transfers (not for ramp login) */
+#define CMD_REG_CONN_LONGOPTS                                                                                         \
 	{"creds", required_argument, NULL, OPT_CREDS}, {"cacert", required_argument, NULL, OPT_CACERT},               \
 		{"tls-verify", required_argument, NULL, OPT_TLS_VERIFY},                                              \
 		{"insecure-registry", required_argument, NULL, OPT_INSECURE},                                         \
-		{"timeout", required_argument, NULL, OPT_TIMEOUT}, {"retries", required_argument, NULL, OPT_RETRIES}, \
-		{"jobs", required_argument, NULL, OPT_JOBS}, {"json", no_argument, NULL, OPT_JSON}
+		{"timeout", required_argument, NULL, OPT_TIMEOUT}, {"retries", required_argument, NULL, OPT_RETRIES}
+#define CMD_REG_LONGOPTS                                                                                              \
+	CMD_REG_CONN_LONGOPTS, {"jobs", required_argument, NULL, OPT_JOBS}, {"json", no_argument, NULL, OPT_JSON}
 
-#define CMD_REG_HELP                                                                                                  \
+#define CMD_REG_CONN_HELP                                                                                             \
 	"  --creds USER:PASSWORD      credentials instead of the auth files\n"                                        \
 	"  --cacert FILE              trust this CA bundle for the registry's TLS certificate\n"                      \
 	"  --tls-verify=false         no TLS verification, plain HTTP allowed (every registry)\n"                     \
 	"  --insecure-registry HOST[:PORT]  the same for one registry (repeatable)\n"                                  \
 	"  --timeout SECONDS          connect timeout; a transfer stalled this long fails (30;\n"                     \
 	"                             env RAMP_REGISTRY_TIMEOUT)\n"                                                   \
-	"  --retries N                retries of a failed request, with backoff (4; env RAMP_REGISTRY_RETRIES)\n"     \
-	"  --jobs N                   parallel blob transfers (4)\n"                                                  \
-	"  --json                     progress as JSON lines on stdout\n"
+	"  --retries N                retries of a failed request, with backoff (4; env RAMP_REGISTRY_RETRIES)\n"
+#define CMD_REG_HELP                                                                                                  \
+	CMD_REG_CONN_HELP "  --jobs N                   parallel blob transfers (4)\n"                                  \
+			  "  --json                     progress as JSON lines on stdout\n"
 
 struct cmd_reg {
 	struct img_registry_opts o;

@@ -171,7 +171,7 @@ ev() { jq -c "$@" "$T/demo.jsonl"; }
 	grep -q 'hello 4.2: stopped' "$T/hello.log"
 }
 
-@test "docs: make install puts ramp, rampd, ramp(1), rampd(8) and the completion in place; the pages render cleanly" {
+@test "docs: make install puts ramp, rampd, ramp(1), rampd(8), the completion and the unit in place; the pages render cleanly" {
 	top=$BATS_TEST_DIRNAME/../..
 	d=$T/inst
 	run "$top/docs/mkman.sh" "$RAMP_BIN" "$RAMPD_BIN" "$T/man"
@@ -196,9 +196,14 @@ ev() { jq -c "$@" "$T/demo.jsonl"; }
 	run make -s -C "$top" install DESTDIR="$d" PREFIX=/usr $san
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	for f in bin/ramp bin/rampd share/man/man1/ramp.1 share/man/man8/rampd.8 \
-		share/bash-completion/completions/ramp share/bash-completion/completions/rampd; do
+		share/bash-completion/completions/ramp share/bash-completion/completions/rampd lib/systemd/system/rampd.service; do
 		[ -e "$d/usr/$f" ] || { echo "missing $f"; false; }
 	done
+	# the installed unit starts the installed rampd, and systemd accepts it
+	grep -qx 'ExecStart=/usr/bin/rampd --config /etc/ramp/rampd.json' "$d/usr/lib/systemd/system/rampd.service"
+	sed "s|/usr/bin/rampd|$RAMPD_BIN|" "$d/usr/lib/systemd/system/rampd.service" >"$T/installed.service"
+	run systemd-analyze verify "$T/installed.service"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	run man -l "$d/usr/share/man/man8/rampd.8"
 	[[ "$output" == *"the ramp host daemon"* ]]
 }
