@@ -370,7 +370,7 @@ PY
 	deploy "$V1" 1
 	wait_app .phase healthy
 	served_by "$PORT" v1
-	app_config "$PORT" '"env": {"HELLO_VERSION": "from-config"}'
+	app_config "$PORT" '"env": {"HELLO_VERSION": "from-config"}, "nofile": 4321'
 	kill -HUP "$RAMPD_PID"
 	for _ in $(seq 100); do grep -q 'reloaded' "$T/rampd.log" && break; sleep 0.05; done
 	served_by "$PORT" v1 # what runs is not touched
@@ -378,6 +378,8 @@ PY
 	wait_app .current.digest "${V2#*@}"
 	wait_app .phase healthy
 	served_by "$PORT" from-config
+	for _ in $(seq 100); do [ "$(app_pids | wc -l)" -eq 1 ] && break; sleep 0.05; done
+	grep -q '^Max open files *4321 *4321' "/proc/$(app_pids)/limits"
 }
 
 @test "ramp host: deploy, revert, status, logs and rm of a real app, locally and with --host and --token-file" {
