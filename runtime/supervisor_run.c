@@ -680,10 +680,12 @@ static void start_current(struct rt_app *a, const struct img_digest *digest)
 	}
 	w->cur = in;
 	w->restart_at = 0;
-	write_runfile(a, NULL);
 	reset_health(a, in->started);
 	phase(a, w->failed ? RT_PHASE_FAILED : RT_PHASE_STARTING, "%s%s started (pid %d)",
 	      w->failed ? "not healthy in time: " : "", digest->s, (int)in->c.pid);
+	/* after the status: the pending entry written before the start already
+	   lets the next rampd find the container after a crash */
+	write_runfile(a, NULL);
 }
 
 /* Make the desired version current: commit it to state.json, then start it. */
