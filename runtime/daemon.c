@@ -326,7 +326,7 @@ int rt_daemon_run(struct rt_daemon *d, struct err *e)
 	int64_t next_wd = wd ? rt_mono_ms() + wd : 0;
 	int64_t gc_every = d->cfg.gc_interval / 1000000;
 	int64_t next_gc = rt_mono_ms() + (gc_every < GC_DELAY_MS ? gc_every : GC_DELAY_MS), gc_at = 0;
-	bool leave = d->leave_running;
+	bool leave = false;
 	for (;;) {
 		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = d->wake_fd, .events = POLLIN}};
 		int64_t now = rt_mono_ms(), next = next_gc;
@@ -373,7 +373,10 @@ int rt_daemon_run(struct rt_daemon *d, struct err *e)
 			rt_notify("READY=1", &ne);
 			continue;
 		}
-		leave |= si.ssi_signo == SIGQUIT;
+		/* the flag, the config as reloaded last, or SIGQUIT */
+		pthread_mutex_lock(&d->mu);
+		leave = d->leave_running || d->cfg.leave_running || si.ssi_signo == SIGQUIT;
+		pthread_mutex_unlock(&d->mu);
 		log_notice("%s: stopping%s", strsignal((int)si.ssi_signo), leave ? ", leaving the apps running" : "");
 		break;
 	}

@@ -262,7 +262,8 @@ static int versions_copy(struct rt_app_version **dst, size_t *nd, const struct r
 	return 0;
 }
 
-int rt_app_state_copy(struct rt_app_state *dst, const struct rt_app_state *src, struct err *e)
+/* A deep copy (to roll back a change that could not be saved). */
+static int state_copy(struct rt_app_state *dst, const struct rt_app_state *src, struct err *e)
 {
 	*dst = (struct rt_app_state){
 		.generation = src->generation, .has_current = src->has_current, .has_desired = src->has_desired};
@@ -277,16 +278,12 @@ int rt_app_state_copy(struct rt_app_state *dst, const struct rt_app_state *src, 
 	return 0;
 }
 
-/* Record and persist a request: the new desired version, the generation, the
- * rollout (a revert keeps the app's; the version keeps the one that deployed
- * it) and, with switch_now, the version as current too. Nothing changes if
- * it cannot be saved. */
-static int commit_request(struct rt_app *a, const struct rt_app_version *v, int64_t generation, bool revert,
-			  bool switch_now, struct err *e)
+int rt_app_commit(struct rt_app *a, const struct rt_app_version *v, int64_t generation, bool keep_rollout,
+		  bool switch_now, unsigned keep, struct err *e)
 {
 	struct rt_app_state saved;
 	struct rt_app_version n;
-	if (rt_app_state_copy(&saved, &a->st, e) < 0)
+	if (state_copy(&saved, &a->st, e) < 0)
 		return -1;
 	if (rt_app_version_copy(&n, v, e) < 0)
 		goto fail;
@@ -295,7 +292,7 @@ static int commit_request(struct rt_app *a, const struct rt_app_version *v, int6
 	a->st.desired = n;
 	a->st.has_desired = true;
 	a->st.generation = generation;
-	if (!revert) {
+	if (!keep_rollout) {
 		free(a->st.rollout);
 		if ((a->st.rollout = v->rollout ? strdup(v->rollout) : NULL) == NULL && v->rollout) {
 			err_errno(e, ENOMEM, "rollout");
@@ -307,6 +304,9 @@ static int commit_request(struct rt_app *a, const struct rt_app_version *v, int6
 		cur.since = rt_now_ms() / 1000;
 		if (rt_app_state_switch(&a->st, &cur, e) < 0)
 			goto fail;
+		/* keep-1 previous versions: GC never has to cut the list behind our back */
+		while (keep && a->st.n_previous > keep - 1)
+			rt_app_version_free(&a->st.previous[--a->st.n_previous]);
 	}
 	if (rt_app_state_write(&a->d->store, &a->st, e) < 0) {
 		err_ctx(e, "save app \"%s\"", a->name);
@@ -336,7 +336,7 @@ struct rt_outcome rt_app_put(struct rt_app *a, const struct rt_put_req *r, struc
 	}
 	struct rt_app_version v = {.image = (char *)r->image, .manifest = r->digest,
 				   .rollout = r->rollout[0] ? (char *)r->rollout : NULL};
-	if (commit_request(a, &v, r->generation, false, false, e) < 0)
+	if (rt_app_commit(a, &v, r->generation, false, false, 0, e) < 0)
 		return outcome(500, API_E_INTERNAL);
 	if (!a->st.has_current || !img_digest_eq(&a->st.current.manifest, &r->digest))
 		rt_app_set_phase(a, RT_PHASE_PULLING, "deploying %s", r->digest.s);
@@ -386,7 +386,7 @@ struct rt_outcome rt_app_revert(struct rt_app *a, const struct rt_revert_req *r,
 	   as the request (a switch records the new current version first, then
 	   starts it), so that a revert costs one durable write, not two. */
 	bool to_other = !a->st.has_current || !img_digest_eq(&a->st.current.manifest, &v.manifest);
-	int rc = commit_request(a, &v, r->generation, true, to_other, e);
+	int rc = rt_app_commit(a, &v, r->generation, true, to_other, 0, e);
 	rt_app_version_free(&v);
 	if (rc < 0)
 		return outcome(500, API_E_INTERNAL);
@@ -408,7 +408,7 @@ int rt_app_auto_revert(struct rt_app *a, struct err *e)
 	struct rt_app_version v;
 	if (rt_app_version_copy(&v, &a->st.previous[0], e) < 0)
 		return -1;
-	int rc = commit_request(a, &v, a->st.generation, true, true, e);
+	int rc = rt_app_commit(a, &v, a->st.generation, true, true, 0, e);
 	rt_app_version_free(&v);
 	if (rc == 0) {
 		a->reverts++;

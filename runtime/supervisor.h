@@ -141,11 +141,16 @@ void rt_app_status_json(const struct rt_app *a, struct jgen *g);
 struct rt_outcome rt_app_put(struct rt_app *a, const struct rt_put_req *r, struct err *e);
 struct rt_outcome rt_app_revert(struct rt_app *a, const struct rt_revert_req *r, struct err *e);
 struct rt_outcome rt_app_delete(struct rt_app *a, const struct rt_delete_req *r, struct err *e);
+/* Record and persist a change (caller holds a->mu): v becomes the desired
+ * version with this generation (and the rollout id v carries, unless
+ * keep_rollout); with switch_now the current one too, the old current
+ * becoming previous[0] and, when keep > 0, the previous list cut to keep-1.
+ * Nothing changes if it cannot be saved. */
+int rt_app_commit(struct rt_app *a, const struct rt_app_version *v, int64_t generation, bool keep_rollout,
+		  bool switch_now, unsigned keep, struct err *e);
 /* The app's own revert (auto_revert): previous[0] becomes desired and
  * current, with the generation the app has. Caller holds a->mu. */
 int rt_app_auto_revert(struct rt_app *a, struct err *e);
-/* A deep copy (to roll back a change that could not be saved). */
-int rt_app_state_copy(struct rt_app_state *dst, const struct rt_app_state *src, struct err *e);
 
 /* RFC 3339 UTC ("2026-11-26T10:15:04Z") of unix ms; buf of at least 32 bytes. */
 void rt_format_time(int64_t ms, char *buf, size_t cap);

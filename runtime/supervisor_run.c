@@ -680,10 +680,12 @@ static void start_current(struct rt_app *a, const struct img_digest *digest)
 	}
 	w->cur = in;
 	w->restart_at = 0;
-	write_runfile(a, NULL);
 	reset_health(a, in->started);
 	phase(a, w->failed ? RT_PHASE_FAILED : RT_PHASE_STARTING, "%s%s started (pid %d)",
 	      w->failed ? "not healthy in time: " : "", digest->s, (int)in->c.pid);
+	/* after the status: the pending entry written before the start already
+	   lets the next rampd find the container after a crash */
+	write_runfile(a, NULL);
 }
 
 /* Make the desired version current: commit it to state.json, then start it. */
@@ -702,29 +704,18 @@ static void switch_to(struct rt_app *a, const struct rt_app_version *v, bool rev
 	}
 	pthread_mutex_unlock(&a->d->mu);
 	pthread_mutex_lock(&a->mu);
-	struct rt_app_state saved;
-	struct rt_app_version nv = *v;
-	nv.since = rt_now_ms() / 1000;
-	/* build the new state on a copy of the old, so a failed write changes nothing */
-	int rc = rt_app_state_copy(&saved, &a->st, &e);
-	if (rc == 0 && (rc = rt_app_state_switch(&a->st, &nv, &e)) == 0) {
-		/* keep-1 previous versions: GC never has to cut the list behind our back */
-		while (a->st.n_previous > (keep ? keep - 1 : 0))
-			rt_app_version_free(&a->st.previous[--a->st.n_previous]);
-		rc = rt_app_state_write(&a->d->store, &a->st, &e);
+	if (!a->st.has_desired || !img_digest_eq(&a->st.desired.manifest, &v->manifest)) {
+		pthread_mutex_unlock(&a->mu); /* a request changed it meanwhile: the next pass */
+		return;
 	}
-	if (rc < 0) {
-		if (saved.name) {
-			rt_app_state_free(&a->st);
-			a->st = saved;
-		}
+	/* the desired version becomes current, under the rollout that asked for it */
+	if (rt_app_commit(a, v, a->st.generation, true, true, keep ? keep : 1, &e) < 0) {
 		rt_app_set_phase(a, RT_PHASE_FAILED, "recording the switch to %s failed: %s", v->manifest.s, e.msg);
 		pthread_mutex_unlock(&a->mu);
 		log_err("app %s: %s", a->name, e.msg);
 		w->switch_retry_at = rt_mono_ms() + BACKOFF_MAX_MS;
 		return;
 	}
-	rt_app_state_free(&saved);
 	if (revert)
 		a->reverts++;
 	else

@@ -5,7 +5,8 @@
 #    running: rampd (kept version, handed sockets) vs runc (stop the running
 #    container, then run the kept bundle); 100 each, p50 and p99;
 #  - wrk on the app while 50 switches and reverts run in a row: failed or
-#    refused requests with rampd (handed sockets) and with runc (stop, start);
+#    refused requests with rampd (handed sockets), with rampd and an app that
+#    binds its port itself ("handoff": false) and with runc (stop, start);
 #  - rampd's idle memory with three apps;
 #  - status request latency while a large pull runs.
 # Prints a markdown section.
@@ -20,6 +21,7 @@ for t in docker-registry skopeo runc wrk python3 jq curl; do
 done
 
 w=$(mktemp -d /var/tmp/ramp-bench-rampd-XXXXXX)
+load0=$(cut -d' ' -f1 /proc/loadavg)
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -57,12 +59,13 @@ mkdir -p "$w/big" && mv "$w/big.bin" "$w/big/"
 big=$(image big big --compression zstd)
 
 # ---- rampd with three apps ----
-pw=$(port) pa=$(port) pd=$(port)
+pw=$(port) pa=$(port) pd=$(port) po=$(port)
 cat >"$w/rampd.json" <<JSON
 {"state_dir": "$w/state", "socket": "$w/rampd.sock", "log_level": "notice",
  "defaults": {"stop_grace": "5s"},
  "apps": {"web": {"ports": {"8080": "127.0.0.1:$pw"}}, "api": {"ports": {"8080": "127.0.0.1:$pa"}},
-          "db": {"ports": {"8080": "127.0.0.1:$pd"}}}}
+          "db": {"ports": {"8080": "127.0.0.1:$pd"}},
+          "own": {"ports": {"8080": "127.0.0.1:$po"}, "handoff": false}}}
 JSON
 "$rampd" --config "$w/rampd.json" 2>"$w/rampd.log" &
 echo $! >"$w/rampd.pid"
@@ -119,18 +122,18 @@ def reverts(n):
             _, a = api("GET", "/v1/apps/web")
     print("%.2f %.2f" % (pct(lat, 50), pct(lat, 99)))
 
-def switches(n, v1, v2):
+def switches(app, n, v1, v2):
     """n switches and reverts in a row, each done (healthy) before the next."""
     for i in range(n):
-        _, a = api("GET", "/v1/apps/web")
+        _, a = api("GET", "/v1/apps/" + app)
         gen = a["generation"] + 1
         if i % 2 == 0:
-            api("PUT", "/v1/apps/web", {"image": v2 if a["current"]["image"] == v1 else v1, "generation": gen})
+            api("PUT", "/v1/apps/" + app, {"image": v2 if a["current"]["image"] == v1 else v1, "generation": gen})
         else:
-            api("POST", "/v1/apps/web/revert", {"to": "previous", "generation": gen})
+            api("POST", "/v1/apps/%s/revert" % app, {"to": "previous", "generation": gen})
         t = time.time()
         while True:
-            _, b = api("GET", "/v1/apps/web")
+            _, b = api("GET", "/v1/apps/" + app)
             if b["current"]["digest"] == b["desired"]["digest"] and b["phase"] == "healthy":
                 break
             assert time.time() - t < 30, b
@@ -157,7 +160,7 @@ cmd = sys.argv[1]
 if cmd == "reverts":
     reverts(int(sys.argv[3]))
 elif cmd == "switches":
-    switches(int(sys.argv[3]), sys.argv[4], sys.argv[5])
+    switches(sys.argv[3], int(sys.argv[4]), sys.argv[5], sys.argv[6])
 elif cmd == "pull":
     status_during_pull(sys.argv[3], sys.argv[4])
 PY
@@ -185,13 +188,22 @@ wrk_summary() {
 	errs=$(awk '/Socket errors/{gsub(",",""); s+=$4+$6+$8+$10} /Non-2xx/{s+=$NF} END{print s+0}' "$1")
 	echo "${reqs:-0} $errs"
 }
-wrk_during "$w/wrk.rampd" "$pw" client switches "$N_SWITCHES" "$v1" "$v2"
+wrk_during "$w/wrk.rampd" "$pw" client switches web "$N_SWITCHES" "$v1" "$v2"
 read -r q_rampd e_rampd < <(wrk_summary "$w/wrk.rampd")
+# the same with an app that binds $PORT itself: stop, then start
+host deploy own "$v2" --wait
+wrk_during "$w/wrk.own" "$po" client switches own "$N_SWITCHES" "$v1" "$v2"
+read -r q_own e_own < <(wrk_summary "$w/wrk.own")
+host rm own
 
 # ---- memory: three apps, idle ----
 sleep 2
 rpid=$(cat "$w/rampd.pid")
 rss=$(awk '/VmRSS/{printf "%.1f", $2/1024}' "/proc/$rpid/status")
+anon=$(awk '/RssAnon/{printf "%.1f", $2/1024}' "/proc/$rpid/status")
+file=$(awk '/RssFile/{printf "%.1f", $2/1024}' "/proc/$rpid/status")
+tls=$(readelf -lW "$rampd" | awk '$1 == "TLS" {print $6}')
+tls=$(awk -v b=$((tls)) 'BEGIN {printf "%.2f", b / 1048576}')
 pss=$(awk '/^Pss:/{printf "%.1f", $2/1024}' "/proc/$rpid/smaps_rollup")
 priv=$(awk '/^Private_Dirty:/{printf "%.1f", $2/1024}' "/proc/$rpid/smaps_rollup")
 threads=$(awk '/Threads/{print $2}' "/proc/$rpid/status")
@@ -251,12 +263,16 @@ Command: \`make bench\` (tests/bench/rampd.sh).
 | revert, p99 ms | $r99 | $p99 | $(ratio "$r99" "$p99") | |
 | wrk during $N_SWITCHES switches and reverts in a row: requests | $q_rampd | $q_peer | | |
 | ... failed or refused requests | $e_rampd | $e_peer | | 0 |
+| the same with an app that binds its port itself (\`"handoff": false\`): requests / failed or refused | $q_own / $e_own | | | |
 
 rampd's own numbers:
 
 | what | value | target |
 | --- | ---: | --- |
 | idle VmRSS with three apps, MB | $rss | <= 8 |
+| ... of it anonymous (heap, stacks, thread-local storage), MB | $anon | |
+| ... of it shared library pages (libcrypto, gnutls, libcurl, libarchive …), MB | $file | |
+| static thread-local storage per thread (from image/ and runtime/ buffers), MB | $tls | |
 | idle PSS, MB (shared library pages divided among their users) | $pss | |
 | idle private dirty memory, MB | $priv | |
 | threads | $threads | |
@@ -266,4 +282,6 @@ wrk: 2 threads, 16 connections, a new connection per request (\`Connection: clos
 every request goes through the listening socket; rampd's revert time is until rampd has
 started the kept version's process (its execve succeeded), the peer's until \`runc run -d\`
 has returned, both from the request. Phases seen during the pull: $sphases.
+Load average (1 min) at the start and at the end of the run: $load0, $(cut -d' ' -f1 /proc/loadavg)
+($(nproc) cores): other work on the machine slows every number above.
 MD

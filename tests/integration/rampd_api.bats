@@ -150,6 +150,8 @@ EOF
 	api DELETE /v1/apps/web '{"generation":5}'
 	[ "$code" = 200 ]
 	[ "$body" = '{"deleted":"web"}' ]
+	# the app's thread removes its files in the background
+	for _ in $(seq 200); do [ -e "$T/state/apps/web" ] || break; sleep 0.05; done
 	[ ! -e "$T/state/apps/web" ]
 }
 

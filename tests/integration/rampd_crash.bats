@@ -98,6 +98,16 @@ store_verifies() {
 	kill -TERM "$RAMPD_PID"
 	wait_exit "$RAMPD_PID" 10
 	[ -n "$(app_pids)" ]
+	before=$(app_pids)
+	# and so does "leave_running" in the config
+	app_config "$PORT"
+	sed -i 's/^{/{"leave_running": true, /' "$T/rampd.json"
+	start_rampd
+	wait_app .phase healthy
+	kill -TERM "$RAMPD_PID"
+	wait_exit "$RAMPD_PID" 10
+	grep -q 'leaving the apps running' "$T/rampd.log"
+	[ "$(app_pids)" = "$before" ]
 }
 
 @test "rampd crash: after a reboot every app comes back at its current version, with no registry" {

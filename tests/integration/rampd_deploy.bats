@@ -76,8 +76,12 @@ deploy() { api PUT /v1/apps/web "{\"image\":\"$1\",\"rollout\":\"${3:-r}\",\"gen
 	[[ "$body" == *"rampd: starting ${V2#*@}"* ]]
 	api GET '/v1/apps/web/logs?tail=1'
 	[ "$(wc -l <<<"$body")" -eq 1 ]
-	# only the current version runs
+	# only the current version runs, on the socket rampd hands it
 	[ "$(app_pids | wc -l)" -eq 1 ]
+	env=$(tr '\0' '\n' <"/proc/$(app_pids)/environ")
+	grep -qx 'LISTEN_FDS=1' <<<"$env"
+	grep -qx 'LISTEN_FDNAMES=8080/tcp' <<<"$env"
+	grep -q '^LISTEN_PID=[0-9]' <<<"$env"
 }
 
 @test "rampd deploy: switches and reverts never refuse a connection" {
@@ -282,6 +286,32 @@ PY
 	[ "$(jq -r '.health.probes[-1].output' <<<"$body")" = "exit 1" ]
 }
 
+@test "rampd deploy: health timeout and start period: slow probes fail, failures in the start period do not count" {
+	d=$T/slow
+	mkdir -p "$d/tree/bin"
+	cp "$RAMP_HELLO" "$d/tree/hello"
+	cp /bin/busybox "$d/tree/bin/busybox"
+	ln -s busybox "$d/tree/bin/sh"
+	ln -s busybox "$d/tree/bin/sleep"
+	"$RAMP_BIN" -q build "$d/tree" -o "$d/slow.tar" --entrypoint /hello --port 8080 --env HELLO_VERSION=slow \
+		--health-cmd 'sleep 3' --health-timeout 300ms --health-interval 200ms --health-retries 1 \
+		--health-start-period 2500ms >/dev/null
+	skopeo copy -q "oci-archive:$d/slow.tar" "docker://$REG/slow:1" --dest-tls-verify=false
+	slow="$REG/slow@$(skopeo inspect --tls-verify=false "docker://$REG/slow:1" | jq -r .Digest)"
+	app_config "$PORT"
+	start_rampd
+	deploy "$slow" 1
+	wait_app '.health.probes | length > 0' true
+	# within the start period: failed probes, each cut at the timeout, and still "starting"
+	api GET /v1/apps/web
+	[ "$(jq -r .phase <<<"$body")" = starting ]
+	[ "$(jq -r '.health.probes[0].ok' <<<"$body")" = false ]
+	[ "$(jq -r '.health.probes[0].ms < 1500' <<<"$body")" = true ]
+	# after it: one failure (retries 1) makes the app unhealthy
+	wait_app .phase unhealthy 15
+	served_by "$PORT" slow
+}
+
 @test "rampd deploy: DELETE stops the app, closes its port and forgets it" {
 	app_config "$PORT"
 	start_rampd
@@ -340,7 +370,7 @@ PY
 	deploy "$V1" 1
 	wait_app .phase healthy
 	served_by "$PORT" v1
-	app_config "$PORT" '"env": {"HELLO_VERSION": "from-config"}'
+	app_config "$PORT" '"env": {"HELLO_VERSION": "from-config"}, "nofile": 4321'
 	kill -HUP "$RAMPD_PID"
 	for _ in $(seq 100); do grep -q 'reloaded' "$T/rampd.log" && break; sleep 0.05; done
 	served_by "$PORT" v1 # what runs is not touched
@@ -348,6 +378,8 @@ PY
 	wait_app .current.digest "${V2#*@}"
 	wait_app .phase healthy
 	served_by "$PORT" from-config
+	for _ in $(seq 100); do [ "$(app_pids | wc -l)" -eq 1 ] && break; sleep 0.05; done
+	grep -q '^Max open files *4321 *4321' "/proc/$(app_pids)/limits"
 }
 
 @test "ramp host: deploy, revert, status, logs and rm of a real app, locally and with --host and --token-file" {
