@@ -37,6 +37,9 @@
 #define API_F_HEALTHY "healthy"
 #define API_F_HEALTHY_SINCE "healthySince"
 #define API_F_PROBES "probes"
+/* the running version's check: probed every intervalMs, unhealthy after retries failures */
+#define API_F_INTERVAL_MS "intervalMs"
+#define API_F_RETRIES "retries"
 #define API_F_HISTORY "history"
 #define API_F_MESSAGE "message"
 #define API_F_RESTARTS "restarts"

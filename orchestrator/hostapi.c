@@ -2,6 +2,7 @@
 #include "orchestrator/hostapi.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,18 @@ static int get_str(const struct json *o, const char *k, char *dst, size_t n, str
 	return 0;
 }
 
+/* An optional count or duration: 0 when absent; bounded so that products of
+ * two of them cannot overflow. */
+static int get_bounded(const struct json *o, const char *k, int64_t *out, struct err *e)
+{
+	*out = 0;
+	if (json_field_int(o, k, false, out, e) < 0)
+		return -1;
+	if (*out < 0 || *out > INT32_MAX)
+		return err_set(e, "\"%s\": %" PRId64 " is out of range", k, *out);
+	return 0;
+}
+
 static int get_digest(const struct json *o, const char *k, char *dst, struct err *e)
 {
 	const struct json *v;
@@ -177,6 +190,8 @@ int orch_status_from_json(const struct json *j, const char *app, struct orch_sta
 	if (h) {
 		if (json_field_bool(h, API_F_HEALTHY, false, &s->healthy, e) < 0 ||
 		    get_str(h, API_F_HEALTHY_SINCE, s->healthy_since, sizeof s->healthy_since, e) < 0 ||
+		    get_bounded(h, API_F_INTERVAL_MS, &s->check_interval_ms, e) < 0 ||
+		    get_bounded(h, API_F_RETRIES, &s->check_retries, e) < 0 ||
 		    json_field(h, API_F_PROBES, JSON_ARRAY, false, &v, e) < 0) {
 			err_ctx(e, "\"%s\"", API_F_HEALTH);
 			goto out;

@@ -40,6 +40,7 @@ struct orch_status {
 	size_t n_previous;
 	bool healthy;
 	char healthy_since[40];
+	int64_t check_interval_ms, check_retries; /* the running version's health check; 0 when not said */
 	char probe[200]; /* the newest probe's output */
 	int64_t restarts;
 	char message[512];

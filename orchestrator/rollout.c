@@ -278,6 +278,7 @@ struct eng {
 	struct orch_proc proc;
 	size_t check_i;
 	bool check_running;
+	bool warned_bake; /* the bake was found too short for the image's health check */
 	struct orch_tokens tokens;
 };
 
@@ -665,6 +666,21 @@ static void maybe_baked(struct eng *g, size_t i, int64_t now)
 
 static void send_probes(struct eng *g, size_t i);
 
+/* rampd calls a version unhealthy only after `retries` failed probes, one per
+ * interval: a shorter bake (but for none at all) passes a version that starts
+ * failing during it. Said once a rollout, on the first host that tells. */
+static void warn_short_bake(struct eng *g, size_t i, const struct orch_status *s)
+{
+	int64_t bake = g->r->o.bake_ms, sees = s->check_interval_ms * s->check_retries;
+	if (g->warned_bake || bake == 0 || bake >= sees)
+		return;
+	g->warned_bake = true;
+	log_warn("the %" PRId64 " ms bake is shorter than the image's health check needs to see a failure "
+		 "(%s probes every %" PRId64 " ms, unhealthy after %" PRId64 " failures: %" PRId64
+		 " ms); use --bake %" PRId64 "ms or more, or build the image with a shorter --health-interval",
+		 bake, hname(g, i), s->check_interval_ms, s->check_retries, sees, sees);
+}
+
 /* A status answer while deploying, baking or watching. */
 static void on_status(struct eng *g, size_t i, const struct orch_resp *r, int64_t now)
 {
@@ -718,6 +734,7 @@ static void on_status(struct eng *g, size_t i, const struct orch_resp *r, int64_
 			h->healthy_ms = now;
 			h->probe_rounds = 0;
 			host_event(g, i, ORCH_HS_HEALTHY, s.phase, s.current, NULL, false, ORCH_LVL_DETAIL);
+			warn_short_bake(g, i, &s);
 		}
 		h->resync = false;
 		snprintf(h->note->healthy_since, sizeof h->note->healthy_since, "%s", s.healthy_since);

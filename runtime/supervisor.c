@@ -168,6 +168,10 @@ void rt_app_status_json(const struct rt_app *a, struct jgen *g)
 		jtime(g, a->healthy_since);
 	else
 		jgen_null(g);
+	if (a->check_interval_ms > 0) {
+		jgen_kint(g, API_F_INTERVAL_MS, a->check_interval_ms);
+		jgen_kint(g, API_F_RETRIES, a->check_retries);
+	}
 	jgen_key(g, API_F_PROBES);
 	jgen_arr_open(g);
 	for (size_t i = 0; i < a->n_probes; i++) {

@@ -93,6 +93,7 @@ struct rt_app {
 	char message[512];
 	bool healthy;
 	int64_t healthy_since;
+	int64_t check_interval_ms, check_retries; /* the running version's health check; 0 without one */
 	struct rt_probe probes[RT_PROBES_KEPT]; /* ring, oldest at probe_head when full */
 	size_t n_probes, probe_head;
 	struct rt_event history[RT_HISTORY_KEPT];

@@ -367,6 +367,11 @@ static void use_version(struct rt_app *a, struct version *v, struct inst *in)
 	rt_health_free(&w->health);
 	w->health = v->health;
 	memset(&v->health, 0, sizeof v->health);
+	pthread_mutex_lock(&a->mu);
+	bool checked = w->health.type != RT_HEALTH_NONE;
+	a->check_interval_ms = checked ? w->health.interval / 1000000 : 0;
+	a->check_retries = checked ? w->health.retries : 0;
+	pthread_mutex_unlock(&a->mu);
 	w->has_probe_addr = false;
 	for (size_t i = 0; i < v->n_idx; i++)
 		if (!strcmp(w->socks[v->idx[i]].name, w->health.port)) {

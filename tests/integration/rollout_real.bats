@@ -40,13 +40,19 @@ ensure_v2() {
 
 @test "real: v1 then v2 rolled out cleanly in waves 1,2,4,1 (test records, a tag)" {
 	# new hosts: nothing to return to is fine; v1 has a passing test record
-	run --separate-stderr rollout_real --image "$V1" --bake 0
+	# a 100 ms bake cannot see a failure of a check every 100 ms, 3 retries: said once
+	run --separate-stderr rollout_real --image "$V1" --bake 100ms
 	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
 	[ "$(events precheck | jq -c .before)" = "[null,null,null,null,null,null,null,null]" ]
 	fleet_on "$V1" v1
+	[ "$(grep -c 'bake is shorter than the image' <<<"$stderr")" = 1 ]
+	[[ "$stderr" == *"the 100 ms bake"*"probes every 100 ms, unhealthy after 3 failures: 300 ms); use --bake 300ms"* ]]
+	host_api 1 GET /v1/apps/web
+	[ "$(jq -c '[.health.intervalMs, .health.retries]' <<<"$body")" = "[100,3]" ]
 	# v2 by its tag: resolved once, every host gets the digest
 	run --separate-stderr rollout_real --image "$REG/hello:v2"
 	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	[[ "$stderr" != *"bake is shorter"* ]] # 300 ms: long enough
 	[ "$(events start | jq -r .image)" = "$V2" ]
 	[ "$(events wave | jq -r '.hosts | join(" ")' | tr '\n' ,)" = "h1,h2 h3,h4 h5 h6 h7,h8," ]
 	[ "$(jq -r 'select(.event == "wave" or .event == "wave_passed") | "\(.event)\(.wave)"' <<<"$output" | tr '\n' ' ')" = \

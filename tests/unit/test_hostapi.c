@@ -22,7 +22,7 @@ static const char *good =
 	"\"desired\":{\"image\":\"reg/web@" D2 "\",\"digest\":\"" D2 "\"},"
 	"\"current\":{\"image\":\"reg/web@" D2 "\",\"digest\":\"" D2 "\",\"since\":\"t0\"},"
 	"\"previous\":[{\"image\":\"reg/web@" D1 "\",\"digest\":\"" D1 "\"}],\"pinned\":[],"
-	"\"health\":{\"healthy\":true,\"healthySince\":\"t2\",\"probes\":[{\"time\":\"t\",\"ok\":true,\"ms\":1.5,"
+	"\"health\":{\"healthy\":true,\"healthySince\":\"t2\",\"intervalMs\":100,\"retries\":3,\"probes\":[{\"time\":\"t\",\"ok\":true,\"ms\":1.5,"
 	"\"output\":\"200 OK\"}]},\"restarts\":3,\"message\":\"\",\"future\":{\"x\":1},"
 	"\"history\":[{\"time\":\"t0\",\"phase\":\"pulling\",\"message\":\"\"},{\"time\":\"t2\",\"phase\":\"healthy\"}]}";
 
@@ -42,6 +42,8 @@ static void test_status(void **state)
 	assert_string_equal(s.previous[0], D1);
 	assert_true(s.healthy);
 	assert_string_equal(s.healthy_since, "t2");
+	assert_int_equal(s.check_interval_ms, 100);
+	assert_int_equal(s.check_retries, 3);
 	assert_string_equal(s.probe, "200 OK");
 	assert_int_equal(s.restarts, 3);
 	assert_int_equal(s.n_history, 2);
@@ -51,6 +53,7 @@ static void test_status(void **state)
 	assert_int_equal(orch_status_parse(bare, strlen(bare), NULL, &s, &e), 0);
 	assert_string_equal(s.current, "");
 	assert_false(s.healthy);
+	assert_int_equal(s.check_interval_ms, 0);
 }
 
 static void bad(const char *json, const char *words)
@@ -82,6 +85,11 @@ static void test_hostile(void **state)
 	bad("{\"name\":\"web\",\"generation\":1,\"phase\":\"healthy\",\"previous\":[{\"digest\":1}]}", "\"previous\"[0]");
 	bad("{\"name\":\"web\",\"generation\":1,\"phase\":\"healthy\",\"health\":{\"healthy\":\"yes\"}}", "\"health\"");
 	bad("{\"name\":\"web\",\"generation\":1,\"phase\":\"healthy\",\"name\":\"web\"}", "twice");
+	bad("{\"name\":\"web\",\"generation\":1,\"phase\":\"healthy\",\"health\":{\"intervalMs\":-5}}",
+	    "\"intervalMs\": -5 is out of range");
+	bad("{\"name\":\"web\",\"generation\":1,\"phase\":\"healthy\",\"health\":{\"retries\":4294967296}}",
+	    "\"retries\": 4294967296 is out of range");
+	bad("{\"name\":\"web\",\"generation\":1,\"phase\":\"healthy\",\"health\":{\"intervalMs\":1.5}}", "\"health\"");
 	bad("{\"name\":\"web\",\"generation\":99999999999999999999,\"phase\":\"healthy\"}", "expected integer");
 	/* control characters from a host never reach a terminal; long strings are cut */
 	struct orch_status s;
