@@ -52,9 +52,12 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	if [ "$what" = revert ]; then
 		api POST /v1/apps/web/revert "{\"to\":\"previous\",\"generation\":$gen}"
 	else
-		# the next image in turn that is not the current one
-		cur=$(jq -r .current.digest <<<"$body")
-		[ "${IMG[$next]#*@}" = "$cur" ] && next=$((next % N_IMAGES + 1))
+		# the next image in turn that the host does not keep (so it is pulled)
+		kept=" $(jq -r '[.current.digest, .previous[].digest] | join(" ")' <<<"$body") "
+		for ((k = 0; k < N_IMAGES; k++)); do
+			[[ $kept == *" ${IMG[$next]#*@} "* ]] || break
+			next=$((next % N_IMAGES + 1))
+		done
 		api PUT /v1/apps/web "{\"image\":\"${IMG[$next]}\",\"generation\":$gen}"
 		next=$((next % N_IMAGES + 1))
 	fi
