@@ -52,10 +52,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	if [ "$what" = revert ]; then
 		api POST /v1/apps/web/revert "{\"to\":\"previous\",\"generation\":$gen}"
 	else
-		# the next image in turn that the host does not keep (so it is pulled)
-		kept=" $(jq -r '[.current.digest, .previous[].digest] | join(" ")' <<<"$body") "
+		# the next image in turn that is not in the store (so it is pulled)
 		for ((k = 0; k < N_IMAGES; k++)); do
-			[[ $kept == *" ${IMG[$next]#*@} "* ]] || break
+			[ -e "$T/state/images/${IMG[$next]#*@sha256:}.json" ] || break
 			next=$((next % N_IMAGES + 1))
 		done
 		api PUT /v1/apps/web "{\"image\":\"${IMG[$next]}\",\"generation\":$gen}"
