@@ -27,7 +27,7 @@ scenario() {
 }
 
 @test "fault: the registry killed mid-push, mid-pull and while rampd pulls (1 round each)" {
-	scenario registry_kill FAULT_ROUNDS=1 FAULT_MIB=8 FAULT_OUTAGE_MS=300
+	scenario registry_kill FAULT_ROUNDS=1 FAULT_MIB=4 FAULT_OUTAGE_MS=300
 }
 
 @test "fault: disk full during rampd's pull and unpack, ramp pull and ramp build (1 round each)" {
