@@ -23,9 +23,11 @@ LIBFT=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1)
 t0=$SECONDS
 echo "+0" >"$T/clock.h2"
 echo "+0" >"$T/clock.ramp"
+# an ASan build accepts libfaketime loaded before its runtime
+FT_ASAN=ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
 # faked PROGRAM...: with the wall clock of file $CLOCK
 faked() {
-	LD_PRELOAD=$LIBFT FAKETIME_TIMESTAMP_FILE=$CLOCK FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 "$@"
+	env "$FT_ASAN" LD_PRELOAD="$LIBFT" FAKETIME_TIMESTAMP_FILE="$CLOCK" FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 "$@"
 }
 
 reg=$(start_registry "$T/registry")
@@ -33,7 +35,7 @@ for ((i = 0; i <= ROUNDS; i++)); do
 	IMGS[$i]=$(build_image "$reg" app "c$i" 0) || fail "building image $i"
 done
 host_start 1 || fail "h1 did not start"
-HOST_WRAP="env LD_PRELOAD=$LIBFT FAKETIME_TIMESTAMP_FILE=$T/clock.h2 FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1"
+HOST_WRAP="env $FT_ASAN LD_PRELOAD=$LIBFT FAKETIME_TIMESTAMP_FILE=$T/clock.h2 FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1"
 host_start 2 || fail "h2 (faked clock) did not start"
 HOST_WRAP=
 hosts_fleet 2

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# tests/fault/disk_full.sh: the disk fills up, on a small tmpfs (40 MiB)
-# mounted for the test, FAULT_ROUNDS rounds (default 3) of each:
-#   rampd pull:   rampd's store on the tmpfs; a new version with a 64 MiB
-#                 incompressible layer (the download does not fit);
+# tests/fault/disk_full.sh: the disk fills up, on a small tmpfs (40 MiB,
+# FAULT_DISK_MIB) mounted for the test, FAULT_ROUNDS rounds (default 3) of each:
+#   rampd pull:   rampd's store on the tmpfs; a new version with an
+#                 incompressible layer 1.6 times the tmpfs (64 MiB; the
+#                 download does not fit);
 #   rampd unpack: a version whose 64 MiB layer of zeros is a 64 KiB blob
 #                 (the download fits, the unpacked layer does not);
 #   ramp pull:    `ramp pull -o` of the 64 MiB image onto the tmpfs;
@@ -13,11 +14,13 @@
 # space back (the tmpfs's use afterwards is what it was before, within 1 MiB).
 . "$(dirname "$0")/lib.sh"
 ROUNDS=${FAULT_ROUNDS:-3}
+DISK=${FAULT_DISK_MIB:-40}
+BIG=$((DISK * 8 / 5))
 load rampd_helpers
 BATS_TEST_COMPLETED=1
 SMALL=$T/small
 mkdir -p "$SMALL"
-mount -t tmpfs -o size=40m tmpfs "$SMALL" || fail "cannot mount a tmpfs"
+mount -t tmpfs -o "size=${DISK}m" tmpfs "$SMALL" || fail "cannot mount a tmpfs"
 CLEANUPS+=("umount -l $SMALL" rampd_stop)
 t0=$SECONDS
 used() { df -k --output=used "$SMALL" | tail -1 | tr -d ' '; }
@@ -65,10 +68,10 @@ deploy_fails() {
 
 # images: 64 MiB random (does not download), 64 MiB of zeros (downloads, does not unpack)
 for ((i = 1; i <= ROUNDS; i++)); do
-	BIG[$i]=$(build_image "$reg" big "r$i" 64) || fail "building big image $i"
+	BIG[$i]=$(build_image "$reg" big "r$i" "$BIG") || fail "building big image $i"
 	mkdir -p "$T/zero$i"
 	cp "$RAMP_HELLO" "$T/zero$i/hello"
-	head -c $((64 << 20)) /dev/zero >"$T/zero$i/zeros"
+	head -c $((BIG << 20)) /dev/zero >"$T/zero$i/zeros"
 	echo "$i" >"$T/zero$i/round"
 	"$RAMP_BIN" -q build "$T/zero$i" -o "$T/zero$i.tar" --entrypoint /hello --port 8080 --health-http 8080/health >/dev/null ||
 		fail "build zeros"
@@ -79,9 +82,9 @@ done
 
 for ((r = 1; r <= ROUNDS; r++)); do
 	round=$r
-	deploy_fails "${BIG[$r]}" "rampd pull of a 64 MiB layer"
+	deploy_fails "${BIG[$r]}" "rampd pull of a $BIG MiB layer"
 	round=$((ROUNDS + r))
-	deploy_fails "${ZERO[$r]}" "rampd unpack of a 64 MiB layer (64 KiB compressed)"
+	deploy_fails "${ZERO[$r]}" "rampd unpack of a $BIG MiB layer of zeros"
 done
 kill -TERM "$RAMPD_PID"
 wait_exit "$RAMPD_PID" 15 || fail "rampd did not stop"
@@ -100,7 +103,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	say "round $round: ramp pull -o: \"$(cut -c1-110 "$T/err")\"; no output, space given back"
 
 	round=$((3 * ROUNDS + r))
-	head -c $((64 << 20)) /dev/urandom >"$T/src/payload"
+	head -c $((BIG << 20)) /dev/urandom >"$T/src/payload"
 	before=$(used)
 	"$RAMP_BIN" -q build "$T/src" -o "$SMALL/built.tar" --entrypoint /hello >"$T/out" 2>"$T/err" && fail "ramp build succeeded on a full disk"
 	grep -q "No space left on device" "$T/err" || fail "ramp build: the error does not say why: $(cat "$T/err")"

@@ -31,9 +31,13 @@ exec 4>&2 2>>"$T/stderr.log"
 
 # scenario cleanups run first (newest first), then the common one
 CLEANUPS=()
-on_exit() {
+run_cleanups() {
 	local i
 	for ((i = ${#CLEANUPS[@]} - 1; i >= 0; i--)); do eval "${CLEANUPS[$i]}" >/dev/null 2>&1 || true; done
+	CLEANUPS=()
+}
+on_exit() {
+	run_cleanups
 	if [ "${FAULT_KEEP:-0}" = 1 ]; then echo "kept $T" >&4; else rm -rf "$T"; fi
 }
 trap on_exit EXIT
@@ -47,7 +51,15 @@ fail() {
 	printf 'FAIL %s: round %s: %s (FAULT_SEED=%s)\n' "$NAME" "$round" "$*" "$SEED"
 	exit 1
 }
-pass() { printf 'PASS %s: %s (seed %s)\n' "$NAME" "$*" "$SEED"; }
+# pass SUMMARY: stops everything first, so that an ASan/UBSan build's reports
+# (leaks show at exit) are in the logs of $T, and fails on any
+pass() {
+	local f
+	run_cleanups
+	f=$(grep -rlE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T" --include='*.log' --include='*.err' 2>/dev/null | head -1)
+	[ -z "$f" ] || fail "sanitizer report in $f: $(grep -m1 -E 'Sanitizer|runtime error:' "$f")"
+	printf 'PASS %s: %s (seed %s)\n' "$NAME" "$*" "$SEED"
+}
 
 # rand_ms MAX: a random sleep of 0..MAX-1 milliseconds
 rand_sleep() { sleep "$(awk -v m="$((RANDOM % $1))" 'BEGIN{printf "%.3f", m / 1000}')"; }

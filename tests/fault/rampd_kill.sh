@@ -38,6 +38,16 @@ phase_now() {
 	curl -s -m 1 --unix-socket "$T/rampd.sock" http://rampd/v1/apps/web | jq -r .phase 2>/dev/null
 }
 
+# absent_next: moves next to an image the store does not have, if any
+absent_next() {
+	local k
+	for ((k = 0; k < N_IMAGES; k++)); do
+		[ -e "$T/state/images/${IMG[$next]#*@sha256:}.json" ] || return 0
+		next=$((next % N_IMAGES + 1))
+	done
+	return 1
+}
+
 declare -A hit=() missed=()
 next=2 t0=$SECONDS
 for ((round = 1; round <= ROUNDS; round++)); do
@@ -52,9 +62,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	if [ "$what" = revert ]; then
 		api POST /v1/apps/web/revert "{\"to\":\"previous\",\"generation\":$gen}"
 	else
-		# the next image in turn that is not the current one
-		cur=$(jq -r .current.digest <<<"$body")
-		[ "${IMG[$next]#*@}" = "$cur" ] && next=$((next % N_IMAGES + 1))
+		# the next image in turn that is not in the store (so it is pulled); when
+		# all are, until rampd's garbage collection (5 s after a switch, and
+		# each restart starts that delay again) has removed some
+		wait_until 15 absent_next || true
 		api PUT /v1/apps/web "{\"image\":\"${IMG[$next]}\",\"generation\":$gen}"
 		next=$((next % N_IMAGES + 1))
 	fi

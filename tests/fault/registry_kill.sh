@@ -4,7 +4,8 @@
 # port and data after a random outage, FAULT_ROUNDS rounds (default 6) of each:
 #   push:  `ramp push` of a 64 MiB image;
 #   pull:  `ramp pull -o` of it;
-#   rampd: rampd pulling a new 32 MiB image for its app.
+#   rampd: rampd pulling a new 64 MiB image for its app (killed as soon as
+#          rampd reports the pull).
 # FAULT_MIB (64) sets the sizes, FAULT_OUTAGE_MS (2000) the longest outage.
 # Odd rounds run ramp with --retries 0, so the command fails and is run
 # again (the rerun resumes: pull from its .ramp-partial, push skipping the
@@ -89,7 +90,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	wait "$p" || rc=$?
 	how="same process"
 	if [ "$rc" != 0 ]; then
-		how="rerun after: $(tail -1 "$T/push.err" | cut -c1-100)"
+		how="rerun after: $(tail -1 "$T/push.err" | sed 's/.*: //' | cut -c1-60)"
 		"$RAMP_BIN" -q push --tls-verify=false "$T/push.tar" "$reg/pushed:r$round" >"$T/push.out" 2>"$T/push.err" ||
 			fail "push again: $(tail -3 "$T/push.err")"
 	fi
@@ -114,8 +115,8 @@ for ((round = ROUNDS + 1; round <= 2 * ROUNDS; round++)); do
 	how="same process"
 	if [ "$rc" != 0 ]; then
 		[ -e "$o" ] && fail "a failed pull left $o"
-		partial=$(stat -c %s "$T/.pulled.tar.ramp-partial" 2>/dev/null || echo 0)
-		how="rerun from a $((partial >> 20)) MiB partial after: $(tail -1 "$T/pull.err" | cut -c1-80)"
+		partial=$(du -k "$T/.pulled.tar.ramp-partial" 2>/dev/null | cut -f1)
+		how="rerun from a $((${partial:-0} >> 10)) MiB partial after: $(tail -1 "$T/pull.err" | sed 's/.*: //' | cut -c1-60)"
 		"$RAMP_BIN" -q pull --tls-verify=false "$reg/big:1" -o "$o" >"$T/pull.out" 2>"$T/pull.err" ||
 			fail "pull again: $(tail -3 "$T/pull.err")"
 	fi
@@ -130,7 +131,7 @@ done
 PORT=$(free_port)
 write_config "\"apps\": {\"web\": {\"ports\": {\"8080\": \"127.0.0.1:$PORT\"}, \"stop_grace\": \"2s\", \"keep\": 2}}"
 for ((i = 0; i <= ROUNDS; i++)); do
-	IMG[$i]=$(build_image "$reg" app "v$i" $((MIB / 2))) || fail "building image $i"
+	IMG[$i]=$(build_image "$reg" app "v$i" "$MIB") || fail "building image $i"
 done
 start_rampd || fail "rampd did not start"
 api PUT /v1/apps/web "{\"image\":\"${IMG[0]}\",\"generation\":1}"
@@ -139,17 +140,22 @@ for ((i = 1; i <= ROUNDS; i++)); do
 	round=$((2 * ROUNDS + i))
 	api PUT /v1/apps/web "{\"image\":\"${IMG[$i]}\",\"generation\":$((i + 1))}"
 	[ "$code" = 202 ] || fail "deploy: $code $body"
-	wait_app .phase pulling 10 || fail "never pulling: $body"
-	rand_sleep 20
-	api GET /v1/apps/web
-	phase=$(jq -r .phase <<<"$body")
+	# the moment rampd says it is pulling (polled without pause)
+	phase=
+	for ((k = 0; k < 2000; k++)); do
+		phase=$(curl -s -m 1 --unix-socket "$T/rampd.sock" http://rampd/v1/apps/web | jq -r .phase)
+		[ "$phase" = pulling ] && break
+	done
+	retries0=$(grep -c 'retrying in' "$T/rampd.log")
 	registry_outage
 	wait_app .current.digest "${IMG[$i]#*@}" 60 || fail "rampd did not get v$i after the outage: $body"
 	wait_app .phase healthy 30 || fail "v$i is not healthy: $body"
 	served_by "$PORT" "v$i" || fail "port $PORT does not serve v$i"
 	msg=$(store_verify "$T/state" web) || fail "store: $msg"
+	[ "$(grep -c 'retrying in' "$T/rampd.log")" -gt "$retries0" ] && phase="$phase (the pull failed and was retried)"
 	say "round $round: registry killed while rampd was $phase: v$i runs, store verifies"
-	count[rampd-$phase]=$((${count[rampd-$phase]:-0} + 1))
+	count[rampd-${phase%% *}]=$((${count[rampd-${phase%% *}]:-0} + 1))
+	[[ $phase == *retried* ]] && count[rampd-retried]=$((${count[rampd-retried]:-0} + 1))
 done
 summary=$(for k in $(printf '%s\n' "${!count[@]}" | sort); do printf ' %s %s' "$k" "${count[$k]}"; done)
 pass "$((3 * ROUNDS)) rounds in $((SECONDS - t0)) s:$summary; every transfer completed and verified"

@@ -7,10 +7,13 @@
  *
  * usage: loadclient --url URL [--path PATH]... [--clients N] [--seconds S]
  *                   [--unix SOCKET] [--token FILE] [--source A,B,...]
- *                   [--new-connection]
+ *                   [--new-connection] [--interval MS]
  *   --path          request paths, taken in turn (default: the URL's)
+ *   --interval      each client starts a request every MS milliseconds (an
+ *                   answer slower than that delays the next); default: at once
  *   --source        local addresses, client i binds the (i mod n)th
- *   --new-connection  a new connection for every request (else keep-alive)
+ *   --new-connection  a new connection for every request, "Connection: close"
+ *                   (else keep-alive)
  * Prints one line: "requests N errors N p50 MS p99 MS max MS rps R", and the
  * first errors on stderr. Exit 0 when it ran (errors or not), 2 on misuse. */
 #include <curl/curl.h>
@@ -47,13 +50,13 @@ static int cmp_u32(const void *a, const void *b)
 static void usage(void)
 {
 	fprintf(stderr, "usage: loadclient --url URL [--path PATH]... [--clients N] [--seconds S] [--unix SOCKET]\n"
-			"                  [--token FILE] [--source A,B,...] [--new-connection]\n");
+			"                  [--token FILE] [--source A,B,...] [--new-connection] [--interval MS]\n");
 	exit(2);
 }
 
 struct client {
 	CURL *h;
-	double t0;
+	double t0, next; /* started; next start (paced), 0 while running */
 	size_t next_path;
 };
 
@@ -63,7 +66,7 @@ int main(int argc, char **argv)
 	char *paths[64], *sources[64], auth[600] = "";
 	size_t n_paths = 0, n_sources = 0;
 	long clients = 200;
-	double seconds = 60;
+	double seconds = 60, interval = 0;
 	bool fresh = false;
 	static const struct option opts[] = {{"url", required_argument, NULL, 'u'},
 					     {"path", required_argument, NULL, 'p'},
@@ -73,6 +76,7 @@ int main(int argc, char **argv)
 					     {"token", required_argument, NULL, 't'},
 					     {"source", required_argument, NULL, 'a'},
 					     {"new-connection", no_argument, NULL, 'n'},
+					     {"interval", required_argument, NULL, 'i'},
 					     {NULL, 0, NULL, 0}};
 	int o;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -92,10 +96,11 @@ int main(int argc, char **argv)
 				sources[n_sources++] = s;
 			break;
 		case 'n': fresh = true; break;
+		case 'i': interval = strtod(optarg, NULL) / 1000; break;
 		default: usage();
 		}
 	}
-	if (!url || clients < 1 || clients > 10000 || seconds <= 0)
+	if (!url || clients < 1 || clients > 10000 || seconds <= 0 || interval < 0)
 		usage();
 	if (token_file) {
 		struct err e;
@@ -121,10 +126,14 @@ int main(int argc, char **argv)
 	CURLM *m = curl_multi_init();
 	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, clients);
 	struct curl_slist *hdrs = auth[0] ? curl_slist_append(NULL, auth) : NULL;
+	/* the server closes (as with wrk's "Connection: close"), so it has let go
+	   of a connection before the client's next one counts against its limit */
+	if (fresh)
+		hdrs = curl_slist_append(hdrs, "Connection: close");
 	struct client *c = calloc((size_t)clients, sizeof *c);
 	size_t cap = 1 << 20, n_lat = 0;
 	uint32_t *lat = malloc(cap * sizeof *lat);
-	if (!m || !c || !lat || (auth[0] && !hdrs))
+	if (!m || !c || !lat || ((auth[0] || fresh) && !hdrs))
 		return 1;
 	unsigned long errors = 0;
 	double start = mono(), end = start + seconds;
@@ -150,12 +159,13 @@ int main(int argc, char **argv)
 			snprintf(full, sizeof full, "%s%s", base, paths[(x)->next_path++ % n_paths]); \
 		curl_easy_setopt((x)->h, CURLOPT_URL, n_paths ? full : url);                      \
 		(x)->t0 = mono();                                                                  \
+		(x)->next = 0;                                                                     \
 		curl_multi_add_handle(m, (x)->h);                                                 \
 	} while (0)
 	for (long i = 0; i < clients; i++)
 		LAUNCH(&c[i]);
-	int running = 1, shown = 0;
-	while (running) {
+	int running = 1, shown = 0, waiting = 0;
+	while (running || waiting) {
 		curl_multi_perform(m, &running);
 		CURLMsg *msg;
 		int left;
@@ -182,13 +192,28 @@ int main(int argc, char **argv)
 			}
 			lat[n_lat++] = (uint32_t)((now - x->t0) * 1e6);
 			curl_multi_remove_handle(m, msg->easy_handle);
-			if (now < end) {
+			if (now < end && interval > 0) {
+				x->next = x->t0 + interval > now ? x->t0 + interval : now;
+				waiting++;
+			} else if (now < end) {
 				LAUNCH(x);
 				running = 1;
 			}
 		}
-		if (running)
-			curl_multi_poll(m, NULL, 0, 100, NULL);
+		/* paced clients whose time has come */
+		double now = mono();
+		for (long i = 0; waiting && i < clients; i++) {
+			if (c[i].next == 0 || c[i].next > now)
+				continue;
+			waiting--;
+			c[i].next = 0;
+			if (now < end) {
+				LAUNCH(&c[i]);
+				running = 1;
+			}
+		}
+		if (running || waiting)
+			curl_multi_poll(m, NULL, 0, interval > 0 ? 1 : 100, NULL);
 	}
 	double took = mono() - start;
 	qsort(lat, n_lat, sizeof *lat, cmp_u32);
