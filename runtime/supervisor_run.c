@@ -988,6 +988,11 @@ static void step(struct rt_app *a)
 			switch_to(a, &want, revert);
 			goto out;
 		}
+		/* the backoff is the failing version's: another one is pulled at once */
+		if (!present && !w->pulling && w->pull_failures && !img_digest_eq(&w->pull_digest, &want.manifest)) {
+			w->pull_failures = 0;
+			w->pull_retry_at = 0;
+		}
 		if (!present && !w->pulling && now >= w->pull_retry_at)
 			start_pull(a, &want);
 		/* when to come back for it */

@@ -257,6 +257,20 @@ PY
 	[ "$code" = 202 ]
 	wait_app .phase healthy
 	[ "$(jq -r .desired.digest <<<"$body")" = "${V1#*@}" ]
+	# failing again and again (retry in 4 s, then 8 s) delays no other version
+	deploy "$missing" 3
+	for _ in $(seq 300); do
+		api GET /v1/apps/web
+		[[ "$(jq -r .message <<<"$body")" == *"retrying in 4 s" ]] && break
+		sleep 0.05
+	done
+	[[ "$(jq -r .message <<<"$body")" == *"retrying in 4 s" ]]
+	t0=$(date +%s%N)
+	deploy "$V2" 4
+	wait_app .current.digest "${V2#*@}" 10
+	# pulled at once, not after the missing one's 4 s
+	(($(date +%s%N) - t0 < 3000000000))
+	served_by "$PORT" v2
 }
 
 @test "rampd deploy: an exec health check (Docker's Healthcheck) runs inside the container" {
