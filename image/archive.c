@@ -178,11 +178,15 @@ static int arch_err(struct err *e, struct archive *a, const char *what, const ch
 
 static int add_entry(struct archive *a, int out_fd, const char *name, mode_t type, int fd, int64_t size, struct err *e)
 {
+	enum { BUF = 1 << 20 };
 	struct archive_entry *ent = archive_entry_new();
-	static __thread char buf[1 << 20];
+	/* on the heap for the call only: a static buffer would stay resident in every thread */
+	_cleanup_free_ char *buf = type == AE_IFREG && size > 0 ? malloc(size < BUF ? (size_t)size : BUF) : NULL;
 	int rc = -1;
-	if (!ent)
+	if (!ent || (type == AE_IFREG && size > 0 && !buf)) {
+		archive_entry_free(ent);
 		return err_errno(e, ENOMEM, "archive entry");
+	}
 	archive_entry_set_pathname(ent, name);
 	archive_entry_set_filetype(ent, type);
 	archive_entry_set_perm(ent, type == AE_IFDIR ? 0755 : 0644);
@@ -196,7 +200,7 @@ static int add_entry(struct archive *a, int out_fd, const char *name, mode_t typ
 	}
 	int64_t left = size;
 	while (type == AE_IFREG && left > 0) {
-		ssize_t n = read(fd, buf, sizeof buf);
+		ssize_t n = read(fd, buf, left < BUF ? (size_t)left : BUF);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -207,8 +211,6 @@ static int add_entry(struct archive *a, int out_fd, const char *name, mode_t typ
 			err_set(e, "\"%s\" shrank while it was being archived", name);
 			goto out;
 		}
-		if (n > left)
-			n = (ssize_t)left;
 		if (archive_write_data(a, buf, (size_t)n) != n) {
 			arch_err(e, a, "write archive entry", name);
 			goto out;

@@ -26,10 +26,14 @@ static int copy_blob(const struct img_layout *from, const struct img_descriptor 
 {
 	_cleanup_close_ int fd = -1;
 	struct img_blob_writer w;
-	static __thread char buf[1 << 20];
+	enum { BUF = 1 << 20 };
+	_cleanup_free_ char *buf = NULL;
 	uint64_t size;
 	if (img_layout_has_blob(to, &d->digest))
 		return 0;
+	/* on the heap for the call only: a static buffer would stay resident in every thread */
+	if (!(buf = malloc(BUF)))
+		return err_errno(e, ENOMEM, "blob %s", d->digest.s);
 	if (img_layout_open_blob(from, &d->digest, &fd, &size, e) < 0)
 		return -1;
 	if (size != (uint64_t)d->size)
@@ -38,7 +42,7 @@ static int copy_blob(const struct img_layout *from, const struct img_descriptor 
 	if (img_blob_writer_open(&w, to, e) < 0)
 		return -1;
 	for (;;) {
-		ssize_t n = read(fd, buf, sizeof buf);
+		ssize_t n = read(fd, buf, BUF);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {

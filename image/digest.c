@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/cleanup.h"
+
 static void init_crypto(void)
 {
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
@@ -95,12 +97,16 @@ void img_sha256_buf(const void *buf, size_t len, struct img_digest *out)
 int img_sha256_fd(int fd, const char *what, struct img_digest *out, uint64_t *size, struct err *e)
 {
 	struct img_sha256 h;
-	static __thread char buf[1 << 16];
+	enum { BUF = 1 << 16 };
 	uint64_t total = 0;
+	/* on the heap for the call only: a static buffer would stay resident in every thread */
+	_cleanup_free_ char *buf = malloc(BUF);
+	if (!buf)
+		return err_errno(e, ENOMEM, "read \"%s\"", what);
 	if (img_sha256_init(&h, e) < 0)
 		return -1;
 	for (;;) {
-		ssize_t n = read(fd, buf, sizeof buf);
+		ssize_t n = read(fd, buf, BUF);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -42,10 +42,14 @@ static void lw_free(struct lw *w)
 
 int img_pull_hash_range(int fd, uint64_t off, uint64_t len, struct img_sha256 *h, const char *what, struct err *e)
 {
-	static __thread char buf[1 << 16];
+	enum { BUF = 1 << 16 };
 	uint64_t done = 0;
+	/* on the heap for the call only: a static buffer would stay resident in every thread */
+	_cleanup_free_ char *buf = len ? malloc(BUF) : NULL;
+	if (len && !buf)
+		return err_errno(e, ENOMEM, "read \"%s\"", what);
 	while (done < len) {
-		size_t want = len - done < sizeof buf ? (size_t)(len - done) : sizeof buf;
+		size_t want = len - done < BUF ? (size_t)(len - done) : BUF;
 		ssize_t n = pread(fd, buf, want, (off_t)(off + done));
 		if (n < 0 && errno == EINTR)
 			continue;

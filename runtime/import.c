@@ -96,9 +96,13 @@ static int link_blob(struct rt_store *s, const char *from, const struct img_desc
 
 static int copy_blob(struct rt_store *s, const struct img_layout *src, const struct img_descriptor *d, struct err *e)
 {
-	static __thread char buf[1 << 20];
+	enum { BUF = 1 << 20 };
 	struct rt_ingest in;
 	_cleanup_close_ int fd = -1;
+	/* on the heap for the call only: a static buffer would stay resident in every thread */
+	_cleanup_free_ char *buf = malloc(BUF);
+	if (!buf)
+		return err_errno(e, ENOMEM, "blob %s", d->digest.s);
 	int r = rt_ingest_open(s, &d->digest, d->size, &in, e);
 	if (r != 0)
 		return r < 0 ? -1 : 0;
@@ -109,7 +113,7 @@ static int copy_blob(struct rt_store *s, const struct img_layout *src, const str
 		return -1;
 	}
 	for (;;) {
-		ssize_t n = read(fd, buf, sizeof buf);
+		ssize_t n = read(fd, buf, BUF);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {

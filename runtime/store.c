@@ -134,6 +134,8 @@ static int64_t ingest_recorded(const struct rt_store *s, const struct img_digest
 
 int rt_ingest_open(struct rt_store *s, const struct img_digest *d, int64_t size, struct rt_ingest *in, struct err *e)
 {
+	enum { BUF = 1 << 16 };
+	_cleanup_free_ char *buf = NULL;
 	char rel[128];
 	struct stat st;
 	*in = (struct rt_ingest){.s = s, .digest = *d, .size = size, .fd = -1};
@@ -158,10 +160,14 @@ int rt_ingest_open(struct rt_store *s, const struct img_digest *d, int64_t size,
 	}
 	if (img_sha256_init(&in->h, e) < 0)
 		goto fail;
-	/* the hash state cannot be saved, so hash the kept prefix again */
+	/* the hash state cannot be saved, so hash the kept prefix again (with a
+	 * buffer for the call only: a static one would stay resident in every thread) */
+	if (off > 0 && !(buf = malloc(BUF))) {
+		err_errno(e, ENOMEM, "resume \"%s/%s\"", s->root, rel);
+		goto fail;
+	}
 	for (uint64_t pos = 0; pos < (uint64_t)off;) {
-		static __thread char buf[1 << 16];
-		size_t want = (uint64_t)off - pos < sizeof buf ? (size_t)((uint64_t)off - pos) : sizeof buf;
+		size_t want = (uint64_t)off - pos < BUF ? (size_t)((uint64_t)off - pos) : BUF;
 		ssize_t n = pread(in->fd, buf, want, (off_t)pos);
 		if (n <= 0) {
 			err_sys(e, "read \"%s/%s\"", s->root, rel);

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -782,6 +783,8 @@ static void *pull_main(void *arg)
 	pthread_mutex_unlock(&a->mu);
 	rt_app_version_free(&j->v);
 	free(j);
+	/* a pull's buffers are freed now: give their pages back, rampd idles next */
+	malloc_trim(0);
 	rt_app_wake(a);
 	return NULL;
 }
