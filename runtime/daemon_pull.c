@@ -203,8 +203,11 @@ int rt_daemon_pull(struct rt_daemon *d, struct rt_app *a, const struct rt_app_ve
 		err_ctx(e, "pull %s", v->image);
 		goto out;
 	}
+	/* a pull called off (a revert, another PUT) still ends in the store, but
+	 * the phase is the running version's by now */
 	pthread_mutex_lock(&a->mu);
-	rt_app_set_phase(a, RT_PHASE_UNPACKING, "unpacking %s", v->manifest.s);
+	if (a->st.has_desired && img_digest_eq(&a->st.desired.manifest, &v->manifest))
+		rt_app_set_phase(a, RT_PHASE_UNPACKING, "unpacking %s", v->manifest.s);
 	pthread_mutex_unlock(&a->mu);
 	if ((rc = img_image_load(&img, &manifest, NULL, e)) < 0) {
 		err_ctx(e, "pulled image");

@@ -378,6 +378,31 @@ PY
 	[[ "$body" =~ ramp_probe_seconds\{app=\"web\"\}\ 0\.[0-9]*[1-9] ]]
 }
 
+@test "rampd deploy: a deployment called off during its pull stays off when the pull ends" {
+	app_config "$PORT"
+	start_rampd
+	deploy "$V1" 1
+	wait_app .phase healthy
+	# from now on the registry is reached through a slow mirror
+	proxy=$(slow_proxy "$REG" 65536)
+	write_config "\"registries\": {\"$REG\": {\"mirrors\": [\"$proxy\"]}}, \"apps\": {\"web\": {\"ports\": {\"8080\": \"127.0.0.1:$PORT\"}}}"
+	kill -HUP "$RAMPD_PID"
+	for _ in $(seq 100); do grep -q 'reloaded' "$T/rampd.log" && break; sleep 0.05; done
+	deploy "$V2" 2
+	wait_app .phase pulling
+	deploy "$V1" 3 # back to what runs: called off
+	wait_app .phase healthy
+	# the mirror dies, the registry finishes the pull: v2 lands in the store only
+	stop_registry "$T/proxy"
+	for _ in $(seq 200); do grep -q "${V2#*@} in the store" "$T/rampd.log" && break; sleep 0.05; done
+	grep -q "${V2#*@} in the store" "$T/rampd.log"
+	sleep 0.3
+	api GET /v1/apps/web
+	[ "$(jq -r .phase <<<"$body")" = healthy ]
+	[ "$(jq -r '.history | map(.phase) | join(" ")' <<<"$body" | grep -o 'unpacking' | wc -l)" = 1 ] # v1's own
+	served_by "$PORT" v1
+}
+
 @test "rampd deploy: SIGHUP reloads app settings, the next start uses them" {
 	app_config "$PORT"
 	start_rampd
