@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "lib/api.h"
@@ -267,6 +268,7 @@ struct eng {
 	size_t watching;   /* watch requests in flight (capped: deploys go first) */
 	int64_t watch_ms;  /* how often a baked host is looked at again */
 	size_t scan_from;  /* the scan starts at a rotating host, for fairness */
+	bool keep_all;     /* every host keeps its connection (the fd limit allows it) */
 	bool failing, fatal, interrupted;
 	struct err ferr;
 	int exit_code;
@@ -390,11 +392,13 @@ static void send_req(struct eng *g, size_t i, unsigned k, const char *method, co
 		.body = body,
 		.max_body = k >= K_PROBE ? 4096 : 0,
 		.truncate_ok = k >= K_PROBE,
-		/* in a big fleet, only hosts polled often (deploying, baking,
-		 * reverting) keep their connection, and not past the poll that
-		 * probably ends their bake: the cache is small, see agent.h */
-		.once = g->n > 2 * g->r->o.max_parallel &&
+		/* each host keeps its connection from the precheck to the end
+		 * when the fd limit allows; else, in a big fleet, only hosts
+		 * polled often (deploying, baking, reverting) keep theirs, and
+		 * not past the poll that probably ends their bake */
+		.once = !g->keep_all && g->n > 2 * g->r->o.max_parallel &&
 			(k == K_WATCH || k == K_INFO || g->phase == PH_PRECHECK || (k == K_GET && last_look(g, i))),
+		.key = i,
 		.cb = on_resp,
 		.ctx = g,
 		.tag = TAG(i, k, h->epoch),
@@ -1750,6 +1754,14 @@ static int eng_init(struct eng *g, enum mode mode, struct orch_rollout *r, struc
 		.connect_timeout_ms = r->o.timeout_ms,
 		.cacert = r->o.cacert,
 	};
+	/* A connection per host (and per probed app) saves a connect for every
+	 * request after the first: 10,000 hosts need about 10,000 fds. */
+	struct rlimit rl;
+	size_t conns = g->n * (r->o.n_probes ? 2 : 1);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= conns + r->o.max_parallel + 256) {
+		g->keep_all = true;
+		ao.max_idle = conns;
+	}
 	if (!(g->h = calloc(g->n, sizeof *g->h)) || !(g->notes = calloc(g->n, sizeof *g->notes)) ||
 	    !(g->app_path = orch_app_path(r->app, NULL)))
 		return err_errno(e, ENOMEM, "rollout");
