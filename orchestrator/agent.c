@@ -21,6 +21,8 @@ struct xfer {
 	char *buf;
 	size_t len, cap, max;
 	bool truncate_ok, truncated, overflow, once;
+	size_t key;
+	struct shard *sh; /* whose multi handle it is added to */
 	orch_agent_cb cb;
 	void *ctx;
 	uint64_t tag;
@@ -28,8 +30,16 @@ struct xfer {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-struct orch_agent {
+/* One libcurl multi handle and its connection cache (see agent.h). */
+struct shard {
 	CURLM *m;
+	struct orch_agent *a;
+	int64_t timer_at; /* when curl wants to be called, or -1 */
+};
+
+struct orch_agent {
+	struct shard *sh;
+	size_t n_sh;
 	struct orch_agent_opts o;
 	char *cacert;
 	struct xfer *qhead, *qtail; /* waiting for a free slot */
@@ -38,8 +48,7 @@ struct orch_agent {
 	CURL **handles;             /* easy handles not in use (at most max_parallel) */
 	size_t n_handles;
 	size_t n_active, n_queued;
-	int ep;                     /* epoll: the sockets curl wants watched */
-	int64_t timer_at;           /* when curl wants to be called, or -1 */
+	int ep;                     /* epoll: the sockets curl wants watched (all shards) */
 };
 
 static int64_t now_ms(void)
@@ -54,27 +63,29 @@ static int64_t now_ms(void)
  * grow with the number of connections. */
 static int on_socket(CURL *h, curl_socket_t s, int what, void *arg, void *known)
 {
-	struct orch_agent *a = arg;
+	struct shard *sh = arg;
+	struct orch_agent *a = sh->a;
 	(void)h;
 	if (what == CURL_POLL_REMOVE) {
 		epoll_ctl(a->ep, EPOLL_CTL_DEL, s, NULL); /* may be closed already */
-		curl_multi_assign(a->m, s, NULL);
+		curl_multi_assign(sh->m, s, NULL);
 		return 0;
 	}
-	struct epoll_event ev = {.data.fd = s};
+	/* the event says which shard's socket it is */
+	struct epoll_event ev = {.data.u64 = (uint64_t)(sh - a->sh) << 32 | (uint32_t)s};
 	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
 	if (epoll_ctl(a->ep, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s, &ev) < 0 &&
 	    epoll_ctl(a->ep, known ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, s, &ev) < 0)
 		return -1;
-	curl_multi_assign(a->m, s, a);
+	curl_multi_assign(sh->m, s, sh);
 	return 0;
 }
 
 static int on_timer(CURLM *m, long ms, void *arg)
 {
-	struct orch_agent *a = arg;
+	struct shard *sh = arg;
 	(void)m;
-	a->timer_at = ms < 0 ? -1 : now_ms() + ms;
+	sh->timer_at = ms < 0 ? -1 : now_ms() + ms;
 	return 0;
 }
 
@@ -102,30 +113,38 @@ struct orch_agent *orch_agent_new(const struct orch_agent_opts *o, struct err *e
 		a->o.timeout_ms = 10000;
 	if (!a->o.connect_timeout_ms)
 		a->o.connect_timeout_ms = a->o.timeout_ms;
+	a->n_sh = (a->o.max_idle + ORCH_AGENT_SHARD - 1) / ORCH_AGENT_SHARD;
+	a->ep = -1;
 	if ((o->cacert && !(a->cacert = strdup(o->cacert))) ||
-	    !(a->handles = calloc(a->o.max_parallel, sizeof *a->handles)) || !(a->m = curl_multi_init())) {
-		free(a->handles);
-		free(a->cacert);
-		free(a);
+	    !(a->handles = calloc(a->o.max_parallel, sizeof *a->handles)) || !(a->sh = calloc(a->n_sh, sizeof *a->sh))) {
 		err_errno(e, ENOMEM, "HTTP client");
-		return NULL;
+		goto fail;
 	}
 	a->o.cacert = a->cacert;
-	a->timer_at = -1;
 	if ((a->ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 		err_sys(e, "epoll");
-		curl_multi_cleanup(a->m);
-		free(a->handles);
-		free(a->cacert);
-		free(a);
-		return NULL;
+		goto fail;
 	}
-	curl_multi_setopt(a->m, CURLMOPT_MAXCONNECTS, (long)a->o.max_idle);
-	curl_multi_setopt(a->m, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(a->m, CURLMOPT_SOCKETDATA, a);
-	curl_multi_setopt(a->m, CURLMOPT_TIMERFUNCTION, on_timer);
-	curl_multi_setopt(a->m, CURLMOPT_TIMERDATA, a);
+	/* room for the idle connections and those in use (spread by key too) */
+	long per = (long)((a->o.max_idle + a->o.max_parallel) / a->n_sh + 1);
+	for (size_t i = 0; i < a->n_sh; i++) {
+		struct shard *sh = &a->sh[i];
+		if (!(sh->m = curl_multi_init())) {
+			err_errno(e, ENOMEM, "HTTP client");
+			goto fail;
+		}
+		sh->a = a;
+		sh->timer_at = -1;
+		curl_multi_setopt(sh->m, CURLMOPT_MAXCONNECTS, per);
+		curl_multi_setopt(sh->m, CURLMOPT_SOCKETFUNCTION, on_socket);
+		curl_multi_setopt(sh->m, CURLMOPT_SOCKETDATA, sh);
+		curl_multi_setopt(sh->m, CURLMOPT_TIMERFUNCTION, on_timer);
+		curl_multi_setopt(sh->m, CURLMOPT_TIMERDATA, sh);
+	}
 	return a;
+fail:
+	orch_agent_free(a);
+	return NULL;
 }
 
 static void xfer_clear(struct xfer *x)
@@ -165,15 +184,19 @@ void orch_agent_free(struct orch_agent *a)
 	if (!a)
 		return;
 	for (struct xfer *x = a->active; x; x = x->next)
-		curl_multi_remove_handle(a->m, x->h);
+		curl_multi_remove_handle(x->sh->m, x->h);
 	free_list(a->active);
 	free_list(a->qhead);
 	free_list(a->pool);
 	for (size_t i = 0; i < a->n_handles; i++)
 		curl_easy_cleanup(a->handles[i]);
 	free(a->handles);
-	curl_multi_cleanup(a->m);
-	close(a->ep);
+	for (size_t i = 0; a->sh && i < a->n_sh; i++)
+		if (a->sh[i].m)
+			curl_multi_cleanup(a->sh[i].m);
+	free(a->sh);
+	if (a->ep >= 0)
+		close(a->ep);
 	free(a->cacert);
 	free(a);
 }
@@ -247,7 +270,8 @@ static int start(struct orch_agent *a, struct xfer *x, struct err *e)
 	else if (!strcmp(x->method, "POST") && !x->body)
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
 	x->start_ms = now_ms();
-	CURLMcode mc = curl_multi_add_handle(a->m, h);
+	x->sh = &a->sh[x->key % a->n_sh];
+	CURLMcode mc = curl_multi_add_handle(x->sh->m, h);
 	if (mc != CURLM_OK)
 		return err_set(e, "%s %s: %s", x->method, x->url, curl_multi_strerror(mc));
 	x->prev = NULL;
@@ -309,6 +333,7 @@ int orch_agent_submit(struct orch_agent *a, const struct orch_req *r, struct err
 	x->max = r->max_body ? r->max_body : (1u << 20);
 	x->truncate_ok = r->truncate_ok;
 	x->once = r->once;
+	x->key = r->key;
 	if (!(x->url = strdup(r->url)) || !(x->method = strdup(r->method)) ||
 	    (r->unix_path && !(x->unix_path = strdup(r->unix_path))) || (r->body && !(x->body = strdup(r->body))))
 		goto nomem;
@@ -345,7 +370,7 @@ static void finish(struct orch_agent *a, struct xfer *x, CURLcode code)
 	struct orch_resp r = {.body = "", .truncated = x->truncated, .ms = now_ms() - x->start_ms};
 	char why[CURL_ERROR_SIZE + 64];
 
-	curl_multi_remove_handle(a->m, x->h);
+	curl_multi_remove_handle(x->sh->m, x->h);
 	if (x->prev)
 		x->prev->next = x->next;
 	else
@@ -376,13 +401,14 @@ static void collect(struct orch_agent *a)
 {
 	int left;
 	CURLMsg *msg;
-	while ((msg = curl_multi_info_read(a->m, &left))) {
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		struct xfer *x;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-		finish(a, x, msg->data.result);
-	}
+	for (size_t i = 0; i < a->n_sh; i++)
+		while ((msg = curl_multi_info_read(a->sh[i].m, &left))) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			struct xfer *x;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+			finish(a, x, msg->data.result);
+		}
 	start_queued(a);
 }
 
@@ -399,19 +425,27 @@ int orch_agent_step(struct orch_agent *a, int timeout_ms, struct err *e)
 	}
 	int64_t now = now_ms();
 	int wait = timeout_ms;
-	if (a->timer_at >= 0 && a->timer_at - now < wait)
-		wait = a->timer_at > now ? (int)(a->timer_at - now) : 0;
+	for (size_t i = 0; i < a->n_sh; i++) {
+		int64_t t = a->sh[i].timer_at;
+		if (t >= 0 && t - now < wait)
+			wait = t > now ? (int)(t - now) : 0;
+	}
 	int n = epoll_wait(a->ep, ev, (int)ARRAY_LEN(ev), wait);
 	if (n < 0 && errno != EINTR)
 		return err_sys(e, "HTTP client: epoll");
 	for (int i = 0; i < n && mc == CURLM_OK; i++) {
 		int mask = (ev[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) | (ev[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
 			   (ev[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
-		mc = curl_multi_socket_action(a->m, ev[i].data.fd, mask, &running);
+		struct shard *sh = &a->sh[ev[i].data.u64 >> 32];
+		mc = curl_multi_socket_action(sh->m, (curl_socket_t)(uint32_t)ev[i].data.u64, mask, &running);
 	}
-	if (mc == CURLM_OK && a->timer_at >= 0 && now_ms() >= a->timer_at) {
-		a->timer_at = -1;
-		mc = curl_multi_socket_action(a->m, CURL_SOCKET_TIMEOUT, 0, &running);
+	now = now_ms();
+	for (size_t i = 0; i < a->n_sh && mc == CURLM_OK; i++) {
+		struct shard *sh = &a->sh[i];
+		if (sh->timer_at >= 0 && now >= sh->timer_at) {
+			sh->timer_at = -1;
+			mc = curl_multi_socket_action(sh->m, CURL_SOCKET_TIMEOUT, 0, &running);
+		}
 	}
 	if (mc != CURLM_OK)
 		return err_set(e, "HTTP client: %s", curl_multi_strerror(mc));

@@ -5,11 +5,15 @@
  * orchestrator/ that includes curl). Requests beyond max_parallel wait in a
  * queue (holding no curl handle); connections are kept for reuse (HTTP/1.1
  * keep-alive), up to max_idle of them, so that polling a host again does not
- * connect again. max_idle stays a small multiple of max_parallel: libcurl
- * (7.88) walks every cached connection each time a transfer is removed from
- * the multi handle or a new connection pushes an old one out, so one cached
- * connection per host of a 10,000-host fleet would make every request cost
- * 10,000 steps; requests marked `once` do not enter the cache at all.
+ * connect again. libcurl (7.88) walks every connection of a multi handle's
+ * cache each time a transfer is removed from it or a new connection pushes
+ * an old one out, so one cache holding a connection per host of a
+ * 10,000-host fleet would make every request cost 10,000 steps. The agent
+ * therefore spreads them over several multi handles of at most
+ * ORCH_AGENT_SHARD connections each; a request's key (the host's index)
+ * picks its handle, so a host always finds its own connection again.
+ * Requests marked `once` do not enter the cache at all. (One epoll set and
+ * one loop serve all the handles.)
  * Completion callbacks run from orch_agent_step(), never from inside curl. */
 #ifndef RAMP_ORCH_AGENT_H
 #define RAMP_ORCH_AGENT_H
@@ -20,9 +24,13 @@
 
 #include "lib/err.h"
 
+/* connections cached per libcurl multi handle */
+#define ORCH_AGENT_SHARD 64
+
 struct orch_agent_opts {
 	size_t max_parallel;    /* transfers in flight (default 64) */
-	size_t max_idle;        /* connections kept open for reuse (default 2 x max_parallel) */
+	size_t max_idle;        /* connections kept open for reuse (default 2 x max_parallel);
+				 * up to one per host of a fleet is fine (see above) */
 	long timeout_ms;        /* whole request (default 10 s) */
 	long connect_timeout_ms; /* default: timeout_ms */
 	const char *cacert;     /* CA bundle for https, or NULL for the system's */
@@ -49,6 +57,7 @@ struct orch_req {
 	size_t max_body;       /* response bytes kept (default 1 MiB) */
 	bool truncate_ok;      /* a longer body is cut, not an error (probes) */
 	bool once;             /* close the connection after: no reuse expected */
+	size_t key;            /* the same key for the same host (e.g. its index): see above */
 	orch_agent_cb cb;
 	void *ctx;
 	uint64_t tag;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "lib/api.h"
@@ -214,6 +215,8 @@ enum mode { M_ROLLOUT, M_ABORT, M_FLEET_REVERT };
 /* Watching the hosts of earlier waves: at most this many requests a second
  * (big fleets look at each baked host less often than --poll says). */
 #define ORCH_WATCH_RATE 500
+/* at most this many hosts on TLS keep their connection all along (memory) */
+#define ORCH_KEEP_TLS 1024
 
 /* After a deploy or revert request the first look comes this soon, then
  * twice as late each time, up to --poll: quick apps are seen quickly, slow
@@ -267,6 +270,7 @@ struct eng {
 	size_t watching;   /* watch requests in flight (capped: deploys go first) */
 	int64_t watch_ms;  /* how often a baked host is looked at again */
 	size_t scan_from;  /* the scan starts at a rotating host, for fairness */
+	bool keep_all;     /* every host keeps its connection (the fd limit allows it) */
 	bool failing, fatal, interrupted;
 	struct err ferr;
 	int exit_code;
@@ -391,11 +395,13 @@ static void send_req(struct eng *g, size_t i, unsigned k, const char *method, co
 		.body = body,
 		.max_body = k >= K_PROBE ? 4096 : 0,
 		.truncate_ok = k >= K_PROBE,
-		/* in a big fleet, only hosts polled often (deploying, baking,
-		 * reverting) keep their connection, and not past the poll that
-		 * probably ends their bake: the cache is small, see agent.h */
-		.once = g->n > 2 * g->r->o.max_parallel &&
+		/* each host keeps its connection from the precheck to the end
+		 * when the fd limit allows; else, in a big fleet, only hosts
+		 * polled often (deploying, baking, reverting) keep theirs, and
+		 * not past the poll that probably ends their bake */
+		.once = !g->keep_all && g->n > 2 * g->r->o.max_parallel &&
 			(k == K_WATCH || k == K_INFO || g->phase == PH_PRECHECK || (k == K_GET && last_look(g, i))),
+		.key = i,
 		.cb = on_resp,
 		.ctx = g,
 		.tag = TAG(i, k, h->epoch),
@@ -1767,6 +1773,7 @@ static int eng_init(struct eng *g, enum mode mode, struct orch_rollout *r, struc
 		.connect_timeout_ms = r->o.timeout_ms,
 		.cacert = r->o.cacert,
 	};
+
 	if (!(g->h = calloc(g->n, sizeof *g->h)) || !(g->notes = calloc(g->n, sizeof *g->notes)) ||
 	    !(g->app_path = orch_app_path(r->app, NULL)))
 		return err_errno(e, ENOMEM, "rollout");
@@ -1782,6 +1789,19 @@ static int eng_init(struct eng *g, enum mode mode, struct orch_rollout *r, struc
 			return err_errno(e, ENOMEM, "rollout");
 		g->h[i].backoff_ms = FIRST_POLL_MS;
 		g->h[i].note = &g->notes[i];
+	}
+	/* A connection per host (and per probed app) saves a connect (and a TLS
+	 * handshake) for every request after the first: 10,000 hosts need about
+	 * 10,000 fds. A kept TLS connection costs about 100 KB (libcurl 7.88
+	 * gives each its own OpenSSL context), so only so many of them. */
+	struct rlimit rl;
+	size_t conns = g->n * (r->o.n_probes ? 2 : 1), n_tls = 0;
+	for (size_t i = 0; i < g->n; i++)
+		n_tls += !strncmp(g->h[i].url, "https:", 6);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= conns + r->o.max_parallel + 256 &&
+	    n_tls <= ORCH_KEEP_TLS) {
+		g->keep_all = true;
+		ao.max_idle = conns;
 	}
 	if (!(g->agent = orch_agent_new(&ao, e)))
 		return -1;

@@ -231,7 +231,9 @@ Command: \`make bench\` (tests/bench/rollout.sh).
 | ramp revert, 8 real hosts, fleet-wide | $t_real_rev | | | | < 1 s |
 | floor: 1 real host deploying the same kind of image by itself (curl PUT, poll) | $t_floor | | | 1.00 | |
 
-Runs of the $N-host rollout took $range_big s (machine shared with other work). Waves: $waves
+Runs of the $N-host rollout took $range_big s (machine shared with other work; the wall time
+follows the machine's load far more than ramp's own CPU time does). Each host keeps one connection
+from its precheck to the end (keep-alive; see docs/ROLLOUT.md), so the $N hosts cost $N connects. Waves: $waves
 (expected ceil(log2($N+1)) = $want_waves). Timeouts: $n_bad hosts reported unreachable
 (half already at the precheck, half once told to deploy), exactly the ones that hang: $slow_ok;
 result \`$result_slow\` (exit $rc_slow) with request timeout 1 s and --unreachable-after 2 s.

@@ -5,7 +5,7 @@
  * address says which host it talks to. Requests to any other address (e.g.
  * 127.0.0.1) reach the control API:
  *
- *   GET  /_fake/state            every host's apps and request counters (JSON)
+ *   GET  /_fake/state            every host's apps, request and connection counters (JSON)
  *   POST /_fake/behave           body: behaviour rules, one per line (below)
  *
  * Generation fencing is exactly API.md's: PUT, revert and DELETE with a lower
@@ -107,6 +107,7 @@ struct host {
 	struct app apps[MAX_APPS];
 	_Atomic int64_t hang_until; /* read by the resume thread */
 	int64_t n_get, n_put, n_revert, n_delete, n_stale, n_conflict;
+	int64_t n_conn; /* connections made to it (keep-alive shows as few) */
 };
 
 enum rule_kind { RULE_OK, RULE_CRASH, RULE_SICK, RULE_HANG, RULE_HANG_ON, RULE_SLOW, RULE_START, RULE_NOREVERT, RULE_PLATFORM };
@@ -818,6 +819,7 @@ static enum MHD_Result control_request(struct MHD_Connection *c, const char *met
 			jgen_kint(g, "delete", x->n_delete);
 			jgen_kint(g, "stale", x->n_stale);
 			jgen_kint(g, "conflict", x->n_conflict);
+			jgen_kint(g, "connect", x->n_conn);
 			jgen_obj_close(g);
 			jgen_key(g, "apps");
 			jgen_obj_open(g);
@@ -872,6 +874,16 @@ static ssize_t host_of(struct MHD_Connection *c)
 	if (a < HOST_BASE || a - HOST_BASE >= n_hosts)
 		return -1;
 	return (ssize_t)(a - HOST_BASE);
+}
+
+/* Counts the connections each host gets (MHD's thread, like the requests). */
+static void on_connection(void *cls, struct MHD_Connection *c, void **ctx, enum MHD_ConnectionNotificationCode what)
+{
+	(void)cls;
+	(void)ctx;
+	ssize_t h = what == MHD_CONNECTION_NOTIFY_STARTED ? host_of(c) : -1;
+	if (h >= 0)
+		hosts[h].n_conn++;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -1150,7 +1162,7 @@ int main(int argc, char **argv)
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | (tls_cert ? MHD_USE_TLS : 0),
 		(uint16_t)port, loopback_only, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &sa,
 		MHD_OPTION_HTTPS_MEM_CERT, tls_cert ? tls_cert : "", MHD_OPTION_HTTPS_MEM_KEY, tls_key ? tls_key : "",
-		MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)(rl.rlim_cur > 64 ? rl.rlim_cur - 32 : 32),
+		MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)(rl.rlim_cur > 64 ? rl.rlim_cur - 32 : 32),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "fakefleet: cannot start the HTTP server: %s\n", strerror(errno));

@@ -103,6 +103,15 @@ teardown() {
 	fake_state | jq -e '[.hosts[] | select(.name != "h7") | .apps.web.current.digest == "'"$V1"'"] | all'
 }
 
+@test "scale: 300 hosts keep one connection each, from the precheck to the end (keep-alive)" {
+	start_fleet 300 --start-ms 0
+	run --separate-stderr rollout --image "$IMG@$V2" --bake 0 --max-parallel 50 --json
+	[ "$status" -eq 0 ]
+	[ "$(events end | jq -r .counts.baked)" = 300 ]
+	# a precheck, a PUT and at least one poll each, on one connection each
+	fake_state | jq -e '[.hosts[].counts | .get + .put >= 3 and .connect == 1] | all'
+}
+
 @test "scale: 200 hosts, 1% stop answering: reported as unreachable within the budget, in bounded time" {
 	start_fleet 200
 	behave "h37 hang"             # gone before the rollout starts
