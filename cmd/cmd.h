@@ -37,5 +37,10 @@ int cmd_parse_uint(const char *verb, const char *opt, const char *s, unsigned lo
 int cmd_parse_ms(const char *verb, const char *opt, const char *s, bool zero_ok, int64_t *ms);
 void cmd_orch_setup(void);
 volatile sig_atomic_t *cmd_orch_stop(void);
+/* The progress and summary printers of a fleet verb: JSON lines or words,
+ * a live line on a terminal, details with -v. */
+struct orch_report;
+struct orch_ui;
+void cmd_orch_report(bool json, struct orch_report *rep, struct orch_ui *ui);
 
 #endif

@@ -270,13 +270,9 @@ int cmd_revert(int argc, char **argv)
 		rc = cmd_usage_error("revert", "%s", e.msg);
 		goto out;
 	}
-	struct orch_report rep = {.json = json,
-				  .verbose = log_get_level() >= LOG_LVL_INFO,
-				  .progress = isatty(STDERR_FILENO) && log_get_level() >= LOG_LVL_NOTICE,
-				  .out = stdout,
-				  .err = stderr};
+	struct orch_report rep;
 	struct orch_ui ui;
-	orch_report_ui(&rep, &ui);
+	cmd_orch_report(json, &rep, &ui);
 	cmd_orch_setup();
 	rc = orch_fleet_revert(&f, app, to, &o, &ui, cmd_orch_stop(), &r, &e);
 	if (rc < 0)

@@ -110,6 +110,16 @@ volatile sig_atomic_t *cmd_orch_stop(void)
 	return &stop_flag;
 }
 
+void cmd_orch_report(bool json, struct orch_report *rep, struct orch_ui *ui)
+{
+	*rep = (struct orch_report){.json = json,
+				    .verbose = log_get_level() >= LOG_LVL_INFO,
+				    .progress = isatty(STDERR_FILENO) && log_get_level() >= LOG_LVL_NOTICE,
+				    .out = stdout,
+				    .err = stderr};
+	orch_report_ui(rep, ui);
+}
+
 int cmd_parse_ms(const char *verb, const char *opt, const char *s, bool zero_ok, int64_t *ms)
 {
 	int64_t ns;
@@ -605,13 +615,9 @@ int cmd_rollout(int argc, char **argv)
 		cmd_usage_error("rollout", "unexpected \"%s\" (subcommands: list, show)", sub);
 		goto out;
 	}
-	struct orch_report rep = {.json = json,
-				  .verbose = log_get_level() >= LOG_LVL_INFO,
-				  .progress = isatty(STDERR_FILENO) && log_get_level() >= LOG_LVL_NOTICE,
-				  .out = stdout,
-				  .err = stderr};
+	struct orch_report rep;
 	struct orch_ui ui;
-	orch_report_ui(&rep, &ui);
+	cmd_orch_report(json, &rep, &ui);
 	if (resume || abort_id) {
 		if (resume && abort_id) {
 			cmd_usage_error("rollout", "--resume or --abort, not both");
