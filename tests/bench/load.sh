@@ -33,17 +33,11 @@ cleanup() {
 	rm -rf "$w"
 }
 trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # a registry with two versions of the demo app
-rport=$(port)
-mkdir -p "$w/reg"
-printf 'version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
-	"$w/reg/data" "$rport" >"$w/reg/config.yml"
-docker-registry serve "$w/reg/config.yml" >"$w/reg/log" 2>&1 &
-pids+=($!)
-reg=127.0.0.1:$rport
-for _ in $(seq 100); do curl -sf "http://$reg/v2/" >/dev/null && break; sleep 0.05; done
+start_registry "$w/reg"
+pids+=("$REG_PID")
+reg=$REG
 image() {
 	mkdir -p "$w/$1"
 	cp "$hello" "$w/$1/hello"
@@ -56,7 +50,7 @@ v1=$(image v1)
 v2=$(image v2)
 
 # rampd: the unix socket and a TCP listener with a token
-tport=$(port) aport=$(port)
+tport=$(free_port) aport=$(free_port)
 head -c 32 /dev/urandom | base64 | tr -d '\n' >"$w/token"
 chmod 600 "$w/token"
 cat >"$w/rampd.json" <<JSON

@@ -31,17 +31,11 @@ cleanup() {
 	rm -rf "$w"
 }
 trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # ---- a registry with the demo app, v1 and v2, and a large image ----
-rport=$(port)
-mkdir -p "$w/reg"
-printf 'version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
-	"$w/reg/data" "$rport" >"$w/reg/config.yml"
-docker-registry serve "$w/reg/config.yml" >"$w/reg/log" 2>&1 &
-pids+=($!)
-reg=127.0.0.1:$rport
-for _ in $(seq 100); do curl -sf "http://$reg/v2/" >/dev/null && break; sleep 0.05; done
+start_registry "$w/reg"
+pids+=("$REG_PID")
+reg=$REG
 image() { # NAME VERSION [ramp build args]: prints the pinned reference
 	local n=$1 v=$2
 	shift 2
@@ -59,7 +53,7 @@ mkdir -p "$w/big" && mv "$w/big.bin" "$w/big/"
 big=$(image big big --compression zstd)
 
 # ---- rampd with three apps ----
-pw=$(port) pa=$(port) pd=$(port) po=$(port)
+pw=$(free_port) pa=$(free_port) pd=$(free_port) po=$(free_port)
 cat >"$w/rampd.json" <<JSON
 {"state_dir": "$w/state", "socket": "$w/rampd.sock", "log_level": "notice",
  "defaults": {"stop_grace": "5s"},
@@ -212,7 +206,7 @@ threads=$(awk '/Threads/{print $2}' "/proc/$rpid/status")
 read -r s50 s99 smax sn sphases < <(client pull db "$big")
 
 # ---- the peer: runc, the app binding its port itself, stop then start ----
-pp=$(port)
+pp=$(free_port)
 mkdir -p "$w/bundle/rootfs" "$w/runc"
 cp "$hello" "$w/bundle/rootfs/hello"
 (cd "$w/bundle" && runc spec)

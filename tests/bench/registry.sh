@@ -56,23 +56,12 @@ size_mb=$(awk -v s="$(stat -c %s "$image")" 'BEGIN{printf "%.0f", s/1e6}')
 cat "$image" >/dev/null # in the page cache for both
 load0=$(cut -d' ' -f1 /proc/loadavg)
 
-start_registry() {
-	local port d=$w/reg-$RANDOM
+# fresh_registry: a new, empty registry in place of the one before; sets reg and regpid
+fresh_registry() {
 	if [ -n "$regpid" ]; then kill "$regpid" 2>/dev/null || true; wait "$regpid" 2>/dev/null || true; fi
-	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	mkdir -p "$d"
-	cat >"$d/config.yml" <<EOC
-version: 0.1
-log: {level: error}
-storage: {filesystem: {rootdirectory: $d/data}, delete: {enabled: true}}
-http: {addr: 127.0.0.1:$port}
-EOC
-	docker-registry serve "$d/config.yml" >"$d/log" 2>&1 &
-	regpid=$!
-	reg=127.0.0.1:$port
-	for _ in $(seq 100); do curl -sf "http://$reg/v2/" >/dev/null && return 0; sleep 0.05; done
-	echo "registry.sh: the registry did not start" >&2
-	exit 1
+	start_registry "$w/reg-$RANDOM" || exit 1
+	regpid=$REG_PID
+	reg=$REG
 }
 
 # run NAME CMD...: one timed run; appends its seconds to $w/NAME.t and its
@@ -94,7 +83,7 @@ median() { sort -g "$w/$1.t" | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 rss() { sort -n "$w/$1.m" | tail -1 | awk '{printf "%.0f", $1/1024}'; }
 
 for ((i = 0; i < reps; i++)); do
-	start_registry
+	fresh_registry
 	run push "$ramp" -q push "$image" "$reg/bench:1"
 	run pull "$ramp" -q pull "$reg/bench:1" -o "$w/r.tar"
 	run sk_pull skopeo copy -q "docker://$reg/bench:1" "oci-archive:$w/s.tar:bench" --src-tls-verify=false
@@ -104,7 +93,7 @@ for ((i = 0; i < reps; i++)); do
 	run mount "$ramp" push --json "$w/r.tar" "$reg/other:1"
 	grep -q '"state":"uploaded"' "$w/out" && { echo "registry.sh: the push of a pulled image uploaded a blob" >&2; exit 1; }
 	rm -rf "$w/r.tar" "$w/s.tar" "$w/rl" "$w/sl"
-	start_registry
+	fresh_registry
 	run sk_push skopeo copy -q "oci-archive:$image" "docker://$reg/bench:1" --dest-tls-verify=false
 done
 

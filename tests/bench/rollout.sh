@@ -150,16 +150,9 @@ t_revert=$(printf '%s\n' "${reverts[@]}" | median)
 # --- 8 real hosts: rampd on loopback, a real registry, the demo app ---
 [ -n "$pid" ] && kill "$pid" && wait "$pid" 2>/dev/null || true
 pid=
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_url() { for _ in $(seq 200); do curl -sf "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
-rp=$(free_port)
-mkdir -p "$w/reg"
-printf 'version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
-	"$w/reg/data" "$rp" >"$w/reg/config.yml"
-docker-registry serve "$w/reg/config.yml" >"$w/reg/log" 2>&1 </dev/null &
-real_pids+=($!)
-REG=127.0.0.1:$rp
-wait_url "http://$REG/v2/" || { echo "bench: registry did not start" >&2; exit 1; }
+start_registry "$w/reg" || exit 1
+real_pids+=("$REG_PID")
 head -c 24 /dev/urandom | base64 | tr -d '\n/+=' >"$w/token"
 chmod 600 "$w/token"
 : >"$w/real.txt"
