@@ -15,19 +15,8 @@ load rampd_helpers
 BATS_TEST_COMPLETED=1
 CLEANUPS+=(rampd_stop)
 t0=$SECONDS
-reg=$(start_registry "$T/registry")
 declare -A VER
-for ((i = 0; i <= ROUNDS; i++)); do
-	IMGS[$i]=$(build_image "$reg" app "h$i" 0) || fail "building image $i"
-	VER[${IMGS[$i]#*@}]=h$i
-done
-for i in 1 2 3; do host_start "$i" || fail "h$i did not start"; done
-hosts_fleet 3
-for i in 1 2 3; do
-	curl -sf -o /dev/null -X PUT --unix-socket "$T/h$i/rampd.sock" --data "{\"image\":\"${IMGS[0]}\",\"generation\":1}" \
-		http://rampd/v1/apps/web || fail "deploying h0 on h$i"
-done
-msg=$(hosts_on 3 "${IMGS[0]#*@}" h0) || fail "the first deploy: $msg"
+three_hosts h "$ROUNDS"
 before=${IMGS[0]#*@}
 declare -A results=()
 for ((round = 1; round <= ROUNDS; round++)); do

@@ -184,6 +184,25 @@ hosts_fleet() {
 	for ((i = 1; i <= $1; i++)); do echo "h$i unix:$T/h$i/rampd.sock zone=z$((i % 2))"; done >"$T/fleet.txt"
 }
 
+# three_hosts PREFIX N: a registry with the images PREFIX0..PREFIXN of the
+# demo app (IMGS[i] pinned, VER[digest] its version name), hosts h1..h3 in
+# the fleet file, all on PREFIX0
+three_hosts() {
+	local p=$1 n=$2 i msg
+	reg=$(start_registry "$T/registry")
+	for ((i = 0; i <= n; i++)); do
+		IMGS[$i]=$(build_image "$reg" app "$p$i" 0) || fail "building image $i"
+		VER[${IMGS[$i]#*@}]=$p$i
+	done
+	for i in 1 2 3; do host_start "$i" || fail "h$i did not start"; done
+	hosts_fleet 3
+	for i in 1 2 3; do
+		curl -sf -o /dev/null -X PUT --unix-socket "$T/h$i/rampd.sock" --data "{\"image\":\"${IMGS[0]}\",\"generation\":1}" \
+			http://rampd/v1/apps/web || fail "deploying ${p}0 on h$i"
+	done
+	msg=$(hosts_on 3 "${IMGS[0]#*@}" "${p}0") || fail "the first deploy: $msg"
+}
+
 # hosts_on N DIGEST VERSION: every host runs DIGEST, healthy, and its port
 # answers as VERSION (waits up to 20 s for each)
 hosts_on() {

@@ -97,19 +97,8 @@ fake_summary=$(for a in "${!actions[@]}"; do printf ' %s %s' "$a" "${actions[$a]
 # ---- part 2: real rampd hosts ----
 actions=()
 rm -rf "$T/state"
-reg=$(start_registry "$T/registry")
 declare -A VER
-for ((i = 0; i <= REAL_ROUNDS; i++)); do
-	IMGS[$i]=$(build_image "$reg" app "r$i" 0) || fail "building image $i"
-	VER[${IMGS[$i]#*@}]=r$i
-done
-for i in 1 2 3; do host_start "$i" || fail "h$i did not start"; done
-hosts_fleet 3
-for i in 1 2 3; do
-	curl -sf -o /dev/null -X PUT --unix-socket "$T/h$i/rampd.sock" --data "{\"image\":\"${IMGS[0]}\",\"generation\":1}" \
-		http://rampd/v1/apps/web || fail "deploying r0 on h$i"
-done
-msg=$(hosts_on 3 "${IMGS[0]#*@}" r0) || fail "the first deploy: $msg"
+three_hosts r "$REAL_ROUNDS"
 before=${IMGS[0]#*@} last_id=
 for ((round = ROUNDS + 1; round <= ROUNDS + REAL_ROUNDS; round++)); do
 	r=$((round - ROUNDS))
