@@ -54,17 +54,7 @@ bold=$'\033[1m' dim=$'\033[2m' off=$'\033[0m'
 
 # ---- stopping everything, whatever happened ----
 
-# the app processes of the demo's hosts: rampd marks them with RAMP_INSTANCE,
-# and their root is an overlay with its upper dir in $w
-app_pids() {
-	local f p
-	for f in $(grep -lsz '^RAMP_INSTANCE=' /proc/[0-9]*/environ); do
-		p=${f#/proc/}
-		p=${p%/environ}
-		grep -qs "upperdir=$w/" "/proc/$p/mountinfo" && echo "$p"
-	done
-	return 0
-}
+. "$top/tests/lib/procs.sh"
 
 cleanup() {
 	local rc=$? p i m l
@@ -79,7 +69,7 @@ cleanup() {
 		kill -0 "$p" 2>/dev/null || break
 		sleep 0.1
 	done
-	for p in "${pids[@]}" $(app_pids); do kill -KILL "$p" 2>/dev/null; done
+	for p in "${pids[@]}" $(app_pids "$w"); do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	# mounts left by a process killed hard (or an interrupted debootstrap), innermost first
 	for m in $(awk -v w="$w/" -v r="$rootfs.tmp/" 'index($2, w) == 1 || index($2, r) == 1 {print $2}' \

@@ -29,7 +29,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	what="rampd restarted"
 	if ((round % 2 == 0)); then
 		what="rebooted"
-		apps=$(host_app_pids "$h")
+		apps=$(app_pids "$T/h$h")
 		kill -KILL "${HPID[$h]}" $apps 2>/dev/null
 	else
 		kill -KILL "${HPID[$h]}"

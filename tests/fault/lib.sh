@@ -224,13 +224,3 @@ rampd_stop() {
 	rampd_teardown
 }
 
-# host_app_pids I: hI's app processes (their root's upper dir is in hI's store)
-host_app_pids() {
-	local f p
-	for f in $(grep -lsz "^RAMP_INSTANCE=" /proc/[0-9]*/environ); do
-		p=${f#/proc/}
-		p=${p%/environ}
-		grep -qs "upperdir=$T/h$1/" "/proc/$p/mountinfo" && echo "$p"
-	done
-	return 0
-}

@@ -85,7 +85,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	power=
 	if [ $((round % 10)) = 0 ]; then
 		power=" + power cut"
-		apps=$(app_pids)
+		apps=$(app_pids "$T")
 		kill -KILL "$RAMPD_PID" $apps 2>/dev/null
 	else
 		kill -KILL "$RAMPD_PID"
@@ -99,7 +99,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	wait_app .current.digest "$desired" 60 2>/dev/null || fail "after a kill during $what: never reached $desired: $body"
 	wait_app .phase healthy 30 2>/dev/null || fail "after a kill during $what: not healthy: $body"
 	served_by "$PORT" "${VER[$desired]}" 2>/dev/null || fail "after a kill during $what: port $PORT does not serve ${VER[$desired]}"
-	wait_until 5 test "$(app_pids | wc -l)" = 1 || fail "after a kill during $what: $(app_pids | wc -l) app processes"
+	wait_until 5 test "$(app_pids "$T" | wc -l)" = 1 || fail "after a kill during $what: $(app_pids "$T" | wc -l) app processes"
 	msg=$(store_verify "$T/state" web) || fail "after a kill during $what: store: $msg"
 	say "round $round: kill -9 during $what (${seen:-missed} $want)$power: back on ${VER[$desired]}, store verifies, no mount leaked"
 done

@@ -52,22 +52,22 @@ store_verifies() {
 	start_rampd
 	deploy "$V1" 1
 	wait_app .phase healthy
-	before=$(app_pids)
+	before=$(app_pids "$T")
 	kill -KILL "$RAMPD_PID"
 	wait_exit "$RAMPD_PID" 5 || true
 	served_by "$PORT" v1
 	start_rampd
 	wait_app .phase healthy
-	[ "$(app_pids)" = "$before" ]
+	[ "$(app_pids "$T")" = "$before" ]
 	grep -q "adopted ${V1#*@}" "$T/rampd.log"
 	# the sockets came back: a switch on them works, and the adopted one is stopped
 	deploy "$V2" 2
 	wait_app .current.digest "${V2#*@}"
 	wait_app .phase healthy
 	served_by "$PORT" v2
-	for _ in $(seq 100); do [ "$(app_pids | wc -l)" -eq 1 ] && break; sleep 0.05; done
-	[ "$(app_pids | wc -l)" -eq 1 ]
-	[ "$(app_pids)" != "$before" ]
+	for _ in $(seq 100); do [ "$(app_pids "$T" | wc -l)" -eq 1 ] && break; sleep 0.05; done
+	[ "$(app_pids "$T" | wc -l)" -eq 1 ]
+	[ "$(app_pids "$T")" != "$before" ]
 }
 
 @test "rampd crash: SIGQUIT leaves the apps running, SIGTERM stops them" {
@@ -75,19 +75,19 @@ store_verifies() {
 	start_rampd
 	deploy "$V1" 1
 	wait_app .phase healthy
-	before=$(app_pids)
+	before=$(app_pids "$T")
 	kill -QUIT "$RAMPD_PID"
 	wait_exit "$RAMPD_PID" 10
 	[ "$rc" -eq 0 ]
-	[ "$(app_pids)" = "$before" ]
+	[ "$(app_pids "$T")" = "$before" ]
 	served_by "$PORT" v1
 	start_rampd
 	wait_app .phase healthy
-	[ "$(app_pids)" = "$before" ]
+	[ "$(app_pids "$T")" = "$before" ]
 	kill -TERM "$RAMPD_PID"
 	wait_exit "$RAMPD_PID" 10
 	[ "$rc" -eq 0 ]
-	[ -z "$(app_pids)" ]
+	[ -z "$(app_pids "$T")" ]
 	run curl -s -m 2 "http://127.0.0.1:$PORT/"
 	[ "$status" -ne 0 ]
 	# cleanly: the app got its stop signal and finished (no SIGKILL)
@@ -97,8 +97,8 @@ store_verifies() {
 	wait_app .phase healthy
 	kill -TERM "$RAMPD_PID"
 	wait_exit "$RAMPD_PID" 10
-	[ -n "$(app_pids)" ]
-	before=$(app_pids)
+	[ -n "$(app_pids "$T")" ]
+	before=$(app_pids "$T")
 	# and so does "leave_running" in the config
 	app_config "$PORT"
 	sed -i 's/^{/{"leave_running": true, /' "$T/rampd.json"
@@ -107,7 +107,7 @@ store_verifies() {
 	kill -TERM "$RAMPD_PID"
 	wait_exit "$RAMPD_PID" 10
 	grep -q 'leaving the apps running' "$T/rampd.log"
-	[ "$(app_pids)" = "$before" ]
+	[ "$(app_pids "$T")" = "$before" ]
 }
 
 @test "rampd crash: after a reboot every app comes back at its current version, with no registry" {
@@ -120,7 +120,7 @@ store_verifies() {
 	wait_app .phase healthy
 	kill -TERM "$RAMPD_PID"
 	wait_exit "$RAMPD_PID" 10
-	[ -z "$(app_pids)" ]
+	[ -z "$(app_pids "$T")" ]
 	stop_registry "$REGDIR"
 	start_rampd
 	wait_app .phase healthy
@@ -192,8 +192,8 @@ JSON
 		n=$(jq -r '.current.image' <<<"$body")
 		for i in $(seq 16); do [ "${IMG[$i]}" = "$n" ] && served_by "$PORT" "big$i"; done
 		store_verifies
-		for _ in $(seq 100); do [ "$(app_pids | wc -l)" -eq 1 ] && break; sleep 0.05; done
-		[ "$(app_pids | wc -l)" -eq 1 ] || { echo "round $round: $(app_pids | wc -l) app processes"; false; }
+		for _ in $(seq 100); do [ "$(app_pids "$T" | wc -l)" -eq 1 ] && break; sleep 0.05; done
+		[ "$(app_pids "$T" | wc -l)" -eq 1 ] || { echo "round $round: $(app_pids "$T" | wc -l) app processes"; false; }
 	done
 	echo "pulls started $(grep -c "pulling sha256" "$T/rampd.log"), finished $(grep -c "in the store" "$T/rampd.log"); containers adopted $(grep -c adopted "$T/rampd.log")" >&3
 }

@@ -77,8 +77,8 @@ deploy() { api PUT /v1/apps/web "{\"image\":\"$1\",\"rollout\":\"${3:-r}\",\"gen
 	api GET '/v1/apps/web/logs?tail=1'
 	[ "$(wc -l <<<"$body")" -eq 1 ]
 	# only the current version runs, on the socket rampd hands it
-	[ "$(app_pids | wc -l)" -eq 1 ]
-	env=$(tr '\0' '\n' <"/proc/$(app_pids)/environ")
+	[ "$(app_pids "$T" | wc -l)" -eq 1 ]
+	env=$(tr '\0' '\n' <"/proc/$(app_pids "$T")/environ")
 	grep -qx 'LISTEN_FDS=1' <<<"$env"
 	grep -qx 'LISTEN_FDNAMES=8080/tcp' <<<"$env"
 	grep -q '^LISTEN_PID=[0-9]' <<<"$env"
@@ -208,7 +208,7 @@ PY
 	wait_app .current.digest "${V2#*@}"
 	wait_app .phase healthy
 	served_by "$PORT" v2
-	[ "$(app_pids | wc -l)" -eq 1 ]
+	[ "$(app_pids "$T" | wc -l)" -eq 1 ]
 }
 
 @test "rampd deploy: a private network namespace still serves on handed sockets" {
@@ -217,7 +217,7 @@ PY
 	deploy "$V1" 1
 	wait_app .phase healthy
 	served_by "$PORT" v1
-	pid=$(app_pids | head -1)
+	pid=$(app_pids "$T" | head -1)
 	[ "$(readlink "/proc/$pid/ns/net")" != "$(readlink /proc/self/ns/net)" ]
 }
 
@@ -335,8 +335,8 @@ PY
 	[ "$code" = 409 ]
 	api DELETE /v1/apps/web '{"generation":3}'
 	[ "$code" = 200 ]
-	for _ in $(seq 100); do [ -z "$(app_pids)" ] && [ ! -e "$T/state/apps/web" ] && break; sleep 0.05; done
-	[ -z "$(app_pids)" ]
+	for _ in $(seq 100); do [ -z "$(app_pids "$T")" ] && [ ! -e "$T/state/apps/web" ] && break; sleep 0.05; done
+	[ -z "$(app_pids "$T")" ]
 	[ ! -e "$T/state/apps/web" ]
 	run curl -s -m 2 "http://127.0.0.1:$PORT/"
 	[ "$status" -ne 0 ]
@@ -417,8 +417,8 @@ PY
 	wait_app .current.digest "${V2#*@}"
 	wait_app .phase healthy
 	served_by "$PORT" from-config
-	for _ in $(seq 100); do [ "$(app_pids | wc -l)" -eq 1 ] && break; sleep 0.05; done
-	grep -q '^Max open files *4321 *4321' "/proc/$(app_pids)/limits"
+	for _ in $(seq 100); do [ "$(app_pids "$T" | wc -l)" -eq 1 ] && break; sleep 0.05; done
+	grep -q '^Max open files *4321 *4321' "/proc/$(app_pids "$T")/limits"
 }
 
 @test "ramp host: deploy, revert, status, logs and rm of a real app, locally and with --host and --token-file" {
@@ -464,8 +464,8 @@ PY
 	run r rm web
 	[ "$status" -eq 0 ]
 	[ "$output" = "web: deleted" ]
-	for _ in $(seq 100); do [ -z "$(app_pids)" ] && break; sleep 0.05; done
-	[ -z "$(app_pids)" ]
+	for _ in $(seq 100); do [ -z "$(app_pids "$T")" ] && break; sleep 0.05; done
+	[ -z "$(app_pids "$T")" ]
 	run h status web
 	[ "$status" -eq 1 ]
 	[[ "$output" == *not_found* ]]

@@ -56,7 +56,7 @@ rampd_teardown() {
 		while read -r p; do kill -TERM "$p" 2>/dev/null || true; done <"$T/rampd.pids"
 		while read -r p; do wait_exit "$p" 15 || kill -KILL "$p" 2>/dev/null || true; done <"$T/rampd.pids"
 	fi
-	for p in $(app_pids); do kill -KILL "$p" 2>/dev/null || true; done
+	for p in $(app_pids "$T"); do kill -KILL "$p" 2>/dev/null || true; done
 	# registries a test started in $T
 	for p in "$T"/*/pid; do [ -f "$p" ] && stop_registry "$(dirname "$p")"; done
 	if [ -n "${BATS_TEST_COMPLETED:-}" ] || [ ! -f "$T/rampd.log" ]; then :; else
@@ -138,17 +138,7 @@ served_by() {
 	return 1
 }
 
-# the app processes of this test's rampd: RAMP_INSTANCE in their environment,
-# and a root on an overlay whose upper dir is in $T
-app_pids() {
-	local f p
-	for f in $(grep -lsz "^RAMP_INSTANCE=" /proc/[0-9]*/environ); do
-		p=${f#/proc/}
-		p=${p%/environ}
-		grep -qs "upperdir=$T/" "/proc/$p/mountinfo" && echo "$p"
-	done
-	return 0
-}
+. "$BATS_TEST_DIRNAME/../lib/procs.sh"
 
 # slow_proxy TARGET BYTES_PER_SEC: a TCP proxy on a free loopback port that
 # passes TARGET's answers on at that rate (a slow link to a registry); prints
