@@ -392,9 +392,10 @@ PY
 	wait_app .phase pulling
 	deploy "$V1" 3 # back to what runs: called off
 	wait_app .phase healthy
-	# the mirror dies, the registry finishes the pull: v2 lands in the store only
+	# the mirror dies, the registry finishes the pull (after the mirror's ~8 s
+	# of retries): v2 lands in the store only
 	stop_registry "$T/proxy"
-	for _ in $(seq 200); do grep -q "${V2#*@} in the store" "$T/rampd.log" && break; sleep 0.05; done
+	for _ in $(seq 600); do grep -q "${V2#*@} in the store" "$T/rampd.log" && break; sleep 0.05; done
 	grep -q "${V2#*@} in the store" "$T/rampd.log"
 	sleep 0.3
 	api GET /v1/apps/web
