@@ -19,7 +19,8 @@ static void usage(FILE *f)
 		   "  -q, -v, -vv      less or more logging than the config's log_level\n"
 		   "  --version        print the version\n\n"
 		   "signals: SIGTERM/SIGINT stop the apps and exit, SIGHUP reloads the configuration,\n"
-		   "SIGQUIT exits leaving the apps running (a restarted rampd adopts them).\n",
+		   "SIGQUIT exits leaving the apps running (a restarted rampd adopts them).\n\n"
+		   "Pulls run in the helper rampd-pull, started from the directory rampd is in.\n",
 		RT_CONFIG_DEFAULT);
 }
 

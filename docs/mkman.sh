@@ -77,6 +77,7 @@ EOF
 /etc/ramp/rampd.json	the configuration (JSON, read strictly; {} is valid)
 /var/lib/ramp	the store (state_dir): verified blobs, unpacked layers, each app's state and logs
 /run/ramp/rampd.sock	the API's unix socket (socket), root only
+rampd-pull	the pull helper, started for each pull from the directory rampd's executable is in
 rampd.service	the systemd unit (runtime/rampd.service in the sources)
 EOF
 	printf '.SH EXIT STATUS\n0 stopped by a signal (or a valid configuration with \\-\\-check\\-config);\n'

@@ -31,7 +31,7 @@ static inline bool img_digest_eq(const struct img_digest *a, const struct img_di
 bool img_digest_valid(const struct img_digest *d);
 
 struct img_sha256 {
-	void *ctx; /* EVP_MD_CTX */
+	void *ctx; /* nettle's struct sha256_ctx */
 };
 int img_sha256_init(struct img_sha256 *h, struct err *e);
 void img_sha256_update(struct img_sha256 *h, const void *buf, size_t len);

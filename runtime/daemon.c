@@ -81,6 +81,25 @@ static int load_apps(struct rt_daemon *d, struct err *e)
 	return 0;
 }
 
+/* rampd-pull lives next to rampd (bin/, build/release/, $(PREFIX)/bin):
+ * found once, so that replacing the files during an upgrade does not
+ * mislead a running rampd. Apps already in the store run without it. */
+static void find_pull_helper(struct rt_daemon *d)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0 || (size_t)n >= sizeof self - 1) {
+		snprintf(d->pull_helper, sizeof d->pull_helper, "rampd-pull");
+		log_warn("cannot tell where rampd's executable is: pulls will fail");
+		return;
+	}
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	snprintf(d->pull_helper, sizeof d->pull_helper, "%.*s/rampd-pull", (int)(slash ? slash - self : 0), self);
+	if (access(d->pull_helper, X_OK) < 0)
+		log_warn("the pull helper %s: %s: pulls will fail until it is installed", d->pull_helper, strerror(errno));
+}
+
 int rt_daemon_open(struct rt_daemon *d, const struct rt_daemon_opts *o, struct err *e)
 {
 	struct utsname u;
@@ -102,6 +121,7 @@ int rt_daemon_open(struct rt_daemon *d, const struct rt_daemon_opts *o, struct e
 		strcpy(d->host, "unknown");
 	if (uname(&u) == 0)
 		snprintf(d->kernel, sizeof d->kernel, "%s", u.release);
+	find_pull_helper(d);
 	/* the store's lock keeps a second rampd off the same state */
 	if (rt_store_open(&d->store, d->cfg.state_dir, e) < 0 || load_apps(d, e) < 0)
 		return err_ctx(e, "state \"%s\"", d->cfg.state_dir);

@@ -7,6 +7,7 @@
 #ifndef RAMP_RT_DAEMON_H
 #define RAMP_RT_DAEMON_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -43,6 +44,7 @@ struct rt_daemon {
 	bool running;         /* apps have threads (under mu) */
 	int64_t started_mono;
 	char host[256], kernel[128];
+	char pull_helper[PATH_MAX]; /* rampd-pull, next to rampd's own executable */
 };
 
 /* Load the configuration and what the host knows of its apps; nothing runs yet. */
@@ -59,8 +61,8 @@ void rt_daemon_app_gone(struct rt_daemon *d);
 /* Collect the store's garbage now: keeps what every app needs. */
 int rt_daemon_gc(struct rt_daemon *d, struct err *e);
 
-/* Pull v (mirrors first) and import it into the store; the app's phase says
- * pulling, then unpacking (daemon_pull.c). */
+/* Pull v (mirrors first) and import it into the store, through the pull
+ * helper; the app's phase says pulling, then unpacking (daemon_pull.c). */
 int rt_daemon_pull(struct rt_daemon *d, struct rt_app *a, const struct rt_app_version *v, struct err *e);
 
 /* Re-read the config file (SIGHUP); on error the old one stays. */

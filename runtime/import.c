@@ -1,6 +1,6 @@
-/* import.c: images and layers in the store: importing an image from a
- * layout, layer unpacking keyed by chain id, image records, flattened copies
- * (see store.h). */
+/* import.c: bringing images into the store: blobs from a layout, layers
+ * unpacked once keyed by chain id, the image record written last; and
+ * flattened copies (see store.h). Reading what is there is store_image.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -18,44 +18,6 @@
 #include "runtime/store.h"
 #include "runtime/store_priv.h"
 #include "runtime/unpack.h"
-
-#define RECORD_MAX (4u << 20)
-#define RECORD_SCHEMA 1
-
-void rt_chain_ids(const struct img_digest *diff_ids, size_t n, struct img_digest *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		char buf[2 * IMG_DIGEST_LEN + 2];
-		if (i == 0) {
-			out[0] = diff_ids[0];
-			continue;
-		}
-		int len = snprintf(buf, sizeof buf, "%s %s", out[i - 1].s, diff_ids[i].s);
-		img_sha256_buf(buf, (size_t)len, &out[i]);
-	}
-}
-
-void rt_store_image_free(struct rt_store_image *im)
-{
-	for (size_t i = 0; i < im->n_layers; i++) {
-		if (im->layer_dirs)
-			free(im->layer_dirs[i]);
-		if (im->media_types)
-			free(im->media_types[i]);
-	}
-	free(im->layer_dirs);
-	free(im->media_types);
-	free(im->digests);
-	free(im->diff_ids);
-	free(im->chain_ids);
-	*im = (struct rt_store_image){0};
-}
-
-/* The store's root is laid out like an OCI layout's blobs: reuse its verified reads. */
-static struct img_layout as_layout(const struct rt_store *s)
-{
-	return (struct img_layout){.dir = s->root};
-}
 
 /* ---- blobs from a layout ---- */
 
@@ -176,36 +138,6 @@ static int write_meta(int dfd, const struct img_digest *chain, const struct img_
 	return rc;
 }
 
-/* Whether a layer is there, and whether it holds devices. */
-static int read_meta(struct rt_store *s, const struct img_digest *chain, bool *devices, struct err *e)
-{
-	_cleanup_free_ char *p = rt_store_path(s, "layers/%s/layer.json", img_digest_hex(chain));
-	_cleanup_free_ char *buf = NULL;
-	size_t len;
-	const char *c = NULL;
-	if (!p)
-		return err_errno(e, ENOMEM, "layer");
-	if (fs_read_file(p, 64 << 10, &buf, &len, e) < 0)
-		return -1;
-	struct json *j = json_parse(buf, len, e);
-	int rc = -1;
-	if (j && json_field_str(j, "chainID", true, &c, e) == 0 && json_field_bool(j, "devices", true, devices, e) == 0) {
-		if (strcmp(c, chain->s))
-			err_set(e, "\"%s\" describes layer %.80s", p, c);
-		else
-			rc = 0;
-	}
-	json_free(j);
-	return rc < 0 ? err_ctx(e, "layer %s", chain->s) : 0;
-}
-
-static bool layer_present(struct rt_store *s, const struct img_digest *chain)
-{
-	char rel[96];
-	snprintf(rel, sizeof rel, "layers/%s/layer.json", img_digest_hex(chain));
-	return faccessat(s->fd, rel, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
-}
-
 static void layer_opts(const struct rt_store *s, const struct img_descriptor *d, const struct img_digest *diff_id,
 		       enum rt_unpack_mode mode, struct rt_unpack_opts *o)
 {
@@ -223,7 +155,7 @@ static void layer_opts(const struct rt_store *s, const struct img_descriptor *d,
 
 static int open_store_blob(struct rt_store *s, const struct img_digest *d, int *fd, struct err *e)
 {
-	struct img_layout l = as_layout(s);
+	struct img_layout l = rt_store_layout(s);
 	return img_layout_open_blob(&l, d, fd, NULL, e);
 }
 
@@ -312,7 +244,7 @@ static int write_record(struct rt_store *s, const struct img_image *img, const s
 		return err_errno(e, ENOMEM, "image record");
 	}
 	jgen_obj_open(g);
-	jgen_kint(g, "schemaVersion", RECORD_SCHEMA);
+	jgen_kint(g, "schemaVersion", RT_RECORD_SCHEMA);
 	jgen_kstr(g, "digest", img->desc.digest.s);
 	jgen_kstr(g, "mediaType", img->desc.media_type);
 	jgen_kstr(g, "config", m->config.digest.s);
@@ -333,147 +265,6 @@ static int write_record(struct rt_store *s, const struct img_image *img, const s
 		rc = fs_write_atomic(p, buf, len, 0600, e);
 	jgen_free(g);
 	return rc;
-}
-
-static int parse_layer(const struct json *l, struct rt_store_image *im, size_t i, struct err *e)
-{
-	static const char *const keys[] = {"digest", "mediaType", "diffID", "chainID", NULL};
-	const char *dg, *mt, *diff, *chain;
-	if (json_only_keys(l, keys, "layer", e) < 0 || json_field_str(l, "digest", true, &dg, e) < 0 ||
-	    json_field_str(l, "mediaType", true, &mt, e) < 0 || json_field_str(l, "diffID", true, &diff, e) < 0 ||
-	    json_field_str(l, "chainID", true, &chain, e) < 0 || img_digest_parse(dg, &im->digests[i], e) < 0 ||
-	    img_digest_parse(diff, &im->diff_ids[i], e) < 0 || img_digest_parse(chain, &im->chain_ids[i], e) < 0)
-		return -1;
-	if (!img_media_is_layer(mt, NULL))
-		return err_set(e, "unknown layer media type \"%.100s\"", mt);
-	if (!(im->media_types[i] = strdup(mt)))
-		return err_errno(e, ENOMEM, "image record");
-	return 0;
-}
-
-static int parse_record(const char *buf, size_t len, struct rt_store_image *im, struct err *e)
-{
-	static const char *const keys[] = {"schemaVersion", "digest", "mediaType", "config", "imported", "layers", NULL};
-	const char *dg, *cfg, *mt;
-	const struct json *layers;
-	int64_t schema, imported;
-	int rc = -1;
-	struct json *j = json_parse(buf, len, e);
-	if (!j)
-		return -1;
-	if (json_only_keys(j, keys, "image record", e) < 0 || json_field_int(j, "schemaVersion", true, &schema, e) < 0 ||
-	    json_field_str(j, "digest", true, &dg, e) < 0 || json_field_str(j, "mediaType", true, &mt, e) < 0 ||
-	    json_field_str(j, "config", true, &cfg, e) < 0 || json_field_int(j, "imported", true, &imported, e) < 0 ||
-	    json_field(j, "layers", JSON_ARRAY, true, &layers, e) < 0 || img_digest_parse(dg, &im->manifest, e) < 0 ||
-	    img_digest_parse(cfg, &im->config, e) < 0)
-		goto out;
-	if (schema != RECORD_SCHEMA) {
-		err_set(e, "unsupported schemaVersion %lld", (long long)schema);
-		goto out;
-	}
-	size_t n = layers->arr.n;
-	if (n > IMG_MAX_LAYERS) {
-		err_set(e, "more than %d layers", IMG_MAX_LAYERS);
-		goto out;
-	}
-	im->digests = calloc(n + 1, sizeof *im->digests);
-	im->diff_ids = calloc(n + 1, sizeof *im->diff_ids);
-	im->chain_ids = calloc(n + 1, sizeof *im->chain_ids);
-	im->media_types = calloc(n + 1, sizeof *im->media_types);
-	im->layer_dirs = calloc(n + 1, sizeof *im->layer_dirs);
-	if (!im->digests || !im->diff_ids || !im->chain_ids || !im->media_types || !im->layer_dirs) {
-		err_errno(e, ENOMEM, "image record");
-		goto out;
-	}
-	im->n_layers = n;
-	for (size_t i = 0; i < n; i++)
-		if (parse_layer(layers->arr.v[i], im, i, e) < 0) {
-			err_ctx(e, "layer %zu", i);
-			goto out;
-		}
-	/* the chain ids follow from the diff_ids; a record that disagrees is corrupt */
-	struct img_digest *chains = calloc(n + 1, sizeof *chains);
-	if (!chains) {
-		err_errno(e, ENOMEM, "image record");
-		goto out;
-	}
-	rt_chain_ids(im->diff_ids, n, chains);
-	for (size_t i = 0; i < n; i++)
-		if (!img_digest_eq(&chains[i], &im->chain_ids[i])) {
-			err_set(e, "layer %zu: chain id %s does not follow from the diff_ids", i, im->chain_ids[i].s);
-			free(chains);
-			goto out;
-		}
-	free(chains);
-	rc = 0;
-out:
-	json_free(j);
-	return rc;
-}
-
-int rt_store_record_read(struct rt_store *s, const struct img_digest *manifest, struct rt_store_image *out,
-			 struct err *e)
-{
-	_cleanup_free_ char *p = rt_store_path(s, "images/%s.json", img_digest_hex(manifest));
-	_cleanup_free_ char *buf = NULL;
-	size_t len;
-	*out = (struct rt_store_image){0};
-	if (!p)
-		return err_errno(e, ENOMEM, "image");
-	if (fs_read_file(p, RECORD_MAX, &buf, &len, e) < 0) {
-		if (e->errnum == ENOENT)
-			return err_errno(e, ENOENT, "image %s is not in the store", manifest->s);
-		return -1;
-	}
-	if (parse_record(buf, len, out, e) < 0) {
-		err_ctx(e, "\"%s\"", p);
-		goto fail;
-	}
-	if (!img_digest_eq(&out->manifest, manifest)) {
-		err_set(e, "\"%s\" describes image %s", p, out->manifest.s);
-		goto fail;
-	}
-	return 0;
-fail:
-	rt_store_image_free(out);
-	return -1;
-}
-
-int rt_store_image_get(struct rt_store *s, const struct img_digest *manifest, struct rt_store_image *out,
-		       struct err *e)
-{
-	if (rt_store_record_read(s, manifest, out, e) < 0)
-		return -1;
-	for (size_t i = 0; i < out->n_layers; i++) {
-		bool dev = false;
-		if (!layer_present(s, &out->chain_ids[i])) {
-			err_errno(e, ENOENT, "image %s: layer %s is missing from the store", manifest->s, out->chain_ids[i].s);
-			goto fail;
-		}
-		if (read_meta(s, &out->chain_ids[i], &dev, e) < 0)
-			goto fail;
-		out->has_devices |= dev;
-		if (!(out->layer_dirs[i] = rt_store_path(s, "layers/%s/fs", img_digest_hex(&out->chain_ids[i])))) {
-			err_errno(e, ENOMEM, "image");
-			goto fail;
-		}
-	}
-	return 0;
-fail:
-	rt_store_image_free(out);
-	return -1;
-}
-
-int rt_store_image_config(struct rt_store *s, const struct rt_store_image *im, struct img_config *c, struct err *e)
-{
-	struct img_layout l = as_layout(s);
-	_cleanup_free_ char *buf = NULL;
-	size_t len;
-	if (img_layout_read_blob(&l, &im->config, -1, IMG_CONFIG_MAX, &buf, &len, e) < 0)
-		return err_ctx(e, "image %s", im->manifest.s);
-	if (img_config_parse(buf, len, c, e) < 0)
-		return err_ctx(e, "image %s: config", im->manifest.s);
-	return 0;
 }
 
 /* ---- import ---- */
@@ -505,7 +296,7 @@ int rt_store_import(struct rt_store *s, const struct img_image *img, struct rt_s
 				       d->media_type);
 		if (import_blob(s, &img->layout, d, e) < 0)
 			return err_ctx(e, "import image %s", img->desc.digest.s);
-		if (layer_present(s, &chains[i]))
+		if (rt_store_layer_present(s, &chains[i]))
 			continue;
 		log_info("unpacking layer %zu/%zu %s", i + 1, n, d->digest.s);
 		if (unpack_layer(s, d, &img->config.diff_ids[i], chains, i, e) < 0)

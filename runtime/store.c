@@ -24,6 +24,7 @@
 
 #define INGEST_RECORD_EVERY (64u << 20) /* bytes between two durable offsets */
 #define STATE_MAX 4096
+#define LOCK_WAIT_MS 3000 /* for the lock of a store in use */
 
 static const char *const store_dirs[] = {"blobs", "blobs/sha256", "ingest", "layers", "images", "apps"};
 
@@ -400,7 +401,7 @@ static int repair(struct rt_store *s, struct err *e)
 	return 0;
 }
 
-int rt_store_open(struct rt_store *s, const char *root, struct err *e)
+static int open_root(struct rt_store *s, const char *root, bool create, struct err *e)
 {
 	*s = (struct rt_store){
 		.fd = -1,
@@ -411,17 +412,27 @@ int rt_store_open(struct rt_store *s, const char *root, struct err *e)
 	};
 	if (!(s->root = strdup(root)))
 		return err_errno(e, ENOMEM, "store");
-	if (fs_mkdir_p(root, 0700, e) < 0)
+	if (create && fs_mkdir_p(root, 0700, e) < 0)
+		return -1;
+	if ((s->fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return err_sys(e, "open store \"%s\"", root);
+	return 0;
+}
+
+int rt_store_open(struct rt_store *s, const char *root, struct err *e)
+{
+	if (open_root(s, root, true, e) < 0)
 		goto fail;
-	if ((s->fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		err_sys(e, "open store \"%s\"", root);
-		goto fail;
-	}
 	if ((s->lock_fd = openat(s->fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
 		err_sys(e, "open \"%s/lock\"", root);
 		goto fail;
 	}
-	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+	/* a pull helper of a rampd that was just killed holds the lock until
+	   the kernel has ended it too: give it a moment */
+	int rc;
+	for (int i = 0; (rc = flock(s->lock_fd, LOCK_EX | LOCK_NB)) < 0 && errno == EWOULDBLOCK && i < LOCK_WAIT_MS / 50; i++)
+		usleep(50 * 1000);
+	if (rc < 0) {
 		if (errno == EWOULDBLOCK)
 			err_set(e, "store \"%s\" is in use by another process", root);
 		else
@@ -435,6 +446,23 @@ int rt_store_open(struct rt_store *s, const char *root, struct err *e)
 		}
 	if (repair(s, e) < 0)
 		goto fail;
+	return 0;
+fail:
+	rt_store_close(s);
+	return -1;
+}
+
+int rt_store_open_held(struct rt_store *s, const char *root, int lock_fd, struct err *e)
+{
+	if (open_root(s, root, false, e) < 0)
+		goto fail;
+	/* succeeds only on the open file the lock is held through (or when
+	   nobody holds it, in which case it is ours now) */
+	if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		err_sys(e, "store \"%s\": the lock handed down as descriptor %d", root, lock_fd);
+		goto fail;
+	}
+	s->lock_fd = lock_fd;
 	return 0;
 fail:
 	rt_store_close(s);

@@ -39,8 +39,11 @@ struct rt_store {
 };
 
 /* Create (if needed), lock and repair the store at root. Fails when another
- * process holds it. */
+ * process holds it (after waiting 3 s for it). */
 int rt_store_open(struct rt_store *s, const char *root, struct err *e);
+/* Use the store whose lock a parent holds and handed down as lock_fd
+ * (rampd's pull helper): no repair, the parent's work is under way. */
+int rt_store_open_held(struct rt_store *s, const char *root, int lock_fd, struct err *e);
 void rt_store_close(struct rt_store *s);
 
 /* ---- blobs ---- */

@@ -1,11 +1,12 @@
 /* store_priv.h: helpers shared by the store's own files (store.c, import.c,
- * gc.c); not for other modules. */
+ * store_image.c, gc.c); not for other modules. */
 #ifndef RAMP_RT_STORE_PRIV_H
 #define RAMP_RT_STORE_PRIV_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "image/layout.h"
 #include "lib/err.h"
 #include "runtime/store.h"
 
@@ -18,6 +19,16 @@ char *rt_store_path(const struct rt_store *s, const char *fmt, ...) __attribute_
  * leaves it half-removed under its own name). */
 typedef bool (*rt_keep_fn)(struct rt_store *s, int dirfd, const char *name, void *ctx);
 int rt_store_sweep(struct rt_store *s, const char *sub, rt_keep_fn keep, void *ctx, size_t *removed, struct err *e);
+/* schemaVersion of images/<hex>.json */
+#define RT_RECORD_SCHEMA 1
+
+/* The store's root is laid out like an OCI layout's blobs: reuse its verified reads. */
+static inline struct img_layout rt_store_layout(const struct rt_store *s)
+{
+	return (struct img_layout){.dir = s->root};
+}
+/* layers/<chain>/layer.json exists: the layer is complete. */
+bool rt_store_layer_present(struct rt_store *s, const struct img_digest *chain);
 /* Parse images/<hex>.json (without checking that its layers are present). */
 int rt_store_record_read(struct rt_store *s, const struct img_digest *manifest, struct rt_store_image *im,
 			 struct err *e);

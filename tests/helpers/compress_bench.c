@@ -7,16 +7,16 @@
  * OUT, when given, receives the compressed stream. */
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "image/compress.h"
+#include "image/digest.h"
 
 struct sink {
-	EVP_MD_CTX *md;
+	struct img_sha256 md;
 	int fd;
 	unsigned long long bytes;
 };
@@ -24,7 +24,7 @@ struct sink {
 static int sink_fn(void *ctx, const void *buf, size_t len, struct err *e)
 {
 	struct sink *s = ctx;
-	EVP_DigestUpdate(s->md, buf, len);
+	img_sha256_update(&s->md, buf, len);
 	s->bytes += len;
 	for (const char *p = buf; s->fd >= 0 && len;) {
 		ssize_t n = write(s->fd, p, len);
@@ -56,10 +56,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "compress_bench: %s\n", e.msg);
 		return 2;
 	}
-	struct sink s = { EVP_MD_CTX_new(), -1, 0 };
-	EVP_MD_CTX *in_md = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(s.md, EVP_sha256(), NULL);
-	EVP_DigestInit_ex(in_md, EVP_sha256(), NULL);
+	struct sink s = {.fd = -1};
+	struct img_sha256 in_md;
+	if (img_sha256_init(&s.md, &e) < 0 || img_sha256_init(&in_md, &e) < 0) {
+		fprintf(stderr, "compress_bench: %s\n", e.msg);
+		return 1;
+	}
 	if (argc == 4 && (s.fd = open(argv[3], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
 		perror(argv[3]);
 		return 1;
@@ -82,7 +84,7 @@ int main(int argc, char **argv)
 		}
 		if (n == 0)
 			break;
-		EVP_DigestUpdate(in_md, buf, (size_t)n);
+		img_sha256_update(&in_md, buf, (size_t)n);
 		in += (unsigned long long)n;
 		if (img_compressor_write(c, buf, (size_t)n, &e) < 0) {
 			fprintf(stderr, "compress_bench: %s\n", e.msg);
@@ -94,17 +96,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	img_compressor_free(c);
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned dl;
-	EVP_DigestFinal_ex(in_md, d, &dl);
-	EVP_DigestFinal_ex(s.md, d, &dl);
+	struct img_digest din, dout;
+	img_sha256_final(&in_md, &din);
+	img_sha256_final(&s.md, &dout);
 	double t = now() - t0;
-	printf("%llu %llu %.3f %.1f ", in, s.bytes, t, (double)in / 1e6 / t);
-	for (unsigned i = 0; i < dl; i++)
-		printf("%02x", d[i]);
-	printf("\n");
-	EVP_MD_CTX_free(in_md);
-	EVP_MD_CTX_free(s.md);
+	printf("%llu %llu %.3f %.1f %s\n", in, s.bytes, t, (double)in / 1e6 / t, img_digest_hex(&dout));
 	if (s.fd >= 0 && close(s.fd) < 0) {
 		perror(argv[3]);
 		return 1;

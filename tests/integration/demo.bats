@@ -171,7 +171,7 @@ ev() { jq -c "$@" "$T/demo.jsonl"; }
 	grep -q 'hello 4.2: stopped' "$T/hello.log"
 }
 
-@test "docs: make install puts ramp, rampd, ramp(1), rampd(8), the completion and the unit in place; the pages render cleanly" {
+@test "docs: make install puts ramp, rampd, rampd-pull, ramp(1), rampd(8), the completion and the unit in place; the pages render cleanly" {
 	top=$BATS_TEST_DIRNAME/../..
 	d=$T/inst
 	run "$top/docs/mkman.sh" "$RAMP_BIN" "$RAMPD_BIN" "$T/man"
@@ -195,7 +195,7 @@ ev() { jq -c "$@" "$T/demo.jsonl"; }
 	[ "${RAMP_SANITIZE:-0}" = 1 ] && san=SANITIZE=1
 	run make -s -C "$top" install DESTDIR="$d" PREFIX=/usr $san
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
-	for f in bin/ramp bin/rampd share/man/man1/ramp.1 share/man/man8/rampd.8 \
+	for f in bin/ramp bin/rampd bin/rampd-pull share/man/man1/ramp.1 share/man/man8/rampd.8 \
 		share/bash-completion/completions/ramp share/bash-completion/completions/rampd lib/systemd/system/rampd.service; do
 		[ -e "$d/usr/$f" ] || { echo "missing $f"; false; }
 	done

@@ -9,27 +9,13 @@ bats_require_minimum_version 1.5.0
 
 load rampd_helpers
 
-setup_file() {
-	export REGDIR=$BATS_FILE_TMPDIR/registry
-	export REG
-	REG=$(start_registry "$REGDIR")
-	export V1 V2
-	V1=$(hello_image "$REG" v1 v1)
-	V2=$(hello_image "$REG" v2 v2)
-}
+setup_file() { hello_registry_start; }
 
-teardown_file() {
-	stop_registry "$REGDIR"
-}
+teardown_file() { hello_registry_stop; }
 
-setup() {
-	common_setup
-	PORT=$(free_port)
-}
+setup() { rampd_setup; }
 
 teardown() { rampd_teardown; }
-
-deploy() { api PUT /v1/apps/web "{\"image\":\"$1\",\"generation\":$2}"; }
 
 # every blob hashes to its name, every image record's layers are there, the state parses
 store_verifies() {

@@ -8,28 +8,19 @@ bats_require_minimum_version 1.5.0
 load rampd_helpers
 
 setup_file() {
-	export REGDIR=$BATS_FILE_TMPDIR/registry
-	export REG
-	REG=$(start_registry "$REGDIR")
-	export V1 V2 VCRASH VSICK
-	V1=$(hello_image "$REG" v1 v1)
-	V2=$(hello_image "$REG" v2 v2)
+	hello_registry_start
+	export VCRASH VSICK
 	VCRASH=$(hello_image "$REG" crash v3 --env HELLO_MODE=crash)
 	VSICK=$(hello_image "$REG" sick v4 --env HELLO_FAIL_AFTER=2 --health-retries 2)
 }
 
-teardown_file() {
-	stop_registry "$REGDIR"
-}
+teardown_file() { hello_registry_stop; }
 
 setup() {
-	common_setup
-	PORT=$(free_port)
+	rampd_setup
 }
 
 teardown() { rampd_teardown; }
-
-deploy() { api PUT /v1/apps/web "{\"image\":\"$1\",\"rollout\":\"${3:-r}\",\"generation\":$2}"; }
 
 @test "rampd deploy: v1, v2, revert; status, logs and metrics tell what happened" {
 	app_config "$PORT"

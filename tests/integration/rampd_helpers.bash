@@ -184,3 +184,24 @@ PY
 	done
 	echo "127.0.0.1:$port"
 }
+
+# hello_registry_start: the registry of a test file ($REG,
+# in $BATS_FILE_TMPDIR, stopped by hello_registry_stop) holding v1 and v2 of
+# the demo app ($V1, $V2)
+hello_registry_start() {
+	export REGDIR=$BATS_FILE_TMPDIR/registry
+	export REG V1 V2
+	REG=$(start_registry "$REGDIR")
+	V1=$(hello_image "$REG" v1 v1)
+	V2=$(hello_image "$REG" v2 v2)
+}
+hello_registry_stop() { stop_registry "$REGDIR"; }
+
+# each test: its $T (common_setup) and a free $PORT for the app
+rampd_setup() {
+	common_setup
+	PORT=$(free_port)
+}
+
+# deploy IMAGE GENERATION [ROLLOUT]: PUT /v1/apps/web
+deploy() { api PUT /v1/apps/web "{\"image\":\"$1\",\"rollout\":\"${3:-r}\",\"generation\":$2}"; }

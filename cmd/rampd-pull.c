@@ -1,0 +1,128 @@
+/* rampd-pull.c: main() of rampd's pull helper. rampd starts one per pull
+ * (runtime/daemon_pull.c) so that the daemon itself never loads the registry
+ * client's and unpacker's libraries; the work is runtime/host_pull.c.
+ *
+ * Its conversation with rampd, one line each way:
+ *   stdout  "downloaded BYTES"  all blobs are here; waiting to import
+ *   stdin   "import"            go ahead (rampd holds its store mutex now);
+ *                               end of file instead: stop, keep the download
+ *   stdout  "error MESSAGE"     the pull failed (exit status 1)
+ * The store's lock is descriptor --lock-fd, inherited from rampd. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "runtime/host_pull.h"
+#include "runtime/store.h"
+
+#define MAX_LIST 64
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: rampd-pull --store DIR --lock-fd N --dir DIR [--app NAME] [--mirror HOST]...\n"
+		   "                  [--insecure HOST]... [--cacert FILE] [--auth-file FILE] [--log-level N]\n"
+		   "                  --rampd-version V IMAGE@DIGEST\n\n"
+		   "rampd's pull helper: rampd starts it for each pull, holding the store's lock (docs/ARCHITECTURE.md).\n"
+		   "It pulls IMAGE (mirrors first) into DIR, tells rampd on stdout, waits for \"import\" on stdin,\n"
+		   "and imports the image into the store. It is not meant to be run by hand.\n");
+}
+
+static int say_downloaded(void *ctx, uint64_t bytes, struct err *e)
+{
+	(void)ctx;
+	char line[16];
+	printf("downloaded %llu\n", (unsigned long long)bytes);
+	if (fflush(stdout) != 0)
+		return err_sys(e, "tell rampd");
+	if (!fgets(line, sizeof line, stdin) || strcmp(line, "import\n") != 0)
+		return err_set(e, "called off by rampd before the import");
+	return 0;
+}
+
+static int add(const char **v, size_t *n, const char *s)
+{
+	if (*n + 1 >= MAX_LIST)
+		return -1;
+	v[(*n)++] = s;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mirrors[MAX_LIST] = {0}, *insecure[MAX_LIST] = {0};
+	size_t n_mirrors = 0, n_insecure = 0;
+	const char *root = NULL, *version = NULL;
+	int lock_fd = -1;
+	struct rt_host_pull p = {.app = "-", .mirrors = mirrors, .insecure = insecure, .before_import = say_downloaded};
+	struct err e = {0};
+	log_init("rampd-pull");
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int bad = 0;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "--version")) {
+			printf("rampd-pull %s\n", RAMP_VERSION);
+			return 0;
+		} else if (a[0] != '-' && !p.image) {
+			p.image = a;
+			continue;
+		} else if (!v) {
+			bad = 1;
+		} else if (!strcmp(a, "--store")) {
+			root = v;
+		} else if (!strcmp(a, "--lock-fd")) {
+			lock_fd = atoi(v);
+		} else if (!strcmp(a, "--dir")) {
+			p.dir = v;
+		} else if (!strcmp(a, "--app")) {
+			p.app = v;
+		} else if (!strcmp(a, "--mirror")) {
+			bad = add(mirrors, &n_mirrors, v);
+		} else if (!strcmp(a, "--insecure")) {
+			bad = add(insecure, &n_insecure, v);
+		} else if (!strcmp(a, "--cacert")) {
+			p.cacert = v;
+		} else if (!strcmp(a, "--auth-file")) {
+			p.auth_file = v;
+		} else if (!strcmp(a, "--log-level")) {
+			log_set_level((enum log_level)atoi(v));
+		} else if (!strcmp(a, "--rampd-version")) {
+			version = v;
+		} else {
+			bad = 1;
+		}
+		if (bad) {
+			fprintf(stderr, "rampd-pull: bad or missing argument at \"%s\"\n", a);
+			usage(stderr);
+			return 2;
+		}
+		i++;
+	}
+	if (!root || lock_fd < 3 || !p.dir || !p.image || !version) {
+		fprintf(stderr, "rampd-pull: --store, --lock-fd (3 or more), --dir, --rampd-version and IMAGE are needed\n");
+		usage(stderr);
+		return 2;
+	}
+	struct rt_store s;
+	int rc = -1;
+	if (strcmp(version, RAMP_VERSION) != 0)
+		err_set(&e, "rampd-pull is version %s but rampd is %s: restart rampd after an upgrade", RAMP_VERSION,
+			version);
+	else if (rt_store_open_held(&s, root, lock_fd, &e) == 0) {
+		rc = rt_host_pull(&s, &p, &e);
+		rt_store_close(&s);
+	}
+	if (rc < 0) {
+		/* one line: rampd reads the message up to its end */
+		for (char *c = e.msg; *c; c++)
+			if (*c == '\n')
+				*c = ' ';
+		printf("error %s\n", e.msg);
+		fflush(stdout);
+		return 1;
+	}
+	return 0;
+}
