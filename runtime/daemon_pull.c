@@ -106,10 +106,23 @@ static pid_t spawn(char *const *argv, int in, int out, int lock, struct err *e)
 	_exit(127);
 }
 
+/* pid may be signalled (by the app's stop) until it is reaped: under a->mu */
+static void set_pid(struct rt_app *a, pid_t pid)
+{
+	pthread_mutex_lock(&a->mu);
+	a->pull_pid = pid;
+	pthread_mutex_unlock(&a->mu);
+}
+
 /* The helper's verdict: its "error" line, or how it ended. */
-static int ended(pid_t pid, const char *helper, const char *err_line, struct err *e)
+static int ended(struct rt_app *a, pid_t pid, const char *helper, const char *err_line, struct err *e)
 {
 	int st;
+	siginfo_t si;
+	/* not reaped before nobody can signal it any more */
+	while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+		;
+	set_pid(a, 0);
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return err_sys(e, "wait for the pull helper");
@@ -150,6 +163,7 @@ int rt_daemon_pull(struct rt_daemon *d, struct rt_app *a, const struct rt_app_ve
 	}
 	if ((pid = spawn(args.v, to[0], from[1], d->store.lock_fd, e)) < 0)
 		goto out;
+	set_pid(a, pid);
 	close(to[0]);
 	close(from[1]);
 	to[0] = from[1] = -1;
@@ -163,6 +177,7 @@ int rt_daemon_pull(struct rt_daemon *d, struct rt_app *a, const struct rt_app_ve
 		line[strcspn(line, "\n")] = '\0';
 		if (!strncmp(line, "downloaded ", 11) && !locked) {
 			bytes = strtoull(line + 11, NULL, 10);
+			set_pid(a, 0); /* an import is not interrupted: it is local and short */
 			/* a pull called off (a revert, another PUT) still ends in the
 			   store, but the phase is the running version's by now */
 			pthread_mutex_lock(&a->mu);
@@ -180,7 +195,7 @@ int rt_daemon_pull(struct rt_daemon *d, struct rt_app *a, const struct rt_app_ve
 wait:
 	close(to[1]);
 	to[1] = -1;
-	rc = ended(pid, d->pull_helper, err_line, e); /* its "error" line names the pull */
+	rc = ended(a, pid, d->pull_helper, err_line, e); /* its "error" line names the pull */
 	if (locked)
 		pthread_mutex_unlock(&d->store_mu);
 	rt_metrics_pull(bytes, rt_mono_ms() - t0);

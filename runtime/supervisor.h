@@ -107,6 +107,8 @@ struct rt_app {
 	bool quit, leave_running; /* asked to end, and whether to stop the containers */
 	bool gone;                /* deleted: the thread has ended, the files are removed */
 	bool pull_done;           /* a pull ended: pull_rc, pull_err */
+	int pull_pid;             /* the pull helper while it downloads (0: none); stopping
+				     the app stops it, the next pull resumes the download */
 	int pull_rc;
 	char pull_err[1024];
 	struct rt_worker *w; /* the thread's own */

@@ -1248,6 +1248,10 @@ static void shutdown_all(struct rt_app *a, bool leave)
 		write_runfile(a, NULL);
 	rt_sockets_close(w->socks, w->n_socks);
 	if (w->pulling) {
+		pthread_mutex_lock(&a->mu);
+		if (a->pull_pid > 0 && kill(a->pull_pid, SIGTERM) == 0)
+			log_info("app %s: its download is stopped (the next pull resumes it)", a->name);
+		pthread_mutex_unlock(&a->mu);
 		log_info("app %s: waiting for its pull to end", a->name);
 		pthread_join(w->pull_thread, NULL);
 		w->pulling = false;

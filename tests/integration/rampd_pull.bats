@@ -98,6 +98,25 @@ wait_helper() {
 	served_by "$PORT" v1
 }
 
+@test "rampd pull helper: SIGTERM to rampd stops a slow download at once; the next rampd resumes it" {
+	slow_config
+	start_rampd
+	deploy "$V1" 1
+	wait_helper
+	read -r hp _ <<<"$(helpers)"
+	sleep 1
+	kill -TERM "$RAMPD_PID"
+	wait_exit "$RAMPD_PID" 3 # the download alone would take several seconds more
+	[ "$rc" = 0 ]
+	[ ! -d "/proc/$hp" ]
+	grep -q "app web: its download is stopped (the next pull resumes it)" "$T/rampd.log"
+	[ -n "$(find "$T/state/pull/${V1#*@sha256:}" -type f -size +1k)" ] # what came stays
+	stop_registry "$T/proxy"
+	start_rampd
+	wait_app .phase healthy 30
+	served_by "$PORT" v1
+}
+
 @test "rampd pull helper: missing next to rampd, a pull fails naming it; apps in the store keep running" {
 	app_config "$PORT"
 	start_rampd
