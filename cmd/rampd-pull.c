@@ -2,21 +2,21 @@
  * (runtime/daemon_pull.c) so that the daemon itself never loads the registry
  * client's and unpacker's libraries; the work is runtime/host_pull.c.
  *
- * Its conversation with rampd, one line each way:
+ * Its conversation with rampd, a line at a time:
  *   stdout  "downloaded BYTES"  all blobs are here; waiting to import
  *   stdin   "import"            go ahead (rampd holds its store mutex now);
  *                               end of file instead: stop, keep the download
- *   stdout  "error MESSAGE"     the pull failed (exit status 1)
+ *   stdout  "imported"          the image is in the store (rampd lets go of the mutex)
+ *   stdout  "bytes BYTES", then "error MESSAGE"   the pull failed (exit status 1)
  * The store's lock is descriptor --lock-fd, inherited from rampd. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/cleanup.h"
 #include "lib/log.h"
 #include "runtime/host_pull.h"
 #include "runtime/store.h"
-
-#define MAX_LIST 64
 
 static void usage(FILE *f)
 {
@@ -40,23 +40,29 @@ static int say_downloaded(void *ctx, uint64_t bytes, struct err *e)
 	return 0;
 }
 
-static int add(const char **v, size_t *n, const char *s)
+static void say_imported(void *ctx)
 {
-	if (*n + 1 >= MAX_LIST)
-		return -1;
-	v[(*n)++] = s;
-	return 0;
+	(void)ctx;
+	printf("imported\n");
+	fflush(stdout);
 }
 
 int main(int argc, char **argv)
 {
-	const char *mirrors[MAX_LIST] = {0}, *insecure[MAX_LIST] = {0};
+	/* as many as the arguments: NULL-terminated lists */
+	_cleanup_free_ const char **mirrors = calloc((size_t)argc, sizeof *mirrors);
+	_cleanup_free_ const char **insecure = calloc((size_t)argc, sizeof *insecure);
 	size_t n_mirrors = 0, n_insecure = 0;
+	uint64_t bytes = 0;
 	const char *root = NULL, *version = NULL;
 	int lock_fd = -1;
-	struct rt_host_pull p = {.app = "-", .mirrors = mirrors, .insecure = insecure, .before_import = say_downloaded};
+	struct rt_host_pull p = {.app = "-", .mirrors = mirrors, .insecure = insecure, .before_import = say_downloaded, .imported = say_imported};
 	struct err e = {0};
 	log_init("rampd-pull");
+	if (!mirrors || !insecure) {
+		fprintf(stderr, "rampd-pull: out of memory\n");
+		return 1;
+	}
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int bad = 0;
@@ -80,9 +86,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--app")) {
 			p.app = v;
 		} else if (!strcmp(a, "--mirror")) {
-			bad = add(mirrors, &n_mirrors, v);
+			mirrors[n_mirrors++] = v;
 		} else if (!strcmp(a, "--insecure")) {
-			bad = add(insecure, &n_insecure, v);
+			insecure[n_insecure++] = v;
 		} else if (!strcmp(a, "--cacert")) {
 			p.cacert = v;
 		} else if (!strcmp(a, "--auth-file")) {
@@ -112,7 +118,7 @@ int main(int argc, char **argv)
 		err_set(&e, "rampd-pull is version %s but rampd is %s: restart rampd after an upgrade", RAMP_VERSION,
 			version);
 	else if (rt_store_open_held(&s, root, lock_fd, &e) == 0) {
-		rc = rt_host_pull(&s, &p, &e);
+		rc = rt_host_pull(&s, &p, &bytes, &e);
 		rt_store_close(&s);
 	}
 	if (rc < 0) {
@@ -120,7 +126,7 @@ int main(int argc, char **argv)
 		for (char *c = e.msg; *c; c++)
 			if (*c == '\n')
 				*c = ' ';
-		printf("error %s\n", e.msg);
+		printf("bytes %llu\nerror %s\n", (unsigned long long)bytes, e.msg);
 		fflush(stdout);
 		return 1;
 	}

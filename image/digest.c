@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <nettle/sha2.h>
+#include <nettle/version.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -58,7 +59,11 @@ void img_sha256_final(struct img_sha256 *h, struct img_digest *out)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[SHA256_DIGEST_SIZE];
+#if NETTLE_VERSION_MAJOR >= 4
+	sha256_digest(h->ctx, md);
+#else
 	sha256_digest(h->ctx, sizeof md, md);
+#endif
 	memcpy(out->s, "sha256:", 7);
 	for (int i = 0; i < SHA256_DIGEST_SIZE; i++) {
 		out->s[7 + 2 * i] = hex[md[i] >> 4];

@@ -21,20 +21,22 @@
 #include "runtime/daemon.h"
 #include "runtime/metrics.h"
 
-#define MAX_ARGS 300 /* argv of the helper: mirrors and insecure registries are a few each */
 #define LINE_MAX_ 2048
 
 struct args {
-	char *v[MAX_ARGS + 1];
+	char **v; /* NULL-terminated */
 	size_t n;
 };
 
 static int arg(struct args *a, const char *s, struct err *e)
 {
-	if (a->n >= MAX_ARGS)
-		return err_set(e, "too many registry settings for the pull helper");
-	if (!(a->v[a->n++] = strdup(s)))
+	char **v = realloc(a->v, (a->n + 2) * sizeof *v);
+	if (!v)
 		return err_errno(e, ENOMEM, "pull");
+	a->v = v;
+	if (!(v[a->n] = strdup(s)))
+		return err_errno(e, ENOMEM, "pull");
+	v[++a->n] = NULL;
 	return 0;
 }
 
@@ -47,6 +49,7 @@ static void args_free(struct args *a)
 {
 	for (size_t i = 0; i < a->n; i++)
 		free(a->v[i]);
+	free(a->v);
 }
 
 /* The helper's command line, from the config (under the daemon's lock). */
@@ -106,11 +109,15 @@ static pid_t spawn(char *const *argv, int in, int out, int lock, struct err *e)
 	_exit(127);
 }
 
-/* pid may be signalled (by the app's stop) until it is reaped: under a->mu */
+/* The helper the app's stop may signal while it downloads (pull_pid is
+ * cleared before it is reaped: no other process gets the signal). A stop
+ * that came first finds no pid: the download is stopped here. */
 static void set_pid(struct rt_app *a, pid_t pid)
 {
 	pthread_mutex_lock(&a->mu);
 	a->pull_pid = pid;
+	if (pid > 0 && (a->quit || a->deleting))
+		kill(pid, SIGTERM);
 	pthread_mutex_unlock(&a->mu);
 }
 
@@ -144,7 +151,7 @@ int rt_daemon_pull(struct rt_daemon *d, struct rt_app *a, const struct rt_app_ve
 	int64_t t0 = rt_mono_ms();
 	uint64_t bytes = 0;
 	int to[2] = {-1, -1}, from[2] = {-1, -1};
-	bool locked = false;
+	bool locked = false, importing = false;
 	FILE *f = NULL;
 	pid_t pid = -1;
 	int rc = -1;
@@ -185,9 +192,15 @@ int rt_daemon_pull(struct rt_daemon *d, struct rt_app *a, const struct rt_app_ve
 				rt_app_set_phase(a, RT_PHASE_UNPACKING, "unpacking %s", v->manifest.s);
 			pthread_mutex_unlock(&a->mu);
 			pthread_mutex_lock(&d->store_mu);
-			locked = true;
+			locked = importing = true;
 			if (write(to[1], "import\n", 7) != 7)
 				break; /* it is gone: its exit says why */
+		} else if (!strcmp(line, "imported") && locked) {
+			importing = false;
+			pthread_mutex_unlock(&d->store_mu);
+			locked = false;
+		} else if (!strncmp(line, "bytes ", 6)) {
+			bytes = strtoull(line + 6, NULL, 10);
 		} else if (!strncmp(line, "error ", 6)) {
 			snprintf(err_line, sizeof err_line, "%s", line + 6);
 		}
@@ -196,6 +209,13 @@ wait:
 	close(to[1]);
 	to[1] = -1;
 	rc = ended(a, pid, d->pull_helper, err_line, e); /* its "error" line names the pull */
+	if (importing) {
+		/* it ended inside its import (killed, out of memory): remove what
+		   it left, as the next start of rampd would */
+		struct err re;
+		if (rt_store_repair_imports(&d->store, &re) < 0)
+			log_warn("app %s: %s", a->name, re.msg);
+	}
 	if (locked)
 		pthread_mutex_unlock(&d->store_mu);
 	rt_metrics_pull(bytes, rt_mono_ms() - t0);

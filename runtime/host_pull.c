@@ -132,13 +132,12 @@ static int download(const struct img_ref *ref, const struct rt_host_pull *p, str
 	return -1;
 }
 
-int rt_host_pull(struct rt_store *store, const struct rt_host_pull *p, struct err *e)
+int rt_host_pull(struct rt_store *store, const struct rt_host_pull *p, uint64_t *bytes, struct err *e)
 {
 	struct img_ref ref = {0};
 	struct img_image img = {0};
 	struct img_descriptor manifest = {0};
 	struct skip_store ss = {.host = store};
-	uint64_t bytes = 0;
 	int rc = -1;
 	char ingest[PATH_MAX + 8];
 	if (img_ref_parse(p->image, &ref, e) < 0)
@@ -157,11 +156,12 @@ int rt_host_pull(struct rt_store *store, const struct rt_host_pull *p, struct er
 	ss.ops.plan = ss.ls.base.ops->plan ? skip_plan : NULL;
 	ss.ops.finish = ss.ls.base.ops->finish ? skip_finish : NULL;
 	ss.base.ops = &ss.ops;
-	if (download(&ref, p, &ss.base, &manifest, &bytes, e) < 0) {
+	*bytes = 0;
+	if (download(&ref, p, &ss.base, &manifest, bytes, e) < 0) {
 		err_ctx(e, "pull %s", p->image);
 		goto out;
 	}
-	if (p->before_import && p->before_import(p->ctx, bytes, e) < 0)
+	if (p->before_import && p->before_import(p->ctx, *bytes, e) < 0)
 		goto out;
 	if (img_image_load(&img, &manifest, NULL, e) < 0) {
 		err_ctx(e, "pulled image");
@@ -169,6 +169,8 @@ int rt_host_pull(struct rt_store *store, const struct rt_host_pull *p, struct er
 	}
 	if (rt_store_import(store, &img, NULL, e) < 0)
 		goto out;
+	if (p->imported)
+		p->imported(p->ctx);
 	if (fs_rm_rf(p->dir, e) < 0)
 		log_warn("%s", e->msg);
 	rc = 0;

@@ -18,9 +18,10 @@ struct rt_host_pull {
 	const char *const *insecure; /* registries allowed over plain HTTP; NULL-terminated */
 	const char *cacert;          /* CA file for the registry (NULL: the system's) */
 	const char *auth_file;       /* credentials (auth.json form; NULL: none) */
-	/* Called once everything is downloaded, before the store is touched;
-	   a failure ends the pull there. */
+	/* Called once everything is downloaded, before the store is touched
+	   (a failure ends the pull there), and once the image is in the store. */
 	int (*before_import)(void *ctx, uint64_t bytes, struct err *e);
+	void (*imported)(void *ctx);
 	void *ctx;
 };
 
@@ -28,7 +29,8 @@ struct rt_host_pull {
  * the bytes, so any of them will do), into p->dir, skipping the layers the
  * store has; then import it into the store (layers unpacked once) and remove
  * p->dir. A failed pull keeps p->dir for the next attempt to resume, except
- * on a full disk, where it would keep the disk full. */
-int rt_host_pull(struct rt_store *store, const struct rt_host_pull *p, struct err *e);
+ * on a full disk, where it would keep the disk full. *bytes: downloaded, also
+ * when the pull fails. */
+int rt_host_pull(struct rt_store *store, const struct rt_host_pull *p, uint64_t *bytes, struct err *e);
 
 #endif

@@ -391,11 +391,18 @@ static bool app_keep(struct rt_store *s, int dfd, const char *name, void *ctx)
 	return true;
 }
 
-static int repair(struct rt_store *s, struct err *e)
+int rt_store_repair_imports(struct rt_store *s, struct err *e)
 {
 	if (rt_store_sweep(s, "layers", layer_keep, NULL, NULL, e) < 0 ||
 	    rt_store_sweep(s, "blobs/sha256", blob_keep, NULL, NULL, e) < 0 ||
-	    rt_store_sweep(s, "images", image_keep, NULL, NULL, e) < 0 || rt_store_sweep(s, "ingest", ingest_keep, NULL, NULL, e) < 0 ||
+	    rt_store_sweep(s, "images", image_keep, NULL, NULL, e) < 0)
+		return err_ctx(e, "repair the store");
+	return 0;
+}
+
+static int repair(struct rt_store *s, struct err *e)
+{
+	if (rt_store_repair_imports(s, e) < 0 || rt_store_sweep(s, "ingest", ingest_keep, NULL, NULL, e) < 0 ||
 	    rt_store_sweep(s, "apps", app_keep, NULL, NULL, e) < 0)
 		return err_ctx(e, "repair the store");
 	return 0;
@@ -434,7 +441,7 @@ int rt_store_open(struct rt_store *s, const char *root, struct err *e)
 		usleep(50 * 1000);
 	if (rc < 0) {
 		if (errno == EWOULDBLOCK)
-			err_set(e, "store \"%s\" is in use by another process", root);
+			err_set(e, "store \"%s\" is in use by another process (rampd, ramp run, or a pull helper not ended yet)", root);
 		else
 			err_sys(e, "lock \"%s/lock\"", root);
 		goto fail;
@@ -456,10 +463,21 @@ int rt_store_open_held(struct rt_store *s, const char *root, int lock_fd, struct
 {
 	if (open_root(s, root, false, e) < 0)
 		goto fail;
-	/* succeeds only on the open file the lock is held through (or when
-	   nobody holds it, in which case it is ours now) */
+	/* it must be this store's lock file, and held through this very open
+	   file (then flock succeeds: or nobody holds it, and now we do) */
+	struct stat want, got;
+	if (fstatat(s->fd, "lock", &want, AT_SYMLINK_NOFOLLOW) < 0 || fstat(lock_fd, &got) < 0 ||
+	    want.st_dev != got.st_dev || want.st_ino != got.st_ino) {
+		err_set(e, "store \"%s\": descriptor %d is not its lock file", root, lock_fd);
+		goto fail;
+	}
 	if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		err_sys(e, "store \"%s\": the lock handed down as descriptor %d", root, lock_fd);
+		goto fail;
+	}
+	/* whatever this process starts (a credential helper) must not keep it */
+	if (fcntl(lock_fd, F_SETFD, FD_CLOEXEC) < 0) {
+		err_sys(e, "store \"%s\": the lock's descriptor", root);
 		goto fail;
 	}
 	s->lock_fd = lock_fd;

@@ -41,6 +41,10 @@ struct rt_store {
 /* Create (if needed), lock and repair the store at root. Fails when another
  * process holds it (after waiting 3 s for it). */
 int rt_store_open(struct rt_store *s, const char *root, struct err *e);
+/* Remove what an interrupted import left (half-unpacked layers, temporary
+ * blobs and records), as rt_store_open does after a crash; only while no
+ * import or garbage collection runs (rampd: under its store mutex). */
+int rt_store_repair_imports(struct rt_store *s, struct err *e);
 /* Use the store whose lock a parent holds and handed down as lock_fd
  * (rampd's pull helper): no repair, the parent's work is under way. */
 int rt_store_open_held(struct rt_store *s, const char *root, int lock_fd, struct err *e);

@@ -54,6 +54,11 @@ wait_helper() {
 	wait_helper
 	read -r hp ppid <<<"$(helpers)"
 	[ "$ppid" = "$RAMPD_PID" ]
+	# the store's lock is its fd 3, close-on-exec (a credential helper it starts gets none)
+	[ "$(stat -L -c %i "/proc/$hp/fd/3")" = "$(stat -c %i "$T/state/lock")" ]
+	cloexec() { (((8#$(awk '/^flags:/{print $2}' "/proc/$hp/fdinfo/3")) & 8#2000000)); }
+	for _ in $(seq 20); do cloexec && break; sleep 0.05; done
+	cloexec
 	# rampd itself never maps them, not even during the pull
 	! grep -E 'libcurl|libarchive|libcrypto\.so' "/proc/$RAMPD_PID/maps"
 	grep -q libcurl "/proc/$hp/maps"
@@ -80,6 +85,32 @@ wait_helper() {
 	wait_app .phase healthy 30
 	served_by "$PORT" v1
 	[ ! -e "$T/state/pull/${V1#*@sha256:}" ]
+}
+
+@test "rampd pull helper: killed inside its import, nothing half-made stays in the store; the retry imports" {
+	# a 200 MiB layer: its import (hash, write, sync) takes long enough to interrupt
+	mkdir -p "$T/big"
+	cp "$RAMP_HELLO" "$T/big/hello"
+	head -c $((200 << 20)) /dev/urandom >"$T/big/payload"
+	"$RAMP_BIN" -q build "$T/big" -o "$T/big.tar" --entrypoint /hello --port 8080 --health-http 8080/health \
+		--health-interval 200ms --env HELLO_VERSION=big --compression zstd >/dev/null
+	skopeo copy -q "oci-archive:$T/big.tar" "docker://$REG/big:1" --dest-tls-verify=false
+	big="$REG/big@$(skopeo inspect --tls-verify=false "docker://$REG/big:1" | jq -r .Digest)"
+	rm -rf "$T/big" "$T/big.tar"
+	app_config "$PORT"
+	start_rampd
+	deploy "$big" 1
+	wait_app .phase unpacking 30
+	read -r hp _ <<<"$(helpers)"
+	for _ in $(seq 100); do [ -n "$(find "$T/state/layers" -maxdepth 1 -name '.tmp-*')" ] && break; sleep 0.05; done
+	[ -n "$(find "$T/state/layers" -maxdepth 1 -name '.tmp-*')" ] # inside the import
+	kill -KILL "$hp"
+	wait_app .phase failed 10
+	[[ "$(jq -r .message <<<"$body")" == *"killed by signal 9"* ]]
+	[ -z "$(find "$T/state/layers" -maxdepth 1 -name '.*')" ]
+	[ -z "$(find "$T/state/blobs/sha256" "$T/state/images" -maxdepth 1 -name '.*')" ]
+	wait_app .phase healthy 60
+	served_by "$PORT" big
 }
 
 @test "rampd pull helper: kill -9 of rampd ends its helper too; the next rampd finishes the pull" {
@@ -147,5 +178,11 @@ wait_helper() {
 	: >"$T/lock"
 	run -1 "$HELPER" --store "$T/state" --lock-fd 3 --dir "$T/pull" --rampd-version 0.0.0-other "$V1" 3<"$T/lock"
 	[[ "$output" == *"error rampd-pull is version "*" but rampd is 0.0.0-other: restart rampd after an upgrade"* ]]
+	[ ! -e "$T/pull" ]
+	# fd 3 must be the store's own lock file
+	mkdir "$T/store"
+	: >"$T/store/lock"
+	run -1 "$HELPER" --store "$T/store" --lock-fd 3 --dir "$T/pull" --rampd-version "$("$HELPER" --version | cut -d' ' -f2)" "$V1" 3<"$T/lock"
+	[[ "$output" == *"error store \"$T/store\": descriptor 3 is not its lock file"* ]]
 	[ ! -e "$T/pull" ]
 }
