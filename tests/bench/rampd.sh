@@ -228,10 +228,16 @@ priv=$(awk '/^Private_Dirty:/{printf "%.1f", $2/1024}' "/proc/$rpid/smaps_rollup
 threads=$(awk '/Threads/{print $2}' "/proc/$rpid/status")
 
 # ---- status latency while a 256 MiB image is pulled and unpacked ----
-# the helper's peak memory, sampled while the pulls run
-(while :; do
-	for p in $(pgrep -P "$rpid" -x rampd-pull); do awk '/VmHWM/{print $2}' "/proc/$p/status" 2>/dev/null; done
-	sleep 0.05
+# the helper's peak memory, sampled while the pulls run; once a helper is
+# found, with bash builtins only (a fork per sample would disturb the
+# latency measured at the same time)
+(exec {idle}<> <(:)
+while :; do
+	hp=$(pgrep -P "$rpid" -x rampd-pull) || { read -r -t 0.05 -u "$idle" || :; continue; }
+	while [ -e "/proc/$hp/status" ]; do
+		while read -r key val _; do [ "$key" = VmHWM: ] && echo "$val"; done 2>/dev/null <"/proc/$hp/status" || :
+		read -r -t 0.1 -u "$idle" || :
+	done
 done) >"$w/helper.kb" &
 sampler=$!
 read -r s50 s99 smax sn sphases < <(client pull db "$big_far")
