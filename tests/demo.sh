@@ -256,6 +256,14 @@ rollout() {
 	return "$rc"
 }
 
+# rollout_ends IMAGE STATUS MEANING: a rollout the story expects to end with STATUS
+rollout_ends() {
+	local rc=0
+	rollout "$1" || rc=$?
+	echo "ramp rollout exited with status $rc ($3)"
+	[ "$rc" = "$2" ] || { echo "demo: expected the rollout of $1 to end with status $2 ($3)" >&2; exit 1; }
+}
+
 # the waves of the default plan: 1, 2, 4, ... and what is left
 waves=() left=$hosts n=1
 while [ "$left" -gt 0 ]; do
@@ -285,10 +293,7 @@ run "$RAMP" test --store "$w/test-store" rc1.oci.tar -- "${selftest[@]}" || rc=$
 run "$RAMP" push rc1.oci.tar "$reg/hello:2.0-rc1"
 
 say "Pushed all the same, its rollout is refused before anything is deployed"
-rc=0
-rollout "$reg/hello:2.0-rc1" || rc=$?
-echo "ramp rollout exited with status $rc (2: refused, nothing was deployed)"
-[ "$rc" = 2 ] || { echo "demo: expected the rollout of 2.0-rc1 to be refused (status 2)" >&2; exit 1; }
+rollout_ends "$reg/hello:2.0-rc1" 2 "2: refused, nothing was deployed"
 
 # ---- 2.0: a bad release that its test does not catch ----
 
@@ -299,10 +304,7 @@ d2=$(run "$RAMP" push v2.oci.tar "$reg/hello:2.0")
 echo "$d2"
 
 say "Roll 2.0 out: the first host goes unhealthy while it bakes, and the rollout puts it back"
-rc=0
-rollout "$reg/hello:2.0" || rc=$?
-echo "ramp rollout exited with status $rc (1: rolled back, every converted host is on its previous version)"
-[ "$rc" = 1 ] || { echo "demo: expected the rollout of 2.0 to be rolled back (status 1)" >&2; exit 1; }
+rollout_ends "$reg/hello:2.0" 1 "1: rolled back, every converted host is on its previous version"
 
 say "The fleet after: every host on 1.0 again"
 fleet_status after-v2

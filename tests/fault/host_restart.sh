@@ -29,10 +29,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	what="rampd restarted"
 	if ((round % 2 == 0)); then
 		what="rebooted"
-		apps=$(app_pids "$T/h$h")
-		kill -KILL "${HPID[$h]}" $apps 2>/dev/null
+		crash "${HPID[$h]}" "$T/h$h"
 	else
-		kill -KILL "${HPID[$h]}"
+		crash "${HPID[$h]}"
 	fi
 	wait_exit "${HPID[$h]}" 5 || fail "h$h survived kill -9"
 	rand_sleep 1500

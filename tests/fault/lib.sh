@@ -173,6 +173,14 @@ host_kill() {
 	wait_exit "${HPID[$1]}" 10
 }
 
+# crash PID [DIR]: kill -9 a rampd; with DIR, also the app processes it
+# started under DIR (a power cut)
+crash() {
+	local apps=
+	[ -n "${2:-}" ] && apps=$(app_pids "$2")
+	kill -KILL "$1" $apps 2>/dev/null
+}
+
 # host_get I: GET /v1/apps/web of hI into $hbody ("" when it does not answer)
 host_get() {
 	hbody=$(curl -s -m 2 --unix-socket "$T/h$1/rampd.sock" http://rampd/v1/apps/web) || hbody=

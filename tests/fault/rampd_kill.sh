@@ -85,10 +85,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	power=
 	if [ $((round % 10)) = 0 ]; then
 		power=" + power cut"
-		apps=$(app_pids "$T")
-		kill -KILL "$RAMPD_PID" $apps 2>/dev/null
+		crash "$RAMPD_PID" "$T"
 	else
-		kill -KILL "$RAMPD_PID"
+		crash "$RAMPD_PID"
 	fi
 	wait_exit "$RAMPD_PID" 5 || fail "rampd survived kill -9"
 	n=$(mounts_in "$T")

@@ -59,6 +59,19 @@ kill_during() {
 	fi
 }
 
+# killed_run MS OUT ERR CMD...: CMD in the background (stdout to OUT, stderr
+# to ERR) with the registry killed within MS; sets $hit (kill_during's) and
+# $rc (CMD's status)
+killed_run() {
+	local ms=$1 out=$2 err=$3 p
+	shift 3
+	"$@" >"$out" 2>"$err" &
+	p=$!
+	hit=$(kill_during "$p" "$ms")
+	rc=0
+	wait "$p" || rc=$?
+}
+
 # verify_pulled REF DIGEST: a fresh pull of REF verifies and has DIGEST
 verify_pulled() {
 	local o=$T/check.tar d
@@ -83,11 +96,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	want=$("$RAMP_BIN" inspect --json "$T/push.tar" | jq -r .digest)
 	retries=()
 	[ $((round % 2)) = 1 ] && retries=(--retries 0)
-	"$RAMP_BIN" -q push --tls-verify=false "${retries[@]}" "$T/push.tar" "$reg/pushed:r$round" >"$T/push.out" 2>"$T/push.err" &
-	p=$!
-	hit=$(kill_during "$p" "$push_ms")
-	rc=0
-	wait "$p" || rc=$?
+	killed_run "$push_ms" "$T/push.out" "$T/push.err" "$RAMP_BIN" -q push --tls-verify=false "${retries[@]}" "$T/push.tar" "$reg/pushed:r$round"
 	how="same process"
 	if [ "$rc" != 0 ]; then
 		how="rerun after: $(tail -1 "$T/push.err" | sed 's/.*: //' | cut -c1-60)"
@@ -107,11 +116,7 @@ for ((round = ROUNDS + 1; round <= 2 * ROUNDS; round++)); do
 	rm -f "$o" "$T/.pulled.tar.ramp-partial"
 	retries=()
 	[ $((round % 2)) = 1 ] && retries=(--retries 0)
-	"$RAMP_BIN" -q pull --tls-verify=false "${retries[@]}" "$reg/big:1" -o "$o" >"$T/pull.out" 2>"$T/pull.err" &
-	p=$!
-	hit=$(kill_during "$p" "$pull_ms")
-	rc=0
-	wait "$p" || rc=$?
+	killed_run "$pull_ms" "$T/pull.out" "$T/pull.err" "$RAMP_BIN" -q pull --tls-verify=false "${retries[@]}" "$reg/big:1" -o "$o"
 	how="same process"
 	if [ "$rc" != 0 ]; then
 		[ -e "$o" ] && fail "a failed pull left $o"
