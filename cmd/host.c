@@ -17,8 +17,8 @@
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "lib/log.h"
-#include "runtime/api.h"
-#include "runtime/config.h"
+#include "runtime/rampd/api_server.h"
+#include "runtime/rampd/config.h"
 
 #define RESP_MAX (16u << 20)
 

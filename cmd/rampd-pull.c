@@ -1,5 +1,5 @@
 /* rampd-pull.c: main() of rampd's pull helper. rampd starts one per pull
- * (runtime/daemon_pull.c) so that the daemon itself never loads the registry
+ * (runtime/rampd/daemon_pull.c) so that the daemon itself never loads the registry
  * client's and unpacker's libraries; the work is runtime/host_pull.c.
  *
  * Its conversation with rampd, a line at a time:

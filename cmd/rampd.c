@@ -1,11 +1,11 @@
-/* rampd.c: main() of the host daemon: flags, then runtime/daemon does the rest. */
+/* rampd.c: main() of the host daemon: flags, then runtime/rampd/daemon does the rest. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/log.h"
-#include "runtime/config.h"
-#include "runtime/daemon.h"
+#include "runtime/rampd/config.h"
+#include "runtime/rampd/daemon.h"
 
 static void usage(FILE *f)
 {

@@ -78,7 +78,7 @@ EOF
 /var/lib/ramp	the store (state_dir): verified blobs, unpacked layers, each app's state and logs
 /run/ramp/rampd.sock	the API's unix socket (socket), root only
 rampd-pull	the pull helper, started for each pull from the directory rampd's executable is in
-rampd.service	the systemd unit (runtime/rampd.service in the sources)
+rampd.service	the systemd unit (runtime/rampd/rampd.service in the sources)
 EOF
 	printf '.SH EXIT STATUS\n0 stopped by a signal (or a valid configuration with \\-\\-check\\-config);\n'
 	printf '1 an error (a bad configuration, a store in use); 2 usage error.\n'

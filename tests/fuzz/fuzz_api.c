@@ -1,4 +1,4 @@
-/* fuzz_api.c: bodies of requests to rampd's control API (runtime/api.h:
+/* fuzz_api.c: bodies of requests to rampd's control API (runtime/rampd/api_server.h:
  * PUT, revert and DELETE of /v1/apps/NAME), and image references as the API
  * takes them. What rampd accepts must be what `ramp rollout` would send for
  * the same values (orchestrator/hostapi.h builds the bodies): encoding the
@@ -9,8 +9,8 @@
 #include "image/reference.h"
 #include "lib/cleanup.h"
 #include "orchestrator/hostapi.h"
-#include "runtime/api.h"
-#include "runtime/supervisor.h"
+#include "runtime/rampd/api_server.h"
+#include "runtime/rampd/supervisor.h"
 #include "tests/fuzz/fuzz.h"
 
 static void check_put(const char *body, size_t len)

@@ -1,11 +1,11 @@
-/* fuzz_rampd_config.c: rampd's configuration file (runtime/config.h),
+/* fuzz_rampd_config.c: rampd's configuration file (runtime/rampd/config.h),
  * parsed as at start and again as at a reload (SIGHUP) over the config in
  * use. What is accepted keeps the promises of the header: absolute paths, a
  * token file whenever TCP listeners are set, TLS files together and only
  * with listeners, and every app's settings valid at load (so that looking
  * an app up later cannot fail). A refused reload keeps the old config. */
 #include "lib/json.h"
-#include "runtime/config.h"
+#include "runtime/rampd/config.h"
 #include "tests/fuzz/fuzz.h"
 
 static void check(const struct rt_config *c)

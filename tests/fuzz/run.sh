@@ -40,9 +40,9 @@ sources() {
 	user) echo runtime/container_user.c ;;
 	unpack) echo runtime/unpack.c ;;
 	archive) echo image/archive.c image/image.c image/layout.c image/verify.c image/push.c ;;
-	api) echo runtime/api.c orchestrator/hostapi.c ;;
+	api) echo runtime/rampd/api_server.c orchestrator/hostapi.c ;;
 	host_reply) echo orchestrator/hostapi.c ;;
-	rampd_config) echo runtime/config.c ;;
+	rampd_config) echo runtime/rampd/config.c ;;
 	fleet) echo orchestrator/fleet.c ;;
 	journal) echo orchestrator/journal.c ;;
 	esac

@@ -275,7 +275,7 @@ PY
 }
 
 @test "rampd systemd: the unit file passes systemd-analyze verify" {
-	unit="$BATS_TEST_DIRNAME/../../runtime/rampd.service"
+	unit="$BATS_TEST_DIRNAME/../../runtime/rampd/rampd.service"
 	sed "s|/usr/local/bin/rampd|$RAMPD_BIN|" "$unit" >"$T/rampd.service"
 	run systemd-analyze verify "$T/rampd.service"
 	echo "$output"

@@ -1,4 +1,4 @@
-/* test_api.c: rampd's control API (runtime/api): strict request bodies, and
+/* test_api.c: rampd's control API (runtime/rampd/api_server): strict request bodies, and
  * a real server (libmicrohttpd on a unix socket and TCP, in this process)
  * spoken to with libcurl: routing, errors, tokens, rate limiting, limits,
  * generations. */
@@ -18,8 +18,8 @@
 
 #include "lib/fs.h"
 #include "lib/json.h"
-#include "runtime/api.h"
-#include "runtime/daemon.h"
+#include "runtime/rampd/api_server.h"
+#include "runtime/rampd/daemon.h"
 
 #define TOKEN "test-token-0123456789abcdef"
 #define D64(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c

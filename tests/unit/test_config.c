@@ -1,4 +1,4 @@
-/* test_config.c: rampd.json (runtime/config): every field, the per-app
+/* test_config.c: rampd.json (runtime/rampd/config): every field, the per-app
  * merge of defaults and apps, and hostile or mistaken input refused. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/config.h"
-#include "runtime/sockets.h"
+#include "runtime/rampd/config.h"
+#include "runtime/rampd/sockets.h"
 
 static int parse(struct rt_config *c, const char *s, struct err *e)
 {

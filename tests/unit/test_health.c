@@ -1,4 +1,4 @@
-/* test_health.c: health checks read from image configs (runtime/health),
+/* test_health.c: health checks read from image configs (runtime/rampd/health),
  * hostile labels, and HTTP/TCP probes against real sockets. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "runtime/health.h"
+#include "runtime/rampd/health.h"
 
 static void set_labels(struct img_config *c, const char *const *kv)
 {

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
-#include "runtime/daemon.h"
+#include "runtime/rampd/daemon.h"
 
 int rt_notify(const char *msg, struct err *e)
 {

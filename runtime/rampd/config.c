@@ -1,5 +1,5 @@
 /* config.c: reading rampd.json strictly (see config.h). */
-#include "runtime/config.h"
+#include "runtime/rampd/config.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "runtime/app_state.h"
-#include "runtime/sockets.h"
+#include "runtime/rampd/sockets.h"
 
 #define MAX_LIST 64 /* listeners, mirrors, addresses of a port */
 #define NS_PER_S 1000000000LL

@@ -14,9 +14,9 @@
 
 #include "lib/err.h"
 #include "lib/json.h"
-#include "runtime/config.h"
+#include "runtime/rampd/config.h"
 #include "runtime/store.h"
-#include "runtime/supervisor.h"
+#include "runtime/rampd/supervisor.h"
 
 struct rt_api;
 

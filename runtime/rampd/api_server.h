@@ -1,4 +1,4 @@
-/* api.h: rampd's HTTP control API (the contract is docs/API.md, the names are
+/* api_server.h: rampd's HTTP control API (the contract is docs/API.md, the names are
  * lib/api.h), served by libmicrohttpd.
  *
  * Always on a unix socket (mode 0600: root only, no token); optionally on TCP
@@ -13,7 +13,7 @@
 #include <stddef.h>
 
 #include "lib/err.h"
-#include "runtime/supervisor.h"
+#include "runtime/rampd/supervisor.h"
 
 struct rt_daemon;
 struct rt_config;

@@ -1,7 +1,7 @@
-/* api.c: the HTTP side of rampd's control API on libmicrohttpd (see api.h):
+/* api_server.c: the HTTP side of rampd's control API on libmicrohttpd (see api_server.h):
  * listeners, authentication, body limits, routing, JSON errors. What the
  * requests do is in daemon.c and supervisor.c. */
-#include "runtime/api.h"
+#include "runtime/rampd/api_server.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,9 +23,9 @@
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/log.h"
-#include "runtime/config.h"
-#include "runtime/daemon.h"
-#include "runtime/sockets.h"
+#include "runtime/rampd/config.h"
+#include "runtime/rampd/daemon.h"
+#include "runtime/rampd/sockets.h"
 
 #define BAD_SLOTS 64
 /* open connections per listener: room for a few hundred clients (issue 8's

@@ -18,8 +18,8 @@
 
 #include "image/oci.h"
 #include "lib/err.h"
-#include "runtime/sockets.h"
-#include "runtime/supervisor.h"
+#include "runtime/rampd/sockets.h"
+#include "runtime/rampd/supervisor.h"
 
 /* Docker's defaults */
 #define RT_HEALTH_INTERVAL_DEFAULT (30 * 1000000000LL)

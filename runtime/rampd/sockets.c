@@ -1,5 +1,5 @@
 /* sockets.c: addresses, ports and the listening sockets of apps (see sockets.h). */
-#include "runtime/sockets.h"
+#include "runtime/rampd/sockets.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

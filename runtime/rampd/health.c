@@ -1,5 +1,5 @@
 /* health.c: health checks from image configs, and HTTP and TCP probes (see health.h). */
-#include "runtime/health.h"
+#include "runtime/rampd/health.h"
 
 #include <errno.h>
 #include <fcntl.h>

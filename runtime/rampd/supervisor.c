@@ -1,6 +1,6 @@
 /* supervisor.c: an app's state, its requests, its status and their
  * persistence (see supervisor.h); the app's thread is supervisor_run.c. */
-#include "runtime/supervisor.h"
+#include "runtime/rampd/supervisor.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -13,7 +13,7 @@
 #include "lib/api.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
-#include "runtime/daemon.h"
+#include "runtime/rampd/daemon.h"
 
 static const char *const phase_names[RT_PHASE_COUNT] = {
 	[RT_PHASE_PULLING] = API_PHASE_PULLING,     [RT_PHASE_UNPACKING] = API_PHASE_UNPACKING,

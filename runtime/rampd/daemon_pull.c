@@ -18,8 +18,8 @@
 #include "image/reference.h"
 #include "lib/cleanup.h"
 #include "lib/log.h"
-#include "runtime/daemon.h"
-#include "runtime/metrics.h"
+#include "runtime/rampd/daemon.h"
+#include "runtime/rampd/metrics.h"
 
 #define LINE_MAX_ 2048
 

@@ -1,6 +1,6 @@
 /* daemon.c: rampd's life cycle, its table of apps and the request entry
  * points of the API (see daemon.h). */
-#include "runtime/daemon.h"
+#include "runtime/rampd/daemon.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -22,9 +22,9 @@
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/log.h"
-#include "runtime/api.h"
+#include "runtime/rampd/api_server.h"
 #include "runtime/gc.h"
-#include "runtime/metrics.h"
+#include "runtime/rampd/metrics.h"
 
 #define LOG_TAIL_BYTES (4u << 20) /* at most this much of a log is read for a tail */
 

@@ -9,7 +9,7 @@
  * version that is in the store (so it can run with no network) and finishes
  * the switch. Containers started are recorded in run/containers.json (not
  * synced: it describes processes, which do not survive a power cut). */
-#include "runtime/supervisor.h"
+#include "runtime/rampd/supervisor.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -34,12 +34,12 @@
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/log.h"
-#include "runtime/config.h"
+#include "runtime/rampd/config.h"
 #include "runtime/container.h"
-#include "runtime/daemon.h"
-#include "runtime/health.h"
+#include "runtime/rampd/daemon.h"
+#include "runtime/rampd/health.h"
 #include "runtime/launch.h"
-#include "runtime/sockets.h"
+#include "runtime/rampd/sockets.h"
 #include "runtime/store.h"
 
 #define MAX_OLD 16                 /* containers stopping at once */

@@ -1,12 +1,12 @@
 /* metrics.c: the /metrics page (see metrics.h). */
-#include "runtime/metrics.h"
+#include "runtime/rampd/metrics.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "runtime/daemon.h"
-#include "runtime/supervisor.h"
+#include "runtime/rampd/daemon.h"
+#include "runtime/rampd/supervisor.h"
 
 static uint64_t pull_bytes, pull_ms;
 
