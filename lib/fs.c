@@ -5,9 +5,11 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,31 +41,71 @@ int fs_fsync_dir(const char *dir, struct err *e)
 	return 0;
 }
 
-int fs_atomic_open(struct fs_atomic *a, const char *dst, mode_t mode, struct err *e)
+int fs_tmpfile_at(int dir_fd, const char *what, const char *base, mode_t mode, char **name, struct err *e)
 {
-	_cleanup_free_ char *dir = dir_of(dst);
-	const char *base = strrchr(dst, '/') ? strrchr(dst, '/') + 1 : dst;
-	*a = (struct fs_atomic){.fd = -1};
-	if (!dir || asprintf(&a->tmp, "%s/.%s.tmp-XXXXXX", dir, base) < 0)
-		return err_errno(e, ENOMEM, "temporary name for \"%s\"", dst);
-	a->fd = mkostemp(a->tmp, O_CLOEXEC);
-	if (a->fd < 0) {
+	for (int tries = 0; tries < 100; tries++) {
+		uint32_t r;
+		if (getrandom(&r, sizeof r, 0) != sizeof r)
+			return err_sys(e, "getrandom");
+		if (asprintf(name, ".%s.tmp-%08x", base, r) < 0)
+			return err_errno(e, ENOMEM, "temporary name in \"%s\"", what);
+		int fd = openat(dir_fd, *name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd >= 0)
+			return fd;
 		int saved = errno;
-		free(a->tmp);
-		a->tmp = NULL;
-		return err_errno(e, saved, "create a temporary file in \"%s\"", dir);
+		free(*name);
+		*name = NULL;
+		if (saved != EEXIST)
+			return err_errno(e, saved, "create a temporary file in \"%s\"", what);
 	}
-	if (fchmod(a->fd, mode) < 0 || !(a->dst = strdup(dst))) {
-		err_sys(e, "prepare \"%s\"", a->tmp);
+	return err_errno(e, EEXIST, "create a temporary file in \"%s\"", what);
+}
+
+/* Takes dir_fd over, whatever happens. */
+static int atomic_start(struct fs_atomic *a, int dir_fd, const char *what, const char *name, mode_t mode,
+			struct err *e)
+{
+	*a = (struct fs_atomic){.fd = -1, .dir_fd = -1};
+	if (dir_fd < 0)
+		return err_sys(e, "open directory \"%s\"", what);
+	if (asprintf(&a->dst, "%s/%s", what, name) < 0) {
+		a->dst = NULL;
+		close(dir_fd);
+		return err_errno(e, ENOMEM, "temporary name for \"%s\"", name);
+	}
+	a->dir_fd = dir_fd;
+	if ((a->fd = fs_tmpfile_at(dir_fd, what, name, 0600, &a->tmp, e)) < 0) {
+		fs_atomic_abort(a);
+		return -1;
+	}
+	if (fchmod(a->fd, mode) < 0) {
+		err_sys(e, "prepare \"%s/%s\"", what, a->tmp);
 		fs_atomic_abort(a);
 		return -1;
 	}
 	return 0;
 }
 
+int fs_atomic_open(struct fs_atomic *a, const char *dst, mode_t mode, struct err *e)
+{
+	_cleanup_free_ char *dir = dir_of(dst);
+	const char *base = strrchr(dst, '/') ? strrchr(dst, '/') + 1 : dst;
+	if (!dir) {
+		*a = (struct fs_atomic){.fd = -1, .dir_fd = -1};
+		return err_errno(e, ENOMEM, "temporary name for \"%s\"", dst);
+	}
+	return atomic_start(a, open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), dir, base, mode, e);
+}
+
+int fs_atomic_openat(struct fs_atomic *a, int dir_fd, const char *what, const char *name, mode_t mode,
+		     struct err *e)
+{
+	return atomic_start(a, fcntl(dir_fd, F_DUPFD_CLOEXEC, 0), what, name, mode, e);
+}
+
 int fs_atomic_commit(struct fs_atomic *a, struct err *e)
 {
-	_cleanup_free_ char *dir = dir_of(a->dst);
+	const char *base = strrchr(a->dst, '/') + 1;
 	if (!a->nosync && fsync(a->fd) < 0) {
 		err_sys(e, "fsync \"%s\"", a->tmp);
 		goto fail;
@@ -74,17 +116,18 @@ int fs_atomic_commit(struct fs_atomic *a, struct err *e)
 		goto fail;
 	}
 	a->fd = -1;
-	if (rename(a->tmp, a->dst) < 0) {
+	if (renameat(a->dir_fd, a->tmp, a->dir_fd, base) < 0) {
 		err_sys(e, "rename \"%s\" to \"%s\"", a->tmp, a->dst);
 		goto fail;
 	}
 	free(a->tmp);
 	a->tmp = NULL;
-	free(a->dst);
-	a->dst = NULL;
-	if (a->nosync)
-		return 0;
-	return dir ? fs_fsync_dir(dir, e) : err_errno(e, ENOMEM, "fsync");
+	if (!a->nosync && fsync(a->dir_fd) < 0) {
+		err_sys(e, "fsync the directory of \"%s\"", a->dst);
+		goto fail;
+	}
+	fs_atomic_abort(a);
+	return 0;
 fail:
 	fs_atomic_abort(a);
 	return -1;
@@ -95,8 +138,13 @@ void fs_atomic_abort(struct fs_atomic *a)
 	if (a->fd >= 0)
 		close(a->fd);
 	a->fd = -1;
-	if (a->tmp)
-		unlink(a->tmp);
+	/* dst is set exactly while dir_fd is ours (a zeroed struct has neither) */
+	if (a->dst) {
+		if (a->tmp)
+			unlinkat(a->dir_fd, a->tmp, 0);
+		close(a->dir_fd);
+	}
+	a->dir_fd = -1;
 	free(a->tmp);
 	free(a->dst);
 	a->tmp = a->dst = NULL;
@@ -178,6 +226,81 @@ int fs_read_file(const char *path, size_t max, char **out, size_t *len, struct e
 	if (fd < 0)
 		return err_sys(e, "open \"%s\"", path);
 	return fs_read_fd(fd, path, max, out, len, e);
+}
+
+int fs_check_private(const struct stat *st, const char *kind, const char *path, mode_t forbidden, struct err *e)
+{
+	uid_t me = geteuid();
+	bool dir = S_ISDIR(st->st_mode);
+	if (st->st_uid != me && st->st_uid != 0)
+		return err_set(e, "%s \"%s\" belongs to uid %u, neither to you (uid %u) nor to root: %s", kind, path,
+			       (unsigned)st->st_uid, (unsigned)me,
+			       dir ? "its owner decides what is in it; use a directory of your own"
+				   : "its owner can change it; use a file of your own (owned by you or root)");
+	if (st->st_mode & forbidden)
+		return err_set(e, "%s \"%s\" is %s by others than its owner (mode %04o): run \"chmod %s %s\"", kind, path,
+			       (forbidden & 0044) ? "accessible" : "writable", (unsigned)(st->st_mode & 07777),
+			       (forbidden & 0044) ? "600" : "go-w", path);
+	return 0;
+}
+
+int fs_open_private_dir(const char *path, const char *kind, struct err *e)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if ((errno == ELOOP || errno == ENOTDIR) && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+			return err_set(e, "%s \"%s\" is a symbolic link: name the directory itself", kind, path);
+		return err_sys(e, "open %s \"%s\"", kind, path);
+	}
+	if (fstat(fd, &st) < 0) {
+		err_sys(e, "stat %s \"%s\"", kind, path);
+		close(fd);
+		return -1;
+	}
+	if (fs_check_private(&st, kind, path, 022, e) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* path (absolute) and each directory above it: root's or ours, writable by
+ * nobody else; above path itself a sticky directory may be (nobody can rename
+ * what is ours in it); a symbolic link is judged by the directory holding it. */
+static int check_chain(const char *path, const char *kind, struct err *e)
+{
+	_cleanup_free_ char *p = strdup(path);
+	if (!p)
+		return err_errno(e, ENOMEM, "check \"%s\"", path);
+	for (bool leaf = true;; leaf = false) {
+		struct stat st;
+		if (lstat(p, &st) < 0)
+			return err_sys(e, "stat \"%s\"", p);
+		bool sticky = !leaf && (st.st_mode & S_ISVTX);
+		if (!S_ISLNK(st.st_mode) &&
+		    fs_check_private(&st, leaf ? kind : "directory", p, sticky ? 0 : 022, e) < 0)
+			return leaf ? -1 : err_ctx(e, "%s \"%s\"", kind, path);
+		char *slash = strrchr(p, '/');
+		if (!slash || slash == p) {
+			if (slash && p[1]) {
+				p[1] = '\0';
+				continue;
+			}
+			return 0;
+		}
+		*slash = '\0';
+	}
+}
+
+int fs_check_private_path(const char *path, const char *kind, struct err *e)
+{
+	_cleanup_free_ char *real = realpath(path, NULL);
+	if (!real)
+		return err_sys(e, "%s \"%s\"", kind, path);
+	if (path[0] == '/' && check_chain(path, kind, e) < 0)
+		return -1;
+	return check_chain(real, kind, e);
 }
 
 int fs_mkdir_p(const char *path, mode_t mode, struct err *e)
