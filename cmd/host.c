@@ -17,6 +17,7 @@
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/token.h"
 #include "runtime/rampd/api_server.h"
 #include "runtime/rampd/config.h"
 
@@ -449,7 +450,7 @@ int cmd_host(int argc, char **argv)
 		return cmd_usage_error("host", "expected a command: status, deploy, revert, logs or rm");
 	if (cl.host && !token_file)
 		return cmd_usage_error("host", "--host needs --token-file: rampd wants a token on TCP");
-	if (token_file && rt_api_read_token(token_file, &cl.token, &e) < 0)
+	if (token_file && token_read_file(token_file, &cl.token, &e) < 0)
 		return cmd_fail(&e);
 	const char *verb = argv[optind];
 	char **args = argv + optind;

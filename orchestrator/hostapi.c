@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "lib/api.h"
-#include "lib/fs.h"
 #include "lib/json.h"
+#include "lib/token.h"
 
 bool orch_app_name_valid(const char *s)
 {
@@ -260,29 +260,14 @@ const char *orch_token(struct orch_tokens *t, const char *path, struct err *e)
 		if (!strcmp(t->v[k].path, path))
 			return t->v[k].value;
 	char *buf;
-	size_t len;
-	if (fs_read_file(path, 4096, &buf, &len, e) < 0) {
-		err_ctx(e, "token file");
+	if (token_read_file(path, &buf, e) < 0)
 		return NULL;
-	}
-	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
-		buf[--len] = '\0';
-	for (size_t k = 0; k < len; k++)
-		if ((unsigned char)buf[k] <= 0x20 || (unsigned char)buf[k] >= 0x7f) {
-			free(buf);
-			err_set(e, "token file \"%s\": the token must be printable characters without blanks", path);
-			return NULL;
-		}
-	if (!len) {
-		free(buf);
-		err_set(e, "token file \"%s\" is empty", path);
-		return NULL;
-	}
 	struct orch_token *nv = realloc(t->v, (t->n + 1) * sizeof *nv);
 	char *p = strdup(path);
 	if (nv)
 		t->v = nv;
 	if (!nv || !p) {
+		explicit_bzero(buf, strlen(buf));
 		free(buf);
 		free(p);
 		err_errno(e, ENOMEM, "token");
@@ -296,6 +281,7 @@ void orch_tokens_free(struct orch_tokens *t)
 {
 	for (size_t k = 0; k < t->n; k++) {
 		free(t->v[k].path);
+		explicit_bzero(t->v[k].value, strlen(t->v[k].value));
 		free(t->v[k].value);
 	}
 	free(t->v);

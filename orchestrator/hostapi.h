@@ -72,8 +72,8 @@ void orch_copy_clean(char *dst, size_t n, const char *src);
 /* "HTTP 409 stale_generation: message" from an answer. */
 void orch_describe_http(char *buf, size_t n, long status, const char *body, size_t len);
 
-/* Bearer tokens, read once per token file: the file holds the token (a
- * trailing newline is fine), printable without blanks. */
+/* Bearer tokens, read once per token file (lib/token.h says which files
+ * are accepted). */
 struct orch_tokens {
 	struct orch_token {
 		char *path, *value;

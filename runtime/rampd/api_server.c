@@ -1,6 +1,6 @@
 /* api_server.c: the HTTP side of rampd's control API on libmicrohttpd (see api_server.h):
- * listeners, authentication, body limits, routing, JSON errors. What the
- * requests do is in daemon.c and supervisor.c. */
+ * listeners, connection budgets, authentication, body limits, routing, JSON
+ * errors. What the requests do is in daemon.c and supervisor.c. */
 #include "runtime/rampd/api_server.h"
 
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -23,14 +24,23 @@
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/token.h"
 #include "runtime/rampd/config.h"
 #include "runtime/rampd/daemon.h"
 #include "runtime/rampd/sockets.h"
 
+/* Addresses whose bad tokens are counted one by one; the others share one
+ * count (IPv6 addresses by their /64). */
 #define BAD_SLOTS 64
-/* open connections per listener: room for a few hundred clients (issue 8's
- * load test runs 200) well within the service's 65536 descriptors */
+/* Addresses that showed the valid token within the window: a full table of
+ * locked-out addresses does not lock them out too. */
+#define GOOD_SLOTS 16
+/* Open connections per listener: room for a few hundred clients (issue 8's
+ * load test runs 200) well within the service's 65536 descriptors; fewer
+ * where the descriptor limit is lower (half of it for the API). */
 #define API_MAX_CONNECTIONS 1024
+#define API_MIN_CONNECTIONS 16
+#define API_PER_ADDRESS 32
 /* A body a little over the limit is read and dropped so that the client sees
  * the 413 (refusing mid-upload makes most clients report a broken pipe);
  * beyond this the connection is refused or cut at once. */
@@ -38,15 +48,43 @@
 #define LOGS_TAIL_DEFAULT 100
 #define LOGS_TAIL_MAX 10000
 
+/* IPv4 as an IPv4-mapped IPv6 address, IPv6 cut to its /64. */
+struct addr_key {
+	unsigned char b[16];
+};
+
+/* A TCP connection (libmicrohttpd's socket context). Until it shows the
+ * token it is on its listener's list, oldest first, and on its address's:
+ * cut at its deadline, or earlier when the listener has too many such
+ * connections and this is the oldest of the address that has the most. */
+struct conn {
+	struct listener *l;
+	int fd;
+	int64_t since; /* accepted, monotonic ms */
+	struct src *src; /* while listed */
+	struct conn *prev, *next, *sprev, *snext;
+};
+
+/* An address with connections without the token. */
+struct src {
+	struct addr_key k;
+	unsigned n;
+	struct conn *head, *tail;
+};
+
 struct listener {
 	struct rt_api *api;
 	bool tcp;
 	struct MHD_Daemon *mhd;
+	/* under api->mu: connections without a valid token yet, and their
+	   addresses (max_unproven + 1 entries, those with n == 0 free) */
+	struct conn *head, *tail;
+	unsigned n_unproven;
+	struct src *srcs;
 };
 
 struct bad_addr {
-	unsigned char addr[16];
-	int family;
+	struct addr_key k;
 	unsigned count;
 	int64_t since; /* monotonic ms of the first bad token of the window */
 };
@@ -57,10 +95,17 @@ struct rt_api {
 	size_t n_ls;
 	char *socket_path;
 	char *tls_cert, *tls_key; /* PEM, alive as long as the daemons */
-	pthread_mutex_t mu;       /* token and bad-token table */
+	unsigned max_conns;       /* per listener */
+	unsigned max_unproven;    /* per TCP listener: connections without a valid token yet */
+	pthread_mutex_t mu;       /* token, bad-token table, connection lists */
 	bool has_token;
 	struct img_digest token_hash;
 	struct bad_addr bad[BAD_SLOTS];
+	struct bad_addr others; /* addresses the table has no room for, and evicted counts */
+	struct {
+		struct addr_key k;
+		int64_t at;
+	} good[GOOD_SLOTS];
 };
 
 /* One request in progress. */
@@ -186,30 +231,6 @@ int rt_api_parse_delete(const char *body, size_t len, struct rt_delete_req *r, s
 	return rc;
 }
 
-int rt_api_read_token(const char *path, char **token, struct err *e)
-{
-	_cleanup_free_ char *buf = NULL;
-	size_t len;
-	struct stat st;
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return err_sys(e, "token file \"%s\"", path);
-	if (st.st_mode & 0077)
-		log_warn("token file \"%s\" is readable by others than its owner (mode %04o)", path,
-			 (unsigned)(st.st_mode & 07777));
-	if (fs_read_fd(fd, path, 4096, &buf, &len, e) < 0)
-		return -1;
-	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		buf[--len] = '\0';
-	for (size_t i = 0; i < len; i++)
-		if (buf[i] <= 0x20 || buf[i] == 0x7f)
-			return err_set(e, "token file \"%s\": the token must be one line of printable characters", path);
-	if (len < RT_API_TOKEN_MIN)
-		return err_set(e, "token file \"%s\": the token is shorter than %d characters", path, RT_API_TOKEN_MIN);
-	*token = steal_ptr(buf);
-	return 0;
-}
-
 /* ---- responses ---- */
 
 static enum MHD_Result send_buf(struct MHD_Connection *c, unsigned status, const char *ctype, const void *buf,
@@ -222,6 +243,9 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, unsigned status, const
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (status == 401)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	/* a client without the token keeps no connection */
+	if (status == 401 || status == 429)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	enum MHD_Result rc = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return rc;
@@ -272,80 +296,266 @@ static enum MHD_Result send_outcome(struct MHD_Connection *c, struct rt_outcome 
 	return send_json(c, (unsigned)o.status, g);
 }
 
-/* ---- authentication ---- */
+/* ---- connections without the token ---- */
 
-static bool same_addr(const struct bad_addr *b, int family, const unsigned char *addr)
+static bool client_key(struct MHD_Connection *c, struct addr_key *k);
+
+static bool key_eq(const struct addr_key *a, const struct addr_key *b)
 {
-	return b->family == family && !memcmp(b->addr, addr, family == AF_INET ? 4 : 16);
+	return !memcmp(a->b, b->b, sizeof a->b);
 }
 
-/* The address of a TCP client as bytes; false for anything else. */
-static bool client_addr(struct MHD_Connection *c, int *family, unsigned char addr[16])
+static void unlist(struct conn *k)
+{
+	struct listener *l = k->l;
+	struct src *s = k->src;
+	*(k->prev ? &k->prev->next : &l->head) = k->next;
+	*(k->next ? &k->next->prev : &l->tail) = k->prev;
+	*(k->sprev ? &k->sprev->snext : &s->head) = k->snext;
+	*(k->snext ? &k->snext->sprev : &s->tail) = k->sprev;
+	k->prev = k->next = k->sprev = k->snext = NULL;
+	k->src = NULL;
+	s->n--;
+	l->n_unproven--;
+}
+
+/* Under api->mu, so that libmicrohttpd has not closed the descriptor yet
+ * (it tells us before it does). It sees the end of the stream and closes. */
+static void cut(struct conn *k, const char *why)
+{
+	log_debug("api: closing a connection: %s", why);
+	shutdown(k->fd, SHUT_RDWR);
+	unlist(k);
+}
+
+/* Cut the connections past their deadline; the next deadline, or 0. */
+static int64_t expire(struct listener *l, int64_t now)
+{
+	while (l->head && now - l->head->since >= RT_API_AUTH_DEADLINE_MS)
+		cut(l->head, "no valid token within the deadline");
+	return l->head ? l->head->since + RT_API_AUTH_DEADLINE_MS : 0;
+}
+
+/* The oldest connection of the address with the most: a client that opens
+ * one connection and sends its request is not cut for others' many. */
+static struct conn *victim(struct listener *l, unsigned n_srcs)
+{
+	struct src *worst = NULL;
+	for (unsigned i = 0; i < n_srcs; i++) {
+		struct src *s = &l->srcs[i];
+		if (s->n && (!worst || s->n > worst->n || (s->n == worst->n && s->head->since < worst->head->since)))
+			worst = s;
+	}
+	return worst->head;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **ctx, enum MHD_ConnectionNotificationCode code)
+{
+	struct listener *l = cls;
+	struct rt_api *api = l->api;
+	struct conn *k = *ctx;
+	struct addr_key key;
+	if (!l->tcp)
+		return;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		pthread_mutex_lock(&api->mu);
+		if (k && k->src)
+			unlist(k);
+		pthread_mutex_unlock(&api->mu);
+		free(k);
+		*ctx = NULL;
+		return;
+	}
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci)
+		return;
+	if (!client_key(c, &key) || !(k = calloc(1, sizeof *k))) {
+		shutdown(ci->connect_fd, SHUT_RDWR);
+		return;
+	}
+	*k = (struct conn){.l = l, .fd = ci->connect_fd, .since = rt_mono_ms(), .prev = l->tail};
+	unsigned n_srcs = api->max_unproven + 1;
+	pthread_mutex_lock(&api->mu);
+	expire(l, k->since);
+	struct src *s = NULL;
+	for (unsigned i = 0; i < n_srcs; i++) {
+		struct src *t = &l->srcs[i];
+		if (t->n && key_eq(&t->k, &key)) {
+			s = t;
+			break;
+		}
+		if (!t->n && !s)
+			s = t;
+	}
+	if (!s->n)
+		*s = (struct src){.k = key};
+	k->src = s;
+	k->sprev = s->tail;
+	*(s->tail ? &s->tail->snext : &s->head) = k;
+	s->tail = k;
+	s->n++;
+	bool first = !l->head;
+	*(l->tail ? &l->tail->next : &l->head) = k;
+	l->tail = k;
+	l->n_unproven++;
+	while (l->n_unproven > api->max_unproven)
+		cut(victim(l, n_srcs), "too many connections without a valid token");
+	pthread_mutex_unlock(&api->mu);
+	*ctx = k;
+	/* the main loop sleeps until the first deadline it knows of */
+	if (first)
+		rt_daemon_wake(api->d);
+}
+
+int64_t rt_api_sweep(struct rt_api *api)
+{
+	int64_t now = rt_mono_ms(), next = 0;
+	if (!api)
+		return 0;
+	pthread_mutex_lock(&api->mu);
+	for (size_t i = 0; i < api->n_ls; i++) {
+		int64_t t = api->ls[i].tcp ? expire(&api->ls[i], now) : 0;
+		if (t && (!next || t < next))
+			next = t;
+	}
+	pthread_mutex_unlock(&api->mu);
+	return next;
+}
+
+/* ---- authentication ---- */
+
+/* The key of a TCP client's address; false for anything else. */
+static bool client_key(struct MHD_Connection *c, struct addr_key *k)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	memset(k, 0, sizeof *k);
 	if (!ci || !ci->client_addr)
 		return false;
-	memset(addr, 0, 16);
-	*family = ci->client_addr->sa_family;
-	if (*family == AF_INET)
-		memcpy(addr, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, 4);
-	else if (*family == AF_INET6)
-		memcpy(addr, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, 16);
-	else
+	if (ci->client_addr->sa_family == AF_INET) {
+		k->b[10] = k->b[11] = 0xff;
+		memcpy(k->b + 12, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, 4);
+		return true;
+	}
+	if (ci->client_addr->sa_family != AF_INET6)
 		return false;
+	memcpy(k->b, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, 16);
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (memcmp(k->b, mapped, 12))
+		memset(k->b + 8, 0, 8); /* one /64 is one client */
 	return true;
 }
 
-/* 0: authorized; else the HTTP status to refuse with (401, 429). */
+static bool locked(const struct bad_addr *b)
+{
+	return b->count >= RT_API_BAD_TOKENS;
+}
+
+static bool token_ok(struct rt_api *api, struct MHD_Connection *c)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!api->has_token || !h || strncasecmp(h, "Bearer ", 7))
+		return false;
+	struct img_digest got;
+	const char *t = h + 7;
+	while (*t == ' ')
+		t++;
+	/* comparing digests keeps the time independent of the token's length and bytes */
+	img_sha256_buf(t, strlen(t), &got);
+	unsigned char diff = 0;
+	for (size_t i = 0; i < sizeof got.s; i++)
+		diff |= (unsigned char)(got.s[i] ^ api->token_hash.s[i]);
+	return diff == 0;
+}
+
+/* Count a bad token of k. A locked-out address keeps its slot until its
+ * window ends: a new address takes a free slot, else the oldest that is not
+ * locked out, whose count goes to the shared one; with every slot locked
+ * out, the new address counts in the shared one. So evicting never lifts a
+ * lockout, and a window sees at most (BAD_SLOTS + 1) x RT_API_BAD_TOKENS bad
+ * tokens checked, however many addresses send them. */
+static void count_bad(struct rt_api *api, struct bad_addr *slot, const struct addr_key *k, int64_t now)
+{
+	if (!slot) {
+		for (size_t i = 0; i < BAD_SLOTS; i++) {
+			struct bad_addr *b = &api->bad[i];
+			if (!b->count) {
+				slot = b;
+				break;
+			}
+			if (!locked(b) && (!slot || b->since < slot->since))
+				slot = b;
+		}
+		if (slot && slot->count) {
+			if (!api->others.count)
+				api->others.since = now;
+			api->others.count += slot->count;
+		}
+		if (slot)
+			*slot = (struct bad_addr){.k = *k, .since = now};
+		else
+			slot = &api->others;
+	}
+	if (slot == &api->others && !slot->count)
+		slot->since = now;
+	slot->count++;
+}
+
+static bool good_addr(struct rt_api *api, const struct addr_key *k, int64_t now)
+{
+	for (size_t i = 0; i < GOOD_SLOTS; i++)
+		if (api->good[i].at && now - api->good[i].at < RT_API_BAD_WINDOW_MS && key_eq(&api->good[i].k, k))
+			return true;
+	return false;
+}
+
+static void remember_good(struct rt_api *api, const struct addr_key *k, int64_t now)
+{
+	size_t oldest = 0;
+	for (size_t i = 0; i < GOOD_SLOTS; i++) {
+		if (key_eq(&api->good[i].k, k)) {
+			oldest = i;
+			break;
+		}
+		if (api->good[i].at < api->good[oldest].at)
+			oldest = i;
+	}
+	api->good[oldest].k = *k;
+	api->good[oldest].at = now;
+}
+
+/* 0: authorized (and the connection no longer on the list of those without
+ * a token); else the HTTP status to refuse with (401, 429). */
 static unsigned check_auth(struct rt_api *api, struct MHD_Connection *c)
 {
-	int family = 0;
-	unsigned char addr[16];
-	bool known = client_addr(c, &family, addr);
+	struct addr_key k;
+	bool known = client_key(c, &k);
 	int64_t now = rt_mono_ms();
 	unsigned verdict = 0;
 	pthread_mutex_lock(&api->mu);
-	struct bad_addr *slot = NULL, *victim = NULL; /* victim: a free slot, else the oldest */
-	for (size_t i = 0; known && i < BAD_SLOTS; i++) {
-		struct bad_addr *b = &api->bad[i];
+	struct bad_addr *slot = NULL;
+	for (size_t i = 0; i < BAD_SLOTS + 1; i++) {
+		struct bad_addr *b = i < BAD_SLOTS ? &api->bad[i] : &api->others;
 		if (b->count && now - b->since >= RT_API_BAD_WINDOW_MS)
 			b->count = 0;
-		if (b->count && same_addr(b, family, addr))
+		if (known && i < BAD_SLOTS && b->count && key_eq(&b->k, &k))
 			slot = b;
-		if (!victim || (victim->count && (!b->count || b->since < victim->since)))
-			victim = b;
 	}
-	if (slot && slot->count >= RT_API_BAD_TOKENS) {
+	if ((slot && locked(slot)) || (!slot && locked(&api->others) && !(known && good_addr(api, &k, now)))) {
 		verdict = 429;
 		goto out;
 	}
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	bool ok = false;
-	if (api->has_token && h && !strncasecmp(h, "Bearer ", 7)) {
-		struct img_digest got;
-		const char *t = h + 7;
-		while (*t == ' ')
-			t++;
-		/* comparing digests keeps the time independent of the token's length and bytes */
-		img_sha256_buf(t, strlen(t), &got);
-		unsigned char diff = 0;
-		for (size_t i = 0; i < sizeof got.s; i++)
-			diff |= (unsigned char)(got.s[i] ^ api->token_hash.s[i]);
-		ok = diff == 0;
-	}
-	if (ok)
+	if (token_ok(api, c)) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		struct conn *kc = ci ? ci->socket_context : NULL;
+		if (kc && kc->src)
+			unlist(kc);
+		if (known)
+			remember_good(api, &k, now);
 		goto out;
-	verdict = 401;
-	if (known) {
-		if (!slot) {
-			slot = victim;
-			memcpy(slot->addr, addr, 16);
-			slot->family = family;
-			slot->count = 0;
-			slot->since = now;
-		}
-		slot->count++;
 	}
+	verdict = 401;
+	if (known)
+		count_bad(api, slot, &k, now);
 out:
 	pthread_mutex_unlock(&api->mu);
 	return verdict;
@@ -488,7 +698,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		if (l->tcp) {
 			unsigned v = check_auth(l->api, c);
 			if (v == 429)
-				return send_error(c, 429, API_E_RATE_LIMITED, "too many bad tokens from this address; wait a minute");
+				return send_error(c, 429, API_E_RATE_LIMITED, "too many bad tokens; wait a minute");
 			if (v)
 				return send_error(c, 401, API_E_UNAUTHORIZED, "a valid \"Authorization: Bearer TOKEN\" is required");
 		}
@@ -617,6 +827,10 @@ static int start_listener(struct rt_api *api, int fd, bool tcp, struct err *e)
 	bool tls = tcp && api->tls_cert;
 	l->api = api;
 	l->tcp = tcp;
+	if (tcp && !(l->srcs = calloc(api->max_unproven + 1, sizeof *l->srcs))) {
+		close(fd);
+		return err_errno(e, ENOMEM, "api");
+	}
 	if (tls)
 		flags |= MHD_USE_TLS;
 	struct MHD_OptionItem tls_opts[] = {
@@ -626,11 +840,13 @@ static int start_listener(struct rt_api *api, int fd, bool tcp, struct err *e)
 	};
 	l->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handler, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				  MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-				  MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)(tcp ? 32 : 0), MHD_OPTION_ARRAY,
+				  MHD_OPTION_NOTIFY_CONNECTION, on_connection, l, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+				  MHD_OPTION_CONNECTION_LIMIT, api->max_conns, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)(tcp ? API_PER_ADDRESS : 0), MHD_OPTION_ARRAY,
 				  tls ? tls_opts : tls_opts + 2, MHD_OPTION_END);
 	if (!l->mhd) {
+		free(l->srcs);
+		l->srcs = NULL;
 		close(fd);
 		return err_set(e, "starting the HTTP server%s failed (libmicrohttpd gives no reason; see the debug log)",
 			       tls ? " with TLS" : "");
@@ -644,7 +860,7 @@ static int load_token(struct rt_api *api, const struct rt_config *c, struct err 
 	_cleanup_free_ char *token = NULL;
 	if (!c->token_file)
 		return 0;
-	if (rt_api_read_token(c->token_file, &token, e) < 0)
+	if (token_read_file(c->token_file, &token, e) < 0)
 		return -1;
 	pthread_mutex_lock(&api->mu);
 	img_sha256_buf(token, strlen(token), &api->token_hash);
@@ -661,6 +877,13 @@ int rt_api_start(struct rt_daemon *d, const struct rt_config *c, struct rt_api *
 		return err_errno(e, ENOMEM, "api");
 	api->d = d;
 	pthread_mutex_init(&api->mu, NULL);
+	/* half of the descriptors for the API's connections, shared by its
+	   listeners; a quarter of a TCP listener's for clients without the token */
+	struct rlimit rl;
+	rlim_t fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+	rlim_t per = fds / 2 / (c->listen.n + 1);
+	api->max_conns = per > API_MAX_CONNECTIONS ? API_MAX_CONNECTIONS : per < API_MIN_CONNECTIONS ? API_MIN_CONNECTIONS : (unsigned)per;
+	api->max_unproven = api->max_conns / 4;
 	if (!(api->ls = calloc(c->listen.n + 1, sizeof *api->ls)) || !(api->socket_path = strdup(c->socket))) {
 		err_errno(e, ENOMEM, "api");
 		goto fail;
@@ -701,8 +924,10 @@ void rt_api_stop(struct rt_api *api)
 {
 	if (!api)
 		return;
-	for (size_t i = 0; i < api->n_ls; i++)
+	for (size_t i = 0; i < api->n_ls; i++) {
 		MHD_stop_daemon(api->ls[i].mhd);
+		free(api->ls[i].srcs);
+	}
 	if (api->n_ls > 0)
 		unlink(api->socket_path);
 	free(api->ls);

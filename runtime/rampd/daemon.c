@@ -196,11 +196,16 @@ void rt_daemon_want_gc(struct rt_daemon *d)
 		log_debug("wake: %s", strerror(errno));
 }
 
-void rt_daemon_app_gone(struct rt_daemon *d)
+void rt_daemon_wake(struct rt_daemon *d)
 {
 	uint64_t one = 1;
 	if (write(d->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
 		log_debug("wake: %s", strerror(errno));
+}
+
+void rt_daemon_app_gone(struct rt_daemon *d)
+{
+	rt_daemon_wake(d);
 }
 
 /* Interrupted pulls of images no app wants any more (state_dir/pull/HEX). */
@@ -353,9 +358,11 @@ int rt_daemon_run(struct rt_daemon *d, struct err *e)
 	bool leave = false;
 	for (;;) {
 		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = d->wake_fd, .events = POLLIN}};
-		int64_t now = rt_mono_ms(), next = next_gc;
+		int64_t api_at = rt_api_sweep(d->api), now = rt_mono_ms(), next = next_gc;
 		if (wd && next_wd < next)
 			next = next_wd;
+		if (api_at && api_at < next)
+			next = api_at;
 		if (gc_at && gc_at < next)
 			next = gc_at;
 		int n = poll(p, 2, next <= now ? 0 : (int)(next - now));

@@ -58,6 +58,8 @@ void rt_daemon_close(struct rt_daemon *d);
  * thread ended after a DELETE (forget the app). */
 void rt_daemon_want_gc(struct rt_daemon *d);
 void rt_daemon_app_gone(struct rt_daemon *d);
+/* From the API: it has a new deadline (rt_api_sweep) the main loop must see. */
+void rt_daemon_wake(struct rt_daemon *d);
 /* Collect the store's garbage now: keeps what every app needs. */
 int rt_daemon_gc(struct rt_daemon *d, struct err *e);
 

@@ -75,6 +75,83 @@ IMG="127.0.0.1:5000/web@sha256:$D64"
 	[ "$code" = 200 ]
 }
 
+@test "rampd api: slow clients without the token cannot keep a client with it out" {
+	# issue 13 item 2, scaled down: rampd with 256 descriptors (64 connections a
+	# listener, 16 of them without the token); 320 connections from 10 addresses
+	# trickling a header line every 0.5 s, reopened as soon as they are closed
+	port=$(free_port)
+	head -c 24 /dev/urandom | base64 | tr -d '\n/+=' >"$T/token"
+	chmod 600 "$T/token"
+	write_config "\"listen\": [\"127.0.0.1:$port\"], \"token_file\": \"$T/token\""
+	RAMPD_NOFILE=256 start_rampd
+	slow=$BATS_TEST_DIRNAME/../helpers/slowloris.py
+	python3 "$slow" --port "$port" --addresses 10 --per-address 32 --interval 0.5 --seconds 60 \
+		--ready "$T/ready" --stop "$T/stop" >"$T/slow.out" &
+	spid=$!
+	# meanwhile one more from its own address, never idle: the deadline closes
+	# it 5 s after it was accepted, however it trickles
+	python3 "$slow" --port "$port" --first 20 --addresses 1 --per-address 1 --interval 0.5 --seconds 15 \
+		--once >"$T/one.out" &
+	opid=$!
+	for _ in $(seq 200); do [ -f "$T/ready" ] && break; sleep 0.05; done
+	[ -f "$T/ready" ]
+	# the client with the token gets every answer, each on a new connection
+	for i in $(seq 10); do
+		code=$(curl -s -m 3 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$T/token")" \
+			"http://127.0.0.1:$port/healthz") || true
+		echo "request $i: $code"
+		[ "$code" = 200 ]
+	done
+	wait "$opid"
+	touch "$T/stop"
+	wait "$spid"
+	cat "$T/slow.out" "$T/one.out"
+	read -r _ _ _ closed _ <"$T/slow.out"
+	[ "$closed" -gt 0 ]
+	read -r _ _ _ closed _ _ _ longest _ <"$T/one.out"
+	[ "$closed" = 1 ]          # before rampd's 30 s idle timeout, which each line restarts
+	[ "${longest%.*}" -ge 4 ]  # and not before its deadline
+	api GET /healthz
+	[ "$code" = 200 ]
+}
+
+@test "token files: rampd, ramp host and ramp fleet refuse one others can read or that another user owns" {
+	# issue 13 item 7: such a file was accepted with a warning
+	port=$(free_port)
+	printf 'token-files-test-0123456789\n' >"$T/token"
+	chmod 644 "$T/token"
+	write_config "\"listen\": [\"127.0.0.1:$port\"], \"token_file\": \"$T/token\""
+	run timeout 10 "$RAMPD_BIN" --config "$T/rampd.json"  # (a rampd that starts is stopped)
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"token file \"$T/token\" is accessible by others than its owner (mode 0644): run \"chmod 600 $T/token\""* ]]
+	[ ! -e "$T/rampd.sock" ]
+	chmod 600 "$T/token"
+	start_rampd
+	echo "web 127.0.0.1:$port" >"$T/fleet.txt"
+	cp -p "$T/token" "$T/other"
+	chown 65534:65534 "$T/other"
+	ln -s "$T/token" "$T/link"
+	for f in "$T/other" "$T/link"; do
+		run "$RAMP_BIN" host --host "http://127.0.0.1:$port" --token-file "$f" status
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"token file \"$f\""* ]]
+		run "$RAMP_BIN" fleet status --fleet "$T/fleet.txt" --token-file "$f"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"token file \"$f\""* ]]
+	done
+	[[ "$output" == *"is a symbolic link"* ]]
+	chmod 640 "$T/other"
+	chown root:root "$T/other"
+	run "$RAMP_BIN" host --host "http://127.0.0.1:$port" --token-file "$T/other" status
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"chmod 600 $T/other"* ]]
+	# the private file works for all of them
+	run "$RAMP_BIN" host --host "http://127.0.0.1:$port" --token-file "$T/token" status
+	[ "$status" -eq 0 ]
+	run "$RAMP_BIN" fleet status --fleet "$T/fleet.txt" --token-file "$T/token"
+	[ "$status" -eq 0 ]
+}
+
 @test "rampd api: hostile requests are refused cleanly and change nothing" {
 	write_config
 	start_rampd

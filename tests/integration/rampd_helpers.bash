@@ -17,10 +17,12 @@ write_config() {
 JSON
 }
 
-# start_rampd [ARGS...]: start rampd on $T/rampd.json, wait until its API answers
+# start_rampd [ARGS...]: start rampd on $T/rampd.json, wait until its API
+# answers ($RAMPD_NOFILE: its descriptor limit, else the shell's)
 start_rampd() {
 	# fd 3 is bats' own: a process left holding it would keep bats waiting
-	"$RAMPD_BIN" --config "$T/rampd.json" "$@" 2>>"$T/rampd.log" </dev/null 3>&- &
+	${RAMPD_NOFILE:+prlimit --nofile=$RAMPD_NOFILE:$RAMPD_NOFILE} \
+		"$RAMPD_BIN" --config "$T/rampd.json" "$@" 2>>"$T/rampd.log" </dev/null 3>&- &
 	RAMPD_PID=$!
 	echo "$RAMPD_PID" >>"$T/rampd.pids"
 	for _ in $(seq 200); do

@@ -408,17 +408,29 @@ teardown() {
 }
 
 @test "rollout: agents behind a bearer token" {
-	printf 's3cret\n' >"$T/token"
+	printf 's3cret-0123456789abcdef\n' >"$T/token"
+	chmod 600 "$T/token"
 	start_fleet 4 --token "$T/token"
 	run --separate-stderr rollout --image "$IMG@$V2"
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == *"HTTP 401 unauthorized"* ]]
 	run --separate-stderr rollout --image "$IMG@$V2" --token-file "$T/token"
 	[ "$status" -eq 0 ]
-	printf 'bad token\n' >"$T/bad"
+	printf 'bad token with blanks\n' >"$T/bad"
+	chmod 600 "$T/bad"
 	run --separate-stderr rollout --image "$IMG@$V3" --token-file "$T/bad"
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == *"the token must be printable characters without blanks"* ]]
+	# a token file others can read, or another user's (issue 13 item 7)
+	cp "$T/token" "$T/open" && chmod 644 "$T/open"
+	run --separate-stderr rollout --image "$IMG@$V3" --token-file "$T/open"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"token file \"$T/open\" is accessible by others than its owner (mode 0644): run \"chmod 600 $T/open\""* ]]
+	cp -p "$T/token" "$T/theirs" && chown 65534 "$T/theirs"
+	run --separate-stderr rollout --image "$IMG@$V3" --token-file "$T/theirs"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"token file \"$T/theirs\" belongs to uid 65534"* ]]
+	[ "$(digests)" = "$V2" ]
 	# per host, as a label
 	sed -i "s|\$| token_file=$T/token|" "$FLEET"
 	sed -i '1d' "$FLEET"

@@ -379,6 +379,79 @@ static void test_tcp_auth(void **state)
 	assert_int_equal(ureq(f, "GET", "/healthz", NULL, &r), 200);
 }
 
+/* GET /healthz over TCP from the loopback address src. */
+static long from(struct fixture *f, const char *src, const char *token)
+{
+	char url[128], auth[256];
+	long status = 0;
+	CURL *c = curl_easy_init();
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", f->port);
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+	struct curl_slist *h = curl_slist_append(NULL, auth);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_INTERFACE, src);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	struct resp r = {0};
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+	CURLcode rc = curl_easy_perform(c);
+	if (rc != CURLE_OK)
+		fail_msg("GET /healthz from %s: %s", src, curl_easy_strerror(rc));
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return status;
+}
+
+/* Issue 13 item 7: one address's lockout was lifted by 64 others each
+ * sending one bad token (its slot was given away). */
+static void test_tcp_auth_lockout_kept(void **state)
+{
+	struct fixture *f = *state;
+	char src[32];
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(from(f, "127.0.0.2", "wrong"), 401);
+	assert_int_equal(from(f, "127.0.0.2", TOKEN), 429);
+	for (int i = 1; i <= 200; i++) {
+		snprintf(src, sizeof src, "127.0.1.%d", i);
+		long s = from(f, src, "wrong");
+		if (s != 401 && s != 429)
+			fail_msg("%s answered %ld", src, s);
+	}
+	assert_int_equal(from(f, "127.0.0.2", TOKEN), 429);
+}
+
+/* Issue 13 item 7: bad tokens from 70 addresses in turn drew no 429 (each
+ * address's count was evicted before it reached 10). Now the bad tokens
+ * checked in a window are bounded whatever the number of addresses, every
+ * one of them ends locked out, and a client that showed the token before
+ * keeps working. */
+static void test_tcp_auth_many_addresses(void **state)
+{
+	struct fixture *f = *state;
+	char src[32];
+	int checked = 0;
+	assert_int_equal(from(f, "127.0.0.1", TOKEN), 200);
+	for (int round = 0; round < 12; round++)
+		for (int i = 1; i <= 70; i++) {
+			snprintf(src, sizeof src, "127.0.2.%d", i);
+			long s = from(f, src, "wrong");
+			if (s != 401 && s != 429)
+				fail_msg("%s answered %ld", src, s);
+			checked += s == 401;
+		}
+	/* at most (64 slots + the shared one) x 10 bad tokens a window */
+	if (checked > 65 * RT_API_BAD_TOKENS)
+		fail_msg("%d bad tokens were checked", checked);
+	for (int i = 1; i <= 70; i++) {
+		snprintf(src, sizeof src, "127.0.2.%d", i);
+		assert_int_equal(from(f, src, TOKEN), 429);
+	}
+	/* the client with the token keeps its door; a new address waits out the window */
+	assert_int_equal(from(f, "127.0.0.1", TOKEN), 200);
+	assert_int_equal(from(f, "127.0.3.1", TOKEN), 429);
+}
+
 int main(void)
 {
 	curl_global_init(CURL_GLOBAL_ALL);
@@ -389,6 +462,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_generations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_bodies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_auth, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_auth_lockout_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_auth_many_addresses, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();
