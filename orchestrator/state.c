@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,7 +20,7 @@
 int orch_state_dir(const char *opt, char **out, struct err *e)
 {
 	const char *xdg = getenv("XDG_STATE_HOME");
-	char *d;
+	_cleanup_free_ char *d = NULL;
 	if (opt)
 		d = strdup(opt);
 	else if (xdg && *xdg == '/')
@@ -29,16 +30,61 @@ int orch_state_dir(const char *opt, char **out, struct err *e)
 	if (!d)
 		return err_errno(e, ENOMEM, "state directory");
 	_cleanup_free_ char *r = fs_join(d, "rollouts"), *l = fs_join(d, "locks");
-	if (!r || !l) {
-		free(d);
+	if (!r || !l)
 		return err_errno(e, ENOMEM, "state directory");
-	}
-	if (fs_mkdir_p(r, 0755, e) < 0 || fs_mkdir_p(l, 0755, e) < 0) {
-		free(d);
+	if (fs_mkdir_p(r, 0755, e) < 0 || fs_mkdir_p(l, 0755, e) < 0)
 		return err_ctx(e, "state directory");
+	const char *const check[] = {d, r, l};
+	for (size_t i = 0; i < ARRAY_SIZE(check); i++) {
+		int fd = fs_open_private_dir(check[i], "state directory", e);
+		if (fd < 0)
+			return -1;
+		close(fd);
 	}
-	*out = d;
+	*out = steal_ptr(d);
 	return 0;
+}
+
+int orch_state_dir_of(const char *path, const char **base, struct err *e)
+{
+	const char *slash = strrchr(path, '/');
+	_cleanup_free_ char *dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
+	if (!dir)
+		return err_errno(e, ENOMEM, "state directory");
+	*base = slash ? slash + 1 : path;
+	return fs_open_private_dir(*dir ? dir : "/", "state directory", e);
+}
+
+int orch_state_open(const char *path, int flags, mode_t mode, struct err *e)
+{
+	const char *base;
+	struct stat st;
+	_cleanup_close_ int dfd = orch_state_dir_of(path, &base, e);
+	if (dfd < 0)
+		return err_ctx(e, "open \"%s\"", path);
+	flags |= O_NOFOLLOW | O_CLOEXEC;
+	int fd = openat(dfd, base, flags | ((flags & O_CREAT) ? O_EXCL : 0), mode);
+	if (fd < 0 && errno == EEXIST)
+		fd = openat(dfd, base, flags & ~O_CREAT);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return err_set(e, "\"%s\" is a symbolic link: someone else put it there; remove it", path);
+		return err_sys(e, "open \"%s\"", path);
+	}
+	if (fstat(fd, &st) < 0) {
+		err_sys(e, "stat \"%s\"", path);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		err_set(e, "\"%s\" is not a regular file with one name: someone else put it there; remove it", path);
+		goto fail;
+	}
+	if (fs_check_private(&st, "state file", path, 022, e) < 0)
+		goto fail;
+	return fd;
+fail:
+	close(fd);
+	return -1;
 }
 
 bool orch_id_valid(const char *id)
@@ -102,9 +148,8 @@ int orch_lock_open(const char *dir, const char *app, const char *fleet, struct o
 	*l = (struct orch_lock){.fd = -1};
 	if (!p)
 		return err_errno(e, ENOMEM, "lock");
-	l->fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (l->fd < 0)
-		return err_sys(e, "open lock \"%s\"", p);
+	if ((l->fd = orch_state_open(p, O_RDWR | O_CREAT, 0644, e)) < 0)
+		return err_ctx(e, "lock");
 	if (flock(l->fd, LOCK_EX | LOCK_NB) == 0)
 		l->held = true;
 	else if (errno != EWOULDBLOCK)
@@ -148,7 +193,8 @@ void orch_lock_close(struct orch_lock *l)
 bool orch_lock_busy(const char *dir, const char *app, const char *fleet)
 {
 	_cleanup_free_ char *p = lock_path(dir, app, fleet);
-	_cleanup_close_ int fd = p ? open(p, O_RDONLY | O_CLOEXEC) : -1;
+	struct err e;
+	_cleanup_close_ int fd = p ? orch_state_open(p, O_RDONLY, 0, &e) : -1;
 	if (fd < 0)
 		return false;
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0)
@@ -164,14 +210,20 @@ static int cmp_str(const void *a, const void *b)
 int orch_list_ids(const char *dir, char ***ids, size_t *n, struct err *e)
 {
 	_cleanup_free_ char *p = fs_join(dir, "rollouts");
-	_cleanup_closedir_ DIR *d = p ? opendir(p) : NULL;
+	int fd = p ? fs_open_private_dir(p, "state directory", e) : err_errno(e, ENOMEM, "list");
+	_cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	char **v = NULL;
 	size_t k = 0;
 	struct dirent *de;
 	*ids = NULL;
 	*n = 0;
-	if (!d)
-		return p ? err_sys(e, "open \"%s\"", p) : err_errno(e, ENOMEM, "list");
+	if (!d) {
+		if (fd >= 0) {
+			close(fd);
+			err_sys(e, "open \"%s\"", p);
+		}
+		return -1;
+	}
 	while ((de = readdir(d))) {
 		size_t l = strlen(de->d_name);
 		if (l < 7 || strcmp(de->d_name + l - 6, ".jsonl"))

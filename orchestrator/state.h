@@ -6,19 +6,31 @@
  *                             the process running a rollout, and holding the
  *                             id of the unfinished rollout, if any
  *
- * STATE is --state-dir, else $XDG_STATE_HOME/ramp, else ./.ramp. */
+ * STATE is --state-dir, else $XDG_STATE_HOME/ramp, else ./.ramp. It and its
+ * two directories must belong to the user (or root) and be writable by nobody
+ * else, or they are refused: another user could plant links in them. Every
+ * file there is opened relative to its checked directory, never through a
+ * symbolic link, and created exclusively. */
 #ifndef RAMP_ORCH_STATE_H
 #define RAMP_ORCH_STATE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "lib/err.h"
 
 #define ORCH_ID_MAX 128
 
-/* Resolve and create the state directory. Caller frees *out. */
+/* Resolve, create and check the state directory. Caller frees *out. */
 int orch_state_dir(const char *opt, char **out, struct err *e);
+/* The directory of path (a file of the state directory), opened and checked;
+ * *base points into path at the file's name. */
+int orch_state_dir_of(const char *path, const char **base, struct err *e);
+/* Open path (a file of the state directory) in its checked directory, never
+ * through a symbolic link: a regular file of root or the user with one link.
+ * With O_CREAT it is created exclusively when it does not exist. */
+int orch_state_open(const char *path, int flags, mode_t mode, struct err *e);
 /* STATE/rollouts/ID.jsonl (id validated). Caller frees. */
 char *orch_journal_path(const char *dir, const char *id, struct err *e);
 bool orch_id_valid(const char *id);

@@ -364,6 +364,57 @@ static void test_file(void **state)
 	free(dir);
 }
 
+/* Issue 13 item 3: files of the state directory are never reached through
+ * a link someone planted, and a directory others may write is refused. */
+static void test_state_traps(void **state)
+{
+	(void)state;
+	struct err e;
+	struct orch_rollout r;
+	struct orch_journal j;
+	char *dir = fs_mkdtemp("ramp-test-journal", &e), buf[64] = "";
+	assert_non_null(dir);
+	char *victim = fs_join(dir, "victim"), *sym = fs_join(dir, "link.jsonl"), *hard = fs_join(dir, "hard.jsonl"),
+	     *fresh = fs_join(dir, "fresh.jsonl");
+	assert_int_equal(fs_write_atomic(victim, "precious\n", 9, 0644, &e), 0);
+	assert_int_equal(symlink(victim, sym), 0);
+	assert_int_equal(orch_journal_load(sym, &r, &e), -1);
+	assert_non_null(strstr(e.msg, "is a symbolic link"));
+	assert_int_equal(orch_journal_reopen(sym, 0, &j, &e), -1);
+	assert_non_null(strstr(e.msg, "is a symbolic link"));
+	/* a new journal never replaces what has its name */
+	assert_int_equal(orch_journal_create(sym, "{}", 2, &j, &e), -1);
+	assert_non_null(strstr(e.msg, "File exists"));
+	struct stat st;
+	assert_int_equal(stat(victim, &st), 0);
+	assert_int_equal(st.st_nlink, 1);
+	assert_int_equal(link(victim, hard), 0);
+	assert_int_equal(orch_journal_reopen(hard, 0, &j, &e), -1);
+	assert_non_null(strstr(e.msg, "not a regular file with one name"));
+	int fd = open(victim, O_RDONLY);
+	assert_true(read(fd, buf, sizeof buf - 1) == 9);
+	close(fd);
+	assert_string_equal(buf, "precious\n");
+	/* a directory others may write, or another user's */
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(orch_journal_create(fresh, "{}", 2, &j, &e), -1);
+	assert_non_null(strstr(e.msg, "is writable by others than its owner (mode 0777): run \"chmod go-w"));
+	assert_int_equal(chmod(dir, 0700), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(dir, 65534, 65534), 0);
+		assert_int_equal(orch_journal_create(fresh, "{}", 2, &j, &e), -1);
+		assert_non_null(strstr(e.msg, "belongs to uid 65534"));
+		assert_int_equal(chown(dir, 0, 0), 0);
+	}
+	assert_false(fs_exists(fresh));
+	assert_int_equal(fs_rm_rf(dir, &e), 0);
+	free(victim);
+	free(sym);
+	free(hard);
+	free(fresh);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +422,7 @@ int main(void)
 		cmocka_unit_test(test_torn),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_state_traps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
