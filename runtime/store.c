@@ -6,12 +6,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "lib/cleanup.h"
@@ -26,7 +28,8 @@
 #define STATE_MAX 4096
 #define LOCK_WAIT_MS 3000 /* for the lock of a store in use */
 
-static const char *const store_dirs[] = {"blobs", "blobs/sha256", "ingest", "layers", "images", "apps"};
+/* pull/: rampd's downloads in progress (runtime/rampd/daemon_pull.c) */
+static const char *const store_dirs[] = {"blobs", "blobs/sha256", "ingest", "layers", "images", "apps", "pull"};
 
 bool rt_is_hex64(const char *s)
 {
@@ -318,6 +321,36 @@ static bool is_dir_at(int dfd, const char *name)
 	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* The store's directory sub, opened without following a symbolic link
+ * anywhere in it and checked: root's or ours, writable by nobody else. */
+static int open_sub(const struct rt_store *s, const char *sub, struct err *e)
+{
+	struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	struct stat st;
+	_cleanup_free_ char *p = fs_join(s->root, sub);
+	if (!p)
+		return err_errno(e, ENOMEM, "store");
+	int fd = (int)syscall(SYS_openat2, s->fd, sub, &how, sizeof how);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return err_set(e, "store directory \"%s\" is reached through a symbolic link: the store is not "
+					  "as rampd made it; move it away and start again",
+				       p);
+		return err_sys(e, "open \"%s\"", p);
+	}
+	if (fstat(fd, &st) < 0) {
+		err_sys(e, "stat \"%s\"", p);
+		close(fd);
+		return -1;
+	}
+	if (fs_check_private(&st, "store directory", p, 022, e) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* Remove every entry of sub/ that keep() refuses: temporary files and
  * directories of interrupted work (their names start with "."), and names
  * that are not the store's. */
@@ -327,12 +360,14 @@ int rt_store_sweep(struct rt_store *s, const char *sub, rt_keep_fn keep, void *c
 	size_t removed_here = 0;
 	if (!dir)
 		return err_errno(e, ENOMEM, "store");
-	int dfd = openat(s->fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int dfd = open_sub(s, sub, e);
 	_cleanup_closedir_ DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	if (!d) {
-		if (dfd >= 0)
+		if (dfd >= 0) {
 			close(dfd);
-		return err_sys(e, "open \"%s\"", dir);
+			err_sys(e, "open \"%s\"", dir);
+		}
+		return -1;
 	}
 	for (struct dirent *de; (errno = 0, de = readdir(d));) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
@@ -421,8 +456,12 @@ static int open_root(struct rt_store *s, const char *root, bool create, struct e
 		return err_errno(e, ENOMEM, "store");
 	if (create && fs_mkdir_p(root, 0700, e) < 0)
 		return -1;
-	if ((s->fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return err_sys(e, "open store \"%s\"", root);
+	/* the store is used by its paths too: nobody else may change any
+	   directory on the way to it */
+	if (fs_check_private_path(root, "state directory", e) < 0)
+		return -1;
+	if ((s->fd = fs_open_private_dir(root, "state directory", e)) < 0)
+		return -1;
 	return 0;
 }
 
@@ -430,8 +469,14 @@ int rt_store_open(struct rt_store *s, const char *root, struct err *e)
 {
 	if (open_root(s, root, true, e) < 0)
 		goto fail;
-	if ((s->lock_fd = openat(s->fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+	struct stat st;
+	if ((s->lock_fd = openat(s->fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
+	    fstat(s->lock_fd, &st) < 0) {
 		err_sys(e, "open \"%s/lock\"", root);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err_set(e, "\"%s/lock\" is not a regular file: the store is not as rampd made it", root);
 		goto fail;
 	}
 	/* a pull helper of a rampd that was just killed holds the lock until
@@ -446,11 +491,16 @@ int rt_store_open(struct rt_store *s, const char *root, struct err *e)
 			err_sys(e, "lock \"%s/lock\"", root);
 		goto fail;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(store_dirs); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(store_dirs); i++) {
 		if (mkdirat(s->fd, store_dirs[i], 0700) < 0 && errno != EEXIST) {
 			err_sys(e, "mkdir \"%s/%s\"", root, store_dirs[i]);
 			goto fail;
 		}
+		int fd = open_sub(s, store_dirs[i], e);
+		if (fd < 0)
+			goto fail;
+		close(fd);
+	}
 	if (repair(s, e) < 0)
 		goto fail;
 	return 0;
