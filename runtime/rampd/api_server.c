@@ -471,8 +471,9 @@ static bool token_ok(struct rt_api *api, struct MHD_Connection *c)
  * window ends: a new address takes a free slot, else the oldest that is not
  * locked out, whose count goes to the shared one; with every slot locked
  * out, the new address counts in the shared one. So evicting never lifts a
- * lockout, and a window sees at most (BAD_SLOTS + 1) x RT_API_BAD_TOKENS bad
- * tokens checked, however many addresses send them. */
+ * lockout, and a window sees fewer than (BAD_SLOTS + 2) x RT_API_BAD_TOKENS bad
+ * tokens checked (the shared count's own and fewer than 10 it took over
+ * from evicted slots included), however many addresses send them. */
 static void count_bad(struct rt_api *api, struct bad_addr *slot, const struct addr_key *k, int64_t now)
 {
 	if (!slot) {

@@ -11,7 +11,10 @@
 #   - both again with each client sending a request every 50 ms (4,000
 #     requests/s offered) rather than at once: the rows above measure how
 #     many requests rampd answers flat out (the latency is then 200 divided
-#     by that rate), these how fast it answers 200 clients it keeps up with.
+#     by that rate), these how fast it answers 200 clients it keeps up with;
+#   - slow clients (issue 13, tests/helpers/slowloris.py): 1,280 connections
+#     from 40 addresses trickling headers without a token, and 4 clients
+#     with the token beside them.
 # Each runs LOAD_SECONDS (default 60). The peer: wrk (-c 32, the most one
 # address may open) on the same rampd and path, beside loadclient with 32
 # clients, to check the load generator against a known one.
@@ -104,6 +107,21 @@ read -r k_n k_e k_50 k_99 k_max k_rps < <(run paced --url "http://127.0.0.1:$tpo
 read -r n_n n_e n_50 n_99 n_max n_rps < <(run pacedclose --url "http://127.0.0.1:$tport/" --token "$w/token" --clients 200 \
 	--seconds "$S" "$src" --interval 50 --new-connection "${paths[@]}")
 
+# 6: slow clients (issue 13): 1,280 connections from 40 addresses, each a
+# header line every 10 s and never a token, reopened as soon as rampd closes
+# them; meanwhile 4 clients with the token, each a request every 100 ms on a
+# new connection from an address of its own (the orchestrator's 10 s timeout)
+python3 "$here/../helpers/slowloris.py" --port "$tport" --first 100 --addresses 40 --per-address 32 --interval 10 \
+	--seconds $((S + 30)) --ready "$w/slow.ready" --stop "$w/slow.stop" >"$w/slow.out" &
+spid=$!
+pids+=($spid)
+for _ in $(seq 600); do [ -f "$w/slow.ready" ] && break; sleep 0.05; done
+read -r s_n s_e s_50 s_99 s_max s_rps < <(run slowvalid --url "http://127.0.0.1:$tport/healthz" --token "$w/token" --clients 4 \
+	--seconds "$S" --source=127.0.0.250 --interval 100 --new-connection)
+touch "$w/slow.stop"
+wait "$spid" || true
+read -r _ sl_opened _ sl_closed _ sl_open _ < <(cat "$w/slow.out")
+
 # the peer check: wrk and loadclient, 32 keep-alive connections from one address, /v1/info;
 # and 32 with a new connection per request (wrk: "Connection: close")
 ps=$(((S + 5) / 6))
@@ -141,6 +159,15 @@ $(nproc) cores; load average when this started: $loadavg. Command: \`make bench\
 | TCP + token, a new connection per request | $c_n | $c_e | $c_50 | $c_99 | $c_max | $c_rps | $(verdict "$c_99" "$c_e") |
 | TCP + token, keep-alive, each client every 50 ms | $k_n | $k_e | $k_50 | $k_99 | $k_max | $k_rps | $(verdict "$k_99" "$k_e") |
 | TCP + token, a new connection per request, each client every 50 ms | $n_n | $n_e | $n_50 | $n_99 | $n_max | $n_rps | $(verdict "$n_99" "$n_e") |
+
+Slow clients (issue 13): 1,280 connections from 40 addresses, each sending a header line every
+10 s and never a token, reopened as soon as rampd closes them ($sl_opened opened, $sl_closed closed
+by rampd, $sl_open open at the end); meanwhile 4 clients with the token, each a request to
+\`/healthz\` every 100 ms on a new connection (curl's timeout 10 s, the orchestrator's):
+
+| what | requests | errors | p50 ms | p99 ms | max ms | target met (p99 < 100 ms, 0 errors) |
+| --- | ---: | ---: | ---: | ---: | ---: | --- |
+| TCP + token during the slow clients | $s_n | $s_e | $s_50 | $s_99 | $s_max | $(awk -v p="$s_99" -v e="$s_e" 'BEGIN{print (p < 100 && e == 0) ? "yes" : "NO"}') |
 
 rampd's RSS after the unix-socket run: $rss MB. The load generator checked against wrk on the
 same rampd (\`/v1/info\`, 32 keep-alive connections from one address, $ps s each):

@@ -440,8 +440,8 @@ static void test_tcp_auth_many_addresses(void **state)
 				fail_msg("%s answered %ld", src, s);
 			checked += s == 401;
 		}
-	/* at most (64 slots + the shared one) x 10 bad tokens a window */
-	if (checked > 65 * RT_API_BAD_TOKENS)
+	/* 64 slots x 10, the shared count's 10 and what evicted slots brought it (< 10) */
+	if (checked >= 66 * RT_API_BAD_TOKENS)
 		fail_msg("%d bad tokens were checked", checked);
 	for (int i = 1; i <= 70; i++) {
 		snprintf(src, sizeof src, "127.0.2.%d", i);
