@@ -107,20 +107,29 @@ read -r k_n k_e k_50 k_99 k_max k_rps < <(run paced --url "http://127.0.0.1:$tpo
 read -r n_n n_e n_50 n_99 n_max n_rps < <(run pacedclose --url "http://127.0.0.1:$tport/" --token "$w/token" --clients 200 \
 	--seconds "$S" "$src" --interval 50 --new-connection "${paths[@]}")
 
-# 6: slow clients (issue 13): 1,280 connections from 40 addresses, each a
-# header line every 10 s and never a token, reopened as soon as rampd closes
-# them; meanwhile 4 clients with the token, each a request every 100 ms on a
-# new connection from an address of its own (the orchestrator's 10 s timeout)
-python3 "$here/../helpers/slowloris.py" --port "$tport" --first 100 --addresses 40 --per-address 32 --interval 10 \
-	--seconds $((S + 30)) --ready "$w/slow.ready" --stop "$w/slow.stop" >"$w/slow.out" &
-spid=$!
-pids+=($spid)
-for _ in $(seq 600); do [ -f "$w/slow.ready" ] && break; sleep 0.05; done
-read -r s_n s_e s_50 s_99 s_max s_rps < <(run slowvalid --url "http://127.0.0.1:$tport/healthz" --token "$w/token" --clients 4 \
-	--seconds "$S" --source=127.0.0.250 --interval 100 --new-connection)
-touch "$w/slow.stop"
-wait "$spid" || true
-read -r _ sl_opened _ sl_closed _ sl_open _ < <(cat "$w/slow.out")
+# 6, 7: slow clients (issue 13): 1,280 connections from 40 addresses, each a
+# header line every 10 s and never a token, opened again at their next line
+# when rampd closes them (the classic slowloris), then again at once (a
+# connection flood as well); meanwhile 4 clients with the token, each a
+# request every 100 ms on a new connection from an address of its own
+# slow NAME [slowloris options]: prints "requests errors p50 p99 max rps opened closed"
+slow() {
+	local name=$1
+	shift
+	rm -f "$w/slow.ready" "$w/slow.stop"
+	python3 "$here/../helpers/slowloris.py" --port "$tport" --first 100 --addresses 40 --per-address 32 --interval 10 \
+		--seconds $((S + 30)) --ready "$w/slow.ready" --stop "$w/slow.stop" "$@" >"$w/$name.slow" &
+	local spid=$!
+	for _ in $(seq 600); do [ -f "$w/slow.ready" ] && break; sleep 0.05; done
+	local r
+	r=$(run "$name" --url "http://127.0.0.1:$tport/healthz" --token "$w/token" --clients 4 --seconds "$S" \
+		--source=127.0.0.250 --interval 100 --new-connection)
+	touch "$w/slow.stop"
+	wait "$spid" || true
+	echo "$r $(awk '{print $2, $4}' "$w/$name.slow")"
+}
+read -r s_n s_e s_50 s_99 s_max _ s_op s_cl < <(slow slowtick)
+read -r f_n f_e f_50 f_99 f_max _ f_op f_cl < <(slow slowflood --flood)
 
 # the peer check: wrk and loadclient, 32 keep-alive connections from one address, /v1/info;
 # and 32 with a new connection per request (wrk: "Connection: close")
@@ -160,14 +169,17 @@ $(nproc) cores; load average when this started: $loadavg. Command: \`make bench\
 | TCP + token, keep-alive, each client every 50 ms | $k_n | $k_e | $k_50 | $k_99 | $k_max | $k_rps | $(verdict "$k_99" "$k_e") |
 | TCP + token, a new connection per request, each client every 50 ms | $n_n | $n_e | $n_50 | $n_99 | $n_max | $n_rps | $(verdict "$n_99" "$n_e") |
 
-Slow clients (issue 13): 1,280 connections from 40 addresses, each sending a header line every
-10 s and never a token, reopened as soon as rampd closes them ($sl_opened opened, $sl_closed closed
-by rampd, $sl_open open at the end); meanwhile 4 clients with the token, each a request to
-\`/healthz\` every 100 ms on a new connection (curl's timeout 10 s, the orchestrator's):
+Slow clients (issue 13, \`tests/helpers/slowloris.py\`): 1,280 connections from 40 addresses,
+each sending a header line every 10 s and never a token; rampd closes them (at 5 s without the
+token, or as the oldest of the most) and they come back at their next line (the classic
+slowloris), or at once (a connection flood too). Meanwhile 4 clients with the token, each a
+request to \`/healthz\` every 100 ms on a new connection from an address of its own (timeout 10 s,
+the orchestrator's):
 
-| what | requests | errors | p50 ms | p99 ms | max ms | target met (p99 < 100 ms, 0 errors) |
-| --- | ---: | ---: | ---: | ---: | ---: | --- |
-| TCP + token during the slow clients | $s_n | $s_e | $s_50 | $s_99 | $s_max | $(awk -v p="$s_99" -v e="$s_e" 'BEGIN{print (p < 100 && e == 0) ? "yes" : "NO"}') |
+| what | slow connections opened / closed by rampd | requests | errors | p50 ms | p99 ms | max ms | target met (p99 < 100 ms, 0 errors) |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |
+| TCP + token beside the slow clients | $s_op / $s_cl | $s_n | $s_e | $s_50 | $s_99 | $s_max | $(awk -v p="$s_99" -v e="$s_e" 'BEGIN{print (p < 100 && e == 0) ? "yes" : "NO"}') |
+| ... coming back at once | $f_op / $f_cl | $f_n | $f_e | $f_50 | $f_99 | $f_max | $(awk -v p="$f_99" -v e="$f_e" 'BEGIN{print (p < 100 && e == 0) ? "yes" : "NO"}') |
 
 rampd's RSS after the unix-socket run: $rss MB. The load generator checked against wrk on the
 same rampd (\`/v1/info\`, 32 keep-alive connections from one address, $ps s each):
