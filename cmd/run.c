@@ -248,7 +248,7 @@ static int attach_record(struct run_opts *o, struct img_image *img, int status, 
 	for (size_t i = 0; i < o->n_command; i++)
 		if (img_strv_push(&r.command, o->command[i], e) < 0)
 			goto out;
-	rc = img_record_attach(img, &r, e);
+	rc = img_record_attach(img, &r, NULL, e);
 out:
 	img_record_free(&r);
 	return rc;

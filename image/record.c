@@ -1,7 +1,8 @@
-/* record.c: test records as OCI artifacts (see record.h). */
+/* record.c: test records as OCI artifacts, plain or signed (see record.h). */
 #include "image/record.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,15 +11,27 @@
 
 #define EMPTY_JSON "{}"
 
-int img_record_json(const struct img_record *r, char **out, size_t *len, struct err *e)
+static const char *const RESULTS[] = {[IMG_RESULT_PASSED] = "PASSED", [IMG_RESULT_WARNED] = "WARNED",
+				      [IMG_RESULT_FAILED] = "FAILED"};
+
+const char *img_result_name(enum img_result r)
 {
-	struct jgen *g = jgen_new(false);
-	const char *buf;
-	size_t n;
-	if (!g)
-		return err_errno(e, ENOMEM, "test record");
-	jgen_obj_open(g);
-	jgen_kstr(g, "image", r->image.s);
+	return RESULTS[r];
+}
+
+int img_result_parse(const char *s)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(RESULTS); i++)
+		if (!strcmp(s, RESULTS[i]))
+			return (int)i;
+	return -1;
+}
+
+/* ---- the fields every record has ---- */
+
+/* platform, kernel, ..., rampVersion: the plain record's fields after "image" */
+static void gen_fields(struct jgen *g, const struct img_record *r)
+{
 	jgen_key(g, "platform");
 	jgen_obj_open(g);
 	jgen_kstr(g, "os", r->platform.os ? r->platform.os : "");
@@ -36,85 +49,272 @@ int img_record_json(const struct img_record *r, char **out, size_t *len, struct 
 	jgen_kint(g, "durationMs", r->duration_ms);
 	jgen_kstr(g, "time", r->time ? r->time : "");
 	jgen_kstr(g, "rampVersion", r->version ? r->version : "");
-	jgen_obj_close(g);
+}
+
+static int gen_result(struct jgen *g, char **out, size_t *len, const char *what, struct err *e)
+{
+	const char *buf;
+	size_t n;
 	int rc = jgen_result(g, &buf, &n, e);
 	if (rc == 0) {
 		if (!(*out = strndup(buf, n)))
-			rc = err_errno(e, ENOMEM, "test record");
+			rc = err_errno(e, ENOMEM, "%s", what);
 		*len = n;
 	}
 	jgen_free(g);
 	return rc;
 }
 
+/* The fields gen_fields writes, read strictly from o (the caller checks
+ * that o has no others). */
+static int parse_fields(const struct json *o, const char *what, struct img_record *r, struct err *e)
+{
+	static const char *const pkeys[] = {"os", "architecture", "variant", NULL};
+	const struct json *plat, *cmd;
+	const char *s = NULL, *os = NULL, *arch = NULL, *variant = NULL;
+	int64_t v = 0;
+	if (json_field(o, "platform", JSON_OBJECT, true, &plat, e) < 0 || json_only_keys(plat, pkeys, "platform", e) < 0 ||
+	    json_field_str(plat, "os", true, &os, e) < 0 || json_field_str(plat, "architecture", true, &arch, e) < 0 ||
+	    json_field_str(plat, "variant", false, &variant, e) < 0)
+		return -1;
+	if (!(r->platform.os = strdup(os)) || !(r->platform.architecture = strdup(arch)) ||
+	    (variant && !(r->platform.variant = strdup(variant))))
+		return err_errno(e, ENOMEM, "%s", what);
+	if (json_field_str(o, "kernel", true, &s, e) < 0 || !(r->kernel = strdup(s)))
+		return -1;
+	if (json_field(o, "command", JSON_ARRAY, true, &cmd, e) < 0)
+		return -1;
+	for (size_t i = 0; i < cmd->arr.n; i++) {
+		if (cmd->arr.v[i]->type != JSON_STRING)
+			return err_set(e, "command[%zu]: expected a string", i);
+		if (img_strv_push(&r->command, cmd->arr.v[i]->str.s, e) < 0)
+			return -1;
+	}
+	if (json_field_int(o, "exitCode", true, &v, e) < 0)
+		return -1;
+	if (v < 0 || v > 255)
+		return err_set(e, "exitCode %lld is out of range", (long long)v);
+	r->exit_code = (int)v;
+	r->result = v ? IMG_RESULT_FAILED : IMG_RESULT_PASSED;
+	if (json_field_int(o, "durationMs", true, &r->duration_ms, e) < 0)
+		return -1;
+	if (r->duration_ms < 0)
+		return err_set(e, "negative durationMs");
+	if (json_field_str(o, "time", true, &s, e) < 0 || !(r->time = strdup(s)) ||
+	    json_field_str(o, "rampVersion", true, &s, e) < 0 || !(r->version = strdup(s)))
+		return -1;
+	return 0;
+}
+
+/* ---- plain records ---- */
+
+int img_record_json(const struct img_record *r, char **out, size_t *len, struct err *e)
+{
+	struct jgen *g = jgen_new(false);
+	if (!g)
+		return err_errno(e, ENOMEM, "test record");
+	jgen_obj_open(g);
+	jgen_kstr(g, "image", r->image.s);
+	gen_fields(g, r);
+	jgen_obj_close(g);
+	return gen_result(g, out, len, "test record", e);
+}
+
 int img_record_parse(const char *buf, size_t len, struct img_record *r, struct err *e)
 {
 	static const char *const keys[] = {"image", "platform", "kernel", "command", "exitCode",
 					   "durationMs", "time", "rampVersion", NULL};
-	static const char *const pkeys[] = {"os", "architecture", "variant", NULL};
 	struct json *j;
-	const struct json *plat, *cmd;
 	const char *s = NULL;
-	int64_t v = 0;
-	int rc = -1;
 	*r = (struct img_record){0};
 	if (len > IMG_RECORD_MAX)
 		return err_set(e, "test record is %zu bytes, more than the limit of %u", len, IMG_RECORD_MAX);
 	if (!(j = json_parse(buf, len, e)))
 		return err_ctx(e, "test record");
-	if (json_only_keys(j, keys, "test record", e) < 0)
-		goto out;
-	if (json_field_str(j, "image", true, &s, e) < 0 || img_digest_parse(s, &r->image, e) < 0)
+	int rc = json_only_keys(j, keys, "test record", e) < 0 || json_field_str(j, "image", true, &s, e) < 0 ||
+			 img_digest_parse(s, &r->image, e) < 0 || parse_fields(j, "test record", r, e) < 0
+		 ? -1
+		 : 0;
+	json_free(j);
+	if (rc < 0) {
+		img_record_free(r);
+		err_ctx(e, "test record");
+	}
+	return rc;
+}
+
+/* ---- in-toto statements ---- */
+
+static void gen_digest(struct jgen *g, const struct img_digest *d)
+{
+	jgen_key(g, "digest");
+	jgen_obj_open(g);
+	jgen_kstr(g, "sha256", img_digest_hex(d));
+	jgen_obj_close(g);
+}
+
+int img_record_statement(const struct img_record *r, char **out, size_t *len, struct err *e)
+{
+	struct jgen *g = jgen_new(false);
+	if (!g)
+		return err_errno(e, ENOMEM, "statement");
+	jgen_obj_open(g);
+	jgen_kstr(g, "_type", IMG_INTOTO_STATEMENT);
+	jgen_key(g, "subject");
+	jgen_arr_open(g);
+	jgen_obj_open(g);
+	gen_digest(g, &r->image);
+	jgen_obj_close(g);
+	jgen_arr_close(g);
+	jgen_kstr(g, "predicateType", IMG_TEST_RESULT_PREDICATE);
+	jgen_key(g, "predicate");
+	jgen_obj_open(g);
+	jgen_kstr(g, "result", img_result_name(r->result));
+	/* the test's configuration: this image, run with this command on this platform and kernel */
+	jgen_key(g, "configuration");
+	jgen_arr_open(g);
+	jgen_obj_open(g);
+	jgen_kstr(g, "name", IMG_RECORD_CONFIG_NAME);
+	gen_digest(g, &r->image);
+	jgen_key(g, "annotations");
+	jgen_obj_open(g);
+	gen_fields(g, r);
+	jgen_obj_close(g);
+	jgen_obj_close(g);
+	jgen_arr_close(g);
+	jgen_obj_close(g);
+	jgen_obj_close(g);
+	return gen_result(g, out, len, "statement", e);
+}
+
+/* A DigestSet's sha256 (other algorithms are ignored). */
+static int sha256_of(const struct json *rd, struct img_digest *d, struct err *e)
+{
+	const struct json *set;
+	const char *hex = NULL;
+	char s[IMG_DIGEST_LEN + 8];
+	if (json_field(rd, "digest", JSON_OBJECT, true, &set, e) < 0 || json_field_str(set, "sha256", true, &hex, e) < 0)
+		return err_ctx(e, "digest");
+	snprintf(s, sizeof s, "sha256:%.70s", hex);
+	return img_digest_parse(s, d, e) < 0 ? err_ctx(e, "digest") : 0;
+}
+
+int img_record_parse_statement(const char *buf, size_t len, struct img_record *r, struct err *e)
+{
+	static const char *const keys[] = {"platform", "kernel", "command", "exitCode",
+					   "durationMs", "time", "rampVersion", NULL};
+	const struct json *subj, *pred, *conf, *mine = NULL, *ann;
+	const char *type = NULL, *ptype = NULL, *result = NULL;
+	struct img_digest tested;
+	struct json *j;
+	int rc = -1;
+	*r = (struct img_record){0};
+	if (len > IMG_RECORD_MAX)
+		return err_set(e, "statement is %zu bytes, more than the limit of %u", len, IMG_RECORD_MAX);
+	if (!(j = json_parse(buf, len, e)))
+		return err_ctx(e, "statement");
+	if (j->type != JSON_OBJECT) {
+		err_set(e, "expected a JSON object");
 		goto bad;
-	if (json_field(j, "platform", JSON_OBJECT, true, &plat, e) < 0 || json_only_keys(plat, pkeys, "platform", e) < 0)
+	}
+	if (json_field_str(j, "_type", true, &type, e) < 0 || json_field_str(j, "predicateType", true, &ptype, e) < 0)
 		goto bad;
-	const char *os = NULL, *arch = NULL, *variant = NULL;
-	if (json_field_str(plat, "os", true, &os, e) < 0 || json_field_str(plat, "architecture", true, &arch, e) < 0 ||
-	    json_field_str(plat, "variant", false, &variant, e) < 0)
+	if (strcmp(type, IMG_INTOTO_STATEMENT)) {
+		err_set(e, "_type \"%.100s\" is not %s", type, IMG_INTOTO_STATEMENT);
 		goto bad;
-	if (!(r->platform.os = strdup(os)) || !(r->platform.architecture = strdup(arch)) ||
-	    (variant && !(r->platform.variant = strdup(variant))))
-		goto nomem;
-	if (json_field_str(j, "kernel", true, &s, e) < 0 || !(r->kernel = strdup(s)))
+	}
+	if (strcmp(ptype, IMG_TEST_RESULT_PREDICATE)) {
+		err_set(e, "predicateType \"%.100s\" is not %s", ptype, IMG_TEST_RESULT_PREDICATE);
 		goto bad;
-	if (json_field(j, "command", JSON_ARRAY, true, &cmd, e) < 0)
+	}
+	/* a test record is about one image */
+	if (json_field(j, "subject", JSON_ARRAY, true, &subj, e) < 0)
 		goto bad;
-	for (size_t i = 0; i < cmd->arr.n; i++) {
-		if (cmd->arr.v[i]->type != JSON_STRING) {
-			err_set(e, "command[%zu]: expected a string", i);
+	if (subj->arr.n != 1 || subj->arr.v[0]->type != JSON_OBJECT) {
+		err_set(e, "subject: expected one resource descriptor, not %zu", subj->arr.n);
+		goto bad;
+	}
+	if (sha256_of(subj->arr.v[0], &r->image, e) < 0) {
+		err_ctx(e, "subject");
+		goto bad;
+	}
+	if (json_field(j, "predicate", JSON_OBJECT, true, &pred, e) < 0 ||
+	    json_field_str(pred, "result", true, &result, e) < 0 ||
+	    json_field(pred, "configuration", JSON_ARRAY, true, &conf, e) < 0) {
+		err_ctx(e, "predicate");
+		goto bad;
+	}
+	int res = img_result_parse(result);
+	if (res < 0) {
+		err_set(e, "predicate: result \"%.40s\" is not PASSED, WARNED or FAILED", result);
+		goto bad;
+	}
+	for (size_t i = 0; i < conf->arr.n; i++) {
+		const struct json *c = conf->arr.v[i];
+		const char *name = c->type == JSON_OBJECT ? json_get_str(c, "name") : NULL;
+		if (!name || strcmp(name, IMG_RECORD_CONFIG_NAME))
+			continue;
+		if (mine) {
+			err_set(e, "predicate: configuration has two \"%s\" entries", IMG_RECORD_CONFIG_NAME);
 			goto bad;
 		}
-		if (img_strv_push(&r->command, cmd->arr.v[i]->str.s, e) < 0)
-			goto out;
+		mine = c;
 	}
-	if (json_field_int(j, "exitCode", true, &v, e) < 0)
-		goto bad;
-	if (v < 0 || v > 255) {
-		err_set(e, "exitCode %lld is out of range", (long long)v);
+	if (!mine) {
+		err_set(e, "predicate: configuration has no \"%s\" entry (not a ramp test record)", IMG_RECORD_CONFIG_NAME);
 		goto bad;
 	}
-	r->exit_code = (int)v;
-	if (json_field_int(j, "durationMs", true, &r->duration_ms, e) < 0)
-		goto bad;
-	if (r->duration_ms < 0) {
-		err_set(e, "negative durationMs");
+	if (sha256_of(mine, &tested, e) < 0 || json_field(mine, "annotations", JSON_OBJECT, true, &ann, e) < 0 ||
+	    json_only_keys(ann, keys, "annotations", e) < 0 || parse_fields(ann, "annotations", r, e) < 0) {
+		err_ctx(e, "predicate: configuration \"%s\"", IMG_RECORD_CONFIG_NAME);
 		goto bad;
 	}
-	if (json_field_str(j, "time", true, &s, e) < 0 || !(r->time = strdup(s)) ||
-	    json_field_str(j, "rampVersion", true, &s, e) < 0 || !(r->version = strdup(s)))
+	if (!img_digest_eq(&tested, &r->image)) {
+		err_set(e, "the test ran in %s, but the subject is %s", tested.s, r->image.s);
 		goto bad;
+	}
+	/* the verdict and the exit status tell one story */
+	if ((res == IMG_RESULT_FAILED) != (r->exit_code != 0)) {
+		err_set(e, "result %s with exit status %d", result, r->exit_code);
+		goto bad;
+	}
+	r->result = (enum img_result)res;
 	rc = 0;
 	goto out;
-nomem:
-	err_errno(e, ENOMEM, "test record");
-	goto out;
 bad:
-	err_ctx(e, "test record");
+	err_ctx(e, "statement");
 out:
 	json_free(j);
 	if (rc < 0)
 		img_record_free(r);
 	return rc;
+}
+
+int img_record_decode(const char *media_type, const char *buf, size_t len, struct img_record *r, struct err *e)
+{
+	struct img_dsse *d;
+	if (!strcmp(media_type, IMG_MT_TEST_RECORD))
+		return img_record_parse(buf, len, r, e);
+	*r = (struct img_record){0};
+	if (strcmp(media_type, IMG_MT_TEST_RECORD_DSSE))
+		return err_set(e, "a test record of media type \"%.100s\"", media_type);
+	if (!(d = malloc(sizeof *d)))
+		return err_errno(e, ENOMEM, "test record");
+	if (img_dsse_parse(buf, len, d, e) < 0) {
+		free(d);
+		return err_ctx(e, "signed test record");
+	}
+	if (strcmp(d->type, IMG_DSSE_INTOTO)) {
+		err_set(e, "signed test record: payload type \"%.100s\" is not %s", d->type, IMG_DSSE_INTOTO);
+	} else if (img_record_parse_statement(d->payload, d->payload_len, r, e) == 0) {
+		r->envelope = d;
+		return 0;
+	} else {
+		err_ctx(e, "signed test record");
+	}
+	img_dsse_free(d);
+	free(d);
+	return -1;
 }
 
 void img_record_free(struct img_record *r)
@@ -124,15 +324,45 @@ void img_record_free(struct img_record *r)
 	img_strv_free(&r->command);
 	free(r->time);
 	free(r->version);
+	if (r->envelope) {
+		img_dsse_free(r->envelope);
+		free(r->envelope);
+	}
 	*r = (struct img_record){0};
 }
 
 bool img_record_passed(const struct img_record *r)
 {
-	return r->exit_code == 0;
+	return r->result != IMG_RESULT_FAILED;
 }
 
-int img_record_attach(struct img_image *img, const struct img_record *r, struct err *e)
+void img_record_platform(const struct img_record *r, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%.40s/%.40s%s%.40s", r->platform.os ? r->platform.os : "",
+		 r->platform.architecture ? r->platform.architecture : "", r->platform.variant ? "/" : "",
+		 r->platform.variant ? r->platform.variant : "");
+}
+
+/* ---- in a layout ---- */
+
+/* The record's bytes: plain JSON, or the envelope of its signed statement. */
+static int record_bytes(const struct img_record *r, const struct img_privkey *key, char **out, size_t *len,
+			struct err *e)
+{
+	_cleanup_free_ char *st = NULL;
+	size_t st_len;
+	struct img_dsse d;
+	if (!key)
+		return img_record_json(r, out, len, e);
+	if (img_record_statement(r, &st, &st_len, e) < 0 || img_dsse_sign(IMG_DSSE_INTOTO, st, st_len, key, &d, e) < 0)
+		return -1;
+	int rc = img_dsse_json(&d, out, len, e);
+	img_dsse_free(&d);
+	return rc;
+}
+
+int img_record_attach(struct img_image *img, const struct img_record *r, const struct img_privkey *key,
+		      struct err *e)
 {
 	_cleanup_free_ char *rec = NULL, *man_json = NULL;
 	size_t rec_len, man_len;
@@ -141,12 +371,12 @@ int img_record_attach(struct img_image *img, const struct img_record *r, struct 
 	struct img_index x = {0};
 	int rc = -1;
 
-	if (img_record_json(r, &rec, &rec_len, e) < 0)
+	if (record_bytes(r, key, &rec, &rec_len, e) < 0)
 		return -1;
 	m.artifact_type = IMG_MT_TEST_RECORD;
 	m.config.media_type = IMG_MT_OCI_EMPTY;
 	m.config.size = 2;
-	layer.media_type = IMG_MT_TEST_RECORD;
+	layer.media_type = key ? IMG_MT_TEST_RECORD_DSSE : IMG_MT_TEST_RECORD;
 	layer.size = (int64_t)rec_len;
 	m.layers = &layer;
 	m.n_layers = 1;
@@ -173,17 +403,28 @@ out:
 	return rc;
 }
 
+int img_record_blob(const struct img_layout *l, const struct img_manifest *artifact, const char **media_type,
+		    char **buf, size_t *len, struct err *e)
+{
+	const char *mt = artifact->n_layers == 1 ? artifact->layers[0].media_type : "";
+	if (!artifact->artifact_type || strcmp(artifact->artifact_type, IMG_MT_TEST_RECORD) || artifact->n_layers != 1 ||
+	    (strcmp(mt, IMG_MT_TEST_RECORD) && strcmp(mt, IMG_MT_TEST_RECORD_DSSE)))
+		return err_set(e, "not a ramp test record artifact");
+	if (artifact->layers[0].size > (int64_t)IMG_RECORD_MAX)
+		return err_set(e, "test record of %lld bytes, more than the limit of %u",
+			       (long long)artifact->layers[0].size, IMG_RECORD_MAX);
+	*media_type = strcmp(mt, IMG_MT_TEST_RECORD) ? IMG_MT_TEST_RECORD_DSSE : IMG_MT_TEST_RECORD;
+	return img_layout_read_blob(l, &artifact->layers[0].digest, artifact->layers[0].size, IMG_RECORD_MAX, buf, len,
+				    e);
+}
+
 int img_record_load(const struct img_layout *l, const struct img_manifest *artifact, struct img_record *r,
 		    struct err *e)
 {
 	_cleanup_free_ char *buf = NULL;
+	const char *mt;
 	size_t len;
-	if (!artifact->artifact_type || strcmp(artifact->artifact_type, IMG_MT_TEST_RECORD) || artifact->n_layers != 1 ||
-	    strcmp(artifact->layers[0].media_type, IMG_MT_TEST_RECORD))
-		return err_set(e, "not a ramp test record artifact");
-	if (img_layout_read_blob(l, &artifact->layers[0].digest, artifact->layers[0].size, IMG_RECORD_MAX, &buf, &len,
-				 e) < 0 ||
-	    img_record_parse(buf, len, r, e) < 0)
+	if (img_record_blob(l, artifact, &mt, &buf, &len, e) < 0 || img_record_decode(mt, buf, len, r, e) < 0)
 		return -1;
 	if (artifact->subject && !img_digest_eq(&artifact->subject->digest, &r->image)) {
 		img_record_free(r);

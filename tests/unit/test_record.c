@@ -97,17 +97,31 @@ static void test_attach(void **state)
 	assert_int_equal(img_image_open(lay, NULL, NULL, &img, &e), 0);
 	fill(&r);
 	r.image = img.desc.digest;
-	assert_int_equal(img_record_attach(&img, &r, &e), 0);
+	assert_int_equal(img_record_attach(&img, &r, NULL, &e), 0);
 	/* attaching the same record twice keeps one entry */
-	assert_int_equal(img_record_attach(&img, &r, &e), 0);
+	assert_int_equal(img_record_attach(&img, &r, NULL, &e), 0);
+	/* a signed one of a failed run sits beside it */
+	struct img_privkey k;
+	assert_int_equal(img_key_generate(&k, &e), 0);
+	r.exit_code = 3;
+	r.result = IMG_RESULT_FAILED;
+	assert_int_equal(img_record_attach(&img, &r, &k, &e), 0);
 	img_image_close(&img);
 
 	/* the image is still the one picked, and the record is listed for it */
 	assert_int_equal(img_image_open(lay, NULL, NULL, &img, &e), 0);
 	assert_true(img_digest_eq(&img.desc.digest, &d));
 	assert_int_equal(img_record_list(&img, &list, &n, &e), 0);
-	assert_int_equal(n, 1);
-	assert_true(img_digest_eq(&list[0].image, &d));
+	assert_int_equal(n, 2);
+	size_t plain = list[0].envelope ? 1 : 0, sig = 1 - plain;
+	assert_true(img_digest_eq(&list[plain].image, &d));
+	assert_true(img_record_passed(&list[plain]));
+	assert_null(list[plain].envelope);
+	assert_true(img_digest_eq(&list[sig].image, &d));
+	assert_int_equal(list[sig].result, IMG_RESULT_FAILED);
+	assert_int_equal(list[sig].exit_code, 3);
+	assert_non_null(list[sig].envelope);
+	assert_string_equal(list[sig].envelope->sigs[0].keyid, k.pub.id.s);
 	img_records_free(list, n);
 	img_image_close(&img);
 	img_record_free(&r);
