@@ -351,40 +351,33 @@ static const struct img_trust_key *signer(const struct img_trust *t, const struc
 	return NULL;
 }
 
-int img_trust_check_record(const struct img_trust *t, const struct img_trust_policy *p, const struct img_digest *image,
-			   const char *platform, const struct img_trust_record *rec, const struct img_trust_key **key,
-			   struct err *e)
+int img_trust_check_envelope(const struct img_trust *t, const struct img_trust_policy *p,
+			     const struct img_digest *image, const char *platform, const struct img_dsse *d,
+			     const struct img_trust_key **key, struct err *e)
 {
-	struct img_dsse d;
 	struct img_record r;
 	_cleanup_free_ char *pae = NULL;
 	size_t pae_len;
 	const struct img_trust_key *k = NULL;
 	int rc = -1;
-	if (strcmp(rec->media_type, IMG_MT_TEST_RECORD_DSSE))
-		return err_set(e, "not signed (a plain test record)");
-	if (img_dsse_parse(rec->buf, rec->len, &d, e) < 0)
+	if (strcmp(d->type, IMG_DSSE_INTOTO))
+		return err_set(e, "payload type \"%.100s\" is not %s", d->type, IMG_DSSE_INTOTO);
+	if (img_dsse_pae(d, &pae, &pae_len, e) < 0)
 		return -1;
-	if (strcmp(d.type, IMG_DSSE_INTOTO)) {
-		err_set(e, "payload type \"%.100s\" is not %s", d.type, IMG_DSSE_INTOTO);
-		goto out;
-	}
-	if (img_dsse_pae(&d, &pae, &pae_len, e) < 0)
-		goto out;
 	/* the first signature that verifies; the reason of the first that does not */
 	struct err first = {0};
-	for (size_t i = 0; i < d.n_sigs && !k; i++) {
+	for (size_t i = 0; i < d->n_sigs && !k; i++) {
 		struct err se;
-		if (!(k = signer(t, p, &d.sigs[i], i, pae, pae_len, &se)) && !first.msg[0])
+		if (!(k = signer(t, p, &d->sigs[i], i, pae, pae_len, &se)) && !first.msg[0])
 			first = se;
 	}
 	if (!k) {
 		*e = first;
-		goto out;
+		return -1;
 	}
 	/* only what a trusted key signed is read */
-	if (img_record_parse_statement(d.payload, d.payload_len, &r, e) < 0)
-		goto out;
+	if (img_record_parse_statement(d->payload, d->payload_len, &r, e) < 0)
+		return -1;
 	char have[128];
 	img_record_platform(&r, have, sizeof have);
 	if (!img_digest_eq(&r.image, image))
@@ -401,7 +394,19 @@ int img_trust_check_record(const struct img_trust *t, const struct img_trust_pol
 	img_record_free(&r);
 	if (rc == 0 && key)
 		*key = k;
-out:
+	return rc;
+}
+
+int img_trust_check_record(const struct img_trust *t, const struct img_trust_policy *p, const struct img_digest *image,
+			   const char *platform, const struct img_trust_record *rec, const struct img_trust_key **key,
+			   struct err *e)
+{
+	struct img_dsse d;
+	if (strcmp(rec->media_type, IMG_MT_TEST_RECORD_DSSE))
+		return err_set(e, "not signed (a plain test record)");
+	if (img_dsse_parse(rec->buf, rec->len, &d, e) < 0)
+		return -1;
+	int rc = img_trust_check_envelope(t, p, image, platform, &d, key, e);
 	img_dsse_free(&d);
 	return rc;
 }

@@ -27,6 +27,7 @@
 #include <stddef.h>
 
 #include "image/digest.h"
+#include "image/dsse.h"
 #include "image/key.h"
 #include "lib/err.h"
 
@@ -83,7 +84,12 @@ struct img_trust_ok {
 	const struct img_trust_policy *policy;
 };
 
-/* One record under statement p: 0 when it passes, else -1 with the reason. */
+/* One envelope under statement p: 0 when it passes, else -1 with the reason;
+ * *key (may be NULL) is the key that vouched for it. */
+int img_trust_check_envelope(const struct img_trust *t, const struct img_trust_policy *p,
+			     const struct img_digest *image, const char *platform, const struct img_dsse *d,
+			     const struct img_trust_key **key, struct err *e);
+/* The same for a record blob (plain records never pass). */
 int img_trust_check_record(const struct img_trust *t, const struct img_trust_policy *p, const struct img_digest *image,
 			   const char *platform, const struct img_trust_record *rec, const struct img_trust_key **key,
 			   struct err *e);

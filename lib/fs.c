@@ -74,8 +74,12 @@ int fs_atomic_commit(struct fs_atomic *a, struct err *e)
 		goto fail;
 	}
 	a->fd = -1;
-	if (rename(a->tmp, a->dst) < 0) {
-		err_sys(e, "rename \"%s\" to \"%s\"", a->tmp, a->dst);
+	if (a->noreplace ? renameat2(AT_FDCWD, a->tmp, AT_FDCWD, a->dst, RENAME_NOREPLACE) < 0
+			 : rename(a->tmp, a->dst) < 0) {
+		if (errno == EEXIST)
+			err_sys(e, "\"%s\" is there already; not replaced", a->dst);
+		else
+			err_sys(e, "rename \"%s\" to \"%s\"", a->tmp, a->dst);
 		goto fail;
 	}
 	free(a->tmp);

@@ -19,6 +19,7 @@ struct fs_atomic {
 	char *tmp; /* temporary path, in dst's directory */
 	char *dst;
 	bool nosync; /* scratch files: rename without fsync */
+	bool noreplace; /* fail with EEXIST rather than replace dst */
 };
 
 /* Create a temporary file next to dst. */
