@@ -26,7 +26,7 @@
 #define STATE_MAX 4096
 #define LOCK_WAIT_MS 3000 /* for the lock of a store in use */
 
-static const char *const store_dirs[] = {"blobs", "blobs/sha256", "ingest", "layers", "images", "apps"};
+static const char *const store_dirs[] = {"blobs", "blobs/sha256", "ingest", "layers", "images", "referrers", "apps"};
 
 bool rt_is_hex64(const char *s)
 {
@@ -395,7 +395,8 @@ int rt_store_repair_imports(struct rt_store *s, struct err *e)
 {
 	if (rt_store_sweep(s, "layers", layer_keep, NULL, NULL, e) < 0 ||
 	    rt_store_sweep(s, "blobs/sha256", blob_keep, NULL, NULL, e) < 0 ||
-	    rt_store_sweep(s, "images", image_keep, NULL, NULL, e) < 0)
+	    rt_store_sweep(s, "images", image_keep, NULL, NULL, e) < 0 ||
+	    rt_store_sweep(s, "referrers", image_keep, NULL, NULL, e) < 0)
 		return err_ctx(e, "repair the store");
 	return 0;
 }
