@@ -196,16 +196,29 @@ rollout() {
 	run -2 "$RAMP_BIN" rollout --app web --fleet "$FLEET" --image "$S1" --trust "$BATS_FILE_TMPDIR/trust.json" --allow-untested
 }
 
+# reload: rampd re-reads its config (SIGHUP); waits for the Nth "reloaded"
+reload() {
+	kill -HUP "$RAMPD_PID"
+	for _ in $(seq 100); do [ "$(grep -c 'reloaded' "$T/rampd.log")" -ge "$1" ] && return 0; sleep 0.05; done
+	return 1
+}
+
 @test "attest: rampd's trust policy refuses images deployed around the orchestrator; the app stays; a revert to a kept version needs no record" {
-	policy "$T/trust.json" "$K/ci"
-	write_config "\"trust_policy\": \"$T/trust.json\", \"apps\": {\"web\": {\"ports\": {\"8080\": \"127.0.0.1:$PORT\"}, \"stop_grace\": \"1s\"}}"
+	side=$(free_port)
+	apps="\"apps\": {\"web\": {\"ports\": {\"8080\": \"127.0.0.1:$PORT\"}, \"stop_grace\": \"1s\"},
+		\"side\": {\"ports\": {\"8080\": \"127.0.0.1:$side\"}, \"stop_grace\": \"1s\"}}"
+	write_config "$apps"
 	start_rampd
 	h() { "$RAMP_BIN" host --socket "$T/rampd.sock" "$@"; }
 	run -0 h deploy web "$S1" --wait --timeout 30s
-	served_by "$PORT" s1
+	# before the policy: the unsigned image runs in another app, so the store has it
+	run -0 h deploy side "$UNSIGNED" --wait --timeout 30s
+	policy "$T/trust.json" "$K/ci"
+	write_config "\"trust_policy\": \"$T/trust.json\", $apps"
+	reload 1
 	run -0 h deploy web "$S2" --wait --timeout 30s
 	served_by "$PORT" s2
-	# an unsigned image, as a stolen token would send it: refused on the host
+	# the unsigned image, as a stolen token would send it: refused on the host, though in its store
 	run h deploy web "$UNSIGNED" --wait --timeout 30s
 	[ "$status" -eq 1 ]
 	wait_app .phase failed
@@ -221,10 +234,9 @@ rollout() {
 	wait_app .refused.digest "${UNTRUSTED#*@}"
 	[[ "$(jq -r .refused.reason <<<"$body")" == *"is not trusted by policy \"hello\""* ]]
 	served_by "$PORT" s2
-	# the key is revoked (SIGHUP reloads the policy): a new version signed with it is refused ...
+	# the key is revoked: a new version signed with it is refused ...
 	policy "$T/trust.json" "$K/ci" --revoke "$("$RAMP_BIN" -q inspect --json "$BATS_FILE_TMPDIR/img-s3/image.tar" | jq -r '.testRecords[0].keyids[0]')"
-	kill -HUP "$RAMPD_PID"
-	for _ in $(seq 100); do grep -q "reloaded" "$T/rampd.log" && break; sleep 0.05; done
+	reload 2
 	run h deploy web "$S3" --wait --timeout 30s
 	[ "$status" -eq 1 ]
 	wait_app .refused.digest "${S3#*@}"
