@@ -2,17 +2,20 @@
  * (--verify) whether every byte of it is what its digests say. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
 #include "image/record.h"
+#include "image/trust.h"
 #include "image/verify.h"
 #include "lib/json.h"
 #include "lib/log.h"
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ramp inspect [--json] [--verify] [--platform OS/ARCH[/VARIANT]] IMAGE\n"
+	fprintf(f, "usage: ramp inspect [--json] [--verify] [--platform OS/ARCH[/VARIANT]]\n"
+		   "                    [--trust FILE [--scope REGISTRY/REPO]] IMAGE\n"
 		   "\n"
 		   "Show an image: manifest digest, platform, layers (digest, diff_id, size), settings,\n"
 		   "annotations and attached test records. IMAGE is an oci-archive or a layout directory,\n"
@@ -21,7 +24,10 @@ static void usage(FILE *f)
 		   "  --json       one JSON object on stdout\n"
 		   "  --verify     re-hash every blob and every layer's uncompressed content; list what\n"
 		   "               does not match and exit 1 if anything does\n"
-		   "  --platform   which image of a multi-platform index (default: this host's)\n");
+		   "  --platform   which image of a multi-platform index (default: this host's)\n"
+		   "  --trust FILE check each signed test record against this trust policy (as `ramp rollout\n"
+		   "               --trust` does, the platform aside); exit 1 unless one passes\n"
+		   "  --scope REPO the policy's statement for registry/repo (default: its global scope \"*\")\n");
 }
 
 struct problems {
@@ -51,7 +57,37 @@ static void print_strv(const char *label, const struct img_strv *s)
 	printf("%s\n", s->n ? "]" : "[]");
 }
 
-static void human(const struct img_image *img, const struct img_record *recs, size_t n_recs)
+/* A record's signature: "unsigned", "unverified", or what the policy says. */
+struct verdict {
+	bool checked, ok;
+	char text[sizeof((struct err *)0)->msg];
+};
+
+static void judge(const struct img_record *r, const struct img_trust *t, const struct img_trust_policy *p,
+		  struct verdict *v)
+{
+	const struct img_trust_key *k;
+	struct err e;
+	*v = (struct verdict){0};
+	if (!r->envelope) {
+		snprintf(v->text, sizeof v->text, "unsigned");
+		return;
+	}
+	if (!t) {
+		snprintf(v->text, sizeof v->text, "signed, keyid %s: unverified (no --trust)",
+			 *r->envelope->sigs[0].keyid ? r->envelope->sigs[0].keyid : "none");
+		return;
+	}
+	v->checked = true;
+	v->ok = img_trust_check_envelope(t, p, &r->image, NULL, r->envelope, &k, &e) == 0;
+	if (v->ok)
+		snprintf(v->text, sizeof v->text, "signed by key \"%s\" (%s): trusted by policy \"%s\"", k->name,
+			 k->key.id.s, p->name);
+	else
+		snprintf(v->text, sizeof v->text, "signed: NOT trusted by policy \"%s\": %.1900s", p->name, e.msg);
+}
+
+static void human(const struct img_image *img, const struct img_record *recs, const struct verdict *vs, size_t n_recs)
 {
 	const struct img_config *c = &img->config;
 	const char *name = img_kvs_get(&img->desc.annotations, IMG_ANN_REF_NAME);
@@ -106,11 +142,12 @@ static void human(const struct img_image *img, const struct img_record *recs, si
 		const struct img_record *r = &recs[i];
 		printf("  %s  %s/%s%s%s, kernel %s, %s, exit %d in %.1f s:", r->time,
 		       r->platform.os, r->platform.architecture, r->platform.variant ? "/" : "",
-		       r->platform.variant ? r->platform.variant : "", r->kernel, img_record_passed(r) ? "passed" : "FAILED",
-		       r->exit_code, r->duration_ms / 1000.0);
+		       r->platform.variant ? r->platform.variant : "", r->kernel,
+		       r->envelope ? img_result_name(r->result) : img_record_passed(r) ? "passed" : "FAILED", r->exit_code,
+		       r->duration_ms / 1000.0);
 		for (size_t j = 0; j < r->command.n; j++)
 			printf(" %s", r->command.v[j]);
-		printf("\n");
+		printf("\n      %s\n", vs[i].text);
 	}
 }
 
@@ -132,7 +169,8 @@ static void json_kvs(struct jgen *g, const char *k, const struct img_kvs *m)
 	jgen_obj_close(g);
 }
 
-static void json_image(struct jgen *g, const struct img_image *img, const struct img_record *recs, size_t n_recs)
+static void json_image(struct jgen *g, const struct img_image *img, const struct img_record *recs,
+		       const struct verdict *vs, size_t n_recs)
 {
 	const struct img_config *c = &img->config;
 	const char *name = img_kvs_get(&img->desc.annotations, IMG_ANN_REF_NAME);
@@ -209,6 +247,19 @@ static void json_image(struct jgen *g, const struct img_image *img, const struct
 		jgen_kint(g, "durationMs", r->duration_ms);
 		jgen_kstr(g, "time", r->time);
 		jgen_kstr(g, "rampVersion", r->version);
+		jgen_kstr(g, "result", img_result_name(r->result));
+		jgen_kbool(g, "signed", r->envelope != NULL);
+		if (r->envelope) {
+			jgen_key(g, "keyids");
+			jgen_arr_open(g);
+			for (size_t k = 0; k < r->envelope->n_sigs; k++)
+				jgen_str(g, r->envelope->sigs[k].keyid);
+			jgen_arr_close(g);
+		}
+		if (vs[i].checked) {
+			jgen_kbool(g, "trusted", vs[i].ok);
+			jgen_kstr(g, "trust", vs[i].text);
+		}
 		jgen_obj_close(g);
 	}
 	jgen_arr_close(g);
@@ -216,9 +267,11 @@ static void json_image(struct jgen *g, const struct img_image *img, const struct
 
 int cmd_inspect(int argc, char **argv)
 {
-	enum { O_JSON = 256, O_VERIFY, O_PLATFORM };
+	enum { O_JSON = 256, O_VERIFY, O_PLATFORM, O_TRUST, O_SCOPE };
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, O_JSON},
+		{"trust", required_argument, NULL, O_TRUST},
+		{"scope", required_argument, NULL, O_SCOPE},
 		{"verify", no_argument, NULL, O_VERIFY},
 		{"platform", required_argument, NULL, O_PLATFORM},
 		{"help", no_argument, NULL, 'h'},
@@ -229,6 +282,10 @@ int cmd_inspect(int argc, char **argv)
 	struct img_image img = {0};
 	struct img_record *recs = NULL;
 	size_t n_recs = 0;
+	const char *trust_file = NULL, *scope = NULL;
+	struct img_trust trust = {0};
+	const struct img_trust_policy *policy = NULL;
+	struct verdict *vs = NULL;
 	struct err e;
 	int c, rc = EXIT_USAGE;
 
@@ -240,6 +297,12 @@ int cmd_inspect(int argc, char **argv)
 			break;
 		case O_VERIFY:
 			verify = true;
+			break;
+		case O_TRUST:
+			trust_file = optarg;
+			break;
+		case O_SCOPE:
+			scope = optarg;
 			break;
 		case O_PLATFORM:
 			img_platform_free(&plat);
@@ -261,24 +324,51 @@ int cmd_inspect(int argc, char **argv)
 		cmd_usage_error("inspect", optind >= argc ? "no image given" : "one image at a time");
 		goto out;
 	}
+	if (scope && !trust_file) {
+		cmd_usage_error("inspect", "--scope goes with --trust");
+		goto out;
+	}
+	if (trust_file) {
+		if (img_trust_load(trust_file, &trust, &e) < 0) {
+			cmd_usage_error("inspect", "--trust: %s", e.msg);
+			goto out;
+		}
+		if (!(policy = img_trust_find(&trust, scope ? scope : "*"))) {
+			cmd_usage_error("inspect", scope ? "--scope: no statement of the trust policy covers %s"
+							 : "--trust: the policy has no global scope \"*\": name the "
+							   "repository with --scope REGISTRY/REPO%s",
+					scope ? scope : "");
+			goto out;
+		}
+	}
 	if (img_image_open(argv[optind], NULL, plat.os ? &plat : NULL, &img, &e) < 0 ||
 	    img_record_list(&img, &recs, &n_recs, &e) < 0) {
 		rc = cmd_fail(&e);
 		goto out;
+	}
+	if (!(vs = calloc(n_recs + 1, sizeof *vs))) {
+		err_set(&e, "out of memory");
+		rc = cmd_fail(&e);
+		goto out;
+	}
+	size_t n_trusted = 0;
+	for (size_t i = 0; i < n_recs; i++) {
+		judge(&recs[i], trust_file ? &trust : NULL, policy, &vs[i]);
+		n_trusted += vs[i].ok;
 	}
 	struct problems p = {0};
 	struct jgen *g = NULL;
 	if (as_json) {
 		g = jgen_new(true);
 		jgen_obj_open(g);
-		json_image(g, &img, recs, n_recs);
+		json_image(g, &img, recs, vs, n_recs);
 		if (verify) {
 			jgen_key(g, "problems");
 			jgen_arr_open(g);
 			p.g = g;
 		}
 	} else {
-		human(&img, recs, n_recs);
+		human(&img, recs, vs, n_recs);
 		if (verify)
 			printf("verify\n");
 	}
@@ -302,9 +392,14 @@ int cmd_inspect(int argc, char **argv)
 	else if (bad > 0) {
 		log_err("%s: %d mismatch%s", argv[optind], bad, bad == 1 ? "" : "es");
 		rc = EXIT_FAIL;
+	} else if (trust_file && !n_trusted) {
+		log_err("%s: no test record is trusted by policy \"%s\"", argv[optind], policy->name);
+		rc = EXIT_FAIL;
 	} else
 		rc = EXIT_OK;
 out:
+	free(vs);
+	img_trust_free(&trust);
 	img_records_free(recs, n_recs);
 	img_image_close(&img);
 	img_platform_free(&plat);

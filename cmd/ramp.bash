@@ -19,7 +19,7 @@ _ramp_values() {
 	--on-failure) words="revert pause" ;;
 	--stop-signal) words="SIGTERM SIGINT SIGQUIT SIGHUP SIGUSR1 SIGUSR2 SIGKILL" ;;
 	-o | --output | --layout | --config | --fleet | --token-file | --cacert | --from | --state-dir | --store | \
-		--socket)
+		--socket | --sign-key | --trust)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0
 		;;
@@ -55,6 +55,7 @@ _ramp() {
 	host) subs="status deploy revert logs rm" ;;
 	rollout) subs="list show" ;;
 	fleet) subs="status" ;;
+	key) subs="generate" ;;
 	help) COMPREPLY=($(compgen -W "$(ramp --help 2>/dev/null | awk '/^commands:/{f=1; next} /^$/{f=0} f{print $1}')" -- "$cur"))
 		return ;;
 	esac

@@ -17,6 +17,7 @@ static const struct verb {
 	{"inspect", cmd_inspect, "show (and verify) an image archive or layout"},
 	{"run", cmd_run, "run an image as an isolated container"},
 	{"test", cmd_test, "run tests inside an image and attach a test record"},
+	{"key", cmd_key, "make a key pair for signing test records"},
 	{"push", cmd_push, "push an image and its test records to a registry"},
 	{"pull", cmd_pull, "pull an image and its test records from a registry"},
 	{"login", cmd_login, "store credentials for a registry (after checking them)"},

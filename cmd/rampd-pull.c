@@ -8,6 +8,8 @@
  *                               end of file instead: stop, keep the download
  *   stdout  "imported"          the image is in the store (rampd lets go of the mutex)
  *   stdout  "bytes BYTES", then "error MESSAGE"   the pull failed (exit status 1)
+ * With --records the image's test records are kept in the store with it (for
+ * rampd's trust gate), also when the image was there already.
  * The store's lock is descriptor --lock-fd, inherited from rampd. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: rampd-pull --store DIR --lock-fd N --dir DIR [--app NAME] [--mirror HOST]...\n"
 		   "                  [--insecure HOST]... [--cacert FILE] [--auth-file FILE] [--log-level N]\n"
+		   "                  [--records]\n"
 		   "                  --rampd-version V IMAGE@DIGEST\n\n"
 		   "rampd's pull helper: rampd starts it for each pull, holding the store's lock (docs/ARCHITECTURE.md).\n"
 		   "It pulls IMAGE (mirrors first) into DIR, tells rampd on stdout, waits for \"import\" on stdin,\n"
@@ -72,6 +75,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--version")) {
 			printf("rampd-pull %s\n", RAMP_VERSION);
 			return 0;
+		} else if (!strcmp(a, "--records")) {
+			p.records = true;
+			continue;
 		} else if (a[0] != '-' && !p.image) {
 			p.image = a;
 			continue;

@@ -14,6 +14,7 @@
 #include "cmd/cmd.h"
 #include "cmd/transfer.h"
 #include "image/settings.h"
+#include "image/trust.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/json.h"
@@ -44,6 +45,8 @@ static void usage(FILE *f)
 		"before wave 1:\n"
 		"  --gate CMD               must exit 0 (sh -c; repeatable)\n"
 		"  --allow-untested         no passing test record needed for the fleet's platforms\n"
+		"  --trust FILE             the passing record must be signed by a key this trust policy\n"
+		"                           trusts (docs/SECURITY.md); refused (exit 2) otherwise\n"
 		"the registry (tag resolution, test records):\n"
 		"  --registry-creds USER:PASSWORD  instead of the auth files of 'ramp login'\n"
 		"  --registry-cacert FILE   trust this CA bundle for the registry's TLS certificate\n"
@@ -378,7 +381,7 @@ int cmd_rollout(int argc, char **argv)
 		O_APP = 256, O_IMAGE, O_FLEET, O_TOKEN, O_CACERT, O_GATE, O_UNTESTED, O_FIRST, O_FACTOR, O_STEPS,
 		O_SPREAD, O_PARALLEL, O_DRY, O_BAKE, O_DEADLINE, O_FINAL, O_CHECK, O_PROBE, O_MAXBAD, O_MAXUNR,
 		O_ONFAIL, O_POLL, O_TIMEOUT, O_UNREACH, O_REVDL, O_STATE, O_TAKEOVER, O_JSON, O_RESUME, O_ABORT,
-		O_REGCREDS, O_REGCA, O_REGINSECURE,
+		O_REGCREDS, O_REGCA, O_REGINSECURE, O_TRUST,
 	};
 	static const struct option opts[] = {
 		{"app", required_argument, NULL, O_APP},
@@ -388,6 +391,7 @@ int cmd_rollout(int argc, char **argv)
 		{"cacert", required_argument, NULL, O_CACERT},
 		{"gate", required_argument, NULL, O_GATE},
 		{"allow-untested", no_argument, NULL, O_UNTESTED},
+		{"trust", required_argument, NULL, O_TRUST},
 		{"registry-creds", required_argument, NULL, O_REGCREDS},
 		{"registry-cacert", required_argument, NULL, O_REGCA},
 		{"insecure-registry", required_argument, NULL, O_REGINSECURE},
@@ -472,6 +476,17 @@ int cmd_rollout(int argc, char **argv)
 		case O_UNTESTED:
 			a.o.allow_untested = true;
 			break;
+		case O_TRUST: {
+			struct img_trust t;
+			if (img_trust_load(optarg, &t, &e) < 0) {
+				cmd_usage_error("rollout", "--trust: %s", e.msg);
+				goto out;
+			}
+			img_trust_free(&t);
+			free(a.o.trust_file);
+			a.o.trust_file = absolute(optarg);
+			break;
+		}
 		case O_REGCREDS:
 		case O_REGCA:
 		case O_REGINSECURE:
@@ -634,6 +649,10 @@ int cmd_rollout(int argc, char **argv)
 	}
 	if (!a.app || !a.fleet_path || (!a.image_ref && !dry)) {
 		cmd_usage_error("rollout", "--app, --image and --fleet are required");
+		goto out;
+	}
+	if (a.o.trust_file && a.o.allow_untested) {
+		cmd_usage_error("rollout", "--trust checks the test records that --allow-untested skips: not both");
 		goto out;
 	}
 	if (a.plan.n_steps && (a.plan.first || a.plan.factor)) {

@@ -38,6 +38,7 @@ struct run_opts {
 	uint64_t memory;
 	unsigned grace_ms;
 	const char *hostname;
+	const char *sign_key; /* ramp test --sign-key */
 	struct cmd_reg reg;
 };
 
@@ -77,6 +78,10 @@ static void usage_test(FILE *f)
 		   "record (image digest, platform, kernel, command, status, duration, time) to the\n"
 		   "archive or layout, to be pushed with the image; otherwise exit with its status and\n"
 		   "attach nothing. `ramp rollout` requires a passing record for the fleet's platform.\n"
+		   "\n"
+		   "  --sign-key FILE  sign the record (an Ed25519 private key, `ramp key generate`): it becomes an\n"
+		   "                   in-toto test-result statement in a DSSE envelope, attached whether the test\n"
+		   "                   passes (PASSED) or fails (FAILED), for `ramp rollout --trust` and rampd\n"
 		   "\n"
 		   "Options as for `ramp run` (--net, --env, --memory, --init, --hostname,\n"
 		   "--stop-timeout, --allow-devices, --store).\n");
@@ -232,9 +237,13 @@ static int now_rfc3339(char *buf, size_t cap)
 	return strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) ? 0 : -1;
 }
 
-static int attach_record(struct run_opts *o, struct img_image *img, int status, int64_t ms, struct err *e)
+static int attach_record(struct run_opts *o, struct img_image *img, int status, int64_t ms,
+			 const struct img_privkey *key, struct err *e)
 {
-	struct img_record r = {.image = img->desc.digest, .exit_code = status, .duration_ms = ms};
+	struct img_record r = {.image = img->desc.digest,
+			       .exit_code = status,
+			       .result = status ? IMG_RESULT_FAILED : IMG_RESULT_PASSED,
+			       .duration_ms = ms};
 	struct utsname u;
 	char when[32];
 	int rc = -1;
@@ -248,7 +257,7 @@ static int attach_record(struct run_opts *o, struct img_image *img, int status, 
 	for (size_t i = 0; i < o->n_command; i++)
 		if (img_strv_push(&r.command, o->command[i], e) < 0)
 			goto out;
-	rc = img_record_attach(img, &r, e);
+	rc = img_record_attach(img, &r, key, e);
 out:
 	img_record_free(&r);
 	return rc;
@@ -299,7 +308,7 @@ out:
 
 static int run_main(const char *verb, int argc, char **argv)
 {
-	enum { O_RM = 256, O_NET, O_ENV, O_MEMORY, O_INIT, O_HOSTNAME, O_STOP, O_DEVICES, O_STORE };
+	enum { O_RM = 256, O_NET, O_ENV, O_MEMORY, O_INIT, O_HOSTNAME, O_STOP, O_DEVICES, O_STORE, O_SIGN };
 	static const struct option opts[] = {
 		{"rm", no_argument, NULL, O_RM},
 		{"net", required_argument, NULL, O_NET},
@@ -310,6 +319,7 @@ static int run_main(const char *verb, int argc, char **argv)
 		{"stop-timeout", required_argument, NULL, O_STOP},
 		{"allow-devices", no_argument, NULL, O_DEVICES},
 		{"store", required_argument, NULL, O_STORE},
+		{"sign-key", required_argument, NULL, O_SIGN},
 		{"help", no_argument, NULL, 'h'},
 		CMD_REG_LONGOPTS,
 		{0},
@@ -317,6 +327,7 @@ static int run_main(const char *verb, int argc, char **argv)
 	bool is_test = !strcmp(verb, "test");
 	struct run_opts o = {.verb = verb, .grace_ms = 10000};
 	struct img_image img = {0};
+	struct img_privkey key;
 	struct err e;
 	int c, rc = EXIT_USAGE;
 
@@ -379,6 +390,11 @@ static int run_main(const char *verb, int argc, char **argv)
 		case O_STORE:
 			o.store = optarg;
 			break;
+		case O_SIGN:
+			if (!is_test)
+				goto bad_opt;
+			o.sign_key = optarg;
+			break;
 		case 'h':
 			(is_test ? usage_test : usage_run)(stdout);
 			rc = EXIT_OK;
@@ -417,6 +433,12 @@ static int run_main(const char *verb, int argc, char **argv)
 		rc = EXIT_FAIL;
 		goto out;
 	}
+	/* a key that cannot sign is found before the test runs */
+	if (o.sign_key && img_key_private_load(o.sign_key, &key, &e) < 0) {
+		fprintf(stderr, "ramp test: --sign-key: %s\n", e.msg);
+		o.sign_key = NULL;
+		goto out;
+	}
 	if (open_image(&o, &img, &e) < 0) {
 		rc = cmd_fail(&e);
 		goto out;
@@ -432,16 +454,22 @@ static int run_main(const char *verb, int argc, char **argv)
 	rc = status;
 	if (is_test) {
 		int64_t ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-		if (status != 0) {
+		const struct img_privkey *k = o.sign_key ? &key : NULL;
+		if (status != 0 && !k) {
 			log_err("test failed with status %d: no test record attached to %s", status, o.image);
-		} else if (attach_record(&o, &img, status, ms, &e) < 0) {
+		} else if (attach_record(&o, &img, status, ms, k, &e) < 0) {
 			rc = cmd_fail(&e);
+		} else if (status != 0) {
+			log_err("test failed with status %d: a signed FAILED record (key %s) attached to %s", status,
+				key.pub.id.s, o.image);
 		} else {
-			log_notice("test passed in %.1f s: record attached to %s (image %s)", ms / 1000.0, o.image,
-				   img.desc.digest.s);
+			log_notice("test passed in %.1f s: %srecord attached to %s (image %s)", ms / 1000.0,
+				   k ? "signed " : "", o.image, img.desc.digest.s);
 		}
 	}
 out:
+	if (o.sign_key)
+		img_key_wipe(&key);
 	img_image_close(&img);
 	img_strv_free(&o.env);
 	return rc;

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/base64.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/json.h"
@@ -54,77 +55,6 @@ int img_creds_from_string(const char *s, struct img_creds *c, struct err *e)
 		return err_errno(e, ENOMEM, "credentials");
 	}
 	return 0;
-}
-
-/* ---- base64 ---- */
-
-static int b64val(unsigned char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+')
-		return 62;
-	if (ch == '/')
-		return 63;
-	return -1;
-}
-
-int img_base64_decode(const char *in, size_t len, char **out, size_t *out_len, struct err *e)
-{
-	if (len % 4)
-		return err_set(e, "invalid base64: length %zu is not a multiple of 4", len);
-	char *buf = malloc(len / 4 * 3 + 1);
-	size_t n = 0;
-	if (!buf)
-		return err_errno(e, ENOMEM, "base64");
-	for (size_t i = 0; i < len; i += 4) {
-		int v[4];
-		int pad = 0;
-		for (int k = 0; k < 4; k++) {
-			unsigned char ch = (unsigned char)in[i + k];
-			if (ch == '=' && i + 4 == len && k >= 2) {
-				v[k] = 0;
-				pad++;
-				continue;
-			}
-			if (pad || (v[k] = b64val(ch)) < 0) {
-				free(buf);
-				return err_set(e, "invalid base64: unexpected character at offset %zu", i + (size_t)k);
-			}
-		}
-		uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
-		buf[n++] = (char)(w >> 16);
-		if (pad < 2)
-			buf[n++] = (char)(w >> 8);
-		if (pad < 1)
-			buf[n++] = (char)w;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*out_len = n;
-	return 0;
-}
-
-char *img_base64_encode(const void *in, size_t len)
-{
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *p = in;
-	char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t w = (uint32_t)p[i] << 16 | (i + 1 < len ? (uint32_t)p[i + 1] << 8 : 0) | (i + 2 < len ? p[i + 2] : 0);
-		*o++ = tab[w >> 18 & 63];
-		*o++ = tab[w >> 12 & 63];
-		*o++ = i + 1 < len ? tab[w >> 6 & 63] : '=';
-		*o++ = i + 2 < len ? tab[w & 63] : '=';
-	}
-	*o = '\0';
-	return out;
 }
 
 /* ---- keys ---- */
@@ -197,7 +127,7 @@ static int decode_entry(const struct json *v, const char *what, const char *key,
 	if (auth && *auth) {
 		_cleanup_free_ char *plain = NULL;
 		size_t n;
-		if (img_base64_decode(auth, strlen(auth), &plain, &n, e) < 0)
+		if (b64_decode(auth, strlen(auth), B64_STD, &plain, &n, e) < 0)
 			return err_ctx(e, "%s: auths \"%.100s\": field \"auth\"", what, key);
 		char *colon = strchr(plain, ':');
 		if (strlen(plain) != n || !colon || colon == plain)
@@ -551,7 +481,7 @@ out:
 int img_creds_store(const char *file, const char *registry, const char *user, const char *password, struct err *e)
 {
 	_cleanup_free_ char *plain = NULL, *b64 = NULL;
-	if (asprintf(&plain, "%s:%s", user, password) < 0 || !(b64 = img_base64_encode(plain, strlen(plain))))
+	if (asprintf(&plain, "%s:%s", user, password) < 0 || !(b64 = b64_encode(plain, strlen(plain))))
 		return err_errno(e, ENOMEM, "credentials");
 	explicit_bzero(plain, strlen(plain));
 	return rewrite(file, registry, b64, NULL, e);

@@ -46,8 +46,4 @@ int img_creds_store(const char *file, const char *registry, const char *user, co
 /* Remove the registry's entry; *found says whether there was one. */
 int img_creds_erase(const char *file, const char *registry, bool *found, struct err *e);
 
-/* Strict base64 (RFC 4648, padding required). Caller frees *out (NUL-terminated). */
-int img_base64_decode(const char *in, size_t len, char **out, size_t *out_len, struct err *e);
-char *img_base64_encode(const void *in, size_t len);
-
 #endif

@@ -13,6 +13,7 @@
 
 #include "image/reference.h"
 #include "image/registry_auth.h"
+#include "lib/base64.h"
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -405,7 +406,7 @@ static int fetch_token(struct img_registry *r, const char *scope, const char **o
 		if (r->have_creds && r->creds.username) {
 			_cleanup_free_ char *up = NULL, *b64 = NULL;
 			if (asprintf(&up, "%s:%s", r->creds.username, r->creds.password ? r->creds.password : "") < 0 ||
-			    !(b64 = img_base64_encode(up, strlen(up))) || http_xfer_header(&x, e, "Authorization: Basic %s", b64) < 0)
+			    !(b64 = b64_encode(up, strlen(up))) || http_xfer_header(&x, e, "Authorization: Basic %s", b64) < 0)
 				goto out;
 		}
 	}
@@ -478,7 +479,7 @@ static int authorize(struct img_registry *r, struct http_xfer *x, const char *sc
 			return 0;
 		_cleanup_free_ char *up = NULL, *b64 = NULL;
 		if (asprintf(&up, "%s:%s", r->creds.username, r->creds.password ? r->creds.password : "") < 0 ||
-		    !(b64 = img_base64_encode(up, strlen(up))))
+		    !(b64 = b64_encode(up, strlen(up))))
 			return err_errno(e, ENOMEM, "credentials");
 		return http_xfer_header(x, e, "Authorization: Basic %s", b64);
 	}

@@ -43,6 +43,8 @@
 #define API_F_HISTORY "history"
 #define API_F_MESSAGE "message"
 #define API_F_RESTARTS "restarts"
+#define API_F_REFUSED "refused" /* the desired version, refused by the host's trust policy */
+#define API_F_REASON "reason"
 
 /* phases */
 #define API_PHASE_PULLING "pulling"

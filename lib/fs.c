@@ -116,8 +116,11 @@ int fs_atomic_commit(struct fs_atomic *a, struct err *e)
 		goto fail;
 	}
 	a->fd = -1;
-	if (renameat(a->dir_fd, a->tmp, a->dir_fd, base) < 0) {
-		err_sys(e, "rename \"%s\" to \"%s\"", a->tmp, a->dst);
+	if (renameat2(a->dir_fd, a->tmp, a->dir_fd, base, a->noreplace ? RENAME_NOREPLACE : 0) < 0) {
+		if (errno == EEXIST)
+			err_sys(e, "\"%s\" is there already; not replaced", a->dst);
+		else
+			err_sys(e, "rename \"%s\" to \"%s\"", a->tmp, a->dst);
 		goto fail;
 	}
 	free(a->tmp);

@@ -23,6 +23,7 @@ struct fs_atomic {
 	char *tmp;   /* temporary name, in that directory */
 	char *dst;   /* as given (messages) */
 	bool nosync; /* scratch files: rename without fsync */
+	bool noreplace; /* fail with EEXIST rather than replace dst */
 };
 
 /* Create a temporary file next to dst. */

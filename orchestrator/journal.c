@@ -230,6 +230,8 @@ struct jgen *orch_ev_start(const struct orch_rollout *r)
 	if (o->cacert)
 		jgen_kstr(g, "cacert", o->cacert);
 	jgen_kbool(g, "allowUntested", o->allow_untested);
+	if (o->trust_file)
+		jgen_kstr(g, "trustFile", o->trust_file);
 	jgen_obj_close(g);
 	return g;
 }
@@ -319,7 +321,7 @@ static int replay_options(const struct json *o, struct orch_opts *x, struct err 
 	static const char *const keys[] = {"bakeMs", "healthDeadlineMs", "finalBakeMs", "pollMs", "requestTimeoutMs",
 					   "unreachableAfterMs", "revertDeadlineMs", "maxUnhealthy", "maxUnreachable",
 					   "maxParallel", "onFailure", "gates", "checks", "probes", "tokenFile", "cacert",
-					   "allowUntested", NULL};
+					   "allowUntested", "trustFile", NULL};
 	const char *onf = NULL;
 	if (json_only_keys(o, keys, "options", e) < 0 || get_ms(o, "bakeMs", &x->bake_ms, e) < 0 ||
 	    get_ms(o, "healthDeadlineMs", &x->deadline_ms, e) < 0 || get_ms(o, "finalBakeMs", &x->final_bake_ms, e) < 0 ||
@@ -333,7 +335,8 @@ static int replay_options(const struct json *o, struct orch_opts *x, struct err 
 	    get_strv(o, "checks", &x->checks, &x->n_checks, e) < 0 ||
 	    get_strv(o, "probes", &x->probes, &x->n_probes, e) < 0 || dup_field(o, "tokenFile", false, &x->token_file, e) < 0 ||
 	    dup_field(o, "cacert", false, &x->cacert, e) < 0 ||
-	    json_field_bool(o, "allowUntested", true, &x->allow_untested, e) < 0)
+	    json_field_bool(o, "allowUntested", true, &x->allow_untested, e) < 0 ||
+	    dup_field(o, "trustFile", false, &x->trust_file, e) < 0)
 		return err_ctx(e, "options");
 	if (!strcmp(onf, "pause"))
 		x->on_failure = ORCH_ON_FAILURE_PAUSE;

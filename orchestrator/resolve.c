@@ -11,6 +11,7 @@
 #include "image/record.h"
 #include "image/reference.h"
 #include "image/referrers.h"
+#include "image/trust.h"
 #include "lib/cleanup.h"
 #include "lib/log.h"
 
@@ -65,8 +66,9 @@ static int read_record(struct img_registry *reg, const char *repo, const struct 
 	if (img_fetch_manifest(reg, repo, ref->digest.s, &raw, &len, &mt, &got, e) < 0 ||
 	    img_manifest_parse(raw, len, &m, e) < 0)
 		return -1;
+	const char *lmt = m.n_layers == 1 ? m.layers[0].media_type : "";
 	if (!m.artifact_type || strcmp(m.artifact_type, IMG_MT_TEST_RECORD) || m.n_layers != 1 ||
-	    strcmp(m.layers[0].media_type, IMG_MT_TEST_RECORD)) {
+	    (strcmp(lmt, IMG_MT_TEST_RECORD) && strcmp(lmt, IMG_MT_TEST_RECORD_DSSE))) {
 		err_set(e, "not a ramp test record artifact");
 		goto out;
 	}
@@ -74,15 +76,17 @@ static int read_record(struct img_registry *reg, const char *repo, const struct 
 		err_set(e, "its subject is not %s", image->s);
 		goto out;
 	}
-	if (fetch_record_blob(reg, repo, &m.layers[0], &blob, &blen, e) < 0 || img_record_parse(blob, blen, &rec, e) < 0)
+	if (fetch_record_blob(reg, repo, &m.layers[0], &blob, &blen, e) < 0 || img_record_decode(lmt, blob, blen, &rec, e) < 0)
 		goto out;
 	if (!img_digest_eq(&rec.image, image)) {
 		err_set(e, "the record is about %s", rec.image.s);
 	} else {
-		snprintf(out->platform, sizeof out->platform, "%.40s/%.40s%s%.40s", rec.platform.os,
-			 rec.platform.architecture, rec.platform.variant ? "/" : "",
-			 rec.platform.variant ? rec.platform.variant : "");
+		img_record_platform(&rec, out->platform, sizeof out->platform);
 		out->passed = img_record_passed(&rec);
+		out->artifact = ref->digest;
+		out->media_type = strcmp(lmt, IMG_MT_TEST_RECORD) ? IMG_MT_TEST_RECORD_DSSE : IMG_MT_TEST_RECORD;
+		out->blob = steal_ptr(blob);
+		out->len = blen;
 		rc = 0;
 	}
 	img_record_free(&rec);
@@ -161,8 +165,9 @@ int orch_resolve_image(const char *ref, const struct img_registry_opts *reg, boo
 		goto out;
 	}
 	/* a tag next to the digest says nothing more: the digest is what runs */
-	if (asprintf(&out->pinned, "%s/%s@%s", r.registry, r.repo, out->digest.s) < 0) {
-		out->pinned = NULL;
+	if (asprintf(&out->pinned, "%s/%s@%s", r.registry, r.repo, out->digest.s) < 0 ||
+	    asprintf(&out->repo, "%s/%s", r.registry, r.repo) < 0) {
+		out->pinned = out->repo = NULL;
 		err_errno(e, ENOMEM, "image");
 		goto out;
 	}
@@ -177,16 +182,56 @@ out:
 void orch_resolved_free(struct orch_resolved *r)
 {
 	free(r->pinned);
+	free(r->repo);
+	for (size_t i = 0; i < r->n_records; i++)
+		free(r->records[i].blob);
 	free(r->records);
 	*r = (struct orch_resolved){0};
 }
 
-int orch_records_check(const struct orch_resolved *r, char *const *platforms, size_t n, struct err *e)
+/* Every platform, under the trust policy. */
+static int trusted(const struct orch_resolved *r, const char *trust_file, char *const *platforms, size_t n,
+		   struct err *e)
+{
+	struct img_trust t;
+	struct img_trust_record *recs = calloc(r->n_records + 1, sizeof *recs);
+	int rc = 0;
+	if (!recs)
+		return err_errno(e, ENOMEM, "test records");
+	if (img_trust_load(trust_file, &t, e) < 0) {
+		free(recs);
+		return -1;
+	}
+	for (size_t i = 0; i < r->n_records; i++)
+		recs[i] = (struct img_trust_record){.name = r->records[i].artifact.s, .media_type = r->records[i].media_type,
+						    .buf = r->records[i].blob, .len = r->records[i].len};
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct img_trust_ok ok;
+		if (img_trust_check(&t, r->repo, &r->digest, platforms[i], recs, r->n_records, &ok, e) < 0) {
+			char why[sizeof e->msg];
+			memcpy(why, e->msg, sizeof why);
+			rc = err_set(e, "image %s: %.1800s; hosts of the fleet run %s: test it there with "
+					"'ramp test --sign-key' and a key the policy trusts, and push it again",
+				     r->pinned, why, platforms[i]);
+		} else
+			log_info("image %s: test record %s for %s signed by key \"%s\" (%s), trusted by policy \"%s\"",
+				 r->pinned, r->records[ok.record].artifact.s, platforms[i], ok.key->name, ok.key->key.id.s,
+				 ok.policy->name);
+	}
+	img_trust_free(&t);
+	free(recs);
+	return rc;
+}
+
+int orch_records_check(const struct orch_resolved *r, const char *trust_file, char *const *platforms, size_t n,
+		       struct err *e)
 {
 	if (!r->records_known)
 		return err_set(e, "image %s: its test records were not looked up; pass --allow-untested to roll out "
 				  "without them",
 			       r->pinned);
+	if (trust_file)
+		return trusted(r, trust_file, platforms, n, e);
 	for (size_t i = 0; i < n; i++) {
 		bool ok = false;
 		for (size_t k = 0; k < r->n_records && !ok; k++)

@@ -23,10 +23,15 @@
 struct orch_record {
 	char platform[128]; /* "linux/amd64" */
 	bool passed;
+	struct img_digest artifact; /* the record's artifact manifest */
+	const char *media_type;     /* plain or signed (image/record.h) */
+	char *blob;                 /* the record as stored, for a trust policy */
+	size_t len;
 };
 
 struct orch_resolved {
 	char *pinned; /* "registry/repo@sha256:..." */
+	char *repo;   /* "registry/repo" */
 	struct img_digest digest;
 	bool records_known; /* false: not looked up (--allow-untested) */
 	struct orch_record *records;
@@ -40,7 +45,9 @@ struct orch_resolved {
 int orch_resolve_image(const char *ref, const struct img_registry_opts *reg, bool records, struct orch_resolved *out,
 		       struct err *e);
 void orch_resolved_free(struct orch_resolved *r);
-/* Every platform the fleet runs needs a passing record. */
-int orch_records_check(const struct orch_resolved *r, char *const *platforms, size_t n, struct err *e);
+/* Every platform the fleet runs needs a passing record; with a trust policy
+ * (trust_file, or NULL) a signed one that the policy accepts. */
+int orch_records_check(const struct orch_resolved *r, const char *trust_file, char *const *platforms, size_t n,
+		       struct err *e);
 
 #endif

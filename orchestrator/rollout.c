@@ -60,9 +60,10 @@ void orch_opts_free(struct orch_opts *o)
 	free_strv(o->probes, o->n_probes);
 	free(o->token_file);
 	free(o->cacert);
+	free(o->trust_file);
 	o->gates = o->checks = o->probes = NULL;
 	o->n_gates = o->n_checks = o->n_probes = 0;
-	o->token_file = o->cacert = NULL;
+	o->token_file = o->cacert = o->trust_file = NULL;
 }
 
 static int copy_strv(char ***dst, char *const *src, size_t n)
@@ -80,12 +81,13 @@ int orch_opts_copy(struct orch_opts *dst, const struct orch_opts *src, struct er
 {
 	*dst = *src;
 	dst->gates = dst->checks = dst->probes = NULL;
-	dst->token_file = dst->cacert = NULL;
+	dst->token_file = dst->cacert = dst->trust_file = NULL;
 	if (copy_strv(&dst->gates, src->gates, src->n_gates) < 0 ||
 	    copy_strv(&dst->checks, src->checks, src->n_checks) < 0 ||
 	    copy_strv(&dst->probes, src->probes, src->n_probes) < 0 ||
 	    (src->token_file && !(dst->token_file = strdup(src->token_file))) ||
-	    (src->cacert && !(dst->cacert = strdup(src->cacert)))) {
+	    (src->cacert && !(dst->cacert = strdup(src->cacert))) ||
+	    (src->trust_file && !(dst->trust_file = strdup(src->trust_file)))) {
 		orch_opts_free(dst);
 		return err_errno(e, ENOMEM, "options");
 	}
@@ -1458,7 +1460,7 @@ static void finish_precheck(struct eng *g)
 	struct jgen *jg;
 	char human[1200] = "";
 	if (g->problems == 0 && g->img && !r->o.allow_untested &&
-	    orch_records_check(g->img, g->platforms, g->n_platforms, &e) < 0) {
+	    orch_records_check(g->img, r->o.trust_file, g->platforms, g->n_platforms, &e) < 0) {
 		jg = orch_ev_begin("precheck", r->id);
 		if (jg) {
 			jgen_kbool(jg, "ok", false);
@@ -1470,7 +1472,9 @@ static void finish_precheck(struct eng *g)
 			jgen_arr_close(jg);
 			emit(g, jg, true, ORCH_LVL_PROBLEM, "refused: %s", e.msg);
 		}
-		finish(g, "refused", ORCH_EXIT_REFUSED, "refused: no passing test record; nothing was deployed");
+		finish(g, "refused", ORCH_EXIT_REFUSED,
+		       r->o.trust_file ? "refused: no test record that the trust policy accepts; nothing was deployed"
+				       : "refused: no passing test record; nothing was deployed");
 		return;
 	}
 	if (g->pre_unreachable > r->o.max_unreachable)

@@ -46,6 +46,7 @@ struct orch_opts {
 	size_t n_probes;
 	char *token_file, *cacert;  /* absolute paths, or NULL */
 	bool allow_untested;
+	char *trust_file;           /* --trust: absolute path of a trust policy, or NULL */
 };
 void orch_opts_defaults(struct orch_opts *o);
 void orch_opts_free(struct orch_opts *o);

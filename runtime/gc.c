@@ -117,9 +117,27 @@ static int keep_unrecorded(struct rt_store *s, const struct img_digest *d, struc
 	return rc;
 }
 
+/* Its test records, when they were fetched. */
+static int keep_referrers(struct rt_store *s, const struct img_digest *d, struct keep *k, struct err *e)
+{
+	struct img_index x;
+	struct img_digest *blobs = NULL;
+	size_t n = 0;
+	if (rt_store_referrers_get(s, d, &x, e) < 0)
+		return e->errnum == ENOENT ? 0 : -1;
+	int rc = rt_store_referrers_blobs(s, &x, &blobs, &n, e);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = dset_add(&k->blobs, &blobs[i], e);
+	free(blobs);
+	img_index_free(&x);
+	return rc;
+}
+
 static int keep_image(struct rt_store *s, const struct img_digest *d, struct keep *k, struct err *e)
 {
 	struct rt_store_image im;
+	if (keep_referrers(s, d, k, e) < 0)
+		return err_ctx(e, "image %s", d->s);
 	if (rt_store_record_read(s, d, &im, e) < 0)
 		return e->errnum == ENOENT ? keep_unrecorded(s, d, k, e) : -1;
 	int rc = dset_add(&k->blobs, &im.manifest, e) < 0 || dset_add(&k->blobs, &im.config, e) < 0 ? -1 : 0;
@@ -200,6 +218,7 @@ int rt_gc(struct rt_store *s, const struct rt_gc_opts *o, struct rt_gc_stats *st
 	dset_sort(&k.blobs);
 	/* records first: an image is gone before any of its parts is */
 	if (rt_store_sweep(s, "images", keep_record, &k, &st->images, e) < 0 ||
+	    rt_store_sweep(s, "referrers", keep_record, &k, NULL, e) < 0 ||
 	    rt_store_sweep(s, "layers", keep_layer, &k, &st->layers, e) < 0 ||
 	    rt_store_sweep(s, "blobs/sha256", keep_blob, &k, &st->blobs, e) < 0 ||
 	    rt_store_sweep(s, "ingest", keep_ingest, &k, &st->ingests, e) < 0)

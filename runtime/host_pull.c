@@ -78,7 +78,7 @@ static int skip_finish(struct img_blob_store *bs, struct err *e)
 
 /* Pull from one registry (a mirror or the origin) into the layout. */
 static int pull_from(const char *host, const struct img_ref *ref, const struct rt_host_pull *p,
-		     struct img_blob_store *bs, struct img_descriptor *manifest, uint64_t *bytes, struct err *e)
+		     struct img_blob_store *bs, struct img_pull_result *out, uint64_t *bytes, struct err *e)
 {
 	struct img_registry_opts o;
 	struct img_pull_opts po = {.progress = on_progress, .progress_ctx = bytes};
@@ -91,7 +91,7 @@ static int pull_from(const char *host, const struct img_ref *ref, const struct r
 	struct img_registry *reg = img_registry_open(host, &o, e);
 	if (!reg)
 		return -1;
-	po.no_referrers = true; /* test records are the orchestrator's business */
+	po.no_referrers = !p->records; /* the host's trust gate reads them (rampd with a trust policy) */
 	int rc = set_creds(reg, p->auth_file, host, ref->repo, e);
 	if (rc == 0)
 		rc = img_pull(reg, &r, &po, bs, &res, e);
@@ -99,8 +99,9 @@ static int pull_from(const char *host, const struct img_ref *ref, const struct r
 		rc = err_set(e, "%s is an index, not an image manifest: deploy the digest of this platform's image (%s)",
 			     ref->digest.s, res.manifest.digest.s);
 	if (rc == 0)
-		rc = img_descriptor_copy(manifest, &res.manifest, e);
-	img_pull_result_free(&res);
+		*out = res;
+	else
+		img_pull_result_free(&res);
 	img_registry_close(reg);
 	return rc;
 }
@@ -108,7 +109,7 @@ static int pull_from(const char *host, const struct img_ref *ref, const struct r
 /* Mirrors first, then the registry; the error names the last failure and,
  * when there are mirrors, what the last mirror said. */
 static int download(const struct img_ref *ref, const struct rt_host_pull *p, struct img_blob_store *bs,
-		    struct img_descriptor *manifest, uint64_t *bytes, struct err *e)
+		    struct img_pull_result *res, uint64_t *bytes, struct err *e)
 {
 	struct err me = {0};
 	size_t n = 0;
@@ -117,7 +118,7 @@ static int download(const struct img_ref *ref, const struct rt_host_pull *p, str
 	for (size_t i = 0; i <= n; i++) {
 		const char *host = i < n ? p->mirrors[i] : ref->registry;
 		log_info("app %s: pulling %s from %s", p->app, ref->digest.s, host);
-		if (pull_from(host, ref, p, bs, manifest, bytes, e) == 0)
+		if (pull_from(host, ref, p, bs, res, bytes, e) == 0)
 			return 0;
 		if (i < n) {
 			log_warn("app %s: mirror %s: %s", p->app, host, e->msg);
@@ -136,7 +137,7 @@ int rt_host_pull(struct rt_store *store, const struct rt_host_pull *p, uint64_t 
 {
 	struct img_ref ref = {0};
 	struct img_image img = {0};
-	struct img_descriptor manifest = {0};
+	struct img_pull_result res = {0};
 	struct skip_store ss = {.host = store};
 	int rc = -1;
 	char ingest[PATH_MAX + 8];
@@ -157,17 +158,19 @@ int rt_host_pull(struct rt_store *store, const struct rt_host_pull *p, uint64_t 
 	ss.ops.finish = ss.ls.base.ops->finish ? skip_finish : NULL;
 	ss.base.ops = &ss.ops;
 	*bytes = 0;
-	if (download(&ref, p, &ss.base, &manifest, bytes, e) < 0) {
+	if (download(&ref, p, &ss.base, &res, bytes, e) < 0) {
 		err_ctx(e, "pull %s", p->image);
 		goto out;
 	}
 	if (p->before_import && p->before_import(p->ctx, *bytes, e) < 0)
 		goto out;
-	if (img_image_load(&img, &manifest, NULL, e) < 0) {
+	if (img_image_load(&img, &res.manifest, NULL, e) < 0) {
 		err_ctx(e, "pulled image");
 		goto out;
 	}
-	if (rt_store_import(store, &img, NULL, e) < 0)
+	if (rt_store_import(store, &img, NULL, e) < 0 ||
+	    (p->records &&
+	     rt_store_referrers_put(store, &img.layout, &res.manifest.digest, res.artifacts, res.n_artifacts, e) < 0))
 		goto out;
 	if (p->imported)
 		p->imported(p->ctx);
@@ -177,7 +180,7 @@ int rt_host_pull(struct rt_store *store, const struct rt_host_pull *p, uint64_t 
 out:
 	if (ss.ls.base.ops)
 		img_layout_store_free(&ss.ls);
-	img_descriptor_free(&manifest);
+	img_pull_result_free(&res);
 	img_image_close(&img);
 	img_ref_free(&ref);
 	/* On a full disk the partial download would keep it full (rampd could

@@ -5,6 +5,7 @@
 #ifndef RAMP_RT_HOST_PULL_H
 #define RAMP_RT_HOST_PULL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lib/err.h"
@@ -18,6 +19,7 @@ struct rt_host_pull {
 	const char *const *insecure; /* registries allowed over plain HTTP; NULL-terminated */
 	const char *cacert;          /* CA file for the registry (NULL: the system's) */
 	const char *auth_file;       /* credentials (auth.json form; NULL: none) */
+	bool records;                /* fetch the image's test records into the store too */
 	/* Called once everything is downloaded, before the store is touched
 	   (a failure ends the pull there), and once the image is in the store. */
 	int (*before_import)(void *ctx, uint64_t bytes, struct err *e);
@@ -27,8 +29,9 @@ struct rt_host_pull {
 
 /* Pull p->image from the mirrors, then from its registry (the digest pins
  * the bytes, so any of them will do), into p->dir, skipping the layers the
- * store has; then import it into the store (layers unpacked once) and remove
- * p->dir. A failed pull keeps p->dir for the next attempt to resume, except
+ * store has; then import it into the store (layers unpacked once), keep its
+ * test records with it when p->records (even when the image was there), and
+ * remove p->dir. A failed pull keeps p->dir for the next attempt to resume, except
  * on a full disk, where it would keep the disk full. *bytes: downloaded, also
  * when the pull fails. */
 int rt_host_pull(struct rt_store *store, const struct rt_host_pull *p, uint64_t *bytes, struct err *e);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "image/layout.h"
+#include "image/record.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/json.h"
@@ -326,4 +327,37 @@ int rt_store_flatten(struct rt_store *s, const struct rt_store_image *im, const 
 			return err_ctx(e, "flatten image %s: layer %s", im->manifest.s, d.digest.s);
 	}
 	return 0;
+}
+
+/* ---- test records ---- */
+
+int rt_store_referrers_put(struct rt_store *s, const struct img_layout *src, const struct img_digest *image,
+			   const struct img_descriptor *arts, size_t n, struct err *e)
+{
+	struct img_index x = {0};
+	_cleanup_free_ char *json = NULL, *p = rt_store_path(s, "referrers/%s.json", img_digest_hex(image));
+	size_t len;
+	int rc = -1;
+	if (!p)
+		return err_errno(e, ENOMEM, "test records");
+	for (size_t i = 0; i < n && x.n < RT_REFERRERS_MAX; i++) {
+		struct img_manifest m;
+		if (!arts[i].artifact_type || strcmp(arts[i].artifact_type, IMG_MT_TEST_RECORD))
+			continue;
+		if (rt_store_artifact_read(src, &arts[i], &m, e) < 0)
+			goto out;
+		int r = import_blob(s, src, &m.config, e);
+		for (size_t k = 0; r == 0 && k < m.n_layers; k++)
+			r = import_blob(s, src, &m.layers[k], e);
+		img_manifest_free(&m);
+		if (r < 0 || import_blob(s, src, &arts[i], e) < 0 || img_index_add(&x, &arts[i], e) < 0)
+			goto out;
+	}
+	/* written even when empty: the records were looked for */
+	if (img_index_json(&x, &json, &len, e) < 0 || fs_write_atomic(p, json, len, 0600, e) < 0)
+		goto out;
+	rc = 0;
+out:
+	img_index_free(&x);
+	return rc < 0 ? err_ctx(e, "test records of %s", image->s) : 0;
 }

@@ -29,7 +29,7 @@
 #define LOCK_WAIT_MS 3000 /* for the lock of a store in use */
 
 /* pull/: rampd's downloads in progress (runtime/rampd/daemon_pull.c) */
-static const char *const store_dirs[] = {"blobs", "blobs/sha256", "ingest", "layers", "images", "apps", "pull"};
+static const char *const store_dirs[] = {"blobs", "blobs/sha256", "ingest", "layers", "images", "referrers", "apps", "pull"};
 
 bool rt_is_hex64(const char *s)
 {
@@ -430,7 +430,8 @@ int rt_store_repair_imports(struct rt_store *s, struct err *e)
 {
 	if (rt_store_sweep(s, "layers", layer_keep, NULL, NULL, e) < 0 ||
 	    rt_store_sweep(s, "blobs/sha256", blob_keep, NULL, NULL, e) < 0 ||
-	    rt_store_sweep(s, "images", image_keep, NULL, NULL, e) < 0)
+	    rt_store_sweep(s, "images", image_keep, NULL, NULL, e) < 0 ||
+	    rt_store_sweep(s, "referrers", image_keep, NULL, NULL, e) < 0)
 		return err_ctx(e, "repair the store");
 	return 0;
 }

@@ -6,6 +6,8 @@
  *   layers/<chainid-hex>/fs/    a layer unpacked once, in overlayfs form
  *   layers/<chainid-hex>/layer.json   what it is (diff_id, sizes, devices)
  *   images/<manifest-hex>.json  an image present: manifest, config, layer chain ids
+ *   referrers/<manifest-hex>.json  its test records, when they were fetched: an
+ *                               OCI index of record artifacts (blobs in blobs/)
  *   apps/<name>/state.json      see app_state.h
  *   apps/<name>/run/            the container runtime's (upper dirs, logs)
  *
@@ -23,6 +25,7 @@
 
 #include "image/digest.h"
 #include "image/image.h"
+#include "image/layout.h"
 #include "image/oci.h"
 #include "lib/err.h"
 
@@ -109,6 +112,23 @@ int rt_store_image_config(struct rt_store *s, const struct rt_store_image *im, s
 /* Apply every layer of the image, in order, onto the directory dir (which
  * must exist): the flattened copy used where overlayfs is missing. */
 int rt_store_flatten(struct rt_store *s, const struct rt_store_image *im, const char *dir, struct err *e);
+
+/* ---- an image's test records (store_referrers.c) ---- */
+
+#define RT_REFERRERS_MAX 32                /* records kept per image */
+#define RT_REFERRER_DOC_MAX (64u << 10)    /* an artifact manifest */
+
+/* Keep the test-record artifacts among arts (their manifests and blobs are
+ * in the layout src) as the records of image; an empty list is written too
+ * (none were found). Only while no GC runs (rampd: under its store mutex). */
+int rt_store_referrers_put(struct rt_store *s, const struct img_layout *src, const struct img_digest *image,
+			   const struct img_descriptor *arts, size_t n, struct err *e);
+/* A record artifact's manifest d, read from l (the store's own blobs, or a
+ * pull's layout): size-limited and verified against its digest. */
+int rt_store_artifact_read(const struct img_layout *l, const struct img_descriptor *d, struct img_manifest *m,
+			   struct err *e);
+/* The image's record artifacts; errnum ENOENT when they were never fetched. */
+int rt_store_referrers_get(struct rt_store *s, const struct img_digest *image, struct img_index *out, struct err *e);
 
 /* root/apps/<name>/run, created when missing; caller frees. */
 char *rt_store_app_run_dir(struct rt_store *s, const char *name, struct err *e);

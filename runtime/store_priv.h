@@ -27,6 +27,10 @@ static inline struct img_layout rt_store_layout(const struct rt_store *s)
 {
 	return (struct img_layout){.dir = s->root};
 }
+/* Every blob the record artifacts of x name (manifests, configs, layers);
+ * *out malloc'd. */
+int rt_store_referrers_blobs(struct rt_store *s, const struct img_index *x, struct img_digest **out, size_t *n,
+			     struct err *e);
 /* layers/<chain>/layer.json exists: the layer is complete. */
 bool rt_store_layer_present(struct rt_store *s, const struct img_digest *chain);
 /* Parse images/<hex>.json (without checking that its layers are present). */

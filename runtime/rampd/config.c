@@ -290,6 +290,8 @@ static void config_clear(struct rt_config *c)
 	free(c->tls_cert);
 	free(c->tls_key);
 	free(c->auth_file);
+	free(c->trust_policy);
+	img_trust_free(&c->trust);
 	for (size_t i = 0; i < c->n_registries; i++) {
 		free(c->registries[i].name);
 		img_strv_free(&c->registries[i].mirrors);
@@ -339,7 +341,7 @@ int rt_config_parse(struct rt_config *c, const char *buf, size_t len, struct err
 {
 	static const char *const keys[] = {"state_dir", "socket",   "listen",    "token_file", "tls_cert",
 					   "tls_key",   "auth_file", "registries", "log_level",  "leave_running",
-					   "gc_interval", "defaults", "apps", NULL};
+					   "gc_interval", "defaults", "apps", "trust_policy", NULL};
 	static const char *const levels[] = {[LOG_LVL_ERR] = "error", [LOG_LVL_WARN] = "warning",
 					     [LOG_LVL_NOTICE] = "notice", [LOG_LVL_INFO] = "info",
 					     [LOG_LVL_DEBUG] = "debug"};
@@ -357,6 +359,7 @@ int rt_config_parse(struct rt_config *c, const char *buf, size_t len, struct err
 	if (abs_path(n.root, "state_dir", &n.state_dir, e) < 0 || abs_path(n.root, "socket", &n.socket, e) < 0 ||
 	    abs_path(n.root, "token_file", &n.token_file, e) < 0 || abs_path(n.root, "tls_cert", &n.tls_cert, e) < 0 ||
 	    abs_path(n.root, "tls_key", &n.tls_key, e) < 0 || abs_path(n.root, "auth_file", &n.auth_file, e) < 0 ||
+	    abs_path(n.root, "trust_policy", &n.trust_policy, e) < 0 ||
 	    str_list(n.root, "listen", &n.listen, check_listen, e) < 0 ||
 	    json_field_bool(n.root, "leave_running", false, &n.leave_running, e) < 0 ||
 	    duration(n.root, "gc_interval", NS_PER_S, &n.gc_interval, e) < 0)
@@ -429,11 +432,17 @@ fail:
 int rt_config_load(struct rt_config *c, const char *path, struct err *e)
 {
 	_cleanup_free_ char *buf = NULL;
+	struct rt_config n = {0};
 	size_t len;
 	if (fs_read_file(path, RT_CONFIG_MAX, &buf, &len, e) < 0)
 		return -1;
-	if (rt_config_parse(c, buf, len, e) < 0)
+	if (rt_config_parse(&n, buf, len, e) < 0 ||
+	    (n.trust_policy && img_trust_load(n.trust_policy, &n.trust, e) < 0)) {
+		config_clear(&n);
 		return err_ctx(e, "config \"%s\"", path);
+	}
+	config_clear(c);
+	*c = n;
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "image/oci.h"
+#include "image/trust.h"
 #include "lib/err.h"
 #include "lib/log.h"
 
@@ -64,6 +65,8 @@ struct rt_config {
 	enum log_level log_level;
 	bool leave_running;      /* exit on SIGTERM without stopping the apps */
 	int64_t gc_interval;     /* ns between collections of the store, besides after switches */
+	char *trust_policy;      /* a trust policy file (image/trust.h): versions must be vouched for */
+	struct img_trust trust;  /* it, read by rt_config_load */
 	struct json *root;       /* the parsed file, for per-app lookups */
 };
 
@@ -71,7 +74,8 @@ struct rt_config {
 int rt_config_init(struct rt_config *c, struct err *e);
 /* Parse a document (replaces c, which must be initialized or zeroed). */
 int rt_config_parse(struct rt_config *c, const char *buf, size_t len, struct err *e);
-/* Read and parse a file; a missing file is an error. */
+/* Read and parse a file, and the trust policy it names; a missing file is
+ * an error; on any error c is left as it was. */
 int rt_config_load(struct rt_config *c, const char *path, struct err *e);
 void rt_config_free(struct rt_config *c);
 

@@ -191,6 +191,7 @@ void rt_app_status_json(const struct rt_app *a, struct jgen *g)
 
 	jgen_kint(g, API_F_RESTARTS, (int64_t)a->restarts);
 	jgen_kstr(g, API_F_MESSAGE, a->message);
+	rt_gate_status_json(a, g);
 	jgen_key(g, API_F_HISTORY);
 	jgen_arr_open(g);
 	for (size_t i = 0; i < a->n_history; i++) {

@@ -18,6 +18,7 @@
 #include "lib/err.h"
 #include "lib/json.h"
 #include "runtime/app_state.h"
+#include "runtime/rampd/trust_gate.h"
 
 struct rt_daemon;
 struct rt_worker;
@@ -102,6 +103,7 @@ struct rt_app {
 	double probe_seconds; /* latency of the last probe */
 	bool deleting;
 	bool switched; /* a revert made another version current: the thread starts it */
+	struct rt_gate gate; /* what the host's trust policy said of the versions asked for */
 
 	/* the app's thread (supervisor_run.c) */
 	bool quit, leave_running; /* asked to end, and whether to stop the containers */

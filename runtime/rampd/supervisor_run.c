@@ -832,6 +832,8 @@ static void pull_finished(struct rt_app *a)
 	if (rc == 0 || !wanted) {
 		w->pull_failures = 0;
 		w->pull_retry_at = 0;
+		if (rc == 0)
+			rt_gate_after_pull(a, &w->pull_digest);
 		return;
 	}
 	int64_t b = PULL_RETRY_MIN_MS;
@@ -976,7 +978,12 @@ static void step(struct rt_app *a)
 
 	if (switched)
 		switched_by_request(a, &cur);
-	if (has_want && (!has_cur || !img_digest_eq(&want.manifest, &cur.manifest))) {
+	/* a version the app has not run waits for the host's trust policy */
+	bool pending = has_want && (!has_cur || !img_digest_eq(&want.manifest, &cur.manifest));
+	enum rt_gate_state gate = pending && !revert ? rt_gate_state(a, &want) : RT_GATE_OPEN;
+	if (gate == RT_GATE_REFUSED) {
+		w->retry_at = 0;
+	} else if (pending) {
 		/* a kept version cannot be collected, so a revert never waits for the
 		   GC; any other image could go while we look, unless under the lock */
 		if (!revert)
@@ -987,6 +994,7 @@ static void step(struct rt_app *a)
 			rt_store_image_free(&im);
 		if (!revert)
 			pthread_mutex_unlock(&a->d->store_mu);
+		present &= gate == RT_GATE_OPEN; /* else a pull fetches its records, then the gate looks */
 		if (present && now >= w->switch_retry_at) {
 			switch_to(a, &want, revert);
 			goto out;

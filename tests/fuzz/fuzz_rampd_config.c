@@ -15,6 +15,7 @@ static void check(const struct rt_config *c)
 	FUZZ_CHECK(c->state_dir && c->state_dir[0] == '/' && c->socket && c->socket[0] == '/', "relative paths");
 	FUZZ_CHECK(!c->listen.n || c->token_file, "TCP listeners without a token");
 	FUZZ_CHECK(!c->tls_cert == !c->tls_key && (!c->tls_cert || c->listen.n), "TLS files apart or without TCP");
+	FUZZ_CHECK(!c->trust_policy || c->trust_policy[0] == '/', "a relative trust policy path");
 	FUZZ_CHECK(rt_config_app(c, "web", &a, &e) == 0, "app \"web\": %s", e.msg);
 	rt_app_config_free(&a);
 	const struct json *apps = json_get(c->root, "apps");

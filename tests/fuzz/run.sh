@@ -32,10 +32,13 @@ sources() {
 	case $1 in
 	reference) echo image/reference.c image/digest.c ;;
 	oci) echo image/oci.c lib/json.c ;;
-	record) echo image/record.c ;;
+	record) echo image/record_doc.c ;;
+	dsse) echo image/dsse.c lib/base64.c image/key.c ;;
+	statement) echo image/record_doc.c image/dsse.c ;;
+	trust_policy) echo image/trust.c image/key.c ;;
 	settings) echo image/settings.c ;;
 	registry) echo image/registry.c image/registry_auth.c lib/http.c image/push.c ;;
-	creds) echo image/creds.c ;;
+	creds) echo image/creds.c lib/base64.c ;;
 	app_state) echo runtime/app_state.c ;;
 	user) echo runtime/container_user.c ;;
 	unpack) echo runtime/unpack.c ;;

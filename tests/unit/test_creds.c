@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "image/creds.h"
+#include "lib/base64.h"
 #include "lib/fs.h"
 
 /* "user:pass" base64 */
@@ -29,18 +30,18 @@ static void test_base64(void **state)
 	char *out;
 	size_t n;
 	struct err e;
-	assert_int_equal(img_base64_decode(UP, strlen(UP), &out, &n, &e), 0);
+	assert_int_equal(b64_decode(UP, strlen(UP), B64_STD, &out, &n, &e), 0);
 	assert_string_equal(out, "user:pass");
 	free(out);
-	char *enc = img_base64_encode("user:pass", 9);
+	char *enc = b64_encode("user:pass", 9);
 	assert_string_equal(enc, UP);
 	free(enc);
-	enc = img_base64_encode("ab", 2);
+	enc = b64_encode("ab", 2);
 	assert_string_equal(enc, "YWI=");
 	free(enc);
 	const char *bad[] = {"dXNlcjpwYXN", "dXNl cjpw", "dXNlcjpwYXNz=", "YW=I", "Y===", "dXN!cjpw", "=AAA"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-		if (img_base64_decode(bad[i], strlen(bad[i]), &out, &n, &e) == 0)
+		if (b64_decode(bad[i], strlen(bad[i]), B64_STD, &out, &n, &e) == 0)
 			fail_msg("accepted bad base64 #%zu %s", i, bad[i]);
 }
 

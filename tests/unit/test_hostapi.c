@@ -168,17 +168,17 @@ static void test_resolve(void **state)
 	assert_string_equal(r.digest.s, D2);
 	assert_false(r.records_known);
 	char *plats[] = {"linux/amd64"};
-	assert_int_equal(orch_records_check(&r, plats, 1, &e), -1);
+	assert_int_equal(orch_records_check(&r, NULL, plats, 1, &e), -1);
 	assert_non_null(strstr(e.msg, "--allow-untested"));
 	/* records as read from a registry (tests/integration/rollout_real.bats) */
-	struct orch_record recs[] = {{"linux/amd64", true}, {"linux/arm64", false}};
+	struct orch_record recs[] = {{.platform = "linux/amd64", .passed = true}, {.platform = "linux/arm64"}};
 	r.records = malloc(sizeof recs);
 	memcpy(r.records, recs, sizeof recs);
 	r.n_records = 2;
 	r.records_known = true;
-	assert_int_equal(orch_records_check(&r, plats, 1, &e), 0);
+	assert_int_equal(orch_records_check(&r, NULL, plats, 1, &e), 0);
 	char *both[] = {"linux/amd64", "linux/arm64"};
-	assert_int_equal(orch_records_check(&r, both, 2, &e), -1);
+	assert_int_equal(orch_records_check(&r, NULL, both, 2, &e), -1);
 	assert_non_null(strstr(e.msg, "no passing test record for linux/arm64"));
 	orch_resolved_free(&r);
 	/* a tag next to the digest is dropped: the digest is what runs */

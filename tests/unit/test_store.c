@@ -19,6 +19,7 @@
 
 #include "image/image.h"
 #include "image/layout.h"
+#include "image/record.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "runtime/app_state.h"
@@ -601,6 +602,71 @@ static void test_gc(void **state)
 	rt_store_close(&s);
 }
 
+/* An image's test records in the store (the pull helper's rt_store_referrers_put):
+ * read back, kept by the GC with the image, collected with it, repaired. */
+static void test_referrers(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *root = fresh("store-referrers"), *lay = fresh("referrers-image");
+	struct rt_store s;
+	struct img_digest d;
+	struct img_image img;
+	struct img_referrer *refs;
+	size_t n_refs;
+	struct err e;
+	struct tb_entry top[] = {{.name = "version", .type = 'f', .data = "r"}};
+	const struct layer_spec ls[] = {{top, 1, ""}};
+	make_image(lay, ls, 1, "records", -1, &d);
+	assert_int_equal(img_image_open(lay, NULL, NULL, &img, &e), 0);
+	struct img_record r = {.image = d, .kernel = "k", .time = "t", .version = "v"};
+	img_platform_host(&r.platform);
+	struct img_privkey k;
+	assert_int_equal(img_key_generate(&k, &e), 0);
+	assert_int_equal(img_record_attach(&img, &r, &k, &e), 0);
+	img_platform_free(&r.platform);
+	assert_int_equal(img_image_referrers(&img, &refs, &n_refs, &e), 0);
+	assert_int_equal(n_refs, 1);
+	struct img_digest rec_layer = refs[0].manifest.layers[0].digest, rec_manifest = refs[0].desc.digest;
+
+	assert_int_equal(rt_store_open(&s, root, &e), 0);
+	struct img_index x;
+	assert_int_equal(rt_store_referrers_get(&s, &d, &x, &e), -1);
+	assert_int_equal(e.errnum, ENOENT);
+	assert_int_equal(rt_store_import(&s, &img, NULL, &e), 0);
+	if (rt_store_referrers_put(&s, &img.layout, &d, &refs[0].desc, 1, &e) < 0)
+		fail_msg("%s", e.msg);
+	assert_int_equal(rt_store_referrers_get(&s, &d, &x, &e), 0);
+	assert_int_equal(x.n, 1);
+	assert_true(img_digest_eq(&x.manifests[0].digest, &rec_manifest));
+	img_index_free(&x);
+	assert_true(rt_store_has_blob(&s, &rec_layer));
+	/* kept with the image */
+	struct rt_gc_opts o;
+	struct rt_gc_stats gs;
+	rt_gc_opts_init(&o);
+	o.in_use = &d;
+	o.n_in_use = 1;
+	assert_int_equal(rt_gc(&s, &o, &gs, &e), 0);
+	assert_true(rt_store_has_blob(&s, &rec_layer) && rt_store_has_blob(&s, &rec_manifest));
+	assert_int_equal(rt_store_referrers_get(&s, &d, &x, &e), 0);
+	img_index_free(&x);
+	/* an interrupted write is repaired at the next open */
+	rt_store_close(&s);
+	_cleanup_free_ char *tmpf = path(root, "referrers/.x.json.tmp-123456");
+	put(root, "referrers/.x.json.tmp-123456", "{");
+	assert_int_equal(rt_store_open(&s, root, &e), 0);
+	assert_false(fs_exists(tmpf));
+	/* collected with the image */
+	o.n_in_use = 0;
+	assert_int_equal(rt_gc(&s, &o, &gs, &e), 0);
+	assert_int_equal(rt_store_referrers_get(&s, &d, &x, &e), -1);
+	assert_int_equal(e.errnum, ENOENT);
+	assert_false(rt_store_has_blob(&s, &rec_layer) || rt_store_has_blob(&s, &rec_manifest));
+	img_referrers_free(refs, n_refs);
+	img_image_close(&img);
+	rt_store_close(&s);
+}
+
 static int setup(void **state)
 {
 	struct err e;
@@ -622,7 +688,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_chain_ids), cmocka_unit_test(test_import),	    cmocka_unit_test(test_import_bad_diff_id),
 		cmocka_unit_test(test_repair),	  cmocka_unit_test(test_lock),	    cmocka_unit_test(test_app_state),
-		cmocka_unit_test(test_app_state_hostile), cmocka_unit_test(test_gc),
+		cmocka_unit_test(test_app_state_hostile), cmocka_unit_test(test_gc), cmocka_unit_test(test_referrers),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
