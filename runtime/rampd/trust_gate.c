@@ -14,8 +14,8 @@
 #include "lib/api.h"
 #include "lib/json.h"
 #include "lib/log.h"
-#include "runtime/daemon.h"
-#include "runtime/supervisor.h"
+#include "runtime/rampd/daemon.h"
+#include "runtime/rampd/supervisor.h"
 
 static bool has_policy(struct rt_app *a)
 {
