@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "orchestrator/analysis.h"
+#include "tests/helpers/canarydata.h"
 
 #define ALPHA_FAIL (0.01 / 6) /* the default */
 
@@ -665,6 +666,52 @@ static void test_overall(void **state)
 	orch_an_config_free(&cfg);
 }
 
+/* The A/A check, short (the benchmark tests/bench/canary.sh runs it long):
+ * equal old and new versions on the simulation's traffic (hosts that differ,
+ * load that moves; tests/helpers/canarydata.h), 4 converted hosts against 60,
+ * the default set judged at every scrape for 20 minutes. With alpha_fail 0.05
+ * at most 5% of these good waves may fail; 100 waves, fixed seed: more than
+ * 13 (the 99.9% quantile of Binomial(100, 0.05)) means the test inflates its
+ * false alarms, as a fixed-horizon test checked at every poll does. */
+static void test_aa_false_alarms(void **state)
+{
+	(void)state;
+	enum { RUNS = 100, CONV = 4, SLOTS = 240 };
+	const struct cd_version good = {0.005, 0.05, 0.5, 0, 1};
+	struct err e;
+	assert_int_equal(orch_an_config_default(&cfg, &e), 0);
+	struct orch_an_opts o = {.alpha_fail = 0.05};
+	struct cd_slot *data = calloc((size_t)CD_HOSTS * 2 * SLOTS, sizeof *data);
+	assert_non_null(data);
+	struct cd_run run;
+	int failed = 0, passed = 0;
+	for (int r = 0; r < RUNS; r++) {
+		cd_start(&run, 16, (uint64_t)r, &good, &good, data, SLOTS);
+		struct orch_an *a = wave(CONV, CD_HOSTS - CONV, &o);
+		struct cd_counters fed[CD_HOSTS] = {0};
+		enum orch_an_verdict v = ORCH_AN_CONTINUE;
+		for (size_t s = 0; s <= SLOTS && v != ORCH_AN_FAIL; s++) {
+			double t = (double)s * CD_SLOT;
+			for (int h = 0; h < CD_HOSTS; h++) {
+				double vr[2], vl[CD_NB + 1];
+				cd_count(&fed[h], s ? cd_slot_of(&run, h, h < CONV, s - 1) : NULL, vr, vl);
+				feed(a, (size_t)h, 0, t, vr, 2);
+				struct orch_an_series sl = {.n = 1, .t = &t, .v = vl, .le = CD_LE, .width = CD_NB + 1};
+				assert_int_equal(orch_an_feed(a, (size_t)h, 1, &sl, &e), 0);
+			}
+			v = orch_an_judge(a, t)->verdict;
+		}
+		failed += v == ORCH_AN_FAIL;
+		passed += v == ORCH_AN_PASS;
+		orch_an_free(a);
+	}
+	print_message("A/A: %d of %d good waves failed, %d passed\n", failed, RUNS, passed);
+	assert_true(failed <= 13);
+	assert_true(passed >= RUNS / 2); /* and it is not silent: most good waves pass */
+	free(data);
+	orch_an_config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -674,6 +721,7 @@ int main(void)
 		cmocka_unit_test(test_lower_is_worse), cmocka_unit_test(test_variance_jump),
 		cmocka_unit_test(test_bad_hosts),    cmocka_unit_test(test_final_wave),
 		cmocka_unit_test(test_gauge),	     cmocka_unit_test(test_overall),
+		cmocka_unit_test(test_aa_false_alarms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
