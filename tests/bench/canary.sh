@@ -21,7 +21,7 @@ last=$(tail -1 "$table")
 cat <<MD
 ## Canary analysis against Flagger, Argo Rollouts and Kayenta (issue 16)
 
-\`CANARY_RUNS=$runs BENCH=canary make bench\` (tests/bench/canary.sh, tests/helpers/canarysim.c).
+\`CANARY_RUNS=$runs BENCH=canary make bench\` (tests/bench/canary.sh, tests/helpers/canarysim.c), $(date -u +%Y-%m-%d).
 $runs simulated rollouts per scenario of 64 hosts in waves of 1, 2, 4, 8, 16, 33 hosts, on the
 same generated data for every method: Poisson traffic of 20 requests/s per average host, hosts
 that differ (traffic share log-normal sigma 0.3, error ratio x log-normal sigma 0.15, latency
