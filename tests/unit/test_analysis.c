@@ -168,6 +168,24 @@ static void test_file_hostile(void **state)
 	strcpy(big + l + ORCH_AN_MAX_SELECTOR + 1, "\"}]}");
 	parse_bad(big, "longer than 1024 bytes");
 	free(big);
+	/* the second metric's mistake is named by its place and its name */
+	parse_bad("{\"metrics\": [{\"name\": \"g\", \"kind\": \"gauge\", \"series\": \"q\", \"tolerance_abs\": 1},"
+		  "{\"name\": \"lat\", \"kind\": \"latency\", \"series\": \"h{le=~\\\"1\\\"}\"}]}",
+		  "analysis.json: metric #2 (\"lat\"): field \"series\": le is the bucket label");
+	/* numbers beyond a double, a NUL inside, a file over the size limit */
+	parse_bad("{\"metrics\": [{\"name\": \"g\", \"kind\": \"gauge\", \"series\": \"q\", \"tolerance_abs\": 1e999}]}",
+		  "analysis.json");
+	struct orch_an_config c;
+	struct err e;
+	static const char nul[] = "{\"metrics\": [{\"name\": \"g\0\", \"kind\": \"gauge\"}]}";
+	assert_int_equal(orch_an_config_parse(nul, sizeof nul - 1, "analysis.json", &c, &e), -1);
+	assert_non_null(strstr(e.msg, "analysis.json"));
+	size_t huge = ORCH_AN_MAX_FILE + 1;
+	char *h = malloc(huge);
+	memset(h, ' ', huge);
+	assert_int_equal(orch_an_config_parse(h, huge, "analysis.json", &c, &e), -1);
+	assert_non_null(strstr(e.msg, "analysis.json: larger than 262144 bytes"));
+	free(h);
 }
 
 /* ---- a wave ---- */
