@@ -1,0 +1,358 @@
+/* analysis_file.c: the analysis file (`--analysis FILE`) and the default set
+ * (see analysis.h). The file is untrusted-ish input: strict JSON through
+ * lib/json.h, every field checked, every message naming the metric and the
+ * field (and, in a selector, the byte). */
+#include "orchestrator/analysis.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/json.h"
+#include "orchestrator/fleet.h"
+
+static const char *const kind_names[] = {"ratio", "events", "latency", "rate", "gauge"};
+
+const char *orch_an_kind_name(enum orch_an_kind k)
+{
+	return (size_t)k < sizeof kind_names / sizeof *kind_names ? kind_names[k] : "?";
+}
+
+const char *orch_an_verdict_name(enum orch_an_verdict v)
+{
+	return v == ORCH_AN_PASS ? "pass" : v == ORCH_AN_FAIL ? "fail" : "continue";
+}
+
+size_t orch_an_width(const struct orch_an_metric *m, size_t n_bounds)
+{
+	return m->kind == ORCH_AN_RATIO ? 2 : m->kind == ORCH_AN_LATENCY ? n_bounds + 1 : 1;
+}
+
+static void selector_free(struct orch_an_selector *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->m[i].label);
+		free(s->m[i].value);
+	}
+	free(s->m);
+	free(s->name);
+	*s = (struct orch_an_selector){0};
+}
+
+void orch_an_config_free(struct orch_an_config *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->metrics[i].name);
+		selector_free(&c->metrics[i].series);
+		selector_free(&c->metrics[i].total);
+	}
+	free(c->metrics);
+	*c = (struct orch_an_config){0};
+}
+
+/* ---- selectors: name{label="value", label=~"re", ...} ---- */
+
+static bool name_start(int c, bool colon)
+{
+	return isalpha(c) || c == '_' || (colon && c == ':');
+}
+
+static bool name_char(int c, bool colon)
+{
+	return isalnum(c) || c == '_' || (colon && c == ':');
+}
+
+static const char *skip_blank(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* A quoted value with the escapes \\ \" \n; printable ASCII. */
+static int parse_value(const char **pp, const char *s, char **out, struct err *e)
+{
+	const char *p = *pp;
+	char buf[ORCH_AN_MAX_SELECTOR];
+	size_t n = 0;
+	if (*p != '"')
+		return err_set(e, "byte %zu: expected a value in double quotes", (size_t)(p - s) + 1);
+	for (p++; *p != '"'; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (!c)
+			return err_set(e, "byte %zu: the value's closing quote is missing", (size_t)(p - s) + 1);
+		if (c < 0x20 || c >= 0x7f)
+			return err_set(e, "byte %zu: byte 0x%02x in a value (printable ASCII only)", (size_t)(p - s) + 1, c);
+		if (c == '\\') {
+			p++;
+			if (*p == 'n')
+				c = '\n';
+			else if (*p == '\\' || *p == '"')
+				c = (unsigned char)*p;
+			else
+				return err_set(e, "byte %zu: unknown escape (\\\\, \\\" and \\n only)", (size_t)(p - s));
+		}
+		buf[n++] = (char)c;
+	}
+	buf[n] = '\0';
+	*pp = p + 1;
+	if (!(*out = strdup(buf)))
+		return err_errno(e, ENOMEM, "selector");
+	return 0;
+}
+
+static int check_regex(const char *re, struct err *e)
+{
+	size_t n = strlen(re);
+	char *anchored = malloc(n + 5);
+	regex_t rx;
+	if (!anchored)
+		return err_errno(e, ENOMEM, "selector");
+	snprintf(anchored, n + 5, "^(%s)$", re);
+	int rc = regcomp(&rx, anchored, REG_EXTENDED | REG_NOSUB);
+	free(anchored);
+	if (rc != 0) {
+		char msg[128];
+		regerror(rc, &rx, msg, sizeof msg);
+		return err_set(e, "regular expression \"%.100s\": %s", re, msg);
+	}
+	regfree(&rx);
+	return 0;
+}
+
+static int parse_matcher(const char **pp, const char *s, struct orch_an_matcher *m, struct err *e)
+{
+	const char *p = *pp, *start = p;
+	if (!name_start((unsigned char)*p, false))
+		return err_set(e, "byte %zu: expected a label name", (size_t)(p - s) + 1);
+	while (name_char((unsigned char)*p, false))
+		p++;
+	if (!(m->label = strndup(start, (size_t)(p - start))))
+		return err_errno(e, ENOMEM, "selector");
+	if (!strcmp(m->label, "__name__"))
+		return err_set(e, "byte %zu: give the metric's name before '{', not as __name__", (size_t)(start - s) + 1);
+	p = skip_blank(p);
+	size_t oplen = (p[0] == '=' && p[1] != '~') ? 1 : ((p[0] == '!' || p[0] == '=') && (p[1] == '=' || p[1] == '~'))
+									? 2
+									: 0;
+	if (!oplen || (p[0] == '=' && p[1] == '='))
+		return err_set(e, "byte %zu: expected '=', '!=', '=~' or '!~'", (size_t)(p - s) + 1);
+	memcpy(m->op, p, oplen);
+	m->op[oplen] = '\0';
+	p = skip_blank(p + oplen);
+	const char *vstart = p;
+	if (parse_value(&p, s, &m->value, e) < 0)
+		return -1;
+	if (m->op[1] == '~' && check_regex(m->value, e) < 0)
+		return err_ctx(e, "byte %zu", (size_t)(vstart - s) + 1);
+	*pp = p;
+	return 0;
+}
+
+static int parse_selector(const char *s, struct orch_an_selector *sel, struct err *e)
+{
+	const char *p = skip_blank(s), *start = p;
+	if (strlen(s) > ORCH_AN_MAX_SELECTOR)
+		return err_set(e, "longer than %u bytes", ORCH_AN_MAX_SELECTOR);
+	if (!name_start((unsigned char)*p, true))
+		return err_set(e, "byte %zu: expected a metric name (letters, digits, '_', ':')", (size_t)(p - s) + 1);
+	while (name_char((unsigned char)*p, true))
+		p++;
+	if (!(sel->name = strndup(start, (size_t)(p - start))))
+		return err_errno(e, ENOMEM, "selector");
+	p = skip_blank(p);
+	if (*p == '{') {
+		p = skip_blank(p + 1);
+		while (*p != '}') {
+			if (sel->n == ORCH_AN_MAX_MATCHERS)
+				return err_set(e, "more than %d label matchers", ORCH_AN_MAX_MATCHERS);
+			struct orch_an_matcher *nm = realloc(sel->m, (sel->n + 1) * sizeof *nm);
+			if (!nm)
+				return err_errno(e, ENOMEM, "selector");
+			sel->m = nm;
+			sel->m[sel->n] = (struct orch_an_matcher){0};
+			if (parse_matcher(&p, s, &sel->m[sel->n++], e) < 0)
+				return -1;
+			p = skip_blank(p);
+			if (*p == ',')
+				p = skip_blank(p + 1);
+			else if (*p != '}')
+				return err_set(e, "byte %zu: expected ',' or '}'", (size_t)(p - s) + 1);
+		}
+		p = skip_blank(p + 1);
+	}
+	if (*p)
+		return err_set(e, "byte %zu: unexpected '%c' after the selector", (size_t)(p - s) + 1,
+			       isprint((unsigned char)*p) ? *p : '?');
+	return 0;
+}
+
+/* ---- metrics ---- */
+
+static int field_number(const struct json *j, const char *key, double *out, struct err *e)
+{
+	const struct json *v;
+	if (json_field(j, key, JSON_REAL, false, &v, e) < 0)
+		return -1;
+	if (!v)
+		return 0;
+	double d = v->type == JSON_INT ? (double)v->i : v->d;
+	if (!isfinite(d) || d < 0)
+		return err_set(e, "field \"%s\": expected a number >= 0", key);
+	*out = d;
+	return 1;
+}
+
+static int field_selector(const struct json *j, const char *key, struct orch_an_selector *sel, struct err *e)
+{
+	const char *s;
+	if (json_field_str(j, key, true, &s, e) < 0)
+		return -1;
+	if (parse_selector(s, sel, e) < 0)
+		return err_ctx(e, "field \"%s\"", key);
+	return 0;
+}
+
+static int parse_kind(const char *s, enum orch_an_kind *k, struct err *e)
+{
+	for (size_t i = 0; i < sizeof kind_names / sizeof *kind_names; i++)
+		if (!strcmp(s, kind_names[i])) {
+			*k = (enum orch_an_kind)i;
+			return 0;
+		}
+	return err_set(e, "field \"kind\": \"%.64s\" is none of ratio, events, latency, rate, gauge", s);
+}
+
+static int parse_metric(const struct json *j, struct orch_an_metric *m, struct err *e)
+{
+	static const char *const ratio_keys[] = {"name", "kind", "errors", "total", "direction",
+						 "tolerance_abs", "tolerance_rel", NULL};
+	static const char *const other_keys[] = {"name", "kind", "series", "direction", "tolerance_abs",
+						 "tolerance_rel", NULL};
+	const char *name, *kind, *dir = NULL;
+	if (j->type != JSON_OBJECT)
+		return err_set(e, "expected an object");
+	if (json_field_str(j, "name", true, &name, e) < 0)
+		return -1;
+	if (!orch_name_valid(name))
+		return err_set(e, "name \"%.64s\": 1 to 63 letters, digits, '_', '.' or '-'", name);
+	if (!(m->name = strdup(name)))
+		return err_errno(e, ENOMEM, "metric");
+	if (json_field_str(j, "kind", true, &kind, e) < 0 || parse_kind(kind, &m->kind, e) < 0 ||
+	    json_only_keys(j, m->kind == ORCH_AN_RATIO ? ratio_keys : other_keys, "metric", e) < 0 ||
+	    json_field_str(j, "direction", false, &dir, e) < 0)
+		return -1;
+	if (m->kind == ORCH_AN_RATIO) {
+		if (field_selector(j, "errors", &m->series, e) < 0 || field_selector(j, "total", &m->total, e) < 0)
+			return -1;
+	} else if (field_selector(j, "series", &m->series, e) < 0) {
+		return -1;
+	}
+	if (m->kind == ORCH_AN_LATENCY) {
+		size_t n = strlen(m->series.name);
+		if (n > 7 && !strcmp(m->series.name + n - 7, "_bucket"))
+			return err_set(e, "field \"series\": give the histogram's name without _bucket (\"%.*s\")",
+				       (int)(n - 7), m->series.name);
+		for (size_t i = 0; i < m->series.n; i++)
+			if (!strcmp(m->series.m[i].label, "le"))
+				return err_set(e, "field \"series\": le is the bucket label; every bucket is judged");
+	}
+	m->dir = ORCH_AN_HIGHER_WORSE;
+	if (dir && !strcmp(dir, "lower_is_worse") && m->kind != ORCH_AN_LATENCY)
+		m->dir = ORCH_AN_LOWER_WORSE;
+	else if (dir && strcmp(dir, "higher_is_worse"))
+		return err_set(e, "field \"direction\": \"%.64s\" is not %s", dir,
+			       m->kind == ORCH_AN_LATENCY ? "higher_is_worse (latency)"
+							  : "higher_is_worse or lower_is_worse");
+	/* the defaults when neither tolerance is given (docs/CANARY.md "Tuning") */
+	int has_abs, has_rel;
+	m->tol_rel = 0.5;
+	m->tol_abs = m->kind == ORCH_AN_RATIO ? 0.001 : m->kind == ORCH_AN_LATENCY ? 0.002 : 1.0 / 3600;
+	double abs = 0, rel = 0;
+	if ((has_abs = field_number(j, "tolerance_abs", &abs, e)) < 0 ||
+	    (has_rel = field_number(j, "tolerance_rel", &rel, e)) < 0)
+		return -1;
+	if (has_abs || has_rel) {
+		m->tol_abs = abs;
+		m->tol_rel = rel;
+	} else if (m->kind == ORCH_AN_RATE || m->kind == ORCH_AN_GAUGE) {
+		return err_set(e, "a %s metric needs tolerance_abs or tolerance_rel (in its own units)",
+			       orch_an_kind_name(m->kind));
+	}
+	if (m->tol_abs <= 0 && m->tol_rel <= 0)
+		return err_set(e, "tolerance_abs and tolerance_rel are both 0: a release as good as the old one "
+				  "could never pass");
+	if ((m->kind == ORCH_AN_RATIO || m->kind == ORCH_AN_LATENCY) && m->tol_abs >= 1)
+		return err_set(e, "field \"tolerance_abs\": a share, below 1 (0.001 is 0.1 percentage point)");
+	if (m->dir == ORCH_AN_LOWER_WORSE && m->tol_rel >= 1)
+		return err_set(e, "field \"tolerance_rel\": below 1 when lower is worse (0.2: may drop by 20%%)");
+	if (m->tol_rel > 1000 || m->tol_abs > 1e15)
+		return err_set(e, "a tolerance that large judges nothing");
+	return 0;
+}
+
+int orch_an_config_parse(const char *buf, size_t len, const char *what, struct orch_an_config *c, struct err *e)
+{
+	static const char *const keys[] = {"metrics", NULL};
+	const struct json *arr;
+	struct json *j;
+	int rc = -1;
+	*c = (struct orch_an_config){0};
+	if (len > ORCH_AN_MAX_FILE)
+		return err_set(e, "%s: larger than %u bytes", what, ORCH_AN_MAX_FILE);
+	if (!(j = json_parse(buf, len, e)))
+		return err_ctx(e, "%s", what);
+	if (json_only_keys(j, keys, what, e) < 0 || json_field(j, "metrics", JSON_ARRAY, true, &arr, e) < 0) {
+		err_ctx(e, "%s", what);
+		goto out;
+	}
+	if (arr->arr.n == 0 || arr->arr.n > ORCH_AN_MAX_METRICS) {
+		err_set(e, "%s: \"metrics\" lists %zu metrics (1 to %d)", what, arr->arr.n, ORCH_AN_MAX_METRICS);
+		goto out;
+	}
+	if (!(c->metrics = calloc(arr->arr.n, sizeof *c->metrics))) {
+		err_errno(e, ENOMEM, "%s", what);
+		goto out;
+	}
+	for (size_t i = 0; i < arr->arr.n; i++) {
+		struct orch_an_metric *m = &c->metrics[c->n++];
+		if (parse_metric(arr->arr.v[i], m, e) < 0) {
+			if (m->name)
+				err_ctx(e, "%s: metric #%zu (\"%s\")", what, i + 1, m->name);
+			else
+				err_ctx(e, "%s: metric #%zu", what, i + 1);
+			goto out;
+		}
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(c->metrics[k].name, m->name)) {
+				err_set(e, "%s: metrics #%zu and #%zu are both named \"%s\"", what, k + 1, i + 1, m->name);
+				goto out;
+			}
+	}
+	rc = 0;
+out:
+	json_free(j);
+	if (rc < 0)
+		orch_an_config_free(c);
+	return rc;
+}
+
+/* Go's promhttp and most client libraries' HTTP middleware count requests in
+ * http_requests_total with the status in `code` and time them in the
+ * http_request_duration_seconds histogram (docs/CANARY.md lists who uses
+ * `status` instead, and the file to give then). */
+static const char default_set[] =
+	"{\"metrics\": ["
+	"{\"name\": \"errors\", \"kind\": \"ratio\", \"errors\": \"http_requests_total{code=~\\\"5..\\\"}\","
+	" \"total\": \"http_requests_total\", \"tolerance_abs\": 0.001, \"tolerance_rel\": 0.5},"
+	"{\"name\": \"latency\", \"kind\": \"latency\", \"series\": \"http_request_duration_seconds\","
+	" \"tolerance_abs\": 0.002, \"tolerance_rel\": 0.5}]}";
+
+int orch_an_config_default(struct orch_an_config *c, struct err *e)
+{
+	return orch_an_config_parse(default_set, sizeof default_set - 1, "the default analysis", c, e);
+}
