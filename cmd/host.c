@@ -75,7 +75,7 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ctx)
 
 /* One request; *status and the body (NUL-terminated) on any HTTP answer. */
 static int call(struct client *cl, const char *method, const char *path, const char *body, long *status, char **out,
-		struct err *e)
+		size_t *out_len, struct err *e)
 {
 	char url[1024], auth[4200];
 	struct curl_slist *h = NULL;
@@ -114,6 +114,8 @@ static int call(struct client *cl, const char *method, const char *path, const c
 	if (!b.p && !(b.p = strdup("")))
 		return err_errno(e, ENOMEM, "response");
 	*out = b.p;
+	if (out_len)
+		*out_len = b.len;
 	return 0;
 }
 
@@ -123,7 +125,7 @@ static struct json *call_json(struct client *cl, const char *method, const char 
 {
 	_cleanup_free_ char *out = NULL;
 	long st = 0;
-	if (call(cl, method, path, body, &st, &out, e) < 0)
+	if (call(cl, method, path, body, &st, &out, NULL, e) < 0)
 		return NULL;
 	if (status)
 		*status = st;
@@ -404,8 +406,9 @@ static int do_logs(struct client *cl, char **args, int n, struct err *e)
 	char path[256];
 	_cleanup_free_ char *out = NULL;
 	long st;
+	size_t len = 0;
 	snprintf(path, sizeof path, "%s%s%s?tail=%llu", API_PATH_APP_PREFIX, args[optind], API_PATH_LOGS_SUFFIX, tail);
-	if (call(cl, "GET", path, NULL, &st, &out, e) < 0)
+	if (call(cl, "GET", path, NULL, &st, &out, &len, e) < 0)
 		return -1;
 	if (st != 200) {
 		struct json *j = json_parse(out, strlen(out), e);
@@ -413,11 +416,11 @@ static int do_logs(struct client *cl, char **args, int n, struct err *e)
 		json_free(j);
 		return -1;
 	}
-	/* the app's own bytes: escaped unless asked for as they are */
+	/* the app's own bytes (NULs too): escaped unless asked for as they are */
 	if (raw)
-		fwrite(out, 1, strlen(out), stdout);
+		fwrite(out, 1, len, stdout);
 	else
-		term_fwrite(stdout, out, strlen(out), TERM_LINES);
+		term_fwrite(stdout, out, len, TERM_LINES);
 	return 0;
 }
 
