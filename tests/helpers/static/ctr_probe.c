@@ -227,7 +227,8 @@ static int stdio_attack(void)
 		TRY("chmod", chmod(p, 06777));
 		TRY("chown", chown(p, 4242, 4242));
 		TRY("truncate", truncate(p, 0));
-		int w = open(p, O_WRONLY | O_TRUNC | O_CLOEXEC);
+		/* non-blocking: into a pipe nobody drains (its own stdin) the copy must not hang */
+		int w = open(p, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NONBLOCK);
 		TRY("reopen", w);
 		if (w >= 0) {
 			/* a copy of a binary, made setuid root: the shape of the review's finding */
