@@ -17,6 +17,7 @@
 #include "lib/cleanup.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/term.h"
 #include "lib/token.h"
 #include "runtime/rampd/api_server.h"
 #include "runtime/rampd/config.h"
@@ -36,7 +37,8 @@ static void usage(FILE *f)
 		   "                                   run this version (pulled, started, health-checked)\n"
 		   "  revert APP [--to DIGEST] [--generation N] [--wait [--timeout DUR]]\n"
 		   "                                   go back to a kept version (default: the previous one)\n"
-		   "  logs APP [--tail N]              the app's recent output\n"
+		   "  logs APP [--tail N] [--raw]      the app's recent output; control characters are\n"
+		   "                                   shown escaped unless --raw\n"
 		   "  rm APP [--generation N]          stop the app and forget it\n"
 		   "\n"
 		   "Without --generation, deploy and revert take one more than the app's, so they win over a\n"
@@ -74,7 +76,7 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ctx)
 
 /* One request; *status and the body (NUL-terminated) on any HTTP answer. */
 static int call(struct client *cl, const char *method, const char *path, const char *body, long *status, char **out,
-		struct err *e)
+		size_t *out_len, struct err *e)
 {
 	char url[1024], auth[4200];
 	struct curl_slist *h = NULL;
@@ -113,6 +115,8 @@ static int call(struct client *cl, const char *method, const char *path, const c
 	if (!b.p && !(b.p = strdup("")))
 		return err_errno(e, ENOMEM, "response");
 	*out = b.p;
+	if (out_len)
+		*out_len = b.len;
 	return 0;
 }
 
@@ -122,7 +126,7 @@ static struct json *call_json(struct client *cl, const char *method, const char 
 {
 	_cleanup_free_ char *out = NULL;
 	long st = 0;
-	if (call(cl, method, path, body, &st, &out, e) < 0)
+	if (call(cl, method, path, body, &st, &out, NULL, e) < 0)
 		return NULL;
 	if (status)
 		*status = st;
@@ -175,35 +179,36 @@ static void print_app(const struct json *a)
 {
 	char d[32];
 	const struct json *health = json_get(a, API_F_HEALTH), *v;
-	printf("app          %s\n", jstr(a, API_F_NAME));
-	printf("phase        %s since %s%s%s\n", jstr(a, API_F_PHASE), jstr(a, API_F_PHASE_SINCE),
-	       *jstr(a, API_F_MESSAGE) ? ": " : "", jstr(a, API_F_MESSAGE));
-	printf("generation   %lld  rollout %s\n", (long long)jint(a, API_F_GENERATION), jstr(a, API_F_ROLLOUT));
+	term_printf(stdout, "app          %s\n", jstr(a, API_F_NAME));
+	term_printf(stdout, "phase        %s since %s%s%s\n", jstr(a, API_F_PHASE), jstr(a, API_F_PHASE_SINCE),
+		    *jstr(a, API_F_MESSAGE) ? ": " : "", jstr(a, API_F_MESSAGE));
+	term_printf(stdout, "generation   %lld  rollout %s\n", (long long)jint(a, API_F_GENERATION),
+		    jstr(a, API_F_ROLLOUT));
 	if ((v = json_get(a, API_F_DESIRED)) && v->type == JSON_OBJECT)
-		printf("desired      %s\n", jstr(v, API_F_IMAGE));
+		term_printf(stdout, "desired      %s\n", jstr(v, API_F_IMAGE));
 	if ((v = json_get(a, API_F_CURRENT)) && v->type == JSON_OBJECT)
-		printf("current      %s (since %s)\n", jstr(v, API_F_IMAGE), jstr(v, API_F_SINCE));
+		term_printf(stdout, "current      %s (since %s)\n", jstr(v, API_F_IMAGE), jstr(v, API_F_SINCE));
 	if ((v = json_get(a, API_F_PREVIOUS)) && v->type == JSON_ARRAY)
 		for (size_t i = 0; i < v->arr.n; i++)
-			printf("%-13s%s\n", i ? "" : "previous", short_digest(v->arr.v[i], d, sizeof d));
+			term_printf(stdout, "%-13s%s\n", i ? "" : "previous", short_digest(v->arr.v[i], d, sizeof d));
 	if (health) {
 		const struct json *ok = json_get(health, API_F_HEALTHY), *p = json_get(health, API_F_PROBES);
-		printf("healthy      %s%s%s\n", ok && ok->type == JSON_BOOL && ok->b ? "yes since " : "no",
-		       jstr(health, API_F_HEALTHY_SINCE), "");
+		term_printf(stdout, "healthy      %s%s%s\n", ok && ok->type == JSON_BOOL && ok->b ? "yes since " : "no",
+			    jstr(health, API_F_HEALTHY_SINCE), "");
 		for (size_t i = 0; p && p->type == JSON_ARRAY && i < p->arr.n; i++) {
 			const struct json *ms = json_get(p->arr.v[i], "ms"), *pok = json_get(p->arr.v[i], "ok");
-			printf("  probe %s %s %.1f ms %s\n", jstr(p->arr.v[i], "time"),
-			       pok && pok->type == JSON_BOOL && pok->b ? "ok  " : "FAIL",
-			       ms && ms->type == JSON_REAL ? ms->d : ms && ms->type == JSON_INT ? (double)ms->i : 0.0,
-			       jstr(p->arr.v[i], "output"));
+			term_printf(stdout, "  probe %s %s %.1f ms %s\n", jstr(p->arr.v[i], "time"),
+				    pok && pok->type == JSON_BOOL && pok->b ? "ok  " : "FAIL",
+				    ms && ms->type == JSON_REAL ? ms->d : ms && ms->type == JSON_INT ? (double)ms->i : 0.0,
+				    jstr(p->arr.v[i], "output"));
 		}
 	}
-	printf("restarts     %lld\n", (long long)jint(a, API_F_RESTARTS));
+	term_printf(stdout, "restarts     %lld\n", (long long)jint(a, API_F_RESTARTS));
 	if ((v = json_get(a, API_F_HISTORY)) && v->type == JSON_ARRAY) {
-		printf("history\n");
+		term_printf(stdout, "history\n");
 		for (size_t i = 0; i < v->arr.n; i++)
-			printf("  %s %-10s %s\n", jstr(v->arr.v[i], "time"), jstr(v->arr.v[i], API_F_PHASE),
-			       jstr(v->arr.v[i], API_F_MESSAGE));
+			term_printf(stdout, "  %s %-10s %s\n", jstr(v->arr.v[i], "time"), jstr(v->arr.v[i], API_F_PHASE),
+				    jstr(v->arr.v[i], API_F_MESSAGE));
 	}
 }
 
@@ -223,9 +228,9 @@ static int do_status(struct client *cl, const char *app, bool json, struct err *
 		printf("%-20s %-10s %-20s %-10s %-24s %s\n", "APP", "PHASE", "CURRENT", "GENERATION", "ROLLOUT", "RESTARTS");
 		for (size_t i = 0; apps && apps->type == JSON_ARRAY && i < apps->arr.n; i++) {
 			const struct json *a = apps->arr.v[i];
-			printf("%-20s %-10s %-20s %-10lld %-24s %lld\n", jstr(a, API_F_NAME), jstr(a, API_F_PHASE),
-			       short_digest(json_get(a, API_F_CURRENT), d, sizeof d), (long long)jint(a, API_F_GENERATION),
-			       jstr(a, API_F_ROLLOUT), (long long)jint(a, API_F_RESTARTS));
+			term_printf(stdout, "%-20s %-10s %-20s %-10lld %-24s %lld\n", jstr(a, API_F_NAME), jstr(a, API_F_PHASE),
+				    short_digest(json_get(a, API_F_CURRENT), d, sizeof d), (long long)jint(a, API_F_GENERATION),
+				    jstr(a, API_F_ROLLOUT), (long long)jint(a, API_F_RESTARTS));
 		}
 	}
 	json_free(j);
@@ -374,7 +379,7 @@ static int do_change(struct client *cl, const char *verb, char **args, int n, st
 	if (des && des->type == JSON_OBJECT)
 		snprintf(digest, sizeof digest, "%s", jstr(des, API_F_DIGEST));
 	if (deploy || revert)
-		printf("%s: %s %s (generation %llu)\n", app, deploy ? "deploying" : "reverting to", digest, gen);
+		term_printf(stdout, "%s: %s %s (generation %llu)\n", app, deploy ? "deploying" : "reverting to", digest, gen);
 	else
 		printf("%s: deleted\n", app);
 	json_free(j);
@@ -383,12 +388,16 @@ static int do_change(struct client *cl, const char *verb, char **args, int n, st
 
 static int do_logs(struct client *cl, char **args, int n, struct err *e)
 {
-	static const struct option opts[] = {{"tail", required_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+		{"tail", required_argument, NULL, 't'}, {"raw", no_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
 	unsigned long long tail = 100;
+	bool raw = false;
 	int c;
 	optind = 0; /* glibc: start over on the new argument vector */
 	while ((c = getopt_long(n, args, "", opts, NULL)) != -1) {
-		if (c != 't' || cmd_parse_uint("host", "--tail", optarg, 10000, &tail))
+		if (c == 'r')
+			raw = true;
+		else if (c != 't' || cmd_parse_uint("host", "--tail", optarg, 10000, &tail))
 			return -2;
 	}
 	if (n - optind != 1)
@@ -398,8 +407,9 @@ static int do_logs(struct client *cl, char **args, int n, struct err *e)
 	char path[256];
 	_cleanup_free_ char *out = NULL;
 	long st;
+	size_t len = 0;
 	snprintf(path, sizeof path, "%s%s%s?tail=%llu", API_PATH_APP_PREFIX, args[optind], API_PATH_LOGS_SUFFIX, tail);
-	if (call(cl, "GET", path, NULL, &st, &out, e) < 0)
+	if (call(cl, "GET", path, NULL, &st, &out, &len, e) < 0)
 		return -1;
 	if (st != 200) {
 		struct json *j = json_parse(out, strlen(out), e);
@@ -407,7 +417,11 @@ static int do_logs(struct client *cl, char **args, int n, struct err *e)
 		json_free(j);
 		return -1;
 	}
-	fwrite(out, 1, strlen(out), stdout);
+	/* the app's own bytes (NULs too): escaped unless asked for as they are */
+	if (raw)
+		fwrite(out, 1, len, stdout);
+	else
+		term_fwrite(stdout, out, len, TERM_LINES);
 	return 0;
 }
 

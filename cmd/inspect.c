@@ -11,6 +11,7 @@
 #include "image/verify.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/term.h"
 
 static void usage(FILE *f)
 {
@@ -45,16 +46,16 @@ static void on_problem(void *ctx, const char *what, const char *msg)
 		jgen_kstr(p->g, "problem", msg);
 		jgen_obj_close(p->g);
 	} else {
-		printf("  MISMATCH %s: %s\n", what, msg);
+		term_printf(stdout, "  MISMATCH %s: %s\n", what, msg);
 	}
 }
 
 static void print_strv(const char *label, const struct img_strv *s)
 {
-	printf("  %-12s", label);
+	term_printf(stdout, "  %-12s", label);
 	for (size_t i = 0; i < s->n; i++)
-		printf("%s\"%s\"", i ? " " : "[", s->v[i]);
-	printf("%s\n", s->n ? "]" : "[]");
+		term_printf(stdout, "%s\"%s\"", i ? " " : "[", s->v[i]);
+	term_printf(stdout, "%s\n", s->n ? "]" : "[]");
 }
 
 /* A record's signature: "unsigned", "unverified", or what the policy says. */
@@ -92,23 +93,24 @@ static void human(const struct img_image *img, const struct img_record *recs, co
 	const struct img_config *c = &img->config;
 	const char *name = img_kvs_get(&img->desc.annotations, IMG_ANN_REF_NAME);
 	int64_t total = 0;
-	printf("image        %s%s%s%s\n", img->source, name ? " (" : "", name ? name : "", name ? ")" : "");
-	printf("digest       %s\n", img->desc.digest.s);
-	printf("platform     %s/%s%s%s\n", c->platform.os ? c->platform.os : "?",
-	       c->platform.architecture ? c->platform.architecture : "?", c->platform.variant ? "/" : "",
-	       c->platform.variant ? c->platform.variant : "");
+	term_printf(stdout, "image        %s%s%s%s\n", img->source, name ? " (" : "", name ? name : "", name ? ")" : "");
+	term_printf(stdout, "digest       %s\n", img->desc.digest.s);
+	term_printf(stdout, "platform     %s/%s%s%s\n", c->platform.os ? c->platform.os : "?",
+		    c->platform.architecture ? c->platform.architecture : "?", c->platform.variant ? "/" : "",
+		    c->platform.variant ? c->platform.variant : "");
 	if (c->created)
-		printf("created      %s\n", c->created);
+		term_printf(stdout, "created      %s\n", c->created);
 	for (size_t i = 0; i < img->manifest.n_layers; i++)
 		total += img->manifest.layers[i].size;
-	printf("size         %lld bytes in %zu layer%s\n", (long long)total, img->manifest.n_layers,
-	       img->manifest.n_layers == 1 ? "" : "s");
+	term_printf(stdout, "size         %lld bytes in %zu layer%s\n", (long long)total, img->manifest.n_layers,
+		    img->manifest.n_layers == 1 ? "" : "s");
 	printf("layers\n");
 	for (size_t i = 0; i < img->manifest.n_layers; i++) {
 		const struct img_descriptor *d = &img->manifest.layers[i];
 		const char *comp = img_kvs_get(&d->annotations, "io.ramp.compression");
-		printf("  %-3zu %s  %12lld B  %s\n      diff_id %s\n", i + 1, d->digest.s, (long long)d->size,
-		       comp ? comp : d->media_type, c->diff_ids[i].s);
+		term_printf(stdout, "  %-3zu %s  %12lld B  %s\n", i + 1, d->digest.s, (long long)d->size,
+			    comp ? comp : d->media_type);
+		printf("      diff_id %s\n", c->diff_ids[i].s);
 	}
 	printf("config\n");
 	if (c->has_entrypoint)
@@ -116,38 +118,38 @@ static void human(const struct img_image *img, const struct img_record *recs, co
 	if (c->has_cmd)
 		print_strv("cmd", &c->cmd);
 	for (size_t i = 0; i < c->env.n; i++)
-		printf("  %-12s%s\n", i ? "" : "env", c->env.v[i]);
+		term_printf(stdout, "  %-12s%s\n", i ? "" : "env", c->env.v[i]);
 	if (c->workdir)
-		printf("  %-12s%s\n", "workdir", c->workdir);
+		term_printf(stdout, "  %-12s%s\n", "workdir", c->workdir);
 	if (c->user)
-		printf("  %-12s%s\n", "user", c->user);
+		term_printf(stdout, "  %-12s%s\n", "user", c->user);
 	for (size_t i = 0; i < c->exposed_ports.n; i++)
-		printf("  %-12s%s\n", i ? "" : "ports", c->exposed_ports.v[i]);
+		term_printf(stdout, "  %-12s%s\n", i ? "" : "ports", c->exposed_ports.v[i]);
 	if (c->stop_signal)
-		printf("  %-12s%s\n", "stop signal", c->stop_signal);
+		term_printf(stdout, "  %-12s%s\n", "stop signal", c->stop_signal);
 	if (c->healthcheck) {
 		print_strv("health", &c->healthcheck->test);
-		printf("  %-12sinterval %llds, timeout %llds, start period %llds, retries %lld\n", "",
-		       (long long)(c->healthcheck->interval / 1000000000LL), (long long)(c->healthcheck->timeout / 1000000000LL),
-		       (long long)(c->healthcheck->start_period / 1000000000LL), (long long)c->healthcheck->retries);
+		term_printf(stdout, "  %-12sinterval %llds, timeout %llds, start period %llds, retries %lld\n", "",
+			    (long long)(c->healthcheck->interval / 1000000000LL), (long long)(c->healthcheck->timeout / 1000000000LL),
+			    (long long)(c->healthcheck->start_period / 1000000000LL), (long long)c->healthcheck->retries);
 	}
 	for (size_t i = 0; i < c->labels.n; i++)
-		printf("  %-12s%s=%s\n", i ? "" : "labels", c->labels.v[i].k, c->labels.v[i].v);
+		term_printf(stdout, "  %-12s%s=%s\n", i ? "" : "labels", c->labels.v[i].k, c->labels.v[i].v);
 	if (img->manifest.annotations.n)
 		printf("annotations\n");
 	for (size_t i = 0; i < img->manifest.annotations.n; i++)
-		printf("  %s=%s\n", img->manifest.annotations.v[i].k, img->manifest.annotations.v[i].v);
-	printf("test records%s\n", n_recs ? "" : "  none");
+		term_printf(stdout, "  %s=%s\n", img->manifest.annotations.v[i].k, img->manifest.annotations.v[i].v);
+	term_printf(stdout, "test records%s\n", n_recs ? "" : "  none");
 	for (size_t i = 0; i < n_recs; i++) {
 		const struct img_record *r = &recs[i];
-		printf("  %s  %s/%s%s%s, kernel %s, %s, exit %d in %.1f s:", r->time,
+		term_printf(stdout, "  %s  %s/%s%s%s, kernel %s, %s, exit %d in %.1f s:", r->time,
 		       r->platform.os, r->platform.architecture, r->platform.variant ? "/" : "",
 		       r->platform.variant ? r->platform.variant : "", r->kernel,
 		       r->envelope ? img_result_name(r->result) : img_record_passed(r) ? "passed" : "FAILED", r->exit_code,
 		       r->duration_ms / 1000.0);
 		for (size_t j = 0; j < r->command.n; j++)
-			printf(" %s", r->command.v[j]);
-		printf("\n      %s\n", vs[i].text);
+			term_printf(stdout, " %s", r->command.v[j]);
+		term_printf(stdout, "\n      %s\n", vs[i].text);
 	}
 }
 

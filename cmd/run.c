@@ -23,6 +23,7 @@
 #include "lib/fs.h"
 #include "lib/log.h"
 #include "runtime/launch.h"
+#include "runtime/stdio_proxy.h"
 #include "runtime/store.h"
 
 #define CLI_STORE_DEFAULT "/var/cache/ramp"
@@ -48,8 +49,11 @@ static void usage_run(FILE *f)
 		   "\n"
 		   "Run an image as an isolated container, with the runtime rampd uses, and exit\n"
 		   "with its status. IMAGE is an oci-archive or a layout directory (optionally :NAME).\n"
-		   "COMMAND replaces the image's cmd (its entrypoint stays). SIGINT and SIGTERM stop\n"
-		   "the container cleanly: its stop signal, the grace period, then SIGKILL.\n"
+		   "COMMAND replaces the image's cmd (its entrypoint stays). SIGINT, SIGTERM and SIGHUP\n"
+		   "stop the container cleanly: its stop signal, the grace period, then SIGKILL.\n"
+		   "Its stdin, stdout and stderr are pipes to ramp's (or, when stdin and stdout are\n"
+		   "your terminal, a terminal of its own, yours in raw mode meanwhile): never your\n"
+		   "files or terminal themselves.\n"
 		   "\n"
 		   "  --rm               remove the container's writable layer afterwards\n"
 		   "  --net host|private host network (default) or a private one with only lo\n"
@@ -147,9 +151,10 @@ static int run_image(struct run_opts *o, struct img_image *img, int *status, str
 	struct rt_store st = {.fd = -1, .lock_fd = -1};
 	struct rt_store_image im = {0};
 	struct rt_launch l = {0};
-	struct rt_container c = {.pid = -1, .pidfd = -1, .cgroup_fd = -1};
+	struct rt_container c = {.pid = -1, .pidfd = -1, .cgroup_fd = -1, .pty = -1};
 	_cleanup_free_ char *appdir = NULL, *rundir = NULL, *upper = NULL, *work = NULL, *flat = NULL;
 	_cleanup_close_ int sfd = -1;
+	struct rt_stdio io = {0};
 	sigset_t mask, old;
 	int rc = -1;
 	bool started = false;
@@ -200,18 +205,23 @@ static int run_image(struct run_opts *o, struct img_image *img, int *status, str
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	if ((sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
 		err_sys(e, "signalfd");
 		goto restore;
 	}
-	if (rt_start(&l.spec, &c, e) < 0)
+	/* the container gets descriptors of its own, never the caller's */
+	if (rt_stdio_prepare(&io, &l.spec, e) < 0 || rt_start(&l.spec, &c, e) < 0)
 		goto restore;
 	started = true;
-	if (wait_or_stop(&c, l.stop_signal, o->grace_ms, sfd, status, e) < 0)
+	if (rt_stdio_start(&io, &c, e) < 0 || wait_or_stop(&c, l.stop_signal, o->grace_ms, sfd, status, e) < 0)
 		goto restore;
 	rc = 0;
 restore:
+	if (started && rc < 0)
+		rt_container_release(&c); /* its output ends with it */
+	rt_stdio_finish(&io);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 out:
 	if (started)

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/term.h"
+
 static const char *prog = "ramp";
 static enum log_level level = LOG_LVL_NOTICE;
 static int journal = -1; /* -1 unknown, 0 no, 1 yes */
@@ -46,7 +48,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	static const char *names[] = {[LOG_LVL_ERR] = "error", [LOG_LVL_WARN] = "warning",
 				      [LOG_LVL_NOTICE] = "", [LOG_LVL_INFO] = "", [LOG_LVL_DEBUG] = "debug"};
-	char line[4096];
+	char line[4096], msg[4096];
 	int n;
 	va_list ap;
 
@@ -59,8 +61,13 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	else
 		n = snprintf(line, sizeof line, "%s: ", prog);
 	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+	int m = vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	/* messages quote untrusted text (image fields, hosts' and registries' answers):
+	   no control character of theirs reaches the terminal or the journal */
+	if (m > 0)
+		term_escape(msg, (size_t)m < sizeof msg ? (size_t)m : sizeof msg - 1, 0, line + n, sizeof line - (size_t)n,
+			    NULL);
 	/* one write per line so concurrent writers do not interleave */
 	size_t len = strlen(line);
 	if (len + 1 < sizeof line) {

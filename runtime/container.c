@@ -127,7 +127,8 @@ struct proc {
 	const char *path;  /* PATH to search argv[0] in */
 	const char *cwd;
 	const char *user;
-	int stdio[3];
+	int stdio[3];      /* caller's fds, or RT_FD_NULL, RT_FD_PTY */
+	int pty;           /* the slave of an RT_FD_PTY terminal, made in the child */
 	const int *fds;
 	size_t n_fds;
 	const struct rt_rlimit *rlimits;
@@ -151,12 +152,16 @@ static int proc_prepare(struct proc *p, const char *const *argv, const char *con
 {
 	memset(p, 0, sizeof *p);
 	p->msgfd = -1;
+	p->pty = -1;
 	if (!argv || !argv[0] || !argv[0][0])
 		return err_set(e, "no command to run");
 	if (cwd && cwd[0] != '/')
 		return err_set(e, "working directory \"%s\": expected an absolute path", cwd);
 	if (n_fds > MAX_FDS)
 		return err_set(e, "%zu sockets to hand over, more than %d", n_fds, MAX_FDS);
+	for (int t = 0; t < 3; t++)
+		if (stdio[t] < RT_FD_PTY)
+			return err_set(e, "fd %d: %d is not a descriptor", t, stdio[t]);
 	size_t n = 0;
 	for (; env && env[n]; n++)
 		if (!strchr(env[n], '=') || env[n][0] == '=')
@@ -210,22 +215,34 @@ static int proc_prepare(struct proc *p, const char *const *argv, const char *con
 
 /* Child side: stdio on 0-2, the handed sockets on 3.., the message pipe right after them
    (close-on-exec), everything else closed. Sources are first copied above every target
-   so that no placement overwrites a source still needed. */
+   so that no placement overwrites a source still needed. Runs inside the container's
+   root, so RT_FD_NULL opens its own /dev/null. */
 static int setup_fds(struct proc *p, struct err *e)
 {
 	int top = 3 + (int)p->n_fds;
 	int src[3 + MAX_FDS];
 	for (int t = 0; t < top; t++)
 		src[t] = t < 3 ? p->stdio[t] : p->fds[t - 3];
+	bool own[3] = {false, false, false};
+	for (int t = 0; t < 3; t++) {
+		if (src[t] == RT_FD_PTY)
+			src[t] = p->pty;
+		else if (src[t] == RT_FD_NULL && (own[t] = true) && (src[t] = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+			return rt_cerr(e, errno, "open the container's /dev/null as fd %d", t);
+	}
 	int hi = top;
 	for (int t = 0; t < top; t++)
 		if (src[t] >= hi)
 			hi = src[t] + 1;
 	if (p->msgfd >= hi)
 		hi = p->msgfd + 1;
-	for (int t = 0; t < top; t++)
+	for (int t = 0; t < top; t++) {
+		int orig = src[t];
 		if (src[t] >= 0 && (src[t] = fcntl(src[t], F_DUPFD_CLOEXEC, hi)) < 0)
 			return rt_cerr(e, errno, "duplicate fd for %d", t);
+		if (t < 3 && own[t])
+			close(orig); /* its number may be one the caller left to inherit */
+	}
 	int msg = fcntl(p->msgfd, F_DUPFD_CLOEXEC, hi);
 	if (msg < 0)
 		return rt_cerr(e, errno, "duplicate the message fd");
@@ -245,6 +262,17 @@ static int setup_fds(struct proc *p, struct err *e)
 	p->msgfd = top;
 	if (close_range((unsigned)top + 1, ~0U, 0) < 0)
 		return rt_cerr(e, errno, "close inherited fds");
+	/* the terminal becomes the controlling one of a session of the app's own (under an
+	   init the app is not the session's leader yet) */
+	for (int t = 0; t < 3; t++) {
+		if (p->stdio[t] != RT_FD_PTY)
+			continue;
+		if (getsid(0) != getpid() && setsid() < 0)
+			return rt_cerr(e, errno, "setsid for the terminal");
+		if (ioctl(t, TIOCSCTTY, 0) < 0)
+			return rt_cerr(e, errno, "make the terminal the controlling one");
+		break;
+	}
 	return 0;
 }
 
@@ -355,10 +383,65 @@ static int lo_up(struct err *e)
 	return r;
 }
 
+/* Child side: a terminal in the container's own devpts instance (mounted by
+   rt_root_setup); its master goes to the caller over sock, its slave to p->pty. */
+static int make_pty(const struct rt_spec *s, const struct rt_ids *ids, int sock, struct proc *p, struct err *e)
+{
+	int m = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), unlock = 0, r = -1;
+	if (m < 0)
+		return rt_cerr(e, errno, "open the container's /dev/pts/ptmx");
+	struct winsize ws = {.ws_row = s->tty_rows, .ws_col = s->tty_cols};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	char byte = 0;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &m, sizeof m);
+	/* TIOCGPTPEER opens the slave of this very master, whatever /dev/pts/N names */
+	if (ioctl(m, TIOCSPTLCK, &unlock) < 0 || (p->pty = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+		rt_cerr(e, errno, "make a terminal in the container's /dev/pts");
+	else if ((ws.ws_row || ws.ws_col) && ioctl(p->pty, TIOCSWINSZ, &ws) < 0)
+		rt_cerr(e, errno, "set the terminal's size");
+	else if (fchown(p->pty, ids->uid, (gid_t)-1) < 0)
+		rt_cerr(e, errno, "give the terminal to uid %u", (unsigned)ids->uid);
+	else if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+		rt_cerr(e, errno, "hand the terminal to the caller");
+	else
+		r = 0;
+	close(m);
+	return r;
+}
+
+/* The master the child sent, or -1. */
+static int recv_pty(int sock)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	char byte;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+	int fd = -1;
+	if (recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0)
+		return -1;
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(c), sizeof fd);
+	return fd;
+}
+
 struct start {
 	const struct rt_spec *s;
 	const struct rt_root_plan *plan;
 	struct proc *proc;
+	int pty_sock; /* the child's end, when a terminal is wanted */
 };
 
 /* Child side of rt_start: PID 1 of the new namespaces. */
@@ -389,6 +472,8 @@ static void __attribute__((noreturn)) start_child(struct start *st)
 		goto fail;
 	if (rt_user_resolve(s->user, &ids, &e) < 0)
 		goto fail;
+	if (st->pty_sock >= 0 && make_pty(s, &ids, st->pty_sock, st->proc, &e) < 0)
+		goto fail;
 	if (!s->init)
 		proc_exec(st->proc, &ids);
 	pid_t app = rt_clone(0, NULL, -1);
@@ -402,8 +487,18 @@ static void __attribute__((noreturn)) start_child(struct start *st)
 	struct rt_ids root = {.uid = 0, .gid = 0, .n_groups = 0};
 	if (rt_caps_become(UINT64_C(1) << CAP_KILL, &root, &e) < 0 || rt_seccomp_load(st->proc->seccomp, &e) < 0)
 		goto fail;
-	/* nothing of the caller's stays open in the init, including the message pipe */
-	close_range(0, ~0U, 0);
+	/* nothing of the caller's stays open in the init, including the message pipe, but
+	   what it holds for the caller */
+	if (s->hold_fd >= 0 && dup2(s->hold_fd, RT_INIT_HELD_FD) < 0) {
+		rt_cerr(&e, errno, "hold fd %d", s->hold_fd);
+		goto fail;
+	}
+	if (s->hold_fd >= 0) {
+		close_range(0, RT_INIT_HELD_FD - 1, 0);
+		close_range(RT_INIT_HELD_FD + 1, ~0U, 0);
+	} else {
+		close_range(0, ~0U, 0);
+	}
 	rt_init_run(app);
 fail:
 	send_msg(st->proc->msgfd, MSG_ERR, 0, &e);
@@ -422,6 +517,7 @@ void rt_spec_init(struct rt_spec *s)
 {
 	memset(s, 0, sizeof *s);
 	s->stdin_fd = s->stdout_fd = s->stderr_fd = -1;
+	s->hold_fd = -1;
 }
 
 int rt_start(const struct rt_spec *s, struct rt_container *c, struct err *e)
@@ -431,15 +527,25 @@ int rt_start(const struct rt_spec *s, struct rt_container *c, struct err *e)
 	c->pid = -1;
 	c->pidfd = -1;
 	c->cgroup_fd = -1;
+	c->pty = -1;
 
 	struct proc proc;
 	struct rt_root_plan plan = {0};
 	struct rt_cgroup cg = {.path = NULL, .fd = -1};
-	int pipefd[2] = {-1, -1};
+	int pipefd[2] = {-1, -1}, ptysock[2] = {-1, -1};
 	int r = -1;
 	int stdio[3] = {s->stdin_fd, s->stdout_fd, s->stderr_fd};
+	bool pty = stdio[0] == RT_FD_PTY || stdio[1] == RT_FD_PTY || stdio[2] == RT_FD_PTY;
 	if (proc_prepare(&proc, s->argv, s->env, s->cwd, s->user, stdio, s->fds, s->fd_names, s->n_fds, e) < 0)
 		goto out;
+	if (s->hold_fd >= 0 && !s->init) {
+		err_set(e, "holding a descriptor needs the init");
+		goto out;
+	}
+	if (pty && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ptysock) < 0) {
+		err_sys(e, "socketpair for the terminal");
+		goto out;
+	}
 	proc.rlimits = s->rlimits;
 	proc.n_rlimits = s->n_rlimits;
 	if (rt_root_plan(s, &plan, e) < 0)
@@ -470,7 +576,7 @@ int rt_start(const struct rt_spec *s, struct rt_container *c, struct err *e)
 		goto out;
 	}
 	proc.msgfd = pipefd[1];
-	struct start st = {s, &plan, &proc};
+	struct start st = {s, &plan, &proc, ptysock[1]};
 	pid_t pid = rt_clone(NS_FLAGS | (s->private_net ? CLONE_NEWNET : 0), &c->pidfd, cg.fd);
 	if (pid < 0) {
 		err_sys(e, "clone3 into new namespaces");
@@ -481,7 +587,12 @@ int rt_start(const struct rt_spec *s, struct rt_container *c, struct err *e)
 	c->pid = pid;
 	close(pipefd[1]);
 	pipefd[1] = -1;
-	if (read_msgs(pipefd[0], NULL, e) < 0) {
+	if (ptysock[1] >= 0)
+		close(steal_fd(ptysock[1]));
+	int rm = read_msgs(pipefd[0], NULL, e);
+	if (rm == 0 && pty && (c->pty = recv_pty(ptysock[0])) < 0)
+		rm = err_set(e, "no terminal came back from the container's set-up");
+	if (rm < 0) {
 		kill_and_reap(pid, c->pidfd);
 		c->reaped = true;
 		goto out;
@@ -490,10 +601,12 @@ int rt_start(const struct rt_spec *s, struct rt_container *c, struct err *e)
 	c->cgroup_fd = steal_fd(cg.fd);
 	r = 0;
 out:
-	if (pipefd[0] >= 0)
-		close(pipefd[0]);
-	if (pipefd[1] >= 0)
-		close(pipefd[1]);
+	for (int i = 0; i < 2; i++) {
+		if (pipefd[i] >= 0)
+			close(pipefd[i]);
+		if (ptysock[i] >= 0)
+			close(ptysock[i]);
+	}
 	proc_free(&proc);
 	rt_root_plan_free(&plan);
 	if (r < 0) {
@@ -593,6 +706,10 @@ int rt_exec(const struct rt_container *c, const struct rt_exec_spec *x, int *sta
 	_cleanup_close_ int cmdfd = -1;
 	if (proc_prepare(&proc, x->argv, x->env, x->cwd, x->user ? x->user : c->user, stdio, NULL, NULL, 0, e) < 0)
 		goto out;
+	if (stdio[0] == RT_FD_PTY || stdio[1] == RT_FD_PTY || stdio[2] == RT_FD_PTY) {
+		err_set(e, "a terminal is only made at the container's start");
+		goto out;
+	}
 	proc.rlimits = c->rlimits;
 	proc.n_rlimits = c->n_rlimits;
 	if (c->reaped || c->pidfd < 0) {
@@ -665,6 +782,9 @@ void rt_container_release(struct rt_container *c)
 	}
 	c->pidfd = -1;
 	c->reaped = true;
+	if (c->pty >= 0)
+		close(c->pty);
+	c->pty = -1;
 	struct err ignored;
 	struct rt_cgroup cg = {.path = steal_ptr(c->cgroup), .fd = steal_fd(c->cgroup_fd)};
 	rt_cgroup_destroy(&cg, &ignored);

@@ -67,8 +67,27 @@ struct rt_spec {
 	const struct rt_rlimit *rlimits;
 	size_t n_rlimits;
 
-	int stdin_fd, stdout_fd, stderr_fd; /* -1: inherit the caller's */
+	/* -1: inherit the caller's (then they are host files the container can reach through
+	   /proc/self/fd: give pipes, RT_FD_NULL or RT_FD_PTY instead unless the caller's are
+	   its own), or RT_FD_NULL, RT_FD_PTY */
+	int stdin_fd, stdout_fd, stderr_fd;
+	unsigned short tty_rows, tty_cols; /* window size of the RT_FD_PTY terminal */
+
+	/* A descriptor the init keeps open as RT_INIT_HELD_FD for the container's life
+	   (needs init; -1: none), for the caller to take back with pidfd_getfd after a
+	   restart: rampd parks the read end of the app's output pipe there, so that the
+	   app's writes have a reader even while rampd restarts. */
+	int hold_fd;
 };
+
+/* The container's own /dev/null (a node in its /dev), never a descriptor of the host's. */
+#define RT_FD_NULL (-2)
+/* The slave of a pseudo-terminal made in the container's own devpts instance, the app's
+   controlling terminal; its master comes back in rt_container.pty. Chmod, chown or
+   anything else through it changes no host device. */
+#define RT_FD_PTY (-3)
+/* Where the init keeps spec->hold_fd. */
+#define RT_INIT_HELD_FD 3
 
 /* A started container. Fields are read-only for callers. */
 struct rt_container {
@@ -81,9 +100,10 @@ struct rt_container {
 	size_t n_rlimits;
 	bool reaped;
 	int status;    /* after rt_wait: exit status, or 128+signal */
+	int pty;       /* master of the RT_FD_PTY terminal, -1 when none; the caller may take it */
 };
 
-/* Zero a spec and set the stdio fields to -1 (inherit). */
+/* Zero a spec and set the stdio fields and hold_fd to -1 (inherit, none). */
 void rt_spec_init(struct rt_spec *s);
 
 /* Start the container; returns once the app's execve succeeded, or fails with the
@@ -103,7 +123,7 @@ struct rt_exec_spec {
 	const char *const *env; /* NULL-terminated, NULL for none */
 	const char *cwd;        /* NULL: "/" */
 	const char *user;       /* NULL: the container's user */
-	int stdin_fd, stdout_fd, stderr_fd; /* -1: inherit the caller's */
+	int stdin_fd, stdout_fd, stderr_fd; /* -1: inherit the caller's, or RT_FD_NULL */
 	unsigned timeout_ms;    /* 0: none; on expiry the process is killed, ETIMEDOUT */
 };
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -62,7 +63,7 @@ static const char *const allowed[] = {
 	"setpriority", "setregid", "setregid32", "setresgid", "setresgid32", "setresuid", "setresuid32",
 	"setreuid", "setreuid32", "setrlimit", "setsid", "setsockopt", "setuid", "setuid32", "setxattr",
 	"shmat", "shmctl", "shmdt", "shmget", "shutdown", "sigaltstack", "signalfd", "signalfd4",
-	"sigprocmask", "sigreturn", "socket", "socketcall", "socketpair", "splice", "stat", "stat64",
+	"sigprocmask", "sigreturn", "socketcall", "socketpair", "splice", "stat", "stat64",
 	"statfs", "statfs64", "statx", "symlink", "symlinkat", "sync", "sync_file_range", "syncfs",
 	"sysinfo", "tee", "tgkill", "time", "timer_create", "timer_delete", "timer_getoverrun",
 	"timer_gettime", "timer_gettime64", "timer_settime", "timer_settime64", "timerfd_create",
@@ -132,6 +133,20 @@ static int build(scmp_filter_ctx ctx, struct err *e)
 	for (size_t i = 0; i < sizeof personalities / sizeof *personalities; i++) {
 		struct scmp_arg_cmp c = a0(SCMP_CMP_EQ, personalities[i], 0);
 		if (add(ctx, SCMP_ACT_ALLOW, "personality", 1, &c, e) < 0)
+			return -1;
+	}
+	/* socket, except AF_VSOCK (as Docker's default profile): vsock is not per network
+	   namespace, so it would reach the hypervisor's or other VMs' services even from a
+	   private network. The kernel reads the family as an int, so only its low 32 bits
+	   are compared (a plain "!= AF_VSOCK" would let 1 << 32 | AF_VSOCK through): allowed
+	   when any of them differs from AF_VSOCK's. */
+	struct scmp_arg_cmp vsock = a0(SCMP_CMP_MASKED_EQ, 0xffffffffu, AF_VSOCK);
+	if (add(ctx, SCMP_ACT_ERRNO(EPERM), "socket", 1, &vsock, e) < 0)
+		return -1;
+	for (unsigned bit = 0; bit < 32; bit++) {
+		uint64_t m = UINT64_C(1) << bit;
+		struct scmp_arg_cmp differs = a0(SCMP_CMP_MASKED_EQ, m, ~(uint64_t)AF_VSOCK & m);
+		if (add(ctx, SCMP_ACT_ALLOW, "socket", 1, &differs, e) < 0)
 			return -1;
 	}
 	/* clone without namespace flags is fork or a thread; with them it is refused. clone3

@@ -11,10 +11,12 @@
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "runtime/app_state.h"
+#include "runtime/rampd/applog.h"
 #include "runtime/rampd/sockets.h"
 
 #define MAX_LIST 64 /* listeners, mirrors, addresses of a port */
 #define NS_PER_S 1000000000LL
+#define LOG_MAX_MIN (64u << 10) /* an app log smaller than this would rotate at every line */
 
 bool rt_app_name_valid(const char *name)
 {
@@ -153,6 +155,8 @@ static void app_defaults(struct rt_app_config *a)
 	a->keep = 3;
 	a->health_deadline = 60 * NS_PER_S;
 	a->stop_grace = 10 * NS_PER_S;
+	a->log_max = 8u << 20;
+	a->log_files = 2;
 }
 
 void rt_app_config_free(struct rt_app_config *a)
@@ -215,7 +219,7 @@ static int apply_app(const struct json *o, struct rt_app_config *a, struct err *
 {
 	static const char *const keys[] = {"ports",     "address",  "env",  "handoff", "network",
 					   "memory_max", "pids_max", "nofile", "cpus",  "keep",
-					   "auto_revert", "health_deadline", "stop_grace", NULL};
+					   "auto_revert", "health_deadline", "stop_grace", "log_max", "log_files", NULL};
 	const struct json *v;
 	const char *s = NULL;
 	if (json_only_keys(o, keys, "app settings", e) < 0)
@@ -260,11 +264,22 @@ static int apply_app(const struct json *o, struct rt_app_config *a, struct err *
 	} else if (uint_field(o, "memory_max", 0, UINT64_MAX >> 1, &a->memory_max, e) < 0) {
 		return -1;
 	}
-	uint64_t keep = a->keep;
+	v = json_get(o, "log_max");
+	if (v && v->type == JSON_STRING) {
+		if (rt_parse_size(v->str.s, &a->log_max, e) < 0)
+			return err_ctx(e, "field \"log_max\"");
+	} else if (uint_field(o, "log_max", LOG_MAX_MIN, UINT64_MAX >> 1, &a->log_max, e) < 0) {
+		return -1;
+	}
+	if (a->log_max < LOG_MAX_MIN)
+		return err_set(e, "field \"log_max\": at least 64K");
+	uint64_t keep = a->keep, files = a->log_files;
 	if (uint_field(o, "pids_max", 0, 1u << 22, &a->pids_max, e) < 0 ||
-	    uint_field(o, "nofile", 0, 1u << 20, &a->nofile, e) < 0 || uint_field(o, "keep", 1, 100, &keep, e) < 0)
+	    uint_field(o, "nofile", 0, 1u << 20, &a->nofile, e) < 0 || uint_field(o, "keep", 1, 100, &keep, e) < 0 ||
+	    uint_field(o, "log_files", 1, RT_APPLOG_FILES_MAX, &files, e) < 0)
 		return -1;
 	a->keep = (unsigned)keep;
+	a->log_files = (unsigned)files;
 	if (json_field(o, "cpus", JSON_REAL, false, &v, e) < 0)
 		return -1;
 	if (v) {

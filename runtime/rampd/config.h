@@ -44,6 +44,8 @@ struct rt_app_config {
 	bool auto_revert; /* revert locally when a new version is not healthy in time */
 	int64_t health_deadline; /* ns from a switch to healthy, for auto_revert */
 	int64_t stop_grace;      /* ns between the stop signal and SIGKILL */
+	uint64_t log_max;        /* app.log is rotated beyond this many bytes */
+	unsigned log_files;      /* app.log and its rotated copies kept (1: app.log is emptied) */
 };
 
 struct rt_registry_config {

@@ -23,6 +23,7 @@
 #include "lib/fs.h"
 #include "lib/log.h"
 #include "runtime/rampd/api_server.h"
+#include "runtime/rampd/applog.h"
 #include "runtime/gc.h"
 #include "runtime/rampd/metrics.h"
 
@@ -349,6 +350,11 @@ int rt_daemon_run(struct rt_daemon *d, struct err *e)
 		log_warn("%s", ne.msg);
 	log_notice("rampd %s serving on %s%s%s", RAMP_VERSION, d->cfg.socket, d->cfg.listen.n ? " and TCP " : "",
 		   d->cfg.listen.n ? d->cfg.listen.v[0] : "");
+	if (rt_applog_new(&d->applog, e) < 0) {
+		rt_api_stop(d->api);
+		d->api = NULL;
+		return -1;
+	}
 	start_apps(d);
 
 	int64_t wd = rt_watchdog_interval_ms();
@@ -416,6 +422,8 @@ int rt_daemon_run(struct rt_daemon *d, struct err *e)
 	rt_api_stop(d->api);
 	d->api = NULL;
 	stop_apps(d, leave);
+	rt_applog_free(d->applog);
+	d->applog = NULL;
 	return 0;
 }
 
@@ -587,6 +595,20 @@ struct rt_outcome rt_daemon_delete(struct rt_daemon *d, const char *name, const 
 	return o;
 }
 
+/* The last bytes of a file, at most cap: their number, 0 for no file, -1 on error. */
+static ssize_t tail_of(const char *path, char *buf, size_t cap, struct err *e)
+{
+	struct stat st;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : err_sys(e, "open \"%s\"", path);
+	if (fstat(fd, &st) < 0)
+		return err_sys(e, "stat \"%s\"", path);
+	size_t want = (size_t)st.st_size < cap ? (size_t)st.st_size : cap;
+	ssize_t n = pread(fd, buf, want, st.st_size - (off_t)want);
+	return n < 0 ? err_sys(e, "read \"%s\"", path) : n;
+}
+
 struct rt_outcome rt_daemon_logs(struct rt_daemon *d, const char *name, unsigned tail, char **out, size_t *len,
 				 struct err *e)
 {
@@ -594,29 +616,39 @@ struct rt_outcome rt_daemon_logs(struct rt_daemon *d, const char *name, unsigned
 	struct rt_app *a = lock_app(d, name, &o, e);
 	if (!a)
 		return o;
-	char *path = fs_join(a->dir, "run/app.log");
+	_cleanup_free_ char *cur = fs_join(a->dir, "run/app.log"), *prev = fs_join(a->dir, "run/app.log.1");
 	pthread_mutex_unlock(&a->mu);
-	_cleanup_free_ char *p = path;
-	_cleanup_close_ int fd = p ? open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY) : -1;
-	struct stat st;
+	_cleanup_free_ char *older = NULL;
+	char *buf = malloc(LOG_TAIL_BYTES + 1);
 	*out = NULL;
 	*len = 0;
-	if (fd < 0 && p && errno == ENOENT)
-		return o; /* nothing written yet */
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		err_sys(e, "logs of \"%s\"", name);
+	if (!cur || !prev || !buf) {
+		free(buf);
+		err_errno(e, ENOMEM, "logs of \"%s\"", name);
 		return (struct rt_outcome){500, API_E_INTERNAL};
 	}
-	size_t want = (size_t)st.st_size < LOG_TAIL_BYTES ? (size_t)st.st_size : LOG_TAIL_BYTES;
-	char *buf = malloc(want + 1);
-	ssize_t n = buf ? pread(fd, buf, want, st.st_size - (off_t)want) : -1;
-	if (n < 0) {
+	/* app.log, and the end of the file it was rotated from when it has too few lines */
+	ssize_t n = tail_of(cur, buf, LOG_TAIL_BYTES, e), m = 0;
+	size_t lines = 0;
+	for (ssize_t i = 0; i < n; i++)
+		lines += buf[i] == '\n';
+	if (n >= 0 && lines <= tail && (size_t)n < LOG_TAIL_BYTES) {
+		older = malloc(LOG_TAIL_BYTES - (size_t)n);
+		m = older ? tail_of(prev, older, LOG_TAIL_BYTES - (size_t)n, e) : 0;
+		if (m > 0) {
+			memmove(buf + m, buf, (size_t)n);
+			memcpy(buf, older, (size_t)m);
+			n += m;
+		}
+	}
+	if (n < 0 || m < 0) {
 		free(buf);
-		err_sys(e, "read the logs of \"%s\"", name);
+		err_ctx(e, "logs of \"%s\"", name);
 		return (struct rt_outcome){500, API_E_INTERNAL};
 	}
 	/* the last `tail` lines: walk back over that many newlines (a last line without one counts) */
-	size_t start = (size_t)n, lines = 0;
+	size_t start = (size_t)n;
+	lines = 0;
 	if (start && buf[start - 1] == '\n')
 		start--;
 	while (start > 0 && lines < tail) {

@@ -19,6 +19,7 @@
 #include "runtime/rampd/supervisor.h"
 
 struct rt_api;
+struct rt_applog;
 
 struct rt_daemon_opts {
 	const char *config_path;
@@ -35,6 +36,7 @@ struct rt_daemon {
 	struct rt_app **apps;
 	size_t n_apps;
 	struct rt_api *api;
+	struct rt_applog *applog; /* the apps' output into their logs (while running) */
 	struct rt_store store;
 	/* imports and GC change the store's images: one at a time (reading an
 	   image that is there, as a switch does, needs no lock) */

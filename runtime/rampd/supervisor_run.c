@@ -34,6 +34,7 @@
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "runtime/rampd/applog.h"
 #include "runtime/rampd/config.h"
 #include "runtime/container.h"
 #include "runtime/rampd/daemon.h"
@@ -49,8 +50,6 @@
 #define PULL_RETRY_MIN_MS 2000
 #define PULL_RETRY_MAX_MS 300000
 #define PULL_NICE 10
-#define LOG_MAX (8u << 20)         /* app.log is cut back to LOG_KEEP beyond this */
-#define LOG_KEEP (1u << 20)
 #define RUNFILE_MAX (1u << 20)
 
 /* One started container of a version of the app. */
@@ -70,7 +69,8 @@ struct inst {
 
 struct rt_worker {
 	pthread_t thread;
-	int event_fd, log_fd, null_fd;
+	int event_fd;
+	struct rt_applog_file *log; /* run/app.log: the containers' output and rampd's lines */
 	struct inst *cur; /* the running container (of the current version, or of the
 			     one before while the current one cannot start) */
 	struct inst *old[MAX_OLD];
@@ -105,20 +105,12 @@ static void wlog(struct rt_app *a, const char *fmt, ...) __attribute__((format(p
 /* A line of rampd's own in the app's log, so the log tells what happened when. */
 static void wlog(struct rt_app *a, const char *fmt, ...)
 {
-	char line[600], t[32];
+	char msg[600];
 	va_list ap;
-	if (a->w->log_fd < 0)
-		return;
-	rt_format_time(rt_now_ms(), t, sizeof t);
-	int n = snprintf(line, sizeof line, "%s rampd: ", t);
 	va_start(ap, fmt);
-	n += vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	if (n > (int)sizeof line - 2)
-		n = (int)sizeof line - 2;
-	line[n++] = '\n';
-	if (write(a->w->log_fd, line, (size_t)n) < 0)
-		log_debug("app %s: log: %s", a->name, strerror(errno));
+	rt_applog_note(a->w->log, "%s", msg);
 }
 
 static void phase(struct rt_app *a, enum rt_phase p, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -252,11 +244,13 @@ static bool inst_exited(const struct inst *in)
 	return in->c.reaped || (poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLHUP)));
 }
 
-/* The exit status of an exited container (-1: adopted, not known). */
-static int inst_reap(struct inst *in)
+/* The exit status of an exited container (-1: adopted, not known); its output read
+   to the end first, so that what rampd says of its exit comes after it. */
+static int inst_reap(struct inst *in, struct rt_applog_file *log)
 {
 	int status = -1;
 	struct err e;
+	rt_applog_wait_end(log, in->id, 500);
 	if (in->adopted) {
 		in->c.reaped = true; /* its parent (init) reaps it; we only watched */
 		in->c.status = -1;
@@ -396,12 +390,13 @@ static int inst_start(struct rt_app *a, const struct img_digest *digest, struct 
 	char **env = NULL;
 	int fds[64];
 	const char *names[64];
-	int rc = -1;
+	int rc = -1, out_pipe[2] = {-1, -1};
 	struct inst *in = calloc(1, sizeof *in);
 	if (!in)
 		return err_errno(e, ENOMEM, "container");
 	in->c.pidfd = -1;
 	in->c.cgroup_fd = -1;
+	in->c.pty = -1;
 	in->digest = *digest;
 	snprintf(in->id, sizeof in->id, "i%" PRIx64 "-%u", (uint64_t)rt_now_ms(), ++w->seq);
 	if (version_load(a, digest, &v, e) < 0) {
@@ -470,12 +465,28 @@ static int inst_start(struct rt_app *a, const struct img_digest *digest, struct 
 	s.pids_max = ac->pids_max;
 	s.rlimits = ac->nofile ? &rl : NULL;
 	s.n_rlimits = ac->nofile ? 1 : 0;
-	s.stdin_fd = w->null_fd;
-	s.stdout_fd = s.stderr_fd = w->log_fd >= 0 ? w->log_fd : w->null_fd;
+	/* stdin the container's own /dev/null, stdout and stderr a pipe: no host file is
+	   reachable through them; the init holds the pipe's read end too, so the app
+	   always has a reader, even while rampd restarts */
+	if (pipe2(out_pipe, O_CLOEXEC) < 0) {
+		err_sys(e, "pipe for the output of %s", in->id);
+		goto out;
+	}
+	if (fcntl(out_pipe[0], F_SETPIPE_SZ, RT_APPLOG_PIPE_SIZE) < 0)
+		log_debug("app %s: pipe size: %s", a->name, strerror(errno));
+	s.stdin_fd = RT_FD_NULL;
+	s.stdout_fd = s.stderr_fd = out_pipe[1];
+	s.hold_fd = out_pipe[0];
+	rt_applog_limits(w->log, ac->log_max, ac->log_files);
 	write_runfile(a, in);
 	wlog(a, "starting %s (%s)", digest->s, in->id);
 	if (rt_start(&s, &in->c, e) < 0)
 		goto out;
+	close(steal_fd(out_pipe[1]));
+	if (rt_applog_attach(w->log, steal_fd(out_pipe[0]), in->id, e) < 0) {
+		log_warn("app %s: %s (its output waits in the pipe)", a->name, e->msg);
+		err_clear(e);
+	}
 	in->started = rt_mono_ms();
 	in->starttime = proc_starttime(in->c.pid);
 	use_version(a, &v, in);
@@ -486,6 +497,9 @@ static int inst_start(struct rt_app *a, const struct img_digest *digest, struct 
 nomem:
 	err_errno(e, ENOMEM, "start app \"%s\"", a->name);
 out:
+	for (int i = 0; i < 2; i++)
+		if (out_pipe[i] >= 0)
+			close(out_pipe[i]);
 	if (in) {
 		struct err ignored;
 		if (in->dir)
@@ -536,7 +550,7 @@ static void probe_exec(struct rt_app *a, struct rt_probe *p)
 	}
 	for (size_t i = 0; i < w->health.argv.n; i++)
 		argv[i] = w->health.argv.v[i];
-	struct rt_exec_spec x = {.argv = argv, .stdin_fd = w->null_fd, .stdout_fd = mfd, .stderr_fd = mfd,
+	struct rt_exec_spec x = {.argv = argv, .stdin_fd = RT_FD_NULL, .stdout_fd = mfd, .stderr_fd = mfd,
 				 .timeout_ms = (unsigned)(w->health.timeout / 1000000)};
 	int r = rt_exec(&w->cur->c, &x, &status, &e);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -661,7 +675,7 @@ static void start_current(struct rt_app *a, const struct img_digest *digest)
 		if (poll(&p, 1, left > 0 ? (int)left : 0) == 0)
 			syscall(SYS_pidfd_send_signal, w->cur->c.pidfd, SIGKILL, NULL, 0);
 		poll(&p, 1, -1);
-		int st = inst_reap(w->cur);
+		int st = inst_reap(w->cur, w->log);
 		wlog(a, "%s exited with status %d", w->cur->digest.s, st);
 		inst_free(w->cur);
 		w->cur = NULL;
@@ -852,7 +866,7 @@ static void container_exited(struct rt_app *a, int64_t now)
 {
 	struct rt_worker *w = a->w;
 	struct inst *in = w->cur;
-	int st = inst_reap(in);
+	int st = inst_reap(in, w->log);
 	bool stable = now - in->started >= STABLE_MS;
 	w->crashes = stable ? 1 : w->crashes + 1;
 	int64_t b = backoff_ms(w->crashes);
@@ -889,7 +903,7 @@ static void reap_old(struct rt_app *a, int64_t now)
 			i++;
 			continue;
 		}
-		int st = inst_reap(in);
+		int st = inst_reap(in, w->log);
 		wlog(a, "%s (%s) stopped, status %d", in->digest.s, in->id, st);
 		inst_free(in);
 		w->old[i] = w->old[--w->n_old];
@@ -932,21 +946,6 @@ static void check_deadline(struct rt_app *a, int64_t now)
 	rt_app_set_phase(a, RT_PHASE_FAILED, "not healthy in time: %.400s", a->message);
 	pthread_mutex_unlock(&a->mu);
 	w->failed = true;
-}
-
-/* Keep app.log bounded: beyond LOG_MAX keep its last LOG_KEEP bytes (lines
- * the app writes while this runs may be lost, as with copytruncate). */
-static void trim_log(struct rt_app *a)
-{
-	struct rt_worker *w = a->w;
-	struct stat st;
-	if (w->log_fd < 0 || fstat(w->log_fd, &st) < 0 || st.st_size <= (off_t)LOG_MAX)
-		return;
-	char *buf = malloc(LOG_KEEP);
-	ssize_t n = buf ? pread(w->log_fd, buf, LOG_KEEP, st.st_size - (off_t)LOG_KEEP) : -1;
-	if (n > 0 && ftruncate(w->log_fd, 0) == 0 && write(w->log_fd, buf, (size_t)n) < 0)
-		log_debug("app %s: trim log: %s", a->name, strerror(errno));
-	free(buf);
 }
 
 /* One pass: what the app should run, against what runs. */
@@ -1023,7 +1022,6 @@ static void step(struct rt_app *a)
 		probe(a, now);
 	if (w->cur)
 		check_deadline(a, rt_mono_ms());
-	trim_log(a);
 out:
 	rt_app_version_free(&want);
 	rt_app_version_free(&cur);
@@ -1119,8 +1117,28 @@ static void stop_now(struct rt_app *a, struct inst *in)
 	if (poll(&p, 1, (int)in->grace_ms) == 0)
 		syscall(SYS_pidfd_send_signal, in->c.pidfd, SIGKILL, NULL, 0);
 	poll(&p, 1, 10000);
-	inst_reap(in);
+	inst_reap(in, a->w->log);
 	inst_free(in);
+}
+
+/* The read end of an adopted container's output pipe, from its init (which holds it
+   for this), back to the log. */
+static void take_output(struct rt_app *a, struct inst *in)
+{
+	struct stat st;
+	struct err e;
+	int fd = pidfd_getfd(in->c.pidfd, RT_INIT_HELD_FD, 0);
+	int fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode) || fl < 0 || (fl & O_ACCMODE) != O_RDONLY) {
+		/* started by a rampd that gave its apps app.log itself */
+		log_notice("app %s: container %d has no output pipe to take back; its output shows again "
+			   "after its next start", a->name, (int)in->c.pid);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	if (rt_applog_attach(a->w->log, fd, in->id, &e) < 0)
+		log_warn("app %s: %s", a->name, e.msg);
 }
 
 static void adopt_one(struct rt_app *a, const struct json *c, const struct img_digest *current)
@@ -1158,6 +1176,7 @@ static void adopt_one(struct rt_app *a, const struct json *c, const struct img_d
 	in->c.pid = (pid_t)pid;
 	in->c.pidfd = pfd;
 	in->c.cgroup_fd = -1;
+	in->c.pty = -1;
 	in->digest = dg;
 	in->starttime = (unsigned long long)start;
 	in->started = rt_mono_ms();
@@ -1170,6 +1189,7 @@ static void adopt_one(struct rt_app *a, const struct json *c, const struct img_d
 		return;
 	}
 	in->c.user = v.c.user ? strdup(v.c.user) : NULL;
+	take_output(a, in);
 	bool is_current = current && img_digest_eq(current, &dg) && !w->cur;
 	if (is_current && v.ac.handoff) {
 		/* its sockets: rampd's own copies died with the old rampd; take them back */
@@ -1278,8 +1298,8 @@ static void *app_main(void *arg)
 		pthread_mutex_unlock(&a->mu);
 		if (deleting) {
 			shutdown_all(a, false);
-			close(w->log_fd);
-			w->log_fd = -1;
+			rt_applog_close(w->log);
+			w->log = NULL;
 			if (fs_rm_rf(a->dir, &e) < 0)
 				log_warn("delete app %s: %s", a->name, e.msg);
 			log_notice("app %s: deleted", a->name);
@@ -1302,23 +1322,17 @@ static void *app_main(void *arg)
 int rt_app_start(struct rt_app *a, struct err *e)
 {
 	struct rt_worker *w = calloc(1, sizeof *w);
-	_cleanup_free_ char *run = fs_join(a->dir, "run"), *log = fs_join(a->dir, "run/app.log");
-	if (!w || !run || !log) {
+	_cleanup_free_ char *run = fs_join(a->dir, "run");
+	if (!w || !run) {
 		free(w);
 		return err_errno(e, ENOMEM, "app \"%s\"", a->name);
 	}
-	w->log_fd = w->null_fd = -1;
-	if ((w->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
-	    (w->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+	if ((w->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		err_sys(e, "app \"%s\"", a->name);
 		goto fail;
 	}
-	if (fs_mkdir_p(run, 0700, e) < 0)
+	if (fs_mkdir_p(run, 0700, e) < 0 || !(w->log = rt_applog_open(a->d->applog, run, a->name, e)))
 		goto fail;
-	if ((w->log_fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
-		err_sys(e, "open \"%s\"", log);
-		goto fail;
-	}
 	a->w = w;
 	if (pthread_create(&w->thread, NULL, app_main, a) != 0) {
 		a->w = NULL;
@@ -1332,10 +1346,7 @@ int rt_app_start(struct rt_app *a, struct err *e)
 fail:
 	if (w->event_fd >= 0)
 		close(w->event_fd);
-	if (w->null_fd >= 0)
-		close(w->null_fd);
-	if (w->log_fd >= 0)
-		close(w->log_fd);
+	rt_applog_close(w->log);
 	free(w);
 	return -1;
 }
@@ -1371,9 +1382,7 @@ void rt_app_join(struct rt_app *a)
 	free(w->socks);
 	rt_health_free(&w->health);
 	close(w->event_fd);
-	close(w->null_fd);
-	if (w->log_fd >= 0)
-		close(w->log_fd);
+	rt_applog_close(w->log);
 	free(w);
 	a->w = NULL;
 }

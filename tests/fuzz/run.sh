@@ -48,6 +48,8 @@ sources() {
 	rampd_config) echo runtime/rampd/config.c ;;
 	fleet) echo orchestrator/fleet.c ;;
 	journal) echo orchestrator/journal.c ;;
+	term) echo lib/term.c ;;
+	applog) echo runtime/rampd/applog.c ;;
 	esac
 }
 

@@ -42,6 +42,14 @@ setup() {
 	[[ "$output" == *"getpid=ok"* ]]
 }
 
+@test "isolation: AF_VSOCK sockets are refused (not per network namespace), also with bits above the int set" {
+	for net in "" --net-private; do
+		run "$RT_RUN" "${ROOT_ARGS[@]}" $net -- ctr_probe vsock
+		[ "$status" -eq 0 ]
+		[ "$output" = "vsock=EPERM vsock_hi=EPERM inet=ok" ]
+	done
+}
+
 @test "isolation: capabilities are podman's default set, no_new_privs and seccomp are on" {
 	run "$RT_RUN" "${ROOT_ARGS[@]}" -- grep -E '^(Cap|NoNewPrivs|Seccomp:)' /proc/self/status
 	[ "$status" -eq 0 ]

@@ -34,6 +34,8 @@ static void test_defaults(void **state)
 	assert_int_equal(a.keep, 3);
 	assert_false(a.auto_revert);
 	assert_int_equal(a.stop_grace, 10000000000LL);
+	assert_int_equal(a.log_max, 8u << 20);
+	assert_int_equal(a.log_files, 2);
 	assert_int_equal(a.n_ports, 0);
 	rt_app_config_free(&a);
 	rt_config_free(&c);
@@ -53,7 +55,7 @@ static void test_full(void **state)
 		" \"apps\": {\"web\": {\"ports\": {\"8080\": \"0.0.0.0:80\", \"53/udp\": [\"127.0.0.1:53\", \"[::1]:53\"]},\n"
 		"                     \"env\": {\"B\": \"3\"}, \"memory_max\": \"512M\", \"cpus\": 1.5, \"pids_max\": 100,\n"
 		"                     \"nofile\": 4096, \"handoff\": false, \"network\": \"private\", \"auto_revert\": true,\n"
-		"                     \"health_deadline\": \"90s\"}}}";
+		"                     \"health_deadline\": \"90s\", \"log_max\": \"64K\", \"log_files\": 10}}}";
 	struct rt_config c = {0};
 	struct rt_app_config a;
 	struct err e;
@@ -90,6 +92,8 @@ static void test_full(void **state)
 	assert_true(a.auto_revert);
 	assert_int_equal(a.health_deadline, 90000000000LL);
 	assert_int_equal(a.stop_grace, 3000000000LL);
+	assert_int_equal(a.log_max, 64u << 10);
+	assert_int_equal(a.log_files, 10);
 	rt_app_config_free(&a);
 
 	/* an app not in the file gets the defaults */
@@ -158,6 +162,12 @@ static void test_hostile(void **state)
 		"{\"apps\": {\"web\": {\"auto_revert\": 1}}}",
 		"{\"apps\": {\"web\": {\"health_deadline\": \"1ms\"}}}",
 		"{\"apps\": {\"web\": {\"stop_grace\": \"forever\"}}}",
+		"{\"apps\": {\"web\": {\"log_max\": \"1K\"}}}",
+		"{\"apps\": {\"web\": {\"log_max\": 65535}}}",
+		"{\"apps\": {\"web\": {\"log_max\": \"lots\"}}}",
+		"{\"apps\": {\"web\": {\"log_files\": 0}}}",
+		"{\"apps\": {\"web\": {\"log_files\": 11}}}",
+		"{\"apps\": {\"web\": {\"log_files\": \"2\"}}}",
 		"{\"apps\": {\"web\": {\"stop_grace\": \"9999999h\"}}}",
 		"{\"apps\": {\"web\": {\"image\": \"x\"}}}",
 		"{\"defaults\": {\"keep\": -3}}",

@@ -11,8 +11,18 @@
  *   ctr_probe ids        "uid=U euid=E gid=G egid=H groups=A,B"
  *   ctr_probe orphan     leaves an orphan that exits after 100 ms, waits, prints "zombies N"
  *   ctr_probe listen     what the LISTEN_* variables and fds 3.. say
- *   ctr_probe sleep MS   sleep, then exit 0 */
+ *   ctr_probe sleep MS   sleep, then exit 0
+ *   ctr_probe stdio      attacks the host files behind fds 0-2 through /proc/self/fd/N: chmod
+ *                        to a setuid 06777, chown, truncate, reopen for writing, write a copy
+ *                        of itself there, F_SETFL without O_APPEND and a write at offset 0,
+ *                        F_SETOWN, ftruncate; then "stdio NAME=RESULT ..." on stderr
+ *   ctr_probe vsock      "vsock=RESULT vsock_hi=RESULT inet=RESULT": socket(AF_VSOCK), the
+ *                        same with bits above the int's 32 set, and socket(AF_INET)
+ *   ctr_probe connect ADDR...  "connect ADDR=RESULT" for tcp:IP:PORT and unix:@ABSTRACT
+ *   ctr_probe serve      answers HTTP "200 ok" on the handed socket (fd 3) forever */
 #include <dirent.h>
+#include <signal.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
@@ -24,6 +34,8 @@
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <linux/vm_sockets.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -195,6 +207,112 @@ static int listen_fds(void)
 	return 0;
 }
 
+/* one result word per attempt, appended to out */
+static void note(char *out, size_t cap, const char *name, long r)
+{
+	size_t n = strlen(out);
+	snprintf(out + n, cap - n, " %s=%s", name, r < 0 ? strerrorname_np(errno) : "ok");
+}
+
+static int stdio_attack(void)
+{
+	static char out[8192];
+	char self[1 << 16];
+	int sfd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	ssize_t self_len = sfd >= 0 ? read(sfd, self, sizeof self) : -1;
+	for (int fd = 0; fd < 3; fd++) {
+		char p[32], name[32];
+		snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+#define TRY(what, call) (snprintf(name, sizeof name, "%s%d", what, fd), note(out, sizeof out, name, (long)(call)))
+		TRY("chmod", chmod(p, 06777));
+		TRY("chown", chown(p, 4242, 4242));
+		TRY("truncate", truncate(p, 0));
+		/* non-blocking: into a pipe nobody drains (its own stdin) the copy must not hang */
+		int w = open(p, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NONBLOCK);
+		TRY("reopen", w);
+		if (w >= 0) {
+			/* a copy of a binary, made setuid root: the shape of the review's finding */
+			TRY("copy", self_len > 0 ? write(w, self, (size_t)self_len) : -1);
+			TRY("setuid", fchmod(w, 04755));
+			close(w);
+		}
+		int fl = fcntl(fd, F_GETFL);
+		TRY("noappend", fl >= 0 ? fcntl(fd, F_SETFL, fl & ~O_APPEND) : -1);
+		static const char forged[] = "1970-01-01T00:00:00Z rampd: forged\n";
+		if (lseek(fd, 0, SEEK_SET) == 0)
+			TRY("forge", write(fd, forged, sizeof forged - 1));
+		TRY("setown", fcntl(fd, F_SETOWN, getpid()));
+		TRY("ftruncate", ftruncate(fd, 0));
+#undef TRY
+	}
+	fprintf(stderr, "stdio%s\n", out);
+	return 0;
+}
+
+static int vsock(void)
+{
+	char out[256] = "";
+	int s = socket(AF_VSOCK, SOCK_STREAM, 0);
+	note(out, sizeof out, "vsock", s);
+	/* the kernel takes the family as an int: bits above it must not get past the filter */
+	s = (int)syscall(SYS_socket, (1UL << 32) | AF_VSOCK, SOCK_STREAM, 0);
+	note(out, sizeof out, "vsock_hi", s);
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	note(out, sizeof out, "inet", s);
+	printf("%s\n", out + 1);
+	return 0;
+}
+
+static int connect_to(int n, char **addrs)
+{
+	for (int i = 0; i < n; i++) {
+		const char *a = addrs[i];
+		int s = -1, r = -1;
+		if (!strncmp(a, "tcp:", 4)) {
+			struct sockaddr_in in = {.sin_family = AF_INET};
+			char ip[64];
+			int port;
+			if (sscanf(a + 4, "%63[^:]:%d", ip, &port) == 2 && inet_pton(AF_INET, ip, &in.sin_addr) == 1) {
+				in.sin_port = htons((unsigned short)port);
+				s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+				r = s < 0 ? -1 : connect(s, (struct sockaddr *)&in, sizeof in);
+			} else {
+				errno = EINVAL;
+			}
+		} else if (!strncmp(a, "unix:@", 6)) {
+			struct sockaddr_un un = {.sun_family = AF_UNIX};
+			size_t l = strlen(a + 6);
+			memcpy(un.sun_path + 1, a + 6, l < sizeof un.sun_path - 1 ? l : sizeof un.sun_path - 2);
+			s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			r = s < 0 ? -1 : connect(s, (struct sockaddr *)&un, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + l));
+		} else {
+			errno = EINVAL;
+		}
+		printf("connect %s=%s\n", a, r < 0 ? strerrorname_np(errno) : "ok");
+		if (s >= 0)
+			close(s);
+	}
+	return 0;
+}
+
+static int serve(void)
+{
+	static const char reply[] = "HTTP/1.0 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n";
+	signal(SIGPIPE, SIG_IGN);
+	for (;;) {
+		int c = accept4(3, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return perror("accept on fd 3"), 1;
+		}
+		char buf[4096];
+		if (read(c, buf, sizeof buf) > 0 && write(c, reply, sizeof reply - 1) < 0)
+			perror("write");
+		close(c);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -215,6 +333,15 @@ int main(int argc, char **argv)
 		return listen_fds();
 	if (!strcmp(cmd, "sleep") && argc > 2)
 		return usleep((useconds_t)atoi(argv[2]) * 1000), 0;
-	fprintf(stderr, "usage: ctr_probe syscalls|fds|cwd|exe DEV:INO|ids|orphan|listen|sleep MS\n");
+	if (!strcmp(cmd, "stdio"))
+		return stdio_attack();
+	if (!strcmp(cmd, "vsock"))
+		return vsock();
+	if (!strcmp(cmd, "connect"))
+		return connect_to(argc - 2, argv + 2);
+	if (!strcmp(cmd, "serve"))
+		return serve();
+	fprintf(stderr, "usage: ctr_probe syscalls|fds|cwd|exe DEV:INO|ids|orphan|listen|sleep MS|stdio|vsock|"
+			"connect ADDR...|serve\n");
 	return 2;
 }
