@@ -20,11 +20,9 @@ teardown() { rampd_teardown; }
 
 # the pull helpers working on this test's store, with their parent pids
 helpers() {
-	local f p
-	for f in /proc/[0-9]*/cmdline; do
-		p=${f#/proc/}
-		p=${p%/cmdline}
-		tr '\0' ' ' <"$f" 2>/dev/null | grep -q "rampd-pull .*--store $T/state " || continue
+	local p
+	# one pgrep, not a process per /proc entry: the loop must stay fast on a loaded machine
+	for p in $(pgrep -f -- "rampd-pull .*--store $T/state( |\$)"); do
 		echo "$p $(awk '/^PPid:/{print $2}' "/proc/$p/status" 2>/dev/null)"
 	done
 	return 0
