@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "lib/cleanup.h"
 #include "lib/log.h"
 
 static const struct verb {
@@ -32,7 +33,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: ramp [-q|-v] COMMAND [ARGS]\n\n"
 		   "ramp ships a tested directory tree as an OCI image and rolls it out host by host.\n\n"
 		   "commands:\n");
-	for (size_t i = 0; i < sizeof verbs / sizeof *verbs; i++)
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
 		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
 	fprintf(f, "\noptions:\n"
 		   "  -q, --quiet    only errors\n"
@@ -105,7 +106,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return EXIT_OK;
 	}
-	for (size_t v = 0; v < sizeof verbs / sizeof *verbs; v++)
+	for (size_t v = 0; v < ARRAY_SIZE(verbs); v++)
 		if (!strcmp(argv[i], verbs[v].name))
 			return verbs[v].fn(argc - i, argv + i);
 	fprintf(stderr, "ramp: unknown command \"%s\"\n", argv[i]);

@@ -84,7 +84,7 @@ int img_record_parse(const char *buf, size_t len, struct img_record *r, struct e
 			err_set(e, "command[%zu]: expected a string", i);
 			goto bad;
 		}
-		if (img_strv_push(&r->command, cmd->arr.v[i]->str.s, e) < 0)
+		if (strv_push(&r->command, cmd->arr.v[i]->str.s, e) < 0)
 			goto out;
 	}
 	if (json_field_int(j, "exitCode", true, &v, e) < 0)
@@ -121,7 +121,7 @@ void img_record_free(struct img_record *r)
 {
 	img_platform_free(&r->platform);
 	free(r->kernel);
-	img_strv_free(&r->command);
+	strv_free(&r->command);
 	free(r->time);
 	free(r->version);
 	*r = (struct img_record){0};

@@ -11,6 +11,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
+
 #define MAX_HEADERS 200
 #define MAX_HEADER_BYTES (64u << 10)
 #define MAX_ERROR_BODY (64u << 10)
@@ -538,8 +540,7 @@ static void release(struct http_client *c, struct xpriv *p)
 
 struct http_xfer *http_wait(struct http_client *c, long timeout_ms)
 {
-	struct timespec start;
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	int64_t start = clk_mono_ms();
 	for (;;) {
 		if (c->done) {
 			struct xpriv *p = c->done;
@@ -555,9 +556,7 @@ struct http_xfer *http_wait(struct http_client *c, long timeout_ms)
 		collect(c);
 		if (c->done)
 			continue;
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		long spent = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		long spent = (long)(clk_mono_ms() - start);
 		if (timeout_ms >= 0 && spent >= timeout_ms)
 			return NULL;
 		long wait = timeout_ms >= 0 && timeout_ms - spent < 1000 ? timeout_ms - spent : 1000;

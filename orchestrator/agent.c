@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#include "lib/cleanup.h"
+#include "lib/clock.h"
 
 struct xfer {
 	struct xfer *prev, *next; /* the active list, or (next only) the queue or the pool */
@@ -51,13 +51,6 @@ struct orch_agent {
 	int ep;                     /* epoll: the sockets curl wants watched (all shards) */
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* curl's socket interface: it says which sockets to watch for what, we tell
  * it what happened. Unlike curl_multi_poll(), the cost of a wake-up does not
  * grow with the number of connections. */
@@ -85,7 +78,7 @@ static int on_timer(CURLM *m, long ms, void *arg)
 {
 	struct shard *sh = arg;
 	(void)m;
-	sh->timer_at = ms < 0 ? -1 : now_ms() + ms;
+	sh->timer_at = ms < 0 ? -1 : clk_mono_ms() + ms;
 	return 0;
 }
 
@@ -269,7 +262,7 @@ static int start(struct orch_agent *a, struct xfer *x, struct err *e)
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, x->method);
 	else if (!strcmp(x->method, "POST") && !x->body)
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
-	x->start_ms = now_ms();
+	x->start_ms = clk_mono_ms();
 	x->sh = &a->sh[x->key % a->n_sh];
 	CURLMcode mc = curl_multi_add_handle(x->sh->m, h);
 	if (mc != CURLM_OK)
@@ -367,7 +360,7 @@ nomem:
 
 static void finish(struct orch_agent *a, struct xfer *x, CURLcode code)
 {
-	struct orch_resp r = {.body = "", .truncated = x->truncated, .ms = now_ms() - x->start_ms};
+	struct orch_resp r = {.body = "", .truncated = x->truncated, .ms = clk_mono_ms() - x->start_ms};
 	char why[CURL_ERROR_SIZE + 64];
 
 	curl_multi_remove_handle(x->sh->m, x->h);
@@ -423,14 +416,14 @@ int orch_agent_step(struct orch_agent *a, int timeout_ms, struct err *e)
 			poll(NULL, 0, timeout_ms);
 		return 0;
 	}
-	int64_t now = now_ms();
+	int64_t now = clk_mono_ms();
 	int wait = timeout_ms;
 	for (size_t i = 0; i < a->n_sh; i++) {
 		int64_t t = a->sh[i].timer_at;
 		if (t >= 0 && t - now < wait)
 			wait = t > now ? (int)(t - now) : 0;
 	}
-	int n = epoll_wait(a->ep, ev, (int)ARRAY_LEN(ev), wait);
+	int n = epoll_wait(a->ep, ev, (int)ARRAY_SIZE(ev), wait);
 	if (n < 0 && errno != EINTR)
 		return err_sys(e, "HTTP client: epoll");
 	for (int i = 0; i < n && mc == CURLM_OK; i++) {
@@ -439,7 +432,7 @@ int orch_agent_step(struct orch_agent *a, int timeout_ms, struct err *e)
 		struct shard *sh = &a->sh[ev[i].data.u64 >> 32];
 		mc = curl_multi_socket_action(sh->m, (curl_socket_t)(uint32_t)ev[i].data.u64, mask, &running);
 	}
-	now = now_ms();
+	now = clk_mono_ms();
 	for (size_t i = 0; i < a->n_sh && mc == CURLM_OK; i++) {
 		struct shard *sh = &a->sh[i];
 		if (sh->timer_at >= 0 && now >= sh->timer_at) {

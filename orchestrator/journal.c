@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "image/digest.h"
 #include "image/reference.h"
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 #include "lib/fs.h"
 #include "orchestrator/exec.h"
 #include "orchestrator/hostapi.h"
@@ -74,7 +74,7 @@ int orch_journal_reopen(const char *path, size_t valid_len, struct orch_journal 
 		err_errno(e, ENOMEM, "journal");
 		goto fail;
 	}
-	j->synced_ms = orch_now_ms();
+	j->synced_ms = clk_mono_ms();
 	return 0;
 fail:
 	close(j->fd);
@@ -92,7 +92,7 @@ int orch_journal_sync(struct orch_journal *j, struct err *e)
 	if (fdatasync(j->fd) < 0)
 		return err_sys(e, "fsync journal \"%s\"", j->path);
 	j->dirty = false;
-	j->synced_ms = orch_now_ms();
+	j->synced_ms = clk_mono_ms();
 	return 0;
 }
 
@@ -112,7 +112,7 @@ int orch_journal_write(struct orch_journal *j, const char *line, size_t len, boo
 	j->buf[j->len + len] = '\n';
 	j->len += len + 1;
 	j->dirty = true;
-	if (sync || orch_now_ms() - j->synced_ms >= ORCH_JOURNAL_LAG_MS)
+	if (sync || clk_mono_ms() - j->synced_ms >= ORCH_JOURNAL_LAG_MS)
 		return orch_journal_sync(j, e);
 	return 0;
 }
@@ -132,24 +132,13 @@ void orch_journal_close(struct orch_journal *j)
 
 /* ---- events ---- */
 
-void orch_time_now(char *buf, size_t n)
-{
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	char sec[32];
-	strftime(sec, sizeof sec, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, n, "%s.%03ldZ", sec, ts.tv_nsec / 1000000);
-}
-
 struct jgen *orch_ev_begin(const char *event, const char *rollout)
 {
 	char t[40];
 	struct jgen *g = jgen_new(false);
 	if (!g)
 		return NULL;
-	orch_time_now(t, sizeof t);
+	clk_rfc3339(clk_wall_ms(), true, t, sizeof t);
 	jgen_obj_open(g);
 	jgen_kstr(g, "time", t);
 	jgen_kstr(g, "event", event);

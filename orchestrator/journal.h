@@ -53,8 +53,6 @@ struct jgen *orch_ev_begin(const char *event, const char *rollout);
 int orch_ev_end(struct jgen *g, const char **line, size_t *len, struct err *e);
 /* The start event of r (hosts with their wave and labels, waves, options). */
 struct jgen *orch_ev_start(const struct orch_rollout *r);
-/* "2026-11-26T10:15:04.123Z" */
-void orch_time_now(char *buf, size_t n);
 
 /* Replay a journal into r. */
 int orch_journal_replay(const char *buf, size_t len, const char *what, struct orch_rollout *r, struct err *e);

@@ -21,6 +21,7 @@
 
 #include "lib/api.h"
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -363,7 +364,7 @@ static bool last_look(struct eng *g, size_t i)
 {
 	const struct hrt *h = &g->h[i];
 	const struct orch_opts *o = &g->r->o;
-	int64_t now = orch_now_ms();
+	int64_t now = clk_mono_ms();
 	if (o->n_probes)
 		return false;
 	if (g->r->state[i] == ORCH_HS_DEPLOYING)
@@ -580,7 +581,7 @@ static void host_failed(struct eng *g, size_t i, bool unreachable, const char *r
 {
 	struct hrt *h = &g->h[i];
 	const struct orch_opts *o = &g->r->o;
-	int64_t now = orch_now_ms();
+	int64_t now = clk_mono_ms();
 	if (g->mode != M_ROLLOUT || g->phase == PH_REVERT || g->phase == PH_END)
 		return;
 	new_epoch(g, i);
@@ -960,7 +961,7 @@ static void on_probe(struct eng *g, size_t i, const struct orch_resp *r, const c
 	if (r->status >= 200 && r->status < 300) {
 		if (!h->probes && !h->probe_bad && h->probe_rounds < UINT16_MAX) {
 			h->probe_rounds++;
-			maybe_baked(g, i, orch_now_ms());
+			maybe_baked(g, i, clk_mono_ms());
 		}
 		return;
 	}
@@ -1028,7 +1029,7 @@ static void on_resp(void *ctx, uint64_t tag, const struct orch_resp *r)
 	size_t i = (size_t)(tag >> 32);
 	unsigned k = (unsigned)(tag & 0xff);
 	struct hrt *h = &g->h[i];
-	int64_t now = orch_now_ms();
+	int64_t now = clk_mono_ms();
 	if (k == K_WATCH) {
 		g->watching--;
 		k = K_GET;
@@ -1305,7 +1306,7 @@ static void wave_passed(struct eng *g, int64_t now)
 static void start_revert(struct eng *g, const char *why)
 {
 	struct orch_rollout *r = g->r;
-	int64_t now = orch_now_ms();
+	int64_t now = clk_mono_ms();
 	struct jgen *jg = orch_ev_begin("revert", r->id);
 	size_t count = 0;
 	char names[400] = "";
@@ -1354,7 +1355,7 @@ static void end_event(struct eng *g, const char *result, int code, const char *h
 {
 	struct orch_rollout *r = g->r;
 	size_t counts[ORCH_HS_COUNT] = {0}, converted = 0;
-	int64_t now = orch_now_ms();
+	int64_t now = clk_mono_ms();
 	for (size_t i = 0; i < g->n; i++) {
 		counts[st(g, i)]++;
 		converted += g->h[i].touched;
@@ -1560,7 +1561,7 @@ static void finish_precheck(struct eng *g)
 
 	r->prechecked = true;
 	if (!g->fatal)
-		start_wave(g, 0, orch_now_ms());
+		start_wave(g, 0, clk_mono_ms());
 }
 
 static void advance(struct eng *g, int64_t now)
@@ -1704,7 +1705,7 @@ static void drive(struct eng *g)
 {
 	struct err e;
 	while (g->phase != PH_END && !g->fatal) {
-		int64_t now = orch_now_ms();
+		int64_t now = clk_mono_ms();
 		if (*g->stop) {
 			g->interrupted = true;
 			break;
@@ -1765,7 +1766,7 @@ static void drive(struct eng *g)
 static int eng_init(struct eng *g, enum mode mode, struct orch_rollout *r, struct orch_journal *j,
 		    const struct orch_ui *ui, volatile sig_atomic_t *stop, struct err *e)
 {
-	*g = (struct eng){.mode = mode, .r = r, .j = j, .ui = ui, .stop = stop, .n = r->hosts.n, .t0 = orch_now_ms(),
+	*g = (struct eng){.mode = mode, .r = r, .j = j, .ui = ui, .stop = stop, .n = r->hosts.n, .t0 = clk_mono_ms(),
 			  .watch_ms = r->o.poll_ms};
 	struct orch_agent_opts ao = {
 		.max_parallel = r->o.max_parallel,
@@ -1938,7 +1939,7 @@ static int run_engine(struct eng *g, bool resume, bool abort)
 				g->h[i].touched = true;
 		start_revert(g, "aborted by the operator");
 	} else if (resume) {
-		resume_state(g, orch_now_ms());
+		resume_state(g, clk_mono_ms());
 	}
 	drive(g);
 	return g->exit_code;
@@ -2064,7 +2065,7 @@ int orch_rollout_start(const struct orch_new *a, const struct orch_ui *ui, volat
 		goto out;
 	g.img = &img;
 	char t[40];
-	orch_time_now(t, sizeof t);
+	clk_rfc3339(clk_wall_ms(), true, t, sizeof t);
 	if (!(r.started = strdup(t)) || !(path = orch_journal_path(dir, r.id, e)) ||
 	    orch_lock_set(&lock, r.id, e) < 0 || emit_start(&g, path, &j, e) < 0) {
 		if (!r.started)

@@ -20,6 +20,7 @@
 #include "image/reference.h"
 #include "lib/api.h"
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -302,7 +303,7 @@ static unsigned check_auth(struct rt_api *api, struct MHD_Connection *c)
 	int family = 0;
 	unsigned char addr[16];
 	bool known = client_addr(c, &family, addr);
-	int64_t now = rt_mono_ms();
+	int64_t now = clk_mono_ms();
 	unsigned verdict = 0;
 	pthread_mutex_lock(&api->mu);
 	struct bad_addr *slot = NULL, *victim = NULL; /* victim: a free slot, else the oldest */

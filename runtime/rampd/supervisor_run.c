@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -109,7 +110,7 @@ static void wlog(struct rt_app *a, const char *fmt, ...)
 	va_list ap;
 	if (a->w->log_fd < 0)
 		return;
-	rt_format_time(rt_now_ms(), t, sizeof t);
+	clk_rfc3339(clk_wall_ms(), false, t, sizeof t);
 	int n = snprintf(line, sizeof line, "%s rampd: ", t);
 	va_start(ap, fmt);
 	n += vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
@@ -240,7 +241,7 @@ static void inst_stop(struct rt_app *a, struct inst *in)
 	if (in->stopping)
 		return;
 	in->stopping = true;
-	in->kill_at = rt_mono_ms() + in->grace_ms;
+	in->kill_at = clk_mono_ms() + in->grace_ms;
 	if (syscall(SYS_pidfd_send_signal, in->c.pidfd, in->stop_sig, NULL, 0) < 0 && errno != ESRCH)
 		log_warn("app %s: signal container %d: %s", a->name, (int)in->c.pid, strerror(errno));
 	wlog(a, "stopping %s (pid %d, signal %d, grace %u ms)", in->digest.s, (int)in->c.pid, in->stop_sig, in->grace_ms);
@@ -403,7 +404,7 @@ static int inst_start(struct rt_app *a, const struct img_digest *digest, struct 
 	in->c.pidfd = -1;
 	in->c.cgroup_fd = -1;
 	in->digest = *digest;
-	snprintf(in->id, sizeof in->id, "i%" PRIx64 "-%u", (uint64_t)rt_now_ms(), ++w->seq);
+	snprintf(in->id, sizeof in->id, "i%" PRIx64 "-%u", (uint64_t)clk_wall_ms(), ++w->seq);
 	if (version_load(a, digest, &v, e) < 0) {
 		free(in);
 		return -1;
@@ -476,7 +477,7 @@ static int inst_start(struct rt_app *a, const struct img_digest *digest, struct 
 	wlog(a, "starting %s (%s)", digest->s, in->id);
 	if (rt_start(&s, &in->c, e) < 0)
 		goto out;
-	in->started = rt_mono_ms();
+	in->started = clk_mono_ms();
 	in->starttime = proc_starttime(in->c.pid);
 	use_version(a, &v, in);
 	*out = in;
@@ -521,13 +522,12 @@ static void record_probe(struct rt_app *a, const struct rt_probe *p)
 static void probe_exec(struct rt_app *a, struct rt_probe *p)
 {
 	struct rt_worker *w = a->w;
-	struct timespec t0, t1;
+	int64_t t0 = clk_mono_ns();
 	int status = 0;
 	struct err e;
 	char out[sizeof p->output] = "";
 	_cleanup_close_ int mfd = memfd_create("rampd-probe", MFD_CLOEXEC);
 	const char **argv = calloc(w->health.argv.n + 1, sizeof *argv);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!argv || mfd < 0) {
 		snprintf(p->output, sizeof p->output, "out of resources");
 		p->ok = false;
@@ -539,15 +539,15 @@ static void probe_exec(struct rt_app *a, struct rt_probe *p)
 	struct rt_exec_spec x = {.argv = argv, .stdin_fd = w->null_fd, .stdout_fd = mfd, .stderr_fd = mfd,
 				 .timeout_ms = (unsigned)(w->health.timeout / 1000000)};
 	int r = rt_exec(&w->cur->c, &x, &status, &e);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	int64_t t1 = clk_mono_ns();
 	free(argv);
 	ssize_t n = pread(mfd, out, sizeof out - 1, 0);
 	out[n > 0 ? n : 0] = '\0';
 	for (char *c = out; *c; c++)
 		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
 			*c = ' ';
-	p->time = rt_now_ms();
-	p->ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	p->time = clk_wall_ms();
+	p->ms = (double)(t1 - t0) / 1e6;
 	p->ok = r == 0 && status == 0;
 	if (r < 0)
 		snprintf(p->output, sizeof p->output, "%.120s", e.msg);
@@ -566,7 +566,7 @@ static void became_healthy(struct rt_app *a)
 	bool was = a->healthy;
 	a->healthy = true;
 	if (!was)
-		a->healthy_since = rt_now_ms();
+		a->healthy_since = clk_wall_ms();
 	bool current = a->st.has_current && img_digest_eq(&a->st.current.manifest, &w->cur->digest);
 	pthread_mutex_unlock(&a->mu);
 	if (!was)
@@ -594,9 +594,9 @@ static void probe(struct rt_app *a, int64_t now)
 	else
 		rt_probe_tcp(&w->probe_addr, w->health.timeout, &p);
 	if (!p.time)
-		p.time = rt_now_ms();
+		p.time = clk_wall_ms();
 	record_probe(a, &p);
-	now = rt_mono_ms();
+	now = clk_mono_ms();
 	if (p.ok) {
 		w->fails = 0;
 		became_healthy(a);
@@ -645,7 +645,7 @@ static void start_current(struct rt_app *a, const struct img_digest *digest)
 	struct rt_worker *w = a->w;
 	struct inst *in = NULL;
 	struct err e;
-	int64_t now = rt_mono_ms();
+	int64_t now = clk_mono_ms();
 	pthread_mutex_lock(&a->d->mu);
 	struct rt_app_config ac;
 	int crc = rt_config_app(&a->d->cfg, a->name, &ac, &e);
@@ -657,7 +657,7 @@ static void start_current(struct rt_app *a, const struct img_digest *digest)
 		/* the app binds its port itself: the old one must be gone first */
 		inst_stop(a, w->cur);
 		struct pollfd p = {.fd = w->cur->c.pidfd, .events = POLLIN};
-		int64_t left = w->cur->kill_at - rt_mono_ms();
+		int64_t left = w->cur->kill_at - clk_mono_ms();
 		if (poll(&p, 1, left > 0 ? (int)left : 0) == 0)
 			syscall(SYS_pidfd_send_signal, w->cur->c.pidfd, SIGKILL, NULL, 0);
 		poll(&p, 1, -1);
@@ -719,7 +719,7 @@ static void switch_to(struct rt_app *a, const struct rt_app_version *v, bool rev
 		rt_app_set_phase(a, RT_PHASE_FAILED, "recording the switch to %s failed: %s", v->manifest.s, e.msg);
 		pthread_mutex_unlock(&a->mu);
 		log_err("app %s: %s", a->name, e.msg);
-		w->switch_retry_at = rt_mono_ms() + BACKOFF_MAX_MS;
+		w->switch_retry_at = clk_mono_ms() + BACKOFF_MAX_MS;
 		return;
 	}
 	if (revert)
@@ -731,7 +731,7 @@ static void switch_to(struct rt_app *a, const struct rt_app_version *v, bool rev
 	log_notice("app %s: %s to %s", a->name, revert ? "reverting" : "switching", v->manifest.s);
 	w->crashes = 0;
 	w->failed = false;
-	w->deadline = rt_mono_ms() + deadline_ms;
+	w->deadline = clk_mono_ms() + deadline_ms;
 	start_current(a, &v->manifest);
 	rt_daemon_want_gc(a->d);
 }
@@ -755,7 +755,7 @@ static void switched_by_request(struct rt_app *a, const struct rt_app_version *c
 	w->failed = false;
 	w->restart_at = 0;
 	w->switch_retry_at = 0;
-	w->deadline = rt_mono_ms() + deadline_ms;
+	w->deadline = clk_mono_ms() + deadline_ms;
 	rt_daemon_want_gc(a->d);
 }
 
@@ -796,7 +796,7 @@ static void start_pull(struct rt_app *a, const struct rt_app_version *v)
 	struct pull_job *j = calloc(1, sizeof *j);
 	if (!j || rt_app_version_copy(&j->v, v, &e) < 0) {
 		free(j);
-		w->pull_retry_at = rt_mono_ms() + PULL_RETRY_MIN_MS;
+		w->pull_retry_at = clk_mono_ms() + PULL_RETRY_MIN_MS;
 		return;
 	}
 	j->a = a;
@@ -807,7 +807,7 @@ static void start_pull(struct rt_app *a, const struct rt_app_version *v)
 	if (pthread_create(&w->pull_thread, NULL, pull_main, j) != 0) {
 		rt_app_version_free(&j->v);
 		free(j);
-		w->pull_retry_at = rt_mono_ms() + PULL_RETRY_MIN_MS;
+		w->pull_retry_at = clk_mono_ms() + PULL_RETRY_MIN_MS;
 		return;
 	}
 	char tn[16];
@@ -840,7 +840,7 @@ static void pull_finished(struct rt_app *a)
 		b *= 2;
 	if (b > PULL_RETRY_MAX_MS)
 		b = PULL_RETRY_MAX_MS;
-	w->pull_retry_at = rt_mono_ms() + b;
+	w->pull_retry_at = clk_mono_ms() + b;
 	phase(a, RT_PHASE_FAILED, "%s; retrying in %" PRId64 " s", msg, b / 1000);
 }
 
@@ -952,7 +952,7 @@ static void step(struct rt_app *a)
 {
 	struct rt_worker *w = a->w;
 	struct err e;
-	int64_t now = rt_mono_ms();
+	int64_t now = clk_mono_ms();
 	reap_old(a, now);
 	if (w->cur && inst_exited(w->cur))
 		container_exited(a, now);
@@ -1014,7 +1014,7 @@ static void step(struct rt_app *a)
 	if (w->cur && w->next_probe && now >= w->next_probe)
 		probe(a, now);
 	if (w->cur)
-		check_deadline(a, rt_mono_ms());
+		check_deadline(a, clk_mono_ms());
 	trim_log(a);
 out:
 	rt_app_version_free(&want);
@@ -1027,7 +1027,7 @@ static void wait_events(struct rt_app *a)
 	struct rt_worker *w = a->w;
 	struct pollfd p[2 + MAX_OLD];
 	size_t n = 0;
-	int64_t now = rt_mono_ms(), next = now + 60000;
+	int64_t now = clk_mono_ms(), next = now + 60000;
 	p[n++] = (struct pollfd){.fd = w->event_fd, .events = POLLIN};
 	if (w->cur)
 		p[n++] = (struct pollfd){.fd = w->cur->c.pidfd, .events = POLLIN};
@@ -1152,7 +1152,7 @@ static void adopt_one(struct rt_app *a, const struct json *c, const struct img_d
 	in->c.cgroup_fd = -1;
 	in->digest = dg;
 	in->starttime = (unsigned long long)start;
-	in->started = rt_mono_ms();
+	in->started = clk_mono_ms();
 	in->stop_sig = SIGTERM;
 	in->grace_ms = 10000;
 	snprintf(in->id, sizeof in->id, "%s", id);
@@ -1181,7 +1181,7 @@ static void adopt_one(struct rt_app *a, const struct json *c, const struct img_d
 	version_free(&v);
 	if (is_current) {
 		w->cur = in;
-		reset_health(a, rt_mono_ms());
+		reset_health(a, clk_mono_ms());
 		wlog(a, "adopted %s (pid %d)", dg.s, (int)pid);
 		phase(a, RT_PHASE_STARTING, "adopted %s (pid %d)", dg.s, (int)pid);
 	} else if (current && img_digest_eq(current, &dg)) {
