@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/clock.h"
+#include "lib/http_int.h"
 
 #define MAX_HEADERS 200
 #define MAX_HEADER_BYTES (64u << 10)
@@ -50,13 +51,18 @@ static void global_init(void)
 	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-struct http_client *http_client_new(const struct http_client_opts *o, struct err *e)
+int http_curl_init(struct err *e)
 {
 	pthread_once(&global_once, global_init);
-	if (global_rc != CURLE_OK) {
-		err_set(e, "libcurl: %s", curl_easy_strerror(global_rc));
+	if (global_rc != CURLE_OK)
+		return err_set(e, "libcurl: %s", curl_easy_strerror(global_rc));
+	return 0;
+}
+
+struct http_client *http_client_new(const struct http_client_opts *o, struct err *e)
+{
+	if (http_curl_init(e) < 0)
 		return NULL;
-	}
 	struct http_client *c = calloc(1, sizeof *c);
 	if (!c || !(c->multi = curl_multi_init())) {
 		free(c);

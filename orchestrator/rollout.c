@@ -1,7 +1,7 @@
 /* rollout.c: the rollout engine (see rollout.h).
  *
  * One thread, one loop: every host is a small state machine driven by the
- * answers of its agent (callbacks of orch_agent) and by timers checked in a
+ * answers of its agent (callbacks of orch_client) and by timers checked in a
  * scan of all hosts a few hundred times a second. Phases: precheck (every
  * host's current version and generation), waves (deploy, bake, checks; the
  * hosts of earlier waves are watched), final bake, and on failure the revert
@@ -25,7 +25,7 @@
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/log.h"
-#include "orchestrator/agent.h"
+#include "orchestrator/client.h"
 #include "orchestrator/exec.h"
 #include "orchestrator/hostapi.h"
 #include "orchestrator/journal.h"
@@ -216,8 +216,6 @@ enum mode { M_ROLLOUT, M_ABORT, M_FLEET_REVERT };
 /* Watching the hosts of earlier waves: at most this many requests a second
  * (big fleets look at each baked host less often than --poll says). */
 #define ORCH_WATCH_RATE 500
-/* at most this many hosts on TLS keep their connection all along (memory) */
-#define ORCH_KEEP_TLS 1024
 
 /* After a deploy or revert request the first look comes this soon, then
  * twice as late each time, up to --poll: quick apps are seen quickly, slow
@@ -240,9 +238,6 @@ struct hrt {
 	bool budget;        /* failed within the budget */
 	uint8_t fails;      /* transport failures in a row */
 	int64_t next_ms, backoff_ms, deadline_ms, healthy_ms, fail_since_ms;
-	char *url;          /* base URL of the agent */
-	char *app_url;      /* and of the app there */
-	const char *token;
 	struct hnote *note;
 };
 
@@ -261,7 +256,8 @@ struct eng {
 	volatile sig_atomic_t *stop;
 	const struct orch_resolved *img;
 	const char *revert_to; /* fleet revert: the digest, or NULL for "previous" */
-	struct orch_agent *agent;
+	struct orch_client *client;
+	struct orch_transport *t;
 	struct hrt *h;
 	struct hnote *notes;
 	size_t n;
@@ -271,12 +267,11 @@ struct eng {
 	size_t watching;   /* watch requests in flight (capped: deploys go first) */
 	int64_t watch_ms;  /* how often a baked host is looked at again */
 	size_t scan_from;  /* the scan starts at a rotating host, for fairness */
-	bool keep_all;     /* every host keeps its connection (the fd limit allows it) */
 	bool failing, fatal, interrupted;
 	struct err ferr;
 	int exit_code;
 	int64_t t0, wave_t0, final_until, next_scan, next_progress;
-	char *app_path, *put_body, *gen_body;
+	char *put_body, *gen_body;
 	int64_t max_gen;
 	char **platforms;
 	size_t n_platforms;
@@ -284,7 +279,6 @@ struct eng {
 	size_t check_i;
 	bool check_running;
 	bool warned_bake; /* the bake was found too short for the image's health check */
-	struct orch_tokens tokens;
 };
 
 static void finish(struct eng *g, const char *result, int code, const char *human);
@@ -356,7 +350,7 @@ static void host_event(struct eng *g, size_t i, enum orch_hs s, const char *phas
 
 /* ---- requests ---- */
 
-static void on_resp(void *ctx, uint64_t tag, const struct orch_resp *r);
+static void on_resp(void *ctx, uint64_t tag, const struct http_resp *r);
 
 /* Whether this status poll will likely be the host's last for a while: it
  * bakes no longer than this (or not at all) if it answers healthy. */
@@ -372,42 +366,30 @@ static bool last_look(struct eng *g, size_t i)
 	return g->r->state[i] == ORCH_HS_HEALTHY && now >= h->healthy_ms + o->bake_ms;
 }
 
-static void send_req(struct eng *g, size_t i, unsigned k, const char *method, const char *url_path, const char *body,
-		     const char *full_url)
+/* What each request kind asks of rampd (probes: their own URL). */
+static const enum orch_op kind_op[] = {[K_GET] = ORCH_OP_STATUS, [K_WATCH] = ORCH_OP_STATUS, [K_INFO] = ORCH_OP_INFO,
+				       [K_PUT] = ORCH_OP_DEPLOY, [K_REVERT] = ORCH_OP_REVERT, [K_DELETE] = ORCH_OP_REMOVE};
+
+static void send_req(struct eng *g, size_t i, unsigned k, const char *body, const char *probe_url)
 {
 	struct hrt *h = &g->h[i];
-	const struct orch_host *host = &g->r->hosts.hosts[i];
-	_cleanup_free_ char *url = NULL;
 	struct err e;
-	/* full_url: a probe, anywhere, without the agent's token */
-	const char *target = full_url;
-	bool agent = !full_url;
-	if (agent && url_path == g->app_path)
-		target = h->app_url;
-	else if (agent && asprintf(&url, "%s%s", h->url, url_path) >= 0)
-		target = url;
-	if (!target)
-		return;
-	struct orch_req q = {
-		.method = method,
-		.url = target,
-		.unix_path = agent ? host->unix_path : NULL,
-		.token = agent ? h->token : NULL,
+	struct orch_call q = {
+		.op = k >= K_PROBE ? ORCH_OP_PROBE : kind_op[k],
+		.host = i,
+		.app = g->r->app,
 		.body = body,
-		.max_body = k >= K_PROBE ? 4096 : 0,
-		.truncate_ok = k >= K_PROBE,
+		.url = probe_url,
 		/* each host keeps its connection from the precheck to the end
 		 * when the fd limit allows; else, in a big fleet, only hosts
 		 * polled often (deploying, baking, reverting) keep theirs, and
 		 * not past the poll that probably ends their bake */
-		.once = !g->keep_all && g->n > 2 * g->r->o.max_parallel &&
-			(k == K_WATCH || k == K_INFO || g->phase == PH_PRECHECK || (k == K_GET && last_look(g, i))),
-		.key = i,
+		.keep = !(k == K_WATCH || k == K_INFO || g->phase == PH_PRECHECK || (k == K_GET && last_look(g, i))),
 		.cb = on_resp,
 		.ctx = g,
 		.tag = TAG(i, k, h->epoch),
 	};
-	if (orch_agent_submit(g->agent, &q, &e) < 0) {
+	if (g->t->call(g->t, &q, &e) < 0) {
 		g->fatal = true;
 		g->ferr = e;
 		return;
@@ -430,7 +412,7 @@ static void new_epoch(struct eng *g, size_t i)
 }
 
 /* Transport failures, 5xx and 429 are worth retrying. */
-static bool transient(const struct orch_resp *r)
+static bool transient(const struct http_resp *r)
 {
 	return r->status == 0 || r->status >= 500 || r->status == 429;
 }
@@ -438,7 +420,7 @@ static bool transient(const struct orch_resp *r)
 /* One more failed request: true when the host has not answered for
  * unreachable_ms (counted from when the first failed request left), at least
  * twice; otherwise the next try is scheduled. */
-static bool give_up(struct eng *g, size_t i, const struct orch_resp *r, int64_t now)
+static bool give_up(struct eng *g, size_t i, const struct http_resp *r, int64_t now)
 {
 	struct hrt *h = &g->h[i];
 	if (!h->fail_since_ms)
@@ -461,7 +443,7 @@ static void answered(struct hrt *h)
 	h->fail_since_ms = 0;
 }
 
-static void describe_http(char *buf, size_t n, const struct orch_resp *r)
+static void describe_http(char *buf, size_t n, const struct http_resp *r)
 {
 	orch_describe_http(buf, n, r->status, r->body, r->len);
 }
@@ -470,9 +452,9 @@ static void describe_status(char *buf, size_t n, const struct orch_status *s)
 {
 	snprintf(buf, n, "phase %s%s%s%s%s", s->phase, s->phase_since[0] ? " since " : "", s->phase_since,
 		 s->message[0] ? ": " : "", s->message);
-	if (!s->healthy && s->probe[0]) {
+	if (!s->healthy && orch_status_probe(s)[0]) {
 		size_t l = strlen(buf);
-		snprintf(buf + l, n - l, " (last probe: %s)", s->probe);
+		snprintf(buf + l, n - l, " (last probe: %s)", orch_status_probe(s));
 	}
 }
 
@@ -689,7 +671,7 @@ static void warn_short_bake(struct eng *g, size_t i, const struct orch_status *s
 }
 
 /* A status answer while deploying, baking or watching. */
-static void on_status(struct eng *g, size_t i, const struct orch_resp *r, int64_t now)
+static void on_status(struct eng *g, size_t i, const struct http_resp *r, int64_t now)
 {
 	struct hrt *h = &g->h[i];
 	struct orch_status s;
@@ -767,7 +749,7 @@ static void on_status(struct eng *g, size_t i, const struct orch_resp *r, int64_
 	}
 }
 
-static void on_put(struct eng *g, size_t i, const struct orch_resp *r, int64_t now)
+static void on_put(struct eng *g, size_t i, const struct http_resp *r, int64_t now)
 {
 	struct hrt *h = &g->h[i];
 	char why[400], code[64], msg[300];
@@ -788,7 +770,7 @@ static void on_put(struct eng *g, size_t i, const struct orch_resp *r, int64_t n
 	host_failed(g, i, false, full, NULL, NULL);
 }
 
-static void on_revert_answer(struct eng *g, size_t i, unsigned k, const struct orch_resp *r, int64_t now)
+static void on_revert_answer(struct eng *g, size_t i, unsigned k, const struct http_resp *r, int64_t now)
 {
 	struct hrt *h = &g->h[i];
 	char why[500], code[64], msg[300];
@@ -814,7 +796,7 @@ static void on_revert_answer(struct eng *g, size_t i, unsigned k, const struct o
 	revert_failed(g, i, full);
 }
 
-static void on_revert_status(struct eng *g, size_t i, const struct orch_resp *r, int64_t now)
+static void on_revert_status(struct eng *g, size_t i, const struct http_resp *r, int64_t now)
 {
 	struct hrt *h = &g->h[i];
 	const char *want = g->r->before[i];
@@ -894,7 +876,7 @@ static void problem(struct eng *g, size_t i, const char *why)
 	g->h[i].pre_done = true;
 }
 
-static void on_precheck(struct eng *g, size_t i, unsigned k, const struct orch_resp *r)
+static void on_precheck(struct eng *g, size_t i, unsigned k, const struct http_resp *r)
 {
 	struct hrt *h = &g->h[i];
 	char why[700];
@@ -948,13 +930,13 @@ static void on_precheck(struct eng *g, size_t i, unsigned k, const struct orch_r
 		}
 	}
 	if (g->img && !g->r->o.allow_untested && !h->info_done) {
-		send_req(g, i, K_INFO, "GET", API_PATH_INFO, NULL, NULL);
+		send_req(g, i, K_INFO, NULL, NULL);
 		return;
 	}
 	h->pre_done = true;
 }
 
-static void on_probe(struct eng *g, size_t i, const struct orch_resp *r, const char *url)
+static void on_probe(struct eng *g, size_t i, const struct http_resp *r, const char *url)
 {
 	struct hrt *h = &g->h[i];
 	char why[900];
@@ -1019,11 +1001,11 @@ static void send_probes(struct eng *g, size_t i)
 	for (size_t k = 0; k < g->r->o.n_probes; k++) {
 		_cleanup_free_ char *url = probe_url(&g->r->hosts.hosts[i], g->r->o.probes[k]);
 		if (url)
-			send_req(g, i, K_PROBE + k, "GET", NULL, NULL, url);
+			send_req(g, i, K_PROBE + k, NULL, url);
 	}
 }
 
-static void on_resp(void *ctx, uint64_t tag, const struct orch_resp *r)
+static void on_resp(void *ctx, uint64_t tag, const struct http_resp *r)
 {
 	struct eng *g = ctx;
 	size_t i = (size_t)(tag >> 32);
@@ -1102,7 +1084,7 @@ static void on_resp(void *ctx, uint64_t tag, const struct orch_resp *r)
  * there is room, so that they carry fresh state and memory stays flat. */
 static bool can_send(struct eng *g)
 {
-	return orch_agent_busy(g->agent) < 2 * g->r->o.max_parallel;
+	return g->t->busy(g->t) < 2 * g->r->o.max_parallel;
 }
 
 static void scan_host(struct eng *g, size_t i, int64_t now)
@@ -1141,11 +1123,11 @@ static void scan_host(struct eng *g, size_t i, int64_t now)
 			if (g->watching >= (o->max_parallel + 3) / 4)
 				return;
 			g->watching++;
-			send_req(g, i, K_WATCH, "GET", g->app_path, NULL, NULL);
+			send_req(g, i, K_WATCH, NULL, NULL);
 		} else if (!h->sent) {
-			send_req(g, i, K_PUT, "PUT", g->app_path, g->put_body, NULL);
+			send_req(g, i, K_PUT, g->put_body, NULL);
 		} else {
-			send_req(g, i, K_GET, "GET", g->app_path, NULL, NULL);
+			send_req(g, i, K_GET, NULL, NULL);
 		}
 		break;
 	case ORCH_HS_REVERTING:
@@ -1159,14 +1141,13 @@ static void scan_host(struct eng *g, size_t i, int64_t now)
 		if (h->busy || now < h->next_ms || !can_send(g))
 			return;
 		if (h->sent) {
-			send_req(g, i, K_GET, "GET", g->app_path, NULL, NULL);
+			send_req(g, i, K_GET, NULL, NULL);
 		} else if (g->r->before[i]) {
 			_cleanup_free_ char *body = orch_body_revert(g->r->before[i], g->r->generation);
-			_cleanup_free_ char *path = orch_app_path(g->r->app, API_PATH_REVERT_SUFFIX);
-			if (body && path)
-				send_req(g, i, K_REVERT, "POST", path, body, NULL);
+			if (body)
+				send_req(g, i, K_REVERT, body, NULL);
 		} else {
-			send_req(g, i, K_DELETE, "DELETE", g->app_path, g->gen_body, NULL);
+			send_req(g, i, K_DELETE, g->gen_body, NULL);
 		}
 		break;
 	default:
@@ -1179,7 +1160,7 @@ static void scan_precheck(struct eng *g, size_t i, int64_t now)
 	struct hrt *h = &g->h[i];
 	if (h->pre_done || h->busy || now < h->next_ms || !can_send(g))
 		return;
-	send_req(g, i, K_GET, "GET", g->app_path, NULL, NULL);
+	send_req(g, i, K_GET, NULL, NULL);
 }
 
 /* ---- phases ---- */
@@ -1731,7 +1712,7 @@ static void drive(struct eng *g)
 		}
 		if (g->phase == PH_END || g->fatal)
 			break;
-		if (orch_agent_step(g->agent, 5, &e) < 0) {
+		if (g->t->step(g->t, 5, &e) < 0) {
 			g->fatal = true;
 			g->ferr = e;
 			break;
@@ -1768,61 +1749,34 @@ static int eng_init(struct eng *g, enum mode mode, struct orch_rollout *r, struc
 {
 	*g = (struct eng){.mode = mode, .r = r, .j = j, .ui = ui, .stop = stop, .n = r->hosts.n, .t0 = clk_mono_ms(),
 			  .watch_ms = r->o.poll_ms};
-	struct orch_agent_opts ao = {
+	struct orch_client_opts co = {
 		.max_parallel = r->o.max_parallel,
 		.timeout_ms = r->o.timeout_ms,
-		.connect_timeout_ms = r->o.timeout_ms,
 		.cacert = r->o.cacert,
+		.token_file = r->o.token_file,
+		.reuse = true,
+		.probes = r->o.n_probes > 0,
 	};
-
-	if (!(g->h = calloc(g->n, sizeof *g->h)) || !(g->notes = calloc(g->n, sizeof *g->notes)) ||
-	    !(g->app_path = orch_app_path(r->app, NULL)))
+	if (!(g->h = calloc(g->n, sizeof *g->h)) || !(g->notes = calloc(g->n, sizeof *g->notes)))
 		return err_errno(e, ENOMEM, "rollout");
 	for (size_t i = 0; i < g->n; i++) {
-		const struct orch_host *h = &r->hosts.hosts[i];
-		const char *tf = orch_host_label(h, ORCH_LABEL_TOKEN_FILE);
-		if (!tf)
-			tf = r->o.token_file;
-		if (tf && !(g->h[i].token = orch_token(&g->tokens, tf, e)))
-			return err_ctx(e, "host %s", h->name);
-		if (!(g->h[i].url = orch_host_base_url(h, r->o.cacert != NULL)) ||
-		    asprintf(&g->h[i].app_url, "%s%s", g->h[i].url, g->app_path) < 0)
-			return err_errno(e, ENOMEM, "rollout");
 		g->h[i].backoff_ms = FIRST_POLL_MS;
 		g->h[i].note = &g->notes[i];
 	}
-	/* A connection per host (and per probed app) saves a connect (and a TLS
-	 * handshake) for every request after the first: 10,000 hosts need about
-	 * 10,000 fds. A kept TLS connection costs about 100 KB (libcurl 7.88
-	 * gives each its own OpenSSL context), so only so many of them. */
-	struct rlimit rl;
-	size_t conns = g->n * (r->o.n_probes ? 2 : 1), n_tls = 0;
-	for (size_t i = 0; i < g->n; i++)
-		n_tls += !strncmp(g->h[i].url, "https:", 6);
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= conns + r->o.max_parallel + 256 &&
-	    n_tls <= ORCH_KEEP_TLS) {
-		g->keep_all = true;
-		ao.max_idle = conns;
-	}
-	if (!(g->agent = orch_agent_new(&ao, e)))
+	if (!(g->client = orch_client_new(&co, r->hosts.hosts, r->hosts.n, e)))
 		return -1;
+	g->t = orch_client_transport(g->client);
 	return 0;
 }
 
 static void eng_free(struct eng *g)
 {
-	orch_agent_free(g->agent);
-	for (size_t i = 0; g->h && i < g->n; i++) {
-		free(g->h[i].url);
-		free(g->h[i].app_url);
-	}
+	orch_client_free(g->client);
 	free(g->h);
 	free(g->notes);
-	free(g->app_path);
 	free(g->put_body);
 	free(g->gen_body);
 	free_strv(g->platforms, g->n_platforms);
-	orch_tokens_free(&g->tokens);
 }
 
 /* Gate commands, in order; false when one refused (the rollout is then over). */

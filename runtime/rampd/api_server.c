@@ -78,17 +78,9 @@ struct req {
  * the API accepts is what rampd can pull, plus the pin. */
 int rt_api_check_image(const char *image, struct img_digest *d, struct err *e)
 {
-	struct img_ref r;
 	if (strlen(image) > RT_IMAGE_MAX)
 		return err_set(e, "image: longer than %d bytes", RT_IMAGE_MAX);
-	if (img_ref_parse(image, &r, e) < 0)
-		return -1;
-	bool pinned = r.has_digest;
-	*d = r.digest;
-	img_ref_free(&r);
-	if (!pinned)
-		return err_set(e, "image \"%.200s\" is not pinned by digest (NAME@sha256:...)", image);
-	return 0;
+	return img_ref_pinned(image, d, e);
 }
 
 static struct json *parse_body(const char *body, size_t len, const char *const *keys, const char *what, struct err *e)

@@ -1,5 +1,6 @@
-/* agent.c: many HTTP requests at once on libcurl's multi interface (see agent.h). */
-#include "orchestrator/agent.h"
+/* http_fanout.c: many small HTTP requests at once on libcurl's multi
+ * interface, sharded connection caches, one epoll set (see http.h). */
+#include "lib/http.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 
 #include "lib/cleanup.h"
 #include "lib/clock.h"
+#include "lib/http_int.h"
 
 struct xfer {
 	struct xfer *prev, *next; /* the active list, or (next only) the queue or the pool */
@@ -23,24 +25,24 @@ struct xfer {
 	bool truncate_ok, truncated, overflow, once;
 	size_t key;
 	struct shard *sh; /* whose multi handle it is added to */
-	orch_agent_cb cb;
+	http_req_cb cb;
 	void *ctx;
 	uint64_t tag;
 	int64_t start_ms;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-/* One libcurl multi handle and its connection cache (see agent.h). */
+/* One libcurl multi handle and its connection cache (see http.h). */
 struct shard {
 	CURLM *m;
-	struct orch_agent *a;
+	struct http_fanout *a;
 	int64_t timer_at; /* when curl wants to be called, or -1 */
 };
 
-struct orch_agent {
+struct http_fanout {
 	struct shard *sh;
 	size_t n_sh;
-	struct orch_agent_opts o;
+	struct http_fanout_opts o;
 	char *cacert;
 	struct xfer *qhead, *qtail; /* waiting for a free slot */
 	struct xfer *active;        /* added to the multi handle */
@@ -57,7 +59,7 @@ struct orch_agent {
 static int on_socket(CURL *h, curl_socket_t s, int what, void *arg, void *known)
 {
 	struct shard *sh = arg;
-	struct orch_agent *a = sh->a;
+	struct http_fanout *a = sh->a;
 	(void)h;
 	if (what == CURL_POLL_REMOVE) {
 		epoll_ctl(a->ep, EPOLL_CTL_DEL, s, NULL); /* may be closed already */
@@ -82,17 +84,11 @@ static int on_timer(CURLM *m, long ms, void *arg)
 	return 0;
 }
 
-struct orch_agent *orch_agent_new(const struct orch_agent_opts *o, struct err *e)
+struct http_fanout *http_fanout_new(const struct http_fanout_opts *o, struct err *e)
 {
-	static bool global_done;
-	if (!global_done) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-			err_set(e, "libcurl initialisation failed");
-			return NULL;
-		}
-		global_done = true;
-	}
-	struct orch_agent *a = calloc(1, sizeof *a);
+	if (http_curl_init(e) < 0)
+		return NULL;
+	struct http_fanout *a = calloc(1, sizeof *a);
 	if (!a) {
 		err_errno(e, ENOMEM, "HTTP client");
 		return NULL;
@@ -106,7 +102,7 @@ struct orch_agent *orch_agent_new(const struct orch_agent_opts *o, struct err *e
 		a->o.timeout_ms = 10000;
 	if (!a->o.connect_timeout_ms)
 		a->o.connect_timeout_ms = a->o.timeout_ms;
-	a->n_sh = (a->o.max_idle + ORCH_AGENT_SHARD - 1) / ORCH_AGENT_SHARD;
+	a->n_sh = (a->o.max_idle + HTTP_FANOUT_SHARD - 1) / HTTP_FANOUT_SHARD;
 	a->ep = -1;
 	if ((o->cacert && !(a->cacert = strdup(o->cacert))) ||
 	    !(a->handles = calloc(a->o.max_parallel, sizeof *a->handles)) || !(a->sh = calloc(a->n_sh, sizeof *a->sh))) {
@@ -136,7 +132,7 @@ struct orch_agent *orch_agent_new(const struct orch_agent_opts *o, struct err *e
 	}
 	return a;
 fail:
-	orch_agent_free(a);
+	http_fanout_free(a);
 	return NULL;
 }
 
@@ -172,7 +168,7 @@ static void free_list(struct xfer *x)
 	}
 }
 
-void orch_agent_free(struct orch_agent *a)
+void http_fanout_free(struct http_fanout *a)
 {
 	if (!a)
 		return;
@@ -194,7 +190,7 @@ void orch_agent_free(struct orch_agent *a)
 	free(a);
 }
 
-size_t orch_agent_busy(const struct orch_agent *a)
+size_t http_fanout_busy(const struct http_fanout *a)
 {
 	return a->n_active + a->n_queued;
 }
@@ -226,7 +222,7 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static int start(struct orch_agent *a, struct xfer *x, struct err *e)
+static int start(struct http_fanout *a, struct xfer *x, struct err *e)
 {
 	/* queued requests hold no easy handle: only those in flight do */
 	CURL *h = a->n_handles ? a->handles[--a->n_handles] : curl_easy_init();
@@ -276,7 +272,7 @@ static int start(struct orch_agent *a, struct xfer *x, struct err *e)
 	return 0;
 }
 
-static void release(struct orch_agent *a, struct xfer *x)
+static void release(struct http_fanout *a, struct xfer *x)
 {
 	xfer_clear(x);
 	if (x->h) {
@@ -291,14 +287,14 @@ static void release(struct orch_agent *a, struct xfer *x)
 }
 
 /* A request that could not even start completes at once with the error. */
-static void fail_now(struct orch_agent *a, struct xfer *x, const char *why)
+static void fail_now(struct http_fanout *a, struct xfer *x, const char *why)
 {
-	struct orch_resp r = {.error = why, .body = "", .ms = 0};
+	struct http_resp r = {.error = why, .body = "", .ms = 0};
 	x->cb(x->ctx, x->tag, &r);
 	release(a, x);
 }
 
-static void start_queued(struct orch_agent *a)
+static void start_queued(struct http_fanout *a)
 {
 	while (a->qhead && a->n_active < a->o.max_parallel) {
 		struct xfer *x = a->qhead;
@@ -312,7 +308,7 @@ static void start_queued(struct orch_agent *a)
 	}
 }
 
-int orch_agent_submit(struct orch_agent *a, const struct orch_req *r, struct err *e)
+int http_fanout_submit(struct http_fanout *a, const struct http_req *r, struct err *e)
 {
 	struct xfer *x = a->pool;
 	if (x)
@@ -358,9 +354,9 @@ nomem:
 	return err_errno(e, ENOMEM, "HTTP request");
 }
 
-static void finish(struct orch_agent *a, struct xfer *x, CURLcode code)
+static void finish(struct http_fanout *a, struct xfer *x, CURLcode code)
 {
-	struct orch_resp r = {.body = "", .truncated = x->truncated, .ms = clk_mono_ms() - x->start_ms};
+	struct http_resp r = {.body = "", .truncated = x->truncated, .ms = clk_mono_ms() - x->start_ms};
 	char why[CURL_ERROR_SIZE + 64];
 
 	curl_multi_remove_handle(x->sh->m, x->h);
@@ -390,7 +386,7 @@ static void finish(struct orch_agent *a, struct xfer *x, CURLcode code)
 }
 
 /* Hand the finished transfers to their callbacks, start what waits. */
-static void collect(struct orch_agent *a)
+static void collect(struct http_fanout *a)
 {
 	int left;
 	CURLMsg *msg;
@@ -405,7 +401,7 @@ static void collect(struct orch_agent *a)
 	start_queued(a);
 }
 
-int orch_agent_step(struct orch_agent *a, int timeout_ms, struct err *e)
+int http_fanout_step(struct http_fanout *a, int timeout_ms, struct err *e)
 {
 	struct epoll_event ev[256];
 	int running;
