@@ -116,6 +116,7 @@ void cmd_orch_report(bool json, struct orch_report *rep, struct orch_ui *ui)
 {
 	*rep = (struct orch_report){.json = json,
 				    .verbose = log_get_level() >= LOG_LVL_INFO,
+				    .quiet = log_get_level() < LOG_LVL_NOTICE,
 				    .progress = isatty(STDERR_FILENO) && log_get_level() >= LOG_LVL_NOTICE,
 				    .out = stdout,
 				    .err = stderr};

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "lib/log.h"
 #include "orchestrator/event.h"
 #include "orchestrator/fleet.h"
 
@@ -131,16 +132,18 @@ static void on_event(void *ctx, const struct orch_event *ev, const char *json, s
 			fflush(rep->out);
 		/* problems are also told in words, on stderr, for whoever reads the CI log */
 		if (lvl == ORCH_LVL_PROBLEM)
-			fprintf(rep->err, "ramp: %s\n", human);
+			fprintf(rep->err, "%s: %s\n", log_name(), human);
 		return;
 	}
 	if (lvl == ORCH_LVL_DETAIL && !rep->verbose)
+		return;
+	if (rep->quiet && lvl == ORCH_LVL_MAIN && ev->kind != ORCH_EV_END)
 		return;
 	clear_line(rep);
 	FILE *f = lvl == ORCH_LVL_PROBLEM ? rep->err : rep->out;
 	fprintf(f, "%s\n", human);
 	/* the end event carries every host's result: the summary table */
-	if (ev->kind == ORCH_EV_END && ev->u.end.n_hosts) {
+	if (ev->kind == ORCH_EV_END && ev->u.end.n_hosts && !rep->quiet) {
 		fputc('\n', rep->out);
 		table_rows(rep->out, ev->u.end.n_hosts, e_name, e_wave, e_state, e_reason, &ev->u.end);
 	}
