@@ -533,9 +533,40 @@ static void test_resume(void **state)
 	done(&x, &r);
 }
 
+static size_t illegal_seen;
+static void count_illegal(const char *name, enum orch_hs from, enum orch_hs to)
+{
+	(void)name, (void)from, (void)to;
+	illegal_seen++;
+}
+
+/* The table itself: a few changes the engine must never make are refused
+ * (and reported), legal ones and staying put are not. */
+static void test_transitions(void **state)
+{
+	(void)state;
+	assert_false(orch_hs_legal(ORCH_HS_PENDING, ORCH_HS_BAKED));
+	assert_false(orch_hs_legal(ORCH_HS_REVERTED, ORCH_HS_DEPLOYING));
+	assert_false(orch_hs_legal(ORCH_HS_FAILED, ORCH_HS_HEALTHY));
+	assert_false(orch_hs_legal(ORCH_HS_SKIPPED, ORCH_HS_DEPLOYING));
+	assert_true(orch_hs_legal(ORCH_HS_DEPLOYING, ORCH_HS_HEALTHY));
+	assert_true(orch_hs_legal(ORCH_HS_BAKED, ORCH_HS_BAKED));
+	uint8_t st[2] = {ORCH_HS_PENDING, ORCH_HS_REVERTED};
+	orch_hs_on_illegal(count_illegal);
+	orch_hs_set(st, 0, "h1", ORCH_HS_DEPLOYING);
+	assert_int_equal(illegal_seen, 0);
+	orch_hs_set(st, 1, "h2", ORCH_HS_HEALTHY);
+	assert_int_equal(illegal_seen, 1);
+	orch_hs_on_illegal(illegal);
+	for (int s = 0; s < ORCH_HS_COUNT; s++)
+		assert_int_equal(orch_hs_parse(orch_hs_name((enum orch_hs)s)), s);
+	assert_int_equal(orch_hs_parse("happy"), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_transitions),
 		cmocka_unit_test(test_waves_in_order),
 		cmocka_unit_test(test_failure_reverts),
 		cmocka_unit_test(test_failure_budget),
