@@ -187,6 +187,28 @@ int rt_daemon_reload(struct rt_daemon *d, struct err *e)
 
 #define GC_DELAY_MS 5000 /* after a switch: a burst of switches makes one collection */
 
+int rt_daemon_app_config(struct rt_daemon *d, const char *name, struct rt_app_config *out, struct err *e)
+{
+	pthread_mutex_lock(&d->mu);
+	int rc = rt_config_app(&d->cfg, name, out, e);
+	pthread_mutex_unlock(&d->mu);
+	return rc;
+}
+
+bool rt_daemon_has_image(struct rt_daemon *d, const struct img_digest *manifest, bool locked)
+{
+	struct rt_store_image im;
+	struct err e;
+	if (locked)
+		pthread_mutex_lock(&d->store_mu);
+	bool present = rt_store_image_get(&d->store, manifest, &im, &e) == 0;
+	if (present)
+		rt_store_image_free(&im);
+	if (locked)
+		pthread_mutex_unlock(&d->store_mu);
+	return present;
+}
+
 void rt_daemon_want_gc(struct rt_daemon *d)
 {
 	uint64_t one = 1;

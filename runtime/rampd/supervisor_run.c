@@ -350,10 +350,8 @@ static void version_free(struct version *v)
 static int version_load(struct rt_app *a, const struct img_digest *digest, struct version *v, struct err *e)
 {
 	memset(v, 0, sizeof *v);
-	pthread_mutex_lock(&a->d->mu);
-	int rc = rt_config_app(&a->d->cfg, a->name, &v->ac, e);
-	pthread_mutex_unlock(&a->d->mu);
-	if (rc < 0 || rt_store_image_get(&a->d->store, digest, &v->im, e) < 0 ||
+	if (rt_daemon_app_config(a->d, a->name, &v->ac, e) < 0 ||
+	    rt_store_image_get(&a->d->store, digest, &v->im, e) < 0 ||
 	    rt_store_image_config(&a->d->store, &v->im, &v->c, e) < 0 || rt_health_from_config(&v->c, &v->health, e) < 0 ||
 	    plan_sockets(a, &v->ac, &v->c, v->idx, &v->n_idx, e) < 0) {
 		version_free(v);
@@ -646,10 +644,8 @@ static void start_current(struct rt_app *a, const struct img_digest *digest)
 	struct inst *in = NULL;
 	struct err e;
 	int64_t now = clk_mono_ms();
-	pthread_mutex_lock(&a->d->mu);
 	struct rt_app_config ac;
-	int crc = rt_config_app(&a->d->cfg, a->name, &ac, &e);
-	pthread_mutex_unlock(&a->d->mu);
+	int crc = rt_daemon_app_config(a->d, a->name, &ac, &e);
 	bool handoff = crc == 0 ? ac.handoff : true;
 	if (crc == 0)
 		rt_app_config_free(&ac);
@@ -702,13 +698,11 @@ static void switch_to(struct rt_app *a, const struct rt_app_version *v, bool rev
 	unsigned keep = 3;
 	int64_t deadline_ms = 60000;
 	struct rt_app_config ac;
-	pthread_mutex_lock(&a->d->mu);
-	if (rt_config_app(&a->d->cfg, a->name, &ac, &e) == 0) {
+	if (rt_daemon_app_config(a->d, a->name, &ac, &e) == 0) {
 		keep = ac.keep;
 		deadline_ms = ac.health_deadline / 1000000;
 		rt_app_config_free(&ac);
 	}
-	pthread_mutex_unlock(&a->d->mu);
 	pthread_mutex_lock(&a->mu);
 	if (!a->st.has_desired || !img_digest_eq(&a->st.desired.manifest, &v->manifest)) {
 		pthread_mutex_unlock(&a->mu); /* a request changed it meanwhile: the next pass */
@@ -744,12 +738,10 @@ static void switched_by_request(struct rt_app *a, const struct rt_app_version *c
 	struct rt_app_config ac;
 	struct err e;
 	int64_t deadline_ms = 60000;
-	pthread_mutex_lock(&a->d->mu);
-	if (rt_config_app(&a->d->cfg, a->name, &ac, &e) == 0) {
+	if (rt_daemon_app_config(a->d, a->name, &ac, &e) == 0) {
 		deadline_ms = ac.health_deadline / 1000000;
 		rt_app_config_free(&ac);
 	}
-	pthread_mutex_unlock(&a->d->mu);
 	log_notice("app %s: reverting to %s", a->name, cur->manifest.s);
 	w->crashes = 0;
 	w->failed = false;
@@ -908,12 +900,10 @@ static void check_deadline(struct rt_app *a, int64_t now)
 	w->deadline = 0;
 	bool auto_revert = false;
 	struct rt_app_config ac;
-	pthread_mutex_lock(&a->d->mu);
-	if (rt_config_app(&a->d->cfg, a->name, &ac, &e) == 0) {
+	if (rt_daemon_app_config(a->d, a->name, &ac, &e) == 0) {
 		auto_revert = ac.auto_revert;
 		rt_app_config_free(&ac);
 	}
-	pthread_mutex_unlock(&a->d->mu);
 	pthread_mutex_lock(&a->mu);
 	char cur[IMG_DIGEST_LEN + 1];
 	snprintf(cur, sizeof cur, "%s", a->st.has_current ? a->st.current.manifest.s : "?");
@@ -979,14 +969,7 @@ static void step(struct rt_app *a)
 	if (has_want && (!has_cur || !img_digest_eq(&want.manifest, &cur.manifest))) {
 		/* a kept version cannot be collected, so a revert never waits for the
 		   GC; any other image could go while we look, unless under the lock */
-		if (!revert)
-			pthread_mutex_lock(&a->d->store_mu);
-		struct rt_store_image im;
-		bool present = rt_store_image_get(&a->d->store, &want.manifest, &im, &e) == 0;
-		if (present)
-			rt_store_image_free(&im);
-		if (!revert)
-			pthread_mutex_unlock(&a->d->store_mu);
+		bool present = rt_daemon_has_image(a->d, &want.manifest, !revert);
 		if (present && now >= w->switch_retry_at) {
 			switch_to(a, &want, revert);
 			goto out;
