@@ -50,7 +50,7 @@ static void on_problem(void *ctx, const char *what, const char *msg)
 	}
 }
 
-static void print_strv(const char *label, const struct img_strv *s)
+static void print_strv(const char *label, const struct strv *s)
 {
 	term_printf(stdout, "  %-12s", label);
 	for (size_t i = 0; i < s->n; i++)
@@ -153,7 +153,7 @@ static void human(const struct img_image *img, const struct img_record *recs, co
 	}
 }
 
-static void json_strv(struct jgen *g, const char *k, const struct img_strv *s)
+static void json_strv(struct jgen *g, const char *k, const struct strv *s)
 {
 	jgen_key(g, k);
 	jgen_arr_open(g);

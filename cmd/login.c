@@ -14,6 +14,7 @@
 #include "image/reference.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
+#include "lib/log.h"
 
 enum { OPT_PASSWORD_STDIN = OPT_REG_LAST };
 
@@ -165,7 +166,7 @@ int cmd_logout(int argc, char **argv)
 	if (!(file = img_creds_auth_file(&e)) || img_creds_erase(file, reg, &found, &e) < 0)
 		return cmd_fail(&e);
 	if (!found) {
-		fprintf(stderr, "ramp: not logged in to %s (nothing in %s)\n", reg, file);
+		log_err("not logged in to %s (nothing in %s)", reg, file);
 		return EXIT_FAIL;
 	}
 	printf("Removed login credentials for %s\n", reg);

@@ -16,9 +16,11 @@
 #include "image/settings.h"
 #include "image/trust.h"
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "orchestrator/event.h"
 #include "orchestrator/journal.h"
 #include "orchestrator/report.h"
 #include "orchestrator/rollout.h"
@@ -117,6 +119,7 @@ void cmd_orch_report(bool json, struct orch_report *rep, struct orch_ui *ui)
 {
 	*rep = (struct orch_report){.json = json,
 				    .verbose = log_get_level() >= LOG_LVL_INFO,
+				    .quiet = log_get_level() < LOG_LVL_NOTICE,
 				    .progress = isatty(STDERR_FILENO) && log_get_level() >= LOG_LVL_NOTICE,
 				    .out = stdout,
 				    .err = stderr};
@@ -137,22 +140,39 @@ int cmd_parse_ms(const char *verb, const char *opt, const char *s, bool zero_ok,
 	return 0;
 }
 
-static int add_str(char ***v, size_t *n, const char *s)
-{
-	char **nv = realloc(*v, (*n + 2) * sizeof *nv);
-	if (!nv)
-		return -1;
-	*v = nv;
-	if (!(nv[*n] = strdup(s)))
-		return -1;
-	nv[++*n] = NULL;
-	return 0;
-}
-
 static char *absolute(const char *p)
 {
 	char *r = realpath(p, NULL);
 	return r ? r : strdup(p);
+}
+
+/* The plan as one event line (docs/ROLLOUT.md), written like the rollout's. */
+static void print_plan_json(const struct orch_rollout *r, int64_t lo, int64_t hi)
+{
+	struct orch_event ev = {.kind = ORCH_EV_PLAN};
+	struct orch_ev_plan *p = &ev.u.plan;
+	char t[CLK_RFC3339_MAX];
+	const char *line;
+	size_t len;
+	struct err e;
+	struct jgen *g = jgen_new(false);
+	clk_rfc3339(clk_wall_ms(), true, t, sizeof t);
+	ev.time = t;
+	*p = (struct orch_ev_plan){.app = r->app, .fleet = r->fleet, .n_waves = r->n_waves, .min_seconds = lo / 1000,
+				   .max_seconds = hi / 1000};
+	const char **names = orch_event_alloc(&ev, r->hosts.n, sizeof *names, &e);
+	if (g && names && (p->waves = orch_event_alloc(&ev, r->n_waves, sizeof *p->waves, &e))) {
+		for (size_t i = 0; i < r->hosts.n; i++)
+			names[i] = r->hosts.hosts[i].name;
+		for (size_t w = 0; w < r->n_waves; w++) {
+			size_t from = w ? r->ends[w - 1] : 0;
+			p->waves[w] = (struct orch_ev_plan_wave){(int64_t)w + 1, {names + from, r->ends[w] - from}};
+		}
+		if (orch_event_write(g, &ev, &e) == 0 && jgen_result(g, &line, &len, &e) == 0)
+			printf("%.*s\n", (int)len, line);
+	}
+	jgen_free(g);
+	orch_event_free(&ev);
 }
 
 static void print_plan(const struct orch_rollout *r, const char *spread, bool json)
@@ -163,33 +183,10 @@ static void print_plan(const struct orch_rollout *r, const char *spread, bool js
 		size_t size = r->ends[w] - (w ? r->ends[w - 1] : 0);
 		lo += o->bake_ms;
 		hi += (int64_t)((size + o->max_parallel - 1) / o->max_parallel) * o->deadline_ms +
-		      (int64_t)o->n_checks * o->deadline_ms;
+		      (int64_t)o->checks.n * o->deadline_ms;
 	}
 	if (json) {
-		struct jgen *g = orch_ev_begin("plan", NULL);
-		const char *line;
-		size_t len;
-		struct err e;
-		jgen_kstr(g, "app", r->app);
-		jgen_kstr(g, "fleet", r->fleet);
-		jgen_key(g, "waves");
-		jgen_arr_open(g);
-		for (size_t w = 0; w < r->n_waves; w++) {
-			jgen_obj_open(g);
-			jgen_kint(g, "wave", (int64_t)w + 1);
-			jgen_key(g, "hosts");
-			jgen_arr_open(g);
-			for (size_t i = w ? r->ends[w - 1] : 0; i < r->ends[w]; i++)
-				jgen_str(g, r->hosts.hosts[i].name);
-			jgen_arr_close(g);
-			jgen_obj_close(g);
-		}
-		jgen_arr_close(g);
-		jgen_kint(g, "minSeconds", lo / 1000);
-		jgen_kint(g, "maxSeconds", hi / 1000);
-		if (orch_ev_end(g, &line, &len, &e) == 0)
-			printf("%.*s\n", (int)len, line);
-		jgen_free(g);
+		print_plan_json(r, lo, hi);
 		return;
 	}
 	char a[32], b[32], bake[32], dl[32];
@@ -454,11 +451,11 @@ int cmd_rollout(int argc, char **argv)
 			a.o.cacert = absolute(optarg);
 			break;
 		case O_GATE:
-			if (add_str(&a.o.gates, &a.o.n_gates, optarg) < 0)
+			if (strv_push(&a.o.gates, optarg, &e) < 0)
 				goto nomem;
 			break;
 		case O_CHECK:
-			if (add_str(&a.o.checks, &a.o.n_checks, optarg) < 0)
+			if (strv_push(&a.o.checks, optarg, &e) < 0)
 				goto nomem;
 			break;
 		case O_PROBE:
@@ -466,11 +463,11 @@ int cmd_rollout(int argc, char **argv)
 				cmd_usage_error("rollout", "--probe: \"%s\": expected an http:// or https:// URL", optarg);
 				goto out;
 			}
-			if (a.o.n_probes == ORCH_MAX_PROBES) {
+			if (a.o.probes.n == ORCH_MAX_PROBES) {
 				cmd_usage_error("rollout", "--probe: at most %d", ORCH_MAX_PROBES);
 				goto out;
 			}
-			if (add_str(&a.o.probes, &a.o.n_probes, optarg) < 0)
+			if (strv_push(&a.o.probes, optarg, &e) < 0)
 				goto nomem;
 			break;
 		case O_UNTESTED:

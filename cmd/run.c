@@ -20,6 +20,7 @@
 #include "image/record.h"
 #include "image/settings.h"
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 #include "lib/fs.h"
 #include "lib/log.h"
 #include "runtime/launch.h"
@@ -34,7 +35,7 @@ struct run_opts {
 	const char *store;
 	const char *const *command;
 	size_t n_command;
-	struct img_strv env;
+	struct strv env;
 	bool rm, init, private_net, allow_devices;
 	uint64_t memory;
 	unsigned grace_ms;
@@ -239,14 +240,6 @@ out:
 	return rc;
 }
 
-static int now_rfc3339(char *buf, size_t cap)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	return strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) ? 0 : -1;
-}
-
 static int attach_record(struct run_opts *o, struct img_image *img, int status, int64_t ms,
 			 const struct img_privkey *key, struct err *e)
 {
@@ -258,14 +251,14 @@ static int attach_record(struct run_opts *o, struct img_image *img, int status, 
 	char when[32];
 	int rc = -1;
 	uname(&u);
-	now_rfc3339(when, sizeof when);
+	clk_rfc3339(clk_wall_ms(), false, when, sizeof when);
 	img_platform_host(&r.platform);
 	if (!(r.kernel = strdup(u.release)) || !(r.time = strdup(when)) || !(r.version = strdup(RAMP_VERSION))) {
 		err_errno(e, ENOMEM, "test record");
 		goto out;
 	}
 	for (size_t i = 0; i < o->n_command; i++)
-		if (img_strv_push(&r.command, o->command[i], e) < 0)
+		if (strv_push(&r.command, o->command[i], e) < 0)
 			goto out;
 	rc = img_record_attach(img, &r, key, e);
 out:
@@ -364,7 +357,7 @@ static int run_main(const char *verb, int argc, char **argv)
 				cmd_usage_error(verb, "--env \"%s\": expected KEY=VALUE", optarg);
 				goto out;
 			}
-			if (img_strv_push(&o.env, optarg, &e) < 0) {
+			if (strv_push(&o.env, optarg, &e) < 0) {
 				rc = cmd_fail(&e);
 				goto out;
 			}
@@ -453,17 +446,15 @@ static int run_main(const char *verb, int argc, char **argv)
 		rc = cmd_fail(&e);
 		goto out;
 	}
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int64_t t0 = clk_mono_ms();
 	int status = 0;
 	if (run_image(&o, &img, &status, &e) < 0) {
 		rc = cmd_fail(&e);
 		goto out;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	int64_t ms = clk_mono_ms() - t0;
 	rc = status;
 	if (is_test) {
-		int64_t ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 		const struct img_privkey *k = o.sign_key ? &key : NULL;
 		if (status != 0 && !k) {
 			log_err("test failed with status %d: no test record attached to %s", status, o.image);
@@ -481,7 +472,7 @@ out:
 	if (o.sign_key)
 		img_key_wipe(&key);
 	img_image_close(&img);
-	img_strv_free(&o.env);
+	strv_free(&o.env);
 	return rc;
 }
 

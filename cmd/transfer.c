@@ -8,6 +8,7 @@
 
 #include "cmd/cmd.h"
 #include "image/reference.h"
+#include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/log.h"
 
@@ -169,7 +170,7 @@ void cmd_progress_event(void *ctx, const struct img_xfer_event *ev)
 	if (p->quiet)
 		return;
 	if (p->tty) {
-		uint64_t now = img_now_ms();
+		uint64_t now = (uint64_t)clk_mono_ms();
 		if (ev->state != IMG_XFER_PROGRESS || now - p->last_draw >= 100) {
 			p->last_draw = now;
 			draw(p);

@@ -10,12 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "image/archive.h"
 #include "image/image.h"
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -103,15 +103,6 @@ static int docker_manifest(const struct img_layout *l, const struct img_manifest
 	return rc;
 }
 
-static int rfc3339(int64_t t, char *out, size_t cap, struct err *e)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-	if (!gmtime_r(&tt, &tm) || !strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		return err_set(e, "SOURCE_DATE_EPOCH %lld cannot be written as a date", (long long)t);
-	return 0;
-}
-
 int img_build(const struct img_build_opts *o, struct img_digest *out_digest, struct err *e)
 {
 	struct img_image base = {0};
@@ -124,8 +115,8 @@ int img_build(const struct img_build_opts *o, struct img_digest *out_digest, str
 	char created[64] = "";
 	int rc = -1;
 
-	if (o->have_epoch && rfc3339(o->epoch, created, sizeof created, e) < 0)
-		return -1;
+	if (o->have_epoch && clk_rfc3339(o->epoch * 1000, false, created, sizeof created) < 0)
+		return err_set(e, "SOURCE_DATE_EPOCH %lld cannot be written as a date", (long long)o->epoch);
 	if (o->from) {
 		if (img_image_open(o->from, NULL, NULL, &base, e) < 0)
 			return err_ctx(e, "base image");

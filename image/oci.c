@@ -75,36 +75,6 @@ void img_kvs_free(struct img_kvs *m)
 	m->n = 0;
 }
 
-int img_strv_push(struct img_strv *s, const char *v, struct err *e)
-{
-	char **nv = realloc(s->v, (s->n + 2) * sizeof *nv);
-	if (!nv)
-		return NOMEM(e, "string list");
-	s->v = nv;
-	if (!(s->v[s->n] = strdup(v)))
-		return NOMEM(e, "string list");
-	s->v[++s->n] = NULL;
-	return 0;
-}
-
-void img_strv_free(struct img_strv *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	s->v = NULL;
-	s->n = 0;
-}
-
-static int strv_copy(struct img_strv *dst, const struct img_strv *src, struct err *e)
-{
-	*dst = (struct img_strv){0};
-	for (size_t i = 0; i < src->n; i++)
-		if (img_strv_push(dst, src->v[i], e) < 0)
-			return -1;
-	return 0;
-}
-
 static int kvs_copy(struct img_kvs *dst, const struct img_kvs *src, struct err *e)
 {
 	*dst = (struct img_kvs){0};
@@ -247,10 +217,10 @@ static int parse_kvs(const struct json *obj, const char *key, struct img_kvs *ou
 	return 0;
 }
 
-static int parse_strv(const struct json *obj, const char *key, struct img_strv *out, bool *present, struct err *e)
+static int parse_strv(const struct json *obj, const char *key, struct strv *out, bool *present, struct err *e)
 {
 	const struct json *a;
-	*out = (struct img_strv){0};
+	*out = (struct strv){0};
 	if (json_field(obj, key, JSON_ARRAY, false, &a, e) < 0)
 		return -1;
 	if (present)
@@ -259,7 +229,7 @@ static int parse_strv(const struct json *obj, const char *key, struct img_strv *
 		const struct json *v = a->arr.v[i];
 		if (v->type != JSON_STRING || strlen(v->str.s) != v->str.len)
 			return err_set(e, "field \"%s\": item %zu is not a plain string", key, i);
-		if (img_strv_push(out, v->str.s, e) < 0)
+		if (strv_push(out, v->str.s, e) < 0)
 			return -1;
 	}
 	return 0;
@@ -662,7 +632,7 @@ int img_config_parse(const char *buf, size_t len, struct img_config *c, struct e
 		    json_field(cfg, "Healthcheck", JSON_OBJECT, false, &health, e) < 0)
 			goto fail;
 		for (size_t i = 0; ports && i < ports->obj.n; i++)
-			if (img_strv_push(&c->exposed_ports, ports->obj.k[i], e) < 0)
+			if (strv_push(&c->exposed_ports, ports->obj.k[i], e) < 0)
 				goto fail;
 		if (health && parse_health(health, &c->healthcheck, e) < 0)
 			goto fail;
@@ -729,7 +699,7 @@ out:
 	return rc;
 }
 
-static void gen_strv(struct jgen *g, const char *key, const struct img_strv *s)
+static void gen_strv(struct jgen *g, const char *key, const struct strv *s)
 {
 	jgen_key(g, key);
 	jgen_arr_open(g);
@@ -842,13 +812,13 @@ void img_config_free(struct img_config *c)
 	free(c->user);
 	free(c->workdir);
 	free(c->stop_signal);
-	img_strv_free(&c->env);
-	img_strv_free(&c->entrypoint);
-	img_strv_free(&c->cmd);
-	img_strv_free(&c->exposed_ports);
+	strv_free(&c->env);
+	strv_free(&c->entrypoint);
+	strv_free(&c->cmd);
+	strv_free(&c->exposed_ports);
 	img_kvs_free(&c->labels);
 	if (c->healthcheck) {
-		img_strv_free(&c->healthcheck->test);
+		strv_free(&c->healthcheck->test);
 		free(c->healthcheck);
 	}
 	free(c->diff_ids);

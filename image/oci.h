@@ -14,6 +14,7 @@
 
 #include "image/digest.h"
 #include "lib/err.h"
+#include "lib/strv.h"
 
 #define IMG_MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define IMG_MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
@@ -48,14 +49,6 @@ struct img_kvs {
 int img_kvs_set(struct img_kvs *m, const char *k, const char *v, struct err *e);
 const char *img_kvs_get(const struct img_kvs *m, const char *k);
 void img_kvs_free(struct img_kvs *m);
-
-/* A list of strings. */
-struct img_strv {
-	char **v;
-	size_t n;
-};
-int img_strv_push(struct img_strv *s, const char *v, struct err *e);
-void img_strv_free(struct img_strv *s);
 
 struct img_platform {
 	char *os, *architecture, *variant;
@@ -106,7 +99,7 @@ void img_index_free(struct img_index *x);
 
 /* Docker's Healthcheck; durations in nanoseconds, 0 = inherit the default. */
 struct img_healthcheck {
-	struct img_strv test; /* ["CMD", ...], ["CMD-SHELL", "..."], ["NONE"] */
+	struct strv test; /* ["CMD", ...], ["CMD-SHELL", "..."], ["NONE"] */
 	int64_t interval, timeout, start_period, retries;
 };
 
@@ -120,9 +113,9 @@ struct img_config {
 	char *created, *author;
 	/* the container settings */
 	char *user, *workdir, *stop_signal;
-	struct img_strv env, entrypoint, cmd;
+	struct strv env, entrypoint, cmd;
 	bool has_entrypoint, has_cmd;
-	struct img_strv exposed_ports; /* "8080/tcp", kept sorted */
+	struct strv exposed_ports; /* "8080/tcp", kept sorted */
 	struct img_kvs labels;
 	struct img_healthcheck *healthcheck;
 	struct img_digest *diff_ids;

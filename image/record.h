@@ -41,7 +41,7 @@ struct img_record {
 	struct img_digest image; /* the image manifest it is about */
 	struct img_platform platform;
 	char *kernel;            /* uname -r of the machine that ran the test */
-	struct img_strv command; /* argv of the test */
+	struct strv command; /* argv of the test */
 	int exit_code;
 	int64_t duration_ms;
 	char *time;    /* RFC 3339, UTC */

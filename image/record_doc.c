@@ -88,7 +88,7 @@ static int parse_fields(const struct json *o, const char *what, struct img_recor
 	for (size_t i = 0; i < cmd->arr.n; i++) {
 		if (cmd->arr.v[i]->type != JSON_STRING)
 			return err_set(e, "command[%zu]: expected a string", i);
-		if (img_strv_push(&r->command, cmd->arr.v[i]->str.s, e) < 0)
+		if (strv_push(&r->command, cmd->arr.v[i]->str.s, e) < 0)
 			return -1;
 	}
 	if (json_field_int(o, "exitCode", true, &v, e) < 0)
@@ -322,7 +322,7 @@ void img_record_free(struct img_record *r)
 {
 	img_platform_free(&r->platform);
 	free(r->kernel);
-	img_strv_free(&r->command);
+	strv_free(&r->command);
 	free(r->time);
 	free(r->version);
 	if (r->envelope) {

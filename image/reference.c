@@ -240,3 +240,16 @@ const char *img_ref_api_host(const char *registry)
 {
 	return strcmp(registry, IMG_DOCKER_HUB) ? registry : "registry-1.docker.io";
 }
+
+int img_ref_pinned(const char *s, struct img_digest *d, struct err *e)
+{
+	struct img_ref r;
+	if (img_ref_parse(s, &r, e) < 0)
+		return -1;
+	bool pinned = r.has_digest;
+	*d = r.digest;
+	img_ref_free(&r);
+	if (!pinned)
+		return err_set(e, "image \"%.200s\" is not pinned by digest (NAME@sha256:...)", s);
+	return 0;
+}

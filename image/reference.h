@@ -25,6 +25,8 @@ struct img_ref {
 
 int img_ref_parse(const char *s, struct img_ref *r, struct err *e);
 void img_ref_free(struct img_ref *r);
+/* A reference pinned by digest ("registry/repo@sha256:…"): *d gets the digest. */
+int img_ref_pinned(const char *s, struct img_digest *d, struct err *e);
 /* The full reference, "registry/repo:tag", "registry/repo@digest" or both; caller frees. */
 char *img_ref_string(const struct img_ref *r);
 /* Tag or digest as used in /v2/<repo>/manifests/<this>. */

@@ -15,6 +15,7 @@
 #include "image/registry_auth.h"
 #include "lib/base64.h"
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/log.h"
 
@@ -46,13 +47,6 @@ struct img_registry {
 	char *warnings[MAX_WARNINGS];
 	size_t n_warnings;
 };
-
-uint64_t img_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static unsigned env_uint(const char *name, unsigned def, unsigned max)
 {
@@ -449,7 +443,7 @@ static int fetch_token(struct img_registry *r, const char *scope, const char **o
 	}
 	r->tokens = nt;
 	/* renew a little early so a token does not expire in flight */
-	r->tokens[r->n_tokens++] = (struct token){s, token, img_now_ms() + (uint64_t)exp * 1000 - 5000};
+	r->tokens[r->n_tokens++] = (struct token){s, token, (uint64_t)clk_mono_ms() + (uint64_t)exp * 1000 - 5000};
 	*out = token;
 	log_debug("%s: new token for \"%s\", valid %lld s", r->name, scope, (long long)exp);
 	rc = 0;
@@ -484,7 +478,7 @@ static int authorize(struct img_registry *r, struct http_xfer *x, const char *sc
 		return http_xfer_header(x, e, "Authorization: Basic %s", b64);
 	}
 	const char *tok = NULL;
-	uint64_t now = img_now_ms();
+	uint64_t now = (uint64_t)clk_mono_ms();
 	for (size_t i = 0; i < r->n_tokens && !tok; i++)
 		if (!strcmp(r->tokens[i].scope, scope ? scope : "") && r->tokens[i].expires_ms > now)
 			tok = r->tokens[i].token;
@@ -552,7 +546,7 @@ enum img_reg_verdict img_reg_check(struct img_registry *r, struct http_xfer *x, 
 		else
 			log_info("%s: %ld %s; retrying in %llu ms", what, x->status, http_reason(x->status),
 				 (unsigned long long)wait);
-		*not_before_ms = img_now_ms() + wait;
+		*not_before_ms = (uint64_t)clk_mono_ms() + wait;
 		return IMG_REG_RETRY;
 	}
 	if (x->status != 401) {
@@ -578,7 +572,7 @@ enum img_reg_verdict img_reg_check(struct img_registry *r, struct http_xfer *x, 
 				sent = x->headers[i] + 22;
 		for (size_t i = 0; sent && i < r->n_tokens; i++)
 			if (!strcmp(r->tokens[i].scope, scope ? scope : "") && strcmp(r->tokens[i].token, sent) &&
-			    r->tokens[i].expires_ms > img_now_ms())
+			    r->tokens[i].expires_ms > (uint64_t)clk_mono_ms())
 				return IMG_REG_AGAIN;
 		drop_token(r, scope ? scope : "");
 		if (fetch_token(r, scope ? scope : "", &tok, e) < 0)
@@ -612,7 +606,7 @@ int img_reg_do(struct img_registry *r, struct http_xfer *x, const char *scope, s
 		case IMG_REG_AGAIN:
 			continue;
 		case IMG_REG_RETRY: {
-			uint64_t now = img_now_ms();
+			uint64_t now = (uint64_t)clk_mono_ms();
 			if (nb > now)
 				usleep((useconds_t)(nb - now) * 1000);
 			continue;
@@ -637,7 +631,7 @@ int img_reg_run(struct img_registry *r, struct img_job **jobs, size_t n, struct 
 		return err_errno(e, ENOMEM, "jobs");
 	for (;;) {
 		/* start what may start */
-		uint64_t now = img_now_ms(), wake = UINT64_MAX;
+		uint64_t now = (uint64_t)clk_mono_ms(), wake = UINT64_MAX;
 		for (size_t i = 0; i < next; i++) {
 			if (st[i] != J_WAITING)
 				continue;
@@ -682,7 +676,7 @@ int img_reg_run(struct img_registry *r, struct img_job **jobs, size_t n, struct 
 		}
 		long timeout = -1;
 		if (wake != UINT64_MAX) {
-			now = img_now_ms();
+			now = (uint64_t)clk_mono_ms();
 			timeout = wake > now ? (long)(wake - now) : 0;
 		}
 		if (!active) {
@@ -801,7 +795,7 @@ static int ping(struct img_registry *r, const char *scheme, bool probe, struct e
 		}
 		enum img_reg_verdict v = img_reg_check(r, &x, NULL, &attempts, &reauthed, &nb, "GET /v2/", NULL, e);
 		if (v == IMG_REG_RETRY) {
-			uint64_t now = img_now_ms();
+			uint64_t now = (uint64_t)clk_mono_ms();
 			if (nb > now)
 				usleep((useconds_t)(nb - now) * 1000);
 			continue;

@@ -110,8 +110,6 @@ struct img_xfer_event {
 typedef void (*img_progress_fn)(void *ctx, const struct img_xfer_event *ev);
 const char *img_xfer_state_name(enum img_xfer_state s);
 
-/* Monotonic milliseconds. */
-uint64_t img_now_ms(void);
 /* Sanitized registry text (error messages, warnings): printable, bounded. */
 void img_reg_clean_text(const char *in, size_t len, char *out, size_t cap);
 

@@ -122,11 +122,11 @@ static int check_health_http(const char *v, struct err *e)
 }
 
 /* A command given as a string or a JSON array string. */
-static int set_argv(struct img_strv *dst, const char *what, const char *v, struct err *e)
+static int set_argv(struct strv *dst, const char *what, const char *v, struct err *e)
 {
-	img_strv_free(dst);
+	strv_free(dst);
 	if (v[0] != '[')
-		return img_strv_push(dst, v, e);
+		return strv_push(dst, v, e);
 	struct json *j = json_parse(v, strlen(v), e);
 	if (!j)
 		return err_ctx(e, "%s", what);
@@ -137,7 +137,7 @@ static int set_argv(struct img_strv *dst, const char *what, const char *v, struc
 		if (j->arr.v[i]->type != JSON_STRING || strlen(j->arr.v[i]->str.s) != j->arr.v[i]->str.len)
 			rc = err_set(e, "%s: item %zu is not a string", what, i);
 		else
-			rc = img_strv_push(dst, j->arr.v[i]->str.s, e);
+			rc = strv_push(dst, j->arr.v[i]->str.s, e);
 	}
 	json_free(j);
 	return rc;
@@ -184,36 +184,36 @@ int img_settings_set(struct img_settings *s, const char *key, const char *v, str
 		for (size_t i = 0; i < s->ports.n; i++)
 			if (!strcmp(s->ports.v[i], port))
 				return 0;
-		return img_strv_push(&s->ports, port, e);
+		return strv_push(&s->ports, port, e);
 	}
 	if (!strcmp(key, "health-cmd")) {
-		img_strv_free(&s->health_exec);
+		strv_free(&s->health_exec);
 		free(s->health_http);
 		s->health_http = NULL;
 		if (v[0] == '[') {
-			struct img_strv argv = {0};
+			struct strv argv = {0};
 			if (set_argv(&argv, "health-cmd", v, e) < 0) {
-				img_strv_free(&argv);
+				strv_free(&argv);
 				return -1;
 			}
 			if (!argv.n) {
-				img_strv_free(&argv);
+				strv_free(&argv);
 				return err_set(e, "health-cmd: the command is empty");
 			}
-			int rc = img_strv_push(&s->health_exec, "CMD", e);
+			int rc = strv_push(&s->health_exec, "CMD", e);
 			for (size_t i = 0; rc == 0 && i < argv.n; i++)
-				rc = img_strv_push(&s->health_exec, argv.v[i], e);
-			img_strv_free(&argv);
+				rc = strv_push(&s->health_exec, argv.v[i], e);
+			strv_free(&argv);
 			return rc;
 		}
 		if (!*v)
 			return err_set(e, "health-cmd: the command is empty");
-		return img_strv_push(&s->health_exec, "CMD-SHELL", e) < 0 ? -1 : img_strv_push(&s->health_exec, v, e);
+		return strv_push(&s->health_exec, "CMD-SHELL", e) < 0 ? -1 : strv_push(&s->health_exec, v, e);
 	}
 	if (!strcmp(key, "health-http")) {
 		if (check_health_http(v, e) < 0)
 			return -1;
-		img_strv_free(&s->health_exec);
+		strv_free(&s->health_exec);
 		return set_str(&s->health_http, v, e);
 	}
 	if (!strcmp(key, "health-retries")) {
@@ -384,7 +384,7 @@ out:
 	return rc;
 }
 
-static int env_set(struct img_strv *env, const char *k, const char *v, struct err *e)
+static int env_set(struct strv *env, const char *k, const char *v, struct err *e)
 {
 	_cleanup_free_ char *kv = NULL;
 	size_t kl = strlen(k);
@@ -396,7 +396,7 @@ static int env_set(struct img_strv *env, const char *k, const char *v, struct er
 			env->v[i] = steal_ptr(kv);
 			return 0;
 		}
-	return img_strv_push(env, kv, e);
+	return strv_push(env, kv, e);
 }
 
 static int label_dur(struct img_kvs *l, const char *k, int64_t ns, struct err *e)
@@ -414,22 +414,22 @@ static int label_dur(struct img_kvs *l, const char *k, int64_t ns, struct err *e
 int img_settings_apply(const struct img_settings *s, struct img_config *c, struct err *e)
 {
 	if (s->has_entrypoint) {
-		img_strv_free(&c->entrypoint);
+		strv_free(&c->entrypoint);
 		c->has_entrypoint = true;
 		for (size_t i = 0; i < s->entrypoint.n; i++)
-			if (img_strv_push(&c->entrypoint, s->entrypoint.v[i], e) < 0)
+			if (strv_push(&c->entrypoint, s->entrypoint.v[i], e) < 0)
 				return -1;
 		/* as in Dockerfiles: a new entrypoint drops the inherited cmd */
 		if (!s->has_cmd) {
-			img_strv_free(&c->cmd);
+			strv_free(&c->cmd);
 			c->has_cmd = false;
 		}
 	}
 	if (s->has_cmd) {
-		img_strv_free(&c->cmd);
+		strv_free(&c->cmd);
 		c->has_cmd = true;
 		for (size_t i = 0; i < s->cmd.n; i++)
-			if (img_strv_push(&c->cmd, s->cmd.v[i], e) < 0)
+			if (strv_push(&c->cmd, s->cmd.v[i], e) < 0)
 				return -1;
 	}
 	for (size_t i = 0; i < s->env.n; i++)
@@ -442,7 +442,7 @@ int img_settings_apply(const struct img_settings *s, struct img_config *c, struc
 		bool have = false;
 		for (size_t j = 0; j < c->exposed_ports.n; j++)
 			have |= !strcmp(c->exposed_ports.v[j], s->ports.v[i]);
-		if (!have && img_strv_push(&c->exposed_ports, s->ports.v[i], e) < 0)
+		if (!have && strv_push(&c->exposed_ports, s->ports.v[i], e) < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < s->labels.n; i++)
@@ -452,9 +452,9 @@ int img_settings_apply(const struct img_settings *s, struct img_config *c, struc
 		if (!c->healthcheck && !(c->healthcheck = calloc(1, sizeof *c->healthcheck)))
 			return err_errno(e, ENOMEM, "health check");
 		struct img_healthcheck *h = c->healthcheck;
-		img_strv_free(&h->test);
+		strv_free(&h->test);
 		for (size_t i = 0; i < s->health_exec.n; i++)
-			if (img_strv_push(&h->test, s->health_exec.v[i], e) < 0)
+			if (strv_push(&h->test, s->health_exec.v[i], e) < 0)
 				return -1;
 		if (s->health_interval)
 			h->interval = s->health_interval;
@@ -487,16 +487,16 @@ int img_settings_apply(const struct img_settings *s, struct img_config *c, struc
 
 void img_settings_free(struct img_settings *s)
 {
-	img_strv_free(&s->entrypoint);
-	img_strv_free(&s->cmd);
+	strv_free(&s->entrypoint);
+	strv_free(&s->cmd);
 	img_kvs_free(&s->env);
 	free(s->workdir);
 	free(s->user);
 	free(s->stop_signal);
-	img_strv_free(&s->ports);
+	strv_free(&s->ports);
 	img_kvs_free(&s->labels);
 	img_kvs_free(&s->annotations);
-	img_strv_free(&s->health_exec);
+	strv_free(&s->health_exec);
 	free(s->health_http);
 	*s = (struct img_settings){0};
 }

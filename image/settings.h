@@ -13,13 +13,13 @@
 
 struct img_settings {
 	bool has_entrypoint, has_cmd;
-	struct img_strv entrypoint, cmd;
+	struct strv entrypoint, cmd;
 	struct img_kvs env; /* merged into the base's Env by key */
 	char *workdir, *user, *stop_signal;
-	struct img_strv ports; /* "8080/tcp" */
+	struct strv ports; /* "8080/tcp" */
 	struct img_kvs labels, annotations;
 	/* health: either exec (Healthcheck) or http; durations in ns */
-	struct img_strv health_exec; /* Docker form: CMD ... or CMD-SHELL "..." */
+	struct strv health_exec; /* Docker form: CMD ... or CMD-SHELL "..." */
 	char *health_http;           /* "PORT/PATH" as given, validated */
 	int64_t health_interval, health_timeout, health_start_period, health_retries;
 };

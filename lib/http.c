@@ -11,6 +11,9 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
+#include "lib/http_int.h"
+
 #define MAX_HEADERS 200
 #define MAX_HEADER_BYTES (64u << 10)
 #define MAX_ERROR_BODY (64u << 10)
@@ -48,13 +51,18 @@ static void global_init(void)
 	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-struct http_client *http_client_new(const struct http_client_opts *o, struct err *e)
+int http_curl_init(struct err *e)
 {
 	pthread_once(&global_once, global_init);
-	if (global_rc != CURLE_OK) {
-		err_set(e, "libcurl: %s", curl_easy_strerror(global_rc));
+	if (global_rc != CURLE_OK)
+		return err_set(e, "libcurl: %s", curl_easy_strerror(global_rc));
+	return 0;
+}
+
+struct http_client *http_client_new(const struct http_client_opts *o, struct err *e)
+{
+	if (http_curl_init(e) < 0)
 		return NULL;
-	}
 	struct http_client *c = calloc(1, sizeof *c);
 	if (!c || !(c->multi = curl_multi_init())) {
 		free(c);
@@ -538,8 +546,7 @@ static void release(struct http_client *c, struct xpriv *p)
 
 struct http_xfer *http_wait(struct http_client *c, long timeout_ms)
 {
-	struct timespec start;
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	int64_t start = clk_mono_ms();
 	for (;;) {
 		if (c->done) {
 			struct xpriv *p = c->done;
@@ -555,9 +562,7 @@ struct http_xfer *http_wait(struct http_client *c, long timeout_ms)
 		collect(c);
 		if (c->done)
 			continue;
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		long spent = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		long spent = (long)(clk_mono_ms() - start);
 		if (timeout_ms >= 0 && spent >= timeout_ms)
 			return NULL;
 		long wait = timeout_ms >= 0 && timeout_ms - spent < 1000 ? timeout_ms - spent : 1000;

@@ -1,10 +1,17 @@
-/* http.h: HTTP client on libcurl, the only place that includes curl.
+/* http.h: the HTTP client of the code base, on libcurl: lib/http.c and
+ * lib/http_fanout.c are the only files that include curl.
  *
- * A client owns one connection pool (a curl multi handle). Transfers run one
- * at a time (http_perform) or many in parallel (http_start + http_wait) over
- * the same pool. Responses are untrusted: bodies kept in memory are bounded,
- * header blocks are bounded, and the body of an error response never reaches
- * a streaming sink (it is kept, bounded, for the error message instead). */
+ * Two ways to use it:
+ * - transfers (http.c), for registries: a client owns one connection pool (a
+ *   curl multi handle); transfers run one at a time (http_perform) or many in
+ *   parallel (http_start + http_wait) over the same pool, with streaming
+ *   bodies, redirects, ranges and every response header;
+ * - the fan-out (http_fanout.c), for rampd's API: many small requests at
+ *   once (one per host of a fleet of thousands), answered through callbacks,
+ *   over unix sockets too (see "Fan-out" below).
+ * Responses are untrusted: bodies kept in memory are bounded, header blocks
+ * are bounded, and the body of an error response never reaches a streaming
+ * sink (it is kept, bounded, for the error message instead). */
 #ifndef RAMP_HTTP_H
 #define RAMP_HTTP_H
 
@@ -122,5 +129,69 @@ bool http_same_origin(const char *a, const char *b);
 char *http_escape(const char *s);
 /* Human text for a status code ("Not Found"), "" when unknown. */
 const char *http_reason(long status);
+
+/* ---- Fan-out ----
+ * Requests beyond max_parallel wait in a queue (holding no curl handle);
+ * connections are kept for reuse (HTTP/1.1 keep-alive), up to max_idle of
+ * them, so that asking a host again does not connect again. libcurl (7.88)
+ * walks every connection of a multi handle's cache each time a transfer is
+ * removed from it or a new connection pushes an old one out, so one cache
+ * holding a connection per host of a 10,000-host fleet would make every
+ * request cost 10,000 steps. The fan-out therefore spreads them over several
+ * multi handles of at most HTTP_FANOUT_SHARD connections each; a request's key
+ * (say, the host's index) picks its handle, so a host always finds its own
+ * connection again. Requests marked `once` do not enter the cache at all. One
+ * epoll set and one loop serve all the handles. Callbacks run from
+ * http_fanout_step(), never from inside curl. */
+
+/* connections cached per libcurl multi handle */
+#define HTTP_FANOUT_SHARD 64
+
+struct http_fanout_opts {
+	size_t max_parallel;     /* transfers in flight (default 64) */
+	size_t max_idle;         /* connections kept open for reuse (default 2 x max_parallel);
+				  * up to one per host of a fleet is fine (see above) */
+	long timeout_ms;         /* whole request (default 10 s) */
+	long connect_timeout_ms; /* default: timeout_ms */
+	const char *cacert;      /* CA bundle for https, or NULL for the system's */
+};
+
+struct http_resp {
+	long status;       /* HTTP status; 0 when the request failed (error says why) */
+	const char *error;
+	const char *body;  /* NUL-terminated; at most max_body bytes */
+	size_t len;
+	bool truncated;    /* the body was longer than max_body (only when allowed) */
+	int64_t ms;        /* time from start to completion */
+};
+
+/* tag: the caller's own number (host index, request kind, ...). */
+typedef void (*http_req_cb)(void *ctx, uint64_t tag, const struct http_resp *r);
+
+struct http_req {
+	const char *method;    /* GET, PUT, POST, DELETE */
+	const char *url;
+	const char *unix_path; /* connect to this unix socket instead, or NULL */
+	const char *token;     /* bearer token, or NULL */
+	const char *body;      /* JSON request body, or NULL */
+	size_t max_body;       /* response bytes kept (default 1 MiB) */
+	bool truncate_ok;      /* a longer body is cut, not an error (probes) */
+	bool once;             /* close the connection after: no reuse expected */
+	size_t key;            /* the same key for the same host (e.g. its index): see above */
+	http_req_cb cb;
+	void *ctx;
+	uint64_t tag;
+};
+
+struct http_fanout;
+struct http_fanout *http_fanout_new(const struct http_fanout_opts *o, struct err *e);
+void http_fanout_free(struct http_fanout *f);
+/* Queue a request (strings are copied). The callback runs exactly once. */
+int http_fanout_submit(struct http_fanout *f, const struct http_req *r, struct err *e);
+/* Move transfers along, waiting at most timeout_ms for activity, then run the
+ * callbacks of what completed. */
+int http_fanout_step(struct http_fanout *f, int timeout_ms, struct err *e);
+/* Requests queued or in flight. */
+size_t http_fanout_busy(const struct http_fanout *f);
 
 #endif

@@ -21,6 +21,11 @@ void log_init(const char *progname)
 	journal = -1;
 }
 
+const char *log_name(void)
+{
+	return prog;
+}
+
 void log_set_level(enum log_level lvl)
 {
 	level = lvl;

@@ -11,6 +11,8 @@
 enum log_level { LOG_LVL_ERR = 3, LOG_LVL_WARN = 4, LOG_LVL_NOTICE = 5, LOG_LVL_INFO = 6, LOG_LVL_DEBUG = 7 };
 
 void log_init(const char *progname);
+/* What every message starts with: "ramp build", "rampd" (log_init's name). */
+const char *log_name(void);
 void log_set_level(enum log_level lvl);
 enum log_level log_get_level(void);
 /* True when stderr is the systemd journal. */

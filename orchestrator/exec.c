@@ -10,18 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 
 extern char **environ;
-
-int64_t orch_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool overridden(const char *var, char *const *env)
 {
@@ -72,7 +65,7 @@ int orch_proc_start(struct orch_proc *p, const char *cmd, char *const *env, int6
 	posix_spawnattr_destroy(&at);
 	if (rc)
 		return err_errno(e, rc, "run \"%.200s\"", cmd);
-	p->deadline_ms = timeout_ms > 0 ? orch_now_ms() + timeout_ms : INT64_MAX;
+	p->deadline_ms = timeout_ms > 0 ? clk_mono_ms() + timeout_ms : INT64_MAX;
 	return 0;
 }
 
@@ -83,7 +76,7 @@ int orch_proc_poll(struct orch_proc *p, int *status, struct err *e)
 	if (r < 0)
 		return err_sys(e, "wait for process %d", (int)p->pid);
 	if (r == 0) {
-		if (orch_now_ms() < p->deadline_ms)
+		if (clk_mono_ms() < p->deadline_ms)
 			return 0;
 		orch_proc_kill(p);
 		*status = 124;

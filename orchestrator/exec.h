@@ -27,6 +27,4 @@ void orch_proc_kill(struct orch_proc *p);
 /* Start and wait. */
 int orch_proc_run(const char *cmd, char *const *env, int64_t timeout_ms, int *status, struct err *e);
 
-int64_t orch_now_ms(void);
-
 #endif

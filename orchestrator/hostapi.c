@@ -25,12 +25,36 @@ bool orch_app_name_valid(const char *s)
 	return true;
 }
 
-char *orch_app_path(const char *app, const char *suffix)
+static const struct {
+	const char *method, *path, *suffix; /* path, or API_PATH_APP_PREFIX APP suffix */
+} ops[] = {
+	[ORCH_OP_STATUS] = {"GET", NULL, ""},
+	[ORCH_OP_APPS] = {"GET", API_PATH_APPS, NULL},
+	[ORCH_OP_INFO] = {"GET", API_PATH_INFO, NULL},
+	[ORCH_OP_DEPLOY] = {"PUT", NULL, ""},
+	[ORCH_OP_REVERT] = {"POST", NULL, API_PATH_REVERT_SUFFIX},
+	[ORCH_OP_REMOVE] = {"DELETE", NULL, ""},
+	[ORCH_OP_LOGS] = {"GET", NULL, API_PATH_LOGS_SUFFIX},
+	[ORCH_OP_PROBE] = {"GET", NULL, NULL},
+};
+
+const char *orch_op_method(enum orch_op op)
 {
-	char *p;
-	if (asprintf(&p, "%s%s%s", API_PATH_APP_PREFIX, app, suffix ? suffix : "") < 0)
-		return NULL;
-	return p;
+	return ops[op].method;
+}
+
+const char *orch_op_path(enum orch_op op, const char *app, unsigned tail, char *buf, size_t cap)
+{
+	int n;
+	if (ops[op].path)
+		n = snprintf(buf, cap, "%s", ops[op].path);
+	else if (op == ORCH_OP_LOGS)
+		n = snprintf(buf, cap, "%s%s%s?tail=%u", API_PATH_APP_PREFIX, app, ops[op].suffix, tail);
+	else if (ops[op].suffix)
+		n = snprintf(buf, cap, "%s%s%s", API_PATH_APP_PREFIX, app, ops[op].suffix);
+	else
+		return NULL; /* a probe has no path of rampd's */
+	return n >= 0 && (size_t)n < cap ? buf : NULL;
 }
 
 void orch_copy_clean(char *dst, size_t n, const char *src)
@@ -63,7 +87,8 @@ char *orch_body_put(const char *image, const char *rollout, int64_t generation)
 		return NULL;
 	jgen_obj_open(g);
 	jgen_kstr(g, API_F_IMAGE, image);
-	jgen_kstr(g, API_F_ROLLOUT, rollout);
+	if (rollout)
+		jgen_kstr(g, API_F_ROLLOUT, rollout);
 	jgen_kint(g, API_F_GENERATION, generation);
 	jgen_obj_close(g);
 	return body_done(g);
@@ -113,26 +138,61 @@ static int get_bounded(const struct json *o, const char *k, int64_t *out, struct
 	return 0;
 }
 
-static int get_digest(const struct json *o, const char *k, char *dst, struct err *e)
+/* A version object's digest (validated) and image. */
+static int get_version(const struct json *o, const char *k, char *dst, char *image, size_t image_len, struct err *e)
 {
 	const struct json *v;
 	const char *d = NULL;
 	struct img_digest dg;
-	dst[0] = '\0';
 	if (json_field(o, k, JSON_OBJECT, false, &v, e) < 0)
 		return -1;
 	if (!v)
 		return 0;
-	if (json_field_str(v, API_F_DIGEST, true, &d, e) < 0 || img_digest_parse(d, &dg, e) < 0)
+	if (json_field_str(v, API_F_DIGEST, true, &d, e) < 0 || img_digest_parse(d, &dg, e) < 0 ||
+	    get_str(v, API_F_IMAGE, image, image_len, e) < 0)
 		return err_ctx(e, "\"%s\"", k);
 	memcpy(dst, dg.s, sizeof dg.s);
 	return 0;
 }
 
+/* The newest probes, oldest first: time, ok, ms, output. */
+static int get_probes(const struct json *v, struct orch_status *s, struct err *e)
+{
+	size_t from = v->arr.n > ORCH_MAX_PROBE_ROWS ? v->arr.n - ORCH_MAX_PROBE_ROWS : 0;
+	for (size_t i = from; i < v->arr.n; i++) {
+		struct orch_probe_row *p = &s->probes[s->n_probes++];
+		const struct json *it = v->arr.v[i], *ms;
+		if (get_str(it, "time", p->time, sizeof p->time, e) < 0 ||
+		    get_str(it, "output", p->output, sizeof p->output, e) < 0 ||
+		    json_field_bool(it, "ok", false, &p->ok, e) < 0)
+			return err_ctx(e, "[%zu]", i);
+		ms = json_get(it, "ms");
+		p->ms = ms && ms->type == JSON_REAL ? ms->d : ms && ms->type == JSON_INT ? (double)ms->i : 0.0;
+	}
+	return 0;
+}
+
+/* Empty strings and counts: cheaper than zeroing the whole struct, which a
+ * rollout parses once per poll of every host. */
+static void status_clear(struct orch_status *s)
+{
+	s->name[0] = s->phase[0] = s->phase_since[0] = s->rollout[0] = s->message[0] = '\0';
+	s->desired[0] = s->desired_image[0] = s->current[0] = s->current_image[0] = s->current_since[0] = '\0';
+	s->healthy_since[0] = '\0';
+	s->generation = s->restarts = s->check_interval_ms = s->check_retries = 0;
+	s->healthy = false;
+	s->n_previous = s->n_probes = s->n_history = 0;
+}
+
+const char *orch_status_probe(const struct orch_status *s)
+{
+	return s->n_probes ? s->probes[s->n_probes - 1].output : "";
+}
+
 int orch_status_parse(const char *body, size_t len, const char *app, struct orch_status *s, struct err *e)
 {
 	struct json *j = json_parse(body, len, e);
-	*s = (struct orch_status){0};
+	status_clear(s);
 	if (!j)
 		return -1;
 	int rc = orch_status_from_json(j, app, s, e);
@@ -144,7 +204,7 @@ int orch_status_from_json(const struct json *j, const char *app, struct orch_sta
 {
 	const struct json *v, *h;
 	const char *name = NULL;
-	*s = (struct orch_status){0};
+	status_clear(s);
 	if (j->type != JSON_OBJECT)
 		return err_set(e, "expected an app status object");
 	if (json_field_str(j, API_F_NAME, true, &name, e) < 0 ||
@@ -154,7 +214,8 @@ int orch_status_from_json(const struct json *j, const char *app, struct orch_sta
 	    get_str(j, API_F_ROLLOUT, s->rollout, sizeof s->rollout, e) < 0 ||
 	    get_str(j, API_F_MESSAGE, s->message, sizeof s->message, e) < 0 ||
 	    json_field_int(j, API_F_RESTARTS, false, &s->restarts, e) < 0 ||
-	    get_digest(j, API_F_DESIRED, s->desired, e) < 0 || get_digest(j, API_F_CURRENT, s->current, e) < 0)
+	    get_version(j, API_F_DESIRED, s->desired, s->desired_image, sizeof s->desired_image, e) < 0 ||
+	    get_version(j, API_F_CURRENT, s->current, s->current_image, sizeof s->current_image, e) < 0)
 		goto out;
 	if (app && strcmp(name, app)) {
 		err_set(e, "answer is about app \"%.64s\", not \"%s\"", name, app);
@@ -171,8 +232,7 @@ int orch_status_from_json(const struct json *j, const char *app, struct orch_sta
 	}
 	if (json_field(j, API_F_CURRENT, JSON_OBJECT, false, &v, e) < 0)
 		goto out;
-	if (v && (get_str(v, "image", s->current_image, sizeof s->current_image, e) < 0 ||
-		  get_str(v, API_F_SINCE, s->current_since, sizeof s->current_since, e) < 0))
+	if (v && get_str(v, API_F_SINCE, s->current_since, sizeof s->current_since, e) < 0)
 		goto out;
 	if (json_field(j, API_F_PREVIOUS, JSON_ARRAY, false, &v, e) < 0)
 		goto out;
@@ -196,8 +256,10 @@ int orch_status_from_json(const struct json *j, const char *app, struct orch_sta
 			err_ctx(e, "\"%s\"", API_F_HEALTH);
 			goto out;
 		}
-		if (v && v->arr.n && get_str(v->arr.v[v->arr.n - 1], "output", s->probe, sizeof s->probe, e) < 0)
+		if (v && get_probes(v, s, e) < 0) {
+			err_ctx(e, "\"%s\"", API_F_PROBES);
 			goto out;
+		}
 	}
 	if (json_field(j, API_F_HISTORY, JSON_ARRAY, false, &v, e) < 0)
 		goto out;
@@ -216,6 +278,39 @@ int orch_status_from_json(const struct json *j, const char *app, struct orch_sta
 	return 0;
 out:
 	return -1;
+}
+
+int orch_apps_parse(const char *body, size_t len, struct orch_status **v, size_t *n, struct err *e)
+{
+	struct json *j = json_parse(body, len, e);
+	const struct json *apps;
+	int rc = -1;
+	*v = NULL;
+	*n = 0;
+	if (!j)
+		return -1;
+	if (j->type != JSON_OBJECT) {
+		err_set(e, "expected an object with \"apps\"");
+		goto out;
+	}
+	if (json_field(j, "apps", JSON_ARRAY, true, &apps, e) < 0)
+		goto out;
+	if (apps->arr.n && !(*v = calloc(apps->arr.n, sizeof **v))) {
+		err_errno(e, ENOMEM, "app list");
+		goto out;
+	}
+	for (size_t i = 0; i < apps->arr.n; i++)
+		if (orch_status_from_json(apps->arr.v[i], NULL, &(*v)[i], e) < 0) {
+			err_ctx(e, "apps[%zu]", i);
+			free(*v);
+			*v = NULL;
+			goto out;
+		}
+	*n = apps->arr.n;
+	rc = 0;
+out:
+	json_free(j);
+	return rc;
 }
 
 void orch_error_parse(const char *body, size_t len, char *code, size_t code_len, char *msg, size_t msg_len)

@@ -1,6 +1,7 @@
-/* hostapi.h: rampd's control API seen from the client side: request bodies
- * and the parsing of app status and error responses (docs/API.md; the names
- * come from lib/api.h).
+/* hostapi.h: rampd's control API seen from the client side: the requests
+ * (method and path of each operation, request bodies) and the parsing of app
+ * status, app lists and error responses (docs/API.md; the names come from
+ * lib/api.h). orchestrator/client sends them.
  *
  * Responses come from the network and are untrusted: sizes are bounded,
  * types checked, digests validated, and strings that end up on a terminal
@@ -26,6 +27,15 @@ struct orch_hist {
 	char message[200];
 };
 
+#define ORCH_MAX_PROBE_ROWS 10
+
+struct orch_probe_row {
+	char time[40];
+	bool ok;
+	double ms;
+	char output[200];
+};
+
 struct orch_status {
 	char name[API_MAX_NAME + 1];
 	int64_t generation;
@@ -33,6 +43,7 @@ struct orch_status {
 	char phase_since[40];
 	char rollout[129];
 	char desired[IMG_DIGEST_LEN + 1]; /* "" when absent */
+	char desired_image[512];
 	char current[IMG_DIGEST_LEN + 1];
 	char current_image[512];
 	char current_since[40];
@@ -41,7 +52,8 @@ struct orch_status {
 	bool healthy;
 	char healthy_since[40];
 	int64_t check_interval_ms, check_retries; /* the running version's health check; 0 when not said */
-	char probe[200]; /* the newest probe's output */
+	struct orch_probe_row probes[ORCH_MAX_PROBE_ROWS]; /* the newest ones, oldest first */
+	size_t n_probes;
 	int64_t restarts;
 	char message[512];
 	struct orch_hist history[ORCH_MAX_HISTORY];
@@ -52,19 +64,37 @@ struct json;
 /* GET /v1/apps/NAME's answer (app, when not NULL, must match its name). */
 int orch_status_parse(const char *body, size_t len, const char *app, struct orch_status *s, struct err *e);
 int orch_status_from_json(const struct json *j, const char *app, struct orch_status *s, struct err *e);
+/* The newest probe's output, "" when there is none. */
+const char *orch_status_probe(const struct orch_status *s);
+/* GET /v1/apps's answer: every app's status (*v allocated, caller frees). */
+int orch_apps_parse(const char *body, size_t len, struct orch_status **v, size_t *n, struct err *e);
 /* {"error": CODE, "message": ...}: fills code and msg (empty when the body is
  * not such an object). */
 void orch_error_parse(const char *body, size_t len, char *code, size_t code_len, char *msg, size_t msg_len);
 /* platform of GET /v1/info: "os/arch[/variant]". */
 int orch_info_platform(const char *body, size_t len, char *out, size_t out_len, struct err *e);
 
-/* Request bodies; caller frees. */
+/* The operations of docs/API.md, as sent by orchestrator/client. */
+enum orch_op {
+	ORCH_OP_STATUS, /* GET /v1/apps/APP */
+	ORCH_OP_APPS,   /* GET /v1/apps */
+	ORCH_OP_INFO,   /* GET /v1/info */
+	ORCH_OP_DEPLOY, /* PUT /v1/apps/APP, body orch_body_put() */
+	ORCH_OP_REVERT, /* POST /v1/apps/APP/revert, body orch_body_revert() */
+	ORCH_OP_REMOVE, /* DELETE /v1/apps/APP, body orch_body_generation() or none */
+	ORCH_OP_LOGS,   /* GET /v1/apps/APP/logs?tail=N */
+	ORCH_OP_PROBE,  /* GET any URL, not rampd's (the orchestrator's own probes) */
+};
+/* The method of op, and its path (for APP and, for LOGS, tail) in buf;
+ * NULL when buf is too small. */
+const char *orch_op_method(enum orch_op op);
+const char *orch_op_path(enum orch_op op, const char *app, unsigned tail, char *buf, size_t cap);
+
+/* Request bodies; caller frees. rollout may be NULL (none said). */
 char *orch_body_put(const char *image, const char *rollout, int64_t generation);
 char *orch_body_revert(const char *to, int64_t generation);
 char *orch_body_generation(int64_t generation);
 
-/* The app's path: "/v1/apps/NAME" (+ suffix). Caller frees. */
-char *orch_app_path(const char *app, const char *suffix);
 bool orch_app_name_valid(const char *s);
 
 /* Copy at most n-1 bytes, replacing control characters (terminal safety). */

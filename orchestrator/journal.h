@@ -1,5 +1,6 @@
-/* journal.h: the rollout journal: one JSON event per line, appended and
- * fsync'd, enough to resume or abort a rollout after the orchestrator died.
+/* journal.h: the rollout journal: one event per line (event.h), appended
+ * and fsync'd, enough to resume or abort a rollout after the orchestrator
+ * died; and its replay into the record of the rollout (rollout.h).
  *
  * The same lines are the `--json` output of `ramp rollout`; their fields are
  * documented in docs/ROLLOUT.md and stable. Lines that must be on disk before
@@ -19,7 +20,7 @@
 #include <stdint.h>
 
 #include "lib/err.h"
-#include "lib/json.h"
+#include "orchestrator/event.h"
 #include "orchestrator/rollout.h"
 
 #define ORCH_JOURNAL_MAX_BYTES (512u << 20)
@@ -44,17 +45,19 @@ int orch_journal_reopen(const char *path, size_t valid_len, struct orch_journal 
 int orch_journal_write(struct orch_journal *j, const char *line, size_t len, bool sync, struct err *e);
 /* Write what is gathered and fsync. */
 int orch_journal_sync(struct orch_journal *j, struct err *e);
+/* Write and fsync what was gathered ORCH_JOURNAL_LAG_MS ago or earlier. */
+int orch_journal_tick(struct orch_journal *j, struct err *e);
+/* Append an event (its time is now), as orch_journal_write. */
+int orch_journal_event(struct orch_journal *j, struct orch_event *ev, bool sync, struct err *e);
 void orch_journal_close(struct orch_journal *j);
 
-/* Events. orch_ev_begin writes {"time", "event", "rollout"; the caller adds
- * fields; orch_ev_end closes the object and hands out the line (valid until
- * the generator is freed). */
-struct jgen *orch_ev_begin(const char *event, const char *rollout);
-int orch_ev_end(struct jgen *g, const char **line, size_t *len, struct err *e);
-/* The start event of r (hosts with their wave and labels, waves, options). */
-struct jgen *orch_ev_start(const struct orch_rollout *r);
-/* "2026-11-26T10:15:04.123Z" */
-void orch_time_now(char *buf, size_t n);
+/* The start event of r (hosts with their wave and labels, waves, options);
+ * its arrays live in ev (orch_event_free). Its replay into a record is right
+ * below it in journal.c. */
+int orch_start_event(const struct orch_rollout *r, struct orch_event *ev, struct err *e);
+/* A rollout taken over by another (its process is gone): its journal ends
+ * with "superseded" by `by` and "end", so that it can never act again. */
+void orch_journal_supersede(const char *path, const char *id, const char *by);
 
 /* Replay a journal into r. */
 int orch_journal_replay(const char *buf, size_t len, const char *what, struct orch_rollout *r, struct err *e);

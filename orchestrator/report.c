@@ -4,7 +4,8 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "lib/json.h"
+#include "lib/log.h"
+#include "orchestrator/event.h"
 #include "orchestrator/fleet.h"
 
 void orch_fmt_duration(char *buf, size_t n, int64_t ms)
@@ -74,29 +75,26 @@ static void table_rows(FILE *f, size_t n, const char *(*name)(const void *, size
 	}
 }
 
-/* rows from a parsed end event */
-static const struct json *row(const void *ctx, size_t i)
+/* rows from an end event */
+static const struct orch_ev_end_host *row(const void *ctx, size_t i)
 {
-	return ((const struct json *)ctx)->arr.v[i];
+	return &((const struct orch_ev_end *)ctx)->hosts[i];
 }
-static const char *j_name(const void *ctx, size_t i)
+static const char *e_name(const void *ctx, size_t i)
 {
-	const char *s = json_get_str(row(ctx, i), "host");
-	return s ? s : "?";
+	return row(ctx, i)->host;
 }
-static size_t j_wave(const void *ctx, size_t i)
+static size_t e_wave(const void *ctx, size_t i)
 {
-	const struct json *w = json_get(row(ctx, i), "wave");
-	return w && w->type == JSON_INT ? (size_t)w->i : 0;
+	return (size_t)row(ctx, i)->wave;
 }
-static const char *j_state(const void *ctx, size_t i)
+static const char *e_state(const void *ctx, size_t i)
 {
-	const char *s = json_get_str(row(ctx, i), "state");
-	return s ? s : "?";
+	return row(ctx, i)->state;
 }
-static const char *j_reason(const void *ctx, size_t i)
+static const char *e_reason(const void *ctx, size_t i)
 {
-	return json_get_str(row(ctx, i), "reason");
+	return row(ctx, i)->reason;
 }
 
 /* rows from a rollout record */
@@ -122,7 +120,8 @@ void orch_report_table(FILE *f, const struct orch_rollout *r)
 	table_rows(f, r->hosts.n, r_name, r_wave, r_state, r_reason, r);
 }
 
-static void on_event(void *ctx, const char *json, size_t len, enum orch_level lvl, const char *human)
+static void on_event(void *ctx, const struct orch_event *ev, const char *json, size_t len, enum orch_level lvl,
+		     const char *human)
 {
 	struct orch_report *rep = ctx;
 	if (rep->json) {
@@ -133,23 +132,21 @@ static void on_event(void *ctx, const char *json, size_t len, enum orch_level lv
 			fflush(rep->out);
 		/* problems are also told in words, on stderr, for whoever reads the CI log */
 		if (lvl == ORCH_LVL_PROBLEM)
-			fprintf(rep->err, "ramp: %s\n", human);
+			fprintf(rep->err, "%s: %s\n", log_name(), human);
 		return;
 	}
 	if (lvl == ORCH_LVL_DETAIL && !rep->verbose)
+		return;
+	if (rep->quiet && lvl == ORCH_LVL_MAIN && ev->kind != ORCH_EV_END)
 		return;
 	clear_line(rep);
 	FILE *f = lvl == ORCH_LVL_PROBLEM ? rep->err : rep->out;
 	fprintf(f, "%s\n", human);
 	/* the end event carries every host's result: the summary table */
-	struct err e;
-	struct json *j = strstr(json, "\"event\":\"end\"") ? json_parse(json, len, &e) : NULL;
-	const struct json *hosts = json_get(j, "hosts");
-	if (hosts && hosts->type == JSON_ARRAY && hosts->arr.n) {
+	if (ev->kind == ORCH_EV_END && ev->u.end.n_hosts && !rep->quiet) {
 		fputc('\n', rep->out);
-		table_rows(rep->out, hosts->arr.n, j_name, j_wave, j_state, j_reason, hosts);
+		table_rows(rep->out, ev->u.end.n_hosts, e_name, e_wave, e_state, e_reason, &ev->u.end);
 	}
-	json_free(j);
 	fflush(f);
 	fflush(rep->out);
 }

@@ -13,6 +13,7 @@
 struct orch_report {
 	bool json;     /* JSON lines on out, nothing else there (problems in words on err) */
 	bool verbose;  /* per-host details too */
+	bool quiet;    /* -q: no per-wave lines, only problems and the result (words only) */
 	bool progress; /* a live progress line on err (a terminal) */
 	FILE *out, *err;
 	bool line_shown; /* a progress line is on the terminal */

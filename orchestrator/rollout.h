@@ -1,12 +1,15 @@
-/* rollout.h: the rollout engine: gates and checks before wave 1, waves of
- * hosts deployed in parallel and baked while earlier waves are watched,
- * failure budgets, and the revert of every converted host at the first bad
- * signal; also `ramp rollout --resume/--abort` from the journal, the
- * fleet-wide revert.
+/* rollout.h: rollouts as the commands see them: their options, the record
+ * of one rollout (built by the engine, or replayed from its journal), and the
+ * entry points of `ramp rollout` (start, --resume, --abort, --dry-run's plan)
+ * and `ramp revert`. Each sets the stage (state directory, lock, journal,
+ * image) and hands over to the engine (engine.h: gates and checks before wave
+ * 1, waves of hosts deployed in parallel and baked while earlier waves are
+ * watched, failure budgets, and the revert of every converted host at the
+ * first bad signal).
  *
- * Everything the engine decides is an event: a JSON line appended to the
- * rollout's journal (journal.h) and handed to the caller's ui for output.
- * Exit codes (ORCH_EXIT_*) are what `ramp rollout` returns. */
+ * Everything the engine decides is an event (event.h): a JSON line appended
+ * to the rollout's journal (journal.h) and handed to the caller's ui for
+ * output. Exit codes (ORCH_EXIT_*) are what `ramp rollout` returns. */
 #ifndef RAMP_ORCH_ROLLOUT_H
 #define RAMP_ORCH_ROLLOUT_H
 
@@ -17,7 +20,9 @@
 
 #include "image/registry.h"
 #include "lib/err.h"
+#include "lib/strv.h"
 #include "orchestrator/fleet.h"
+#include "orchestrator/hoststate.h"
 #include "orchestrator/plan.h"
 
 enum { ORCH_EXIT_DONE = 0, ORCH_EXIT_ROLLED_BACK = 1, ORCH_EXIT_REFUSED = 2, ORCH_EXIT_ATTENTION = 3 };
@@ -38,12 +43,9 @@ struct orch_opts {
 	size_t max_unhealthy, max_unreachable; /* failure budgets (0, 0) */
 	size_t max_parallel;        /* hosts deploying, and requests in flight, at once (64) */
 	enum orch_on_failure on_failure;
-	char **gates;               /* --gate commands, run before wave 1 */
-	size_t n_gates;
-	char **checks;              /* --check commands, run after each wave */
-	size_t n_checks;
-	char **probes;              /* --probe URL templates (at most ORCH_MAX_PROBES) */
-	size_t n_probes;
+	struct strv gates;          /* --gate commands, run before wave 1 */
+	struct strv checks;         /* --check commands, run after each wave */
+	struct strv probes;         /* --probe URL templates (at most ORCH_MAX_PROBES) */
 	char *token_file, *cacert;  /* absolute paths, or NULL */
 	bool allow_untested;
 	char *trust_file;           /* --trust: absolute path of a trust policy, or NULL */
@@ -51,23 +53,6 @@ struct orch_opts {
 void orch_opts_defaults(struct orch_opts *o);
 void orch_opts_free(struct orch_opts *o);
 int orch_opts_copy(struct orch_opts *dst, const struct orch_opts *src, struct err *e);
-
-/* A host's state in a rollout, named in events and summaries. */
-enum orch_hs {
-	ORCH_HS_PENDING,       /* "pending": its wave has not started */
-	ORCH_HS_DEPLOYING,     /* "deploying": told to switch, not healthy yet */
-	ORCH_HS_HEALTHY,       /* "healthy": reports healthy, baking */
-	ORCH_HS_BAKED,         /* "baked": passed; watched until the end */
-	ORCH_HS_FAILED,        /* "failed": unhealthy, crashed, late, or a probe failed */
-	ORCH_HS_UNREACHABLE,   /* "unreachable": stopped answering */
-	ORCH_HS_REVERTING,     /* "reverting" */
-	ORCH_HS_REVERTED,      /* "reverted": back on its previous version (or app removed), healthy */
-	ORCH_HS_REVERT_FAILED, /* "revert_failed": could not be put back */
-	ORCH_HS_SKIPPED,       /* "skipped": nothing to do there (fleet revert: app absent) */
-	ORCH_HS_COUNT
-};
-const char *orch_hs_name(enum orch_hs s);
-int orch_hs_parse(const char *s); /* -1 when unknown */
 
 /* One rollout: what it is (the start event), what the precheck found, and
  * how far it got (the later events). Built by the engine or by replaying a
@@ -110,10 +95,12 @@ struct orch_progress {
 	size_t converted, total, failed, unreachable, reverting;
 	int64_t bake_left_ms; /* -1 when nobody is baking */
 };
+struct orch_event;
 struct orch_ui {
 	void *ctx;
-	/* every event: its JSON line (no newline) and a one-line human text */
-	void (*event)(void *ctx, const char *json, size_t len, enum orch_level lvl, const char *human);
+	/* every event: itself, its JSON line (no newline) and a human text */
+	void (*event)(void *ctx, const struct orch_event *ev, const char *json, size_t len, enum orch_level lvl,
+		      const char *human);
 	/* a few times a second while something runs */
 	void (*progress)(void *ctx, const struct orch_progress *p);
 };

@@ -9,7 +9,7 @@
 #include "lib/api.h"
 #include "lib/cleanup.h"
 #include "lib/json.h"
-#include "orchestrator/agent.h"
+#include "orchestrator/client.h"
 #include "orchestrator/hostapi.h"
 
 struct status_ctx {
@@ -49,7 +49,7 @@ static void view_of(struct orch_view *v, const struct orch_status *s)
 	v->generation = s->generation;
 }
 
-static void on_status_view(void *ctx, uint64_t tag, const struct orch_resp *r)
+static void on_status_view(void *ctx, uint64_t tag, const struct http_resp *r)
 {
 	struct status_ctx *c = ctx;
 	size_t host = (size_t)tag;
@@ -70,30 +70,30 @@ static void on_status_view(void *ctx, uint64_t tag, const struct orch_resp *r)
 			snprintf(v->error, sizeof v->error, "%s is not on this host", c->app ? c->app : "no app");
 		return;
 	}
-	struct json *j = json_parse(r->body, r->len, &e);
-	const struct json *apps = NULL;
-	if (j && !c->app && json_field(j, "apps", JSON_ARRAY, true, &apps, &e) < 0) {
-		json_free(j);
-		j = NULL;
+	struct orch_status *apps = NULL;
+	size_t n = 0;
+	int rc = -1;
+	if (c->app) {
+		if (!(apps = malloc(sizeof *apps))) {
+			c->oom = true;
+			return;
+		}
+		rc = orch_status_parse(r->body, r->len, c->app, apps, &e);
+		n = 1;
+	} else {
+		rc = orch_apps_parse(r->body, r->len, &apps, &n, &e);
 	}
-	if (!j) {
+	if (rc < 0) {
 		if ((v = add_row(c, host)))
-			snprintf(v->error, sizeof v->error, "unreadable answer: %.200s", e.msg);
-		return;
+			snprintf(v->error, sizeof v->error, "unreadable %s: %.200s", c->app ? "status" : "answer", e.msg);
+	} else if (n == 0) {
+		if ((v = add_row(c, host)))
+			snprintf(v->error, sizeof v->error, "no apps");
 	}
-	size_t n = c->app ? 1 : apps->arr.n;
-	if (n == 0 && (v = add_row(c, host)))
-		snprintf(v->error, sizeof v->error, "no apps");
-	for (size_t k = 0; k < n; k++) {
-		struct orch_status s;
-		if (!(v = add_row(c, host)))
-			break;
-		if (orch_status_from_json(c->app ? j : apps->arr.v[k], c->app, &s, &e) < 0)
-			snprintf(v->error, sizeof v->error, "unreadable status: %.200s", e.msg);
-		else
-			view_of(v, &s);
-	}
-	json_free(j);
+	for (size_t k = 0; rc == 0 && k < n; k++)
+		if ((v = add_row(c, host)))
+			view_of(v, &apps[k]);
+	free(apps);
 }
 
 static int cmp_view(const void *a, const void *b)
@@ -108,39 +108,20 @@ int orch_fleet_status(const struct orch_fleet *f, const char *app, const struct 
 		      size_t *n_rows, struct err *e)
 {
 	struct status_ctx c = {.f = f, .app = app};
-	struct orch_agent_opts ao = {.max_parallel = o->max_parallel, .timeout_ms = o->timeout_ms, .cacert = o->cacert};
-	struct orch_tokens tok = {0};
-	struct orch_agent *a = orch_agent_new(&ao, e);
-	_cleanup_free_ char *path = app ? orch_app_path(app, NULL) : strdup(API_PATH_APPS);
+	struct orch_client_opts co = {.max_parallel = o->max_parallel, .timeout_ms = o->timeout_ms, .cacert = o->cacert,
+				      .token_file = o->token_file};
+	struct orch_client *cl = orch_client_new(&co, f->hosts, f->n, e);
 	int rc = -1;
-	if (!a)
+	if (!cl)
 		return -1;
-	if (!path) {
-		err_errno(e, ENOMEM, "status");
-		goto out;
-	}
 	for (size_t i = 0; i < f->n; i++) {
-		const struct orch_host *h = &f->hosts[i];
-		const char *tf = orch_host_label(h, ORCH_LABEL_TOKEN_FILE);
-		const char *token = NULL;
-		if (!tf)
-			tf = o->token_file;
-		if (tf && !(token = orch_token(&tok, tf, e))) {
-			err_ctx(e, "host %s", h->name);
-			goto out;
-		}
-		_cleanup_free_ char *base = orch_host_base_url(h, o->cacert != NULL), *url = NULL;
-		if (!base || asprintf(&url, "%s%s", base, path) < 0) {
-			err_errno(e, ENOMEM, "status");
-			goto out;
-		}
-		struct orch_req q = {.method = "GET", .url = url, .unix_path = h->unix_path, .token = token,
-				     .once = true, .cb = on_status_view, .ctx = &c, .tag = i};
-		if (orch_agent_submit(a, &q, e) < 0)
+		struct orch_call q = {.op = app ? ORCH_OP_STATUS : ORCH_OP_APPS, .host = i, .app = app,
+				      .cb = on_status_view, .ctx = &c, .tag = i};
+		if (orch_client_call(cl, &q, e) < 0)
 			goto out;
 	}
-	while (orch_agent_busy(a))
-		if (orch_agent_step(a, 50, e) < 0)
+	while (orch_client_busy(cl))
+		if (orch_client_step(cl, 50, e) < 0)
 			goto out;
 	if (c.oom) {
 		err_errno(e, ENOMEM, "status");
@@ -152,7 +133,6 @@ int orch_fleet_status(const struct orch_fleet *f, const char *app, const struct 
 	rc = 0;
 out:
 	free(c.rows);
-	orch_tokens_free(&tok);
-	orch_agent_free(a);
+	orch_client_free(cl);
 	return rc;
 }

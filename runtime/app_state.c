@@ -314,10 +314,10 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int rt_app_list(struct rt_store *s, struct img_strv *names, struct err *e)
+int rt_app_list(struct rt_store *s, struct strv *names, struct err *e)
 {
 	_cleanup_free_ char *dir = rt_store_path(s, "apps");
-	*names = (struct img_strv){0};
+	*names = (struct strv){0};
 	if (!dir)
 		return err_errno(e, ENOMEM, "apps");
 	_cleanup_closedir_ DIR *d = opendir(dir);
@@ -331,13 +331,13 @@ int rt_app_list(struct rt_store *s, struct img_strv *names, struct err *e)
 		snprintf(rel, sizeof rel, "%s/state.json", de->d_name);
 		if (faccessat(dirfd(d), rel, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		if (img_strv_push(names, de->d_name, e) < 0) {
-			img_strv_free(names);
+		if (strv_push(names, de->d_name, e) < 0) {
+			strv_free(names);
 			return -1;
 		}
 	}
 	if (errno) {
-		img_strv_free(names);
+		strv_free(names);
 		return err_sys(e, "read \"%s\"", dir);
 	}
 	if (names->n)

@@ -58,7 +58,7 @@ int rt_app_state_write(struct rt_store *s, const struct rt_app_state *st, struct
 /* Make v current; the old current becomes previous[0]; v leaves previous. */
 int rt_app_state_switch(struct rt_app_state *st, const struct rt_app_version *v, struct err *e);
 /* Names of the apps that have a state file, sorted. */
-int rt_app_list(struct rt_store *s, struct img_strv *names, struct err *e);
+int rt_app_list(struct rt_store *s, struct strv *names, struct err *e);
 
 int rt_app_version_copy(struct rt_app_version *dst, const struct rt_app_version *src, struct err *e);
 void rt_app_version_free(struct rt_app_version *v);

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lib/cleanup.h"
 #include "runtime/container_int.h"
 
 int rt_caps_mask(const char *const *names, size_t n, uint64_t *mask, struct err *e)
@@ -35,7 +36,7 @@ int rt_caps_default(uint64_t *mask, struct err *e)
 		"CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",       "CAP_NET_BIND_SERVICE",
 		"CAP_SETFCAP", "CAP_SETGID",      "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT",
 	};
-	return rt_caps_mask(names, sizeof names / sizeof *names, mask, e);
+	return rt_caps_mask(names, ARRAY_SIZE(names), mask, e);
 }
 
 int rt_caps_become(uint64_t mask, const struct rt_ids *ids, struct err *e)

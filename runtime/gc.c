@@ -193,7 +193,7 @@ static bool keep_ingest(struct rt_store *s, int dfd, const char *name, void *ctx
 int rt_gc(struct rt_store *s, const struct rt_gc_opts *o, struct rt_gc_stats *st, struct err *e)
 {
 	struct keep k = {.now = time(NULL), .max_age = o->ingest_max_age};
-	struct img_strv apps = {0};
+	struct strv apps = {0};
 	int rc = -1;
 	*st = (struct rt_gc_stats){0};
 	if (o->keep < 1)
@@ -227,7 +227,7 @@ int rt_gc(struct rt_store *s, const struct rt_gc_opts *o, struct rt_gc_stats *st
 		 st->ingests);
 	rc = 0;
 out:
-	img_strv_free(&apps);
+	strv_free(&apps);
 	free(k.images.v);
 	free(k.layers.v);
 	free(k.blobs.v);

@@ -31,7 +31,7 @@ int rt_signal_parse(const char *s, int *sig, struct err *e)
 	return err_set(e, "stop signal \"%.40s\" is not a signal name", s);
 }
 
-static int env_put(struct img_strv *env, const char *kv, struct err *e)
+static int env_put(struct strv *env, const char *kv, struct err *e)
 {
 	const char *eq = strchr(kv, '=');
 	size_t kl = eq ? (size_t)(eq - kv) : strlen(kv);
@@ -44,7 +44,7 @@ static int env_put(struct img_strv *env, const char *kv, struct err *e)
 			env->v[i] = n;
 			return 0;
 		}
-	return img_strv_push(env, kv, e);
+	return strv_push(env, kv, e);
 }
 
 int rt_launch_prepare(struct rt_launch *l, const struct img_config *c, const char *const *command, size_t n_command,
@@ -57,15 +57,15 @@ int rt_launch_prepare(struct rt_launch *l, const struct img_config *c, const cha
 	/* as docker and podman: the entrypoint, then the cmd (or the given command) */
 	if (!(n_command && replace_entrypoint))
 		for (size_t i = 0; i < c->entrypoint.n; i++)
-			if (img_strv_push(&l->argv, c->entrypoint.v[i], e) < 0)
+			if (strv_push(&l->argv, c->entrypoint.v[i], e) < 0)
 				goto fail;
 	if (n_command) {
 		for (size_t i = 0; i < n_command; i++)
-			if (img_strv_push(&l->argv, command[i], e) < 0)
+			if (strv_push(&l->argv, command[i], e) < 0)
 				goto fail;
 	} else {
 		for (size_t i = 0; i < c->cmd.n; i++)
-			if (img_strv_push(&l->argv, c->cmd.v[i], e) < 0)
+			if (strv_push(&l->argv, c->cmd.v[i], e) < 0)
 				goto fail;
 	}
 	if (!l->argv.n) {
@@ -92,7 +92,7 @@ fail:
 
 void rt_launch_free(struct rt_launch *l)
 {
-	img_strv_free(&l->argv);
-	img_strv_free(&l->env);
+	strv_free(&l->argv);
+	strv_free(&l->env);
 	l->spec.argv = l->spec.env = NULL;
 }

@@ -10,7 +10,7 @@
 
 struct rt_launch {
 	struct rt_spec spec;
-	struct img_strv argv, env; /* the storage spec.argv and spec.env point into */
+	struct strv argv, env; /* the storage spec.argv and spec.env point into */
 	int stop_signal;
 };
 

@@ -21,6 +21,7 @@
 #include "image/reference.h"
 #include "lib/api.h"
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -122,17 +123,9 @@ struct req {
  * the API accepts is what rampd can pull, plus the pin. */
 int rt_api_check_image(const char *image, struct img_digest *d, struct err *e)
 {
-	struct img_ref r;
 	if (strlen(image) > RT_IMAGE_MAX)
 		return err_set(e, "image: longer than %d bytes", RT_IMAGE_MAX);
-	if (img_ref_parse(image, &r, e) < 0)
-		return -1;
-	bool pinned = r.has_digest;
-	*d = r.digest;
-	img_ref_free(&r);
-	if (!pinned)
-		return err_set(e, "image \"%.200s\" is not pinned by digest (NAME@sha256:...)", image);
-	return 0;
+	return img_ref_pinned(image, d, e);
 }
 
 static struct json *parse_body(const char *body, size_t len, const char *const *keys, const char *what, struct err *e)
@@ -373,7 +366,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **ctx, enum 
 		shutdown(ci->connect_fd, SHUT_RDWR);
 		return;
 	}
-	*k = (struct conn){.l = l, .fd = ci->connect_fd, .since = rt_mono_ms(), .prev = l->tail};
+	*k = (struct conn){.l = l, .fd = ci->connect_fd, .since = clk_mono_ms(), .prev = l->tail};
 	unsigned n_srcs = api->max_unproven + 1;
 	pthread_mutex_lock(&api->mu);
 	expire(l, k->since);
@@ -409,7 +402,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **ctx, enum 
 
 int64_t rt_api_sweep(struct rt_api *api)
 {
-	int64_t now = rt_mono_ms(), next = 0;
+	int64_t now = clk_mono_ms(), next = 0;
 	if (!api)
 		return 0;
 	pthread_mutex_lock(&api->mu);
@@ -530,7 +523,7 @@ static unsigned check_auth(struct rt_api *api, struct MHD_Connection *c)
 {
 	struct addr_key k;
 	bool known = client_key(c, &k);
-	int64_t now = rt_mono_ms();
+	int64_t now = clk_mono_ms();
 	unsigned verdict = 0;
 	pthread_mutex_lock(&api->mu);
 	struct bad_addr *slot = NULL;

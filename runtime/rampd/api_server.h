@@ -34,7 +34,7 @@ int rt_api_start(struct rt_daemon *d, const struct rt_config *c, struct rt_api *
 /* Re-read the token file (SIGHUP). */
 int rt_api_reload(struct rt_api *api, const struct rt_config *c, struct err *e);
 /* Close the TCP connections past their deadline (rampd's main loop calls it);
- * returns the next deadline in rt_mono_ms() time, 0 when there is none. */
+ * returns the next deadline in clk_mono_ms() time, 0 when there is none. */
 int64_t rt_api_sweep(struct rt_api *api);
 void rt_api_stop(struct rt_api *api);
 

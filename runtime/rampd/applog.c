@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/fs.h"
 #include "lib/log.h"
 #include "runtime/rampd/supervisor.h"
@@ -152,7 +153,7 @@ static void enqueue(struct rt_applog_file *f, const char *a, size_t alen, const 
 static size_t stamp(char *buf, size_t cap, const char *who)
 {
 	char t[32];
-	rt_format_time(rt_now_ms(), t, sizeof t);
+	clk_rfc3339(clk_wall_ms(), false, t, sizeof t);
 	int n = snprintf(buf, cap, "%s %s ", t, who);
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
@@ -234,7 +235,7 @@ static void *drain_main(void *arg)
 	struct epoll_event ev[16];
 	for (;;) {
 		int timeout = -1;
-		int64_t now = rt_mono_ms();
+		int64_t now = clk_mono_ms();
 		pthread_mutex_lock(&l->mu);
 		for (struct stream *s = l->streams, *next; s; s = next) {
 			next = s->next;
@@ -256,7 +257,7 @@ static void *drain_main(void *arg)
 		if (quit)
 			return NULL;
 		int n = epoll_wait(l->epfd, ev, 16, timeout);
-		now = rt_mono_ms();
+		now = clk_mono_ms();
 		for (int i = 0; i < n; i++) {
 			if (!ev[i].data.ptr) {
 				uint64_t v;

@@ -71,25 +71,25 @@ static int abs_path(const struct json *o, const char *key, char **dst, struct er
 }
 
 /* An array of strings, each checked by `check` when given. */
-static int str_array(const struct json *a, const char *what, struct img_strv *out,
+static int str_array(const struct json *a, const char *what, struct strv *out,
 		     int (*check)(const char *, struct err *), struct err *e)
 {
 	if (a->arr.n > MAX_LIST)
 		return err_set(e, "%s: more than %d entries", what, MAX_LIST);
-	img_strv_free(out);
+	strv_free(out);
 	for (size_t i = 0; i < a->arr.n; i++) {
 		const struct json *v = a->arr.v[i];
 		if (v->type != JSON_STRING || strlen(v->str.s) != v->str.len)
 			return err_set(e, "%s: entry %zu is not a string", what, i);
 		if (check && check(v->str.s, e) < 0)
 			return err_ctx(e, "%s", what);
-		if (img_strv_push(out, v->str.s, e) < 0)
+		if (strv_push(out, v->str.s, e) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static int str_list(const struct json *o, const char *key, struct img_strv *out,
+static int str_list(const struct json *o, const char *key, struct strv *out,
 		    int (*check)(const char *, struct err *), struct err *e)
 {
 	const struct json *a;
@@ -163,7 +163,7 @@ void rt_app_config_free(struct rt_app_config *a)
 {
 	for (size_t i = 0; i < a->n_ports; i++) {
 		free(a->ports[i].port);
-		img_strv_free(&a->ports[i].addrs);
+		strv_free(&a->ports[i].addrs);
 	}
 	free(a->ports);
 	free(a->address);
@@ -196,9 +196,9 @@ static int apply_ports(const struct json *ports, struct rt_app_config *a, struct
 				return err_errno(e, ENOMEM, "config");
 		}
 		const struct json *v = ports->obj.v[i];
-		img_strv_free(&b->addrs);
+		strv_free(&b->addrs);
 		if (v->type == JSON_STRING) {
-			if (check_listen(v->str.s, e) < 0 || img_strv_push(&b->addrs, v->str.s, e) < 0)
+			if (check_listen(v->str.s, e) < 0 || strv_push(&b->addrs, v->str.s, e) < 0)
 				return err_ctx(e, "port \"%s\"", canon);
 		} else if (v->type == JSON_ARRAY) {
 			char what[32];
@@ -300,7 +300,7 @@ static void config_clear(struct rt_config *c)
 {
 	free(c->state_dir);
 	free(c->socket);
-	img_strv_free(&c->listen);
+	strv_free(&c->listen);
 	free(c->token_file);
 	free(c->tls_cert);
 	free(c->tls_key);
@@ -309,7 +309,7 @@ static void config_clear(struct rt_config *c)
 	img_trust_free(&c->trust);
 	for (size_t i = 0; i < c->n_registries; i++) {
 		free(c->registries[i].name);
-		img_strv_free(&c->registries[i].mirrors);
+		strv_free(&c->registries[i].mirrors);
 		free(c->registries[i].cacert);
 	}
 	free(c->registries);

@@ -28,7 +28,7 @@
 /* A container port ("8080/tcp") and the host addresses it is bound on. */
 struct rt_port_bind {
 	char *port;           /* canonical "8080/tcp" */
-	struct img_strv addrs; /* "IP:PORT" */
+	struct strv addrs; /* "IP:PORT" */
 };
 
 struct rt_app_config {
@@ -50,7 +50,7 @@ struct rt_app_config {
 
 struct rt_registry_config {
 	char *name;             /* "registry.example.com", "127.0.0.1:5000" */
-	struct img_strv mirrors; /* tried first, in order: "host[:port]" */
+	struct strv mirrors; /* tried first, in order: "host[:port]" */
 	bool insecure;          /* plain HTTP / no TLS verification */
 	char *cacert;
 };
@@ -58,7 +58,7 @@ struct rt_registry_config {
 struct rt_config {
 	char *state_dir;
 	char *socket;            /* unix socket of the API */
-	struct img_strv listen;  /* TCP listeners "IP:PORT"; empty: none */
+	struct strv listen;  /* TCP listeners "IP:PORT"; empty: none */
 	char *token_file;        /* required with listen */
 	char *tls_cert, *tls_key; /* both or neither */
 	char *auth_file;         /* registry credentials (docker/podman auth.json format) */

@@ -20,6 +20,7 @@
 #include "image/oci.h"
 #include "lib/api.h"
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 #include "lib/fs.h"
 #include "lib/log.h"
 #include "runtime/rampd/api_server.h"
@@ -112,7 +113,7 @@ int rt_daemon_open(struct rt_daemon *d, const struct rt_daemon_opts *o, struct e
 		return err_sys(e, "eventfd");
 	d->leave_running = o->leave_running;
 	d->log_level_override = o->log_level;
-	d->started_mono = rt_mono_ms();
+	d->started_mono = clk_mono_ms();
 	if (!(d->config_path = strdup(o->config_path)))
 		return err_errno(e, ENOMEM, "config");
 	if (rt_config_load(&d->cfg, d->config_path, e) < 0)
@@ -167,12 +168,12 @@ int rt_daemon_reload(struct rt_daemon *d, struct err *e)
 	/* keep what is bound, take the rest */
 	char *keep[] = {d->cfg.state_dir, d->cfg.socket};
 	d->cfg.state_dir = d->cfg.socket = NULL;
-	struct img_strv listen = d->cfg.listen;
-	d->cfg.listen = (struct img_strv){0};
+	struct strv listen = d->cfg.listen;
+	d->cfg.listen = (struct strv){0};
 	rt_config_free(&d->cfg);
 	free(n.state_dir);
 	free(n.socket);
-	img_strv_free(&n.listen);
+	strv_free(&n.listen);
 	n.state_dir = keep[0];
 	n.socket = keep[1];
 	n.listen = listen;
@@ -186,6 +187,28 @@ int rt_daemon_reload(struct rt_daemon *d, struct err *e)
 /* ---- garbage, deleted apps ---- */
 
 #define GC_DELAY_MS 5000 /* after a switch: a burst of switches makes one collection */
+
+int rt_daemon_app_config(struct rt_daemon *d, const char *name, struct rt_app_config *out, struct err *e)
+{
+	pthread_mutex_lock(&d->mu);
+	int rc = rt_config_app(&d->cfg, name, out, e);
+	pthread_mutex_unlock(&d->mu);
+	return rc;
+}
+
+bool rt_daemon_has_image(struct rt_daemon *d, const struct img_digest *manifest, bool locked)
+{
+	struct rt_store_image im;
+	struct err e;
+	if (locked)
+		pthread_mutex_lock(&d->store_mu);
+	bool present = rt_store_image_get(&d->store, manifest, &im, &e) == 0;
+	if (present)
+		rt_store_image_free(&im);
+	if (locked)
+		pthread_mutex_unlock(&d->store_mu);
+	return present;
+}
 
 void rt_daemon_want_gc(struct rt_daemon *d)
 {
@@ -358,13 +381,13 @@ int rt_daemon_run(struct rt_daemon *d, struct err *e)
 	start_apps(d);
 
 	int64_t wd = rt_watchdog_interval_ms();
-	int64_t next_wd = wd ? rt_mono_ms() + wd : 0;
+	int64_t next_wd = wd ? clk_mono_ms() + wd : 0;
 	int64_t gc_every = d->cfg.gc_interval / 1000000;
-	int64_t next_gc = rt_mono_ms() + (gc_every < GC_DELAY_MS ? gc_every : GC_DELAY_MS), gc_at = 0;
+	int64_t next_gc = clk_mono_ms() + (gc_every < GC_DELAY_MS ? gc_every : GC_DELAY_MS), gc_at = 0;
 	bool leave = false;
 	for (;;) {
 		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = d->wake_fd, .events = POLLIN}};
-		int64_t api_at = rt_api_sweep(d->api), now = rt_mono_ms(), next = next_gc;
+		int64_t api_at = rt_api_sweep(d->api), now = clk_mono_ms(), next = next_gc;
 		if (wd && next_wd < next)
 			next = next_wd;
 		if (api_at && api_at < next)
@@ -374,7 +397,7 @@ int rt_daemon_run(struct rt_daemon *d, struct err *e)
 		int n = poll(p, 2, next <= now ? 0 : (int)(next - now));
 		if (n < 0 && errno != EINTR)
 			return err_sys(e, "poll");
-		now = rt_mono_ms();
+		now = clk_mono_ms();
 		if (wd && now >= next_wd) {
 			if (rt_notify("WATCHDOG=1", &ne) < 0)
 				log_warn("%s", ne.msg);
@@ -395,7 +418,7 @@ int rt_daemon_run(struct rt_daemon *d, struct err *e)
 				log_err("%s", ne.msg);
 			gc_at = 0;
 			pthread_mutex_lock(&d->mu);
-			next_gc = rt_mono_ms() + d->cfg.gc_interval / 1000000;
+			next_gc = clk_mono_ms() + d->cfg.gc_interval / 1000000;
 			pthread_mutex_unlock(&d->mu);
 		}
 		if (n <= 0 || !(p[0].revents & POLLIN))
@@ -471,7 +494,7 @@ void rt_daemon_info(struct rt_daemon *d, struct jgen *g)
 		jgen_kstr(g, "variant", p.variant);
 	jgen_obj_close(g);
 	jgen_kstr(g, "kernel", d->kernel);
-	jgen_kint(g, "uptimeSeconds", (rt_mono_ms() - d->started_mono) / 1000);
+	jgen_kint(g, "uptimeSeconds", (clk_mono_ms() - d->started_mono) / 1000);
 	jgen_key(g, "apps");
 	jgen_arr_open(g);
 	pthread_mutex_lock(&d->mu);

@@ -3,7 +3,33 @@
  * running) and the systemd protocol (READY, WATCHDOG, STOPPING).
  *
  * The request entry points below are what the API calls; each takes the
- * daemon's lock only to find the app, then the app's own lock. */
+ * daemon's lock only to find the app, then the app's own lock.
+ *
+ * Threads:
+ *   main       rt_daemon_run(): signals (stop, SIGHUP's reload), the
+ *              watchdog, garbage collection when an app asks (wake_fd), and
+ *              forgetting apps whose DELETE finished
+ *   listener   one per API listener (the unix socket, each TCP address), libmicrohttpd's
+ *              own: each request runs the entry points below on it
+ *   app        one per app (supervisor_run.c): its containers, switches,
+ *              restarts and probes; it alone owns a->w
+ *   pull       one per pull in progress (supervisor_run.c, daemon_pull.c):
+ *              starts rampd-pull and waits for it
+ *
+ * Locks, always taken in this order (never one to the left while holding
+ * one to its right):
+ *   store_mu   (struct rt_daemon) imports into the store and its garbage
+ *              collection: one at a time. Reading an image that is there
+ *              needs no lock when it cannot be collected (a kept version);
+ *              rt_daemon_has_image() says whether any other is there.
+ *   mu         (struct rt_daemon) cfg, the apps table (apps, n_apps),
+ *              gc_wanted, running. App threads read their config only
+ *              through rt_daemon_app_config(), a copy made under it.
+ *   a->mu      (struct rt_app, supervisor.h) everything of one app but its
+ *              thread's own state (a->w); the daemon takes it under mu to go
+ *              over the apps, an app thread takes it alone.
+ *   api->mu    (api_server.c) the token's hash and the bad-token table; a
+ *              leaf: nothing is taken under it. */
 #ifndef RAMP_RT_DAEMON_H
 #define RAMP_RT_DAEMON_H
 
@@ -62,6 +88,12 @@ void rt_daemon_want_gc(struct rt_daemon *d);
 void rt_daemon_app_gone(struct rt_daemon *d);
 /* From the API: it has a new deadline (rt_api_sweep) the main loop must see. */
 void rt_daemon_wake(struct rt_daemon *d);
+/* From app threads: the app's part of the current config (a copy, taken
+ * under mu; the caller frees it), and whether the store has an image
+ * (under store_mu when `locked`: an image that is not kept could be being
+ * collected). */
+int rt_daemon_app_config(struct rt_daemon *d, const char *name, struct rt_app_config *out, struct err *e);
+bool rt_daemon_has_image(struct rt_daemon *d, const struct img_digest *manifest, bool locked);
 /* Collect the store's garbage now: keeps what every app needs. */
 int rt_daemon_gc(struct rt_daemon *d, struct err *e);
 

@@ -17,6 +17,7 @@
 
 #include "image/reference.h"
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "runtime/rampd/daemon.h"
 #include "runtime/rampd/metrics.h"
@@ -150,7 +151,7 @@ int rt_daemon_pull(struct rt_daemon *d, struct rt_app *a, const struct rt_app_ve
 {
 	struct img_ref ref = {0};
 	struct args args = {0};
-	int64_t t0 = rt_mono_ms();
+	int64_t t0 = clk_mono_ms();
 	uint64_t bytes = 0;
 	int to[2] = {-1, -1}, from[2] = {-1, -1};
 	bool locked = false, importing = false;
@@ -220,10 +221,10 @@ wait:
 	}
 	if (locked)
 		pthread_mutex_unlock(&d->store_mu);
-	rt_metrics_pull(bytes, rt_mono_ms() - t0);
+	rt_metrics_pull(bytes, clk_mono_ms() - t0);
 	if (rc == 0)
 		log_info("app %s: %s in the store (%llu bytes downloaded in %lld ms)", a->name, v->manifest.s,
-			 (unsigned long long)bytes, (long long)(rt_mono_ms() - t0));
+			 (unsigned long long)bytes, (long long)(clk_mono_ms() - t0));
 out:
 	if (rc < 0 && !err_line[0])
 		err_ctx(e, "pull %s", v->image);

@@ -8,24 +8,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "image/settings.h"
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 
 #define LABEL "io.ramp.health."
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 void rt_health_free(struct rt_health *h)
 {
-	img_strv_free(&h->argv);
+	strv_free(&h->argv);
 	free(h->path);
 	memset(h, 0, sizeof *h);
 }
@@ -87,20 +80,20 @@ static int from_labels(const struct img_config *c, const char *type, struct rt_h
 
 static int from_healthcheck(const struct img_healthcheck *hc, struct rt_health *h, struct err *e)
 {
-	const struct img_strv *t = &hc->test;
+	const struct strv *t = &hc->test;
 	if (t->n == 0 || !strcmp(t->v[0], "NONE"))
 		return 0;
 	if (!strcmp(t->v[0], "CMD")) {
 		if (t->n < 2)
 			return err_set(e, "Healthcheck: CMD without a command");
 		for (size_t i = 1; i < t->n; i++)
-			if (img_strv_push(&h->argv, t->v[i], e) < 0)
+			if (strv_push(&h->argv, t->v[i], e) < 0)
 				return -1;
 	} else if (!strcmp(t->v[0], "CMD-SHELL")) {
 		if (t->n != 2)
 			return err_set(e, "Healthcheck: CMD-SHELL takes one string");
-		if (img_strv_push(&h->argv, "/bin/sh", e) < 0 || img_strv_push(&h->argv, "-c", e) < 0 ||
-		    img_strv_push(&h->argv, t->v[1], e) < 0)
+		if (strv_push(&h->argv, "/bin/sh", e) < 0 || strv_push(&h->argv, "-c", e) < 0 ||
+		    strv_push(&h->argv, t->v[1], e) < 0)
 			return -1;
 	} else {
 		return err_set(e, "Healthcheck: \"%.40s\" is not NONE, CMD or CMD-SHELL", t->v[0]);
@@ -141,8 +134,8 @@ static void result(struct rt_probe *p, int64_t t0, bool ok, const char *fmt, ...
 {
 	va_list ap;
 	p->ok = ok;
-	p->ms = (double)(mono_ns() - t0) / 1e6;
-	p->time = rt_now_ms();
+	p->ms = (double)(clk_mono_ns() - t0) / 1e6;
+	p->time = clk_wall_ms();
 	va_start(ap, fmt);
 	vsnprintf(p->output, sizeof p->output, fmt, ap);
 	va_end(ap);
@@ -156,7 +149,7 @@ static void result(struct rt_probe *p, int64_t t0, bool ok, const char *fmt, ...
 static int wait_fd(int fd, short events, int64_t deadline)
 {
 	for (;;) {
-		int64_t left = (deadline - mono_ns()) / 1000000;
+		int64_t left = (deadline - clk_mono_ns()) / 1000000;
 		if (left <= 0) {
 			errno = ETIMEDOUT;
 			return -1;
@@ -191,7 +184,7 @@ static int connect_to(const struct rt_addr *a, int64_t deadline)
 
 void rt_probe_tcp(const struct rt_addr *a, int64_t timeout_ns, struct rt_probe *p)
 {
-	int64_t t0 = mono_ns();
+	int64_t t0 = clk_mono_ns();
 	char where[80];
 	rt_addr_format(a, where, sizeof where);
 	int fd = connect_to(a, t0 + timeout_ns);
@@ -205,7 +198,7 @@ void rt_probe_tcp(const struct rt_addr *a, int64_t timeout_ns, struct rt_probe *
 
 void rt_probe_http(const struct rt_addr *a, const char *path, int64_t timeout_ns, struct rt_probe *p)
 {
-	int64_t t0 = mono_ns(), deadline = t0 + timeout_ns;
+	int64_t t0 = clk_mono_ns(), deadline = t0 + timeout_ns;
 	char where[80], req[1400], resp[512];
 	size_t have = 0;
 	rt_addr_format(a, where, sizeof where);

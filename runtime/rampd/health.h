@@ -35,7 +35,7 @@ enum rt_health_type { RT_HEALTH_NONE, RT_HEALTH_EXEC, RT_HEALTH_HTTP, RT_HEALTH_
 
 struct rt_health {
 	enum rt_health_type type;
-	struct img_strv argv; /* EXEC: the command (CMD-SHELL becomes /bin/sh -c) */
+	struct strv argv; /* EXEC: the command (CMD-SHELL becomes /bin/sh -c) */
 	char port[16];        /* HTTP, TCP: the container port, "8080/tcp" */
 	char *path;           /* HTTP: "/health" */
 	int64_t interval, timeout, start_period; /* ns */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "lib/cleanup.h"
 #include "runtime/rampd/daemon.h"
 #include "runtime/rampd/supervisor.h"
 
@@ -35,7 +36,7 @@ int rt_metrics_text(struct rt_daemon *d, char **out, size_t *len, struct err *e)
 	FILE *f = open_memstream(out, len);
 	if (!f)
 		return err_errno(e, ENOMEM, "metrics");
-	for (size_t m = 0; m < sizeof per_app / sizeof *per_app; m++) {
+	for (size_t m = 0; m < ARRAY_SIZE(per_app); m++) {
 		help(f, per_app[m].name, per_app[m].type, per_app[m].help);
 		pthread_mutex_lock(&d->mu);
 		for (size_t i = 0; i < d->n_apps; i++) {

@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lib/api.h"
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 #include "lib/fs.h"
 #include "runtime/rampd/daemon.h"
 
@@ -25,28 +25,6 @@ static const char *const phase_names[RT_PHASE_COUNT] = {
 const char *rt_phase_name(enum rt_phase p)
 {
 	return p < RT_PHASE_COUNT ? phase_names[p] : "unknown";
-}
-
-int64_t rt_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t rt_mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void rt_format_time(int64_t ms, char *buf, size_t cap)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 struct rt_app *rt_app_new(struct rt_daemon *d, const char *state_dir, const char *name, struct err *e)
@@ -65,7 +43,7 @@ struct rt_app *rt_app_new(struct rt_daemon *d, const char *state_dir, const char
 	a->d = d;
 	pthread_mutex_init(&a->mu, NULL);
 	a->phase = RT_PHASE_STOPPED;
-	a->phase_since = rt_now_ms();
+	a->phase_since = clk_wall_ms();
 	return a;
 }
 
@@ -89,7 +67,7 @@ void rt_app_set_phase(struct rt_app *a, enum rt_phase p, const char *fmt, ...)
 	va_end(ap);
 	if (a->phase == p && !strcmp(a->message, msg))
 		return;
-	int64_t now = rt_now_ms();
+	int64_t now = clk_wall_ms();
 	if (a->phase != p)
 		a->phase_since = now;
 	a->phase = p;
@@ -111,7 +89,7 @@ void rt_app_set_phase(struct rt_app *a, enum rt_phase p, const char *fmt, ...)
 static void jtime(struct jgen *g, int64_t ms)
 {
 	char t[32];
-	rt_format_time(ms, t, sizeof t);
+	clk_rfc3339(ms, false, t, sizeof t);
 	jgen_str(g, t);
 }
 
@@ -306,7 +284,7 @@ int rt_app_commit(struct rt_app *a, const struct rt_app_version *v, int64_t gene
 	}
 	if (switch_now) {
 		struct rt_app_version cur = *v;
-		cur.since = rt_now_ms() / 1000;
+		cur.since = clk_wall_ms() / 1000;
 		if (rt_app_state_switch(&a->st, &cur, e) < 0)
 			goto fail;
 		/* keep-1 previous versions: GC never has to cut the list behind our back */

@@ -157,9 +157,4 @@ int rt_app_commit(struct rt_app *a, const struct rt_app_version *v, int64_t gene
  * current, with the generation the app has. Caller holds a->mu. */
 int rt_app_auto_revert(struct rt_app *a, struct err *e);
 
-/* RFC 3339 UTC ("2026-11-26T10:15:04Z") of unix ms; buf of at least 32 bytes. */
-void rt_format_time(int64_t ms, char *buf, size_t cap);
-int64_t rt_now_ms(void);      /* CLOCK_REALTIME */
-int64_t rt_mono_ms(void);     /* CLOCK_MONOTONIC */
-
 #endif

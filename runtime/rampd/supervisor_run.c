@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/clock.h"
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -232,7 +233,7 @@ static void inst_stop(struct rt_app *a, struct inst *in)
 	if (in->stopping)
 		return;
 	in->stopping = true;
-	in->kill_at = rt_mono_ms() + in->grace_ms;
+	in->kill_at = clk_mono_ms() + in->grace_ms;
 	if (syscall(SYS_pidfd_send_signal, in->c.pidfd, in->stop_sig, NULL, 0) < 0 && errno != ESRCH)
 		log_warn("app %s: signal container %d: %s", a->name, (int)in->c.pid, strerror(errno));
 	wlog(a, "stopping %s (pid %d, signal %d, grace %u ms)", in->digest.s, (int)in->c.pid, in->stop_sig, in->grace_ms);
@@ -343,10 +344,8 @@ static void version_free(struct version *v)
 static int version_load(struct rt_app *a, const struct img_digest *digest, struct version *v, struct err *e)
 {
 	memset(v, 0, sizeof *v);
-	pthread_mutex_lock(&a->d->mu);
-	int rc = rt_config_app(&a->d->cfg, a->name, &v->ac, e);
-	pthread_mutex_unlock(&a->d->mu);
-	if (rc < 0 || rt_store_image_get(&a->d->store, digest, &v->im, e) < 0 ||
+	if (rt_daemon_app_config(a->d, a->name, &v->ac, e) < 0 ||
+	    rt_store_image_get(&a->d->store, digest, &v->im, e) < 0 ||
 	    rt_store_image_config(&a->d->store, &v->im, &v->c, e) < 0 || rt_health_from_config(&v->c, &v->health, e) < 0 ||
 	    plan_sockets(a, &v->ac, &v->c, v->idx, &v->n_idx, e) < 0) {
 		version_free(v);
@@ -398,7 +397,7 @@ static int inst_start(struct rt_app *a, const struct img_digest *digest, struct 
 	in->c.cgroup_fd = -1;
 	in->c.pty = -1;
 	in->digest = *digest;
-	snprintf(in->id, sizeof in->id, "i%" PRIx64 "-%u", (uint64_t)rt_now_ms(), ++w->seq);
+	snprintf(in->id, sizeof in->id, "i%" PRIx64 "-%u", (uint64_t)clk_wall_ms(), ++w->seq);
 	if (version_load(a, digest, &v, e) < 0) {
 		free(in);
 		return -1;
@@ -487,7 +486,7 @@ static int inst_start(struct rt_app *a, const struct img_digest *digest, struct 
 		log_warn("app %s: %s (its output waits in the pipe)", a->name, e->msg);
 		err_clear(e);
 	}
-	in->started = rt_mono_ms();
+	in->started = clk_mono_ms();
 	in->starttime = proc_starttime(in->c.pid);
 	use_version(a, &v, in);
 	*out = in;
@@ -535,13 +534,12 @@ static void record_probe(struct rt_app *a, const struct rt_probe *p)
 static void probe_exec(struct rt_app *a, struct rt_probe *p)
 {
 	struct rt_worker *w = a->w;
-	struct timespec t0, t1;
+	int64_t t0 = clk_mono_ns();
 	int status = 0;
 	struct err e;
 	char out[sizeof p->output] = "";
 	_cleanup_close_ int mfd = memfd_create("rampd-probe", MFD_CLOEXEC);
 	const char **argv = calloc(w->health.argv.n + 1, sizeof *argv);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!argv || mfd < 0) {
 		snprintf(p->output, sizeof p->output, "out of resources");
 		p->ok = false;
@@ -553,15 +551,15 @@ static void probe_exec(struct rt_app *a, struct rt_probe *p)
 	struct rt_exec_spec x = {.argv = argv, .stdin_fd = RT_FD_NULL, .stdout_fd = mfd, .stderr_fd = mfd,
 				 .timeout_ms = (unsigned)(w->health.timeout / 1000000)};
 	int r = rt_exec(&w->cur->c, &x, &status, &e);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	int64_t t1 = clk_mono_ns();
 	free(argv);
 	ssize_t n = pread(mfd, out, sizeof out - 1, 0);
 	out[n > 0 ? n : 0] = '\0';
 	for (char *c = out; *c; c++)
 		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
 			*c = ' ';
-	p->time = rt_now_ms();
-	p->ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	p->time = clk_wall_ms();
+	p->ms = (double)(t1 - t0) / 1e6;
 	p->ok = r == 0 && status == 0;
 	if (r < 0)
 		snprintf(p->output, sizeof p->output, "%.120s", e.msg);
@@ -580,7 +578,7 @@ static void became_healthy(struct rt_app *a)
 	bool was = a->healthy;
 	a->healthy = true;
 	if (!was)
-		a->healthy_since = rt_now_ms();
+		a->healthy_since = clk_wall_ms();
 	bool current = a->st.has_current && img_digest_eq(&a->st.current.manifest, &w->cur->digest);
 	pthread_mutex_unlock(&a->mu);
 	if (!was)
@@ -608,9 +606,9 @@ static void probe(struct rt_app *a, int64_t now)
 	else
 		rt_probe_tcp(&w->probe_addr, w->health.timeout, &p);
 	if (!p.time)
-		p.time = rt_now_ms();
+		p.time = clk_wall_ms();
 	record_probe(a, &p);
-	now = rt_mono_ms();
+	now = clk_mono_ms();
 	if (p.ok) {
 		w->fails = 0;
 		became_healthy(a);
@@ -659,11 +657,9 @@ static void start_current(struct rt_app *a, const struct img_digest *digest)
 	struct rt_worker *w = a->w;
 	struct inst *in = NULL;
 	struct err e;
-	int64_t now = rt_mono_ms();
-	pthread_mutex_lock(&a->d->mu);
+	int64_t now = clk_mono_ms();
 	struct rt_app_config ac;
-	int crc = rt_config_app(&a->d->cfg, a->name, &ac, &e);
-	pthread_mutex_unlock(&a->d->mu);
+	int crc = rt_daemon_app_config(a->d, a->name, &ac, &e);
 	bool handoff = crc == 0 ? ac.handoff : true;
 	if (crc == 0)
 		rt_app_config_free(&ac);
@@ -671,7 +667,7 @@ static void start_current(struct rt_app *a, const struct img_digest *digest)
 		/* the app binds its port itself: the old one must be gone first */
 		inst_stop(a, w->cur);
 		struct pollfd p = {.fd = w->cur->c.pidfd, .events = POLLIN};
-		int64_t left = w->cur->kill_at - rt_mono_ms();
+		int64_t left = w->cur->kill_at - clk_mono_ms();
 		if (poll(&p, 1, left > 0 ? (int)left : 0) == 0)
 			syscall(SYS_pidfd_send_signal, w->cur->c.pidfd, SIGKILL, NULL, 0);
 		poll(&p, 1, -1);
@@ -716,13 +712,11 @@ static void switch_to(struct rt_app *a, const struct rt_app_version *v, bool rev
 	unsigned keep = 3;
 	int64_t deadline_ms = 60000;
 	struct rt_app_config ac;
-	pthread_mutex_lock(&a->d->mu);
-	if (rt_config_app(&a->d->cfg, a->name, &ac, &e) == 0) {
+	if (rt_daemon_app_config(a->d, a->name, &ac, &e) == 0) {
 		keep = ac.keep;
 		deadline_ms = ac.health_deadline / 1000000;
 		rt_app_config_free(&ac);
 	}
-	pthread_mutex_unlock(&a->d->mu);
 	pthread_mutex_lock(&a->mu);
 	if (!a->st.has_desired || !img_digest_eq(&a->st.desired.manifest, &v->manifest)) {
 		pthread_mutex_unlock(&a->mu); /* a request changed it meanwhile: the next pass */
@@ -733,7 +727,7 @@ static void switch_to(struct rt_app *a, const struct rt_app_version *v, bool rev
 		rt_app_set_phase(a, RT_PHASE_FAILED, "recording the switch to %s failed: %s", v->manifest.s, e.msg);
 		pthread_mutex_unlock(&a->mu);
 		log_err("app %s: %s", a->name, e.msg);
-		w->switch_retry_at = rt_mono_ms() + BACKOFF_MAX_MS;
+		w->switch_retry_at = clk_mono_ms() + BACKOFF_MAX_MS;
 		return;
 	}
 	if (revert)
@@ -745,7 +739,7 @@ static void switch_to(struct rt_app *a, const struct rt_app_version *v, bool rev
 	log_notice("app %s: %s to %s", a->name, revert ? "reverting" : "switching", v->manifest.s);
 	w->crashes = 0;
 	w->failed = false;
-	w->deadline = rt_mono_ms() + deadline_ms;
+	w->deadline = clk_mono_ms() + deadline_ms;
 	start_current(a, &v->manifest);
 	rt_daemon_want_gc(a->d);
 }
@@ -758,18 +752,16 @@ static void switched_by_request(struct rt_app *a, const struct rt_app_version *c
 	struct rt_app_config ac;
 	struct err e;
 	int64_t deadline_ms = 60000;
-	pthread_mutex_lock(&a->d->mu);
-	if (rt_config_app(&a->d->cfg, a->name, &ac, &e) == 0) {
+	if (rt_daemon_app_config(a->d, a->name, &ac, &e) == 0) {
 		deadline_ms = ac.health_deadline / 1000000;
 		rt_app_config_free(&ac);
 	}
-	pthread_mutex_unlock(&a->d->mu);
 	log_notice("app %s: reverting to %s", a->name, cur->manifest.s);
 	w->crashes = 0;
 	w->failed = false;
 	w->restart_at = 0;
 	w->switch_retry_at = 0;
-	w->deadline = rt_mono_ms() + deadline_ms;
+	w->deadline = clk_mono_ms() + deadline_ms;
 	rt_daemon_want_gc(a->d);
 }
 
@@ -810,7 +802,7 @@ static void start_pull(struct rt_app *a, const struct rt_app_version *v)
 	struct pull_job *j = calloc(1, sizeof *j);
 	if (!j || rt_app_version_copy(&j->v, v, &e) < 0) {
 		free(j);
-		w->pull_retry_at = rt_mono_ms() + PULL_RETRY_MIN_MS;
+		w->pull_retry_at = clk_mono_ms() + PULL_RETRY_MIN_MS;
 		return;
 	}
 	j->a = a;
@@ -821,7 +813,7 @@ static void start_pull(struct rt_app *a, const struct rt_app_version *v)
 	if (pthread_create(&w->pull_thread, NULL, pull_main, j) != 0) {
 		rt_app_version_free(&j->v);
 		free(j);
-		w->pull_retry_at = rt_mono_ms() + PULL_RETRY_MIN_MS;
+		w->pull_retry_at = clk_mono_ms() + PULL_RETRY_MIN_MS;
 		return;
 	}
 	char tn[16];
@@ -856,7 +848,7 @@ static void pull_finished(struct rt_app *a)
 		b *= 2;
 	if (b > PULL_RETRY_MAX_MS)
 		b = PULL_RETRY_MAX_MS;
-	w->pull_retry_at = rt_mono_ms() + b;
+	w->pull_retry_at = clk_mono_ms() + b;
 	phase(a, RT_PHASE_FAILED, "%s; retrying in %" PRId64 " s", msg, b / 1000);
 }
 
@@ -924,12 +916,10 @@ static void check_deadline(struct rt_app *a, int64_t now)
 	w->deadline = 0;
 	bool auto_revert = false;
 	struct rt_app_config ac;
-	pthread_mutex_lock(&a->d->mu);
-	if (rt_config_app(&a->d->cfg, a->name, &ac, &e) == 0) {
+	if (rt_daemon_app_config(a->d, a->name, &ac, &e) == 0) {
 		auto_revert = ac.auto_revert;
 		rt_app_config_free(&ac);
 	}
-	pthread_mutex_unlock(&a->d->mu);
 	pthread_mutex_lock(&a->mu);
 	char cur[IMG_DIGEST_LEN + 1];
 	snprintf(cur, sizeof cur, "%s", a->st.has_current ? a->st.current.manifest.s : "?");
@@ -953,7 +943,7 @@ static void step(struct rt_app *a)
 {
 	struct rt_worker *w = a->w;
 	struct err e;
-	int64_t now = rt_mono_ms();
+	int64_t now = clk_mono_ms();
 	reap_old(a, now);
 	if (w->cur && inst_exited(w->cur))
 		container_exited(a, now);
@@ -985,14 +975,7 @@ static void step(struct rt_app *a)
 	} else if (pending) {
 		/* a kept version cannot be collected, so a revert never waits for the
 		   GC; any other image could go while we look, unless under the lock */
-		if (!revert)
-			pthread_mutex_lock(&a->d->store_mu);
-		struct rt_store_image im;
-		bool present = rt_store_image_get(&a->d->store, &want.manifest, &im, &e) == 0;
-		if (present)
-			rt_store_image_free(&im);
-		if (!revert)
-			pthread_mutex_unlock(&a->d->store_mu);
+		bool present = rt_daemon_has_image(a->d, &want.manifest, !revert);
 		present &= gate == RT_GATE_OPEN; /* else a pull fetches its records, then the gate looks */
 		if (present && now >= w->switch_retry_at) {
 			switch_to(a, &want, revert);
@@ -1021,7 +1004,7 @@ static void step(struct rt_app *a)
 	if (w->cur && w->next_probe && now >= w->next_probe)
 		probe(a, now);
 	if (w->cur)
-		check_deadline(a, rt_mono_ms());
+		check_deadline(a, clk_mono_ms());
 out:
 	rt_app_version_free(&want);
 	rt_app_version_free(&cur);
@@ -1033,7 +1016,7 @@ static void wait_events(struct rt_app *a)
 	struct rt_worker *w = a->w;
 	struct pollfd p[2 + MAX_OLD];
 	size_t n = 0;
-	int64_t now = rt_mono_ms(), next = now + 60000;
+	int64_t now = clk_mono_ms(), next = now + 60000;
 	p[n++] = (struct pollfd){.fd = w->event_fd, .events = POLLIN};
 	if (w->cur)
 		p[n++] = (struct pollfd){.fd = w->cur->c.pidfd, .events = POLLIN};
@@ -1179,7 +1162,7 @@ static void adopt_one(struct rt_app *a, const struct json *c, const struct img_d
 	in->c.pty = -1;
 	in->digest = dg;
 	in->starttime = (unsigned long long)start;
-	in->started = rt_mono_ms();
+	in->started = clk_mono_ms();
 	in->stop_sig = SIGTERM;
 	in->grace_ms = 10000;
 	snprintf(in->id, sizeof in->id, "%s", id);
@@ -1209,7 +1192,7 @@ static void adopt_one(struct rt_app *a, const struct json *c, const struct img_d
 	version_free(&v);
 	if (is_current) {
 		w->cur = in;
-		reset_health(a, rt_mono_ms());
+		reset_health(a, clk_mono_ms());
 		wlog(a, "adopted %s (pid %d)", dg.s, (int)pid);
 		phase(a, RT_PHASE_STARTING, "adopted %s (pid %d)", dg.s, (int)pid);
 	} else if (current && img_digest_eq(current, &dg)) {

@@ -40,7 +40,12 @@ static void check_status(const char *body, size_t len, const char *app)
 		check_text("image", s->current_image, sizeof s->current_image);
 		check_text("since", s->current_since, sizeof s->current_since);
 		check_text("healthySince", s->healthy_since, sizeof s->healthy_since);
-		check_text("probe", s->probe, sizeof s->probe);
+		check_text("desired image", s->desired_image, sizeof s->desired_image);
+		FUZZ_CHECK(s->n_probes <= ORCH_MAX_PROBE_ROWS, "%zu probes", s->n_probes);
+		for (size_t i = 0; i < s->n_probes; i++) {
+			check_text("probe time", s->probes[i].time, sizeof s->probes[i].time);
+			check_text("probe output", s->probes[i].output, sizeof s->probes[i].output);
+		}
 		check_text("message", s->message, sizeof s->message);
 		check_digest("desired", s->desired);
 		check_digest("current", s->current);

@@ -57,6 +57,7 @@
 #include <unistd.h>
 
 #include "lib/api.h"
+#include "lib/clock.h"
 #include "lib/fs.h"
 #include "lib/json.h"
 
@@ -142,19 +143,12 @@ static atomic_bool quitting;
 
 static int64_t now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clk_wall_ms();
 }
 
 static void fmt_time(char *buf, size_t n, int64_t ms)
 {
-	time_t s = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&s, &tm);
-	char b[32];
-	strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, n, "%s.%03dZ", b, (int)(ms % 1000));
+	clk_rfc3339(ms, true, buf, n);
 }
 
 /* ---- rules ---- */

@@ -145,13 +145,13 @@ int main(int argc, char **argv)
 		char *rec;
 		size_t n;
 		img_platform_host(&r.platform);
-		img_strv_push(&r.command, "true", &e);
+		strv_push(&r.command, "true", &e);
 		if (img_record_json(&r, &rec, &n, &e) < 0 || img_layout_put_blob(&l, "{}", 2, &cd, &e) < 0 ||
 		    img_layout_put_blob(&l, rec, n, &ld, &e) < 0)
 			die(&e);
 		free(rec);
 		img_platform_free(&r.platform);
-		img_strv_free(&r.command);
+		strv_free(&r.command);
 		rm.artifact_type = strdup(IMG_MT_TEST_RECORD);
 		desc(&rm.config, IMG_MT_OCI_EMPTY, &cd, 2);
 		rm.layers = calloc(1, sizeof *rm.layers);

@@ -41,7 +41,7 @@ teardown() { common_teardown; }
 	# anywhere else: the program name and the level
 	run "$RAMP_BIN" inspect "$T/missing.tar"
 	[ "$status" -eq 1 ]
-	[[ "$output" == "ramp: error: image \"$T/missing.tar\": No such file or directory" ]]
+	[[ "$output" == "ramp inspect: error: image \"$T/missing.tar\": No such file or directory" ]]
 }
 
 @test "cli: -q silences warnings, -v shows progress details" {
@@ -54,6 +54,29 @@ teardown() { common_teardown; }
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"warning: skipping socket"* ]]
 	[[ "$output" == *"layer 1 from $T/app"* ]]
+	# after the command as well
+	run "$RAMP_BIN" build -q "$T/app" -o "$T/a.tar"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *warning* ]]
+	run "$RAMP_BIN" build "$T/app" -o "$T/a.tar" --verbose
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"ramp build: warning: skipping socket"* ]]
+	[[ "$output" == *"layer 1 from $T/app"* ]]
+}
+
+@test "cli: every error of a command starts with \"ramp COMMAND:\"" {
+	run "$RAMP_BIN" build --no-such-option
+	[ "$status" -eq 2 ]
+	[[ "${lines[0]}" == "ramp build: unrecognized option '--no-such-option'" ]]
+	run "$RAMP_BIN" inspect
+	[ "$status" -eq 2 ]
+	[[ "${lines[0]}" == "ramp inspect: "* ]]
+	run "$RAMP_BIN" inspect -q "$T/missing.tar"
+	[ "$status" -eq 1 ]
+	[[ "$output" == "ramp inspect: error: image \"$T/missing.tar\": No such file or directory" ]]
+	run "$RAMP_BIN" nope
+	[ "$status" -eq 2 ]
+	[[ "${lines[0]}" == 'ramp: unknown command "nope"' ]]
 }
 
 @test "cli: make install puts binaries, man pages and completion under DESTDIR/PREFIX" {

@@ -61,6 +61,13 @@ teardown() {
 	[[ "$output" == *"done: web runs $V2 on 8 of 8 hosts (4 waves)"* ]]
 	[[ "$output" == *"HOST  WAVE  STATE"* ]]
 	[ "$(grep -c ' baked' <<<"$output")" = 8 ]
+	# -q (after the command too): no wave lines, no table, only the result
+	run --separate-stderr rollout -q --image "$IMG@$V1" --spread zone
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == "done: web runs $V1 on 8 of 8 hosts (4 waves)"* ]]
+	[ -z "$stderr" ]
+	[ "$(digests)" = "$V1" ]
 }
 
 @test "rollout: a version that crashes is caught in wave 1 and reverted" {

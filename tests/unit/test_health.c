@@ -46,8 +46,8 @@ static void test_from_labels(void **state)
 	rt_health_free(&h);
 
 	struct img_healthcheck hc = {0};
-	assert_int_equal(img_strv_push(&hc.test, "CMD-SHELL", &e), 0);
-	assert_int_equal(img_strv_push(&hc.test, "test -e /ok", &e), 0);
+	assert_int_equal(strv_push(&hc.test, "CMD-SHELL", &e), 0);
+	assert_int_equal(strv_push(&hc.test, "test -e /ok", &e), 0);
 	hc.interval = 1000000000LL;
 	c.healthcheck = &hc;
 	assert_int_equal(rt_health_from_config(&c, &h, &e), 0);
@@ -57,18 +57,18 @@ static void test_from_labels(void **state)
 	assert_string_equal(h.argv.v[2], "test -e /ok");
 	assert_int_equal(h.interval, 1000000000LL);
 	rt_health_free(&h);
-	img_strv_free(&hc.test);
-	assert_int_equal(img_strv_push(&hc.test, "NONE", &e), 0);
+	strv_free(&hc.test);
+	assert_int_equal(strv_push(&hc.test, "NONE", &e), 0);
 	assert_int_equal(rt_health_from_config(&c, &h, &e), 0);
 	assert_int_equal(h.type, RT_HEALTH_NONE);
 	rt_health_free(&h);
-	img_strv_free(&hc.test);
-	assert_int_equal(img_strv_push(&hc.test, "CMD", &e), 0);
+	strv_free(&hc.test);
+	assert_int_equal(strv_push(&hc.test, "CMD", &e), 0);
 	assert_int_equal(rt_health_from_config(&c, &h, &e), -1);
-	img_strv_free(&hc.test);
-	assert_int_equal(img_strv_push(&hc.test, "RUN", &e), 0);
+	strv_free(&hc.test);
+	assert_int_equal(strv_push(&hc.test, "RUN", &e), 0);
 	assert_int_equal(rt_health_from_config(&c, &h, &e), -1);
-	img_strv_free(&hc.test);
+	strv_free(&hc.test);
 }
 
 static void test_hostile_labels(void **state)

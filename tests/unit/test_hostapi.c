@@ -44,7 +44,13 @@ static void test_status(void **state)
 	assert_string_equal(s.healthy_since, "t2");
 	assert_int_equal(s.check_interval_ms, 100);
 	assert_int_equal(s.check_retries, 3);
-	assert_string_equal(s.probe, "200 OK");
+	assert_string_equal(orch_status_probe(&s), "200 OK");
+	assert_int_equal(s.n_probes, 1);
+	assert_true(s.probes[0].ok);
+	assert_true(s.probes[0].ms > 1.4 && s.probes[0].ms < 1.6);
+	assert_string_equal(s.probes[0].time, "t");
+	assert_string_equal(s.desired_image, "reg/web@" D2);
+	assert_string_equal(s.current_image, "reg/web@" D2);
 	assert_int_equal(s.restarts, 3);
 	assert_int_equal(s.n_history, 2);
 	assert_string_equal(s.history[1].phase, "healthy");
@@ -64,6 +70,34 @@ static void bad(const char *json, const char *words)
 		fail_msg("accepted %s", json);
 	if (!strstr(e.msg, words))
 		fail_msg("\"%s\": message \"%s\" lacks \"%s\"", json, e.msg, words);
+}
+
+/* GET /v1/apps: every app parsed as one status; one bad app refuses the list */
+static void test_apps(void **state)
+{
+	(void)state;
+	struct orch_status *v;
+	size_t n;
+	struct err e;
+	char *list;
+	assert_true(asprintf(&list, "{\"apps\":[%s,{\"name\":\"db\",\"generation\":1,\"phase\":\"stopped\"}]}", good) > 0);
+	assert_int_equal(orch_apps_parse(list, strlen(list), &v, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].name, "web");
+	assert_string_equal(v[0].current, D2);
+	assert_string_equal(v[1].name, "db");
+	assert_string_equal(v[1].phase, "stopped");
+	free(v);
+	free(list);
+	assert_int_equal(orch_apps_parse("{\"apps\":[]}", 11, &v, &n, &e), 0);
+	assert_int_equal(n, 0);
+	assert_null(v);
+	const char *bad_app = "{\"apps\":[{\"name\":\"db\",\"generation\":-1,\"phase\":\"stopped\"}]}";
+	assert_int_equal(orch_apps_parse(bad_app, strlen(bad_app), &v, &n, &e), -1);
+	assert_non_null(strstr(e.msg, "apps[0]"));
+	assert_null(v);
+	assert_int_equal(orch_apps_parse("[]", 2, &v, &n, &e), -1);
+	assert_int_equal(orch_apps_parse("{\"apps\":{}}", 11, &v, &n, &e), -1);
 }
 
 static void test_hostile(void **state)
@@ -146,9 +180,21 @@ static void test_errors_info_bodies(void **state)
 	b = orch_body_generation(9);
 	assert_string_equal(b, "{\"generation\":9}");
 	free(b);
-	b = orch_app_path("web", "/revert");
-	assert_string_equal(b, "/v1/apps/web/revert");
+	b = orch_body_put("reg/web@" D2, NULL, 3); /* ramp host deploy without --rollout */
+	assert_string_equal(b, "{\"image\":\"reg/web@" D2 "\",\"generation\":3}");
 	free(b);
+	char path[64];
+	assert_string_equal(orch_op_path(ORCH_OP_REVERT, "web", 0, path, sizeof path), "/v1/apps/web/revert");
+	assert_string_equal(orch_op_method(ORCH_OP_REVERT), "POST");
+	assert_string_equal(orch_op_path(ORCH_OP_STATUS, "web", 0, path, sizeof path), "/v1/apps/web");
+	assert_string_equal(orch_op_path(ORCH_OP_APPS, NULL, 0, path, sizeof path), "/v1/apps");
+	assert_string_equal(orch_op_path(ORCH_OP_INFO, NULL, 0, path, sizeof path), "/v1/info");
+	assert_string_equal(orch_op_path(ORCH_OP_LOGS, "web", 50, path, sizeof path), "/v1/apps/web/logs?tail=50");
+	assert_string_equal(orch_op_method(ORCH_OP_DEPLOY), "PUT");
+	assert_string_equal(orch_op_method(ORCH_OP_REMOVE), "DELETE");
+	assert_null(orch_op_path(ORCH_OP_PROBE, "web", 0, path, sizeof path));
+	assert_null(orch_op_path(ORCH_OP_STATUS, "a-very-long-app-name-that-does-not-fit-in-the-buffer-at-all", 0, path,
+				 sizeof path));
 	assert_true(orch_app_name_valid("web-1.api_x"));
 	assert_false(orch_app_name_valid("Web"));
 	assert_false(orch_app_name_valid("-web"));
@@ -234,6 +280,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_apps),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_errors_info_bodies),
 		cmocka_unit_test(test_resolve),

@@ -27,9 +27,7 @@ static void sample(struct orch_rollout *r)
 	*r = (struct orch_rollout){0};
 	orch_opts_defaults(&r->o);
 	r->o.bake_ms = 1500;
-	r->o.checks = calloc(2, sizeof *r->o.checks);
-	r->o.checks[0] = strdup("test -n \"$RAMP_WAVE\"");
-	r->o.n_checks = 1;
+	assert_int_equal(strv_push(&r->o.checks, "test -n \"$RAMP_WAVE\"", &e), 0);
 	r->o.token_file = strdup("/etc/ramp/token");
 	r->id = strdup(ID);
 	r->app = strdup("web");
@@ -54,76 +52,68 @@ static void sample(struct orch_rollout *r)
 	assert_int_equal(orch_rollout_alloc_hosts(r, &e), 0);
 }
 
-static void add(char **buf, size_t *len, struct jgen *g)
+/* Append ev as one line. */
+static void add(char **buf, size_t *len, struct orch_event *ev)
 {
 	const char *line;
 	size_t n;
 	struct err e;
-	assert_int_equal(orch_ev_end(g, &line, &n, &e), 0);
+	struct jgen *g = jgen_new(false);
+	ev->time = "2026-01-01T00:00:00.000Z";
+	if (ev->kind != ORCH_EV_START)
+		ev->rollout = ID;
+	assert_int_equal(orch_event_write(g, ev, &e), 0);
+	assert_int_equal(jgen_result(g, &line, &n, &e), 0);
 	*buf = realloc(*buf, *len + n + 2);
 	memcpy(*buf + *len, line, n);
 	(*buf)[*len + n] = '\n';
 	*len += n + 1;
 	(*buf)[*len] = '\0';
 	jgen_free(g);
+	orch_event_free(ev);
 }
 
 static void host_ev(char **buf, size_t *len, const char *host, int wave, const char *state, const char *msg)
 {
-	struct jgen *g = orch_ev_begin("host", ID);
-	jgen_kstr(g, "host", host);
-	jgen_kint(g, "wave", wave);
-	jgen_kstr(g, "state", state);
-	if (msg)
-		jgen_kstr(g, "message", msg);
-	add(buf, len, g);
+	struct orch_event ev = {.kind = ORCH_EV_HOST};
+	ev.u.host = (struct orch_ev_host){.host = host, .wave = wave, .state = state, .message = msg};
+	add(buf, len, &ev);
+}
+
+static void wave_ev(char **buf, size_t *len, int wave, const char **hosts, size_t n)
+{
+	struct orch_event ev = {.kind = ORCH_EV_WAVE};
+	ev.u.wave = (struct orch_ev_wave){.wave = wave, .hosts = {hosts, n}};
+	add(buf, len, &ev);
 }
 
 /* start, precheck, wave 1 passed, wave 2 started with h2 baked and h3 failed */
 static char *journal_text(size_t *len)
 {
 	struct orch_rollout r;
+	struct orch_event ev;
+	struct err e;
 	char *buf = NULL;
 	*len = 0;
 	sample(&r);
-	add(&buf, len, orch_ev_start(&r));
-	struct jgen *g = orch_ev_begin("gate", ID);
-	jgen_kstr(g, "command", "true");
-	jgen_kint(g, "exit", 0);
-	jgen_kbool(g, "ok", true);
-	add(&buf, len, g);
-	g = orch_ev_begin("precheck", ID);
-	jgen_kbool(g, "ok", true);
-	jgen_kint(g, "generation", 7);
-	jgen_key(g, "before");
-	jgen_arr_open(g);
-	jgen_str(g, D1);
-	jgen_str(g, D1);
-	jgen_null(g);
-	jgen_str(g, D1);
-	jgen_arr_close(g);
-	add(&buf, len, g);
-	g = orch_ev_begin("wave", ID);
-	jgen_kint(g, "wave", 1);
-	jgen_key(g, "hosts");
-	jgen_arr_open(g);
-	jgen_str(g, "h1");
-	jgen_arr_close(g);
-	add(&buf, len, g);
+	assert_int_equal(orch_start_event(&r, &ev, &e), 0);
+	add(&buf, len, &ev);
+	ev = (struct orch_event){.kind = ORCH_EV_GATE};
+	ev.u.gate = (struct orch_ev_gate){.command = "true", .exit = 0, .ok = true};
+	add(&buf, len, &ev);
+	const char *before[] = {D1, D1, NULL, D1};
+	ev = (struct orch_event){.kind = ORCH_EV_PRECHECK};
+	ev.u.precheck = (struct orch_ev_precheck){.ok = true, .has_generation = true, .generation = 7,
+						  .before = {before, 4}};
+	add(&buf, len, &ev);
+	const char *w1[] = {"h1"}, *w2[] = {"h2", "h3"};
+	wave_ev(&buf, len, 1, w1, 1);
 	host_ev(&buf, len, "h1", 1, "healthy", NULL);
 	host_ev(&buf, len, "h1", 1, "baked", NULL);
-	g = orch_ev_begin("wave_passed", ID);
-	jgen_kint(g, "wave", 1);
-	jgen_kint(g, "ms", 1600);
-	add(&buf, len, g);
-	g = orch_ev_begin("wave", ID);
-	jgen_kint(g, "wave", 2);
-	jgen_key(g, "hosts");
-	jgen_arr_open(g);
-	jgen_str(g, "h2");
-	jgen_str(g, "h3");
-	jgen_arr_close(g);
-	add(&buf, len, g);
+	ev = (struct orch_event){.kind = ORCH_EV_WAVE_PASSED};
+	ev.u.wave_passed = (struct orch_ev_wave_passed){.wave = 1, .ms = 1600};
+	add(&buf, len, &ev);
+	wave_ev(&buf, len, 2, w2, 2);
 	host_ev(&buf, len, "h2", 2, "baked", NULL);
 	host_ev(&buf, len, "h3", 2, "failed", "phase failed: exit 1");
 	orch_rollout_free(&r);
@@ -148,8 +138,8 @@ static void test_roundtrip(void **state)
 	assert_int_equal(r.ends[1], 3);
 	assert_string_equal(orch_host_label(&r.hosts.hosts[1], "zone"), "b");
 	assert_int_equal(r.o.bake_ms, 1500);
-	assert_int_equal(r.o.n_checks, 1);
-	assert_string_equal(r.o.checks[0], "test -n \"$RAMP_WAVE\"");
+	assert_int_equal(r.o.checks.n, 1);
+	assert_string_equal(r.o.checks.v[0], "test -n \"$RAMP_WAVE\"");
 	assert_string_equal(r.o.token_file, "/etc/ramp/token");
 	assert_true(r.prechecked);
 	assert_int_equal(r.generation, 7);
@@ -171,20 +161,14 @@ static void test_roundtrip(void **state)
 	/* a revert, then the end */
 	char *more = NULL;
 	size_t ml = 0;
-	struct jgen *g = orch_ev_begin("revert", ID);
-	jgen_key(g, "hosts");
-	jgen_arr_open(g);
-	jgen_str(g, "h1");
-	jgen_str(g, "h2");
-	jgen_str(g, "h3");
-	jgen_arr_close(g);
-	jgen_kstr(g, "reason", "h3 failed");
-	add(&more, &ml, g);
+	const char *back[] = {"h1", "h2", "h3"};
+	struct orch_event ev = {.kind = ORCH_EV_REVERT};
+	ev.u.revert = (struct orch_ev_revert){.hosts = {back, 3}, .reason = "h3 failed"};
+	add(&more, &ml, &ev);
 	host_ev(&more, &ml, "h1", 1, "reverted", NULL);
-	g = orch_ev_begin("end", ID);
-	jgen_kstr(g, "result", "rolled_back");
-	jgen_kint(g, "exit", 1);
-	add(&more, &ml, g);
+	ev = (struct orch_event){.kind = ORCH_EV_END};
+	ev.u.end = (struct orch_ev_end){.result = "rolled_back", .exit = 1};
+	add(&more, &ml, &ev);
 	buf = realloc(buf, len + ml + 1);
 	memcpy(buf + len, more, ml + 1);
 	free(more);
@@ -265,9 +249,8 @@ static void test_garbage(void **state)
 	(void)state;
 	mutate("{\"time\"", "garbage{\"time\"", 1, "invalid JSON");
 	mutate("\"event\":\"gate\"", "\"event\":\"gat\"", 2, "unknown event \"gat\"");
-	mutate("\"event\":\"start\"", "\"event\":\"gate\"", 1, "first event must be \"start\"");
 	mutate("\"generation\":7", "\"generation\":0", 3, "at least 1");
-	mutate("\"generation\":7", "\"generation\":\"7\"", 3, "expected integer");
+	mutate("\"generation\":7", "\"generation\":\"7\"", 3, "expected an integer");
 	mutate("\"before\":[\"" D1 "\"", "\"before\":[\"sha256:xyz\"", 3, "before[0]");
 	mutate(",null,", ",", 3, "3 entries for 4 hosts");
 	mutate("\"wave\":1,\"hosts\":[\"h1\"]", "\"wave\":2,\"hosts\":[\"h1\"]", 4, "wave 2 out of order");
@@ -302,6 +285,12 @@ static void test_garbage(void **state)
 	struct err e;
 	assert_int_equal(orch_journal_replay(buf, len, "j", &r, &e), -1);
 	assert_non_null(strstr(e.msg, "j: line 2: NUL byte"));
+	free(buf);
+	/* a journal that does not begin with its start event */
+	buf = journal_text(&len);
+	char *rest = strchr(buf, '\n') + 1;
+	assert_int_equal(orch_journal_replay(rest, len - (size_t)(rest - buf), "j", &r, &e), -1);
+	assert_non_null(strstr(e.msg, "first event must be \"start\""));
 	free(buf);
 	/* events after the end are refused */
 	buf = journal_text(&len);

@@ -23,8 +23,8 @@ static void fill(struct img_record *r)
 	img_digest_parse(D1, &r->image, &e);
 	img_platform_host(&r->platform);
 	r->kernel = strdup("6.1.0");
-	img_strv_push(&r->command, "make", &e);
-	img_strv_push(&r->command, "test", &e);
+	strv_push(&r->command, "make", &e);
+	strv_push(&r->command, "test", &e);
 	r->duration_ms = 1234;
 	r->time = strdup("2026-11-26T08:00:00Z");
 	r->version = strdup("0.1.0");

@@ -425,11 +425,11 @@ static void test_app_state(void **state)
 	assert_int_equal(back.n_previous, 2);
 	assert_int_equal(back.n_pinned, 1);
 	assert_string_equal(back.pinned[0].image, "reg/web@b");
-	struct img_strv apps;
+	struct strv apps;
 	assert_int_equal(rt_app_list(&s, &apps, &e), 0);
 	assert_int_equal(apps.n, 1);
 	assert_string_equal(apps.v[0], "web");
-	img_strv_free(&apps);
+	strv_free(&apps);
 	rt_app_state_free(&st);
 	rt_app_state_free(&back);
 

@@ -57,7 +57,7 @@ static void record(struct img_record *r, const char *image, const char *arch, in
 	r->platform.os = strdup("linux");
 	r->platform.architecture = strdup(arch);
 	r->kernel = strdup("6.1.0");
-	img_strv_push(&r->command, "make", &e);
+	strv_push(&r->command, "make", &e);
 	r->exit_code = exit_code;
 	r->result = exit_code ? IMG_RESULT_FAILED : IMG_RESULT_PASSED;
 	r->time = strdup("2026-11-26T08:00:00Z");

@@ -1,5 +1,6 @@
-/* agent.c: many HTTP requests at once on libcurl's multi interface (see agent.h). */
-#include "orchestrator/agent.h"
+/* http_fanout.c: many small HTTP requests at once on libcurl's multi
+ * interface, sharded connection caches, one epoll set (see http.h). */
+#include "lib/http.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -9,9 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#include "lib/cleanup.h"
+#include "lib/clock.h"
+#include "lib/http_int.h"
 
 struct xfer {
 	struct xfer *prev, *next; /* the active list, or (next only) the queue or the pool */
@@ -23,24 +25,24 @@ struct xfer {
 	bool truncate_ok, truncated, overflow, once;
 	size_t key;
 	struct shard *sh; /* whose multi handle it is added to */
-	orch_agent_cb cb;
+	http_req_cb cb;
 	void *ctx;
 	uint64_t tag;
 	int64_t start_ms;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-/* One libcurl multi handle and its connection cache (see agent.h). */
+/* One libcurl multi handle and its connection cache (see http.h). */
 struct shard {
 	CURLM *m;
-	struct orch_agent *a;
+	struct http_fanout *a;
 	int64_t timer_at; /* when curl wants to be called, or -1 */
 };
 
-struct orch_agent {
+struct http_fanout {
 	struct shard *sh;
 	size_t n_sh;
-	struct orch_agent_opts o;
+	struct http_fanout_opts o;
 	char *cacert;
 	struct xfer *qhead, *qtail; /* waiting for a free slot */
 	struct xfer *active;        /* added to the multi handle */
@@ -51,20 +53,13 @@ struct orch_agent {
 	int ep;                     /* epoll: the sockets curl wants watched (all shards) */
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* curl's socket interface: it says which sockets to watch for what, we tell
  * it what happened. Unlike curl_multi_poll(), the cost of a wake-up does not
  * grow with the number of connections. */
 static int on_socket(CURL *h, curl_socket_t s, int what, void *arg, void *known)
 {
 	struct shard *sh = arg;
-	struct orch_agent *a = sh->a;
+	struct http_fanout *a = sh->a;
 	(void)h;
 	if (what == CURL_POLL_REMOVE) {
 		epoll_ctl(a->ep, EPOLL_CTL_DEL, s, NULL); /* may be closed already */
@@ -85,21 +80,15 @@ static int on_timer(CURLM *m, long ms, void *arg)
 {
 	struct shard *sh = arg;
 	(void)m;
-	sh->timer_at = ms < 0 ? -1 : now_ms() + ms;
+	sh->timer_at = ms < 0 ? -1 : clk_mono_ms() + ms;
 	return 0;
 }
 
-struct orch_agent *orch_agent_new(const struct orch_agent_opts *o, struct err *e)
+struct http_fanout *http_fanout_new(const struct http_fanout_opts *o, struct err *e)
 {
-	static bool global_done;
-	if (!global_done) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-			err_set(e, "libcurl initialisation failed");
-			return NULL;
-		}
-		global_done = true;
-	}
-	struct orch_agent *a = calloc(1, sizeof *a);
+	if (http_curl_init(e) < 0)
+		return NULL;
+	struct http_fanout *a = calloc(1, sizeof *a);
 	if (!a) {
 		err_errno(e, ENOMEM, "HTTP client");
 		return NULL;
@@ -113,7 +102,7 @@ struct orch_agent *orch_agent_new(const struct orch_agent_opts *o, struct err *e
 		a->o.timeout_ms = 10000;
 	if (!a->o.connect_timeout_ms)
 		a->o.connect_timeout_ms = a->o.timeout_ms;
-	a->n_sh = (a->o.max_idle + ORCH_AGENT_SHARD - 1) / ORCH_AGENT_SHARD;
+	a->n_sh = (a->o.max_idle + HTTP_FANOUT_SHARD - 1) / HTTP_FANOUT_SHARD;
 	a->ep = -1;
 	if ((o->cacert && !(a->cacert = strdup(o->cacert))) ||
 	    !(a->handles = calloc(a->o.max_parallel, sizeof *a->handles)) || !(a->sh = calloc(a->n_sh, sizeof *a->sh))) {
@@ -143,7 +132,7 @@ struct orch_agent *orch_agent_new(const struct orch_agent_opts *o, struct err *e
 	}
 	return a;
 fail:
-	orch_agent_free(a);
+	http_fanout_free(a);
 	return NULL;
 }
 
@@ -179,7 +168,7 @@ static void free_list(struct xfer *x)
 	}
 }
 
-void orch_agent_free(struct orch_agent *a)
+void http_fanout_free(struct http_fanout *a)
 {
 	if (!a)
 		return;
@@ -201,7 +190,7 @@ void orch_agent_free(struct orch_agent *a)
 	free(a);
 }
 
-size_t orch_agent_busy(const struct orch_agent *a)
+size_t http_fanout_busy(const struct http_fanout *a)
 {
 	return a->n_active + a->n_queued;
 }
@@ -233,7 +222,7 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static int start(struct orch_agent *a, struct xfer *x, struct err *e)
+static int start(struct http_fanout *a, struct xfer *x, struct err *e)
 {
 	/* queued requests hold no easy handle: only those in flight do */
 	CURL *h = a->n_handles ? a->handles[--a->n_handles] : curl_easy_init();
@@ -269,7 +258,7 @@ static int start(struct orch_agent *a, struct xfer *x, struct err *e)
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, x->method);
 	else if (!strcmp(x->method, "POST") && !x->body)
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
-	x->start_ms = now_ms();
+	x->start_ms = clk_mono_ms();
 	x->sh = &a->sh[x->key % a->n_sh];
 	CURLMcode mc = curl_multi_add_handle(x->sh->m, h);
 	if (mc != CURLM_OK)
@@ -283,7 +272,7 @@ static int start(struct orch_agent *a, struct xfer *x, struct err *e)
 	return 0;
 }
 
-static void release(struct orch_agent *a, struct xfer *x)
+static void release(struct http_fanout *a, struct xfer *x)
 {
 	xfer_clear(x);
 	if (x->h) {
@@ -298,14 +287,14 @@ static void release(struct orch_agent *a, struct xfer *x)
 }
 
 /* A request that could not even start completes at once with the error. */
-static void fail_now(struct orch_agent *a, struct xfer *x, const char *why)
+static void fail_now(struct http_fanout *a, struct xfer *x, const char *why)
 {
-	struct orch_resp r = {.error = why, .body = "", .ms = 0};
+	struct http_resp r = {.error = why, .body = "", .ms = 0};
 	x->cb(x->ctx, x->tag, &r);
 	release(a, x);
 }
 
-static void start_queued(struct orch_agent *a)
+static void start_queued(struct http_fanout *a)
 {
 	while (a->qhead && a->n_active < a->o.max_parallel) {
 		struct xfer *x = a->qhead;
@@ -319,7 +308,7 @@ static void start_queued(struct orch_agent *a)
 	}
 }
 
-int orch_agent_submit(struct orch_agent *a, const struct orch_req *r, struct err *e)
+int http_fanout_submit(struct http_fanout *a, const struct http_req *r, struct err *e)
 {
 	struct xfer *x = a->pool;
 	if (x)
@@ -365,9 +354,9 @@ nomem:
 	return err_errno(e, ENOMEM, "HTTP request");
 }
 
-static void finish(struct orch_agent *a, struct xfer *x, CURLcode code)
+static void finish(struct http_fanout *a, struct xfer *x, CURLcode code)
 {
-	struct orch_resp r = {.body = "", .truncated = x->truncated, .ms = now_ms() - x->start_ms};
+	struct http_resp r = {.body = "", .truncated = x->truncated, .ms = clk_mono_ms() - x->start_ms};
 	char why[CURL_ERROR_SIZE + 64];
 
 	curl_multi_remove_handle(x->sh->m, x->h);
@@ -397,7 +386,7 @@ static void finish(struct orch_agent *a, struct xfer *x, CURLcode code)
 }
 
 /* Hand the finished transfers to their callbacks, start what waits. */
-static void collect(struct orch_agent *a)
+static void collect(struct http_fanout *a)
 {
 	int left;
 	CURLMsg *msg;
@@ -412,7 +401,7 @@ static void collect(struct orch_agent *a)
 	start_queued(a);
 }
 
-int orch_agent_step(struct orch_agent *a, int timeout_ms, struct err *e)
+int http_fanout_step(struct http_fanout *a, int timeout_ms, struct err *e)
 {
 	struct epoll_event ev[256];
 	int running;
@@ -423,14 +412,14 @@ int orch_agent_step(struct orch_agent *a, int timeout_ms, struct err *e)
 			poll(NULL, 0, timeout_ms);
 		return 0;
 	}
-	int64_t now = now_ms();
+	int64_t now = clk_mono_ms();
 	int wait = timeout_ms;
 	for (size_t i = 0; i < a->n_sh; i++) {
 		int64_t t = a->sh[i].timer_at;
 		if (t >= 0 && t - now < wait)
 			wait = t > now ? (int)(t - now) : 0;
 	}
-	int n = epoll_wait(a->ep, ev, (int)ARRAY_LEN(ev), wait);
+	int n = epoll_wait(a->ep, ev, (int)ARRAY_SIZE(ev), wait);
 	if (n < 0 && errno != EINTR)
 		return err_sys(e, "HTTP client: epoll");
 	for (int i = 0; i < n && mc == CURLM_OK; i++) {
@@ -439,7 +428,7 @@ int orch_agent_step(struct orch_agent *a, int timeout_ms, struct err *e)
 		struct shard *sh = &a->sh[ev[i].data.u64 >> 32];
 		mc = curl_multi_socket_action(sh->m, (curl_socket_t)(uint32_t)ev[i].data.u64, mask, &running);
 	}
-	now = now_ms();
+	now = clk_mono_ms();
 	for (size_t i = 0; i < a->n_sh && mc == CURLM_OK; i++) {
 		struct shard *sh = &a->sh[i];
 		if (sh->timer_at >= 0 && now >= sh->timer_at) {
