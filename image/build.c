@@ -5,6 +5,7 @@
  * the manifest digest depends only on the trees, the settings and the base. */
 #include "image/build.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -112,6 +113,39 @@ static int rfc3339(int64_t t, char *out, size_t cap, struct err *e)
 	return 0;
 }
 
+enum { NEW_DIR = 1, NEW_FILES };
+
+/* What a build into dir would create: the directory, the layout's files in an
+ * empty directory, or nothing (a layout or other files are there already). */
+static int layout_news(const char *dir)
+{
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? NEW_DIR : 0;
+	for (struct dirent *de; (de = readdir(d));)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			return 0;
+	return NEW_FILES;
+}
+
+/* A failed build leaves no layout it created behind: the layout's files, and
+ * the directory when the build made it. */
+static void drop_layout(const char *dir, bool made_dir)
+{
+	static const char *const names[] = {"blobs", "index.json", "oci-layout"};
+	struct err e;
+	if (made_dir) {
+		if (fs_rm_rf(dir, &e) < 0)
+			log_warn("%s", e.msg);
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		_cleanup_free_ char *p = fs_join(dir, names[i]);
+		if (p && fs_rm_rf(p, &e) < 0)
+			log_warn("%s", e.msg);
+	}
+}
+
 int img_build(const struct img_build_opts *o, struct img_digest *out_digest, struct err *e)
 {
 	struct img_image base = {0};
@@ -122,6 +156,7 @@ int img_build(const struct img_build_opts *o, struct img_digest *out_digest, str
 	_cleanup_free_ char *scratch = NULL, *cfg_json = NULL, *man_json = NULL;
 	size_t cfg_len, man_len;
 	char created[64] = "";
+	int new_layout = 0;
 	int rc = -1;
 
 	if (o->have_epoch && rfc3339(o->epoch, created, sizeof created, e) < 0)
@@ -145,6 +180,7 @@ int img_build(const struct img_build_opts *o, struct img_digest *out_digest, str
 
 	/* where the blobs go */
 	if (o->layout) {
+		new_layout = layout_news(o->layout);
 		if (img_layout_create(&lay, o->layout, e) < 0)
 			goto out;
 	} else {
@@ -248,6 +284,8 @@ out:
 		if (fs_rm_rf(scratch, &e2) < 0)
 			log_warn("%s", e2.msg);
 	}
+	if (rc < 0 && new_layout)
+		drop_layout(o->layout, new_layout == NEW_DIR);
 	img_image_close(&base);
 	img_layout_close(&lay);
 	img_config_free(&cfg);

@@ -432,6 +432,29 @@ from_fails_with() {
 	from_fails_with "$T/base" "blob sha256:$layer: content hashes to"
 }
 
+@test "bad input: a failed --layout build leaves no layout it created behind" {
+	make_base
+	layer=$(jq -r '.layers[0].digest' "$T/base/blobs/sha256/$man" | cut -d: -f2)
+	printf 'X' | dd of="$T/base/blobs/sha256/$layer" bs=1 seek=50 conv=notrunc 2>/dev/null
+	# a new directory: gone again
+	run "$RAMP_BIN" build --from "$T/base" "$T/app" --layout "$T/new"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"content hashes to"* ]]
+	[ ! -e "$T/new" ]
+	# an empty directory: stays, empty
+	mkdir "$T/empty-dir"
+	run "$RAMP_BIN" build --from "$T/base" "$T/app" --layout "$T/empty-dir"
+	[ "$status" -eq 1 ]
+	[ -d "$T/empty-dir" ] && [ -z "$(ls -A "$T/empty-dir")" ]
+	# an existing layout: its index is untouched
+	"$RAMP_BIN" build "$T/app/dir" --layout "$T/old" --tag keep >/dev/null
+	cp "$T/old/index.json" "$T/index.before"
+	run "$RAMP_BIN" build --from "$T/base" "$T/app" --layout "$T/old" --tag keep
+	[ "$status" -eq 1 ]
+	cmp "$T/index.before" "$T/old/index.json"
+	[ -f "$T/old/oci-layout" ]
+}
+
 @test "bad --from: invalid JSON" {
 	make_base
 	printf '{"schemaVersion": 2, "manifests": [' >"$T/base/index.json"
