@@ -43,12 +43,23 @@ static void on_problem(void *ctx, const char *what, const char *msg)
 	}
 }
 
+/* A command as a JSON array, as it is written in settings and Dockerfiles. */
 static void print_strv(const char *label, const struct img_strv *s)
 {
-	printf("  %-12s", label);
-	for (size_t i = 0; i < s->n; i++)
-		printf("%s\"%s\"", i ? " " : "[", s->v[i]);
-	printf("%s\n", s->n ? "]" : "[]");
+	struct jgen *g = jgen_new(false);
+	const char *buf = NULL;
+	size_t len = 0;
+	struct err e;
+	if (g) {
+		jgen_arr_open(g);
+		for (size_t i = 0; i < s->n; i++)
+			jgen_str(g, s->v[i]);
+		jgen_arr_close(g);
+		if (jgen_result(g, &buf, &len, &e) < 0)
+			buf = NULL;
+	}
+	printf("  %-12s%.*s\n", label, buf ? (int)len : 1, buf ? buf : "?");
+	jgen_free(g);
 }
 
 static void human(const struct img_image *img, const struct img_record *recs, size_t n_recs)

@@ -238,6 +238,15 @@ make_names_tree() {
 	skopeo inspect --raw --config "oci-archive:$T/b.tar" | jq -e '.config.Healthcheck.Retries == 2'
 }
 
+@test "inspect: commands are printed as JSON arrays" {
+	"$RAMP_BIN" build "$T/app" -o "$T/a.tar" --entrypoint /bin/sh --cmd '["-c", "echo \"hi\" \\ there"]' \
+		--health-cmd 'curl -f http://localhost/'
+	out=$("$RAMP_BIN" inspect "$T/a.tar")
+	[ "$(sed -n 's/^  cmd *//p' <<<"$out" | jq -c .)" = '["-c","echo \"hi\" \\ there"]' ]
+	[ "$(sed -n 's/^  entrypoint *//p' <<<"$out" | jq -r '.[0]')" = /bin/sh ]
+	[ "$(sed -n 's/^  health *//p' <<<"$out" | jq -r '.[1]')" = 'curl -f http://localhost/' ]
+}
+
 @test "build: zstd and uncompressed layers, with the compressor recorded" {
 	for c in zstd none gzip:9; do
 		"$RAMP_BIN" build "$T/app" -o "$T/$c.tar" --compression "$c"
