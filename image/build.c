@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "image/archive.h"
+#include "image/docker_archive.h"
 #include "image/image.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
@@ -62,45 +63,19 @@ static int copy_blob(const struct img_layout *from, const struct img_descriptor 
 
 static int docker_manifest(const struct img_layout *l, const struct img_manifest *m, const char *tag, struct err *e)
 {
-	struct jgen *g = jgen_new(false);
-	const char *buf;
-	size_t len;
-	char path[128];
-	if (!g)
-		return err_errno(e, ENOMEM, "manifest.json");
-	jgen_arr_open(g);
-	jgen_obj_open(g);
-	snprintf(path, sizeof path, "blobs/sha256/%s", img_digest_hex(&m->config.digest));
-	jgen_kstr(g, "Config", path);
-	jgen_key(g, "RepoTags");
-	jgen_arr_open(g);
+	struct img_strv tags = {0};
+	char t[512];
+	int rc = 0;
 	if (tag) {
 		/* docker wants repo:tag; a bare name gets :latest */
 		const char *slash = strrchr(tag, '/'), *colon = strrchr(tag, ':');
-		if (colon && (!slash || colon > slash))
-			jgen_str(g, tag);
-		else {
-			char t[512];
-			snprintf(t, sizeof t, "%s:latest", tag);
-			jgen_str(g, t);
-		}
+		snprintf(t, sizeof t, "%s%s", tag, colon && (!slash || colon > slash) ? "" : ":latest");
+		rc = img_strv_push(&tags, t, e);
 	}
-	jgen_arr_close(g);
-	jgen_key(g, "Layers");
-	jgen_arr_open(g);
-	for (size_t i = 0; i < m->n_layers; i++) {
-		snprintf(path, sizeof path, "blobs/sha256/%s", img_digest_hex(&m->layers[i].digest));
-		jgen_str(g, path);
-	}
-	jgen_arr_close(g);
-	jgen_obj_close(g);
-	jgen_arr_close(g);
-	int rc = jgen_result(g, &buf, &len, e);
-	if (rc == 0) {
-		_cleanup_free_ char *p = fs_join(l->dir, "manifest.json");
-		rc = p ? fs_write_atomic(p, buf, len, 0644, e) : err_errno(e, ENOMEM, "manifest.json");
-	}
-	jgen_free(g);
+	struct img_docker_image d = {m, &tags};
+	if (rc == 0)
+		rc = img_docker_manifest_write(l, &d, 1, e);
+	img_strv_free(&tags);
 	return rc;
 }
 

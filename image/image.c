@@ -156,10 +156,8 @@ int img_image_open(const char *path, const char *name, const struct img_platform
 			goto out;
 		if (img_archive_extract(p, img->tmpdir, e) < 0)
 			goto out;
-		if (img_layout_open(&img->layout, img->tmpdir, e) < 0) {
-			err_set(e, "\"%s\" is not an OCI archive: it has no oci-layout file", p);
+		if (img_layout_open(&img->layout, img->tmpdir, e) < 0)
 			goto out;
-		}
 	} else if (S_ISDIR(st.st_mode)) {
 		if (img_layout_open(&img->layout, p, e) < 0)
 			goto out;
@@ -220,20 +218,22 @@ void img_image_close(struct img_image *img)
 
 int img_image_referrers(const struct img_image *img, struct img_referrer **out, size_t *n, struct err *e)
 {
-	struct img_index x;
+	struct img_index idx, x;
 	struct img_referrer *r = NULL;
 	size_t cnt = 0;
 	*out = NULL;
 	*n = 0;
-	if (img_layout_read_index(&img->layout, &x, e) < 0)
+	if (img_layout_read_index(&img->layout, &idx, e) < 0)
+		return -1;
+	int rc = img_layout_referrers(&img->layout, &idx, &x, e);
+	img_index_free(&idx);
+	if (rc < 0)
 		return -1;
 	for (size_t i = 0; i < x.n; i++) {
 		const struct img_descriptor *d = &x.manifests[i];
 		_cleanup_free_ char *buf = NULL;
 		size_t len;
 		struct img_manifest m;
-		if (!d->artifact_type || !img_media_is_manifest(d->media_type))
-			continue;
 		if (img_layout_read_blob(&img->layout, &d->digest, d->size, IMG_MANIFEST_MAX, &buf, &len, e) < 0 ||
 		    img_manifest_parse(buf, len, &m, e) < 0)
 			goto fail;

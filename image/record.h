@@ -35,7 +35,8 @@ void img_record_free(struct img_record *r);
 bool img_record_passed(const struct img_record *r);
 
 /* Store a record in the image's layout as an artifact whose subject is the
- * image, add it to index.json, and save the archive or layout. */
+ * image (media type, digest and size), add it to the layout's referrers
+ * (layout.h), and save the archive or layout. */
 int img_record_attach(struct img_image *img, const struct img_record *r, struct err *e);
 /* The records attached to an image in its layout. */
 int img_record_list(const struct img_image *img, struct img_record **out, size_t *n, struct err *e);
