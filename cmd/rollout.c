@@ -13,6 +13,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/transfer.h"
+#include "image/image.h"
 #include "image/settings.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
@@ -634,6 +635,10 @@ int cmd_rollout(int argc, char **argv)
 	}
 	if (!a.app || !a.fleet_path || (!a.image_ref && !dry)) {
 		cmd_usage_error("rollout", "--app, --image and --fleet are required");
+		goto out;
+	}
+	if (a.image_ref && img_check_not_file(a.image_ref, &e) < 0) {
+		rc = exit_of(-1, &e); /* rollout deploys from a registry: a file was meant */
 		goto out;
 	}
 	if (a.plan.n_steps && (a.plan.first || a.plan.factor)) {

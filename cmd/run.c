@@ -266,8 +266,11 @@ static int open_image(struct run_opts *o, struct img_image *img, struct err *e)
 	int rc = -1;
 	if (colon)
 		*colon = '\0';
-	if (img_is_local(o->image) || (copy && img_is_local(copy)) || strchr("./", o->image[0]))
+	if (img_is_local(o->image) || (copy && img_is_local(copy)) || strchr("./", o->image[0]) ||
+	    access(o->image, F_OK) == 0)
 		return img_image_open(o->image, NULL, NULL, img, e);
+	if (img_check_not_file(o->image, e) < 0)
+		return -1;
 	if (img_ref_parse(o->image, &ref, e) < 0)
 		return err_ctx(e, "\"%s\" is neither a local image nor a registry reference", o->image);
 	if (!strcmp(o->verb, "test")) {

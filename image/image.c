@@ -20,6 +20,25 @@ bool img_is_local(const char *path)
 	return S_ISREG(st.st_mode) || (S_ISDIR(st.st_mode) && lay && fs_exists(lay));
 }
 
+#define REF_HOW "a registry reference is written REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:..."
+
+int img_check_not_file(const char *arg, struct err *e)
+{
+	struct stat st;
+	const char *base = strrchr(arg, '/') ? strrchr(arg, '/') + 1 : arg;
+	size_t n = strlen(base);
+	if (lstat(arg, &st) == 0)
+		return err_set(e, "\"%s\" is a %s on this machine, not a registry reference (%s; push an image "
+				  "first: ramp push IMAGE REGISTRY/REPOSITORY:TAG)",
+			       arg, S_ISDIR(st.st_mode) ? "directory" : "file", REF_HOW);
+	bool file = false;
+	for (const char *ext = ".tar\0.tar.gz\0.tgz\0"; *ext && !file; ext += strlen(ext) + 1)
+		file = n > strlen(ext) && !strcmp(base + n - strlen(ext), ext);
+	if (file)
+		return err_set(e, "no such file \"%s\" (%s)", arg, REF_HOW);
+	return 0;
+}
+
 /* Pick one entry of an index: by name, or the only image. Artifacts (test
  * records) are never picked. */
 int img_index_pick(const struct img_index *x, const char *name, const char *where, const struct img_descriptor **out,

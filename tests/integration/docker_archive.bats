@@ -184,4 +184,31 @@ hostile_base() { # a valid docker archive's files in $T/$1
 	run "$RAMP_BIN" run "$T/emptydir"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"not an OCI archive, layout or docker archive"* ]]
+	# a relative directory is a directory, not a Docker Hub name
+	cd "$T"
+	run "$RAMP_BIN" run emptydir
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"\"emptydir\" is not an OCI archive, layout or docker archive"* ]]
+	[[ "$output" != *docker.io* ]]
+}
+
+@test "first step: a mistyped archive name says there is no such file, not a Docker Hub pull" {
+	cd "$T"
+	run "$RAMP_BIN" run nope.oci.tar
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'no such file "nope.oci.tar"'*'REGISTRY/REPOSITORY:TAG'* ]]
+	[[ "$output" != *docker.io* ]]
+	run "$RAMP_BIN" test build/app.tar.gz -- true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'no such file "build/app.tar.gz"'* ]]
+	printf 'h1 127.0.0.1:1\n' >"$T/f.fleet"
+	run "$RAMP_BIN" rollout --app web --image app.tar --fleet "$T/f.fleet" --state-dir "$T/state"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *'no such file "app.tar"'*'REGISTRY/REPOSITORY:TAG'* ]]
+	# an archive that exists is no registry reference either: push it first
+	cp "$D/saved.tar" "$T/app.tar"
+	run "$RAMP_BIN" rollout --app web --image app.tar --fleet "$T/f.fleet" --state-dir "$T/state"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *'"app.tar" is a file on this machine, not a registry reference'*'ramp push'* ]]
+	[ ! -e "$T/state" ]
 }
