@@ -212,3 +212,29 @@ hostile_base() { # a valid docker archive's files in $T/$1
 	[[ "$output" == *'"app.tar" is a file on this machine, not a registry reference'*'ramp push'* ]]
 	[ ! -e "$T/state" ]
 }
+
+@test "hard link to a file of a lower layer: what umoci and podman take, ramp runs" {
+	# a layer whose only entry is a hard link to /srv/msg of the layer below
+	python3 - "$T/link.tar" <<'PY'
+import sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+    i = tarfile.TarInfo("srv/copy"); i.type = tarfile.LNKTYPE; i.linkname = "srv/msg"; i.mode = 0o644
+    t.addfile(i)
+PY
+	skopeo copy -q "oci-archive:$D/oci.tar" "oci:$T/lay:t"
+	umoci raw add-layer --image "$T/lay:t" "$T/link.tar"
+	umoci unpack --image "$T/lay:t" "$T/u" >/dev/null
+	[ "$(cat "$T/u/rootfs/srv/copy")" = "from layer two" ]
+	run "$RAMP_BIN" run --rm "$T/lay:t" -- cat /srv/copy /srv/msg
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'from layer two\nfrom layer two')" ]
+	# podman loads it too; its docker archive runs in ramp the same way
+	(cd "$T/lay" && tar -cf "$T/lay.tar" .)
+	name=$(podman_ load -i "$T/lay.tar" | sed -n 's/^Loaded image: //p')
+	[ -n "$name" ]
+	podman_ save -q -o "$T/hl.tar" "$name"
+	tar -xOf "$T/hl.tar" manifest.json | jq -e '.[0].Layers | length == 3'
+	run "$RAMP_BIN" run --rm "$T/hl.tar" -- cat /srv/copy
+	[ "$status" -eq 0 ]
+	[ "$output" = "from layer two" ]
+}
