@@ -258,7 +258,7 @@ out:
 static int open_image(struct run_opts *o, struct img_image *img, struct err *e)
 {
 	_cleanup_free_ char *copy = strdup(o->image), *dir = NULL;
-	char *colon = copy ? strrchr(copy, ':') : NULL;
+	char *colon = copy ? strchr(copy, ':') : NULL; /* PATH:NAME, NAME may hold colons */
 	struct img_ref ref = {0};
 	struct img_registry *r = NULL;
 	struct img_pull_result res = {0};

@@ -159,13 +159,18 @@ int img_image_open(const char *path, const char *name, const struct img_platform
 	if (!p)
 		return err_errno(e, ENOMEM, "image");
 	if (stat(p, &st) < 0) {
-		char *colon = strrchr(p, ':');
-		if (errno == ENOENT && colon && !name) {
-			*colon = '\0';
-			name = path + (colon - p) + 1;
+		int en = errno;
+		bool found = false;
+		/* PATH:NAME; a NAME may hold colons itself (a docker archive's "repo:tag") */
+		for (char *c = !name && en == ENOENT ? strchr(p, ':') : NULL; c && !found; c = strchr(c + 1, ':')) {
+			*c = '\0';
+			if ((found = stat(p, &st) == 0))
+				name = path + (c - p) + 1;
+			else
+				*c = ':';
 		}
-		if (stat(p, &st) < 0)
-			return err_sys(e, "image \"%s\"", path);
+		if (!found)
+			return err_errno(e, en, "image \"%s\"", path);
 	}
 	if (!(img->source = strdup(p)))
 		return err_errno(e, ENOMEM, "image");

@@ -50,13 +50,22 @@ teardown() {
 	"$RAMP_BIN" inspect --json "$D/oci.tar" | jq -r '.layers[].diffId' >"$T/want"
 	[ "$(wc -l <"$T/want")" = 2 ]
 	diff "$T/want" "$T/got"
+	# IMAGE:NAME with a RepoTags entry, whose own colon does not confuse it
+	run "$RAMP_BIN" inspect --json "$D/saved.tar:localhost/dar:v1"
+	[ "$status" -eq 0 ]
+	jq -e '.name == "localhost/dar:v1"' <<<"$output"
+	run "$RAMP_BIN" inspect "$D/saved.tar:localhost/dar:v2"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"localhost/dar:v2"* ]]
 	# the archive is read, not changed
-	tar -tf "$D/saved.tar" | grep -qvx 'oci-layout'
 	! tar -tf "$D/saved.tar" | grep -qx 'oci-layout'
 }
 
 @test "docker archive: run gives the image's cmd; build --from stacks on it" {
 	run "$RAMP_BIN" run --rm "$D/saved.tar"
+	[ "$status" -eq 0 ]
+	[ "$output" = "from layer two" ]
+	run "$RAMP_BIN" run --rm "$D/saved.tar:localhost/dar:v1"
 	[ "$status" -eq 0 ]
 	[ "$output" = "from layer two" ]
 	mkdir -p "$T/l3/srv" && printf 'from layer three\n' >"$T/l3/srv/msg"
