@@ -50,12 +50,23 @@ static void on_problem(void *ctx, const char *what, const char *msg)
 	}
 }
 
+/* A command as a JSON array, as it is written in settings and Dockerfiles. */
 static void print_strv(const char *label, const struct strv *s)
 {
-	term_printf(stdout, "  %-12s", label);
-	for (size_t i = 0; i < s->n; i++)
-		term_printf(stdout, "%s\"%s\"", i ? " " : "[", s->v[i]);
-	term_printf(stdout, "%s\n", s->n ? "]" : "[]");
+	struct jgen *g = jgen_new(false);
+	const char *buf = NULL;
+	size_t len = 0;
+	struct err e;
+	if (g) {
+		jgen_arr_open(g);
+		for (size_t i = 0; i < s->n; i++)
+			jgen_str(g, s->v[i]);
+		jgen_arr_close(g);
+		if (jgen_result(g, &buf, &len, &e) < 0)
+			buf = NULL;
+	}
+	term_printf(stdout, "  %-12s%.*s\n", label, buf ? (int)len : 1, buf ? buf : "?");
+	jgen_free(g);
 }
 
 /* A record's signature: "unsigned", "unverified", or what the policy says. */

@@ -13,6 +13,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/transfer.h"
+#include "image/image.h"
 #include "image/settings.h"
 #include "image/trust.h"
 #include "lib/cleanup.h"
@@ -650,6 +651,10 @@ int cmd_rollout(int argc, char **argv)
 	}
 	if (a.o.trust_file && a.o.allow_untested) {
 		cmd_usage_error("rollout", "--trust checks the test records that --allow-untested skips: not both");
+		goto out;
+	}
+	if (a.image_ref && img_check_not_file(a.image_ref, &e) < 0) {
+		rc = exit_of(-1, &e); /* rollout deploys from a registry: a file was meant */
 		goto out;
 	}
 	if (a.plan.n_steps && (a.plan.first || a.plan.factor)) {

@@ -270,7 +270,7 @@ out:
 static int open_image(struct run_opts *o, struct img_image *img, struct err *e)
 {
 	_cleanup_free_ char *copy = strdup(o->image), *dir = NULL;
-	char *colon = copy ? strrchr(copy, ':') : NULL;
+	char *colon = copy ? strchr(copy, ':') : NULL; /* PATH:NAME, NAME may hold colons */
 	struct img_ref ref = {0};
 	struct img_registry *r = NULL;
 	struct img_pull_result res = {0};
@@ -278,8 +278,11 @@ static int open_image(struct run_opts *o, struct img_image *img, struct err *e)
 	int rc = -1;
 	if (colon)
 		*colon = '\0';
-	if (img_is_local(o->image) || (copy && img_is_local(copy)) || strchr("./", o->image[0]))
+	if (img_is_local(o->image) || (copy && img_is_local(copy)) || strchr("./", o->image[0]) ||
+	    access(o->image, F_OK) == 0)
 		return img_image_open(o->image, NULL, NULL, img, e);
+	if (img_check_not_file(o->image, e) < 0)
+		return -1;
 	if (img_ref_parse(o->image, &ref, e) < 0)
 		return err_ctx(e, "\"%s\" is neither a local image nor a registry reference", o->image);
 	if (!strcmp(o->verb, "test")) {

@@ -12,32 +12,37 @@
 #include <unistd.h>
 
 #include "image/digest.h"
+#include "image/docker_archive.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/log.h"
 
 #define MAX_ENTRIES 100000
 #define MAX_META (4u << 20) /* index.json, manifest.json, oci-layout */
+#define MAX_PART 128        /* a component of a docker-archive name */
 
-enum kind { K_SKIP, K_DIR, K_META, K_BLOB };
+/* K_PART: a file of a docker archive (docker save, podman save): one or two
+ * plain components, "manifest.json"'s config and layer files, "repositories",
+ * the legacy "<id>/json", "<id>/VERSION", "<id>/layer.tar"; K_PART_DIR: the
+ * directory of such a file. */
+enum kind { K_SKIP, K_DIR, K_META, K_BLOB, K_PART, K_PART_DIR };
 
-/* Decide what an entry name is. Refuses names that try to leave the tree. */
-static int classify(const char *raw, char *name, size_t cap, enum kind *k, struct err *e)
+/* A component of a docker-archive name: no dot first, no slash, printable ASCII. */
+static bool part_component(const char *c, size_t n)
 {
-	const char *s = raw;
-	while (s[0] == '.' && s[1] == '/')
-		s += 2;
-	size_t n = strlen(s);
-	if (n >= cap)
-		return err_set(e, "archive entry name is too long");
-	memcpy(name, s, n + 1);
-	while (n && name[n - 1] == '/')
-		name[--n] = '\0';
-	if (raw[0] == '/')
-		return err_set(e, "archive entry \"%.200s\" has an absolute path", raw);
-	for (const char *c = name; *c; c = strchr(c, '/') ? strchr(c, '/') + 1 : c + strlen(c))
-		if (c[0] == '.' && c[1] == '.' && (c[2] == '/' || c[2] == '\0'))
-			return err_set(e, "archive entry \"%.200s\" climbs out with \"..\"", raw);
+	if (n == 0 || n > MAX_PART || c[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(c[i] >= 'a' && c[i] <= 'z') && !(c[i] >= 'A' && c[i] <= 'Z') && !(c[i] >= '0' && c[i] <= '9') &&
+		    !strchr("._-+:", c[i]))
+			return false;
+	return true;
+}
+
+/* Decide what a (normalized) name is. */
+static int kind_of(const char *name, bool is_dir, enum kind *k, struct err *e)
+{
+	size_t n = strlen(name);
 	*k = K_SKIP;
 	if (n == 0 || !strcmp(name, ".") || !strcmp(name, "blobs") || !strcmp(name, "blobs/sha256"))
 		*k = K_DIR;
@@ -48,9 +53,76 @@ static int classify(const char *raw, char *name, size_t cap, enum kind *k, struc
 		char ds[IMG_DIGEST_LEN + 8];
 		snprintf(ds, sizeof ds, "sha256:%.70s", name + 13);
 		if (img_digest_parse(ds, &d, e) < 0)
-			return err_ctx(e, "archive entry \"%.200s\"", raw);
+			return -1;
 		*k = K_BLOB;
+	} else {
+		const char *slash = strchr(name, '/');
+		size_t first = slash ? (size_t)(slash - name) : n;
+		if (part_component(name, first) && (!slash || part_component(slash + 1, n - first - 1)))
+			*k = !is_dir ? K_PART : slash ? K_SKIP : K_PART_DIR;
 	}
+	return 0;
+}
+
+/* A relative name, lexically: "./a//b/" → "a/b"; ".." goes back one
+ * component when up is set. 0, or -1: ".." (above the root when up is set),
+ * -2: longer than cap. */
+static int clean_name(const char *in, bool up, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (const char *p = in; *p;) {
+		size_t len = strcspn(p, "/");
+		if (len == 2 && p[0] == '.' && p[1] == '.') {
+			if (!up || n == 0)
+				return -1;
+			while (n && out[n - 1] != '/')
+				n--;
+			n = n ? n - 1 : 0;
+		} else if (len && !(len == 1 && p[0] == '.')) {
+			if (n + len + 2 > cap)
+				return -2;
+			if (n)
+				out[n++] = '/';
+			memcpy(out + n, p, len);
+			n += len;
+		}
+		p += len + (p[len] == '/');
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* An entry's name, cleaned; an absolute name or ".." is refused. */
+static int normalize(const char *raw, char *name, size_t cap, struct err *e)
+{
+	if (raw[0] == '/')
+		return err_set(e, "archive entry \"%.200s\" has an absolute path", raw);
+	int r = clean_name(raw, false, name, cap);
+	if (r == -1)
+		return err_set(e, "archive entry \"%.200s\" climbs out with \"..\"", raw);
+	return r < 0 ? err_set(e, "archive entry name is too long") : 0;
+}
+
+/* The name a docker archive's link entry stands for: a symbolic link's target
+ * is relative to the link's directory, a hard link's to the archive's root.
+ * Only another file of the archive may be named. */
+static int link_target(const char *name, const char *target, bool symbolic, char *out, size_t cap, struct err *e)
+{
+	char joined[1024];
+	const char *slash = strrchr(name, '/');
+	int dir = symbolic && slash ? (int)(slash - name) : 0;
+	if (target[0] == '/')
+		return err_set(e, "archive entry \"%.200s\" links to the absolute path \"%.200s\"", name, target);
+	snprintf(joined, sizeof joined, "%.*s%s%.900s", dir, name, dir ? "/" : "", target);
+	int r = clean_name(joined, true, out, cap);
+	if (r == -1)
+		return err_set(e, "archive entry \"%.200s\" links out of the archive (\"%.200s\")", name, target);
+	if (r < 0)
+		return err_set(e, "archive entry \"%.200s\": link target too long", name);
+	enum kind k;
+	if (kind_of(out, false, &k, e) < 0 || (k != K_PART && k != K_BLOB))
+		return err_set(e, "archive entry \"%.200s\" links to \"%.200s\", which is no file of an image archive",
+			       name, target);
 	return 0;
 }
 
@@ -76,12 +148,90 @@ static int copy_data(struct archive *a, int fd, const char *name, size_t max, st
 	}
 }
 
+static int mkdir_in(int dfd, const char *dir, const char *name, struct err *e)
+{
+	if (mkdirat(dfd, name, 0755) < 0 && errno != EEXIST)
+		return err_sys(e, "mkdir \"%s/%s\"", dir, name);
+	return 0;
+}
+
+/* the parent directories of a file: blobs/sha256, or a docker archive's <id> */
+static int make_parents(int dfd, const char *dir, const char *name, struct err *e)
+{
+	char parent[MAX_PART + 16];
+	const char *slash = strrchr(name, '/');
+	if (!slash)
+		return 0;
+	if (!strncmp(name, "blobs/sha256/", 13))
+		return mkdir_in(dfd, dir, "blobs", e) < 0 ? -1 : mkdir_in(dfd, dir, "blobs/sha256", e);
+	snprintf(parent, sizeof parent, "%.*s", (int)(slash - name), name);
+	return mkdir_in(dfd, dir, parent, e);
+}
+
+/* A docker archive's link entries, made once every file is there. */
+struct alias {
+	char *name, *target;
+};
+
+static int make_aliases(int dfd, const char *archive, const char *dir, struct alias *al, size_t n, struct err *e)
+{
+	size_t left = n;
+	/* a link may name another link: as many rounds as there are links */
+	for (size_t round = 0; left && round < n; round++)
+		for (size_t i = 0; i < n; i++) {
+			if (!al[i].name)
+				continue;
+			if (make_parents(dfd, dir, al[i].name, e) < 0)
+				return -1;
+			if (linkat(dfd, al[i].target, dfd, al[i].name, 0) < 0) {
+				if (errno == EEXIST)
+					return err_set(e, "\"%s\": entry \"%s\" appears twice", archive, al[i].name);
+				if (errno != ENOENT)
+					return err_sys(e, "link \"%s/%s\"", dir, al[i].name);
+				continue;
+			}
+			free(al[i].name);
+			al[i].name = NULL;
+			left--;
+		}
+	for (size_t i = 0; i < n; i++)
+		if (al[i].name)
+			return err_set(e, "\"%s\": entry \"%s\" links to \"%s\", which the archive does not hold", archive,
+				       al[i].name, al[i].target);
+	return 0;
+}
+
+static int add_alias(struct alias **al, size_t *n, const char *name, const char *target, struct err *e)
+{
+	struct alias *na = realloc(*al, (*n + 1) * sizeof *na);
+	if (!na)
+		return err_errno(e, ENOMEM, "archive");
+	*al = na;
+	if (!(na[*n].name = strdup(name)) || !(na[*n].target = strdup(target))) {
+		free(na[*n].name);
+		return err_errno(e, ENOMEM, "archive");
+	}
+	(*n)++;
+	return 0;
+}
+
+/* libarchive could not read the first header: not a tar file, unless the
+ * system said otherwise (libarchive's "file format" errno is EILSEQ). */
+static int not_an_image(const char *archive, struct archive *a, struct err *e)
+{
+	int en = archive_errno(a);
+	if (en > 0 && en != EILSEQ)
+		return err_errno(e, en, "open \"%s\"", archive);
+	return err_set(e, "\"%s\" is not an OCI archive, layout or docker archive (it is not a tar file)", archive);
+}
+
 int img_archive_extract(const char *archive, const char *dir, struct err *e)
 {
 	struct archive *a = archive_read_new();
 	struct archive_entry *ent;
 	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	size_t count = 0;
+	struct alias *al = NULL;
+	size_t count = 0, n_al = 0;
 	int rc = -1;
 	if (!a)
 		return err_errno(e, ENOMEM, "archive reader");
@@ -91,19 +241,20 @@ int img_archive_extract(const char *archive, const char *dir, struct err *e)
 	}
 	archive_read_support_format_tar(a);
 	if (archive_read_open_filename(a, archive, 1 << 16) != ARCHIVE_OK) {
-		err_errno(e, archive_errno(a) > 0 ? archive_errno(a) : 0, "open \"%s\"", archive);
-		if (archive_errno(a) <= 0)
-			err_set(e, "\"%s\": %s", archive, archive_error_string(a));
+		not_an_image(archive, a, e);
 		goto out;
 	}
 	for (;;) {
-		char name[512];
+		char name[512], target[512];
 		enum kind k;
 		int r = archive_read_next_header(a, &ent);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r != ARCHIVE_OK) {
-			err_set(e, "\"%s\" is not a valid tar archive: %s", archive, archive_error_string(a));
+			if (count == 0)
+				not_an_image(archive, a, e);
+			else
+				err_set(e, "\"%s\" is not a valid tar archive: %s", archive, archive_error_string(a));
 			goto out;
 		}
 		if (++count > MAX_ENTRIES) {
@@ -111,41 +262,49 @@ int img_archive_extract(const char *archive, const char *dir, struct err *e)
 			goto out;
 		}
 		const char *raw = archive_entry_pathname(ent);
-		if (!raw || classify(raw, name, sizeof name, &k, e) < 0) {
+		mode_t type = archive_entry_filetype(ent);
+		const char *hard = archive_entry_hardlink(ent);
+		if (!raw || normalize(raw, name, sizeof name, e) < 0 || kind_of(name, type == AE_IFDIR, &k, e) < 0) {
 			if (!raw)
 				err_set(e, "archive entry without a name");
+			else
+				err_ctx(e, "archive entry \"%.200s\"", raw);
 			err_ctx(e, "\"%s\"", archive);
 			goto out;
 		}
-		mode_t type = archive_entry_filetype(ent);
 		if (k == K_SKIP) {
-			log_warn("%s: ignoring \"%s\", which is not part of an OCI layout", archive, raw);
+			log_warn("%s: ignoring \"%s\", which is part of neither an OCI layout nor a docker archive",
+				 archive, raw);
 			continue;
 		}
-		if (k == K_DIR) {
+		if (k == K_DIR || k == K_PART_DIR) {
 			if (type != AE_IFDIR) {
 				err_set(e, "\"%s\": entry \"%s\" must be a directory", archive, raw);
 				goto out;
 			}
-			if (*name && strcmp(name, ".") && mkdirat(dfd, name, 0755) < 0 && errno != EEXIST) {
-				err_sys(e, "mkdir \"%s/%s\"", dir, name);
+			if (*name && strcmp(name, ".") && mkdir_in(dfd, dir, name, e) < 0)
+				goto out;
+			continue;
+		}
+		/* docker save links a layer it writes twice to the first copy */
+		if (k == K_PART && (hard || type == AE_IFLNK)) {
+			const char *t = hard ? hard : archive_entry_symlink(ent);
+			if (!t || link_target(name, t, !hard, target, sizeof target, e) < 0 ||
+			    add_alias(&al, &n_al, name, target, e) < 0) {
+				if (!t)
+					err_set(e, "archive entry \"%s\": link without a target", raw);
+				err_ctx(e, "\"%s\"", archive);
 				goto out;
 			}
 			continue;
 		}
-		if (type != AE_IFREG) {
+		if (type != AE_IFREG || hard) {
 			err_set(e, "\"%s\": entry \"%s\" must be a regular file (links and devices are refused)", archive,
 				raw);
 			goto out;
 		}
-		if (k == K_BLOB && mkdirat(dfd, "blobs", 0755) < 0 && errno != EEXIST) {
-			err_sys(e, "mkdir \"%s/blobs\"", dir);
+		if (make_parents(dfd, dir, name, e) < 0)
 			goto out;
-		}
-		if (k == K_BLOB && mkdirat(dfd, "blobs/sha256", 0755) < 0 && errno != EEXIST) {
-			err_sys(e, "mkdir \"%s/blobs/sha256\"", dir);
-			goto out;
-		}
 		_cleanup_close_ int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (fd < 0) {
 			if (errno == EEXIST)
@@ -159,8 +318,27 @@ int img_archive_extract(const char *archive, const char *dir, struct err *e)
 			goto out;
 		}
 	}
-	rc = 0;
+	if (count == 0) {
+		err_set(e, "\"%s\" is not an OCI archive, layout or docker archive (it is an empty tar file)", archive);
+		goto out;
+	}
+	if (make_aliases(dfd, archive, dir, al, n_al, e) < 0)
+		goto out;
+	/* an OCI layout, or a docker archive to turn into one */
+	if (faccessat(dfd, "oci-layout", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		rc = 0;
+	else if (faccessat(dfd, "manifest.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		rc = img_docker_archive_convert(dir, archive, e);
+	else
+		err_set(e, "\"%s\" is not an OCI archive, layout or docker archive: it has neither an oci-layout nor a "
+			   "manifest.json file",
+			archive);
 out:
+	for (size_t i = 0; i < n_al; i++) {
+		free(al[i].name);
+		free(al[i].target);
+	}
+	free(al);
 	archive_read_free(a);
 	return rc;
 }

@@ -5,6 +5,7 @@
  * the manifest digest depends only on the trees, the settings and the base. */
 #include "image/build.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "image/archive.h"
+#include "image/docker_archive.h"
 #include "image/image.h"
 #include "lib/cleanup.h"
 #include "lib/clock.h"
@@ -61,46 +63,53 @@ static int copy_blob(const struct img_layout *from, const struct img_descriptor 
 
 static int docker_manifest(const struct img_layout *l, const struct img_manifest *m, const char *tag, struct err *e)
 {
-	struct jgen *g = jgen_new(false);
-	const char *buf;
-	size_t len;
-	char path[128];
-	if (!g)
-		return err_errno(e, ENOMEM, "manifest.json");
-	jgen_arr_open(g);
-	jgen_obj_open(g);
-	snprintf(path, sizeof path, "blobs/sha256/%s", img_digest_hex(&m->config.digest));
-	jgen_kstr(g, "Config", path);
-	jgen_key(g, "RepoTags");
-	jgen_arr_open(g);
+	struct strv tags = {0};
+	char t[512];
+	int rc = 0;
 	if (tag) {
 		/* docker wants repo:tag; a bare name gets :latest */
 		const char *slash = strrchr(tag, '/'), *colon = strrchr(tag, ':');
-		if (colon && (!slash || colon > slash))
-			jgen_str(g, tag);
-		else {
-			char t[512];
-			snprintf(t, sizeof t, "%s:latest", tag);
-			jgen_str(g, t);
-		}
+		snprintf(t, sizeof t, "%s%s", tag, colon && (!slash || colon > slash) ? "" : ":latest");
+		rc = strv_push(&tags, t, e);
 	}
-	jgen_arr_close(g);
-	jgen_key(g, "Layers");
-	jgen_arr_open(g);
-	for (size_t i = 0; i < m->n_layers; i++) {
-		snprintf(path, sizeof path, "blobs/sha256/%s", img_digest_hex(&m->layers[i].digest));
-		jgen_str(g, path);
-	}
-	jgen_arr_close(g);
-	jgen_obj_close(g);
-	jgen_arr_close(g);
-	int rc = jgen_result(g, &buf, &len, e);
-	if (rc == 0) {
-		_cleanup_free_ char *p = fs_join(l->dir, "manifest.json");
-		rc = p ? fs_write_atomic(p, buf, len, 0644, e) : err_errno(e, ENOMEM, "manifest.json");
-	}
-	jgen_free(g);
+	struct img_docker_image d = {m, &tags};
+	if (rc == 0)
+		rc = img_docker_manifest_write(l, &d, 1, e);
+	strv_free(&tags);
 	return rc;
+}
+
+enum { NEW_DIR = 1, NEW_FILES };
+
+/* What a build into dir would create: the directory, the layout's files in an
+ * empty directory, or nothing (a layout or other files are there already). */
+static int layout_news(const char *dir)
+{
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? NEW_DIR : 0;
+	for (struct dirent *de; (de = readdir(d));)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			return 0;
+	return NEW_FILES;
+}
+
+/* A failed build leaves no layout it created behind: the layout's files, and
+ * the directory when the build made it. */
+static void drop_layout(const char *dir, bool made_dir)
+{
+	static const char *const names[] = {"blobs", "index.json", "oci-layout"};
+	struct err e;
+	if (made_dir) {
+		if (fs_rm_rf(dir, &e) < 0)
+			log_warn("%s", e.msg);
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		_cleanup_free_ char *p = fs_join(dir, names[i]);
+		if (p && fs_rm_rf(p, &e) < 0)
+			log_warn("%s", e.msg);
+	}
 }
 
 int img_build(const struct img_build_opts *o, struct img_digest *out_digest, struct err *e)
@@ -113,6 +122,7 @@ int img_build(const struct img_build_opts *o, struct img_digest *out_digest, str
 	_cleanup_free_ char *scratch = NULL, *cfg_json = NULL, *man_json = NULL;
 	size_t cfg_len, man_len;
 	char created[64] = "";
+	int new_layout = 0;
 	int rc = -1;
 
 	if (o->have_epoch && clk_rfc3339(o->epoch * 1000, false, created, sizeof created) < 0)
@@ -136,6 +146,7 @@ int img_build(const struct img_build_opts *o, struct img_digest *out_digest, str
 
 	/* where the blobs go */
 	if (o->layout) {
+		new_layout = layout_news(o->layout);
 		if (img_layout_create(&lay, o->layout, e) < 0)
 			goto out;
 	} else {
@@ -239,6 +250,8 @@ out:
 		if (fs_rm_rf(scratch, &e2) < 0)
 			log_warn("%s", e2.msg);
 	}
+	if (rc < 0 && new_layout)
+		drop_layout(o->layout, new_layout == NEW_DIR);
 	img_image_close(&base);
 	img_layout_close(&lay);
 	img_config_free(&cfg);

@@ -20,6 +20,25 @@ bool img_is_local(const char *path)
 	return S_ISREG(st.st_mode) || (S_ISDIR(st.st_mode) && lay && fs_exists(lay));
 }
 
+#define REF_HOW "a registry reference is written REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:..."
+
+int img_check_not_file(const char *arg, struct err *e)
+{
+	struct stat st;
+	const char *base = strrchr(arg, '/') ? strrchr(arg, '/') + 1 : arg;
+	size_t n = strlen(base);
+	if (lstat(arg, &st) == 0)
+		return err_set(e, "\"%s\" is a %s on this machine, not a registry reference (%s; push an image "
+				  "first: ramp push IMAGE REGISTRY/REPOSITORY:TAG)",
+			       arg, S_ISDIR(st.st_mode) ? "directory" : "file", REF_HOW);
+	bool file = false;
+	for (const char *ext = ".tar\0.tar.gz\0.tgz\0"; *ext && !file; ext += strlen(ext) + 1)
+		file = n > strlen(ext) && !strcmp(base + n - strlen(ext), ext);
+	if (file)
+		return err_set(e, "no such file \"%s\" (%s)", arg, REF_HOW);
+	return 0;
+}
+
 /* Pick one entry of an index: by name, or the only image. Artifacts (test
  * records) are never picked. */
 int img_index_pick(const struct img_index *x, const char *name, const char *where, const struct img_descriptor **out,
@@ -140,13 +159,18 @@ int img_image_open(const char *path, const char *name, const struct img_platform
 	if (!p)
 		return err_errno(e, ENOMEM, "image");
 	if (stat(p, &st) < 0) {
-		char *colon = strrchr(p, ':');
-		if (errno == ENOENT && colon && !name) {
-			*colon = '\0';
-			name = path + (colon - p) + 1;
+		int en = errno;
+		bool found = false;
+		/* PATH:NAME; a NAME may hold colons itself (a docker archive's "repo:tag") */
+		for (char *c = !name && en == ENOENT ? strchr(p, ':') : NULL; c && !found; c = strchr(c + 1, ':')) {
+			*c = '\0';
+			if ((found = stat(p, &st) == 0))
+				name = path + (c - p) + 1;
+			else
+				*c = ':';
 		}
-		if (stat(p, &st) < 0)
-			return err_sys(e, "image \"%s\"", path);
+		if (!found)
+			return err_errno(e, en, "image \"%s\"", path);
 	}
 	if (!(img->source = strdup(p)))
 		return err_errno(e, ENOMEM, "image");
@@ -156,10 +180,8 @@ int img_image_open(const char *path, const char *name, const struct img_platform
 			goto out;
 		if (img_archive_extract(p, img->tmpdir, e) < 0)
 			goto out;
-		if (img_layout_open(&img->layout, img->tmpdir, e) < 0) {
-			err_set(e, "\"%s\" is not an OCI archive: it has no oci-layout file", p);
+		if (img_layout_open(&img->layout, img->tmpdir, e) < 0)
 			goto out;
-		}
 	} else if (S_ISDIR(st.st_mode)) {
 		if (img_layout_open(&img->layout, p, e) < 0)
 			goto out;
@@ -220,20 +242,22 @@ void img_image_close(struct img_image *img)
 
 int img_image_referrers(const struct img_image *img, struct img_referrer **out, size_t *n, struct err *e)
 {
-	struct img_index x;
+	struct img_index idx, x;
 	struct img_referrer *r = NULL;
 	size_t cnt = 0;
 	*out = NULL;
 	*n = 0;
-	if (img_layout_read_index(&img->layout, &x, e) < 0)
+	if (img_layout_read_index(&img->layout, &idx, e) < 0)
+		return -1;
+	int rc = img_layout_referrers(&img->layout, &idx, &x, e);
+	img_index_free(&idx);
+	if (rc < 0)
 		return -1;
 	for (size_t i = 0; i < x.n; i++) {
 		const struct img_descriptor *d = &x.manifests[i];
 		_cleanup_free_ char *buf = NULL;
 		size_t len;
 		struct img_manifest m;
-		if (!d->artifact_type || !img_media_is_manifest(d->media_type))
-			continue;
 		if (img_layout_read_blob(&img->layout, &d->digest, d->size, IMG_MANIFEST_MAX, &buf, &len, e) < 0 ||
 		    img_manifest_parse(buf, len, &m, e) < 0)
 			goto fail;

@@ -61,5 +61,10 @@ int img_index_pick(const struct img_index *x, const char *name, const char *wher
 
 /* Test whether path looks like a local image (archive file or layout dir). */
 bool img_is_local(const char *path);
+/* Refuse, as a registry reference, an argument that was meant as a local
+ * image: one that exists on this machine (file or directory), or whose last
+ * component ends in .tar, .tar.gz or .tgz (a mistyped archive name). The
+ * message says so and how a registry reference is written. */
+int img_check_not_file(const char *arg, struct err *e);
 
 #endif

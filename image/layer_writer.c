@@ -251,7 +251,13 @@ static int add_one(struct walk *w, int dfd, const char *name, char *rel, size_t 
 		archive_entry_set_rdevmajor(ent, major(st.st_rdev));
 		archive_entry_set_rdevminor(ent, minor(st.st_rdev));
 	}
-	if (archive_write_header(w->a, ent) != ARCHIVE_OK) {
+	/* ARCHIVE_WARN: a name or link target that is not ASCII. ramp never calls
+	 * setlocale, so libarchive converts from the C locale, fails on any byte
+	 * over 0x7f and writes that entry's names as they are, under the pax
+	 * record hdrcharset=BINARY: the bytes are kept exactly, in every locale
+	 * (docs/IMAGE.md), and readers (libarchive, Go's archive/tar, GNU tar)
+	 * give them back unchanged. */
+	if (archive_write_header(w->a, ent) < ARCHIVE_WARN) {
 		tar_fail(w, rel);
 		goto out;
 	}

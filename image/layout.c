@@ -23,8 +23,13 @@ int img_layout_open(struct img_layout *l, const char *dir, struct err *e)
 	l->dir = NULL;
 	if (!p)
 		return err_errno(e, ENOMEM, "layout");
-	if (fs_read_file(p, 4096, &buf, &len, e) < 0)
+	if (fs_read_file(p, 4096, &buf, &len, e) < 0) {
+		if (e->errnum == ENOENT)
+			return err_set(e, "\"%s\" is not an OCI archive, layout or docker archive: the directory has no "
+					  "oci-layout file",
+				       dir);
 		return err_ctx(e, "not an OCI image layout: \"%s\"", dir);
+	}
 	if (!(j = json_parse(buf, len, e)))
 		return err_ctx(e, "\"%s\"", p);
 	const char *v = json_get_str(j, "imageLayoutVersion");
@@ -233,4 +238,123 @@ int img_layout_write_index(const struct img_layout *l, const struct img_index *x
 	if (img_index_json(x, &buf, &len, e) < 0)
 		return -1;
 	return fs_write_atomic(p, buf, len, 0644, e);
+}
+
+/* ---- referrers ---- */
+
+static bool is_artifact(const struct img_descriptor *d)
+{
+	return d->artifact_type && img_media_is_manifest(d->media_type);
+}
+
+int img_referrers_blob(const struct img_index *x, struct img_descriptor *d, struct err *e)
+{
+	const char *v = img_kvs_get(&x->annotations, IMG_ANN_REFERRERS);
+	*d = (struct img_descriptor){.media_type = IMG_MT_OCI_INDEX, .size = -1};
+	if (!v)
+		return 0;
+	if (img_digest_parse(v, &d->digest, e) < 0)
+		return err_ctx(e, "index.json annotation %s", IMG_ANN_REFERRERS);
+	return 1;
+}
+
+static bool has_digest(const struct img_index *x, const struct img_digest *d)
+{
+	for (size_t i = 0; i < x->n; i++)
+		if (img_digest_eq(&x->manifests[i].digest, d))
+			return true;
+	return false;
+}
+
+/* Add artifact descriptors, reduced to what identifies them, once each. */
+static int add_reduced(struct img_index *out, const struct img_descriptor *d, size_t n, struct err *e)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!is_artifact(&d[i]) || has_digest(out, &d[i].digest))
+			continue;
+		struct img_descriptor r = {.media_type = d[i].media_type, .digest = d[i].digest, .size = d[i].size,
+					   .artifact_type = d[i].artifact_type};
+		if (img_index_add(out, &r, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int img_referrers_collect(const struct img_index *x, const char *doc, size_t len, struct img_index *out,
+			  struct err *e)
+{
+	struct img_index r = {0};
+	*out = (struct img_index){0};
+	if (doc && img_index_parse(doc, len, &r, e) < 0)
+		return err_ctx(e, "referrers index");
+	int rc = add_reduced(out, r.manifests, r.n, e);
+	if (rc == 0)
+		rc = add_reduced(out, x->manifests, x->n, e);
+	img_index_free(&r);
+	if (rc < 0)
+		img_index_free(out);
+	return rc;
+}
+
+int img_layout_referrers(const struct img_layout *l, const struct img_index *x, struct img_index *out, struct err *e)
+{
+	struct img_descriptor d;
+	_cleanup_free_ char *doc = NULL;
+	size_t len = 0;
+	int r = img_referrers_blob(x, &d, e);
+	if (r < 0 || (r > 0 && img_layout_read_blob(l, &d.digest, -1, IMG_MANIFEST_MAX, &doc, &len, e) < 0))
+		return -1;
+	return img_referrers_collect(x, doc, len, out, e);
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+	return strcmp(((const struct img_descriptor *)a)->digest.s, ((const struct img_descriptor *)b)->digest.s);
+}
+
+int img_referrers_json(const struct img_descriptor *d, size_t n, char **out, size_t *len, struct err *e)
+{
+	struct img_index x = {0};
+	int rc = add_reduced(&x, d, n, e);
+	if (rc == 0) {
+		if (x.n)
+			qsort(x.manifests, x.n, sizeof *x.manifests, cmp_desc);
+		rc = img_index_json(&x, out, len, e);
+	}
+	img_index_free(&x);
+	return rc;
+}
+
+int img_layout_add_referrers(const struct img_layout *l, struct img_index *x, const struct img_descriptor *d,
+			     size_t n, struct err *e)
+{
+	struct img_index all;
+	struct img_descriptor old;
+	_cleanup_free_ char *json = NULL;
+	size_t len;
+	struct img_digest dg;
+	int had = img_referrers_blob(x, &old, e);
+	if (had < 0 || img_layout_referrers(l, x, &all, e) < 0)
+		return -1;
+	int rc = add_reduced(&all, d, n, e);
+	if (rc == 0)
+		rc = img_referrers_json(all.manifests, all.n, &json, &len, e);
+	img_index_free(&all);
+	if (rc < 0 || img_layout_put_blob(l, json, len, &dg, e) < 0 ||
+	    img_kvs_set(&x->annotations, IMG_ANN_REFERRERS, dg.s, e) < 0)
+		return -1;
+	/* the list it replaces is named nowhere else */
+	_cleanup_free_ char *oldp = had && !img_digest_eq(&old.digest, &dg) ? img_layout_blob_path(l, &old.digest) : NULL;
+	if (oldp)
+		unlink(oldp);
+	/* index.json keeps the images only */
+	size_t k = 0;
+	for (size_t i = 0; i < x->n; i++) {
+		if (is_artifact(&x->manifests[i]))
+			img_descriptor_free(&x->manifests[i]);
+		else
+			x->manifests[k++] = x->manifests[i];
+	}
+	x->n = k;
+	return 0;
 }

@@ -58,4 +58,30 @@ void img_blob_writer_abort(struct img_blob_writer *w);
 int img_layout_read_index(const struct img_layout *l, struct img_index *x, struct err *e);
 int img_layout_write_index(const struct img_layout *l, const struct img_index *x, struct err *e);
 
+/* Referrers: artifacts about the layout's images (test records). index.json
+ * lists only images, since skopeo and podman take its one entry as the image
+ * and refuse a layout with more ("more than one image"); the artifacts are
+ * listed in an image index blob, shaped like a registry's referrers answer,
+ * that index.json's annotation IMG_ANN_REFERRERS names by digest. Layouts of
+ * earlier ramp versions, with the artifacts in index.json itself (with their
+ * artifactType), are read as well and converted when a referrer is added. */
+#define IMG_ANN_REFERRERS "io.ramp.referrers"
+/* The descriptor of the referrers blob x names (size -1: not known): 1, or 0
+ * when x names none. */
+int img_referrers_blob(const struct img_index *x, struct img_descriptor *d, struct err *e);
+/* The artifacts of an index.json x: those of its referrers blob (doc, len;
+ * doc NULL when there is none) and the ones listed in x itself. */
+int img_referrers_collect(const struct img_index *x, const char *doc, size_t len, struct img_index *out,
+			  struct err *e);
+/* The same for a layout whose index.json is x. */
+int img_layout_referrers(const struct img_layout *l, const struct img_index *x, struct img_index *out, struct err *e);
+/* The referrers blob for n artifacts: sorted by digest, each described by
+ * media type, digest, size and artifactType only. */
+int img_referrers_json(const struct img_descriptor *d, size_t n, char **out, size_t *len, struct err *e);
+/* Add artifacts to the layout's referrers: a new referrers blob with the old
+ * and the new ones, named in x, whose own artifact entries go (the caller
+ * writes x). */
+int img_layout_add_referrers(const struct img_layout *l, struct img_index *x, const struct img_descriptor *d,
+			     size_t n, struct err *e);
+
 #endif

@@ -403,6 +403,7 @@ static int store_small(struct img_blob_store *s, const struct img_descriptor *d,
 void img_pull_result_free(struct img_pull_result *res)
 {
 	img_descriptor_free(&res->manifest);
+	img_descriptor_free(&res->referrers);
 	for (size_t i = 0; i < res->n_artifacts; i++)
 		img_descriptor_free(&res->artifacts[i]);
 	free(res->artifacts);
@@ -458,8 +459,8 @@ static bool have_digest(struct img_descriptor **ds, size_t n, const struct img_d
 int img_pull(struct img_registry *r, const struct img_ref *ref, const struct img_pull_opts *o, struct img_blob_store *s,
 	     struct img_pull_result *res, struct err *e)
 {
-	_cleanup_free_ char *raw = NULL, *mt = NULL;
-	size_t len;
+	_cleanup_free_ char *raw = NULL, *mt = NULL, *refs_json = NULL;
+	size_t len, refs_len = 0;
 	struct img_digest top;
 	struct doc img = {0};
 	struct doc *arts = NULL;
@@ -566,9 +567,30 @@ int img_pull(struct img_registry *r, const struct img_ref *ref, const struct img
 		img_index_free(&refs);
 	}
 
+	/* the records' list, as a layout keeps it (layout.h) */
+	if (n_arts) {
+		struct img_descriptor *ds = calloc(n_arts, sizeof *ds);
+		if (!ds) {
+			err_errno(e, ENOMEM, "pull");
+			goto out;
+		}
+		for (size_t i = 0; i < n_arts; i++)
+			ds[i] = arts[i].d;
+		int jrc = img_referrers_json(ds, n_arts, &refs_json, &refs_len, e);
+		free(ds);
+		if (jrc < 0)
+			goto out;
+		if (!(res->referrers.media_type = strdup(IMG_MT_OCI_INDEX))) {
+			err_errno(e, ENOMEM, "pull");
+			goto out;
+		}
+		img_sha256_buf(refs_json, refs_len, &res->referrers.digest);
+		res->referrers.size = (int64_t)refs_len;
+	}
+	size_t n_docs = n_arts + (n_arts ? 1 : 0) + 1;
 	if (s->ops->plan) {
 		/* everything the store will see: blobs, then the manifests */
-		const struct img_descriptor **all = calloc(n_blobs + n_arts + 1, sizeof *all);
+		const struct img_descriptor **all = calloc(n_blobs + n_docs, sizeof *all);
 		if (!all) {
 			err_errno(e, ENOMEM, "pull");
 			goto out;
@@ -576,8 +598,10 @@ int img_pull(struct img_registry *r, const struct img_ref *ref, const struct img
 		memcpy(all, blobs, n_blobs * sizeof *all);
 		for (size_t i = 0; i < n_arts; i++)
 			all[n_blobs + i] = &arts[i].d;
-		all[n_blobs + n_arts] = &img.d;
-		int prc = s->ops->plan(s, all, n_blobs + n_arts + 1, e);
+		if (n_arts)
+			all[n_blobs + n_arts] = &res->referrers;
+		all[n_blobs + n_docs - 1] = &img.d;
+		int prc = s->ops->plan(s, all, n_blobs + n_docs, e);
 		free(all);
 		if (prc < 0)
 			goto out;
@@ -588,6 +612,8 @@ int img_pull(struct img_registry *r, const struct img_ref *ref, const struct img
 	for (size_t i = 0; i < n_arts; i++)
 		if (store_small(s, &arts[i].d, arts[i].raw, arts[i].len, e) < 0)
 			goto out;
+	if (n_arts && store_small(s, &res->referrers, refs_json, refs_len, e) < 0)
+		goto out;
 	if (store_small(s, &img.d, img.raw, img.len, e) < 0 || (s->ops->finish && s->ops->finish(s, e) < 0))
 		goto out;
 	if (n_arts && !(res->artifacts = calloc(n_arts, sizeof *res->artifacts))) {
@@ -646,9 +672,6 @@ int img_pull_index_add(struct img_index *x, const struct img_ref *ref, const str
 	x->n = k;
 	if (img_index_add(x, &d, e) < 0)
 		goto out;
-	for (size_t a = 0; a < res->n_artifacts; a++)
-		if (img_index_add(x, &res->artifacts[a], e) < 0)
-			goto out;
 	rc = 0;
 out:
 	img_descriptor_free(&d);
@@ -668,7 +691,8 @@ static int update_index(const struct img_layout *l, const struct img_ref *ref, c
 		return err_sys(e, "lock \"%s\"", l->dir);
 	if (img_layout_read_index(l, &x, e) < 0)
 		return -1;
-	if (img_pull_index_add(&x, ref, res, e) == 0)
+	if (img_pull_index_add(&x, ref, res, e) == 0 &&
+	    (!res->n_artifacts || img_layout_add_referrers(l, &x, res->artifacts, res->n_artifacts, e) == 0))
 		rc = img_layout_write_index(l, &x, e);
 	img_index_free(&x);
 	return rc;

@@ -80,14 +80,15 @@ struct img_pull_result {
 	struct img_descriptor manifest;  /* the image manifest (platform set when picked from an index) */
 	struct img_descriptor *artifacts; /* test records referring to it, stored too */
 	size_t n_artifacts;
+	struct img_descriptor referrers; /* the referrers blob listing them, stored too (layout.h); media_type NULL without */
 };
 void img_pull_result_free(struct img_pull_result *res);
 
 /* Pull ref's blobs and manifests into a store; index.json is not touched. */
 int img_pull(struct img_registry *r, const struct img_ref *ref, const struct img_pull_opts *o, struct img_blob_store *s,
 	     struct img_pull_result *res, struct err *e);
-/* Pull into the layout at dir (created when missing) and add the image (named
- * by the tag) and its test records to its index.json. */
+/* Pull into the layout at dir (created when missing), add the image (named
+ * by the tag) to its index.json and its test records to its referrers. */
 int img_pull_layout(struct img_registry *r, const struct img_ref *ref, const struct img_pull_opts *o, const char *dir,
 		    struct img_pull_result *res, struct err *e);
 /* Pull into a new oci-archive at path, byte for byte what img_archive_write
@@ -99,8 +100,9 @@ int img_pull_layout(struct img_registry *r, const struct img_ref *ref, const str
 int img_pull_archive(struct img_registry *r, const struct img_ref *ref, const struct img_pull_opts *o,
 		     const char *path, struct img_pull_result *res, struct err *e);
 
-/* Add a pulled image (named by ref's tag, annotated with its source) and its
- * test records to an index, replacing an image of the same name. */
+/* Add a pulled image (named by ref's tag, annotated with its source) to an
+ * index, replacing an image of the same name (and, from older layouts, index
+ * entries of its test records, which belong in the referrers). */
 int img_pull_index_add(struct img_index *x, const struct img_ref *ref, const struct img_pull_result *res,
 		       struct err *e);
 

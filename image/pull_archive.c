@@ -474,7 +474,9 @@ int img_pull_archive(struct img_registry *r, const struct img_ref *ref, const st
 	}
 	if (img_pull(r, ref, o, &s.base, res, e) < 0)
 		goto out;
-	if (img_pull_index_add(&x, ref, res, e) < 0 || img_index_json(&x, &json, &len, e) < 0 ||
+	if (img_pull_index_add(&x, ref, res, e) < 0 ||
+	    (res->referrers.media_type && img_kvs_set(&x.annotations, IMG_ANN_REFERRERS, res->referrers.digest.s, e) < 0) ||
+	    img_index_json(&x, &json, &len, e) < 0 ||
 	    as_finish(&s, json, len, e) < 0) {
 		img_pull_result_free(res);
 		goto out;

@@ -214,7 +214,7 @@ static int src_read(struct src *s, const struct img_descriptor *d, char **buf, s
 		return img_layout_read_blob(&s->layout, &d->digest, d->size, IMG_MANIFEST_MAX, buf, len, e);
 	if (src_blob(s, &d->digest, &fd, &own, &off, &size, e) < 0)
 		return -1;
-	if (size != (uint64_t)d->size || size > IMG_MANIFEST_MAX)
+	if ((d->size >= 0 && size != (uint64_t)d->size) || size > IMG_MANIFEST_MAX)
 		return err_set(e, "blob %s: %llu bytes, the descriptor says %lld", d->digest.s, (unsigned long long)size,
 			       (long long)d->size);
 	char *b = malloc(size + 1);
@@ -234,6 +234,19 @@ static int src_read(struct src *s, const struct img_descriptor *d, char **buf, s
 	*buf = b;
 	*len = size;
 	return 0;
+}
+
+/* The artifacts of the source (layout.h: its referrers blob and, in older
+ * archives, index.json's own artifact entries). */
+static int src_referrers(struct src *s, const struct img_index *x, struct img_index *out, struct err *e)
+{
+	struct img_descriptor d;
+	_cleanup_free_ char *doc = NULL;
+	size_t len = 0;
+	int r = img_referrers_blob(x, &d, e);
+	if (r < 0 || (r > 0 && src_read(s, &d, &doc, &len, e) < 0))
+		return err_ctx(e, "\"%s\": referrers", s->path);
+	return img_referrers_collect(x, doc, len, out, e);
 }
 
 /* ---- blob jobs ---- */
@@ -651,7 +664,7 @@ int img_push(struct img_registry *r, const char *path, const struct img_ref *ref
 	struct img_push_opts po = *opts;
 	const struct img_push_opts *o = &po;
 	struct src s;
-	struct img_index x = {0}, top_index = {0};
+	struct img_index x = {0}, top_index = {0}, refs = {0};
 	struct mdoc *docs = NULL; /* image manifests, then artifacts from arts_from on */
 	size_t n_docs = 0, arts_from = 0;
 	const struct img_descriptor **blobs = NULL;
@@ -715,11 +728,17 @@ int img_push(struct img_registry *r, const char *path, const struct img_ref *ref
 			goto out;
 	}
 	arts_from = n_docs;
-	/* test records (artifacts in index.json) whose subject is one of them */
-	for (size_t i = 0; !o->no_referrers && i < x.n; i++) {
-		const struct img_descriptor *d = &x.manifests[i];
-		if (!d->artifact_type || !img_media_is_manifest(d->media_type))
-			continue;
+	/* test records (the layout's referrers) whose subject is one of them */
+	if (!o->no_referrers && src_referrers(&s, &x, &refs, e) < 0)
+		goto out;
+	struct mdoc *nd = refs.n ? realloc(docs, (n_docs + refs.n) * sizeof *nd) : docs;
+	if (!nd) {
+		err_errno(e, ENOMEM, "push");
+		goto out;
+	}
+	docs = nd;
+	for (size_t i = 0; i < refs.n; i++) {
+		const struct img_descriptor *d = &refs.manifests[i];
 		struct mdoc a;
 		if (load_manifest(&s, d, &a, e) < 0)
 			goto out;
@@ -771,6 +790,7 @@ out:
 	free(blobs);
 	free(top_raw);
 	img_index_free(&top_index);
+	img_index_free(&refs);
 	img_index_free(&x);
 	src_close(&s);
 	return rc;

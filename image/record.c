@@ -47,7 +47,10 @@ int img_record_attach(struct img_image *img, const struct img_record *r, const s
 	layer.size = (int64_t)rec_len;
 	m.layers = &layer;
 	m.n_layers = 1;
-	m.subject = &img->desc;
+	/* what identifies the image, not how this layout names it */
+	struct img_descriptor subject = {.media_type = img->desc.media_type, .digest = img->desc.digest,
+					 .size = img->desc.size};
+	m.subject = &subject;
 	if (img_layout_put_blob(&img->layout, EMPTY_JSON, 2, &m.config.digest, e) < 0 ||
 	    img_layout_put_blob(&img->layout, rec, rec_len, &layer.digest, e) < 0 ||
 	    img_manifest_json(&m, &man_json, &man_len, e) < 0)
@@ -58,10 +61,7 @@ int img_record_attach(struct img_image *img, const struct img_record *r, const s
 	if (img_layout_put_blob(&img->layout, man_json, man_len, &d.digest, e) < 0 ||
 	    img_layout_read_index(&img->layout, &x, e) < 0)
 		return -1;
-	bool have = false;
-	for (size_t i = 0; i < x.n; i++)
-		have |= img_digest_eq(&x.manifests[i].digest, &d.digest);
-	if ((!have && img_index_add(&x, &d, e) < 0) || img_layout_write_index(&img->layout, &x, e) < 0 ||
+	if (img_layout_add_referrers(&img->layout, &x, &d, 1, e) < 0 || img_layout_write_index(&img->layout, &x, e) < 0 ||
 	    img_image_save(img, e) < 0)
 		goto out;
 	rc = 0;

@@ -69,8 +69,8 @@ bool img_record_passed(const struct img_record *r);
 void img_record_platform(const struct img_record *r, char *buf, size_t cap);
 
 /* Store a record in the image's layout as an artifact whose subject is the
- * image (signed with key unless it is NULL), add it to index.json, and save
- * the archive or layout. */
+ * image (media type, digest and size; signed with key unless it is NULL), add
+ * it to the layout's referrers (layout.h), and save the archive or layout. */
 int img_record_attach(struct img_image *img, const struct img_record *r, const struct img_privkey *key,
 		      struct err *e);
 /* The records attached to an image in its layout. */

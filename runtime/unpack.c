@@ -938,6 +938,51 @@ static int do_node(struct unpacker *u, int pfd, const char *base, mode_t type, s
 
 static int normalize(const char *raw, char *out, size_t cap, struct err *e);
 
+/* Overlay: a hard link to a file of a layer below (podman and umoci, which
+ * apply layers onto one tree, accept it). Layers are separate lowerdirs, so
+ * the file is copied into this layer: content, owner, mode, kept xattrs and
+ * times. 0, or 1 when no layer below has a regular file there. */
+static int link_from_lower(struct unpacker *u, int pfd, const char *base, const char *target, struct err *e)
+{
+	_cleanup_close_ int src = -1, dst = -1;
+	struct stat st;
+	char names[4096], val[4096];
+	size_t i = 0;
+	for (; src < 0 && i < u->o->n_lowers; i++) {
+		src = open_beneath(u->o->lowers[i], target, O_PATH | O_NOFOLLOW);
+		if (src < 0 && errno != ENOENT)
+			return 1; /* a symlink on the way, or a non-directory: hidden below */
+	}
+	/* only a regular file is opened for reading (never a device of a layer) */
+	if (src < 0 || fstat(src, &st) < 0 || !S_ISREG(st.st_mode))
+		return 1;
+	close(src);
+	if ((src = open_beneath(u->o->lowers[i - 1], target, O_RDONLY | O_NOFOLLOW)) < 0)
+		return err_sys(e, "open the file below");
+	if (clear(u, pfd, base, false, NULL, e) < 0)
+		return -1;
+	if ((dst = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		return err_sys(e, "create");
+	for (off_t left = st.st_size; left > 0;) {
+		ssize_t n = copy_file_range(src, NULL, dst, NULL, (size_t)left, 0);
+		if (n <= 0)
+			return err_sys(e, "copy the file below");
+		left -= n;
+	}
+	if (fchown(dst, st.st_uid, st.st_gid) < 0 || fchmod(dst, st.st_mode & 07777) < 0)
+		return err_sys(e, "set the owner and mode");
+	/* after chown, which clears security.capability */
+	ssize_t len = flistxattr(src, names, sizeof names);
+	for (ssize_t k = 0; k < len; k += (ssize_t)strlen(names + k) + 1) {
+		ssize_t vl = xattr_kept(names + k) ? fgetxattr(src, names + k, val, sizeof val) : -1;
+		if (vl >= 0 && fsetxattr(dst, names + k, val, (size_t)vl, 0) < 0)
+			return err_sys(e, "set xattr");
+	}
+	if (futimens(dst, (struct timespec[2]){st.st_atim, st.st_mtim}) < 0)
+		return err_sys(e, "set times");
+	return made(u, u->phys, e);
+}
+
 static int do_link(struct unpacker *u, int pfd, const char *base, struct err *e)
 {
 	const char *raw = archive_entry_hardlink(u->ent);
@@ -966,9 +1011,17 @@ static int do_link(struct unpacker *u, int pfd, const char *base, struct err *e)
 			return err_sys(e, "hard link target \"%s\"", qt);
 		missing = true;
 	}
+	if (missing && u->o->mode == RT_UNPACK_OVERLAY) {
+		if (slash)
+			*slash = '/';
+		int r = link_from_lower(u, pfd, base, target, e);
+		if (r <= 0)
+			return r < 0 ? err_ctx(e, "hard link to \"%s\" of a layer below", qt) : 0;
+	}
 	if (missing)
-		return err_set(e, "hard link target \"%s\" does not exist (it must be an earlier entry%s)", qt,
-			       u->o->mode == RT_UNPACK_OVERLAY ? " of the same layer" : "");
+		return err_set(e, "hard link target \"%s\" does not exist (it must be an earlier entry, or a file "
+				  "of a layer below)",
+			       qt);
 	if (S_ISDIR(st.st_mode))
 		return err_set(e, "hard link target \"%s\" is a directory", qt);
 	for (int tries = 0;; tries++) {

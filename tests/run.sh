@@ -3,7 +3,8 @@
 # integration files, counts every TAP result line, and ends with the one line
 #   N passed, N failed, N skipped
 # A program that crashes or exits non-zero without a failing result counts as
-# one failure, so nothing that breaks can pass silently.
+# one failure, so nothing that breaks can pass silently; so does anything the
+# tests leave on the machine (ramp's default store, network namespaces).
 #
 # usage: tests/run.sh [--sanitize] UNIT_BIN... -- BATS_FILE...
 # RAMP_TEST_WRAPPER runs each unit program through a command (make valgrind).
@@ -28,6 +29,33 @@ export RAMP_SANITIZE=$sanitize
 pass=0 fail=0 skip=0
 log=$(mktemp -d /tmp/ramp-tests-XXXXXX)
 trap 'rm -rf "$log"' EXIT
+
+# What a test must never leave on the machine: ramp's default store of
+# `ramp run`/`ramp test` (a test forgot --store), network namespaces and the
+# /run/netns mount that `ip netns add` makes once and never removes. Each
+# found after the run counts as a failure. (Another checkout's tests running
+# at the same time can trip this too: the message names what to look for.)
+CLI_STORE=/var/cache/ramp
+touch "$log/start"
+store_before=$([ -e "$CLI_STORE" ] && echo yes)
+netns_before=$(ls -A /run/netns 2>/dev/null | sort)
+netns_mount_before=$(mountpoint -q /run/netns 2>/dev/null && echo yes)
+leftovers() {
+	local new
+	if [ -e "$CLI_STORE" ] && { [ -z "$store_before" ] || [ -n "$(find "$CLI_STORE" -newer "$log/start" -print -quit)" ]; }; then
+		echo "FAIL: the tests wrote to $CLI_STORE, ramp's default store: a test ran 'ramp run' or 'ramp test' without --store"
+		fail=$((fail + 1))
+	fi
+	new=$(comm -13 <(echo "$netns_before") <(ls -A /run/netns 2>/dev/null | sort) | tr '\n' ' ')
+	if [ -n "${new// /}" ]; then
+		echo "FAIL: the tests left network namespaces in /run/netns: $new"
+		fail=$((fail + 1))
+	fi
+	if [ -z "$netns_mount_before" ] && mountpoint -q /run/netns 2>/dev/null; then
+		echo "FAIL: the tests left /run/netns mounted ('ip netns add'; hold a namespace with a process instead)"
+		fail=$((fail + 1))
+	fi
+}
 
 # count TAP lines of one program's output; $2 is its exit status
 tally() {
@@ -68,5 +96,6 @@ for b in "${bats_files[@]}"; do
 	tally "$out" "$rc" "$name"
 done
 
+leftovers
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

@@ -1,6 +1,6 @@
 /* imgcheck.c: test fixture: open an image archive or layout with
  * img_image_open, verify every layer blob (size and digest), and print the
- * manifest digest and the number of test records in its index.json. With
+ * manifest digest and the number of test records in its referrers. With
  * -w, also write its layout as an archive with img_archive_write (what a
  * pulled archive must equal byte for byte).
  *
@@ -47,13 +47,15 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (img_layout_read_index(&img.layout, &x, &e) < 0) {
+	struct img_index idx;
+	if (img_layout_read_index(&img.layout, &idx, &e) < 0 || img_layout_referrers(&img.layout, &idx, &x, &e) < 0) {
 		fprintf(stderr, "imgcheck: %s\n", e.msg);
 		return 1;
 	}
+	img_index_free(&idx);
 	size_t records = 0;
 	for (size_t i = 0; i < x.n; i++)
-		records += x.manifests[i].artifact_type && !strcmp(x.manifests[i].artifact_type, IMG_MT_TEST_RECORD);
+		records += !strcmp(x.manifests[i].artifact_type, IMG_MT_TEST_RECORD);
 	printf("%s\nrecords %zu\nlayers %zu\n", img.desc.digest.s, records, img.manifest.n_layers);
 	if (rewrite && img_archive_write(img.layout.dir, rewrite, &e) < 0) {
 		fprintf(stderr, "imgcheck: %s\n", e.msg);

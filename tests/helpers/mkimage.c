@@ -164,7 +164,8 @@ int main(int argc, char **argv)
 		struct img_descriptor ad;
 		desc(&ad, IMG_MT_OCI_MANIFEST, &rd, len);
 		ad.artifact_type = strdup(IMG_MT_TEST_RECORD);
-		img_index_add(&x, &ad, &e);
+		if (img_layout_add_referrers(&l, &x, &ad, 1, &e) < 0)
+			die(&e);
 		printf("%s\n", rd.s);
 		free(buf);
 		img_descriptor_free(&ad);

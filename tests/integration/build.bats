@@ -82,6 +82,77 @@ digest_of() { "$RAMP_BIN" build "$@"; }
 	diff "$T/want" "$T/got"
 }
 
+# Names and link targets of every kind a file system holds: UTF-8 (accents,
+# NFD, emoji, CJK), Latin-1 bytes that are not UTF-8, a newline, control
+# bytes, and versions over 100 bytes (beyond the ustar name field) of each.
+make_names_tree() {
+	local d=$1 l8 l1 lnl
+	mkdir -p "$d"
+	printf 'utf8\n' >"$d/café.txt"
+	printf 'nfd\n' >"$d/$(printf 'cafe\xcc\x81')"
+	printf 'emoji\n' >"$d/🚀-rocket"
+	printf 'cjk\n' >"$d/日本語.txt"
+	printf 'latin1\n' >"$d/$(printf 'lat\xe9n')"
+	printf 'newline\n' >"$d/$(printf 'new\nline')"
+	printf 'ctl\n' >"$d/$(printf 'tab\there \\ \x01')"
+	ln -s café.txt "$d/link-utf8"
+	ln -s "$(printf 'lat\xe9n')" "$d/link-latin1"
+	ln -s "$(printf 'new\nline')" "$d/link-newline"
+	ln -s "$(printf '\xff\xfe/nowhere')" "$d/$(printf 'dangling-\xe9')"
+	ln "$d/日本語.txt" "$d/hard-日本"
+	ln "$d/$(printf 'lat\xe9n')" "$d/$(printf 'hard-\xe9')"
+	l8=$(printf 'é%.0s' $(seq 60))
+	l1=$(printf '\xe9%.0s' $(seq 120))
+	lnl=$(printf 'n\n%.0s' $(seq 60); echo x)
+	mkdir -p "$d/$l8/$l1"
+	printf 'long utf8\n' >"$d/$l8/$l1/$lnl"
+	printf 'long latin1\n' >"$d/$l8/$l1/$l1"
+	ln -s "$l8/$l1/$lnl" "$d/long-link-newline"
+	ln -s "$l8/$l1/$l1" "$d/long-link-latin1"
+	ln -s "$(printf '🚀%.0s' $(seq 30))" "$d/long-link-emoji"
+	ln "$d/$l8/$l1/$l1" "$d/$l8/hard-$l1"
+}
+
+@test "build: names and link targets that are not ASCII or not UTF-8 come back byte for byte (umoci, skopeo, ramp's unpack)" {
+	make_names_tree "$T/names"
+	d=$("$RAMP_BIN" build "$T/names" -o "$T/a.tar" --tag t)
+	tree_manifest "$T/names" >"$T/want"
+	# the fixture holds what it claims (tree_manifest writes bytes outside 0x21-0x7e as \xNN)
+	grep -q '^caf\\xc3\\xa9.txt ' "$T/want"
+	grep -q '^lat\\xe9n ' "$T/want"
+	grep -q '^new\\x0aline ' "$T/want"
+	grep -q -- '-> \\xff\\xfe/nowhere' "$T/want"
+	grep -qF "/$(printf '\\xe9%.0s' $(seq 120))/$(printf 'n\\x0a%.0s' $(seq 60))x " "$T/want"
+	[ "$(grep -c 'nlink=2' "$T/want")" = 6 ]
+	# umoci (Go's archive/tar) from the archive
+	mkdir "$T/l" && tar -xf "$T/a.tar" -C "$T/l"
+	umoci unpack --image "$T/l:t" "$T/u" >/dev/null
+	tree_manifest "$T/u/rootfs" >"$T/got-umoci"
+	diff "$T/want" "$T/got-umoci"
+	# skopeo's copy, then umoci
+	skopeo copy -q "oci-archive:$T/a.tar" "oci:$T/sk:t"
+	umoci unpack --image "$T/sk:t" "$T/u2" >/dev/null
+	tree_manifest "$T/u2/rootfs" >"$T/got-skopeo"
+	diff "$T/want" "$T/got-skopeo"
+	# ramp's own unpack: the store's layer directory and the flattened tree
+	"$RAMP_HELPERS/store_tool" import "$T/store" "$T/a.tar" >"$T/import"
+	tree_manifest "$(sed -n 2p "$T/import")" >"$T/got-layer"
+	diff "$T/want" "$T/got-layer"
+	mkdir "$T/flat"
+	"$RAMP_HELPERS/store_tool" flatten "$T/store" "$d" "$T/flat"
+	tree_manifest "$T/flat" >"$T/got-flat"
+	diff "$T/want" "$T/got-flat"
+}
+
+@test "build: the same tree gives the same digest and bytes in every locale" {
+	make_names_tree "$T/names"
+	d=$(LC_ALL=C "$RAMP_BIN" build "$T/names" -o "$T/C.tar")
+	for loc in POSIX C.UTF-8 en_US.UTF-8; do
+		[ "$(LC_ALL=$loc LANG=$loc "$RAMP_BIN" build "$T/names" -o "$T/$loc.tar")" = "$d" ]
+		cmp "$T/C.tar" "$T/$loc.tar"
+	done
+}
+
 @test "build: skopeo accepts the archive and copies it keeping every digest" {
 	d=$("$RAMP_BIN" build "$T/app" -o "$T/a.tar" --tag app:v1)
 	run skopeo inspect "oci-archive:$T/a.tar"
@@ -165,6 +236,15 @@ digest_of() { "$RAMP_BIN" build "$@"; }
 	[ "$(jq -c .config.healthcheck.test <<<"$j")" = '["CMD-SHELL","test -f /ok"]' ]
 	[ "$(jq .config.healthcheck.interval <<<"$j")" = 10000000000 ]
 	skopeo inspect --raw --config "oci-archive:$T/b.tar" | jq -e '.config.Healthcheck.Retries == 2'
+}
+
+@test "inspect: commands are printed as JSON arrays" {
+	"$RAMP_BIN" build "$T/app" -o "$T/a.tar" --entrypoint /bin/sh --cmd '["-c", "echo \"hi\" \\ there"]' \
+		--health-cmd 'curl -f http://localhost/'
+	out=$("$RAMP_BIN" inspect "$T/a.tar")
+	[ "$(sed -n 's/^  cmd *//p' <<<"$out" | jq -c .)" = '["-c","echo \"hi\" \\ there"]' ]
+	[ "$(sed -n 's/^  entrypoint *//p' <<<"$out" | jq -r '.[0]')" = /bin/sh ]
+	[ "$(sed -n 's/^  health *//p' <<<"$out" | jq -r '.[1]')" = 'curl -f http://localhost/' ]
 }
 
 @test "build: zstd and uncompressed layers, with the compressor recorded" {
@@ -359,6 +439,29 @@ from_fails_with() {
 	layer=$(jq -r '.layers[0].digest' "$T/base/blobs/sha256/$man" | cut -d: -f2)
 	printf 'X' | dd of="$T/base/blobs/sha256/$layer" bs=1 seek=50 conv=notrunc 2>/dev/null
 	from_fails_with "$T/base" "blob sha256:$layer: content hashes to"
+}
+
+@test "bad input: a failed --layout build leaves no layout it created behind" {
+	make_base
+	layer=$(jq -r '.layers[0].digest' "$T/base/blobs/sha256/$man" | cut -d: -f2)
+	printf 'X' | dd of="$T/base/blobs/sha256/$layer" bs=1 seek=50 conv=notrunc 2>/dev/null
+	# a new directory: gone again
+	run "$RAMP_BIN" build --from "$T/base" "$T/app" --layout "$T/new"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"content hashes to"* ]]
+	[ ! -e "$T/new" ]
+	# an empty directory: stays, empty
+	mkdir "$T/empty-dir"
+	run "$RAMP_BIN" build --from "$T/base" "$T/app" --layout "$T/empty-dir"
+	[ "$status" -eq 1 ]
+	[ -d "$T/empty-dir" ] && [ -z "$(ls -A "$T/empty-dir")" ]
+	# an existing layout: its index is untouched
+	"$RAMP_BIN" build "$T/app/dir" --layout "$T/old" --tag keep >/dev/null
+	cp "$T/old/index.json" "$T/index.before"
+	run "$RAMP_BIN" build --from "$T/base" "$T/app" --layout "$T/old" --tag keep
+	[ "$status" -eq 1 ]
+	cmp "$T/index.before" "$T/old/index.json"
+	[ -f "$T/old/oci-layout" ]
 }
 
 @test "bad --from: invalid JSON" {

@@ -12,12 +12,13 @@ load rampd_helpers
 REAL_HOSTS=8
 
 # real_setup_file: starts everything; exports what the tests use:
-# R (the file's directory), REG, FLEET, TOKEN, NS, VETH, NSADDR, APP_PORTS
+# R (the file's directory), REG, FLEET, TOKEN, NSNET (h8's network namespace),
+# VETH, NSADDR, APP_PORTS
 real_setup_file() {
 	export R=$BATS_FILE_TMPDIR
 	local sfx=$(($$ % 200 + 20)) i
 	# names and a subnet of this file's own: other test files may run at the same time
-	export NS=rr$sfx BR=rrb$sfx VETH=rrv$sfx NET=10.233.$sfx
+	export BR=rrb$sfx VETH=rrv$sfx NET=10.233.$sfx
 	export NSADDR=$NET.2
 	real_net_up
 	REG=$(start_registry "$R/registry")
@@ -62,19 +63,28 @@ real_net_up() {
 	ip link add "$BR" type bridge
 	ip link set "$BR" up
 	ip addr add "$NET.1/24" dev "$BR"
-	ip netns add "$NS"
-	ip link add "$VETH" type veth peer name eth0 netns "$NS"
+	# the namespace lives as long as a process in it, not as a /run/netns
+	# mount (ip netns add leaves /run/netns mounted for good)
+	unshare --net sleep infinity </dev/null >/dev/null 2>&1 3>&- &
+	echo $! >"$R/netns.pid"
+	export NSNET=/proc/$!/ns/net
+	local _
+	for _ in $(seq 200); do
+		[ "$(readlink "$NSNET")" != "$(readlink /proc/self/ns/net)" ] && break
+		sleep 0.01
+	done
+	ip link add "$VETH" type veth peer name eth0 netns "$(cat "$R/netns.pid")"
 	ip link set "$VETH" master "$BR" up
-	ip -n "$NS" addr add "$NSADDR/24" dev eth0
-	ip -n "$NS" link set eth0 up
-	ip -n "$NS" link set lo up
+	nsenter "--net=$NSNET" ip addr add "$NSADDR/24" dev eth0
+	nsenter "--net=$NSNET" ip link set eth0 up
+	nsenter "--net=$NSNET" ip link set lo up
 }
 
 # real_start_host I: rampd of host I in the background (h8 in the namespace:
 # nsenter joins only its network, so mounts and cgroups are the host's)
 real_start_host() {
 	local i=$1 d=$R/h$1 pre=()
-	[ "$i" = "$REAL_HOSTS" ] && pre=(nsenter "--net=/run/netns/$NS")
+	[ "$i" = "$REAL_HOSTS" ] && pre=(nsenter "--net=$NSNET")
 	"${pre[@]}" "$RAMPD_BIN" --config "$d/rampd.json" 2>>"$d/rampd.log" </dev/null 3>&- &
 	echo $! >"$d/pid"
 }
@@ -109,7 +119,7 @@ real_teardown_file() {
 	done
 	stop_registry "$R/registry"
 	stop_registry "$R/mirror"
-	ip netns del "$NS" 2>/dev/null
+	p=$(cat "$R/netns.pid" 2>/dev/null) && kill -KILL "$p" 2>/dev/null
 	ip link del "$VETH" 2>/dev/null
 	ip link del "$BR" 2>/dev/null
 	return 0
@@ -129,7 +139,7 @@ real_image() {
 	"$RAMP_BIN" -q build "$d/tree" -o "$d/image.tar" --entrypoint /hello --port 8080 \
 		--health-http 8080/health --health-interval 100ms --env "HELLO_VERSION=$version" "$@" >/dev/null
 	if [ -n "$tested" ]; then
-		"$RAMP_BIN" -q test "$d/image.tar" -- /bin/busybox true >/dev/null
+		"$RAMP_BIN" -q test --store "$R/test-store" "$d/image.tar" -- /bin/busybox true >/dev/null
 	fi
 	local dg
 	dg=$("$RAMP_BIN" -q push "$d/image.tar" "$REG/hello:$name" | tail -1)

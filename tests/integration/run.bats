@@ -121,10 +121,14 @@ teardown() { common_teardown; }
 	[ "$(jq -r '.testRecords[0].kernel' <<<"$j")" = "$(uname -r)" ]
 	[ "$(jq -c '.testRecords[0].command' <<<"$j")" = '["sh","-c","test \"$KEEP\" = 1 && test -x /bin/ctr_probe"]' ]
 	"$RAMP_BIN" inspect --verify "$T/img.tar"
-	# peers still read the archive, and see the record as an artifact of the image
-	skopeo inspect "oci-archive:$T/img.tar:bb" | jq -e --arg d "$digest" '.Digest == $d'
+	# peers still read the archive as one image; the record is listed in the
+	# referrers blob index.json names (docs/IMAGE.md), as an artifact of the image
+	skopeo inspect "oci-archive:$T/img.tar" | jq -e --arg d "$digest" '.Digest == $d'
 	mkdir "$T/l" && tar -xf "$T/img.tar" -C "$T/l"
-	jq -e '[.manifests[] | select(.artifactType == "application/vnd.ramp.test-record.v1+json")] | length == 1' "$T/l/index.json"
+	jq -e '.manifests | length == 1' "$T/l/index.json"
+	refs=$(jq -r '.annotations["io.ramp.referrers"]' "$T/l/index.json")
+	jq -e '[.manifests[] | select(.artifactType == "application/vnd.ramp.test-record.v1+json")] | length == 1' \
+		"$T/l/blobs/sha256/${refs#sha256:}"
 }
 
 @test "test: on a layout directory; usage errors" {

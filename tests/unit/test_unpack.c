@@ -329,6 +329,60 @@ static void test_implied_dirs(void **state)
 	assert_int_equal(must_lstat(flat, "home/user/new").st_mtim.tv_sec, 5000);
 }
 
+/* A hard link to a file of a layer below (podman and umoci accept it): in
+ * overlay form the file is copied into the layer; devices, names through a
+ * symlink and names missing below are still refused. */
+static void test_hardlink_to_lower(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *lower = fresh("hl-lower"), *upper = fresh("hl-upper");
+	const struct tb_entry base[] = {
+		{.name = "bin/", .type = 'd', .mode = 0755},
+		{.name = "bin/tool", .type = 'f', .data = "tool body", .mode = 04750, .uid = 7, .gid = 8, .mtime = 1234,
+		 .xname = "user.note", .xval = "v", .xlen = 1},
+		{.name = "dev/", .type = 'd', .mode = 0755},
+		{.name = "dev/null", .type = 'c', .mode = 0666, .major = 1, .minor = 3},
+		{.name = "via", .type = 'l', .link = "bin"},
+	};
+	unpack_ents(base, ARRAY_SIZE(base), lower, RT_UNPACK_OVERLAY, NULL);
+	_cleanup_close_ int lfd = open(lower, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct rt_unpack_opts o;
+	struct rt_unpack_result r;
+	struct err e;
+	rt_unpack_opts_init(&o);
+	o.lowers = &lfd;
+	o.n_lowers = 1;
+	const struct tb_entry good[] = {{.name = "usr/bin/tool2", .type = 'h', .link = "bin/tool"},
+					{.name = "bin/tool", .type = 'h', .link = "/bin/tool"}};
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	tb_tar(good, ARRAY_SIZE(good), &buf, &len);
+	if (unpack_buf(buf, len, upper, &o, &r, &e) < 0)
+		fail_msg("%s", e.msg);
+	for (int i = 0; i < 2; i++) {
+		const char *n = i ? "bin/tool" : "usr/bin/tool2";
+		assert_content(upper, n, "tool body");
+		struct stat st = must_lstat(upper, n);
+		assert_true(S_ISREG(st.st_mode) && (st.st_mode & 07777) == 04750 && st.st_uid == 7 && st.st_gid == 8);
+		assert_int_equal(st.st_mtim.tv_sec, 1234);
+		assert_xattr(upper, n, "user.note", "v", 1);
+	}
+	assert_int_equal(must_lstat(lower, "bin/tool").st_nlink, 1); /* the layer below is not touched */
+	const struct {
+		const char *link, *want;
+	} bad[] = {{"dev/null", "does not exist"}, {"via/tool", "does not exist"}, {"bin/none", "does not exist"},
+		   {"bin", "does not exist"}};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		_cleanup_free_ char *b = NULL, *up = fresh("hl-bad");
+		const struct tb_entry ent[] = {{.name = "x", .type = 'h', .link = bad[i].link}};
+		tb_tar(ent, 1, &b, &len);
+		assert_int_equal(unpack_buf(b, len, up, &o, &r, &e), -1);
+		if (!strstr(e.msg, bad[i].want))
+			fail_msg("link to %s: %s", bad[i].link, e.msg);
+		assert_false(exists(up, "x"));
+	}
+}
+
 static void test_sparse(void **state)
 {
 	(void)state;
@@ -451,7 +505,7 @@ int main(void)
 		cmocka_unit_test(test_flatten_sequence), cmocka_unit_test(test_symlinked_parents),
 		cmocka_unit_test(test_replacing),	cmocka_unit_test(test_dir_times),
 		cmocka_unit_test(test_sparse),		cmocka_unit_test(test_compression_and_digests),
-		cmocka_unit_test(test_umask_and_limits),	cmocka_unit_test(test_implied_dirs),
+		cmocka_unit_test(test_umask_and_limits),	cmocka_unit_test(test_implied_dirs), cmocka_unit_test(test_hardlink_to_lower),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
