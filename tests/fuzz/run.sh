@@ -45,6 +45,7 @@ sources() {
 	rampd_config) echo runtime/config.c ;;
 	fleet) echo orchestrator/fleet.c ;;
 	journal) echo orchestrator/journal.c ;;
+	promtext) echo runtime/promtext.c ;;
 	esac
 }
 
