@@ -14,6 +14,7 @@
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "runtime/daemon.h"
+#include "runtime/samples.h"
 
 static const char *const phase_names[RT_PHASE_COUNT] = {
 	[RT_PHASE_PULLING] = API_PHASE_PULLING,     [RT_PHASE_UNPACKING] = API_PHASE_UNPACKING,
@@ -52,11 +53,12 @@ void rt_format_time(int64_t ms, char *buf, size_t cap)
 struct rt_app *rt_app_new(struct rt_daemon *d, const char *state_dir, const char *name, struct err *e)
 {
 	struct rt_app *a = calloc(1, sizeof *a);
-	if (!a || !(a->name = strdup(name)) || !(a->st.name = strdup(name)) ||
+	if (!a || !(a->name = strdup(name)) || !(a->st.name = strdup(name)) || !(a->samples = rt_samples_new()) ||
 	    asprintf(&a->dir, "%s/apps/%s", state_dir, name) < 0) {
 		if (a) {
 			free(a->name);
 			free(a->st.name);
+			rt_samples_free(a->samples);
 		}
 		free(a);
 		err_errno(e, ENOMEM, "app \"%s\"", name);
@@ -76,6 +78,7 @@ void rt_app_free(struct rt_app *a)
 	rt_app_state_free(&a->st);
 	free(a->name);
 	free(a->dir);
+	rt_samples_free(a->samples);
 	pthread_mutex_destroy(&a->mu);
 	free(a);
 }

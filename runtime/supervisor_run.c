@@ -39,6 +39,7 @@
 #include "runtime/daemon.h"
 #include "runtime/health.h"
 #include "runtime/launch.h"
+#include "runtime/scrape.h"
 #include "runtime/sockets.h"
 #include "runtime/store.h"
 
@@ -479,6 +480,7 @@ static int inst_start(struct rt_app *a, const struct img_digest *digest, struct 
 	in->started = rt_mono_ms();
 	in->starttime = proc_starttime(in->c.pid);
 	use_version(a, &v, in);
+	rt_scrape_follow(a, digest, &v.c, &v.ac, w->socks, v.idx, v.n_idx);
 	*out = in;
 	in = NULL;
 	rc = 0;
@@ -1178,6 +1180,8 @@ static void adopt_one(struct rt_app *a, const struct json *c, const struct img_d
 		}
 	}
 	use_version(a, &v, in);
+	if (is_current)
+		rt_scrape_follow(a, &dg, &v.c, &v.ac, w->socks, v.idx, v.n_idx);
 	version_free(&v);
 	if (is_current) {
 		w->cur = in;
