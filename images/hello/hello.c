@@ -26,6 +26,8 @@
  *   HELLO_METRICS=off|garbage|backwards  a metrics endpoint that fails (404),
  *                      serves something else than the text format, or lies
  *                      (every second page reports the request counts halved)
+ *   HELLO_METRICS_SERIES=N  N more counters on the page, hello_extra_total{i}
+ *                      (at most 1024; for tests/bench/scrape.sh)
  * The faults of HELLO_ERROR_RATE and HELLO_DELAY_* are production's only:
  * the self-test does not see them, as a release's tests would not.
  *
@@ -64,6 +66,7 @@ static char host[128];
 static double error_rate, delay_rate = 1.0;
 static long delay_ms;
 static const char *metrics_mode = "";
+static int extra_series;
 static int faults; /* serving, not self-testing: the variants' faults apply */
 
 static double now(void)
@@ -137,6 +140,11 @@ static size_t metrics_page(char *buf, size_t cap)
 		OUT("http_request_duration_seconds_count{method=\"%s\"} %llu\n", methods[m],
 		    (unsigned long long)buckets[m][N_BOUNDS] / div);
 	}
+	if (extra_series)
+		OUT("# HELP hello_extra_total Pages served (one series per i, for benchmarks).\n"
+		    "# TYPE hello_extra_total counter\n");
+	for (int i = 0; i < extra_series; i++)
+		OUT("hello_extra_total{i=\"%d\"} %llu\n", i, page);
 #undef OUT
 	return n < cap ? n : cap - 1;
 }
@@ -213,7 +221,7 @@ static void *serve(void *arg)
 			have += (size_t)n;
 		}
 		size_t used = (size_t)(end + 4 - req);
-		char body[8192];
+		char body[65536]; /* the metrics page with 1024 extra series fits */
 		int code = 200, counted = 1;
 		int keep = !stopping && !memmem(req, used, "Connection: close", 17);
 		double t0 = now();
@@ -413,6 +421,9 @@ int main(int argc, char **argv)
 		delay_rate = atof(getenv("HELLO_DELAY_RATE"));
 	if (getenv("HELLO_METRICS"))
 		metrics_mode = getenv("HELLO_METRICS");
+	if (getenv("HELLO_METRICS_SERIES"))
+		extra_series = atoi(getenv("HELLO_METRICS_SERIES"));
+	extra_series = extra_series < 0 ? 0 : extra_series > 1024 ? 1024 : extra_series;
 	signal(SIGPIPE, SIG_IGN);
 	if (test)
 		return self_test();

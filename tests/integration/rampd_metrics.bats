@@ -10,11 +10,12 @@ load rampd_helpers
 
 setup_file() {
 	export REGDIR=$BATS_FILE_TMPDIR/registry
-	export REG M1 M2 MLIE
+	export REG M1 M2 MLIE MBAD
 	REG=$(start_registry "$REGDIR")
 	M1=$(hello_image "$REG" m1 m1 --metrics-http 8080/metrics)
 	M2=$(hello_image "$REG" m2 m2 --metrics-http 8080/metrics)
 	MLIE=$(hello_image "$REG" lie lie --metrics-http 8080/metrics --env HELLO_METRICS=backwards)
+	MBAD=$(hello_image "$REG" bad bad --metrics-http 8080/metrics --env HELLO_ERROR_RATE=0.5 --env HELLO_DELAY_MS=30)
 }
 
 teardown_file() { stop_registry "$REGDIR"; }
@@ -256,4 +257,25 @@ wait_latest() {
 	sleep 0.5
 	api GET /v1/apps/web/metrics
 	[ "$(jq -c .versions <<<"$body")" = '[]' ]
+}
+
+@test "rampd metrics: a bad release variant (half the requests fail, 30 ms added) shows in what rampd serves" {
+	metrics_config
+	start_rampd
+	deploy "$MBAD" 1
+	wait_app .phase healthy
+	watch web
+	traffic 200 /
+	wait_latest web http_request_duration_seconds_count '.labels.method == "get"' 200
+	ok=$(latest http_requests_total '.labels.code == "200"')
+	bad=$(latest http_requests_total '.labels.code == "500"')
+	[ $((ok + bad)) = 200 ]
+	# binomial(200, 0.5): outside 60..140 has a probability below 1e-8
+	[ "$bad" -ge 60 ] && [ "$bad" -le 140 ] || { echo "500s: $bad of 200"; false; }
+	# every request took at least the 30 ms added: none in the buckets up to 25 ms
+	[ "$(latest http_request_duration_seconds_bucket '.labels.le == "0.025"')" = 0 ]
+	[ "$(latest http_request_duration_seconds_bucket '.labels.le == "+Inf"')" = 200 ]
+	# the health check and the self-test do not see the faults: the app stayed healthy
+	api GET /v1/apps/web
+	[ "$(jq -r .phase <<<"$body")" = healthy ]
 }
