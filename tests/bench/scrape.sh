@@ -99,10 +99,11 @@ peer is rampd itself with the same apps and nothing watched (nothing scraped).
 | three apps, nothing watched | $(awk -v k="$base" 'BEGIN{printf "%.1f", k/1024}') | | | 1.00 |
 $rows
 The growth includes the series' names and labels, the page parser's line buffer, the scraper's
-thread stack and what the allocator keeps after parsing; the windows are read with a \`since=\` in
-the future (counts, no values) until the last row, which reads them whole: the JSON buffers of
-a large answer stay with the allocator afterwards, so a client should ask with \`since=\` (only
-what is new), as the orchestrator does. The bound in docs/API.md
+thread stack and what the allocator keeps after parsing. The windows are read with a \`since=\` in
+the future (counts, no values) until the last row, which reads each whole once; reading every
+whole window once a second while they filled (a first version of this script) ended 5 MB
+higher, the allocator keeping the answers' buffers: a client should ask with \`since=\` (only
+what is new). The bound in docs/API.md
 ("Metrics of an app") is per app 2 versions × (samples × 8 bytes + series × (samples × 8 bytes
 + names)), here for one version each.
 Load average (1 min) at the start and at the end of the run: $load0, $(cut -d' ' -f1 /proc/loadavg)
