@@ -52,7 +52,7 @@ static void metrics_doc(struct rt_daemon *d, struct rt_app *a, const struct rt_a
 	}
 	jgen_key(g, API_F_ENDPOINT_ERROR);
 	if (!m->target.running)
-		jgen_str(g, "no container of the app has started yet");
+		jgen_str(g, "no container of the app is running");
 	else if (!m->target.has_endpoint)
 		jgen_str(g, m->target.why);
 	else

@@ -86,6 +86,15 @@ void rt_scrape_follow(struct rt_app *a, const struct img_digest *digest, const s
 	rt_scraper_wake(a->d->scraper);
 }
 
+void rt_scrape_unfollow(struct rt_app *a)
+{
+	struct rt_samples *m = a->samples;
+	pthread_mutex_lock(&m->mu);
+	m->target.running = false;
+	m->target.instance++;
+	pthread_mutex_unlock(&m->mu);
+}
+
 /* ---- one scrape ---- */
 
 enum state { CONNECTING, SENDING, HEAD, BODY };

@@ -49,5 +49,10 @@ int rt_scrape_endpoint(const struct img_config *c, const struct rt_app_config *a
  * of its endpoint's port among the version's sockets socks[idx[0..n_idx)]. */
 void rt_scrape_follow(struct rt_app *a, const struct img_digest *digest, const struct img_config *c,
 		      const struct rt_app_config *ac, const struct rt_socket *socks, const size_t *idx, size_t n_idx);
+/* From the app's thread, when its running container has exited: scrape
+ * nothing until the next rt_scrape_follow, and record nothing of a scrape in
+ * flight (rampd keeps the listening socket, so the next container could
+ * answer it, and its counters from 0 would look like a lie of this one). */
+void rt_scrape_unfollow(struct rt_app *a);
 
 #endif

@@ -870,6 +870,7 @@ static void container_exited(struct rt_app *a, int64_t now)
 	pthread_mutex_unlock(&a->mu);
 	phase(a, w->failed ? RT_PHASE_FAILED : RT_PHASE_UNHEALTHY, "%s%s %s; restarting in %" PRId64 " ms",
 	      w->failed ? "not healthy in time: " : "", in->digest.s, how, b);
+	rt_scrape_unfollow(a);
 	inst_free(in);
 	w->cur = NULL;
 	write_runfile(a, NULL);
