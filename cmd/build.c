@@ -51,6 +51,9 @@ static void usage(FILE *f)
 		"                           HTTP health check, e.g. 8080/health\n"
 		"      --health-interval D, --health-timeout D, --health-start-period D (e.g. 5s, 500ms)\n"
 		"      --health-retries N\n"
+		"      --metrics-http PORT/PATH\n"
+		"                           where the app serves Prometheus metrics, e.g. 8080/metrics\n"
+		"                           (rampd scrapes it for a rollout's canary analysis)\n"
 		"\n"
 		"SOURCE_DATE_EPOCH, when set, clamps file mtimes and sets the creation time.\n"
 		"Exit status: 0 built, 1 failed (nothing written), 2 usage error.\n");
@@ -119,6 +122,7 @@ int cmd_build(int argc, char **argv)
 		{"health-timeout", required_argument, NULL, O_SETTING},
 		{"health-start-period", required_argument, NULL, O_SETTING},
 		{"health-retries", required_argument, NULL, O_SETTING},
+		{"metrics-http", required_argument, NULL, O_SETTING},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};

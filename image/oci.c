@@ -75,7 +75,7 @@ void img_kvs_free(struct img_kvs *m)
 	m->n = 0;
 }
 
-static int kvs_copy(struct img_kvs *dst, const struct img_kvs *src, struct err *e)
+int img_kvs_copy(struct img_kvs *dst, const struct img_kvs *src, struct err *e)
 {
 	*dst = (struct img_kvs){0};
 	for (size_t i = 0; i < src->n; i++)
@@ -297,7 +297,7 @@ int img_descriptor_copy(struct img_descriptor *dst, const struct img_descriptor 
 {
 	*dst = (struct img_descriptor){.digest = src->digest, .size = src->size, .has_platform = src->has_platform};
 	if (dup_str(&dst->media_type, src->media_type, e) < 0 || dup_str(&dst->artifact_type, src->artifact_type, e) < 0 ||
-	    platform_copy(&dst->platform, &src->platform, e) < 0 || kvs_copy(&dst->annotations, &src->annotations, e) < 0) {
+	    platform_copy(&dst->platform, &src->platform, e) < 0 || img_kvs_copy(&dst->annotations, &src->annotations, e) < 0) {
 		img_descriptor_free(dst);
 		return -1;
 	}
@@ -840,7 +840,7 @@ int img_config_copy(struct img_config *dst, const struct img_config *src, struct
 	    dup_str(&dst->workdir, src->workdir, e) < 0 || dup_str(&dst->stop_signal, src->stop_signal, e) < 0 ||
 	    strv_copy(&dst->env, &src->env, e) < 0 || strv_copy(&dst->entrypoint, &src->entrypoint, e) < 0 ||
 	    strv_copy(&dst->cmd, &src->cmd, e) < 0 || strv_copy(&dst->exposed_ports, &src->exposed_ports, e) < 0 ||
-	    kvs_copy(&dst->labels, &src->labels, e) < 0)
+	    img_kvs_copy(&dst->labels, &src->labels, e) < 0)
 		goto fail;
 	if (src->healthcheck) {
 		if (!(dst->healthcheck = calloc(1, sizeof *dst->healthcheck)))

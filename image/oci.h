@@ -49,6 +49,8 @@ struct img_kvs {
 int img_kvs_set(struct img_kvs *m, const char *k, const char *v, struct err *e);
 const char *img_kvs_get(const struct img_kvs *m, const char *k);
 void img_kvs_free(struct img_kvs *m);
+/* A copy of src into dst (which is overwritten, not freed). */
+int img_kvs_copy(struct img_kvs *dst, const struct img_kvs *src, struct err *e);
 
 struct img_platform {
 	char *os, *architecture, *variant;

@@ -108,16 +108,17 @@ static int check_kv(const char *what, const char *kv, char **k, const char **v, 
 	return 0;
 }
 
-static int check_health_http(const char *v, struct err *e)
+int img_settings_check_http(const char *what, const char *v, struct err *e)
 {
 	char *end;
 	errno = 0;
 	long port = strtol(v, &end, 10);
-	if (end == v || errno || port < 1 || port > 65535 || *end != '/')
-		return err_set(e, "HTTP health check \"%.80s\": expected PORT/PATH, for example 8080/health", v);
+	if (end == v || errno || port < 1 || port > 65535 || *end != '/' || strlen(end) > 1024)
+		return err_set(e, "%s \"%.80s\": expected PORT/PATH, for example 8080/%s", what, v,
+			       strstr(what, "metrics") ? "metrics" : "health");
 	for (const char *p = end; *p; p++)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			return err_set(e, "HTTP health check \"%.80s\": the path contains a space or control character", v);
+			return err_set(e, "%s \"%.80s\": the path contains a space or control character", what, v);
 	return 0;
 }
 
@@ -210,8 +211,10 @@ int img_settings_set(struct img_settings *s, const char *key, const char *v, str
 			return err_set(e, "health-cmd: the command is empty");
 		return strv_push(&s->health_exec, "CMD-SHELL", e) < 0 ? -1 : strv_push(&s->health_exec, v, e);
 	}
+	if (!strcmp(key, "metrics-http"))
+		return img_settings_check_http("metrics endpoint", v, e) < 0 ? -1 : set_str(&s->metrics_http, v, e);
 	if (!strcmp(key, "health-http")) {
-		if (check_health_http(v, e) < 0)
+		if (img_settings_check_http("HTTP health check", v, e) < 0)
 			return -1;
 		strv_free(&s->health_exec);
 		return set_str(&s->health_http, v, e);
@@ -344,10 +347,25 @@ static int json_health(struct img_settings *s, const struct json *h, struct err 
 	return 0;
 }
 
+static int json_metrics(struct img_settings *s, const struct json *m, struct err *e)
+{
+	static const char *const keys[] = {"port", "path", NULL};
+	int64_t port = 0;
+	const char *path = NULL;
+	char spec[1100];
+	if (json_only_keys(m, keys, "\"metrics\"", e) < 0 || json_field_int(m, "port", true, &port, e) < 0 ||
+	    json_field_str(m, "path", true, &path, e) < 0)
+		return err_ctx(e, "\"metrics\"");
+	if (strlen(path) > 1024 || path[0] != '/')
+		return err_set(e, "\"metrics\".\"path\" must start with / (and be at most 1 KiB)");
+	snprintf(spec, sizeof spec, "%lld%s", (long long)port, path);
+	return img_settings_set(s, "metrics-http", spec, e);
+}
+
 int img_settings_parse_json(struct img_settings *s, const char *buf, size_t len, struct err *e)
 {
 	static const char *const keys[] = {"entrypoint", "cmd",    "env",         "workdir",     "user",   "ports",
-					   "stop_signal", "labels", "annotations", "health", NULL};
+					   "stop_signal", "labels", "annotations", "health", "metrics", NULL};
 	struct json *j = json_parse(buf, len, e);
 	int rc = -1;
 	if (!j)
@@ -370,6 +388,8 @@ int img_settings_parse_json(struct img_settings *s, const char *buf, size_t len,
 			r = json_strings(s, v, k, "port", false, e);
 		else if (!strcmp(k, "health"))
 			r = v->type == JSON_OBJECT ? json_health(s, v, e) : err_set(e, "\"health\": expected an object");
+		else if (!strcmp(k, "metrics"))
+			r = v->type == JSON_OBJECT ? json_metrics(s, v, e) : err_set(e, "\"metrics\": expected an object");
 		else {
 			const char *flag = !strcmp(k, "stop_signal") ? "stop-signal" : k;
 			r = v->type == JSON_STRING ? img_settings_set(s, flag, v->str.s, e)
@@ -482,6 +502,14 @@ int img_settings_apply(const struct img_settings *s, struct img_config *c, struc
 				return -1;
 		}
 	}
+	if (s->metrics_http) {
+		const char *slash = strchr(s->metrics_http, '/');
+		char port[16];
+		snprintf(port, sizeof port, "%.*s", (int)(slash - s->metrics_http), s->metrics_http);
+		if (img_kvs_set(&c->labels, IMG_LABEL_METRICS_PORT, port, e) < 0 ||
+		    img_kvs_set(&c->labels, IMG_LABEL_METRICS_PATH, slash, e) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -498,5 +526,6 @@ void img_settings_free(struct img_settings *s)
 	img_kvs_free(&s->annotations);
 	strv_free(&s->health_exec);
 	free(s->health_http);
+	free(s->metrics_http);
 	*s = (struct img_settings){0};
 }

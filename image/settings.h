@@ -5,7 +5,8 @@
  * so a bad value is refused before any work is done.
  *
  * An exec health check becomes Docker's Healthcheck; an HTTP one, which OCI
- * has no field for, becomes io.ramp.health.* labels (see docs/IMAGE.md). */
+ * has no field for, becomes io.ramp.health.* labels (see docs/IMAGE.md), and
+ * so does the Prometheus metrics endpoint: io.ramp.metrics.port and .path. */
 #ifndef RAMP_IMG_SETTINGS_H
 #define RAMP_IMG_SETTINGS_H
 
@@ -22,7 +23,11 @@ struct img_settings {
 	struct strv health_exec; /* Docker form: CMD ... or CMD-SHELL "..." */
 	char *health_http;           /* "PORT/PATH" as given, validated */
 	int64_t health_interval, health_timeout, health_start_period, health_retries;
+	char *metrics_http; /* "PORT/PATH" of the Prometheus metrics endpoint */
 };
+
+#define IMG_LABEL_METRICS_PORT "io.ramp.metrics.port"
+#define IMG_LABEL_METRICS_PATH "io.ramp.metrics.path"
 
 /* Merge the settings of a JSON document into s (later calls override). */
 int img_settings_parse_json(struct img_settings *s, const char *buf, size_t len, struct err *e);
@@ -33,6 +38,11 @@ int img_settings_set(struct img_settings *s, const char *key, const char *value,
 /* Apply onto a config (the base's, or an empty one). */
 int img_settings_apply(const struct img_settings *s, struct img_config *c, struct err *e);
 void img_settings_free(struct img_settings *s);
+
+/* "PORT/PATH" of an HTTP check or endpoint (port 1 to 65535, an absolute
+ * path of at most 1 KiB without blanks or control characters); `what` names
+ * the setting in the message. */
+int img_settings_check_http(const char *what, const char *v, struct err *e);
 
 /* "1h2m3s", "500ms", "10s" or plain seconds → nanoseconds. */
 int img_parse_duration(const char *s, int64_t *ns, struct err *e);

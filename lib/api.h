@@ -16,6 +16,9 @@
 #define API_PATH_APP_PREFIX "/v1/apps/"  /* + NAME: GET, PUT, DELETE */
 #define API_PATH_REVERT_SUFFIX "/revert" /* POST /v1/apps/NAME/revert */
 #define API_PATH_LOGS_SUFFIX "/logs"     /* GET /v1/apps/NAME/logs?tail=N */
+#define API_PATH_APP_METRICS_SUFFIX "/metrics"     /* GET /v1/apps/NAME/metrics?since=T */
+#define API_PATH_WATCH_SUFFIX "/metrics/watch"     /* PUT, DELETE /v1/apps/NAME/metrics/watch */
+#define API_Q_SINCE "since" /* RFC 3339 or unix ms: samples scraped after it */
 
 /* request fields */
 #define API_F_IMAGE "image"           /* "registry/repo@sha256:…" (digest-pinned) */
@@ -45,6 +48,45 @@
 #define API_F_RESTARTS "restarts"
 #define API_F_REFUSED "refused" /* the desired version, refused by the host's trust policy */
 #define API_F_REASON "reason"
+
+/* an app's metrics: the watch (PUT body, and in replies) */
+#define API_F_SERIES "series"         /* [{"name": N, "labels": {K: V}}] */
+#define API_F_LABELS "labels"
+/* GET /v1/apps/NAME/metrics */
+#define API_F_APP "app"
+#define API_F_RAMPD "rampd"           /* {"bootId", "startedMs"}: tells a restarted rampd */
+#define API_F_BOOT_ID "bootId"
+#define API_F_STARTED_MS "startedMs"
+#define API_F_NOW_MS "nowMs"
+#define API_F_MAX_SERIES "maxSeries"
+#define API_F_MAX_SAMPLES "maxSamples"
+#define API_F_ENDPOINT "endpoint"     /* {"port", "path", "address"} or null */
+#define API_F_PORT "port"
+#define API_F_PATH "path"
+#define API_F_ADDRESS "address"
+#define API_F_ENDPOINT_ERROR "endpointError"
+#define API_F_WATCH "watch"
+#define API_F_VERSIONS "versions"     /* one window per version, newest first */
+#define API_F_UNWATCHED "unwatched"
+/* a version's window */
+#define API_F_CURRENT_FLAG "current"
+#define API_F_SCRAPES "scrapes"
+#define API_F_FAILURES "failures"
+#define API_F_CONSECUTIVE_FAILURES "consecutiveFailures"
+#define API_F_LAST_ERROR "lastError"
+#define API_F_LAST_ERROR_MS "lastErrorMs"
+#define API_F_LAST_SCRAPE_MS "lastScrapeMs"
+#define API_F_UNTRUSTED "untrusted"   /* null, or {"timeMs", "reason"}: the first lie seen */
+#define API_F_TIME_MS "timeMs"
+#define API_F_REASON "reason"
+#define API_F_DROPPED_SERIES "droppedSeries"
+#define API_F_TIMES "times"           /* scrape times, unix ms */
+/* a series of a window */
+#define API_F_FAMILY "family"
+#define API_F_TYPE "type"
+#define API_F_CUMULATIVE "cumulative"
+#define API_F_RESETS "resets"
+#define API_F_VALUES "values"         /* one per time: a number, null (absent), "NaN", "+Inf", "-Inf" */
 
 /* phases */
 #define API_PHASE_PULLING "pulling"

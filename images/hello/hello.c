@@ -4,6 +4,10 @@
  *   GET /         "hello from VERSION" and the host name
  *   GET /health   200 "ok", or 503 once the service is failing
  *   GET /version  VERSION
+ *   GET /metrics  Prometheus text: http_requests_total{code,method} and the
+ *                 histogram http_request_duration_seconds{method}, the names
+ *                 the common client libraries' HTTP instrumentation uses (the
+ *                 requests to /health and /metrics are not counted)
  * It serves the listening sockets handed to it (LISTEN_FDS/LISTEN_PID, as
  * systemd and rampd hand them), or binds $PORT (default 8080) itself. On
  * SIGTERM it stops accepting, finishes the requests in flight (closing
@@ -15,6 +19,17 @@
  *   HELLO_VERSION      what it reports (default: the build's)
  *   HELLO_MODE=crash   exits 1 at start, like a release that cannot start
  *   HELLO_FAIL_AFTER=N healthy for N seconds (0.5 too), then /health answers 503
+ *   HELLO_ERROR_RATE=F a fraction F (0.03) of the requests to / answered 500,
+ *                      /health staying 200
+ *   HELLO_DELAY_MS=N   N ms added to a fraction HELLO_DELAY_RATE (default 1:
+ *                      all) of the requests to /
+ *   HELLO_METRICS=off|garbage|backwards  a metrics endpoint that fails (404),
+ *                      serves something else than the text format, or lies
+ *                      (every second page reports the request counts halved)
+ *   HELLO_METRICS_SERIES=N  N more counters on the page, hello_extra_total{i}
+ *                      (at most 1024; for tests/bench/scrape.sh)
+ * The faults of HELLO_ERROR_RATE and HELLO_DELAY_* are production's only:
+ * the self-test does not see them, as a release's tests would not.
  *
  * `hello --self-test` is the image's own test (what `ramp test` runs): it
  * starts the service as configured on a loopback port of its own, asks it for
@@ -27,6 +42,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,12 +62,103 @@ static atomic_int active;
 static const char *version;
 static double fail_at; /* monotonic seconds; 0: never */
 static char host[128];
+/* release variants (see the top) */
+static double error_rate, delay_rate = 1.0;
+static long delay_ms;
+static const char *metrics_mode = "";
+static int extra_series;
+static int faults; /* serving, not self-testing: the variants' faults apply */
 
 static double now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- metrics ---- */
+
+static const char *const methods[] = {"get", "head", "post", "put", "delete", "other"};
+#define N_METHODS 6
+static const int codes[] = {200, 404, 500};
+#define N_CODES 3
+/* Go client_golang's default buckets */
+static const double bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+#define N_BOUNDS 11
+static atomic_ullong requests[N_METHODS][N_CODES];
+static atomic_ullong buckets[N_METHODS][N_BOUNDS + 1]; /* the last: +Inf */
+static atomic_ullong duration_ns[N_METHODS];
+static atomic_ullong pages;
+
+static int method_index(const char *req)
+{
+	static const char *const upper[] = {"GET ", "HEAD ", "POST ", "PUT ", "DELETE "};
+	for (int i = 0; i < 5; i++)
+		if (!strncmp(req, upper[i], strlen(upper[i])))
+			return i;
+	return N_METHODS - 1;
+}
+
+static void observe(int method, int code, double seconds)
+{
+	int c = 0;
+	while (c < N_CODES - 1 && codes[c] != code)
+		c++;
+	requests[method][c]++;
+	for (int b = 0; b <= N_BOUNDS; b++)
+		if (b == N_BOUNDS || seconds <= bounds[b])
+			buckets[method][b]++;
+	duration_ns[method] += (unsigned long long)(seconds * 1e9);
+}
+
+/* The page; series are shown once used, GET's 200 and 500 from the start
+ * (as the Prometheus docs advise: a missing series is not a zero). */
+static size_t metrics_page(char *buf, size_t cap)
+{
+	size_t n = 0;
+	unsigned long long page = ++pages, div = !strcmp(metrics_mode, "backwards") && page % 2 == 0 ? 2 : 1;
+#define OUT(...) (n += (size_t)snprintf(buf + n, n < cap ? cap - n : 0, __VA_ARGS__))
+	OUT("# HELP http_requests_total Requests answered, by status code and method.\n"
+	    "# TYPE http_requests_total counter\n");
+	for (int m = 0; m < N_METHODS; m++)
+		for (int c = 0; c < N_CODES; c++)
+			if (requests[m][c] || (m == 0 && codes[c] != 404))
+				OUT("http_requests_total{code=\"%d\",method=\"%s\"} %llu\n", codes[c], methods[m],
+				    (unsigned long long)requests[m][c] / div);
+	OUT("# HELP http_request_duration_seconds Time to answer a request.\n"
+	    "# TYPE http_request_duration_seconds histogram\n");
+	for (int m = 0; m < N_METHODS; m++) {
+		if (m && !buckets[m][N_BOUNDS])
+			continue;
+		for (int b = 0; b < N_BOUNDS; b++)
+			OUT("http_request_duration_seconds_bucket{method=\"%s\",le=\"%g\"} %llu\n", methods[m], bounds[b],
+			    (unsigned long long)buckets[m][b] / div);
+		OUT("http_request_duration_seconds_bucket{method=\"%s\",le=\"+Inf\"} %llu\n", methods[m],
+		    (unsigned long long)buckets[m][N_BOUNDS] / div);
+		OUT("http_request_duration_seconds_sum{method=\"%s\"} %.9f\n", methods[m],
+		    (double)duration_ns[m] / 1e9 / (double)div);
+		OUT("http_request_duration_seconds_count{method=\"%s\"} %llu\n", methods[m],
+		    (unsigned long long)buckets[m][N_BOUNDS] / div);
+	}
+	if (extra_series)
+		OUT("# HELP hello_extra_total Pages served (one series per i, for benchmarks).\n"
+		    "# TYPE hello_extra_total counter\n");
+	for (int i = 0; i < extra_series; i++)
+		OUT("hello_extra_total{i=\"%d\"} %llu\n", i, page);
+#undef OUT
+	return n < cap ? n : cap - 1;
+}
+
+/* a uniform number in [0, 1), per thread */
+static double uniform(void)
+{
+	static _Thread_local unsigned long long x;
+	if (!x)
+		x = (unsigned long long)(now() * 1e9) ^ ((unsigned long long)(uintptr_t)&x << 16) ^ 0x9e3779b97f4a7c15ULL;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return (double)(x >> 11) / 9007199254740992.0;
 }
 
 static void on_term(int sig)
@@ -78,10 +185,14 @@ static int respond(int fd, int code, const char *body, int keep)
 {
 	char buf[1024];
 	int n = snprintf(buf, sizeof buf,
-			 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\nConnection: %s\r\n\r\n%s",
-			 code, code == 200 ? "OK" : code == 404 ? "Not Found" : "Service Unavailable", strlen(body),
-			 keep ? "keep-alive" : "close", body);
-	return write_all(fd, buf, (size_t)n);
+			 "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\nConnection: %s\r\n\r\n",
+			 code,
+			 code == 200   ? "OK"
+			 : code == 404 ? "Not Found"
+			 : code == 500 ? "Internal Server Error"
+				       : "Service Unavailable",
+			 strlen(body), keep ? "keep-alive" : "close");
+	return write_all(fd, buf, (size_t)n) < 0 ? -1 : write_all(fd, body, strlen(body));
 }
 
 static void *serve(void *arg)
@@ -110,22 +221,44 @@ static void *serve(void *arg)
 			have += (size_t)n;
 		}
 		size_t used = (size_t)(end + 4 - req);
-		char body[512];
-		int code = 200;
+		char body[65536]; /* the metrics page with 1024 extra series fits */
+		int code = 200, counted = 1;
 		int keep = !stopping && !memmem(req, used, "Connection: close", 17);
-		if (!strncmp(req, "GET /health ", 12)) {
+		double t0 = now();
+		if (!strncmp(req, "GET /metrics ", 13)) {
+			counted = 0;
+			if (!strcmp(metrics_mode, "off")) {
+				code = 404;
+				snprintf(body, sizeof body, "not found\n");
+			} else if (!strcmp(metrics_mode, "garbage")) {
+				snprintf(body, sizeof body, "<html><body>metrics: all good</body></html>\n");
+			} else {
+				metrics_page(body, sizeof body);
+			}
+		} else if (!strncmp(req, "GET /health ", 12)) {
+			counted = 0;
 			int failing = fail_at > 0 && now() >= fail_at;
 			code = failing ? 503 : 200;
 			snprintf(body, sizeof body, "%s\n", failing ? "failing" : "ok");
 		} else if (!strncmp(req, "GET /version ", 13)) {
 			snprintf(body, sizeof body, "%s\n", version);
 		} else if (!strncmp(req, "GET / ", 6)) {
-			snprintf(body, sizeof body, "hello from %s on %s\n", version, host);
+			if (faults && delay_ms > 0 && uniform() < delay_rate)
+				usleep((useconds_t)delay_ms * 1000);
+			if (faults && error_rate > 0 && uniform() < error_rate) {
+				code = 500;
+				snprintf(body, sizeof body, "internal error\n");
+			} else {
+				snprintf(body, sizeof body, "hello from %s on %s\n", version, host);
+			}
 		} else {
 			code = 404;
 			snprintf(body, sizeof body, "not found\n");
 		}
-		if (respond(fd, code, body, keep) < 0 || !keep)
+		int sent = respond(fd, code, body, keep);
+		if (counted)
+			observe(method_index(req), code, now() - t0);
+		if (sent < 0 || !keep)
 			goto done;
 		served++;
 		memmove(req, req + used, have - used);
@@ -233,7 +366,7 @@ static int expect(int port, const char *path, int want, const char *prefix)
 			code, body ? body + 4 : resp);
 		return -1;
 	}
-	printf("hello self-test: GET %s: %d %s", path, code, body + 4);
+	printf("hello self-test: GET %s: %d %.*s\n", path, code, (int)strcspn(body + 4, "\n"), body + 4);
 	return 0;
 }
 
@@ -256,6 +389,7 @@ static int self_test(void)
 	int bad = expect(port, "/", 200, hello) < 0;
 	bad |= expect(port, "/health", 200, "ok") < 0;
 	bad |= expect(port, "/nothing-here", 404, "") < 0;
+	bad |= expect(port, "/metrics", 200, "# HELP http_requests_total") < 0;
 	stopping = 1;
 	pthread_join(t, NULL);
 	printf("hello self-test: %s\n", bad ? "FAILED" : "passed");
@@ -279,12 +413,24 @@ int main(int argc, char **argv)
 	}
 	if (after)
 		fail_at = now() + atof(after);
+	if (getenv("HELLO_ERROR_RATE"))
+		error_rate = atof(getenv("HELLO_ERROR_RATE"));
+	if (getenv("HELLO_DELAY_MS"))
+		delay_ms = atol(getenv("HELLO_DELAY_MS"));
+	if (getenv("HELLO_DELAY_RATE"))
+		delay_rate = atof(getenv("HELLO_DELAY_RATE"));
+	if (getenv("HELLO_METRICS"))
+		metrics_mode = getenv("HELLO_METRICS");
+	if (getenv("HELLO_METRICS_SERIES"))
+		extra_series = atoi(getenv("HELLO_METRICS_SERIES"));
+	extra_series = extra_series < 0 ? 0 : extra_series > 1024 ? 1024 : extra_series;
 	signal(SIGPIPE, SIG_IGN);
 	if (test)
 		return self_test();
 	struct sigaction sa = {.sa_handler = on_term};
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	faults = 1;
 	int n = listeners(fds);
 	fprintf(stderr, "hello %s: serving on %d socket%s\n", version, n, n == 1 ? "" : "s");
 	accept_loop(fds, n);

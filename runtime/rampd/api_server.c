@@ -28,6 +28,7 @@
 #include "lib/token.h"
 #include "runtime/rampd/config.h"
 #include "runtime/rampd/daemon.h"
+#include "runtime/rampd/samples.h"
 #include "runtime/rampd/sockets.h"
 
 /* Addresses whose bad tokens are counted one by one; the others share one
@@ -557,6 +558,41 @@ out:
 
 /* ---- routing ---- */
 
+/* The query of GET /v1/apps/NAME/metrics: at most one "since", nothing else. */
+struct query {
+	const char *since;
+	unsigned n_since, other;
+	char unknown[64];
+};
+
+static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct query *q = cls;
+	(void)kind;
+	if (!strcmp(key, API_Q_SINCE)) {
+		q->n_since++;
+		q->since = value ? value : "";
+	} else if (q->other++ == 0) {
+		snprintf(q->unknown, sizeof q->unknown, "%.60s", key);
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result app_metrics(struct rt_api *api, struct MHD_Connection *c, const char *name, struct jgen *g)
+{
+	struct query q = {0};
+	struct err e = {0};
+	int64_t since = -1;
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, &q);
+	if (q.other)
+		return send_error(c, 400, API_E_BAD_REQUEST, "unknown query parameter \"%s\" (only since=TIME)", q.unknown);
+	if (q.n_since > 1)
+		return send_error(c, 400, API_E_BAD_REQUEST, "since= given %u times", q.n_since);
+	if (q.since && rt_samples_parse_since(q.since, &since, &e) < 0)
+		return send_error(c, 400, API_E_BAD_REQUEST, "%s", e.msg);
+	return send_outcome(c, rt_daemon_app_metrics(api->d, name, since, g, &e), g, &e);
+}
+
 static enum MHD_Result method_not_allowed(struct MHD_Connection *c, const char *method, const char *url)
 {
 	return send_error(c, 405, API_E_METHOD, "%.10s is not allowed on %.200s", method, url);
@@ -608,6 +644,15 @@ static enum MHD_Result app_request(struct rt_api *api, struct MHD_Connection *c,
 			rc = send_error(c, 400, API_E_BAD_REQUEST, "%s", e.msg);
 		else
 			rc = send_outcome(c, rt_daemon_revert(api->d, name, &r, g, &e), g, &e);
+	} else if (!strcmp(rest, API_PATH_APP_METRICS_SUFFIX)) {
+		rc = strcmp(method, "GET") ? method_not_allowed(c, method, url) : app_metrics(api, c, name, g);
+	} else if (!strcmp(rest, API_PATH_WATCH_SUFFIX)) {
+		if (!strcmp(method, "PUT"))
+			rc = send_outcome(c, rt_daemon_watch(api->d, name, rq->body, rq->len, g, &e), g, &e);
+		else if (!strcmp(method, "DELETE"))
+			rc = send_outcome(c, rt_daemon_unwatch(api->d, name, g, &e), g, &e);
+		else
+			rc = method_not_allowed(c, method, url);
 	} else if (!strcmp(rest, API_PATH_LOGS_SUFFIX)) {
 		const char *t = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "tail");
 		unsigned long tail = LOGS_TAIL_DEFAULT;

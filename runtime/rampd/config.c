@@ -157,6 +157,11 @@ static void app_defaults(struct rt_app_config *a)
 	a->stop_grace = 10 * NS_PER_S;
 	a->log_max = 8u << 20;
 	a->log_files = 2;
+	a->metrics_interval = 5 * NS_PER_S;
+	a->metrics_timeout = 2 * NS_PER_S;
+	a->metrics_max_page = 4u << 20;
+	a->metrics_max_series = 64;
+	a->metrics_max_samples = 720;
 }
 
 void rt_app_config_free(struct rt_app_config *a)
@@ -168,6 +173,7 @@ void rt_app_config_free(struct rt_app_config *a)
 	free(a->ports);
 	free(a->address);
 	img_kvs_free(&a->env);
+	free(a->metrics_http);
 	memset(a, 0, sizeof *a);
 }
 
@@ -214,12 +220,49 @@ static int apply_ports(const struct json *ports, struct rt_app_config *a, struct
 	return 0;
 }
 
+/* "metrics": {"http", "interval", "timeout", "max_page", "max_series",
+ * "max_samples"}, field by field over what is there. */
+static int apply_metrics(const struct json *m, struct rt_app_config *a, struct err *e)
+{
+	static const char *const keys[] = {"http", "interval", "timeout", "max_page", "max_series", "max_samples", NULL};
+	const char *s = NULL;
+	const struct json *v;
+	uint64_t series = a->metrics_max_series, samples = a->metrics_max_samples;
+	if (json_only_keys(m, keys, "metrics", e) < 0 || json_field_str(m, "http", false, &s, e) < 0)
+		return -1;
+	if (s && strcmp(s, "none") && img_settings_check_http("field \"http\"", s, e) < 0)
+		return -1;
+	if (s && dup_str(&a->metrics_http, s, e) < 0)
+		return -1;
+	if (duration(m, "interval", NS_PER_S / 10, &a->metrics_interval, e) < 0 ||
+	    duration(m, "timeout", NS_PER_S / 100, &a->metrics_timeout, e) < 0)
+		return -1;
+	if (a->metrics_interval > 3600 * NS_PER_S)
+		return err_set(e, "field \"interval\": at most 1h");
+	v = json_get(m, "max_page");
+	if (v && v->type == JSON_STRING) {
+		if (rt_parse_size(v->str.s, &a->metrics_max_page, e) < 0)
+			return err_ctx(e, "field \"max_page\"");
+	} else if (uint_field(m, "max_page", 0, UINT64_MAX, &a->metrics_max_page, e) < 0) {
+		return -1;
+	}
+	if (a->metrics_max_page < 1024 || a->metrics_max_page > (64u << 20))
+		return err_set(e, "field \"max_page\": from 1K to 64M");
+	if (uint_field(m, "max_series", 1, RT_METRICS_SERIES_MAX, &series, e) < 0 ||
+	    uint_field(m, "max_samples", 2, RT_METRICS_SAMPLES_MAX, &samples, e) < 0)
+		return -1;
+	a->metrics_max_series = (unsigned)series;
+	a->metrics_max_samples = (unsigned)samples;
+	return 0;
+}
+
 /* Apply one settings object onto a (defaults first, then an app's). */
 static int apply_app(const struct json *o, struct rt_app_config *a, struct err *e)
 {
 	static const char *const keys[] = {"ports",     "address",  "env",  "handoff", "network",
 					   "memory_max", "pids_max", "nofile", "cpus",  "keep",
-					   "auto_revert", "health_deadline", "stop_grace", "log_max", "log_files", NULL};
+					   "auto_revert", "health_deadline", "stop_grace", "log_max", "log_files",
+					   "metrics", NULL};
 	const struct json *v;
 	const char *s = NULL;
 	if (json_only_keys(o, keys, "app settings", e) < 0)
@@ -293,6 +336,8 @@ static int apply_app(const struct json *o, struct rt_app_config *a, struct err *
 	if (duration(o, "health_deadline", NS_PER_S / 100, &a->health_deadline, e) < 0 ||
 	    duration(o, "stop_grace", 0, &a->stop_grace, e) < 0)
 		return -1;
+	if (json_field(o, "metrics", JSON_OBJECT, false, &v, e) < 0 || (v && apply_metrics(v, a, e) < 0))
+		return v ? err_ctx(e, "metrics") : -1;
 	return 0;
 }
 

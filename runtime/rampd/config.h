@@ -24,6 +24,9 @@
 #define RT_CONFIG_DEFAULT "/etc/ramp/rampd.json"
 #define RT_STATE_DIR_DEFAULT "/var/lib/ramp"
 #define RT_CONFIG_MAX (1u << 20)
+/* bounds of "metrics"."max_series" and "max_samples" */
+#define RT_METRICS_SERIES_MAX 1024
+#define RT_METRICS_SAMPLES_MAX 17280
 
 /* A container port ("8080/tcp") and the host addresses it is bound on. */
 struct rt_port_bind {
@@ -46,6 +49,12 @@ struct rt_app_config {
 	int64_t stop_grace;      /* ns between the stop signal and SIGKILL */
 	uint64_t log_max;        /* app.log is rotated beyond this many bytes */
 	unsigned log_files;      /* app.log and its rotated copies kept (1: app.log is emptied) */
+	/* "metrics": scraping the app's Prometheus endpoint (docs/OPERATIONS.md) */
+	char *metrics_http;        /* "PORT/PATH" over the image's labels, "none": no scraping, NULL: the image's */
+	int64_t metrics_interval;  /* ns between scrapes */
+	int64_t metrics_timeout;   /* ns a scrape may take */
+	uint64_t metrics_max_page; /* bytes of a page */
+	unsigned metrics_max_series, metrics_max_samples; /* kept per version of the app */
 };
 
 struct rt_registry_config {

@@ -27,6 +27,7 @@
 #include "runtime/rampd/applog.h"
 #include "runtime/gc.h"
 #include "runtime/rampd/metrics.h"
+#include "runtime/rampd/scrape.h"
 
 #define LOG_TAIL_BYTES (4u << 20) /* at most this much of a log is read for a tail */
 
@@ -379,6 +380,8 @@ int rt_daemon_run(struct rt_daemon *d, struct err *e)
 		return -1;
 	}
 	start_apps(d);
+	if (rt_scraper_start(d, &d->scraper, &ne) < 0)
+		log_err("%s: the apps' metrics are not scraped", ne.msg);
 
 	int64_t wd = rt_watchdog_interval_ms();
 	int64_t next_wd = wd ? clk_mono_ms() + wd : 0;
@@ -444,6 +447,8 @@ int rt_daemon_run(struct rt_daemon *d, struct err *e)
 	/* the API first, so that nothing changes the apps while they stop */
 	rt_api_stop(d->api);
 	d->api = NULL;
+	rt_scraper_stop(d->scraper);
+	d->scraper = NULL;
 	stop_apps(d, leave);
 	rt_applog_free(d->applog);
 	d->applog = NULL;
@@ -460,8 +465,7 @@ static struct rt_app *find_app(struct rt_daemon *d, const char *name)
 	return NULL;
 }
 
-/* The app locked (a->mu), or NULL with a 404 outcome. */
-static struct rt_app *lock_app(struct rt_daemon *d, const char *name, struct rt_outcome *o, struct err *e)
+struct rt_app *rt_daemon_lock_app(struct rt_daemon *d, const char *name, struct rt_outcome *o, struct err *e)
 {
 	pthread_mutex_lock(&d->mu);
 	struct rt_app *a = find_app(d, name);
@@ -528,7 +532,7 @@ void rt_daemon_list_apps(struct rt_daemon *d, struct jgen *g)
 struct rt_outcome rt_daemon_get_app(struct rt_daemon *d, const char *name, struct jgen *g, struct err *e)
 {
 	struct rt_outcome o = {200, NULL};
-	struct rt_app *a = lock_app(d, name, &o, e);
+	struct rt_app *a = rt_daemon_lock_app(d, name, &o, e);
 	if (!a)
 		return o;
 	rt_app_status_json(a, g);
@@ -579,7 +583,7 @@ struct rt_outcome rt_daemon_revert(struct rt_daemon *d, const char *name, const 
 				   struct jgen *g, struct err *e)
 {
 	struct rt_outcome o;
-	struct rt_app *a = lock_app(d, name, &o, e);
+	struct rt_app *a = rt_daemon_lock_app(d, name, &o, e);
 	if (!a)
 		return o;
 	o = rt_app_revert(a, r, e);
@@ -593,7 +597,7 @@ struct rt_outcome rt_daemon_delete(struct rt_daemon *d, const char *name, const 
 				   struct jgen *g, struct err *e)
 {
 	struct rt_outcome o;
-	struct rt_app *a = lock_app(d, name, &o, e);
+	struct rt_app *a = rt_daemon_lock_app(d, name, &o, e);
 	if (!a)
 		return o;
 	o = rt_app_delete(a, r, e);
@@ -636,7 +640,7 @@ struct rt_outcome rt_daemon_logs(struct rt_daemon *d, const char *name, unsigned
 				 struct err *e)
 {
 	struct rt_outcome o = {200, NULL};
-	struct rt_app *a = lock_app(d, name, &o, e);
+	struct rt_app *a = rt_daemon_lock_app(d, name, &o, e);
 	if (!a)
 		return o;
 	_cleanup_free_ char *cur = fs_join(a->dir, "run/app.log"), *prev = fs_join(a->dir, "run/app.log.1");

@@ -46,6 +46,7 @@
 
 struct rt_api;
 struct rt_applog;
+struct rt_scraper;
 
 struct rt_daemon_opts {
 	const char *config_path;
@@ -63,6 +64,7 @@ struct rt_daemon {
 	size_t n_apps;
 	struct rt_api *api;
 	struct rt_applog *applog; /* the apps' output into their logs (while running) */
+	struct rt_scraper *scraper; /* the apps' metrics (runtime/scrape.h), while running */
 	struct rt_store store;
 	/* imports and GC change the store's images: one at a time (reading an
 	   image that is there, as a switch does, needs no lock) */
@@ -117,6 +119,14 @@ struct rt_outcome rt_daemon_delete(struct rt_daemon *d, const char *name, const 
 struct rt_outcome rt_daemon_logs(struct rt_daemon *d, const char *name, unsigned tail, char **out, size_t *len,
 				 struct err *e);
 int rt_daemon_metrics(struct rt_daemon *d, char **out, size_t *len, struct err *e);
+/* An app's own metrics (daemon_metrics.c): set or drop the watch, read the samples after since (unix ms). */
+struct rt_outcome rt_daemon_watch(struct rt_daemon *d, const char *name, const char *body, size_t len,
+				  struct jgen *g, struct err *e);
+struct rt_outcome rt_daemon_unwatch(struct rt_daemon *d, const char *name, struct jgen *g, struct err *e);
+struct rt_outcome rt_daemon_app_metrics(struct rt_daemon *d, const char *name, int64_t since, struct jgen *g,
+					struct err *e);
+/* The app locked (a->mu), or NULL with a 404 outcome. */
+struct rt_app *rt_daemon_lock_app(struct rt_daemon *d, const char *name, struct rt_outcome *o, struct err *e);
 
 /* sd_notify without libsystemd: one datagram to $NOTIFY_SOCKET. 0 when sent
  * or when there is no socket (not under systemd). */

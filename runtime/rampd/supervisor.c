@@ -14,6 +14,7 @@
 #include "lib/clock.h"
 #include "lib/fs.h"
 #include "runtime/rampd/daemon.h"
+#include "runtime/rampd/samples.h"
 
 static const char *const phase_names[RT_PHASE_COUNT] = {
 	[RT_PHASE_PULLING] = API_PHASE_PULLING,     [RT_PHASE_UNPACKING] = API_PHASE_UNPACKING,
@@ -30,11 +31,12 @@ const char *rt_phase_name(enum rt_phase p)
 struct rt_app *rt_app_new(struct rt_daemon *d, const char *state_dir, const char *name, struct err *e)
 {
 	struct rt_app *a = calloc(1, sizeof *a);
-	if (!a || !(a->name = strdup(name)) || !(a->st.name = strdup(name)) ||
+	if (!a || !(a->name = strdup(name)) || !(a->st.name = strdup(name)) || !(a->samples = rt_samples_new()) ||
 	    asprintf(&a->dir, "%s/apps/%s", state_dir, name) < 0) {
 		if (a) {
 			free(a->name);
 			free(a->st.name);
+			rt_samples_free(a->samples);
 		}
 		free(a);
 		err_errno(e, ENOMEM, "app \"%s\"", name);
@@ -54,6 +56,7 @@ void rt_app_free(struct rt_app *a)
 	rt_app_state_free(&a->st);
 	free(a->name);
 	free(a->dir);
+	rt_samples_free(a->samples);
 	pthread_mutex_destroy(&a->mu);
 	free(a);
 }

@@ -22,6 +22,7 @@
 
 struct rt_daemon;
 struct rt_worker;
+struct rt_samples;
 
 enum rt_phase {
 	RT_PHASE_PULLING,
@@ -114,6 +115,7 @@ struct rt_app {
 	int pull_rc;
 	char pull_err[1024];
 	struct rt_worker *w; /* the thread's own */
+	struct rt_samples *samples; /* its metrics (runtime/samples.h), under their own lock */
 };
 
 /* A new app with an empty state (no thread yet); its files go under

@@ -41,6 +41,7 @@
 #include "runtime/rampd/daemon.h"
 #include "runtime/rampd/health.h"
 #include "runtime/launch.h"
+#include "runtime/rampd/scrape.h"
 #include "runtime/rampd/sockets.h"
 #include "runtime/store.h"
 
@@ -489,6 +490,7 @@ static int inst_start(struct rt_app *a, const struct img_digest *digest, struct 
 	in->started = clk_mono_ms();
 	in->starttime = proc_starttime(in->c.pid);
 	use_version(a, &v, in);
+	rt_scrape_follow(a, digest, &v.c, &v.ac, w->socks, v.idx, v.n_idx);
 	*out = in;
 	in = NULL;
 	rc = 0;
@@ -876,6 +878,7 @@ static void container_exited(struct rt_app *a, int64_t now)
 	pthread_mutex_unlock(&a->mu);
 	phase(a, w->failed ? RT_PHASE_FAILED : RT_PHASE_UNHEALTHY, "%s%s %s; restarting in %" PRId64 " ms",
 	      w->failed ? "not healthy in time: " : "", in->digest.s, how, b);
+	rt_scrape_unfollow(a);
 	inst_free(in);
 	w->cur = NULL;
 	write_runfile(a, NULL);
@@ -1189,6 +1192,8 @@ static void adopt_one(struct rt_app *a, const struct json *c, const struct img_d
 		}
 	}
 	use_version(a, &v, in);
+	if (is_current)
+		rt_scrape_follow(a, &dg, &v.c, &v.ac, w->socks, v.idx, v.n_idx);
 	version_free(&v);
 	if (is_current) {
 		w->cur = in;

@@ -50,6 +50,7 @@ sources() {
 	journal) echo orchestrator/journal.c ;;
 	term) echo lib/term.c ;;
 	applog) echo runtime/rampd/applog.c ;;
+	promtext) echo runtime/rampd/promtext.c ;;
 	esac
 }
 

@@ -51,11 +51,14 @@ static void test_full(void **state)
 		" \"registries\": {\"registry.example.com\": {\"mirrors\": [\"mirror.local:5000\"], \"cacert\": \"/etc/ca.pem\"},\n"
 		"                  \"127.0.0.1:5000\": {\"insecure\": true}},\n"
 		" \"log_level\": \"debug\", \"leave_running\": true, \"gc_interval\": \"30m\",\n"
-		" \"defaults\": {\"address\": \"127.0.0.1\", \"env\": {\"A\": \"1\", \"B\": \"2\"}, \"keep\": 5, \"stop_grace\": \"3s\"},\n"
+		" \"defaults\": {\"address\": \"127.0.0.1\", \"env\": {\"A\": \"1\", \"B\": \"2\"}, \"keep\": 5, \"stop_grace\": \"3s\",\n"
+		"              \"metrics\": {\"interval\": \"10s\", \"max_series\": 16}},\n"
 		" \"apps\": {\"web\": {\"ports\": {\"8080\": \"0.0.0.0:80\", \"53/udp\": [\"127.0.0.1:53\", \"[::1]:53\"]},\n"
 		"                     \"env\": {\"B\": \"3\"}, \"memory_max\": \"512M\", \"cpus\": 1.5, \"pids_max\": 100,\n"
 		"                     \"nofile\": 4096, \"handoff\": false, \"network\": \"private\", \"auto_revert\": true,\n"
-		"                     \"health_deadline\": \"90s\", \"log_max\": \"64K\", \"log_files\": 10}}}";
+		"                     \"health_deadline\": \"90s\", \"log_max\": \"64K\", \"log_files\": 10,\n"
+		"                     \"metrics\": {\"http\": \"9100/metrics\", \"timeout\": \"500ms\",\n"
+		"                     \"max_page\": \"1M\", \"max_samples\": 100}}}}";
 	struct rt_config c = {0};
 	struct rt_app_config a;
 	struct err e;
@@ -94,6 +97,13 @@ static void test_full(void **state)
 	assert_int_equal(a.stop_grace, 3000000000LL);
 	assert_int_equal(a.log_max, 64u << 10);
 	assert_int_equal(a.log_files, 10);
+	/* "metrics", field by field: the app's over the defaults' over the built-in ones */
+	assert_string_equal(a.metrics_http, "9100/metrics");
+	assert_int_equal(a.metrics_interval, 10000000000LL);
+	assert_int_equal(a.metrics_timeout, 500000000LL);
+	assert_int_equal(a.metrics_max_page, 1u << 20);
+	assert_int_equal(a.metrics_max_series, 16);
+	assert_int_equal(a.metrics_max_samples, 100);
 	rt_app_config_free(&a);
 
 	/* an app not in the file gets the defaults */
@@ -101,6 +111,10 @@ static void test_full(void **state)
 	assert_int_equal(a.n_ports, 0);
 	assert_int_equal(a.keep, 5);
 	assert_true(a.handoff);
+	assert_null(a.metrics_http); /* the image says */
+	assert_int_equal(a.metrics_timeout, 2000000000LL);
+	assert_int_equal(a.metrics_max_page, 4u << 20);
+	assert_int_equal(a.metrics_max_samples, 720);
 	rt_app_config_free(&a);
 	rt_config_free(&c);
 }
@@ -170,6 +184,21 @@ static void test_hostile(void **state)
 		"{\"apps\": {\"web\": {\"log_files\": \"2\"}}}",
 		"{\"apps\": {\"web\": {\"stop_grace\": \"9999999h\"}}}",
 		"{\"apps\": {\"web\": {\"image\": \"x\"}}}",
+		"{\"apps\": {\"web\": {\"metrics\": \"8080/metrics\"}}}",
+		"{\"apps\": {\"web\": {\"metrics\": {\"http\": \"metrics\"}}}}",
+		"{\"apps\": {\"web\": {\"metrics\": {\"http\": \"99999/metrics\"}}}}",
+		"{\"apps\": {\"web\": {\"metrics\": {\"http\": \"8080/a b\"}}}}",
+		"{\"apps\": {\"web\": {\"metrics\": {\"interval\": \"10ms\"}}}}",
+		"{\"apps\": {\"web\": {\"metrics\": {\"interval\": \"2h\"}}}}",
+		"{\"apps\": {\"web\": {\"metrics\": {\"timeout\": \"1ms\"}}}}",
+		"{\"apps\": {\"web\": {\"metrics\": {\"max_page\": \"100\"}}}}",
+		"{\"apps\": {\"web\": {\"metrics\": {\"max_page\": \"1G\"}}}}",
+		"{\"apps\": {\"web\": {\"metrics\": {\"max_series\": 0}}}}",
+		"{\"apps\": {\"web\": {\"metrics\": {\"max_series\": 1025}}}}",
+		"{\"apps\": {\"web\": {\"metrics\": {\"max_samples\": 1}}}}",
+		"{\"apps\": {\"web\": {\"metrics\": {\"max_samples\": 17281}}}}",
+		"{\"apps\": {\"web\": {\"metrics\": {\"scrape\": true}}}}",
+		"{\"defaults\": {\"metrics\": {\"max_series\": \"64\"}}}",
 		"{\"defaults\": {\"keep\": -3}}",
 		"{\"defaults\": []}",
 		"{} {}",

@@ -52,12 +52,52 @@ static void test_flags(void **state)
 		{"env", "=x"},         {"env", "noeq"},        {"workdir", "rel"},    {"user", ""},
 		{"stop-signal", "NOPE"}, {"stop-signal", "999"}, {"entrypoint", "[1]"}, {"entrypoint", "[\"a\""},
 		{"health-http", "8080"}, {"health-http", "x/y"}, {"health-http", "80/a b"}, {"health-retries", "0"},
-		{"health-interval", "0s"}, {"nonsense", "1"},
+		{"health-interval", "0s"}, {"nonsense", "1"}, {"metrics-http", "metrics"}, {"metrics-http", "0/metrics"},
+		{"metrics-http", "8080"}, {"metrics-http", "8080/a\tb"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
 		if (img_settings_set(&s, bad[i][0], bad[i][1], &e) == 0)
 			fail_msg("accepted %s=%s", bad[i][0], bad[i][1]);
 	img_settings_free(&s);
+}
+
+/* The metrics endpoint: a flag or a JSON field, stored as two labels. */
+static void test_metrics(void **state)
+{
+	(void)state;
+	struct img_settings s = {0};
+	struct img_config c = {0};
+	struct err e;
+	assert_int_equal(img_settings_set(&s, "metrics-http", "9090/metrics", &e), 0);
+	assert_int_equal(img_settings_apply(&s, &c, &e), 0);
+	assert_string_equal(img_kvs_get(&c.labels, "io.ramp.metrics.port"), "9090");
+	assert_string_equal(img_kvs_get(&c.labels, "io.ramp.metrics.path"), "/metrics");
+	assert_null(img_kvs_get(&c.labels, "io.ramp.health.type"));
+	img_settings_free(&s);
+	img_config_free(&c);
+	memset(&c, 0, sizeof c);
+	const char *j = "{\"metrics\":{\"port\":8080,\"path\":\"/internal/metrics\"}}";
+	assert_int_equal(img_settings_parse_json(&s, j, strlen(j), &e), 0);
+	assert_int_equal(img_settings_apply(&s, &c, &e), 0);
+	assert_string_equal(img_kvs_get(&c.labels, "io.ramp.metrics.port"), "8080");
+	assert_string_equal(img_kvs_get(&c.labels, "io.ramp.metrics.path"), "/internal/metrics");
+	img_settings_free(&s);
+	img_config_free(&c);
+	static const char *bad[] = {
+		"{\"metrics\":\"8080/metrics\"}",
+		"{\"metrics\":{\"port\":8080}}",
+		"{\"metrics\":{\"port\":0,\"path\":\"/m\"}}",
+		"{\"metrics\":{\"port\":8080,\"path\":\"m\"}}",
+		"{\"metrics\":{\"port\":8080,\"path\":\"/m\",\"interval\":\"5s\"}}",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		struct img_settings t = {0};
+		if (img_settings_parse_json(&t, bad[i], strlen(bad[i]), &e) == 0)
+			fail_msg("accepted settings %s", bad[i]);
+		img_settings_free(&t);
+	}
+	assert_int_equal(img_settings_set(&s, "metrics-http", "x/metrics", &e), -1);
+	assert_string_equal(e.msg, "metrics endpoint \"x/metrics\": expected PORT/PATH, for example 8080/metrics");
 }
 
 static void test_json(void **state)
@@ -101,6 +141,7 @@ int main(void)
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_metrics),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
