@@ -45,6 +45,7 @@ sources() {
 	rampd_config) echo runtime/rampd/config.c ;;
 	fleet) echo orchestrator/fleet.c ;;
 	journal) echo orchestrator/journal.c ;;
+	html) echo orchestrator/html.c orchestrator/html_events.c ;;
 	esac
 }
 
