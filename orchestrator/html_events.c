@@ -98,8 +98,9 @@ static int on_event(struct fill *p, const char *ev, const struct json *j, int64_
 	if (!strcmp(ev, "start")) {
 		m->started = t;
 		if (p->r->o.allow_untested &&
-		    orch_html_decide(m, t, true, "override", "no passing test record required (--allow-untested)", e) < 0)
-			return -1;
+		    (!(m->records = strdup("not required (--allow-untested)")) ||
+		     orch_html_decide(m, t, true, "override", "no passing test record required (--allow-untested)", e) < 0))
+			return err_errno(e, ENOMEM, "report");
 		if (p->r->takeover) {
 			snprintf(text, sizeof text, "takes over the unfinished rollout %s (--takeover)", p->r->takeover);
 			return orch_html_decide(m, t, true, "override", text, e);
