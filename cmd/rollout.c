@@ -686,6 +686,10 @@ int cmd_rollout(int argc, char **argv)
 		cmd_usage_error("rollout", "--bake must be shorter than --health-deadline");
 		goto out;
 	}
+	if (dry && html) {
+		cmd_usage_error("rollout", "--dry-run writes no report: no --html");
+		goto out;
+	}
 	if (dry) {
 		struct orch_rollout r;
 		if (orch_rollout_plan(&a, &r, &e) < 0) {

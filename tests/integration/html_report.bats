@@ -155,3 +155,23 @@ clean() {
 	[ "$(text fleet 'tr.fleet-host' | grep -c "${V3:0:19}")" -ge 3 ]
 	grep -q 'data-host="h7" data-health="unreachable"' "$T/fleet.html"
 }
+
+@test "html: usage errors write nothing" {
+	id=$(cat "$T/passed.id")
+	run --separate-stderr "$RAMP_BIN" rollout show "$id" --state-dir "$T/state" --json --html "$T/x.html"
+	[ "$status" -eq 2 ]
+	run --separate-stderr "$RAMP_BIN" rollout list --state-dir "$T/state" --html "$T/x.html"
+	[ "$status" -eq 2 ]
+	run --separate-stderr "$RAMP_BIN" rollout --app web --fleet "$FLEET" --image "$IMG@$V2" --dry-run --html "$T/x.html"
+	[ "$status" -eq 2 ]
+	run --separate-stderr "$RAMP_BIN" fleet status --fleet "$FLEET" --json --html "$T/x.html"
+	[ "$status" -eq 2 ]
+	run --separate-stderr "$RAMP_BIN" rollout show nosuch --state-dir "$T/state" --html "$T/x.html"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"no rollout nosuch"* ]]
+	# a page that cannot be written: the error names it
+	run --separate-stderr "$RAMP_BIN" rollout show "$id" --state-dir "$T/state" --html "$T/no/such/dir/x.html"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"$T/no/such/dir"* ]]
+	[ ! -e "$T/x.html" ]
+}
