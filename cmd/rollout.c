@@ -28,7 +28,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ramp rollout --app NAME --image REF --fleet FILE [OPTIONS]\n"
-		"       ramp rollout --resume ID | --abort ID [--state-dir DIR] [--json] [registry options]\n"
+		"       ramp rollout --resume ID | --abort ID [--state-dir DIR] [--json] [--html FILE] [registry options]\n"
 		"       ramp rollout list [--state-dir DIR] [--json]\n"
 		"       ramp rollout show ID [--state-dir DIR] [--json | --html FILE]\n"
 		"\n"

@@ -343,7 +343,10 @@ static void metric_chart(FILE *f, const struct orch_html_metric *mt, int64_t t0)
 	}
 	if (mt->decided > b)
 		b = mt->decided;
-	if (!(hi > lo)) {
+	if (!mt->n) {
+		lo = 0;
+		hi = 1;
+	} else if (!(hi > lo)) {
 		lo -= 1;
 		hi += 1;
 	}

@@ -285,7 +285,8 @@ static int live_append(struct orch_html_live *l, const char *s, size_t n)
 	return 0;
 }
 
-/* a resumed rollout: what happened before is in its journal */
+/* a resumed rollout: what happened before is in its journal (with this
+ * event already, when it was written at once: 1) */
 static int live_history(struct orch_html_live *l, const char *json, size_t len)
 {
 	struct err e;
@@ -295,8 +296,8 @@ static int live_history(struct orch_html_live *l, const char *json, size_t len)
 	const char *id = json_get_str(j, "rollout");
 	int rc = -1;
 	if (id && orch_state_dir(l->state_dir, &dir, &e) == 0 && (path = orch_journal_path(dir, id, &e)) &&
-	    fs_read_file(path, ORCH_JOURNAL_MAX_BYTES, &old, &n, &e) == 0)
-		rc = live_append(l, old, n);
+	    fs_read_file(path, ORCH_JOURNAL_MAX_BYTES, &old, &n, &e) == 0 && live_append(l, old, n) == 0)
+		rc = n > len && !memcmp(old + n - len - 1, json, len) && old[n - 1] == '\n';
 	json_free(j);
 	return rc;
 }
@@ -306,11 +307,12 @@ static void live_event(void *ctx, const char *json, size_t len, enum orch_level 
 	struct orch_html_live *l = ctx;
 	if (l->inner.event)
 		l->inner.event(l->inner.ctx, json, len, lvl, human);
-	if (l->len == 0 && !strstr(json, "\"event\":\"start\"") && live_history(l, json, len) < 0) {
+	int had = 0;
+	if (l->len == 0 && !strstr(json, "\"event\":\"start\"") && (had = live_history(l, json, len)) < 0) {
 		l->len = 0;
 		return;
 	}
-	if (live_append(l, json, len) < 0 || live_append(l, "\n", 1) < 0) {
+	if (!had && (live_append(l, json, len) < 0 || live_append(l, "\n", 1) < 0)) {
 		l->failed = true;
 		return;
 	}

@@ -88,8 +88,8 @@ same session, after a warm-up page. Load average when this started: $load. Comma
 
 The wall times follow the machine's load (the same rollout takes about 4 s on a quiet machine,
 see the rollout section). The CPU \`--html\` adds is the redrawing: each redraw reads all
-events so far (the 10,000-host start event alone is 1 MB), and per-host events are redrawn for
-at most every 500 ms, so a rollout slowed down by load is redrawn more often. Chromium's first
+events so far (the 10,000-host start event alone is 1 MB), and the page is redrawn for per-host
+events up to every 500 ms, so a rollout slowed down by load is redrawn more often. Chromium's first
 page in a fresh session took about 1 s in an earlier run whatever the page (its own warming
 up), hence the warm-up page before the timed ones.
 MD

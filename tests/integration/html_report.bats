@@ -1,10 +1,10 @@
 #!/usr/bin/env bats
 bats_require_minimum_version 1.5.0
 # html_report.bats: the HTML reports of real rollouts on a simulated fleet (one
-# that passed, one rolled back, one paused, one of 10,000 hosts) and of the
-# fleet, opened in headless Chromium (tests/lib/browser.py, through
-# chromedriver): no console errors, every wave, host (or wave summary) and
-# verdict in the DOM, hostile text shown as text, dark and print styles
+# that passed, one rolled back, one paused and then aborted, one of 10,000
+# hosts) and of the fleet, opened in headless Chromium (tests/lib/browser.py,
+# through chromedriver): no console errors, every wave, host (or wave summary)
+# and verdict in the DOM, hostile text shown as text, dark and print styles
 # applied; screenshots stay in the test's temp dir.
 
 load rollout_helpers
@@ -39,6 +39,10 @@ setup_file() {
 	rc=0
 	"$RAMP_BIN" fleet status --fleet "$FLEET" --request-timeout 300ms --html "$T/fleet.html" || rc=$?
 	[ "$rc" -eq 1 ]
+	# the paused rollout aborted, its page carrying on from the journal
+	behave "h7 ok"
+	"$RAMP_BIN" rollout --abort "$(cat "$T/paused.id")" --state-dir "$T/state" --html "$T/aborted.html" \
+		>/dev/null 2>"$T/aborted.err"
 	stop_fleet
 	# 10,000 hosts, summarised per wave
 	ulimit -n "$(ulimit -Hn)"
@@ -53,7 +57,7 @@ setup_file() {
 		--count 'tr.host' --count 'tr.fleet-host' --count 'svg title' --count 'svg[aria-label]' \
 		--text '#status' --text '#waves tr[id^=wave-]' --text '#decisions' --text '#hosts-summary' \
 		--text 'section.app h2' --text 'tr.fleet-host td:first-child' --text 'tr.fleet-host' \
-		"$T"/{passed,passed-show,rolled_back,rolled_back-show,paused,paused-show,fleet,big,bad}.html \
+		"$T"/{passed,passed-show,rolled_back,rolled_back-show,paused,paused-show,aborted,fleet,big,bad}.html \
 		>"$T/browser.json"
 }
 
@@ -129,6 +133,16 @@ clean() {
 		grep -q 'data-host="h4" data-state="failed"' "$T/dom/$p.html.dom"
 		[[ "$(text $p '#decisions')" == *paused* ]]
 	done
+}
+
+@test "html: the paused rollout aborted: the page goes on from the journal" {
+	clean aborted
+	[ "$(text aborted '#status')" = aborted ]
+	verdicts=$(grep -o 'data-verdict="[^"]*"' "$T/dom/aborted.html.dom" | cut -d\" -f2 | paste -sd" ")
+	[ "$verdicts" = "passed passed failed not started" ]
+	[ "$(grep -c 'data-state="reverted"' "$T/dom/aborted.html.dom")" = 7 ]
+	grep -q 'data-host="h8" data-state="pending"' "$T/dom/aborted.html.dom"
+	[[ "$(text aborted '#decisions')" == *paused*abort* ]]
 }
 
 @test "html: 10,000 hosts: summarised per wave, under 5 MB" {
