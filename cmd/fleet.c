@@ -14,16 +14,18 @@
 #include "orchestrator/fleet.h"
 #include "orchestrator/report.h"
 #include "orchestrator/rollout.h"
+#include "orchestrator/html.h"
 #include "orchestrator/status.h"
 
 static void status_usage(FILE *f)
 {
-	fprintf(f, "usage: ramp fleet status --fleet FILE [--app NAME] [--json] [--token-file FILE] [--cacert FILE]\n"
-		   "                         [--request-timeout D] [--max-parallel N]\n"
+	fprintf(f, "usage: ramp fleet status --fleet FILE [--app NAME] [--json | --html FILE] [--token-file FILE]\n"
+		   "                         [--cacert FILE] [--request-timeout D] [--max-parallel N]\n"
 		   "\n"
 		   "Ask every host of the fleet, in parallel, what it runs: host, app, version (digest),\n"
 		   "phase, health, since when, and the generation and rollout that put it there.\n"
-		   "Without --app every app of every host is listed.\n"
+		   "Without --app every app of every host is listed. --html writes a page instead: hosts by\n"
+		   "app, versions coloured, hosts that need attention first.\n"
 		   "\n"
 		   "Exit status: 0 every host answered, 1 some did not, 2 usage error.\n");
 }
@@ -46,7 +48,7 @@ static void revert_usage(FILE *f)
 		   "hosts disagree on their previous version), 3 some hosts could not be reverted (named).\n");
 }
 
-enum { O_FLEET = 256, O_APP, O_JSON, O_TOKEN, O_CACERT, O_TIMEOUT, O_PARALLEL, O_TO, O_REVDL };
+enum { O_FLEET = 256, O_APP, O_JSON, O_TOKEN, O_CACERT, O_TIMEOUT, O_PARALLEL, O_TO, O_REVDL, O_HTML };
 
 /* Options both verbs share; returns 1 when handled, -1 on a usage error, 0 when not ours. */
 static int common_opt(const char *verb, int c, struct orch_opts *o, const char **fleet, const char **app, bool *json)
@@ -97,6 +99,7 @@ static const struct option common[] = {
 	{"max-parallel", required_argument, NULL, O_PARALLEL},
 	{"to", required_argument, NULL, O_TO},
 	{"revert-deadline", required_argument, NULL, O_REVDL},
+	{"html", required_argument, NULL, O_HTML},
 	{"help", no_argument, NULL, 'h'},
 	{0},
 };
@@ -159,10 +162,22 @@ static void print_status_table(const struct orch_fleet *f, const struct orch_vie
 	}
 }
 
+struct page {
+	const struct orch_fleet *f;
+	const struct orch_view *rows;
+	size_t n;
+};
+
+static int render_page(FILE *f, const void *ctx)
+{
+	const struct page *p = ctx;
+	return orch_html_fleet(f, p->f, p->rows, p->n);
+}
+
 static int fleet_status(int argc, char **argv)
 {
 	struct orch_opts o;
-	const char *fleet = NULL, *app = NULL;
+	const char *fleet = NULL, *app = NULL, *html = NULL;
 	bool json = false;
 	int c, rc = EXIT_USAGE;
 	struct orch_fleet f = {0};
@@ -178,6 +193,10 @@ static int fleet_status(int argc, char **argv)
 			rc = EXIT_OK;
 			goto out;
 		}
+		if (c == O_HTML) {
+			html = optarg;
+			continue;
+		}
 		int r = c == O_TO || c == O_REVDL ? 0 : common_opt("fleet status", c, &o, &fleet, &app, &json);
 		if (r < 0)
 			goto out;
@@ -185,6 +204,10 @@ static int fleet_status(int argc, char **argv)
 			fprintf(stderr, "(see 'ramp fleet status --help')\n");
 			goto out;
 		}
+	}
+	if (json && html) {
+		cmd_usage_error("fleet status", "--json or --html, not both");
+		goto out;
 	}
 	if (optind != argc || !fleet) {
 		cmd_usage_error("fleet status", optind != argc ? "unexpected \"%s\"" : "--fleet is required",
@@ -200,7 +223,13 @@ static int fleet_status(int argc, char **argv)
 		rc = cmd_fail(&e);
 		goto out;
 	}
-	if (json)
+	if (html) {
+		struct page p = {&f, rows, n};
+		if (orch_html_write(html, render_page, &p, &e) < 0) {
+			rc = cmd_fail(&e);
+			goto out;
+		}
+	} else if (json)
 		print_status_json(&f, rows, n);
 	else
 		print_status_table(&f, rows, n);

@@ -18,7 +18,7 @@ _ramp_values() {
 	--net) words="host private" ;;
 	--on-failure) words="revert pause" ;;
 	--stop-signal) words="SIGTERM SIGINT SIGQUIT SIGHUP SIGUSR1 SIGUSR2 SIGKILL" ;;
-	-o | --output | --layout | --config | --fleet | --token-file | --cacert | --from | --state-dir | --store | \
+	-o | --output | --layout | --config | --fleet | --token-file | --cacert | --from | --state-dir | --store | --html | \
 		--socket | --sign-key | --trust)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0

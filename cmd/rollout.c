@@ -22,6 +22,7 @@
 #include "lib/json.h"
 #include "lib/log.h"
 #include "orchestrator/event.h"
+#include "orchestrator/html.h"
 #include "orchestrator/journal.h"
 #include "orchestrator/report.h"
 #include "orchestrator/rollout.h"
@@ -31,9 +32,9 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ramp rollout --app NAME --image REF --fleet FILE [OPTIONS]\n"
-		"       ramp rollout --resume ID | --abort ID [--state-dir DIR] [--json] [registry options]\n"
+		"       ramp rollout --resume ID | --abort ID [--state-dir DIR] [--json] [--html FILE] [registry options]\n"
 		"       ramp rollout list [--state-dir DIR] [--json]\n"
-		"       ramp rollout show ID [--state-dir DIR] [--json]\n"
+		"       ramp rollout show ID [--state-dir DIR] [--json | --html FILE]\n"
 		"\n"
 		"Deploy an image to a fleet in growing waves (1, 2, 4, ... hosts), each host healthy for the\n"
 		"bake time before the next wave; at the first bad signal every converted host is reverted.\n"
@@ -81,6 +82,8 @@ static void usage(FILE *f)
 		"  --state-dir DIR          journals and locks (default $XDG_STATE_HOME/ramp, else ./.ramp)\n"
 		"  --takeover               supersede an unfinished rollout of the same app and fleet\n"
 		"  --json                   events as JSON lines on stdout (docs/ROLLOUT.md)\n"
+		"  --html FILE              a report page (waves, hosts, decisions), rewritten after each\n"
+		"                           event; with show: the page of that rollout\n"
 		"\n"
 		"Durations: 30s, 500ms, 5m, 1h. Exit status: 0 done, 1 rolled back, 2 usage error or refused\n"
 		"before anything was deployed, 3 the fleet needs attention (revert incomplete, paused,\n"
@@ -289,7 +292,30 @@ static int list_rollouts(const char *state_dir, bool json)
 	return EXIT_OK;
 }
 
-static int show_rollout(const char *state_dir, const char *id, bool json)
+static int render_model(FILE *f, const void *m)
+{
+	return orch_html_rollout(f, m);
+}
+
+/* the page of a rollout, from its journal */
+static int show_html(const char *p, const char *status, const char *html)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	struct orch_html m;
+	struct err e;
+	if (fs_read_file(p, ORCH_JOURNAL_MAX_BYTES, &buf, &len, &e) < 0 || orch_html_from_events(buf, len, &m, &e) < 0)
+		return cmd_fail(&e);
+	snprintf(m.status, sizeof m.status, "%s", status);
+	int rc = orch_html_write(html, render_model, &m, &e);
+	orch_html_free(&m);
+	if (rc < 0)
+		return cmd_fail(&e);
+	log_info("wrote %s", html);
+	return EXIT_OK;
+}
+
+static int show_rollout(const char *state_dir, const char *id, bool json, const char *html)
 {
 	_cleanup_free_ char *dir = NULL, *p = NULL;
 	struct orch_rollout r;
@@ -305,6 +331,11 @@ static int show_rollout(const char *state_dir, const char *id, bool json)
 	const char *status = r.ended ? r.result : orch_lock_busy(dir, r.app, r.fleet) ? "running"
 						  : r.paused				    ? "paused"
 											    : "unfinished";
+	if (html) {
+		int rc = show_html(p, status, html);
+		orch_rollout_free(&r);
+		return rc;
+	}
 	if (json) {
 		struct jgen *g = jgen_new(true);
 		const char *line;
@@ -379,7 +410,7 @@ int cmd_rollout(int argc, char **argv)
 		O_APP = 256, O_IMAGE, O_FLEET, O_TOKEN, O_CACERT, O_GATE, O_UNTESTED, O_FIRST, O_FACTOR, O_STEPS,
 		O_SPREAD, O_PARALLEL, O_DRY, O_BAKE, O_DEADLINE, O_FINAL, O_CHECK, O_PROBE, O_MAXBAD, O_MAXUNR,
 		O_ONFAIL, O_POLL, O_TIMEOUT, O_UNREACH, O_REVDL, O_STATE, O_TAKEOVER, O_JSON, O_RESUME, O_ABORT,
-		O_REGCREDS, O_REGCA, O_REGINSECURE, O_TRUST,
+		O_HTML, O_REGCREDS, O_REGCA, O_REGINSECURE, O_TRUST,
 	};
 	static const struct option opts[] = {
 		{"app", required_argument, NULL, O_APP},
@@ -414,6 +445,7 @@ int cmd_rollout(int argc, char **argv)
 		{"state-dir", required_argument, NULL, O_STATE},
 		{"takeover", no_argument, NULL, O_TAKEOVER},
 		{"json", no_argument, NULL, O_JSON},
+		{"html", required_argument, NULL, O_HTML},
 		{"resume", required_argument, NULL, O_RESUME},
 		{"abort", required_argument, NULL, O_ABORT},
 		{"help", no_argument, NULL, 'h'},
@@ -422,7 +454,8 @@ int cmd_rollout(int argc, char **argv)
 	struct orch_new a = {0};
 	struct cmd_reg reg;
 	struct orch_step *steps = NULL;
-	const char *resume = NULL, *abort_id = NULL;
+	const char *resume = NULL, *abort_id = NULL, *html = NULL;
+	struct orch_html_live live = {0};
 	bool json = false, dry = false;
 	unsigned long long u;
 	struct err e;
@@ -592,6 +625,9 @@ int cmd_rollout(int argc, char **argv)
 		case O_JSON:
 			json = true;
 			break;
+		case O_HTML:
+			html = optarg;
+			break;
 		case O_RESUME:
 			resume = optarg;
 			break;
@@ -609,8 +645,8 @@ int cmd_rollout(int argc, char **argv)
 	}
 	const char *sub = optind < argc ? argv[optind] : NULL;
 	if (sub && !strcmp(sub, "list")) {
-		if (optind + 1 != argc) {
-			cmd_usage_error("rollout", "list takes no arguments");
+		if (optind + 1 != argc || html) {
+			cmd_usage_error("rollout", "list takes no arguments (and no --html)");
 			goto out;
 		}
 		rc = list_rollouts(a.state_dir, json);
@@ -621,7 +657,11 @@ int cmd_rollout(int argc, char **argv)
 			cmd_usage_error("rollout", "show takes one rollout id");
 			goto out;
 		}
-		rc = show_rollout(a.state_dir, argv[optind + 1], json);
+		if (json && html) {
+			cmd_usage_error("rollout", "show: --json or --html, not both");
+			goto out;
+		}
+		rc = show_rollout(a.state_dir, argv[optind + 1], json, html);
 		goto out;
 	}
 	if (sub) {
@@ -631,6 +671,8 @@ int cmd_rollout(int argc, char **argv)
 	struct orch_report rep;
 	struct orch_ui ui;
 	cmd_orch_report(json, &rep, &ui);
+	if (html && !dry)
+		orch_html_live(&live, html, a.state_dir, &ui);
 	if (resume || abort_id) {
 		if (resume && abort_id) {
 			cmd_usage_error("rollout", "--resume or --abort, not both");
@@ -665,6 +707,10 @@ int cmd_rollout(int argc, char **argv)
 		cmd_usage_error("rollout", "--bake must be shorter than --health-deadline");
 		goto out;
 	}
+	if (dry && html) {
+		cmd_usage_error("rollout", "--dry-run writes no report: no --html");
+		goto out;
+	}
 	if (dry) {
 		struct orch_rollout r;
 		if (orch_rollout_plan(&a, &r, &e) < 0) {
@@ -683,6 +729,7 @@ nomem:
 	log_err("out of memory");
 	rc = EXIT_FAIL;
 out:
+	orch_html_live_free(&live);
 	free(steps);
 	orch_opts_free(&a.o);
 	return rc;

@@ -51,6 +51,7 @@ sources() {
 	term) echo lib/term.c ;;
 	applog) echo runtime/rampd/applog.c ;;
 	promtext) echo runtime/rampd/promtext.c ;;
+	html) echo orchestrator/html.c orchestrator/html_events.c ;;
 	esac
 }
 

@@ -1,0 +1,222 @@
+/* test_html.c: the HTML reports (orchestrator/html): hostile text escaped
+ * everywhere it can appear, canary metric charts, the per-wave summary of a
+ * large fleet, and the model read from events (times, verdicts, decisions). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "orchestrator/html.h"
+
+#define HOSTILE "<script>alert('x')</script>\"&<img src=x onerror=y>\x01"
+
+static char *render(const struct orch_html *m, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+	assert_non_null(f);
+	assert_int_equal(orch_html_rollout(f, m), 0);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+static size_t count(const char *s, const char *what)
+{
+	size_t n = 0;
+	for (const char *p = s; (p = strstr(p, what)); p += strlen(what))
+		n++;
+	return n;
+}
+
+/* a rollout of n hosts in waves of `per` hosts, every host baked but `bad` */
+static void model(struct orch_html *m, size_t n, size_t per, size_t bad, const char *name)
+{
+	struct err e;
+	*m = (struct orch_html){.started = 1000, .ended = 9000};
+	m->id = strdup(name);
+	m->app = strdup(name);
+	m->image = strdup(name);
+	m->digest = strdup(name);
+	m->fleet = strdup(name);
+	m->failure = strdup(name);
+	m->started_by = strdup(name);
+	snprintf(m->status, sizeof m->status, "rolled_back");
+	m->n_waves = (n + per - 1) / per;
+	m->waves = calloc(m->n_waves, sizeof *m->waves);
+	for (size_t w = 0; w < m->n_waves; w++) {
+		m->waves[w] = (struct orch_html_wave){.first = w * per, .n = w * per + per > n ? n - w * per : per,
+						      .started = 1000 + (int64_t)w * 100, .healthy = 1050 + (int64_t)w * 100,
+						      .decided = 1090 + (int64_t)w * 100};
+		snprintf(m->waves[w].verdict, sizeof m->waves[w].verdict, "passed");
+	}
+	m->hosts = calloc(n, sizeof *m->hosts);
+	m->n_hosts = n;
+	for (size_t i = 0; i < n; i++) {
+		struct orch_html_host *h = &m->hosts[i];
+		char hn[80];
+		snprintf(hn, sizeof hn, "%s%zu", name, i);
+		h->name = strdup(hn);
+		h->wave = i / per;
+		h->state = i < bad ? ORCH_HS_FAILED : ORCH_HS_BAKED;
+		h->reason = i < bad ? strdup(name) : NULL;
+		h->changes = calloc(2, sizeof *h->changes);
+		h->changes[0] = (struct orch_html_change){1000 + (int64_t)h->wave * 100, ORCH_HS_DEPLOYING};
+		h->changes[1] = (struct orch_html_change){1050 + (int64_t)h->wave * 100, h->state};
+		h->n_changes = 2;
+	}
+	assert_int_equal(orch_html_decide(m, 1200, false, name, name, &e), 0);
+}
+
+static void test_hostile(void **state)
+{
+	(void)state;
+	struct orch_html m;
+	size_t len;
+	model(&m, 5, 2, 2, HOSTILE);
+	m.n_metrics = 1;
+	m.metrics = calloc(1, sizeof *m.metrics);
+	m.metrics[0] = (struct orch_html_metric){.name = strdup(HOSTILE), .decision = strdup(HOSTILE), .decided = 3000};
+	char *page = render(&m, &len);
+	assert_int_equal(strlen(page), len);
+	/* nothing of it is markup: no script, no element, no attribute, no control character */
+	assert_null(strstr(page, "<script"));
+	assert_null(strstr(page, "<img"));
+	assert_null(strstr(page, "\x01"));
+	assert_true(count(page, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&quot;&amp;&lt;img src=x onerror=y&gt;") >=
+		    10);
+	orch_html_free(&m);
+	free(page);
+}
+
+static void test_metric(void **state)
+{
+	(void)state;
+	struct orch_html m;
+	size_t len;
+	model(&m, 3, 1, 0, "h");
+	m.n_metrics = 1;
+	m.metrics = calloc(1, sizeof *m.metrics);
+	struct orch_html_metric *mt = &m.metrics[0];
+	*mt = (struct orch_html_metric){.name = strdup("error ratio"), .tolerance = 0.5, .n = 4, .decided = 5000,
+					.decision = strdup("fail")};
+	mt->t = calloc(4, sizeof *mt->t);
+	mt->converted = calloc(4, sizeof *mt->converted);
+	mt->baseline = calloc(4, sizeof *mt->baseline);
+	for (size_t k = 0; k < 4; k++) {
+		mt->t[k] = 1000 + (int64_t)k * 1000;
+		mt->baseline[k] = 1;
+		mt->converted[k] = 1 + (double)k;
+	}
+	char *page = render(&m, &len);
+	assert_non_null(strstr(page, "<section id=\"metrics\">"));
+	assert_non_null(strstr(page, "aria-label=\"metric error ratio\""));
+	assert_non_null(strstr(page, "error ratio: tolerance ±0.5; decision: fail +4.0s (4 points)"));
+	assert_int_equal(count(page, "<polyline class=\"conv\""), 1);
+	assert_int_equal(count(page, "<polyline class=\"base\""), 1);
+	assert_int_equal(count(page, "<path class=\"decision\""), 1);
+	orch_html_free(&m);
+	free(page);
+}
+
+/* 10,000 hosts: one row per wave, and only the hosts that did not end well */
+static void test_summary(void **state)
+{
+	(void)state;
+	struct orch_html m;
+	size_t len;
+	model(&m, 10000, 1000, 3, "host");
+	char *page = render(&m, &len);
+	assert_true(len < 100000);
+	assert_int_equal(count(page, "<tr id=\"wave-"), 10);
+	assert_int_equal(count(page, "<tr class=\"host"), 3);
+	assert_non_null(strstr(page, "3 hosts did not end well:"));
+	assert_non_null(strstr(page, "<td>997 baked, 3 failed</td>"));
+	orch_html_free(&m);
+	free(page);
+	/* at most ORCH_HTML_NAMED named */
+	model(&m, 10000, 1000, 5000, "host");
+	page = render(&m, &len);
+	assert_int_equal(count(page, "<tr class=\"host"), ORCH_HTML_NAMED);
+	assert_non_null(strstr(page, "… and 4800 more"));
+	assert_true(len < 5000000);
+	orch_html_free(&m);
+	free(page);
+}
+
+static const char *EVENTS =
+	"{\"time\":\"2026-12-01T10:00:00.000Z\",\"event\":\"start\",\"rollout\":\"r1\",\"app\":\"web\","
+	"\"image\":\"127.0.0.1:5000/web@sha256:2222222222222222222222222222222222222222222222222222222222222222\","
+	"\"digest\":\"sha256:2222222222222222222222222222222222222222222222222222222222222222\",\"fleet\":\"/f\","
+	"\"waves\":[1,1],\"hosts\":[{\"name\":\"a\",\"address\":\"127.0.0.1:1\",\"wave\":1},"
+	"{\"name\":\"b\",\"address\":\"127.0.0.1:2\",\"wave\":2}],\"options\":{\"bakeMs\":100,\"healthDeadlineMs\":1000,"
+	"\"finalBakeMs\":0,\"pollMs\":10,\"requestTimeoutMs\":100,\"unreachableAfterMs\":100,\"revertDeadlineMs\":100,"
+	"\"maxUnhealthy\":0,\"maxUnreachable\":0,\"maxParallel\":4,\"onFailure\":\"revert\",\"gates\":[],\"checks\":[],"
+	"\"probes\":[],\"allowUntested\":false}}\n"
+	"{\"time\":\"2026-12-01T10:00:01.000Z\",\"event\":\"precheck\",\"rollout\":\"r1\",\"ok\":true,\"generation\":3,"
+	"\"before\":[null,null]}\n"
+	"{\"time\":\"2026-12-01T10:00:02.000Z\",\"event\":\"wave\",\"rollout\":\"r1\",\"wave\":1,\"hosts\":[\"a\"]}\n"
+	"{\"time\":\"2026-12-01T10:00:03.000Z\",\"event\":\"host\",\"rollout\":\"r1\",\"host\":\"a\",\"wave\":1,"
+	"\"state\":\"healthy\"}\n"
+	"{\"time\":\"2026-12-01T10:00:04.000Z\",\"event\":\"host\",\"rollout\":\"r1\",\"host\":\"a\",\"wave\":1,"
+	"\"state\":\"baked\"}\n"
+	"{\"time\":\"2026-12-01T10:00:04.500Z\",\"event\":\"wave_passed\",\"rollout\":\"r1\",\"wave\":1,\"ms\":2500}\n"
+	"{\"time\":\"2026-12-01T10:00:05.000Z\",\"event\":\"wave\",\"rollout\":\"r1\",\"wave\":2,\"hosts\":[\"b\"]}\n"
+	"{\"time\":\"2026-12-01T10:00:06.000Z\",\"event\":\"host\",\"rollout\":\"r1\",\"host\":\"b\",\"wave\":2,"
+	"\"state\":\"failed\",\"message\":\"crashed <b>\"}\n"
+	"{\"time\":\"2026-12-01T10:00:06.100Z\",\"event\":\"failure\",\"rollout\":\"r1\",\"host\":\"b\",\"wave\":2,"
+	"\"reason\":\"crashed <b>\"}\n"
+	"{\"time\":\"2026-12-01T10:00:06.200Z\",\"event\":\"revert\",\"rollout\":\"r1\",\"hosts\":[\"a\",\"b\"],"
+	"\"reason\":\"b failed\"}\n";
+
+static void test_from_events(void **state)
+{
+	(void)state;
+	struct orch_html m;
+	struct err e;
+	assert_int_equal(orch_html_from_events(EVENTS, strlen(EVENTS), &m, &e), 0);
+	assert_string_equal(m.status, "running");
+	assert_int_equal(m.started, 1796119200000LL);
+	assert_int_equal(m.n_waves, 2);
+	assert_string_equal(m.waves[0].verdict, "passed");
+	assert_int_equal(m.waves[0].started - m.started, 2000);
+	assert_int_equal(m.waves[0].healthy - m.started, 3000);
+	assert_int_equal(m.waves[0].decided - m.started, 4500);
+	assert_string_equal(m.waves[1].verdict, "failed");
+	assert_int_equal(m.waves[1].healthy, -1);
+	assert_int_equal(m.waves[1].decided - m.started, 6100);
+	/* a: deploying, healthy, baked, reverting; b: deploying, failed, reverting */
+	assert_int_equal(m.hosts[0].n_changes, 4);
+	assert_int_equal(m.hosts[0].changes[3].state, ORCH_HS_REVERTING);
+	assert_int_equal(m.hosts[1].n_changes, 3);
+	assert_int_equal(m.hosts[1].changes[1].state, ORCH_HS_FAILED);
+	assert_string_equal(m.hosts[1].reason, "crashed <b>");
+	assert_string_equal(m.records, "a passing test record for every platform of the fleet");
+	assert_int_equal(m.n_decisions, 3); /* precheck, failure, revert */
+	assert_string_equal(m.decisions[1].what, "failure in wave 2");
+	assert_string_equal(m.decisions[1].text, "b: crashed <b>");
+	orch_html_free(&m);
+	/* checked as a journal is: an event out of order is refused, with its line */
+	const char *bad = strstr(EVENTS, "{\"time\":\"2026-12-01T10:00:05.000Z\"");
+	char *cut = strndup(EVENTS, (size_t)(strstr(EVENTS, "{\"time\":\"2026-12-01T10:00:02.000Z\"") - EVENTS));
+	char *odd = NULL;
+	assert_true(asprintf(&odd, "%s%s", cut, bad) > 0);
+	assert_int_equal(orch_html_from_events(odd, strlen(odd), &m, &e), -1);
+	assert_non_null(strstr(e.msg, "line 3"));
+	free(cut);
+	free(odd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_metric),
+		cmocka_unit_test(test_summary),
+		cmocka_unit_test(test_from_events),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
