@@ -24,7 +24,7 @@ static void usage(FILE *f)
 		   "  --layout DIR               write into an OCI layout directory\n"
 		   "  --platform OS/ARCH[/VARIANT]  the image to take from a multi-platform index\n"
 		   "                             (default: this host's)\n"
-		   "  --no-test-records          pull the image only\n" CMD_REG_HELP
+		   "  --no-test-records          pull the image only\n" CMD_LIMIT_HELP CMD_REG_HELP
 		   "  -h, --help                 this help\n");
 }
 
@@ -37,6 +37,7 @@ int cmd_pull(int argc, char **argv)
 		{"no-test-records", no_argument, NULL, OPT_NO_RECORDS},
 		{"help", no_argument, NULL, 'h'},
 		CMD_REG_LONGOPTS,
+		CMD_LIMIT_LONGOPT,
 		{NULL, 0, NULL, 0},
 	};
 	struct cmd_reg c;
@@ -46,6 +47,8 @@ int cmd_pull(int argc, char **argv)
 	struct err e;
 	int opt, rc;
 	cmd_reg_init(&c);
+	if ((rc = cmd_reg_limits_env(&c, "pull")))
+		return rc;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -89,6 +92,7 @@ int cmd_pull(int argc, char **argv)
 	struct cmd_progress *pr = cmd_progress_new(c.json);
 	po.progress = cmd_progress_event;
 	po.progress_ctx = pr;
+	po.limits = &c.limits;
 	struct img_registry *r = pr ? img_registry_open(ref.registry, &c.o, &e) : NULL;
 	struct img_pull_result res = {0};
 	rc = EXIT_FAIL;

@@ -24,7 +24,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: rampd-pull --store DIR --lock-fd N --dir DIR [--app NAME] [--mirror HOST]...\n"
 		   "                  [--insecure HOST]... [--cacert FILE] [--auth-file FILE] [--log-level N]\n"
-		   "                  [--records]\n"
+		   "                  [--records] [--limit KEY=VALUE]...\n"
 		   "                  --rampd-version V IMAGE@DIGEST\n\n"
 		   "rampd's pull helper: rampd starts it for each pull, holding the store's lock (docs/ARCHITECTURE.md).\n"
 		   "It pulls IMAGE (mirrors first) into DIR, tells rampd on stdout, waits for \"import\" on stdin,\n"
@@ -61,6 +61,8 @@ int main(int argc, char **argv)
 	int lock_fd = -1;
 	struct rt_host_pull p = {.app = "-", .mirrors = mirrors, .insecure = insecure, .before_import = say_downloaded, .imported = say_imported};
 	struct err e = {0};
+	struct img_limits limits;
+	img_limits_init(&limits);
 	log_init("rampd-pull");
 	if (!mirrors || !insecure) {
 		fprintf(stderr, "rampd-pull: out of memory\n");
@@ -103,6 +105,11 @@ int main(int argc, char **argv)
 			log_set_level((enum log_level)atoi(v));
 		} else if (!strcmp(a, "--rampd-version")) {
 			version = v;
+		} else if (!strcmp(a, "--limit")) {
+			if (img_limits_set(&limits, v, &e) < 0) {
+				fprintf(stderr, "rampd-pull: %s\n", e.msg);
+				return 2;
+			}
 		} else {
 			bad = 1;
 		}
@@ -124,6 +131,7 @@ int main(int argc, char **argv)
 		err_set(&e, "rampd-pull is version %s but rampd is %s: restart rampd after an upgrade", RAMP_VERSION,
 			version);
 	else if (rt_store_open_held(&s, root, lock_fd, &e) == 0) {
+		s.limits = limits;
 		rc = rt_host_pull(&s, &p, &bytes, &e);
 		rt_store_close(&s);
 	}

@@ -65,6 +65,7 @@ static void usage_run(FILE *f)
 		   "  --stop-timeout D   grace period after the stop signal (default 10s)\n"
 		   "  --allow-devices    do not mount the root nodev\n"
 		   "  --store DIR        where images are unpacked (default %s, or $RAMP_STORE)\n"
+		   CMD_LIMIT_HELP
 		   "\n"
 		   "IMAGE may also be a registry reference ([registry/]repo[:tag][@digest]): it is pulled\n"
 		   "into the store's pull cache (STORE/pulls) first. Registry options:\n"
@@ -89,7 +90,7 @@ static void usage_test(FILE *f)
 		   "                   passes (PASSED) or fails (FAILED), for `ramp rollout --trust` and rampd\n"
 		   "\n"
 		   "Options as for `ramp run` (--net, --env, --memory, --init, --hostname,\n"
-		   "--stop-timeout, --allow-devices, --store).\n");
+		   "--stop-timeout, --allow-devices, --store, --limit).\n");
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -162,6 +163,7 @@ static int run_image(struct run_opts *o, struct img_image *img, int *status, str
 
 	if (rt_store_open(&st, o->store, e) < 0)
 		return err_ctx(e, "store \"%s\"", o->store);
+	st.limits = o->reg.limits;
 	log_info("importing %s into %s", img->desc.digest.s, o->store);
 	if (rt_store_import(&st, img, &im, e) < 0)
 		goto out;
@@ -182,7 +184,7 @@ static int run_image(struct run_opts *o, struct img_image *img, int *status, str
 		if (fs_mkdir_p(upper, 0755, e) < 0 || fs_mkdir_p(work, 0700, e) < 0)
 			goto out;
 		l.spec.lower = (const char *const *)im.layer_dirs;
-		l.spec.n_lower = im.n_layers;
+		l.spec.n_lower = im.n_layer_dirs;
 		l.spec.upper = upper;
 		l.spec.work = work;
 		l.spec.volatile_upper = true;
@@ -296,7 +298,7 @@ static int open_image(struct run_opts *o, struct img_image *img, struct err *e)
 	}
 	o->reg.o.insecure = o->reg.insecure;
 	prog = cmd_progress_new(false);
-	struct img_pull_opts po = {.progress = cmd_progress_event, .progress_ctx = prog};
+	struct img_pull_opts po = {.limits = &o->reg.limits, .progress = cmd_progress_event, .progress_ctx = prog};
 	if (fs_mkdir_p(o->store, 0700, e) < 0 || !(r = img_registry_open(ref.registry, &o->reg.o, e)) ||
 	    img_pull_layout(r, &ref, &po, dir, &res, e) < 0)
 		goto out;
@@ -328,6 +330,7 @@ static int run_main(const char *verb, int argc, char **argv)
 		{"sign-key", required_argument, NULL, O_SIGN},
 		{"help", no_argument, NULL, 'h'},
 		CMD_REG_LONGOPTS,
+		CMD_LIMIT_LONGOPT,
 		{0},
 	};
 	bool is_test = !strcmp(verb, "test");
@@ -338,6 +341,8 @@ static int run_main(const char *verb, int argc, char **argv)
 	int c, rc = EXIT_USAGE;
 
 	cmd_reg_init(&o.reg);
+	if (cmd_reg_limits_env(&o.reg, verb))
+		goto out;
 	o.store = getenv("RAMP_STORE") && *getenv("RAMP_STORE") ? getenv("RAMP_STORE") : CLI_STORE_DEFAULT;
 	optind = 0;
 	/* options end at the image: what follows "--" is the command */

@@ -16,6 +16,16 @@ void cmd_reg_init(struct cmd_reg *c)
 {
 	*c = (struct cmd_reg){0};
 	img_registry_opts_init(&c->o);
+	img_limits_init(&c->limits);
+}
+
+int cmd_reg_limits_env(struct cmd_reg *c, const char *verb)
+{
+	const char *env = getenv("RAMP_LIMITS");
+	struct err e;
+	if (env && img_limits_set_list(&c->limits, env, &e) < 0)
+		return cmd_usage_error(verb, "RAMP_LIMITS: %s", e.msg);
+	return 0;
 }
 
 int cmd_reg_option(struct cmd_reg *c, const char *verb, int opt, const char *arg)
@@ -71,6 +81,12 @@ int cmd_reg_option(struct cmd_reg *c, const char *verb, int opt, const char *arg
 	case OPT_JSON:
 		c->json = true;
 		return 0;
+	case OPT_LIMIT: {
+		struct err e;
+		if (img_limits_set(&c->limits, arg, &e) < 0)
+			return cmd_usage_error(verb, "--limit: %s", e.msg);
+		return 0;
+	}
 	}
 	return EXIT_USAGE;
 }

@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 
+#include "image/limits.h"
 #include "image/registry.h"
 
 #define CMD_REG_MAX_INSECURE 32
@@ -20,6 +21,7 @@ enum {
 	OPT_RETRIES,
 	OPT_JOBS,
 	OPT_JSON,
+	OPT_LIMIT,
 	OPT_REG_LAST,
 };
 
@@ -45,14 +47,24 @@ enum {
 	CMD_REG_CONN_HELP "  --jobs N                   parallel blob transfers (4)\n"                                  \
 			  "  --json                     progress as JSON lines on stdout\n"
 
+/* --limit, for the verbs that pull or unpack images (pull, run, test) */
+#define CMD_LIMIT_LONGOPT {"limit", required_argument, NULL, OPT_LIMIT}
+#define CMD_LIMIT_HELP                                                                                                \
+	"  --limit KEY=VALUE          what one image may cost (repeatable; env RAMP_LIMITS=\"K=V,...\"):\n"          \
+	"                             layers=256, blob_size=8G (declared, compressed), image_size=16G\n"             \
+	"                             (unpacked), entries=500000, reserve=5%% (free space kept: N%% or SIZE)\n"
+
 struct cmd_reg {
 	struct img_registry_opts o;
+	struct img_limits limits; /* defaults, then RAMP_LIMITS, then --limit */
 	const char *insecure[CMD_REG_MAX_INSECURE + 1];
 	size_t n_insecure;
 	bool json;
 };
 
 void cmd_reg_init(struct cmd_reg *c);
+/* Apply RAMP_LIMITS (before the options); EXIT_USAGE when it is bad. */
+int cmd_reg_limits_env(struct cmd_reg *c, const char *verb);
 /* Handle a shared option; returns 0 when handled, EXIT_USAGE on a bad value. */
 int cmd_reg_option(struct cmd_reg *c, const char *verb, int opt, const char *arg);
 

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "image/record.h"
 #include "image/referrers.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
@@ -518,6 +519,14 @@ int img_pull(struct img_registry *r, const struct img_ref *ref, const struct img
 			goto out;
 		}
 	}
+	/* what the manifest declares is refused before a byte of it is downloaded */
+	struct img_limits def;
+	if (!o->limits)
+		img_limits_init(&def);
+	if (img_limits_check(o->limits ? o->limits : &def, &img.m, e) < 0) {
+		err_ctx(e, "image %s", res->manifest.digest.s);
+		goto out;
+	}
 	size_t cap = img.m.n_layers + 1;
 	if (!(blobs = calloc(cap, sizeof *blobs))) {
 		err_errno(e, ENOMEM, "pull");
@@ -548,6 +557,15 @@ int img_pull(struct img_registry *r, const struct img_ref *ref, const struct img
 				err_set(e, "referrer %s does not name %s as its subject", a->d.digest.s, res->manifest.digest.s);
 				img_index_free(&refs);
 				goto out;
+			}
+			for (size_t k = 0; k <= a->m.n_layers; k++) {
+				const struct img_descriptor *b = k < a->m.n_layers ? &a->m.layers[k] : &a->m.config;
+				if (b->size > IMG_RECORD_MAX) {
+					err_set(e, "referrer %s: blob %s is declared as %lld bytes, more than a test record's "
+						   "limit of %u", a->d.digest.s, b->digest.s, (long long)b->size, IMG_RECORD_MAX);
+					img_index_free(&refs);
+					goto out;
+				}
 			}
 			free(a->d.artifact_type);
 			a->d.artifact_type = strdup(a->m.artifact_type ? a->m.artifact_type : a->m.config.media_type);
@@ -713,6 +731,10 @@ int img_pull_layout(struct img_registry *r, const struct img_ref *ref, const str
 		img_layout_close(&l);
 		return -1;
 	}
+	struct img_limits def;
+	if (!o->limits)
+		img_limits_init(&def);
+	s.reserve = &(o->limits ? o->limits : &def)->reserve;
 	if (img_pull(r, ref, o, &s.base, res, e) < 0)
 		goto out;
 	if (update_index(&l, ref, res, e) < 0) {

@@ -19,6 +19,7 @@
 
 #include "image/digest.h"
 #include "image/layout.h"
+#include "image/limits.h"
 #include "image/oci.h"
 #include "image/reference.h"
 #include "image/registry.h"
@@ -56,12 +57,16 @@ struct img_blob_store {
 
 /* A store on a layout: partial blobs in ingest_dir/<hex>; verified ones wait
  * there until finish renames them into the layout (durable: each fsync'd
- * first, the directory once after), so no fsync holds up the transfers. */
+ * first, the directory once after), so no fsync holds up the transfers.
+ * With a reserve, its plan refuses a pull whose blobs would not fit beside it
+ * and every 8 MiB written is checked against it (ENOSPC). */
 struct img_layout_store {
 	struct img_blob_store base;
 	const struct img_layout *layout;
 	char *ingest;
 	bool durable;
+	const struct fs_reserve *reserve; /* NULL: none */
+	bool full;                        /* a write found the disk (or the reserve) full */
 	void **done; /* committed, not yet renamed */
 	size_t n_done;
 };
@@ -71,6 +76,7 @@ void img_layout_store_free(struct img_layout_store *s);
 
 struct img_pull_opts {
 	const struct img_platform *platform; /* from an index; NULL: this host's */
+	const struct img_limits *limits;     /* checked before any blob is downloaded; NULL: the defaults */
 	bool no_referrers;                   /* skip the test records */
 	img_progress_fn progress;
 	void *progress_ctx;

@@ -71,6 +71,7 @@ struct astore {
 	struct ablob *b; /* sorted by digest; NULL until planned */
 	size_t n;
 	uint64_t tail; /* where index.json's header goes */
+	const struct fs_reserve *reserve; /* free space left on the file system (NULL: none) */
 };
 
 static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
@@ -252,7 +253,7 @@ static int cmp_blob(const void *x, const void *y)
 static int as_plan(struct img_blob_store *base, const struct img_descriptor *const *ds, size_t n, struct err *e)
 {
 	struct astore *s = (struct astore *)base;
-	uint64_t pos = 0;
+	uint64_t pos = 0, kept = 0;
 	if (!(s->b = calloc(n ? n : 1, sizeof *s->b)))
 		return err_errno(e, ENOMEM, "archive");
 	for (size_t i = 0; i < n; i++) {
@@ -284,8 +285,11 @@ static int as_plan(struct img_blob_store *base, const struct img_descriptor *con
 		for (size_t k = 0; k < s->n_kept; k++)
 			if (img_digest_eq(&s->kept[k].digest, &b->digest) && s->kept[k].off == b->off)
 				b->have = b->flushed = s->kept[k].have < b->size ? s->kept[k].have : b->size;
+		kept += b->have;
 	}
 	s->tail = pos;
+	if (fs_reserve_check(s->reserve, s->fd, pos - kept, 0, e) < 0)
+		return err_ctx(e, "\"%s\" has no room for the archive, nothing was downloaded", s->dir);
 	return 0;
 }
 
@@ -325,6 +329,8 @@ static int as_write(void *wp, const void *buf, size_t len, struct err *e)
 		b->flushed = b->have;
 		if (s->resumable)
 			save_state(s); /* a pull killed from now on resumes from here */
+		if (fs_reserve_check(s->reserve, s->fd, 0, 0, e) < 0)
+			return err_ctx(e, "\"%s\" is full, the partial archive is removed", s->dir);
 	}
 	return 0;
 }
@@ -472,6 +478,7 @@ int img_pull_archive(struct img_registry *r, const struct img_ref *ref, const st
 		as_free(&s);
 		return -1;
 	}
+	s.reserve = o->limits ? &o->limits->reserve : NULL;
 	if (img_pull(r, ref, o, &s.base, res, e) < 0)
 		goto out;
 	if (img_pull_index_add(&x, ref, res, e) < 0 ||

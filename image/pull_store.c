@@ -7,11 +7,14 @@
  * is complete: then each is fsync'd, all are renamed to blobs/sha256/<hex> in
  * the order they were committed (blobs before the manifests naming them),
  * and the directory is fsync'd once. A pull that fails before leaves them in
- * ingest/, complete, for the next one to verify and take. */
+ * ingest/, complete, for the next one to verify and take; partial ones stay
+ * for a resume, except when the disk (or the reserve) is full: then they
+ * would keep it full. */
 #include "image/pull.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,16 +136,51 @@ static int ls_open(struct img_blob_store *base, const struct img_descriptor *d, 
 	return 0;
 }
 
+/* Everything the pull will write that is not there yet must fit beside the reserve. */
+static int ls_plan(struct img_blob_store *base, const struct img_descriptor *const *ds, size_t n, struct err *e)
+{
+	struct img_layout_store *s = (struct img_layout_store *)base;
+	uint64_t need = 0;
+	for (size_t i = 0; s->reserve && i < n; i++) {
+		bool again = false;
+		for (size_t k = 0; k < i && !again; k++)
+			again = img_digest_eq(&ds[k]->digest, &ds[i]->digest);
+		if (again || ds[i]->size < 0 || img_layout_has_blob(s->layout, &ds[i]->digest))
+			continue;
+		char p[PATH_MAX];
+		struct stat st;
+		snprintf(p, sizeof p, "%s/%s", s->ingest, img_digest_hex(&ds[i]->digest));
+		uint64_t have = stat(p, &st) == 0 && st.st_size <= ds[i]->size ? (uint64_t)st.st_size : 0;
+		need += (uint64_t)ds[i]->size - have;
+	}
+	if (!need)
+		return 0;
+	_cleanup_close_ int fd = open(s->layout->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, "open \"%s\"", s->layout->dir);
+	if (fs_reserve_check(s->reserve, fd, need, 0, e) < 0)
+		return err_ctx(e, "\"%s\" has no room for the pull, nothing was downloaded", s->layout->dir);
+	return 0;
+}
+
 static int ls_write(void *wp, const void *buf, size_t len, struct err *e)
 {
 	struct lw *w = wp;
-	if (fs_write_all(w->fd, buf, len, w->path, e) < 0)
+	if (fs_write_all(w->fd, buf, len, w->path, e) < 0) {
+		w->s->full |= e->errnum == ENOSPC || e->errnum == EDQUOT;
 		return -1;
+	}
 	w->written += len;
-	/* start writeback early so the fsync at the end does not wait for it all */
-	if (w->s->durable && w->written - w->flushed >= IMG_PULL_WRITEBACK_STEP) {
-		sync_file_range(w->fd, (off_t)w->flushed, (off_t)(w->written - w->flushed), SYNC_FILE_RANGE_WRITE);
+	/* start writeback early so the fsync at the end does not wait for it all;
+	   and see that the disk keeps its reserve */
+	if (w->written - w->flushed >= IMG_PULL_WRITEBACK_STEP) {
+		if (w->s->durable)
+			sync_file_range(w->fd, (off_t)w->flushed, (off_t)(w->written - w->flushed), SYNC_FILE_RANGE_WRITE);
 		w->flushed = w->written;
+		if (fs_reserve_check(w->s->reserve, w->fd, 0, 0, e) < 0) {
+			w->s->full = true;
+			return err_ctx(e, "\"%s\" is full, the partial download is removed", w->s->layout->dir);
+		}
 	}
 	return 0;
 }
@@ -230,12 +268,13 @@ out:
 static void ls_abort(void *wp, bool keep)
 {
 	struct lw *w = wp;
-	if (!keep || w->private_tmp || !w->written)
+	if (!keep || w->private_tmp || !w->written || w->s->full)
 		unlink(w->path);
 	lw_free(w);
 }
 
 static const struct img_blob_store_ops layout_ops = {
+	.plan = ls_plan,
 	.open = ls_open,
 	.write = ls_write,
 	.truncate = ls_truncate,

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "lib/cleanup.h"
@@ -373,4 +374,33 @@ bool fs_exists(const char *path)
 {
 	struct stat st;
 	return lstat(path, &st) == 0;
+}
+
+int fs_reserve_check(const struct fs_reserve *r, int fd, uint64_t need, uint64_t inodes, struct err *e)
+{
+	struct statvfs v;
+	if (!r || (!r->bytes && !r->pct))
+		return 0;
+	if (fstatvfs(fd, &v) < 0)
+		return err_sys(e, "statvfs");
+	uint64_t unit = v.f_frsize ? v.f_frsize : v.f_bsize;
+	uint64_t avail = (uint64_t)v.f_bavail * unit;
+	uint64_t keep = r->bytes ? r->bytes : (uint64_t)v.f_blocks * unit / 100 * r->pct;
+	char how[32] = "";
+	if (!r->bytes)
+		snprintf(how, sizeof how, "=%u%%", r->pct);
+	if (avail < keep || avail - keep < need)
+		return err_errno(e, ENOSPC,
+				 "%.1f MiB free, %.1f MiB more to write, and the reserve%s keeps %.1f MiB free "
+				 "(free some space or lower the reserve)",
+				 avail / 1048576.0, need / 1048576.0, how, keep / 1048576.0);
+	/* a file system without a fixed number of inodes reports none */
+	uint64_t ikeep = r->bytes || !v.f_files ? 0 : (uint64_t)v.f_files / 100 * r->pct;
+	if (v.f_files && ((uint64_t)v.f_favail < ikeep || (uint64_t)v.f_favail - ikeep < inodes))
+		return err_errno(e, ENOSPC,
+				 "%llu inodes free, %llu more to make, and the reserve%s keeps %llu free "
+				 "(free some or lower the reserve)",
+				 (unsigned long long)v.f_favail, (unsigned long long)inodes, how,
+				 (unsigned long long)ikeep);
+	return 0;
 }

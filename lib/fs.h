@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "lib/err.h"
@@ -74,5 +75,17 @@ char *fs_mkdtemp(const char *prefix, struct err *e);
 bool fs_exists(const char *path);
 /* "a" + "/" + "b", or NULL on allocation failure. */
 char *fs_join(const char *a, const char *b);
+
+/* Free space a writer leaves on a file system: `bytes`, or when that is 0,
+ * `pct` percent of its blocks and of its inodes (as an unprivileged user
+ * sees them free: the file system's own reserve for root is not counted). */
+struct fs_reserve {
+	uint64_t bytes;
+	unsigned pct;
+};
+/* Fails with errnum ENOSPC when `need` more bytes and `inodes` more files
+ * written on fd's file system would cut into the reserve (NULL: none);
+ * called before a write starts and again while it goes on. */
+int fs_reserve_check(const struct fs_reserve *r, int fd, uint64_t need, uint64_t inodes, struct err *e);
 
 #endif

@@ -3,6 +3,7 @@
 #include "runtime/container_root.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
 
 /* One page is the limit of mount(2) data. */
 #define MOUNT_DATA_MAX 4095
+/* digits of a layer's descriptor number counted for the options' length (the child checks the real one) */
+#define LAYER_FD_DIGITS 4
 
 /* Overlay options separate layers with ':' and options with ','; escaping them is
    not supported by every kernel, so such paths are refused. */
@@ -55,7 +58,7 @@ int rt_root_plan(const struct rt_spec *s, struct rt_root_plan *p, struct err *e)
 	if (!s->upper && !s->readonly_root)
 		return err_set(e, "overlay: a writable root needs upper and work dirs");
 	for (size_t i = 0; i < s->n_lower; i++)
-		if (check_dir("layer", s->lower[i], true, e) < 0)
+		if (check_dir("layer", s->lower[i], false, e) < 0)
 			return -1;
 	if (s->upper && (check_dir("upper dir", s->upper, true, e) < 0 || check_dir("work dir", s->work, true, e) < 0))
 		return -1;
@@ -64,26 +67,21 @@ int rt_root_plan(const struct rt_spec *s, struct rt_root_plan *p, struct err *e)
 		p->target = s->lower[0];
 		return 0;
 	}
-
-	/* lowerdir lists the top-most layer first, OCI lists the lowest first */
-	size_t len = strlen("lowerdir=") + 1;
-	for (size_t i = 0; i < s->n_lower; i++)
-		len += strlen(s->lower[i]) + 1;
-	if (s->upper)
-		len += strlen(",upperdir=") + strlen(s->upper) + strlen(",workdir=") + strlen(s->work) +
-		       strlen(",volatile");
-	if (len > MOUNT_DATA_MAX)
-		return err_set(e, "overlay: %zu layers need %zu bytes of mount options, more than the kernel's %d",
-			       s->n_lower, len, MOUNT_DATA_MAX);
-	char *o = malloc(len), *w = o;
-	if (!o)
+	/* "lowerdir=" and each layer's descriptor number (a few digits) and separator */
+	size_t len = strlen("lowerdir=") + s->n_lower * (LAYER_FD_DIGITS + 1);
+	if (s->upper && asprintf(&p->overlay_rest, ",upperdir=%s,workdir=%s%s", s->upper, s->work,
+				 s->volatile_upper ? ",volatile" : "") < 0) {
+		p->overlay_rest = NULL;
 		return err_errno(e, ENOMEM, "overlay options");
-	w += sprintf(w, "lowerdir=");
-	for (size_t i = s->n_lower; i-- > 0;)
-		w += sprintf(w, "%s%s", s->lower[i], i ? ":" : "");
-	if (s->upper)
-		sprintf(w, ",upperdir=%s,workdir=%s%s", s->upper, s->work, s->volatile_upper ? ",volatile" : "");
-	p->overlay_opts = o;
+	}
+	len += p->overlay_rest ? strlen(p->overlay_rest) : 0;
+	if (len > MOUNT_DATA_MAX)
+		return err_set(e, "overlay: %zu layers need about %zu bytes of mount options, more than the kernel's %d",
+			       s->n_lower, len, MOUNT_DATA_MAX);
+	if (!(p->overlay_opts = malloc(MOUNT_DATA_MAX + 1)) || !(p->lower_fds = calloc(s->n_lower, sizeof *p->lower_fds)))
+		return err_errno(e, ENOMEM, "overlay options");
+	p->lowers = s->lower;
+	p->n_lowers = s->n_lower;
 	if (s->upper && asprintf(&p->volatile_mark, "%s/work/incompat/volatile", s->work) < 0) {
 		p->volatile_mark = NULL;
 		return err_errno(e, ENOMEM, "overlay options");
@@ -97,9 +95,47 @@ int rt_root_plan(const struct rt_spec *s, struct rt_root_plan *p, struct err *e)
 void rt_root_plan_free(struct rt_root_plan *p)
 {
 	free(p->overlay_opts);
+	free(p->overlay_rest);
+	free(p->lower_fds);
 	free(p->volatile_mark);
-	p->overlay_opts = NULL;
-	p->volatile_mark = NULL;
+	memset(p, 0, sizeof *p);
+}
+
+/* Child side: append s to the options at *w, within the page. */
+static bool opts_put(char **w, const char *end, const char *s)
+{
+	size_t n = strlen(s);
+	if ((size_t)(end - *w) < n + 1)
+		return false;
+	memcpy(*w, s, n + 1);
+	*w += n;
+	return true;
+}
+
+/* Child side: open the layers and write "lowerdir=FD:FD:…" (top-most first)
+ * and the rest of the options; no allocation after the clone. */
+static int overlay_opts(const struct rt_root_plan *p, struct err *e)
+{
+	char *w = p->overlay_opts, *end = p->overlay_opts + MOUNT_DATA_MAX + 1;
+	bool ok = opts_put(&w, end, "lowerdir=");
+	for (size_t i = p->n_lowers; ok && i-- > 0;) {
+		char num[16], *d = num + sizeof num;
+		int fd = open(p->lowers[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return rt_cerr(e, errno, "open layer \"%s\"", p->lowers[i]);
+		p->lower_fds[i] = fd;
+		*--d = '\0';
+		if (i)
+			*--d = ':';
+		do
+			*--d = (char)('0' + fd % 10);
+		while ((fd /= 10));
+		ok = opts_put(&w, end, d);
+	}
+	if (!ok || (p->overlay_rest && !opts_put(&w, end, p->overlay_rest)))
+		return rt_cerr(e, 0, "overlay: %zu layers need more mount options than the kernel's %d bytes", p->n_lowers,
+			       MOUNT_DATA_MAX);
+	return 0;
 }
 
 static int do_mount(const char *src, const char *dst, const char *type, unsigned long flags, const char *data,
@@ -201,7 +237,15 @@ int rt_root_setup(const struct rt_root_plan *p, struct err *e)
 	unsigned long nodev = p->nodev ? MS_NODEV : 0;
 	if (p->overlay_opts) {
 		struct stat st;
-		if (do_mount("overlay", p->target, "overlay", nodev, p->overlay_opts, e) < 0) {
+		/* the options name the layers by descriptor, found from here */
+		if (overlay_opts(p, e) < 0)
+			return -1;
+		if (chdir("/proc/self/fd") < 0)
+			return rt_cerr(e, errno, "chdir /proc/self/fd (the layers are mounted from there)");
+		int r = do_mount("overlay", p->target, "overlay", nodev, p->overlay_opts, e);
+		for (size_t i = 0; i < p->n_lowers; i++)
+			close(p->lower_fds[i]);
+		if (r < 0) {
 			if (p->volatile_mark && lstat(p->volatile_mark, &st) == 0)
 				return rt_cerr(e, 0, "upper dir \"%s\" was used with volatile_upper before and "
 						     "overlayfs refuses it again: give a fresh upper and work dir",

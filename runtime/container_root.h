@@ -15,11 +15,20 @@
 #include "lib/err.h"
 #include "runtime/container.h"
 
-/* Everything the child needs, prepared by the parent. */
+/* Everything the child needs, prepared by the parent. The child opens the
+ * layers (O_PATH, in its own mount namespace, as overlayfs requires) and names
+ * them in the mount options by their descriptor numbers, relative to
+ * /proc/self/fd: a few bytes each, so that the one page of mount options
+ * holds as many layers as overlayfs stacks (500), where the layers' paths in
+ * the store would fill it at about 45. */
 struct rt_root_plan {
-	const char *target;  /* where the root is mounted before pivot_root */
-	char *overlay_opts;  /* overlay mount data, NULL for a bind mount of target */
-	char *volatile_mark; /* where overlayfs marks a work dir once used with "volatile" */
+	const char *target;    /* where the root is mounted before pivot_root */
+	char *overlay_opts;    /* overlay mount data (the child writes it), NULL for a bind mount of target */
+	char *overlay_rest;    /* what follows the lowerdir list: ",upperdir=…,workdir=…" */
+	const char *const *lowers; /* the layers' paths, lowest first */
+	int *lower_fds;        /* the child's descriptors of them */
+	size_t n_lowers;
+	char *volatile_mark;   /* where overlayfs marks a work dir once used with "volatile" */
 	bool readonly, nodev;
 };
 

@@ -63,11 +63,19 @@ static int skip_open(struct img_blob_store *bs, const struct img_descriptor *d, 
 	return k->ls.base.ops->open(&k->ls.base, d, h, have, present, w, e);
 }
 
-/* The layout store's other hooks, pointed at the layout store itself */
+/* The layout store's other hooks, pointed at the layout store itself; its
+ * plan (the free space check) leaves out the layers the store has */
 static int skip_plan(struct img_blob_store *bs, const struct img_descriptor *const *ds, size_t n, struct err *e)
 {
 	struct skip_store *k = (struct skip_store *)bs;
-	return k->ls.base.ops->plan(&k->ls.base, ds, n, e);
+	_cleanup_free_ const struct img_descriptor **want = calloc(n + 1, sizeof *want);
+	size_t m = 0;
+	if (!want)
+		return err_errno(e, ENOMEM, "pull");
+	for (size_t i = 0; i < n; i++)
+		if (!img_media_is_layer(ds[i]->media_type, NULL) || !rt_store_has_blob(k->host, &ds[i]->digest))
+			want[m++] = ds[i];
+	return k->ls.base.ops->plan(&k->ls.base, want, m, e);
 }
 
 static int skip_finish(struct img_blob_store *bs, struct err *e)
@@ -78,10 +86,11 @@ static int skip_finish(struct img_blob_store *bs, struct err *e)
 
 /* Pull from one registry (a mirror or the origin) into the layout. */
 static int pull_from(const char *host, const struct img_ref *ref, const struct rt_host_pull *p,
-		     struct img_blob_store *bs, struct img_pull_result *out, uint64_t *bytes, struct err *e)
+		     const struct img_limits *limits, struct img_blob_store *bs, struct img_pull_result *out, uint64_t *bytes,
+		     struct err *e)
 {
 	struct img_registry_opts o;
-	struct img_pull_opts po = {.progress = on_progress, .progress_ctx = bytes};
+	struct img_pull_opts po = {.limits = limits, .progress = on_progress, .progress_ctx = bytes};
 	struct img_pull_result res = {0};
 	img_registry_opts_init(&o);
 	o.insecure = p->insecure;
@@ -108,8 +117,8 @@ static int pull_from(const char *host, const struct img_ref *ref, const struct r
 
 /* Mirrors first, then the registry; the error names the last failure and,
  * when there are mirrors, what the last mirror said. */
-static int download(const struct img_ref *ref, const struct rt_host_pull *p, struct img_blob_store *bs,
-		    struct img_pull_result *res, uint64_t *bytes, struct err *e)
+static int download(const struct img_ref *ref, const struct rt_host_pull *p, const struct img_limits *limits,
+		    struct img_blob_store *bs, struct img_pull_result *res, uint64_t *bytes, struct err *e)
 {
 	struct err me = {0};
 	size_t n = 0;
@@ -118,7 +127,7 @@ static int download(const struct img_ref *ref, const struct rt_host_pull *p, str
 	for (size_t i = 0; i <= n; i++) {
 		const char *host = i < n ? p->mirrors[i] : ref->registry;
 		log_info("app %s: pulling %s from %s", p->app, ref->digest.s, host);
-		if (pull_from(host, ref, p, bs, res, bytes, e) == 0)
+		if (pull_from(host, ref, p, limits, bs, res, bytes, e) == 0)
 			return 0;
 		if (i < n) {
 			log_warn("app %s: mirror %s: %s", p->app, host, e->msg);
@@ -127,8 +136,10 @@ static int download(const struct img_ref *ref, const struct rt_host_pull *p, str
 	}
 	if (n) {
 		char last[sizeof e->msg];
+		int errnum = e->errnum; /* a full disk stays one */
 		memcpy(last, e->msg, sizeof last);
 		err_set(e, "%.1200s (the mirrors failed first; the last said: %.500s)", last, me.msg);
+		e->errnum = errnum;
 	}
 	return -1;
 }
@@ -152,13 +163,14 @@ int rt_host_pull(struct rt_store *store, const struct rt_host_pull *p, uint64_t 
 		err_ctx(e, "pull %s", p->image);
 		goto out;
 	}
+	ss.ls.reserve = &store->limits.reserve;
 	ss.ops = *ss.ls.base.ops;
 	ss.ops.open = skip_open;
-	ss.ops.plan = ss.ls.base.ops->plan ? skip_plan : NULL;
+	ss.ops.plan = skip_plan;
 	ss.ops.finish = ss.ls.base.ops->finish ? skip_finish : NULL;
 	ss.base.ops = &ss.ops;
 	*bytes = 0;
-	if (download(&ref, p, &ss.base, &res, bytes, e) < 0) {
+	if (download(&ref, p, &store->limits, &ss.base, &res, bytes, e) < 0) {
 		err_ctx(e, "pull %s", p->image);
 		goto out;
 	}

@@ -139,8 +139,14 @@ static int write_meta(int dfd, const struct img_digest *chain, const struct img_
 	return rc;
 }
 
+/* What the image's limits leave for its next layer: the layers below
+ * (unpacked now or before, for this image or another) count against them. */
+struct budget {
+	uint64_t bytes, entries;
+};
+
 static void layer_opts(const struct rt_store *s, const struct img_descriptor *d, const struct img_digest *diff_id,
-		       enum rt_unpack_mode mode, struct rt_unpack_opts *o)
+		       enum rt_unpack_mode mode, const struct budget *used, struct rt_unpack_opts *o)
 {
 	const char *comp = "";
 	rt_unpack_opts_init(o);
@@ -150,8 +156,23 @@ static void layer_opts(const struct rt_store *s, const struct img_descriptor *d,
 	o->digest = &d->digest;
 	o->size = d->size;
 	o->diff_id = diff_id;
-	o->max_bytes = s->max_layer_bytes;
-	o->max_entries = s->max_layer_entries;
+	o->max_bytes = s->limits.image_size - used->bytes;
+	o->max_entries = s->limits.entries - used->entries;
+	o->reserve = &s->limits.reserve;
+}
+
+/* Add a layer's size to what the image has used; refuse it over a limit. */
+static int spend(const struct rt_store *s, struct budget *used, uint64_t bytes, uint64_t entries, struct err *e)
+{
+	if (bytes > s->limits.image_size - used->bytes)
+		return err_set(e, "the image's layers expand to more than the limit of %llu bytes "
+				  "(limit image_size=SIZE raises it)", (unsigned long long)s->limits.image_size);
+	if (entries > s->limits.entries - used->entries)
+		return err_set(e, "the image's layers have more than the limit of %llu entries (limit entries=N raises it)",
+			       (unsigned long long)s->limits.entries);
+	used->bytes += bytes;
+	used->entries += entries;
+	return 0;
 }
 
 static int open_store_blob(struct rt_store *s, const struct img_digest *d, int *fd, struct err *e)
@@ -163,11 +184,14 @@ static int open_store_blob(struct rt_store *s, const struct img_digest *d, int *
 /* Unpack into layers/.tmp-<chain>-XXXXXX/fs, describe it in layer.json, sync,
  * and rename the whole directory to layers/<chain>: it appears complete or
  * not at all. */
-static int unpack_layer(struct rt_store *s, const struct img_descriptor *d, const struct img_digest *diff_id,
-			const struct img_digest *chains, size_t i, struct err *e)
+static int unpack_layer(struct rt_store *s, const struct img_image *img, const struct img_digest *chains, size_t i,
+			struct budget *used, struct err *e)
 {
+	const struct img_descriptor *d = &img->manifest.layers[i];
 	const struct img_digest *chain = &chains[i];
+	size_t n = img->manifest.n_layers;
 	_cleanup_free_ int *lowers = calloc(i + 1, sizeof *lowers);
+	_cleanup_free_ struct img_digest *digests = calloc(n + 1, sizeof *digests);
 	size_t n_lowers = 0;
 	int rc = -1;
 	_cleanup_free_ char *tmp = rt_store_path(s, "layers/.tmp-%s-XXXXXX", img_digest_hex(chain));
@@ -177,7 +201,7 @@ static int unpack_layer(struct rt_store *s, const struct img_descriptor *d, cons
 	struct rt_unpack_opts o;
 	struct rt_unpack_result r;
 	struct err ignored;
-	if (!tmp || !dst || !layers)
+	if (!tmp || !dst || !layers || !lowers || !digests)
 		return err_errno(e, ENOMEM, "layer");
 	if (!mkdtemp(tmp))
 		return err_sys(e, "create a directory in \"%s\"", layers);
@@ -186,26 +210,37 @@ static int unpack_layer(struct rt_store *s, const struct img_descriptor *d, cons
 		err_sys(e, "prepare \"%s\"", tmp);
 		goto fail;
 	}
-	if (!lowers) {
-		err_errno(e, ENOMEM, "layer");
-		goto fail;
-	}
-	/* the layers below, top-most first: implied directories take their attributes */
-	for (size_t k = i; k-- > 0; n_lowers++) {
+	/* the layers below that are mounted, top-most first: implied directories
+	   take their attributes (a layer repeated higher up is not among them:
+	   its repetition, above this one, gives the image's tree its entries) */
+	for (size_t k = 0; k < n; k++)
+		digests[k] = img->manifest.layers[k].digest;
+	for (size_t k = i; k-- > 0;) {
 		char rel[96];
+		if (rt_layer_shadowed(digests, img->config.diff_ids, n, k))
+			continue;
 		snprintf(rel, sizeof rel, "layers/%s/fs", img_digest_hex(&chains[k]));
 		if ((lowers[n_lowers] = openat(s->fd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 			err_sys(e, "open layer \"%s/%s\"", s->root, rel);
 			goto fail;
 		}
+		n_lowers++;
 	}
 	if (open_store_blob(s, &d->digest, &bfd, e) < 0)
 		goto fail;
-	layer_opts(s, d, diff_id, RT_UNPACK_OVERLAY, &o);
+	layer_opts(s, d, &img->config.diff_ids[i], RT_UNPACK_OVERLAY, used, &o);
 	o.lowers = lowers;
 	o.n_lowers = n_lowers;
 	o.writeback = s->sync;
-	if (rt_unpack(bfd, fsfd, &o, &r, e) < 0 || write_meta(tfd, chain, d, &r, e) < 0)
+	if (rt_unpack(bfd, fsfd, &o, &r, e) < 0) {
+		if (r.over_limit)
+			err_ctx(e, "over the image's limits (image_size=%llu, entries=%llu for all its layers leave this one "
+				   "%llu bytes, %llu entries; limit image_size=SIZE or entries=N raises them)",
+				(unsigned long long)s->limits.image_size, (unsigned long long)s->limits.entries,
+				(unsigned long long)o.max_bytes, (unsigned long long)o.max_entries);
+		goto fail;
+	}
+	if (spend(s, used, r.tar_size, r.entries, e) < 0 || write_meta(tfd, chain, d, &r, e) < 0)
 		goto fail;
 	if (s->sync && syncfs(tfd) < 0) {
 		err_sys(e, "sync \"%s\"", tmp);
@@ -223,7 +258,7 @@ static int unpack_layer(struct rt_store *s, const struct img_descriptor *d, cons
 fail:
 	if (fs_rm_rf(tmp, &ignored) < 0)
 		log_warn("%s", ignored.msg);
-	err_ctx(e, "layer %s", d->digest.s);
+	err_ctx(e, "layer %zu/%zu %s", i + 1, n, d->digest.s);
 out:
 	for (size_t k = 0; k < n_lowers; k++)
 		close(lowers[k]);
@@ -270,12 +305,113 @@ static int write_record(struct rt_store *s, const struct img_image *img, const s
 
 /* ---- import ---- */
 
+/* What an import added to the store, taken back when it fails: the layers and
+ * blobs that were not there before it (no other image can use them: imports
+ * are one at a time and an image record names only what is present). */
+struct added {
+	struct img_digest *v; /* hex names under layers/ or blobs/sha256/ */
+	size_t n;
+};
+
+static int added_push(struct added *a, const struct img_digest *d, struct err *e)
+{
+	struct img_digest *nv = realloc(a->v, (a->n + 1) * sizeof *nv);
+	if (!nv)
+		return err_errno(e, ENOMEM, "import");
+	a->v = nv;
+	a->v[a->n++] = *d;
+	return 0;
+}
+
+static bool not_added(struct rt_store *s, int dfd, const char *name, void *ctx)
+{
+	const struct added *a = ctx;
+	(void)s;
+	(void)dfd;
+	for (size_t i = 0; i < a->n; i++)
+		if (!strcmp(img_digest_hex(&a->v[i]), name))
+			return false;
+	return true;
+}
+
+static void take_back(struct rt_store *s, struct added *layers, struct added *blobs)
+{
+	struct err e;
+	size_t nl = 0, nb = 0;
+	if ((layers->n && rt_store_sweep(s, "layers", not_added, layers, &nl, &e) < 0) ||
+	    (blobs->n && rt_store_sweep(s, "blobs/sha256", not_added, blobs, &nb, &e) < 0))
+		log_warn("store \"%s\": %s", s->root, e.msg);
+	else if (nl + nb)
+		log_info("store \"%s\": the failed import's %zu layers and %zu blobs are removed", s->root, nl, nb);
+}
+
+/* Refuse before any work what the manifest already says is too much: the
+ * limits, and the free space the layers to unpack need at least (their
+ * compressed size). */
+static int precheck(struct rt_store *s, const struct img_image *img, const struct img_digest *chains, struct err *e)
+{
+	const struct img_manifest *m = &img->manifest;
+	_cleanup_free_ struct img_digest *digests = calloc(m->n_layers + 1, sizeof *digests);
+	uint64_t need = 0;
+	if (!digests)
+		return err_errno(e, ENOMEM, "import");
+	if (img_limits_check(&s->limits, m, e) < 0)
+		return -1;
+	for (size_t i = 0; i < m->n_layers; i++) {
+		digests[i] = m->layers[i].digest;
+		if (!img_media_is_layer(m->layers[i].media_type, NULL))
+			return err_set(e, "layer %zu has unknown media type \"%.100s\"", i + 1, m->layers[i].media_type);
+	}
+	for (size_t i = 0; i < m->n_layers; i++)
+		if (!rt_layer_shadowed(digests, img->config.diff_ids, m->n_layers, i) && !rt_store_layer_present(s, &chains[i]))
+			need += (uint64_t)m->layers[i].size;
+	if (fs_reserve_check(&s->limits.reserve, s->fd, need, 0, e) < 0)
+		return err_ctx(e, "store \"%s\" has no room for its layers, nothing was unpacked", s->root);
+	return 0;
+}
+
+static int import_layers(struct rt_store *s, const struct img_image *img, const struct img_digest *chains,
+			 struct added *layers, struct added *blobs, struct err *e)
+{
+	const struct img_manifest *m = &img->manifest;
+	size_t n = m->n_layers;
+	_cleanup_free_ struct img_digest *digests = calloc(n + 1, sizeof *digests);
+	struct budget used = {0};
+	if (!digests)
+		return err_errno(e, ENOMEM, "import");
+	for (size_t i = 0; i < n; i++)
+		digests[i] = m->layers[i].digest;
+	for (size_t i = 0; i < n; i++) {
+		const struct img_descriptor *d = &m->layers[i];
+		struct rt_layer_meta meta;
+		if (rt_layer_shadowed(digests, img->config.diff_ids, n, i))
+			continue; /* the same layer higher up is the one unpacked */
+		if (!rt_store_has_blob(s, &d->digest) &&
+		    (import_blob(s, &img->layout, d, e) < 0 || added_push(blobs, &d->digest, e) < 0))
+			return -1;
+		if (rt_store_layer_present(s, &chains[i])) {
+			/* unpacked before (for another image): it counts all the same */
+			if (rt_store_layer_meta(s, &chains[i], &meta, e) < 0 || spend(s, &used, meta.size, meta.entries, e) < 0)
+				return err_ctx(e, "layer %zu/%zu %s", i + 1, n, d->digest.s);
+			continue;
+		}
+		log_info("unpacking layer %zu/%zu %s", i + 1, n, d->digest.s);
+		if (unpack_layer(s, img, chains, i, &used, e) < 0)
+			return -1;
+		if (added_push(layers, &chains[i], e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int rt_store_import(struct rt_store *s, const struct img_image *img, struct rt_store_image *out, struct err *e)
 {
 	const struct img_manifest *m = &img->manifest;
 	size_t n = m->n_layers;
 	struct rt_store_image have = {0};
+	struct added layers = {0}, blobs = {0};
 	struct err ignored;
+	int rc = -1;
 	/* already imported: a record is written only once all its layers are there */
 	if (rt_store_image_get(s, &img->desc.digest, &have, &ignored) == 0) {
 		if (out)
@@ -290,30 +426,32 @@ int rt_store_import(struct rt_store *s, const struct img_image *img, struct rt_s
 	if (!chains)
 		return err_errno(e, ENOMEM, "import");
 	rt_chain_ids(img->config.diff_ids, n, chains);
-	for (size_t i = 0; i < n; i++) {
-		const struct img_descriptor *d = &m->layers[i];
-		if (!img_media_is_layer(d->media_type, NULL))
-			return err_set(e, "image %s: layer %zu has unknown media type \"%.100s\"", img->desc.digest.s, i,
-				       d->media_type);
-		if (import_blob(s, &img->layout, d, e) < 0)
-			return err_ctx(e, "import image %s", img->desc.digest.s);
-		if (rt_store_layer_present(s, &chains[i]))
-			continue;
-		log_info("unpacking layer %zu/%zu %s", i + 1, n, d->digest.s);
-		if (unpack_layer(s, d, &img->config.diff_ids[i], chains, i, e) < 0)
-			return err_ctx(e, "import image %s", img->desc.digest.s);
+	if (precheck(s, img, chains, e) < 0 || import_layers(s, img, chains, &layers, &blobs, e) < 0)
+		goto out;
+	for (int k = 0; k < 2; k++) {
+		const struct img_digest *d = k ? &img->desc.digest : &m->config.digest;
+		if (!rt_store_has_blob(s, d) &&
+		    (rt_store_put_blob(s, d, k ? img->manifest_raw : img->config_raw, k ? img->manifest_len : img->config_len,
+				       e) < 0 ||
+		     added_push(&blobs, d, e) < 0))
+			goto out;
 	}
-	if (rt_store_put_blob(s, &m->config.digest, img->config_raw, img->config_len, e) < 0 ||
-	    rt_store_put_blob(s, &img->desc.digest, img->manifest_raw, img->manifest_len, e) < 0 ||
-	    write_record(s, img, chains, e) < 0)
-		return err_ctx(e, "import image %s", img->desc.digest.s);
-	if (!out)
-		return 0;
-	return rt_store_image_get(s, &img->desc.digest, out, e);
+	if (write_record(s, img, chains, e) < 0)
+		goto out;
+	rc = out ? rt_store_image_get(s, &img->desc.digest, out, e) : 0;
+out:
+	if (rc < 0) {
+		err_ctx(e, "import image %s", img->desc.digest.s);
+		take_back(s, &layers, &blobs);
+	}
+	free(layers.v);
+	free(blobs.v);
+	return rc;
 }
 
 int rt_store_flatten(struct rt_store *s, const struct rt_store_image *im, const char *dir, struct err *e)
 {
+	struct budget used = {0};
 	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return err_sys(e, "open \"%s\"", dir);
@@ -322,8 +460,11 @@ int rt_store_flatten(struct rt_store *s, const struct rt_store_image *im, const 
 		struct rt_unpack_opts o;
 		struct rt_unpack_result r;
 		_cleanup_close_ int bfd = -1;
-		layer_opts(s, &d, &im->diff_ids[i], RT_UNPACK_FLATTEN, &o);
-		if (open_store_blob(s, &d.digest, &bfd, e) < 0 || rt_unpack(bfd, dfd, &o, &r, e) < 0)
+		if (rt_layer_shadowed(im->digests, im->diff_ids, im->n_layers, i))
+			continue;
+		layer_opts(s, &d, &im->diff_ids[i], RT_UNPACK_FLATTEN, &used, &o);
+		if (open_store_blob(s, &d.digest, &bfd, e) < 0 || rt_unpack(bfd, dfd, &o, &r, e) < 0 ||
+		    spend(s, &used, r.tar_size, r.entries, e) < 0)
 			return err_ctx(e, "flatten image %s: layer %s", im->manifest.s, d.digest.s);
 	}
 	return 0;

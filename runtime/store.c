@@ -198,6 +198,8 @@ int rt_ingest_write(struct rt_ingest *in, const void *buf, size_t len, struct er
 	img_sha256_update(&in->h, buf, len);
 	in->offset += len;
 	if (in->offset - in->recorded >= INGEST_RECORD_EVERY) {
+		if (fs_reserve_check(&in->s->limits.reserve, in->fd, 0, 0, e) < 0)
+			return err_ctx(e, "store \"%s\": blob %s", in->s->root, in->digest.s);
 		if (fdatasync(in->fd) < 0)
 			return err_sys(e, "fdatasync blob %s", in->digest.s);
 		if (ingest_record(in, e) < 0)
@@ -449,10 +451,9 @@ static int open_root(struct rt_store *s, const char *root, bool create, struct e
 	*s = (struct rt_store){
 		.fd = -1,
 		.lock_fd = -1,
-		.max_layer_bytes = RT_UNPACK_MAX_BYTES,
-		.max_layer_entries = RT_UNPACK_MAX_ENTRIES,
 		.sync = true,
 	};
+	img_limits_init(&s->limits);
 	if (!(s->root = strdup(root)))
 		return err_errno(e, ENOMEM, "store");
 	if (create && fs_mkdir_p(root, 0700, e) < 0)

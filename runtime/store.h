@@ -26,6 +26,7 @@
 #include "image/digest.h"
 #include "image/image.h"
 #include "image/layout.h"
+#include "image/limits.h"
 #include "image/oci.h"
 #include "lib/err.h"
 
@@ -36,9 +37,8 @@ struct rt_store {
 	int fd;      /* the root directory */
 	int lock_fd; /* holds the flock */
 	/* settings, changeable after open */
-	uint64_t max_layer_bytes;   /* uncompressed size of one layer */
-	uint64_t max_layer_entries; /* tar entries of one layer */
-	bool sync;                  /* make a layer durable (syncfs) before it becomes visible */
+	struct img_limits limits; /* of one image, and the free space kept (image/limits.h) */
+	bool sync;                /* make a layer durable (syncfs) before it becomes visible */
 };
 
 /* Create (if needed), lock and repair the store at root. Fails when another
@@ -95,8 +95,11 @@ struct rt_store_image {
 	size_t n_layers;
 	struct img_digest *digests, *diff_ids, *chain_ids; /* per layer, lowest first */
 	char **media_types;
-	char **layer_dirs; /* absolute paths of the layer trees (overlay lowerdirs), lowest first */
-	bool has_devices;  /* a layer holds device nodes (mount nodev unless the host allows them) */
+	/* absolute paths of the layer trees to mount (overlay lowerdirs), lowest
+	   first: one per layer but those the same layer repeats higher up */
+	char **layer_dirs;
+	size_t n_layer_dirs;
+	bool has_devices; /* a layer holds device nodes (mount nodev unless the host allows them) */
 };
 void rt_store_image_free(struct rt_store_image *im);
 

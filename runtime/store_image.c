@@ -33,7 +33,7 @@ void rt_chain_ids(const struct img_digest *diff_ids, size_t n, struct img_digest
 void rt_store_image_free(struct rt_store_image *im)
 {
 	for (size_t i = 0; i < im->n_layers; i++) {
-		if (im->layer_dirs)
+		if (im->layer_dirs && i < im->n_layer_dirs)
 			free(im->layer_dirs[i]);
 		if (im->media_types)
 			free(im->media_types[i]);
@@ -46,27 +46,40 @@ void rt_store_image_free(struct rt_store_image *im)
 	*im = (struct rt_store_image){0};
 }
 
-/* Whether a layer is there, and whether it holds devices. */
-static int read_meta(struct rt_store *s, const struct img_digest *chain, bool *devices, struct err *e)
+int rt_store_layer_meta(struct rt_store *s, const struct img_digest *chain, struct rt_layer_meta *m, struct err *e)
 {
 	_cleanup_free_ char *p = rt_store_path(s, "layers/%s/layer.json", img_digest_hex(chain));
 	_cleanup_free_ char *buf = NULL;
 	size_t len;
 	const char *c = NULL;
+	int64_t size, entries;
 	if (!p)
 		return err_errno(e, ENOMEM, "layer");
 	if (fs_read_file(p, 64 << 10, &buf, &len, e) < 0)
 		return -1;
 	struct json *j = json_parse(buf, len, e);
 	int rc = -1;
-	if (j && json_field_str(j, "chainID", true, &c, e) == 0 && json_field_bool(j, "devices", true, devices, e) == 0) {
+	if (j && json_field_str(j, "chainID", true, &c, e) == 0 && json_field_bool(j, "devices", true, &m->devices, e) == 0 &&
+	    json_field_int(j, "size", true, &size, e) == 0 && json_field_int(j, "entries", true, &entries, e) == 0) {
 		if (strcmp(c, chain->s))
 			err_set(e, "\"%s\" describes layer %.80s", p, c);
+		else if (size < 0 || entries < 0)
+			err_set(e, "\"%s\": negative size or entries", p);
 		else
 			rc = 0;
 	}
+	m->size = (uint64_t)size;
+	m->entries = (uint64_t)entries;
 	json_free(j);
 	return rc < 0 ? err_ctx(e, "layer %s", chain->s) : 0;
+}
+
+bool rt_layer_shadowed(const struct img_digest *digests, const struct img_digest *diff_ids, size_t n, size_t i)
+{
+	for (size_t j = i + 1; j < n; j++)
+		if (img_digest_eq(&digests[j], &digests[i]) && img_digest_eq(&diff_ids[j], &diff_ids[i]))
+			return true;
+	return false;
 }
 
 bool rt_store_layer_present(struct rt_store *s, const struct img_digest *chain)
@@ -186,15 +199,18 @@ int rt_store_image_get(struct rt_store *s, const struct img_digest *manifest, st
 	if (rt_store_record_read(s, manifest, out, e) < 0)
 		return -1;
 	for (size_t i = 0; i < out->n_layers; i++) {
-		bool dev = false;
+		struct rt_layer_meta m;
+		if (rt_layer_shadowed(out->digests, out->diff_ids, out->n_layers, i))
+			continue;
 		if (!rt_store_layer_present(s, &out->chain_ids[i])) {
 			err_errno(e, ENOENT, "image %s: layer %s is missing from the store", manifest->s, out->chain_ids[i].s);
 			goto fail;
 		}
-		if (read_meta(s, &out->chain_ids[i], &dev, e) < 0)
+		if (rt_store_layer_meta(s, &out->chain_ids[i], &m, e) < 0)
 			goto fail;
-		out->has_devices |= dev;
-		if (!(out->layer_dirs[i] = rt_store_path(s, "layers/%s/fs", img_digest_hex(&out->chain_ids[i])))) {
+		out->has_devices |= m.devices;
+		char **dir = &out->layer_dirs[out->n_layer_dirs++];
+		if (!(*dir = rt_store_path(s, "layers/%s/fs", img_digest_hex(&out->chain_ids[i])))) {
 			err_errno(e, ENOMEM, "image");
 			goto fail;
 		}

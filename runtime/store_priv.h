@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "image/layout.h"
 #include "lib/err.h"
@@ -33,6 +34,18 @@ int rt_store_referrers_blobs(struct rt_store *s, const struct img_index *x, stru
 			     struct err *e);
 /* layers/<chain>/layer.json exists: the layer is complete. */
 bool rt_store_layer_present(struct rt_store *s, const struct img_digest *chain);
+/* What layer.json says of a layer. */
+struct rt_layer_meta {
+	bool devices;     /* it holds device nodes */
+	uint64_t size;    /* bytes of its tar stream */
+	uint64_t entries; /* its tar entries */
+};
+int rt_store_layer_meta(struct rt_store *s, const struct img_digest *chain, struct rt_layer_meta *m, struct err *e);
+/* Layer i is repeated higher up (the same blob and diff_id): that repetition
+ * applies every entry and whiteout of it again on top of the layers between,
+ * so the image's tree is the same without layer i. It is neither unpacked
+ * nor mounted, and its blob is downloaded once. */
+bool rt_layer_shadowed(const struct img_digest *digests, const struct img_digest *diff_ids, size_t n, size_t i);
 /* Parse images/<hex>.json (without checking that its layers are present). */
 int rt_store_record_read(struct rt_store *s, const struct img_digest *manifest, struct rt_store_image *im,
 			 struct err *e);

@@ -25,6 +25,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "image/limits.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/log.h"
@@ -35,6 +36,8 @@
 #define MAX_DEPTH 1024  /* nesting of a directory tree we remove */
 #define PHYS_MAX 4096   /* a resolved path inside the root */
 #define OPAQUE_XATTR "trusted.overlay.opaque"
+#define SPACE_BYTES (8u << 20) /* the reserve is checked every this many bytes written */
+#define SPACE_ENTRIES 1024      /* and every this many entries */
 
 void rt_unpack_opts_init(struct rt_unpack_opts *o)
 {
@@ -42,8 +45,8 @@ void rt_unpack_opts_init(struct rt_unpack_opts *o)
 		.mode = RT_UNPACK_OVERLAY,
 		.compression = "",
 		.size = -1,
-		.max_bytes = RT_UNPACK_MAX_BYTES,
-		.max_entries = RT_UNPACK_MAX_ENTRIES,
+		.max_bytes = IMG_LIMIT_IMAGE_SIZE,
+		.max_entries = IMG_LIMIT_ENTRIES,
 		.max_path = RT_UNPACK_MAX_PATH,
 	};
 }
@@ -60,7 +63,8 @@ struct pipe {
 	uint64_t head, tail; /* chunks released by the reader, chunks filled */
 	bool held;           /* the reader (libarchive) still uses buf[head] */
 	bool eof, failed, stop;
-	struct err err; /* why the producer failed */
+	bool over_limit; /* it failed on max_bytes */
+	struct err err;  /* why the producer failed */
 	/* the producer's own */
 	bool own_err;
 	char *zbuf;
@@ -203,6 +207,7 @@ static void *produce(void *arg)
 		img_sha256_update(&p->th, b, (size_t)n);
 		p->tsize += (uint64_t)n;
 		if (p->tsize > p->o->max_bytes) {
+			p->over_limit = true;
 			err_set(&p->err, "the layer expands to more than the limit of %llu bytes (a decompression bomb?)",
 				(unsigned long long)p->o->max_bytes);
 			goto fail;
@@ -394,6 +399,7 @@ struct unpacker {
 	struct dirtime *dirs;
 	size_t n_dirs, cap_dirs;
 	uint64_t content;
+	uint64_t written, checked; /* bytes written, and when the reserve was last checked */
 	bool warned_xattr;
 };
 
@@ -782,6 +788,13 @@ static int tar_error(struct unpacker *u, const char *what, struct err *e)
 	return err_set(e, "%s: %s", what, archive_error_string(u->a));
 }
 
+/* The file system keeps the caller's reserve (bytes and inodes). */
+static int check_space(struct unpacker *u, struct err *e)
+{
+	u->checked = u->written;
+	return fs_reserve_check(u->o->reserve, u->root, 0, 0, e);
+}
+
 static int write_data(struct unpacker *u, int fd, int64_t size, struct err *e)
 {
 	const void *buf;
@@ -802,6 +815,9 @@ static int write_data(struct unpacker *u, int fd, int64_t size, struct err *e)
 		if (fs_write_all(fd, buf, len, "file", e) < 0)
 			return -1;
 		pos += (int64_t)len;
+		u->written += len;
+		if (u->written - u->checked >= SPACE_BYTES && check_space(u, e) < 0)
+			return -1;
 	}
 	if (pos < size && ftruncate(fd, size) < 0)
 		return err_sys(e, "extend to %lld bytes", (long long)size);
@@ -1174,9 +1190,11 @@ static int entry(struct unpacker *u, struct err *e)
 	const char *link = archive_entry_hardlink(ent);
 	if (type == AE_IFREG && !link) {
 		int64_t size = archive_entry_size(ent);
-		if (size < 0 || (uint64_t)size > u->o->max_bytes - u->content)
+		if (size < 0 || (uint64_t)size > u->o->max_bytes - u->content) {
+			u->r->over_limit = size >= 0;
 			return err_set(e, "layer entry \"%s\": %lld bytes would make the layer larger than the limit of %llu",
 				       u->q, (long long)size, (unsigned long long)u->o->max_bytes);
+		}
 		u->content += (uint64_t)size;
 	}
 	if (check_entry(u, ent, e) < 0)
@@ -1243,9 +1261,13 @@ static int extract(struct unpacker *u, struct err *e)
 		else if (r != ARCHIVE_OK)
 			return err_set(e, "the layer is not a valid tar stream (after %llu entries): %s",
 				       (unsigned long long)u->r->entries, archive_error_string(u->a));
-		if (++u->r->entries > u->o->max_entries)
+		if (++u->r->entries > u->o->max_entries) {
+			u->r->over_limit = true;
 			return err_set(e, "the layer has more than the limit of %llu entries",
 				       (unsigned long long)u->o->max_entries);
+		}
+		if (u->r->entries % SPACE_ENTRIES == 0 && check_space(u, e) < 0)
+			return -1;
 		if (entry(u, e) < 0)
 			return -1;
 	}
@@ -1291,6 +1313,7 @@ int rt_unpack(int blob_fd, int dir_fd, const struct rt_unpack_opts *o, struct rt
 		r->diff_id = p.diff_id;
 	}
 out:
+	r->over_limit |= p.over_limit;
 	archive_read_free(u.a);
 	cache_drop(&u);
 	strset_free(&u.made);

@@ -29,9 +29,8 @@
 
 #include "image/digest.h"
 #include "lib/err.h"
+#include "lib/fs.h"
 
-#define RT_UNPACK_MAX_BYTES (16ull << 30) /* uncompressed stream of one layer */
-#define RT_UNPACK_MAX_ENTRIES 1000000ull
 #define RT_UNPACK_MAX_PATH 4095 /* bytes of an entry name or link target */
 
 enum rt_unpack_mode { RT_UNPACK_OVERLAY, RT_UNPACK_FLATTEN };
@@ -42,9 +41,10 @@ struct rt_unpack_opts {
 	const struct img_digest *digest;  /* expected digest of the blob; NULL: not checked */
 	int64_t size;                     /* expected size of the blob; -1: not checked */
 	const struct img_digest *diff_id; /* expected digest of the uncompressed tar; NULL: not checked */
-	uint64_t max_bytes;               /* limit on the uncompressed stream */
-	uint64_t max_entries;             /* limit on tar entries */
+	uint64_t max_bytes;               /* limit on the uncompressed stream (the store: what is left of the image's) */
+	uint64_t max_entries;             /* limit on tar entries (the same) */
 	size_t max_path;                  /* limit on the length of names and link targets */
+	const struct fs_reserve *reserve; /* free space the writes leave, checked as they go; NULL: none */
 	/* overlay: the layers below, top-most first; a directory the layer only
 	 * implies (it has entries in it but no entry of its own) takes its owner,
 	 * mode and times from there, so the merged view keeps them */
@@ -59,9 +59,10 @@ struct rt_unpack_result {
 	uint64_t blob_size;      /* bytes of the blob as read */
 	struct img_digest digest, diff_id; /* as computed */
 	bool has_devices;        /* character or block devices (whiteouts aside) */
+	bool over_limit;         /* the unpack failed on max_bytes or max_entries */
 };
 
-/* Overlay mode, no compression, nothing checked, default limits. */
+/* Overlay mode, no compression, nothing checked, the default image's limits. */
 void rt_unpack_opts_init(struct rt_unpack_opts *o);
 
 /* Extract the layer read from blob_fd into the directory dir_fd. On error the

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "image/limits.h"
 #include "image/settings.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
@@ -22,30 +23,6 @@ bool rt_app_name_valid(const char *name)
 {
 	struct err e;
 	return rt_app_name_check(name, &e) == 0; /* one rule: the store's, which is docs/API.md's */
-}
-
-int rt_parse_size(const char *s, uint64_t *out, struct err *e)
-{
-	char *end;
-	if (*s < '0' || *s > '9')
-		goto bad;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno)
-		goto bad;
-	unsigned shift = 0;
-	if (*end) {
-		const char *u = "KMGT", *p = strchr(u, *end);
-		if (!p || end[1])
-			goto bad;
-		shift = 10 * (unsigned)(p - u + 1);
-	}
-	if (v > (UINT64_MAX >> shift))
-		goto bad;
-	*out = (uint64_t)v << shift;
-	return 0;
-bad:
-	return err_set(e, "size \"%.40s\": expected a number of bytes, optionally with K, M, G or T", s);
 }
 
 static int dup_str(char **dst, const char *s, struct err *e)
@@ -241,7 +218,7 @@ static int apply_metrics(const struct json *m, struct rt_app_config *a, struct e
 		return err_set(e, "field \"interval\": at most 1h");
 	v = json_get(m, "max_page");
 	if (v && v->type == JSON_STRING) {
-		if (rt_parse_size(v->str.s, &a->metrics_max_page, e) < 0)
+		if (img_parse_size(v->str.s, &a->metrics_max_page, e) < 0)
 			return err_ctx(e, "field \"max_page\"");
 	} else if (uint_field(m, "max_page", 0, UINT64_MAX, &a->metrics_max_page, e) < 0) {
 		return -1;
@@ -302,14 +279,14 @@ static int apply_app(const struct json *o, struct rt_app_config *a, struct err *
 		a->private_network = !strcmp(s, "private");
 	v = json_get(o, "memory_max");
 	if (v && v->type == JSON_STRING) {
-		if (rt_parse_size(v->str.s, &a->memory_max, e) < 0)
+		if (img_parse_size(v->str.s, &a->memory_max, e) < 0)
 			return err_ctx(e, "field \"memory_max\"");
 	} else if (uint_field(o, "memory_max", 0, UINT64_MAX >> 1, &a->memory_max, e) < 0) {
 		return -1;
 	}
 	v = json_get(o, "log_max");
 	if (v && v->type == JSON_STRING) {
-		if (rt_parse_size(v->str.s, &a->log_max, e) < 0)
+		if (img_parse_size(v->str.s, &a->log_max, e) < 0)
 			return err_ctx(e, "field \"log_max\"");
 	} else if (uint_field(o, "log_max", LOG_MAX_MIN, UINT64_MAX >> 1, &a->log_max, e) < 0) {
 		return -1;
@@ -358,6 +335,7 @@ static void config_clear(struct rt_config *c)
 		free(c->registries[i].cacert);
 	}
 	free(c->registries);
+	strv_free(&c->limits);
 	json_free(c->root);
 	memset(c, 0, sizeof *c);
 }
@@ -374,6 +352,27 @@ int rt_config_init(struct rt_config *c, struct err *e)
 		return err_errno(e, ENOMEM, "config");
 	c->log_level = LOG_LVL_INFO;
 	c->gc_interval = 3600 * NS_PER_S;
+	return 0;
+}
+
+/* "limits": {"layers": 300, "reserve": "2G", ...}: checked now, kept as
+ * KEY=VALUE for the pull helper (image/limits.h) */
+static int parse_limits(const struct json *o, struct rt_config *c, struct err *e)
+{
+	struct img_limits l;
+	img_limits_init(&l);
+	for (size_t i = 0; i < o->obj.n; i++) {
+		const struct json *v = o->obj.v[i];
+		char kv[128];
+		if (v->type == JSON_STRING && strlen(v->str.s) == v->str.len && v->str.len < 64)
+			snprintf(kv, sizeof kv, "%.40s=%s", o->obj.k[i], v->str.s);
+		else if (v->type == JSON_INT)
+			snprintf(kv, sizeof kv, "%.40s=%lld", o->obj.k[i], (long long)v->i);
+		else
+			return err_set(e, "limits: \"%.40s\": expected a number or a short string", o->obj.k[i]);
+		if (img_limits_set(&l, kv, e) < 0 || strv_push(&c->limits, kv, e) < 0)
+			return err_ctx(e, "limits");
+	}
 	return 0;
 }
 
@@ -401,7 +400,7 @@ int rt_config_parse(struct rt_config *c, const char *buf, size_t len, struct err
 {
 	static const char *const keys[] = {"state_dir", "socket",   "listen",    "token_file", "tls_cert",
 					   "tls_key",   "auth_file", "registries", "log_level",  "leave_running",
-					   "gc_interval", "defaults", "apps", "trust_policy", NULL};
+					   "gc_interval", "defaults", "apps", "trust_policy", "limits", NULL};
 	static const char *const levels[] = {[LOG_LVL_ERR] = "error", [LOG_LVL_WARN] = "warning",
 					     [LOG_LVL_NOTICE] = "notice", [LOG_LVL_INFO] = "info",
 					     [LOG_LVL_DEBUG] = "debug"};
@@ -454,6 +453,8 @@ int rt_config_parse(struct rt_config *c, const char *buf, size_t len, struct err
 		n.log_level = (enum log_level)i;
 	}
 	if (json_field(n.root, "registries", JSON_OBJECT, false, &v, e) < 0 || (v && parse_registries(v, &n, e) < 0))
+		goto fail;
+	if (json_field(n.root, "limits", JSON_OBJECT, false, &v, e) < 0 || (v && parse_limits(v, &n, e) < 0))
 		goto fail;
 	/* every app's settings are checked now, not when the app is first deployed */
 	struct rt_app_config a;

@@ -78,6 +78,7 @@ struct rt_config {
 	int64_t gc_interval;     /* ns between collections of the store, besides after switches */
 	char *trust_policy;      /* a trust policy file (image/trust.h): versions must be vouched for */
 	struct img_trust trust;  /* it, read by rt_config_load */
+	struct strv limits;  /* of an image and the free space kept, "KEY=VALUE" (image/limits.h), for the pull helper */
 	struct json *root;       /* the parsed file, for per-app lookups */
 };
 
@@ -99,7 +100,5 @@ const struct rt_registry_config *rt_config_registry(const struct rt_config *c, c
 
 /* [a-z0-9][a-z0-9_.-]{0,62} (docs/API.md): a name is never a path. */
 bool rt_app_name_valid(const char *name);
-/* "512M", "2G", "1048576" → bytes (K, M, G, T are powers of 1024). */
-int rt_parse_size(const char *s, uint64_t *out, struct err *e);
 
 #endif

@@ -81,6 +81,8 @@ static int make_args(struct rt_daemon *d, struct rt_app *a, const struct rt_app_
 		rc = arg2(out, "--auth-file", c->auth_file, e);
 	if (rc == 0 && c->trust_policy) /* for the trust gate (trust_gate.c) */
 		rc = arg(out, "--records", e);
+	for (size_t i = 0; rc == 0 && i < c->limits.n; i++)
+		rc = arg2(out, "--limit", c->limits.v[i], e);
 	pthread_mutex_unlock(&d->mu);
 	if (rc == 0)
 		rc = arg(out, v->image, e);

@@ -449,7 +449,7 @@ static int inst_start(struct rt_app *a, const struct img_digest *digest, struct 
 	struct rt_rlimit rl = {RLIMIT_NOFILE, ac->nofile, ac->nofile};
 	struct rt_spec s = l.spec;
 	s.lower = (const char *const *)v.im.layer_dirs;
-	s.n_lower = v.im.n_layers;
+	s.n_lower = v.im.n_layer_dirs;
 	s.upper = upper;
 	s.work = work;
 	s.volatile_upper = true;

@@ -8,12 +8,18 @@ is logged as one line: METHOD PATH STATUS auth=yes|no [extra].
 
 usage: fakeregistry.py --port P --log FILE [--seed LAYOUT --repo NAME]
                        [--mode MODE[,MODE...]] [--chunk-min N] [--other-port P]
+                       [--declare-size N] [--hold FILE]
 modes: tamper wrong-size big-manifest redirect-loop redirect-other trickle
        reset invalid-json path-digest bad-auth basic ratelimit error5xx
        schema1 warning referrers chunk-416
        stall (the first GET of a big blob stops after 3/4 of it and hangs)
        referrers-paged (one referrer a page, an unrelated artifact first, Link to the next)
        referrers-loop (every page links to itself) referrers-offsite (links to --other-port)
+       endless (the first GET of a big blob is zeros without end, chunked, whatever its
+       descriptor says; later GETs of it send headers and no byte until the client hangs up)
+       hold (the first GET of a big blob stops after 9 MiB until the file --hold exists)
+--declare-size N: the seeded image manifests say every layer has N bytes
+(served under their tags and under their new digests; a blob is as it was)
 """
 import argparse
 import base64
@@ -35,6 +41,8 @@ ap.add_argument("--repo", default="app")
 ap.add_argument("--mode", default="")
 ap.add_argument("--chunk-min", type=int, default=0)
 ap.add_argument("--other-port", type=int, default=0)
+ap.add_argument("--declare-size", type=int)
+ap.add_argument("--hold")
 args = ap.parse_args()
 MODES = set(m for m in args.mode.split(",") if m)
 PAGED = MODES & {"referrers-paged", "referrers-loop", "referrers-offsite"}
@@ -70,6 +78,11 @@ if args.seed:
     for m in json.load(open(os.path.join(args.seed, "index.json")))["manifests"]:
         body = blobs[m["digest"]]
         tag = m.get("annotations", {}).get("org.opencontainers.image.ref.name", m["digest"])
+        if args.declare_size is not None and b'"layers"' in body:
+            doc = json.loads(body)
+            for layer in doc["layers"]:
+                layer["size"] = args.declare_size
+            body = json.dumps(doc).encode()
         put_manifest(args.repo, tag, m["mediaType"], body)
 
 
@@ -243,6 +256,42 @@ class H(BaseHTTPRequestHandler):
                 self.wfile.write(bytes([b]))
                 self.wfile.flush()
                 time.sleep(0.2)
+            return
+        if self.command == "GET" and big and "endless" in MODES:
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.flush()
+            if count("endless " + d) > 1:
+                self.rfile.read(1)  # until the client hangs up
+                self.close_connection = True
+                return
+            zeros, sent = b"\0" * 65536, 0
+            try:
+                while True:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(zeros), zeros))
+                    sent += len(zeros)
+            except OSError:
+                pass
+            log("GET %s endless sent=%d" % (self.path, sent))
+            self.close_connection = True
+            return
+        if self.command == "GET" and big and "hold" in MODES and count("hold " + d) == 1:
+            first = min(len(part), 9 << 20)
+            self.send_response(code)
+            for k, v in hdrs:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(part)))
+            self.end_headers()
+            self.wfile.write(part[:first])
+            self.wfile.flush()
+            log("GET %s %d hold-after=%d" % (self.path, code, first))
+            while not os.path.exists(args.hold):
+                time.sleep(0.05)
+            try:
+                self.wfile.write(part[first:])
+            except OSError:
+                pass
             return
         if self.command == "GET" and big and "stall" in MODES and count("stall " + d) == 1:
             log("GET %s %d stall-after=%d" % (self.path, code, len(part) * 3 // 4))

@@ -57,7 +57,7 @@ static int cmd_import(int argc, char **argv)
 	if (rc < 0)
 		return fail(&e);
 	printf("image %s\n", im.manifest.s);
-	for (size_t i = 0; i < im.n_layers; i++)
+	for (size_t i = 0; i < im.n_layer_dirs; i++)
 		printf("%s\n", im.layer_dirs[i]);
 	rt_store_image_free(&im);
 	return 0;

@@ -86,29 +86,37 @@ wait_helper() {
 }
 
 @test "rampd pull helper: killed inside its import, nothing half-made stays in the store; the retry imports" {
-	# a 200 MiB layer: its import (hash, write, sync) takes long enough to interrupt
-	mkdir -p "$T/big"
-	cp "$RAMP_HELLO" "$T/big/hello"
-	head -c $((200 << 20)) /dev/urandom >"$T/big/payload"
-	"$RAMP_BIN" -q build "$T/big" -o "$T/big.tar" --entrypoint /hello --port 8080 --health-http 8080/health \
-		--health-interval 200ms --env HELLO_VERSION=big --compression zstd >/dev/null
-	skopeo copy -q "oci-archive:$T/big.tar" "docker://$REG/big:1" --dest-tls-verify=false
-	big="$REG/big@$(skopeo inspect --tls-verify=false "docker://$REG/big:1" | jq -r .Digest)"
-	rm -rf "$T/big" "$T/big.tar"
+	# the first helper is held inside its import, a condition no load can
+	# make the test miss: strace stops it for good at its first syncfs (a
+	# layer unpacked in layers/.tmp-*, not yet renamed into place; no sleep,
+	# no race with a fast disk); the retry's helper runs freely
+	mkdir "$T/bin"
+	cp "$RAMPD_BIN" "$T/bin/rampd"
+	cat >"$T/bin/rampd-pull" <<-EOF
+		#!/bin/sh
+		[ -e "$T/held" ] && exec "$HELPER" "\$@"
+		: >"$T/held"
+		exec strace -f -qq -o /dev/null -e trace=syncfs -e inject=syncfs:signal=SIGSTOP "$HELPER" "\$@"
+	EOF
+	chmod +x "$T/bin/rampd-pull"
 	app_config "$PORT"
-	start_rampd
-	deploy "$big" 1
-	wait_app .phase unpacking 30
-	read -r hp _ <<<"$(helpers)"
-	for _ in $(seq 100); do [ -n "$(find "$T/state/layers" -maxdepth 1 -name '.tmp-*')" ] && break; sleep 0.05; done
-	[ -n "$(find "$T/state/layers" -maxdepth 1 -name '.tmp-*')" ] # inside the import
+	RAMPD_BIN=$T/bin/rampd start_rampd
+	deploy "$V1" 1
+	local hp=
+	for _ in $(seq 600); do
+		hp=$(pgrep -f "^$HELPER .*--store $T/state ") && grep -q '^State:.*[tT]' "/proc/$hp/status" &&
+			[ -n "$(find "$T/state/layers" -maxdepth 1 -name '.tmp-*')" ] && break
+		hp=
+		sleep 0.05
+	done
+	[ -n "$hp" ] # held at its syncfs, inside the import
 	kill -KILL "$hp"
 	wait_app .phase failed 10
 	[[ "$(jq -r .message <<<"$body")" == *"killed by signal 9"* ]]
 	[ -z "$(find "$T/state/layers" -maxdepth 1 -name '.*')" ]
 	[ -z "$(find "$T/state/blobs/sha256" "$T/state/images" -maxdepth 1 -name '.*')" ]
-	wait_app .phase healthy 60
-	served_by "$PORT" big
+	wait_app .phase healthy 30
+	served_by "$PORT" v1
 }
 
 @test "rampd pull helper: kill -9 of rampd ends its helper too; the next rampd finishes the pull" {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "image/limits.h"
 #include "runtime/rampd/config.h"
 #include "runtime/rampd/sockets.h"
 
@@ -249,13 +250,13 @@ static void test_names_sizes_addresses(void **state)
 	for (size_t i = 0; i < sizeof bad_names / sizeof *bad_names; i++)
 		if (rt_app_name_valid(bad_names[i]))
 			fail_msg("accepted app name \"%s\"", bad_names[i]);
-	assert_int_equal(rt_parse_size("1024", &v, &e), 0);
+	assert_int_equal(img_parse_size("1024", &v, &e), 0);
 	assert_int_equal(v, 1024);
-	assert_int_equal(rt_parse_size("2G", &v, &e), 0);
+	assert_int_equal(img_parse_size("2G", &v, &e), 0);
 	assert_int_equal(v, 2ull << 30);
 	const char *bad_sizes[] = {"", "G", "1g", "1GB", "-1", "1.5G", "99999999999999999999", "17179869184T"};
 	for (size_t i = 0; i < sizeof bad_sizes / sizeof *bad_sizes; i++)
-		if (rt_parse_size(bad_sizes[i], &v, &e) == 0)
+		if (img_parse_size(bad_sizes[i], &v, &e) == 0)
 			fail_msg("accepted size \"%s\"", bad_sizes[i]);
 	assert_int_equal(rt_addr_parse("[::]:80", true, &a, &e), 0);
 	rt_addr_format(&a, buf, sizeof buf);

@@ -73,7 +73,7 @@ static void test_bad_specs(void **state)
 	struct rt_container c;
 	struct rt_spec s;
 	const char *argv[] = {"true", NULL}, *noargv[] = {NULL};
-	const char *badenv[] = {"NOEQUALS", NULL}, *colon[] = {"/a:b"}, *names[] = {"a:b"};
+	const char *badenv[] = {"NOEQUALS", NULL}, *colon[] = {"/a:b"}, *root[] = {"/"}, *names[] = {"a:b"};
 	int fds[] = {0};
 
 	spec(&s, noargv);
@@ -92,8 +92,11 @@ static void test_bad_specs(void **state)
 	s.n_lower = 1;
 	assert_int_equal(rt_start(&s, &c, &e), -1);
 	assert_non_null(strstr(e.msg, "not both"));
+	/* layers are named by descriptor, upper and work dirs by path in the mount options */
 	s.rootfs = NULL;
-	s.readonly_root = true;
+	s.lower = root;
+	s.upper = "/a:b";
+	s.work = "/tmp";
 	assert_int_equal(rt_start(&s, &c, &e), -1);
 	assert_non_null(strstr(e.msg, "cannot be used in overlay paths"));
 	spec(&s, argv);

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,6 +238,19 @@ static void test_import(void **state)
 	rt_store_close(&s);
 }
 
+/* Entries of root/sub, "." and ".." aside. */
+static size_t entries(const char *root, const char *sub)
+{
+	_cleanup_free_ char *p = path(root, sub);
+	size_t n = 0;
+	DIR *dir = opendir(p);
+	assert_non_null(dir);
+	for (struct dirent *de; (de = readdir(dir));)
+		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(dir);
+	return n;
+}
+
 static void test_import_bad_diff_id(void **state)
 {
 	(void)state;
@@ -251,20 +265,110 @@ static void test_import_bad_diff_id(void **state)
 	assert_int_equal(rt_store_open(&s, root, &e), 0);
 	assert_int_equal(import_dir(&s, lay, &im, &e), -1);
 	assert_non_null(strstr(e.msg, "not to its diff_id"));
-	/* the good first layer stays; nothing of the second, no record, no temp */
-	_cleanup_free_ char *layers = path(root, "layers");
-	size_t n = 0;
-	DIR *dir = opendir(layers);
-	for (struct dirent *de; (de = readdir(dir));)
-		if (de->d_name[0] != '.') {
-			n++;
-			assert_true(strlen(de->d_name) == 64);
-		} else {
-			assert_true(!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."));
-		}
-	closedir(dir);
-	assert_int_equal(n, 1);
+	/* nothing stays: neither the good first layer nor any blob, no record, no temp */
+	assert_int_equal(entries(root, "layers"), 0);
+	assert_int_equal(entries(root, "blobs/sha256"), 0);
+	assert_int_equal(entries(root, "images"), 0);
 	assert_int_equal(rt_store_image_get(&s, &d, &im, &e), -1);
+	rt_store_close(&s);
+}
+
+/* The store's limits hold for the whole image (issue 13): its layers count
+ * against one budget of bytes and entries, and what the manifest declares is
+ * refused before anything is copied or unpacked. Each refusal leaves nothing. */
+static void test_import_limits(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *root = fresh("store-limits");
+	_cleanup_free_ char *lay = fresh("img-limits");
+	struct rt_store s;
+	struct rt_store_image im;
+	struct img_digest d;
+	struct err e;
+	/* 5 + 3 entries */
+	const struct layer_spec ls[] = {{base_ents, ARRAY_SIZE(base_ents), "gzip"}, {app2_ents, 1, ""}};
+	make_image(lay, ls, 2, "limits", -1, &d);
+	assert_int_equal(rt_store_open(&s, root, &e), 0);
+	const char *refusals[][2] = {
+		/* each layer is within 5 entries, the image is not */
+		{"entries=5", "more than the limit of 0 entries"},
+		{"entries=5", "the image's limits"},
+		{"image_size=12K", "the image's limits"},
+		{"layers=1", "the image has 2 layers, more than the limit of 1"},
+		{"blob_size=100", "more than the limit of 100"},
+		{"image_size=200", "declared as more than 200 bytes together"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(refusals); i++) {
+		img_limits_init(&s.limits);
+		assert_int_equal(img_limits_set(&s.limits, refusals[i][0], &e), 0);
+		assert_int_equal(import_dir(&s, lay, &im, &e), -1);
+		if (!strstr(e.msg, refusals[i][1]))
+			fail_msg("%s: \"%s\" does not say \"%s\"", refusals[i][0], e.msg, refusals[i][1]);
+		assert_int_equal(entries(root, "layers"), 0);
+		assert_int_equal(entries(root, "blobs/sha256"), 0);
+		assert_int_equal(entries(root, "images"), 0);
+	}
+	/* no room beside the reserve: refused before anything is unpacked */
+	img_limits_init(&s.limits);
+	s.limits.reserve = (struct fs_reserve){.bytes = UINT64_MAX / 4};
+	assert_int_equal(import_dir(&s, lay, &im, &e), -1);
+	assert_int_equal(e.errnum, ENOSPC);
+	assert_non_null(strstr(e.msg, "nothing was unpacked"));
+	assert_int_equal(entries(root, "layers"), 0);
+	/* exactly at the limits: imported */
+	img_limits_init(&s.limits);
+	assert_int_equal(img_limits_set(&s.limits, "entries=6", &e), 0);
+	assert_int_equal(img_limits_set(&s.limits, "layers=2", &e), 0);
+	assert_int_equal(import_dir(&s, lay, &im, &e), 0);
+	rt_store_image_free(&im);
+	rt_store_close(&s);
+}
+
+/* A layer listed again higher up is downloaded and unpacked once, and the
+ * image's tree is what applying every layer in order gives (OCI): the upper
+ * copy's entries win over the layers between. */
+static void test_import_repeated(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *root = fresh("store-repeat");
+	_cleanup_free_ char *lay = fresh("img-repeat");
+	_cleanup_free_ char *flat = fresh("flat-repeat");
+	struct rt_store s;
+	struct rt_store_image im;
+	struct img_digest d;
+	struct err e;
+	const struct tb_entry x_ents[] = {{.name = "app/run", .type = 'f', .data = "x", .mode = 0755},
+					  {.name = ".wh.old", .type = 'f'}};
+	const struct tb_entry mid_ents[] = {{.name = "app/run", .type = 'f', .data = "mid"},
+					    {.name = "old/back", .type = 'f', .data = "b"}};
+	const struct layer_spec ls[] = {{base_ents, ARRAY_SIZE(base_ents), "gzip"},
+					{x_ents, 2, "gzip"},
+					{mid_ents, 2, "gzip"},
+					{x_ents, 2, "gzip"},
+					{x_ents, 2, "gzip"}};
+	make_image(lay, ls, 5, "repeat", -1, &d);
+	assert_int_equal(rt_store_open(&s, root, &e), 0);
+	/* 5 + 2 + 2 entries: the repeated layer counts once */
+	assert_int_equal(img_limits_set(&s.limits, "entries=9", &e), 0);
+	assert_int_equal(import_dir(&s, lay, &im, &e), 0);
+	assert_int_equal(im.n_layers, 5);
+	assert_int_equal(im.n_layer_dirs, 3);
+	assert_int_equal(entries(root, "layers"), 3);
+	_cleanup_free_ char *top = path(im.layer_dirs[2], "app/run");
+	assert_true(fs_exists(top));
+	/* the tree: x's file over mid's, and x's whiteout hides mid's directory again */
+	assert_int_equal(mkdir(flat, 0755), 0);
+	assert_int_equal(rt_store_flatten(&s, &im, flat, &e), 0);
+	_cleanup_free_ char *run = path(flat, "app/run"), *old = path(flat, "old");
+	_cleanup_free_ char *buf = NULL;
+	assert_int_equal(fs_read_file(run, 16, &buf, NULL, &e), 0);
+	assert_string_equal(buf, "x");
+	assert_false(fs_exists(old));
+	rt_store_image_free(&im);
+	/* read back from its record: the same three trees */
+	assert_int_equal(rt_store_image_get(&s, &d, &im, &e), 0);
+	assert_int_equal(im.n_layer_dirs, 3);
+	rt_store_image_free(&im);
 	rt_store_close(&s);
 }
 
@@ -689,6 +793,7 @@ int main(void)
 		cmocka_unit_test(test_chain_ids), cmocka_unit_test(test_import),	    cmocka_unit_test(test_import_bad_diff_id),
 		cmocka_unit_test(test_repair),	  cmocka_unit_test(test_lock),	    cmocka_unit_test(test_app_state),
 		cmocka_unit_test(test_app_state_hostile), cmocka_unit_test(test_gc), cmocka_unit_test(test_referrers),
+		cmocka_unit_test(test_import_limits), cmocka_unit_test(test_import_repeated),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
