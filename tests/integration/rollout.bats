@@ -128,6 +128,28 @@ teardown() {
 	all_healthy
 }
 
+@test "rollout: phase healthy with healthy false, or a healthySince that moves between polls, fails the wave" {
+	start_fleet 4
+	# h1 says phase "healthy" but "healthy": false: not a pass, however long it says so
+	behave "h1 liar $V2"
+	run --separate-stderr rollout --image "$IMG@$V2" --json
+	[ "$status" -eq 1 ]
+	[ "$(events failure | jq -r '"\(.host) \(.wave) \(.phase)"')" = "h1 1 healthy" ]
+	[ -z "$(events wave_passed)" ]
+	[ "$(events end | jq -r .result)" = rolled_back ]
+	[ "$(digests)" = "$V1" ]
+	# h1 goes unhealthy and healthy again every 60 ms, each time between two polls:
+	# its phase and flag always say healthy, only healthySince tells
+	behave "h1 ok"
+	behave "h1 flap $V2 60"
+	run --separate-stderr rollout --image "$IMG@$V2" --bake 400ms --json
+	[ "$status" -eq 1 ]
+	[ "$(events failure | jq -r '"\(.host) \(.wave)"')" = "h1 1" ]
+	[[ "$(events failure | jq -r .reason)" == *"was unhealthy between two polls"* ]]
+	[ -z "$(events wave_passed)" ]
+	[ "$(digests)" = "$V1" ]
+}
+
 @test "rollout: a host that stops answering is unreachable: exit 1, reverted once it answers" {
 	start_fleet 8
 	# h2 takes the deploy request, then does not answer for 1.5 s
