@@ -24,19 +24,25 @@ teardown() {
 }
 
 # recorded CMD...: CMD run with the recorder on $T/root, a copy of it before in $T/before
-recorded() {
+# (REC: the environment for a command started otherwise, after snapshot)
+snapshot() {
 	rm -rf "$T/before" "$T/log"
 	cp -a "$T/root" "$T/before"
 	# the sanitizers' runtime must come first; the recorder does not allocate through it
-	CRASHREC_ROOT="$T/root" CRASHREC_LOG="$T/log" LD_PRELOAD="$CRASHREC" \
-		ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" "$@"
+	REC=(env CRASHREC_ROOT="$T/root" CRASHREC_LOG="$T/log" LD_PRELOAD="$CRASHREC"
+		ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0")
+}
+recorded() {
+	snapshot
+	"${REC[@]}" "$@"
 }
 
 states() { python3 "$CRASHSTATES" --root "$T/root" --before "$T/before" --log "$T/log" "$@"; }
 
-# a writer in python (its os calls are libc's): MODE is safe, nosync or inplace
+# a writer in python (its os calls are libc's), recorded: MODE is safe, nosync or inplace
 writer() {
-	python3 - "$1" "$T/root/f" "$2" <<'PY'
+	snapshot
+	"${REC[@]}" python3 - "$1" "$T/root/f" "$2" <<'PY'
 import os, sys
 mode, path, data = sys.argv[1], sys.argv[2], sys.argv[3].encode()
 if mode == "inplace":
@@ -57,7 +63,7 @@ PY
 @test "crash states: a writer without fsync, or writing in place, is caught; tmp + fsync + rename + fsync(dir) passes" {
 	for mode in safe nosync inplace; do
 		printf 'old contents' >"$T/root/f"
-		recorded writer "$mode" "new contents"
+		writer "$mode" "new contents"
 		[ "$(cat "$T/root/f")" = "new contents" ]
 		if [ "$mode" = safe ]; then
 			run states --exact '^f$'
@@ -95,6 +101,27 @@ PY
 	[ "$(digests)" = "$V2" ]
 	grep -q '^w .*/rollouts/.*\.jsonl ' "$T/log"
 	run states --prefix '^rollouts/[^.].*\.jsonl$' --check "'$RAMP_BIN' rollout list --state-dir '$T/root' >/dev/null"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[[ "$output" == *" 0 failing"* ]]
+}
+
+@test "crash states: rampd's app state, over two deployments and a stop: every state file old or new" {
+	printf '{"state_dir": "%s", "socket": "%s"}\n' "$T/root" "$T/rampd.sock" >"$T/rampd.json"
+	snapshot
+	"${REC[@]}" "$RAMPD_BIN" --config "$T/rampd.json" 2>"$T/rampd.log" </dev/null 3>&- &
+	pid=$!
+	BG_PIDS="$pid"
+	for _ in $(seq 200); do curl -sf --unix-socket "$T/rampd.sock" http://rampd/healthz >/dev/null && break; sleep 0.05; done
+	# nothing answers on port 1: the pulls fail and are retried; the state is written all the same
+	for g in 1 2; do
+		curl -sf -XPUT --unix-socket "$T/rampd.sock" -H 'Content-Type: application/json' \
+			--data-binary "{\"image\":\"127.0.0.1:1/web@sha256:$(printf "$g%.0s" {1..64})\",\"rollout\":\"r$g\",\"generation\":$g}" \
+			http://rampd/v1/apps/web >/dev/null
+	done
+	kill -TERM "$pid"
+	wait "$pid"
+	grep -q '^rename .*/apps/web/' "$T/log"
+	run states --exact '^apps/web/[^.][^/]*$'
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	[[ "$output" == *" 0 failing"* ]]
 }

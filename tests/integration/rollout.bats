@@ -321,7 +321,7 @@ put_manifest() {
 get_manifest() { curl -sf -H "Accept: $1" "http://$REG/v2/web/manifests/$2"; }
 
 @test "rollout: test records about another image (by their subject or by their content) do not count" {
-	start_registry
+	start_fleet_registry
 	start_fleet 2
 	# two images; Y has a genuine passing record of `ramp test`, X none of its own
 	for n in x y; do

@@ -60,9 +60,9 @@ fleet_teardown() {
 	common_teardown
 }
 
-# start_registry: a real registry (docker-registry) on a free port, its data in
+# start_fleet_registry: a real registry (docker-registry) on a free port, its data in
 # $T; sets REG (host:port) and REG_PID, fleet_teardown stops it
-start_registry() {
+start_fleet_registry() {
 	local port
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	printf 'version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
