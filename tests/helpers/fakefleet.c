@@ -29,6 +29,9 @@
  *   start MS             starting takes MS (default --start-ms)
  *   norevert             revert requests fail with 500
  *   platform OS/ARCH     what /v1/info reports
+ *   liar DIGEST          DIGEST reports phase "healthy" with "healthy": false
+ *   flap DIGEST MS       DIGEST goes unhealthy and healthy again every MS between two
+ *                        looks: the phase stays "healthy", healthySince moves on
  * DIGEST may be "*" (any).
  *
  * usage: fakefleet --hosts N --fleet-out FILE [--ready FILE] [--port P]
@@ -111,7 +114,8 @@ struct host {
 	int64_t n_conn; /* connections made to it (keep-alive shows as few) */
 };
 
-enum rule_kind { RULE_OK, RULE_CRASH, RULE_SICK, RULE_HANG, RULE_HANG_ON, RULE_SLOW, RULE_START, RULE_NOREVERT, RULE_PLATFORM };
+enum rule_kind { RULE_OK, RULE_CRASH, RULE_SICK, RULE_HANG, RULE_HANG_ON, RULE_SLOW, RULE_START, RULE_NOREVERT, RULE_PLATFORM,
+		RULE_LIAR, RULE_FLAP };
 
 struct rule {
 	char glob[64];
@@ -185,7 +189,8 @@ static int add_rule(const char *line, char *why, size_t why_n)
 		return -1;
 	}
 	snprintf(r.glob, sizeof r.glob, "%s", glob);
-	static const char *names[] = {"ok", "crash", "sick", "hang", "hang-on", "slow", "start", "norevert", "platform"};
+	static const char *names[] = {"ok",	     "crash",    "sick",     "hang", "hang-on", "slow",
+				      "start", "norevert", "platform", "liar", "flap"};
 	size_t k;
 	for (k = 0; k < sizeof names / sizeof *names && strcmp(names[k], kind); k++)
 		;
@@ -198,6 +203,8 @@ static int add_rule(const char *line, char *why, size_t why_n)
 	case RULE_CRASH:
 	case RULE_SICK:
 	case RULE_HANG_ON:
+	case RULE_LIAR:
+	case RULE_FLAP:
 		if (n < 3) {
 			snprintf(why, why_n, "%s needs a digest", kind);
 			return -1;
@@ -292,7 +299,8 @@ static void became_ready(size_t h, struct app *a, int64_t t)
 		set_phase(a, API_PHASE_FAILED, t, "the container exited with status 1 while starting");
 		return;
 	}
-	a->healthy = true;
+	/* a liar's phase says healthy, its flag does not */
+	a->healthy = !rule_for(h, RULE_LIAR, a->current.digest);
 	a->healthy_since = t;
 	const struct rule *sick = rule_for(h, RULE_SICK, a->current.digest);
 	a->sick_at = sick ? t + sick->ms : 0;
@@ -322,6 +330,9 @@ static void advance(size_t h, struct app *a, int64_t now)
 	} else if (a->trans == T_REVERT && now >= a->trans_start + revert_ms) {
 		became_ready(h, a, a->trans_start + revert_ms);
 	}
+	const struct rule *flap = a->trans == T_NONE && a->healthy ? rule_for(h, RULE_FLAP, a->current.digest) : NULL;
+	if (flap && flap->ms > 0 && now - a->healthy_since >= flap->ms)
+		a->healthy_since += (now - a->healthy_since) / flap->ms * flap->ms;
 	if (a->trans == T_NONE && a->healthy && a->sick_at && now >= a->sick_at) {
 		int64_t t = a->sick_at;
 		a->healthy = false;

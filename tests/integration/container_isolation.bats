@@ -50,6 +50,18 @@ setup() {
 	done
 }
 
+@test "isolation: unshare, clone and clone3 are refused for every namespace flag" {
+	run "$RT_RUN" "${ROOT_ARGS[@]}" -- ctr_probe namespaces
+	[ "$status" -eq 0 ]
+	for ns in newns newuts newipc newuser newpid newnet newcgroup newtime; do
+		[[ "$output" == *"unshare_$ns=EPERM"* ]] || { echo "unshare $ns not refused: $output"; return 1; }
+		# clone3's flags are in memory, out of seccomp's reach: all of clone3 gets ENOSYS
+		[[ "$output" == *"clone3_$ns=ENOSYS"* ]] || { echo "clone3 $ns not refused: $output"; return 1; }
+		[ "$ns" = newtime ] || [[ "$output" == *"clone_$ns=EPERM"* ]] || { echo "clone $ns not refused: $output"; return 1; }
+	done
+	[ "$(grep -c '=' <<<"$output")" = 23 ]
+}
+
 @test "isolation: capabilities are podman's default set, no_new_privs and seccomp are on" {
 	run "$RT_RUN" "${ROOT_ARGS[@]}" -- grep -E '^(Cap|NoNewPrivs|Seccomp:)' /proc/self/status
 	[ "$status" -eq 0 ]
@@ -60,6 +72,10 @@ setup() {
 	[[ "$output" == *"CapAmb:	0000000000000000"* ]]
 	[[ "$output" == *"NoNewPrivs:	1"* ]]
 	[[ "$output" == *"Seccomp:	2"* ]]
+	# the init keeps CAP_KILL only (to signal an app of any uid)
+	run "$RT_RUN" "${ROOT_ARGS[@]}" --init -- grep -E '^Cap(Prm|Eff|Bnd|Inh|Amb)' /proc/1/status
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'CapInh:\t%016x\nCapPrm:\t%016x\nCapEff:\t%016x\nCapBnd:\t%016x\nCapAmb:\t%016x' 0 32 32 32 0)" ]
 	run "$RT_RUN" "${ROOT_ARGS[@]}" --user app -- grep -E '^Cap' /proc/self/status
 	[[ "$output" == *"CapEff:	0000000000000000"* ]]
 	[[ "$output" == *"CapPrm:	0000000000000000"* ]]

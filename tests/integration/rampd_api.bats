@@ -176,9 +176,19 @@ not json
 {"image":"$IMG","generation":8,"generation":9}
 {"image":"$IMG","generation":8} trailing
 EOF
-	python3 -c 'print("{\"a\":" * 5000)' >"$T/deep"
-	run curl -s -w '%{http_code}' -X PUT --unix-socket "$T/rampd.sock" --data-binary @"$T/deep" http://rampd/v1/apps/web
-	[[ "$output" == *'"bad_request"'*400 ]]
+	# nesting: valid, terminated documents; 5,000 levels and 65 are over the limit (64),
+	# 63 is under it and refused only for its unknown field
+	for depth in 5000 65 63; do
+		python3 -c 'import sys; n = int(sys.argv[1]) - 1
+print("{\"image\":\"%s\",\"generation\":8,\"x\":%s1%s}" % (sys.argv[2], "[" * n, "]" * n))' "$depth" "$IMG" >"$T/deep"
+		run curl -s -w '%{http_code}' -X PUT --unix-socket "$T/rampd.sock" --data-binary @"$T/deep" http://rampd/v1/apps/web
+		[[ "$output" == *'"bad_request"'*400 ]]
+		if [ "$depth" -gt 64 ]; then
+			[[ "$output" == *"nested deeper than 64 levels"* ]] || { echo "$depth: $output"; false; }
+		else
+			[[ "$output" != *nested* && "$output" == *'unknown field \"x\"'* ]] || { echo "$depth: $output"; false; }
+		fi
+	done
 	head -c 300000 /dev/zero | tr '\0' ' ' >"$T/big"
 	run curl -s -w '%{http_code}' -X PUT --unix-socket "$T/rampd.sock" --data-binary @"$T/big" http://rampd/v1/apps/web
 	[[ "$output" == *'"too_large"'*413 ]]
@@ -252,9 +262,10 @@ EOF
 {"socket": "/a", "socket": "/b"}
 [1, 2, 3]
 EOF
-	python3 -c 'print("[" * 100000)' >"$T/deep.json"
+	python3 -c 'print("[" * 100000 + "]" * 100000)' >"$T/deep.json"
 	run "$RAMPD_BIN" --check-config --config "$T/deep.json"
 	[ "$status" -eq 1 ]
+	[[ "$output" == *"nested deeper than 64 levels"* ]]
 	head -c 2000000 /dev/zero | tr '\0' ' ' >"$T/big.json"
 	run "$RAMPD_BIN" --check-config --config "$T/big.json"
 	[ "$status" -eq 1 ]

@@ -73,6 +73,11 @@ teardown() { rampd_teardown; }
 	grep -qx 'LISTEN_FDS=1' <<<"$env"
 	grep -qx 'LISTEN_FDNAMES=8080/tcp' <<<"$env"
 	grep -q '^LISTEN_PID=[0-9]' <<<"$env"
+	# its parent is the container's init (PID 1 inside), which holds CAP_KILL only
+	init=$(awk '/^PPid:/ {print $2}' "/proc/$(app_pids "$T")/status")
+	[ "$(awk '/^NSpid:/ {print $NF}' "/proc/$init/status")" = 1 ]
+	[ "$(grep -E '^Cap(Prm|Eff|Bnd|Inh|Amb)' "/proc/$init/status" | awk '{print $2}' | tr '\n' ' ')" = \
+		"0000000000000000 0000000000000020 0000000000000020 0000000000000020 0000000000000000 " ]
 }
 
 @test "rampd deploy: switches and reverts never refuse a connection" {

@@ -135,6 +135,28 @@ teardown() {
 	all_healthy
 }
 
+@test "rollout: phase healthy with healthy false, or a healthySince that moves between polls, fails the wave" {
+	start_fleet 4
+	# h1 says phase "healthy" but "healthy": false: not a pass, however long it says so
+	behave "h1 liar $V2"
+	run --separate-stderr rollout --image "$IMG@$V2" --json
+	[ "$status" -eq 1 ]
+	[ "$(events failure | jq -r '"\(.host) \(.wave) \(.phase)"')" = "h1 1 healthy" ]
+	[ -z "$(events wave_passed)" ]
+	[ "$(events end | jq -r .result)" = rolled_back ]
+	[ "$(digests)" = "$V1" ]
+	# h1 goes unhealthy and healthy again every 60 ms, each time between two polls:
+	# its phase and flag always say healthy, only healthySince tells
+	behave "h1 ok"
+	behave "h1 flap $V2 60"
+	run --separate-stderr rollout --image "$IMG@$V2" --bake 400ms --json
+	[ "$status" -eq 1 ]
+	[ "$(events failure | jq -r '"\(.host) \(.wave)"')" = "h1 1" ]
+	[[ "$(events failure | jq -r .reason)" == *"was unhealthy between two polls"* ]]
+	[ -z "$(events wave_passed)" ]
+	[ "$(digests)" = "$V1" ]
+}
+
 @test "rollout: a host that stops answering is unreachable: exit 1, reverted once it answers" {
 	start_fleet 8
 	# h2 takes the deploy request, then does not answer for 1.5 s
@@ -290,6 +312,68 @@ teardown() {
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == *"image 127.0.0.1:1/web:v2"* ]]
 	[ "$(fake_state | jq '[.hosts[].counts.put] | add')" = 0 ]
+}
+
+# put_blob FILE, put_manifest REF MEDIATYPE FILE: push to $REG/web; the digest on stdout
+put_blob() {
+	local d=sha256:$(sha256sum "$1" | cut -d' ' -f1) loc
+	loc=$(curl -sf -XPOST -D- -o /dev/null "http://$REG/v2/web/blobs/uploads/" | tr -d '\r' | awk 'tolower($1) == "location:" {print $2}')
+	curl -sf -XPUT -H 'Content-Type: application/octet-stream' --data-binary "@$1" "$loc&digest=$d" >/dev/null
+	echo "$d"
+}
+put_manifest() {
+	curl -sf -XPUT -H "Content-Type: $2" --data-binary "@$3" "http://$REG/v2/web/manifests/$1" >/dev/null
+	echo "sha256:$(sha256sum "$3" | cut -d' ' -f1)"
+}
+get_manifest() { curl -sf -H "Accept: $1" "http://$REG/v2/web/manifests/$2"; }
+
+@test "rollout: test records about another image (by their subject or by their content) do not count" {
+	start_fleet_registry
+	start_fleet 2
+	# two images; Y has a genuine passing record of `ramp test`, X none of its own
+	for n in x y; do
+		mkdir -p "$T/$n/bin"
+		cp /bin/busybox "$T/$n/bin/busybox"
+		echo "$n" >"$T/$n/name"
+		"$RAMP_BIN" -q build "$T/$n" -o "$T/$n.tar" >/dev/null
+	done
+	"$RAMP_BIN" -q test "$T/y.tar" -- /bin/busybox true >/dev/null
+	X=$("$RAMP_BIN" -q push "$T/x.tar" "$REG/web:x" | tail -1)
+	Y=$("$RAMP_BIN" -q push "$T/y.tar" "$REG/web:y" | tail -1)
+	oci_index=application/vnd.oci.image.index.v1+json
+	oci_manifest=application/vnd.oci.image.manifest.v1+json
+	# Y's record as the registry serves it (the tag schema: sha256-HEX lists the referrers)
+	get_manifest $oci_index "sha256-${Y#sha256:}" >"$T/y.idx"
+	[ "$(jq '.manifests | length' "$T/y.idx")" = 1 ]
+	get_manifest $oci_manifest "$(jq -r '.manifests[0].digest' "$T/y.idx")" >"$T/y.rec"
+	curl -sf "http://$REG/v2/web/blobs/$(jq -r '.layers[0].digest' "$T/y.rec")" >"$T/y.json"
+	[ "$(jq -r .image "$T/y.json")" = "$Y" ]
+	# A: attached to Y (subject), but says it is about X; B: attached to X, but about Y
+	jq -c --arg x "$X" '.image = $x' "$T/y.json" >"$T/x.json"
+	xb=$(put_blob "$T/x.json")
+	jq -c --arg d "$xb" --argjson n "$(stat -c %s "$T/x.json")" '.layers[0].digest = $d | .layers[0].size = $n' \
+		"$T/y.rec" >"$T/a.rec"
+	jq -c --arg d "$X" --argjson n "$(get_manifest $oci_manifest "$X" | wc -c)" \
+		'.subject.digest = $d | .subject.size = $n' "$T/y.rec" >"$T/b.rec"
+	a=$(put_manifest rec-a $oci_manifest "$T/a.rec")
+	b=$(put_manifest rec-b $oci_manifest "$T/b.rec")
+	# both listed as X's referrers
+	jq -c --arg a "$a" --arg b "$b" --argjson na "$(stat -c %s "$T/a.rec")" --argjson nb "$(stat -c %s "$T/b.rec")" \
+		'.manifests = [(.manifests[0] | .digest = $a | .size = $na), (.manifests[0] | .digest = $b | .size = $nb)]' \
+		"$T/y.idx" >"$T/x.idx"
+	put_manifest "sha256-${X#sha256:}" $oci_index "$T/x.idx" >/dev/null
+	run --separate-stderr "$RAMP_BIN" rollout --app web --fleet "$FLEET" --state-dir "$T/state" --image "$REG/web@$X" \
+		--bake 0 --poll 20ms
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"test record $a ignored: its subject is not $X"* ]]
+	[[ "$stderr" == *"test record $b ignored: the record is about $Y"* ]]
+	[[ "$stderr" == *"no passing test record for linux/"*"0 records found"* ]]
+	[ "$(fake_state | jq '[.hosts[].counts.put] | add')" = 0 ]
+	# Y's own record, read the same way, lets Y roll out
+	run --separate-stderr "$RAMP_BIN" rollout --app web --fleet "$FLEET" --state-dir "$T/state" --image "$REG/web@$Y" \
+		--bake 0 --poll 20ms
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	[ "$(digests)" = "$Y" ]
 }
 
 @test "fencing: the simulator refuses older generations exactly as API.md says" {

@@ -56,7 +56,23 @@ fleet_teardown() {
 	# rollouts a test left running in the background
 	for p in ${BG_PIDS:-}; do kill -9 "$p" 2>/dev/null || true; done
 	stop_fleet
+	[ -z "${REG_PID:-}" ] || { kill "$REG_PID" 2>/dev/null; wait "$REG_PID" 2>/dev/null || true; }
 	common_teardown
+}
+
+# start_fleet_registry: a real registry (docker-registry) on a free port, its data in
+# $T; sets REG (host:port) and REG_PID, fleet_teardown stops it
+start_fleet_registry() {
+	local port
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	printf 'version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
+		"$T/registry" "$port" >"$T/registry.yml"
+	docker-registry serve "$T/registry.yml" >"$T/registry.log" 2>&1 </dev/null 3>&- &
+	REG_PID=$!
+	REG=127.0.0.1:$port
+	for _ in $(seq 200); do curl -sf "http://$REG/v2/" >/dev/null && return 0; sleep 0.05; done
+	cat "$T/registry.log" >&2
+	return 1
 }
 
 behave() { curl -XPOST --data "$1" "${FAKE_CTL[@]:0:${#FAKE_CTL[@]}-1}" "${FAKE_CTL[-1]}/_fake/behave" >/dev/null; }

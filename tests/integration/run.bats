@@ -34,6 +34,17 @@ teardown() { common_teardown; }
 	[ "$status" -eq 137 ]
 }
 
+@test "run: --init: the init (PID 1) holds CAP_KILL only, the app the default set" {
+	run "$RAMP_BIN" run --rm --init "$D/bb.tar" -- sh -c 'grep -E "^(Name|Cap(Prm|Eff|Bnd|Inh|Amb))" /proc/1/status; grep ^CapEff /proc/self/status'
+	[ "$status" -eq 0 ]
+	# the init is not the app, and keeps bit 5 (CAP_KILL) of every set it has, nothing more
+	[ "${lines[0]}" != "Name:	sh" ]
+	[ "$(grep -c '^Cap' <<<"$output")" = 6 ]
+	for s in Inh Amb; do [[ "$output" == *"Cap$s:	0000000000000000"* ]]; done
+	for s in Prm Eff Bnd; do [[ "$output" == *"Cap$s:	0000000000000020"* ]] || { echo "Cap$s: $output"; return 1; }; done
+	[ "${lines[-1]}" = "CapEff:	00000000800405fb" ]
+}
+
 @test "run: isolated: private pid space and hostname, host processes invisible" {
 	run "$RAMP_BIN" run --rm "$D/bb.tar" -- sh -c 'echo $$; hostname; ls /proc | grep -c "^[0-9]"'
 	[ "$status" -eq 0 ]

@@ -218,13 +218,15 @@ static void test_hostile(void **state)
 		rt_config_free(&c);
 	}
 	/* deep nesting and a huge document */
-	size_t n = 200000;
-	char *deep = malloc(n + 1);
+	size_t n = 100000;
+	char *deep = malloc(2 * n + 1);
 	memset(deep, '[', n);
-	deep[n] = '\0';
+	memset(deep + n, ']', n);
+	deep[2 * n] = '\0';
 	struct rt_config c = {0};
 	struct err e;
 	assert_int_equal(parse(&c, deep, &e), -1);
+	assert_non_null(strstr(e.msg, "nested deeper than 64 levels"));
 	char *big = malloc(RT_CONFIG_MAX + 100);
 	memset(big, ' ', RT_CONFIG_MAX + 99);
 	big[0] = '{';

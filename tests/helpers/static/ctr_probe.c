@@ -4,6 +4,8 @@
  * built for the host.
  *
  *   ctr_probe syscalls   one "name=ERRNO" (or "name=ok") per line for calls that must be refused
+ *   ctr_probe namespaces "CALL_FLAG=ERRNO" (or "=ok") for unshare, clone and clone3 with
+ *                        each namespace flag on its own
  *   ctr_probe fds        the open fds, space separated
  *   ctr_probe cwd        the kernel's getcwd (starts with "(unreachable)" outside the root)
  *   ctr_probe exe DEV:INO  "reachable PID" for each /proc/PID/exe that opens to that file,
@@ -26,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <linux/sched.h>
 #include <linux/perf_event.h>
 #include <sched.h>
 #include <stdio.h>
@@ -86,6 +89,56 @@ static int syscalls(void)
 	report("open_by_handle_at", syscall(SYS_open_by_handle_at, -1, NULL, 0));
 	report("io_uring_setup", syscall(SYS_io_uring_setup, 1, params));
 	report("getpid", syscall(SYS_getpid));
+	return 0;
+}
+
+enum ns_call { NS_UNSHARE, NS_CLONE, NS_CLONE3 };
+
+/* One call in a child of its own, so that a call that gets through changes nothing for
+ * the next; a process it created exits at once. */
+static void ns_try(const char *name, enum ns_call call, unsigned long flag)
+{
+	pid_t p = fork();
+	if (p == 0) {
+		struct clone_args ca = {.flags = flag, .exit_signal = SIGCHLD};
+		long r = call == NS_UNSHARE ? syscall(SYS_unshare, flag)
+			 : call == NS_CLONE ? syscall(SYS_clone, flag | SIGCHLD, NULL, NULL, NULL, 0)
+					    : syscall(SYS_clone3, &ca, sizeof ca);
+		if (r == 0 && call != NS_UNSHARE)
+			_exit(0);
+		int saved = errno;
+		if (r > 0)
+			waitpid((pid_t)r, NULL, 0);
+		errno = saved;
+		report(name, r);
+		_exit(0);
+	}
+	if (p > 0)
+		waitpid(p, NULL, 0);
+}
+
+static int namespaces(void)
+{
+	static const struct {
+		const char *name;
+		unsigned long flag;
+	} ns[] = {
+		{"newns", CLONE_NEWNS},	  {"newuts", CLONE_NEWUTS},	{"newipc", CLONE_NEWIPC},
+		{"newuser", CLONE_NEWUSER}, {"newpid", CLONE_NEWPID},	{"newnet", CLONE_NEWNET},
+		{"newcgroup", CLONE_NEWCGROUP}, {"newtime", CLONE_NEWTIME},
+	};
+	char name[64];
+	for (size_t i = 0; i < sizeof ns / sizeof *ns; i++) {
+		snprintf(name, sizeof name, "unshare_%s", ns[i].name);
+		ns_try(name, NS_UNSHARE, ns[i].flag);
+		/* clone's low byte is the exit signal: CLONE_NEWTIME exists for unshare and clone3 only */
+		if (ns[i].flag != CLONE_NEWTIME) {
+			snprintf(name, sizeof name, "clone_%s", ns[i].name);
+			ns_try(name, NS_CLONE, ns[i].flag);
+		}
+		snprintf(name, sizeof name, "clone3_%s", ns[i].name);
+		ns_try(name, NS_CLONE3, ns[i].flag);
+	}
 	return 0;
 }
 
@@ -319,6 +372,8 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : "";
 	if (!strcmp(cmd, "syscalls"))
 		return syscalls();
+	if (!strcmp(cmd, "namespaces"))
+		return namespaces();
 	if (!strcmp(cmd, "fds"))
 		return fds();
 	if (!strcmp(cmd, "cwd"))
@@ -341,7 +396,7 @@ int main(int argc, char **argv)
 		return connect_to(argc - 2, argv + 2);
 	if (!strcmp(cmd, "serve"))
 		return serve();
-	fprintf(stderr, "usage: ctr_probe syscalls|fds|cwd|exe DEV:INO|ids|orphan|listen|sleep MS|stdio|vsock|"
+	fprintf(stderr, "usage: ctr_probe syscalls|namespaces|fds|cwd|exe DEV:INO|ids|orphan|listen|sleep MS|stdio|vsock|"
 			"connect ADDR...|serve\n");
 	return 2;
 }
