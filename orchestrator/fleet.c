@@ -271,6 +271,8 @@ static int check_duplicates(const struct orch_fleet *f, const size_t *where, con
 		for (size_t i = 0; i < f->n; i++) {
 			k[i].idx = i;
 			k[i].key = pass == 0 ? strdup(f->hosts[i].name) : address_key(&f->hosts[i]);
+			for (char *c = pass == 0 ? k[i].key : NULL; c && *c; c++)
+				*c = (char)tolower((unsigned char)*c); /* host names, as DNS names, ignore case */
 			if (!k[i].key) {
 				for (size_t j = 0; j < i; j++)
 					free(k[j].key);

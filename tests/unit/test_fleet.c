@@ -137,6 +137,10 @@ static void test_hostile(void **state)
 	bad("a 10.0.0.1 =x\n", "a key is 1 to 63");
 	bad("a 10.0.0.1 zone=a zone=b\n", "label \"zone\" given twice");
 	bad("a 10.0.0.1\nb 10.0.0.2\na 10.0.0.3\n", "line 3: host name \"a\" is already used on line 1");
+	/* names differ in case only: one host to DNS and to people */
+	bad("web1 10.0.0.1\nWEB1 10.0.0.2\n", "line 2: host name \"WEB1\" is already used on line 1");
+	bad("{\"hosts\":[{\"name\":\"Web-1\",\"address\":\"h\"},{\"name\":\"wEB-1\",\"address\":\"i\"}]}",
+	    "host #2: host name \"wEB-1\" is already used on host #1");
 	bad("a 10.0.0.1\n# x\nb 10.0.0.1:7300\n", "line 3: address 10.0.0.1:7300 of \"b\" is already used by \"a\" on line 1");
 	bad("a Host.example:80\nb host.EXAMPLE:80\n", "already used by \"a\"");
 	bad("a [::0]:80\nb [0:0::]:80\n", "already used by \"a\""); /* one IPv6 address, two spellings */
