@@ -15,38 +15,37 @@
 #include "lib/clock.h"
 #include "lib/fs.h"
 #include "orchestrator/hostapi.h"
+#include "orchestrator/state.h"
 
 /* ---- the file ---- */
 
 int orch_journal_create(const char *path, const char *first, size_t len, struct orch_journal *j, struct err *e)
 {
-	_cleanup_free_ char *tmp = NULL, *dir = strdup(path);
-	char *slash = dir ? strrchr(dir, '/') : NULL;
+	const char *base;
+	_cleanup_free_ char *tmp = NULL;
 	*j = (struct orch_journal){.fd = -1};
-	if (!slash || asprintf(&tmp, "%s.tmp-%d", path, (int)getpid()) < 0)
-		return err_errno(e, ENOMEM, "journal");
-	*slash = '\0';
-	j->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-	if (j->fd < 0)
-		return err_sys(e, "create journal \"%s\"", tmp);
+	_cleanup_close_ int dfd = orch_state_dir_of(path, &base, e);
+	if (dfd < 0 || (j->fd = fs_tmpfile_at(dfd, path, base, 0644, &tmp, e)) < 0)
+		return err_ctx(e, "create journal \"%s\"", path);
 	if (!(j->path = strdup(path))) {
 		err_errno(e, ENOMEM, "journal");
 		goto fail;
 	}
 	if (orch_journal_write(j, first, len, true, e) < 0)
 		goto fail;
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
+	if (renameat2(dfd, tmp, dfd, base, RENAME_NOREPLACE) < 0) {
 		err_sys(e, "create journal \"%s\"", path);
 		goto fail;
 	}
 	/* the name must survive a crash too */
-	if (fs_fsync_dir(dir, e) < 0) {
+	if (fsync(dfd) < 0) {
+		err_sys(e, "fsync the directory of \"%s\"", path);
 		orch_journal_close(j);
 		return -1;
 	}
 	return 0;
 fail:
-	unlink(tmp);
+	unlinkat(dfd, tmp, 0);
 	close(j->fd);
 	free(j->path);
 	free(j->buf);
@@ -57,9 +56,9 @@ fail:
 int orch_journal_reopen(const char *path, size_t valid_len, struct orch_journal *j, struct err *e)
 {
 	*j = (struct orch_journal){.fd = -1};
-	j->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	j->fd = orch_state_open(path, O_WRONLY | O_APPEND, 0, e);
 	if (j->fd < 0)
-		return err_sys(e, "open journal \"%s\"", path);
+		return err_ctx(e, "open journal");
 	struct stat st;
 	if (fstat(j->fd, &st) < 0) {
 		err_sys(e, "stat \"%s\"", path);
@@ -574,7 +573,8 @@ int orch_journal_load(const char *path, struct orch_rollout *r, struct err *e)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len;
-	if (fs_read_file(path, ORCH_JOURNAL_MAX_BYTES, &buf, &len, e) < 0)
+	_cleanup_close_ int fd = orch_state_open(path, O_RDONLY, 0, e);
+	if (fd < 0 || fs_read_fd(fd, path, ORCH_JOURNAL_MAX_BYTES, &buf, &len, e) < 0)
 		return -1;
 	return orch_journal_replay(buf, len, path, r, e);
 }

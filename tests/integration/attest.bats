@@ -93,7 +93,10 @@ teardown() { rampd_teardown; }
 	tar -xf "$BATS_FILE_TMPDIR/img-s1/image.tar" -C "$x"
 	# the artifact whose layer is the DSSE envelope
 	env=
-	for m in $(jq -r '.manifests[] | select(.artifactType == "application/vnd.ramp.test-record.v1+json") | .digest' "$x/index.json"); do
+	# the records are listed in the index blob that index.json's annotation names (docs/IMAGE.md)
+	refs=$(jq -r '.annotations["io.ramp.referrers"]' "$x/index.json")
+	[ "$refs" != null ]
+	for m in $(jq -r '.manifests[] | select(.artifactType == "application/vnd.ramp.test-record.v1+json") | .digest' "$x/blobs/sha256/${refs#sha256:}"); do
 		l=$(jq -r 'select(.layers[0].mediaType == "application/vnd.in-toto.test-result+dsse") | .layers[0].digest' \
 			"$x/blobs/sha256/${m#sha256:}")
 		[ -n "$l" ] && env=$x/blobs/sha256/${l#sha256:}
