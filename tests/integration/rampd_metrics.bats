@@ -210,6 +210,7 @@ wait_latest() {
 @test "rampd metrics: limits and bad watches refused with a clear 4xx; the series cap; DELETE; the token on TCP" {
 	tcp=$(free_port)
 	head -c 32 /dev/urandom | base64 | tr -d '\n=/+' >"$T/token"
+	chmod 600 "$T/token" # token files others can read are refused
 	metrics_config '"max_series": 4'
 	sed -i "s|^{|{\"listen\": [\"127.0.0.1:$tcp\"], \"token_file\": \"$T/token\", |" "$T/rampd.json"
 	start_rampd
