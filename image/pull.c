@@ -726,3 +726,38 @@ out:
 	img_layout_close(&l);
 	return rc;
 }
+
+int img_fetch_blob_mem(struct img_registry *r, const char *repo, const struct img_descriptor *d, size_t max,
+		       const char *what, char **buf, size_t *len, struct err *e)
+{
+	struct http_xfer x;
+	char scope[400], name[400];
+	int rc = -1;
+	if (d->size < 0 || (uint64_t)d->size > max)
+		return err_set(e, "%s %s: %lld bytes, more than the limit of %zu", what, d->digest.s, (long long)d->size,
+			       max);
+	snprintf(scope, sizeof scope, "repository:%s:pull", repo);
+	snprintf(name, sizeof name, "%s %s", what, d->digest.s);
+	http_xfer_init(&x);
+	x.max_body = max;
+	x.follow = true;
+	if (img_reg_url(r, &x, e, "%s/blobs/%s", repo, d->digest.s) < 0 || img_reg_do(r, &x, scope, e) < 0)
+		goto out;
+	if (x.status != 200) {
+		img_reg_error(r, &x, name, repo, e);
+		goto out;
+	}
+	struct img_digest got;
+	img_sha256_buf(x.resp_body ? x.resp_body : "", x.resp_len, &got);
+	if (!img_digest_eq(&got, &d->digest) || (int64_t)x.resp_len != d->size) {
+		err_set(e, "%s: the registry sent other bytes (%s, %zu bytes)", name, got.s, x.resp_len);
+		goto out;
+	}
+	*buf = x.resp_body;
+	*len = x.resp_len;
+	x.resp_body = NULL;
+	rc = 0;
+out:
+	http_xfer_free(&x);
+	return rc;
+}

@@ -116,6 +116,16 @@ void eng_ev_host(struct eng *g, size_t i, enum orch_hs s, const char *phase, con
 
 /* ---- before wave 1 ---- */
 
+void eng_ev_override(struct eng *g, const char *lifted)
+{
+	const struct orch_opts *o = &g->r->o;
+	struct orch_event ev = {.kind = ORCH_EV_OVERRIDE};
+	ev.u.override = (struct orch_ev_override){.lifted = lifted, .reason = o->override_reason,
+						  .by = o->override_by ? o->override_by : ""};
+	emit(g, &ev, true, ORCH_LVL_PROBLEM, "override by %s (%s) lifts: %s", ev.u.override.by, o->override_reason,
+	     lifted);
+}
+
 void eng_ev_gate(struct eng *g, const char *cmd, int rc, int status, const char *why)
 {
 	bool ok = rc == 0 && status == 0;
