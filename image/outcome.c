@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "image/dsse.h"
+#include "image/image.h"
 #include "image/pull.h"
 #include "image/push.h"
 #include "image/referrers.h"
@@ -314,6 +315,45 @@ int img_outcome_list(struct img_registry *r, const char *repo, const struct img_
 			(*n)++;
 	}
 	img_index_free(&refs);
+	qsort(*out, *n, sizeof **out, by_time);
+	return 0;
+}
+
+int img_outcome_list_layout(const struct img_image *img, struct img_outcome **out, size_t *n, struct err *e)
+{
+	struct img_referrer *refs = NULL;
+	size_t n_refs = 0;
+	*out = NULL;
+	*n = 0;
+	if (img_image_referrers(img, &refs, &n_refs, e) < 0)
+		return -1;
+	if (n_refs && !(*out = calloc(n_refs, sizeof **out))) {
+		img_referrers_free(refs, n_refs);
+		return err_errno(e, ENOMEM, "outcome records");
+	}
+	for (size_t i = 0; i < n_refs; i++) {
+		const struct img_manifest *m = &refs[i].manifest;
+		_cleanup_free_ char *buf = NULL;
+		size_t len;
+		struct err re;
+		if (!m->artifact_type || strcmp(m->artifact_type, IMG_MT_OUTCOME))
+			continue;
+		if (m->n_layers != 1)
+			err_set(&re, "not one layer");
+		else if (img_layout_read_blob(&img->layout, &m->layers[0].digest, m->layers[0].size, IMG_OUTCOME_MAX * 2,
+					      &buf, &len, &re) == 0 &&
+			 img_outcome_decode(m->layers[0].media_type ? m->layers[0].media_type : "", buf, len, &(*out)[*n],
+					    &re) == 0) {
+			if (img_digest_eq(&(*out)[*n].image, &img->desc.digest)) {
+				(*n)++;
+				continue;
+			}
+			err_set(&re, "the record is about %s", (*out)[*n].image.s);
+			img_outcome_free(&(*out)[*n]);
+		}
+		log_warn("%s: outcome record %s ignored: %s", img->desc.digest.s, refs[i].desc.digest.s, re.msg);
+	}
+	img_referrers_free(refs, n_refs);
 	qsort(*out, *n, sizeof **out, by_time);
 	return 0;
 }

@@ -74,6 +74,11 @@ int img_outcome_push(struct img_registry *r, const char *repo, const struct img_
  * that cannot be read is skipped with a warning (it decides nothing). */
 int img_outcome_list(struct img_registry *r, const char *repo, const struct img_digest *subject,
 		     struct img_outcome **out, size_t *n, struct err *e);
+struct img_image;
+/* The records attached to an image in its layout (pulled with it), oldest
+ * first; as strict as img_outcome_list: an unreadable one is skipped with a
+ * warning. */
+int img_outcome_list_layout(const struct img_image *img, struct img_outcome **out, size_t *n, struct err *e);
 /* One line about a record, for people ("2026-12-05T08:00:00Z rolled_back: rollout web-... on prod by alice: ..."). */
 void img_outcome_describe(const struct img_outcome *o, char *buf, size_t cap);
 

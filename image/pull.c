@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "image/outcome.h"
 #include "image/referrers.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
@@ -456,6 +457,28 @@ static bool have_digest(struct img_descriptor **ds, size_t n, const struct img_d
 	return false;
 }
 
+/* The referrers a pull takes along: test records, then outcome records and
+ * vetoes (image/outcome.h). */
+static int referrers_both(struct img_registry *r, const char *repo, const struct img_digest *d, struct img_index *out,
+			  struct err *e)
+{
+	struct img_index more;
+	if (img_referrers_list(r, repo, d, IMG_MT_TEST_RECORD, out, e) < 0)
+		return -1;
+	if (img_referrers_list(r, repo, d, IMG_MT_OUTCOME, &more, e) < 0) {
+		img_index_free(out);
+		return -1;
+	}
+	for (size_t i = 0; i < more.n; i++)
+		if (img_index_add(out, &more.manifests[i], e) < 0) {
+			img_index_free(&more);
+			img_index_free(out);
+			return -1;
+		}
+	img_index_free(&more);
+	return 0;
+}
+
 int img_pull(struct img_registry *r, const struct img_ref *ref, const struct img_pull_opts *o, struct img_blob_store *s,
 	     struct img_pull_result *res, struct err *e)
 {
@@ -531,7 +554,7 @@ int img_pull(struct img_registry *r, const struct img_ref *ref, const struct img
 	/* the test records that refer to the image */
 	if (!o->no_referrers) {
 		struct img_index refs;
-		if (img_referrers_list(r, ref->repo, &res->manifest.digest, IMG_MT_TEST_RECORD, &refs, e) < 0)
+		if (referrers_both(r, ref->repo, &res->manifest.digest, &refs, e) < 0)
 			goto out;
 		if (refs.n && !(arts = calloc(refs.n, sizeof *arts))) {
 			img_index_free(&refs);

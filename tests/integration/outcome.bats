@@ -86,6 +86,16 @@ records_of() {
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == *"vetoed by "*"CVE-2026-0001 in libfoo"* ]] || { echo "$stderr"; false; }
 	[ "$(digests)" = "$V1" ]
+	# ramp pull brings the veto along and says so; ramp inspect shows it
+	run --separate-stderr "$RAMP_BIN" pull --layout "$T/pulled" "$IMG@$V2"
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	[[ "$stderr" == *"known bad"*"vetoed by "*"CVE-2026-0001 in libfoo"* ]] || { echo "$stderr"; false; }
+	run --separate-stderr "$RAMP_BIN" inspect "$T/pulled"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"outcomes     known bad"*"vetoed by "*"CVE-2026-0001 in libfoo"* ]] || { echo "$output"; false; }
+	run --separate-stderr "$RAMP_BIN" inspect --json "$T/pulled"
+	[ "$(jq -r .knownBad <<<"$output")" = true ]
+	[ "$(jq -r '.outcomes[0].kind + " " + .outcomes[0].reason' <<<"$output")" = "veto CVE-2026-0001 in libfoo" ]
 	# lifted: the newest record wins
 	run --separate-stderr "$RAMP_BIN" veto --remove "$IMG@$V2" --reason "libfoo patched in the base"
 	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
