@@ -345,5 +345,7 @@ void eng_ev_end(struct eng *g, const char *result, int code, const char *human)
 		x->hosts[i] = (struct orch_ev_end_host){eng_name(g, i), (int64_t)eng_wave_of(g, i) + 1,
 							orch_hs_name(eng_state(g, i)), r->reason[i]};
 	}
-	emit(g, &ev, true, code ? ORCH_LVL_PROBLEM : ORCH_LVL_MAIN, "%s (%.1f s)", human, (double)ms / 1000.0);
+	const char *ov = r->o.override_reason, *by = r->o.override_by;
+	emit(g, &ev, true, code ? ORCH_LVL_PROBLEM : ORCH_LVL_MAIN, "%s (%.1f s)%s%s%s%s", human, (double)ms / 1000.0,
+	     ov ? "; --override by " : "", ov ? (by ? by : "?") : "", ov ? ": " : "", ov ? ov : "");
 }

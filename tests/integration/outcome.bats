@@ -55,14 +55,19 @@ records_of() {
 	[ "$status" -eq 2 ]
 	# --override: it proceeds, and the override is in the journal, the events and the outcome record
 	behave "h2 ok"
-	GITHUB_ACTOR=octocat run --separate-stderr rollout --image "$IMG@$V2" --json --override "h2's disk was full, fixed"
+	GITHUB_ACTOR=octocat run --separate-stderr rollout --image "$IMG@$V2" --override "h2's disk was full, fixed"
 	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	# the summary says it
+	[[ "$output" == *"done: web runs $V2 on 3 of 3 hosts"*"; --override by octocat: h2's disk was full, fixed"* ]] ||
+		{ echo "$output"; false; }
+	# the journal: the override event, and the start event's options
+	output=$(cat "$(ls -t "$T"/state/rollouts/*.jsonl | head -1)")
 	[ "$(events override | jq -r .by)" = octocat ]
 	[ "$(events override | jq -r .reason)" = "h2's disk was full, fixed" ]
 	[[ "$(events override | jq -r .lifted)" == *"rollout $first"* ]]
 	id=$(events start | jq -r .rollout)
 	[ "$(events start | jq -r .options.override)" = "h2's disk was full, fixed" ]
-	[ "$(jq -r 'select(.event == "start") | .options.overrideBy' "$T/state/rollouts/$id.jsonl")" = octocat ]
+	[ "$(events start | jq -r .options.overrideBy)" = octocat ]
 	run --separate-stderr "$RAMP_BIN" veto --list "$IMG@$V2"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"rollout $id of web on "*": done by octocat, overriding: h2's disk was full, fixed"* ]] ||
@@ -79,7 +84,8 @@ records_of() {
 	run --separate-stderr "$RAMP_BIN" veto "$IMG:v2"
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == *"--reason TEXT is required"* ]]
-	USER=ignored run --separate-stderr "$RAMP_BIN" veto "$IMG:v2" --reason "CVE-2026-0001 in libfoo"
+	"$RAMP_BIN" key generate "$T/keys" >/dev/null
+	run --separate-stderr "$RAMP_BIN" veto "$IMG:v2" --reason "CVE-2026-0001 in libfoo" --sign-key "$T/keys/ramp.key"
 	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
 	[[ "$output" == sha256:* ]]
 	run --separate-stderr rollout --image "$IMG@$V2" --json
@@ -101,7 +107,7 @@ records_of() {
 	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
 	run --separate-stderr "$RAMP_BIN" veto --list "$IMG@$V2"
 	[ "$status" -eq 0 ]
-	[[ "${lines[0]}" == *"vetoed by "*"CVE-2026-0001"* ]]
+	[[ "${lines[0]}" == *"vetoed by "*"CVE-2026-0001"*"(signed)" ]] || { echo "$output"; false; }
 	[[ "${lines[1]}" == *"veto lifted by "*"libfoo patched"* ]]
 	[[ "${lines[2]}" == *"not known bad"* ]]
 	run --separate-stderr rollout --image "$IMG@$V2" --json
