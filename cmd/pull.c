@@ -18,7 +18,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: ramp pull [OPTIONS] REF (-o FILE | --layout DIR)\n\n"
 		   "Pull REF ([registry[:port]/]repo[:tag][@digest]) and the test records, outcome records\n"
 		   "and vetoes that refer to it into an oci-archive FILE or an OCI layout DIR (created, or\n"
-		   "added to); the outcome records are shown, with a warning if the digest is known bad.\n"
+		   "added to); the outcome records are shown, with a warning if the digest is known bad\n"
+		   "(--no-test-records leaves all of them behind).\n"
 		   "Every blob is verified; an interrupted pull resumes where it stopped.\n"
 		   "Prints the image manifest digest.\n\n"
 		   "options:\n"
@@ -27,7 +28,7 @@ static void usage(FILE *f)
 		   "  --layout DIR               write into an OCI layout directory\n"
 		   "  --platform OS/ARCH[/VARIANT]  the image to take from a multi-platform index\n"
 		   "                             (default: this host's)\n"
-		   "  --no-test-records          pull the image only (no test or outcome records)\n" CMD_REG_HELP
+		   "  --no-test-records          pull the image only\n" CMD_REG_HELP
 		   "  -h, --help                 this help\n");
 }
 

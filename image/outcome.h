@@ -25,7 +25,6 @@
 #include "image/registry.h"
 #include "lib/err.h"
 
-#define IMG_MT_OUTCOME "application/vnd.ramp.outcome.v1+json"
 #define IMG_MT_OUTCOME_DSSE "application/vnd.ramp.outcome.v1+dsse"
 #define IMG_OUTCOME_MAX (16u << 10)
 /* at most this many records of one digest are read */

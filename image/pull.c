@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "image/outcome.h"
 #include "image/referrers.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
