@@ -24,6 +24,7 @@ int cmd_rollout(int argc, char **argv);
 int cmd_revert(int argc, char **argv);
 int cmd_fleet(int argc, char **argv);
 int cmd_key(int argc, char **argv);
+int cmd_veto(int argc, char **argv);
 
 /* Print "ramp VERB: message" for a usage error and return EXIT_USAGE. */
 int cmd_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -6,10 +6,12 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "image/outcome.h"
 #include "image/record.h"
 #include "image/trust.h"
 #include "image/verify.h"
 #include "lib/json.h"
+#include "lib/cleanup.h"
 #include "lib/log.h"
 #include "lib/term.h"
 
@@ -164,6 +166,37 @@ static void human(const struct img_image *img, const struct img_record *recs, co
 	}
 }
 
+static void human_outcomes(const struct img_outcome *o, size_t n)
+{
+	char line[1400];
+	bool bad;
+	int k = img_outcome_verdict(o, n, &bad);
+	term_printf(stdout, "outcomes%s\n", n ? (bad ? "     known bad" : k < 0 ? "" : "     not known bad") : "     none");
+	for (size_t i = 0; i < n; i++) {
+		img_outcome_describe(&o[i], line, sizeof line);
+		term_printf(stdout, "  %s%s\n", line, o[i].signed_ ? " (signed, not verified)" : "");
+	}
+}
+
+static void json_outcomes(struct jgen *g, const struct img_outcome *o, size_t n)
+{
+	bool bad;
+	img_outcome_verdict(o, n, &bad);
+	jgen_kbool(g, "knownBad", bad);
+	jgen_key(g, "outcomes");
+	jgen_arr_open(g);
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *doc = NULL;
+		size_t len;
+		struct err e;
+		struct json *j = NULL;
+		if (img_outcome_json(&o[i], &doc, &len, &e) == 0 && (j = json_parse(doc, len, &e)))
+			jgen_value(g, j);
+		json_free(j);
+	}
+	jgen_arr_close(g);
+}
+
 static void json_strv(struct jgen *g, const char *k, const struct strv *s)
 {
 	jgen_key(g, k);
@@ -294,7 +327,8 @@ int cmd_inspect(int argc, char **argv)
 	struct img_platform plat = {0};
 	struct img_image img = {0};
 	struct img_record *recs = NULL;
-	size_t n_recs = 0;
+	struct img_outcome *outs = NULL;
+	size_t n_recs = 0, n_outs = 0;
 	const char *trust_file = NULL, *scope = NULL;
 	struct img_trust trust = {0};
 	const struct img_trust_policy *policy = NULL;
@@ -355,7 +389,7 @@ int cmd_inspect(int argc, char **argv)
 		}
 	}
 	if (img_image_open(argv[optind], NULL, plat.os ? &plat : NULL, &img, &e) < 0 ||
-	    img_record_list(&img, &recs, &n_recs, &e) < 0) {
+	    img_record_list(&img, &recs, &n_recs, &e) < 0 || img_outcome_list_layout(&img, &outs, &n_outs, &e) < 0) {
 		rc = cmd_fail(&e);
 		goto out;
 	}
@@ -375,6 +409,7 @@ int cmd_inspect(int argc, char **argv)
 		g = jgen_new(true);
 		jgen_obj_open(g);
 		json_image(g, &img, recs, vs, n_recs);
+		json_outcomes(g, outs, n_outs);
 		if (verify) {
 			jgen_key(g, "problems");
 			jgen_arr_open(g);
@@ -382,6 +417,7 @@ int cmd_inspect(int argc, char **argv)
 		}
 	} else {
 		human(&img, recs, vs, n_recs);
+		human_outcomes(outs, n_outs);
 		if (verify)
 			printf("verify\n");
 	}
@@ -414,6 +450,7 @@ out:
 	free(vs);
 	img_trust_free(&trust);
 	img_records_free(recs, n_recs);
+	img_outcomes_free(outs, n_outs);
 	img_image_close(&img);
 	img_platform_free(&plat);
 	return rc;

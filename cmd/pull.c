@@ -6,16 +6,20 @@
 
 #include "cmd/cmd.h"
 #include "cmd/transfer.h"
+#include "image/outcome.h"
 #include "image/pull.h"
 #include "image/reference.h"
+#include "lib/log.h"
 
 enum { OPT_LAYOUT = OPT_REG_LAST, OPT_PLATFORM, OPT_NO_RECORDS };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: ramp pull [OPTIONS] REF (-o FILE | --layout DIR)\n\n"
-		   "Pull REF ([registry[:port]/]repo[:tag][@digest]) and the test records that refer\n"
-		   "to it into an oci-archive FILE or an OCI layout DIR (created, or added to).\n"
+		   "Pull REF ([registry[:port]/]repo[:tag][@digest]) and the test records, outcome records\n"
+		   "and vetoes that refer to it into an oci-archive FILE or an OCI layout DIR (created, or\n"
+		   "added to); the outcome records are shown, with a warning if the digest is known bad\n"
+		   "(--no-test-records leaves all of them behind).\n"
 		   "Every blob is verified; an interrupted pull resumes where it stopped.\n"
 		   "Prints the image manifest digest.\n\n"
 		   "options:\n"
@@ -26,6 +30,30 @@ static void usage(FILE *f)
 		   "                             (default: this host's)\n"
 		   "  --no-test-records          pull the image only\n" CMD_LIMIT_HELP CMD_REG_HELP
 		   "  -h, --help                 this help\n");
+}
+
+/* What became of the digest (outcome records and vetoes, pulled with it). */
+static void show_outcomes(struct img_registry *r, const struct img_ref *ref, const struct img_digest *d)
+{
+	struct img_outcome *o;
+	size_t n;
+	bool bad;
+	char line[1400];
+	struct err e;
+	if (img_outcome_list(r, ref->repo, d, &o, &n, &e) < 0) {
+		log_warn("%s", e.msg);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		img_outcome_describe(&o[i], line, sizeof line);
+		log_notice("outcome: %s", line);
+	}
+	int k = img_outcome_verdict(o, n, &bad);
+	if (bad) {
+		img_outcome_describe(&o[k], line, sizeof line);
+		log_warn("%s@%s is known bad: %s", ref->repo, d->s, line);
+	}
+	img_outcomes_free(o, n);
 }
 
 int cmd_pull(int argc, char **argv)
@@ -104,6 +132,8 @@ int cmd_pull(int argc, char **argv)
 		cmd_progress_done(pr, rc == EXIT_OK ? res.manifest.digest.s : NULL);
 	if (rc == EXIT_OK && !c.json)
 		printf("%s\n", res.manifest.digest.s);
+	if (rc == EXIT_OK && !po.no_referrers)
+		show_outcomes(r, &ref, &res.manifest.digest);
 	if (rc != EXIT_OK)
 		cmd_fail(&e);
 	img_pull_result_free(&res);

@@ -28,6 +28,7 @@ static const struct verb {
 	{"rollout", cmd_rollout, "deploy to a fleet in growing waves, reverting at the first bad signal"},
 	{"revert", cmd_revert, "put every host of a fleet back on its previous version"},
 	{"fleet", cmd_fleet, "see a fleet: version, phase and health of each host"},
+	{"veto", cmd_veto, "mark an image digest known-bad in its registry (or lift that)"},
 };
 
 static void usage(FILE *f)

@@ -15,6 +15,8 @@
 #include "cmd/transfer.h"
 #include "image/image.h"
 #include "image/settings.h"
+#include "image/key.h"
+#include "image/outcome.h"
 #include "image/trust.h"
 #include "lib/cleanup.h"
 #include "lib/clock.h"
@@ -51,6 +53,11 @@ static void usage(FILE *f)
 		"  --allow-untested         no passing test record needed for the fleet's platforms\n"
 		"  --trust FILE             the passing record must be signed by a key this trust policy\n"
 		"                           trusts (docs/SECURITY.md); refused (exit 2) otherwise\n"
+		"  --override REASON        roll out a digest that is known bad (vetoed, or rolled back\n"
+		"                           before) all the same; the reason and who gave it are recorded\n"
+		"at the end:\n"
+		"  --sign-key FILE          sign the outcome record attached to the digest (an Ed25519\n"
+		"                           private key, 'ramp key generate')\n"
 		"the registry (tag resolution, test records):\n"
 		"  --registry-creds USER:PASSWORD  instead of the auth files of 'ramp login'\n"
 		"  --registry-cacert FILE   trust this CA bundle for the registry's TLS certificate\n"
@@ -410,7 +417,7 @@ int cmd_rollout(int argc, char **argv)
 		O_APP = 256, O_IMAGE, O_FLEET, O_TOKEN, O_CACERT, O_GATE, O_UNTESTED, O_FIRST, O_FACTOR, O_STEPS,
 		O_SPREAD, O_PARALLEL, O_DRY, O_BAKE, O_DEADLINE, O_FINAL, O_CHECK, O_PROBE, O_MAXBAD, O_MAXUNR,
 		O_ONFAIL, O_POLL, O_TIMEOUT, O_UNREACH, O_REVDL, O_STATE, O_TAKEOVER, O_JSON, O_RESUME, O_ABORT,
-		O_HTML, O_REGCREDS, O_REGCA, O_REGINSECURE, O_TRUST,
+		O_HTML, O_REGCREDS, O_REGCA, O_REGINSECURE, O_TRUST, O_OVERRIDE, O_SIGNKEY,
 	};
 	static const struct option opts[] = {
 		{"app", required_argument, NULL, O_APP},
@@ -421,6 +428,8 @@ int cmd_rollout(int argc, char **argv)
 		{"gate", required_argument, NULL, O_GATE},
 		{"allow-untested", no_argument, NULL, O_UNTESTED},
 		{"trust", required_argument, NULL, O_TRUST},
+		{"override", required_argument, NULL, O_OVERRIDE},
+		{"sign-key", required_argument, NULL, O_SIGNKEY},
 		{"registry-creds", required_argument, NULL, O_REGCREDS},
 		{"registry-cacert", required_argument, NULL, O_REGCA},
 		{"insecure-registry", required_argument, NULL, O_REGINSECURE},
@@ -454,6 +463,7 @@ int cmd_rollout(int argc, char **argv)
 	struct orch_new a = {0};
 	struct cmd_reg reg;
 	struct orch_step *steps = NULL;
+	char *ci = NULL;
 	const char *resume = NULL, *abort_id = NULL, *html = NULL;
 	struct orch_html_live live = {0};
 	bool json = false, dry = false;
@@ -516,6 +526,30 @@ int cmd_rollout(int argc, char **argv)
 			img_trust_free(&t);
 			free(a.o.trust_file);
 			a.o.trust_file = absolute(optarg);
+			break;
+		}
+		case O_OVERRIDE:
+			if (!*optarg) {
+				cmd_usage_error("rollout", "--override: give the reason");
+				goto out;
+			}
+			free(a.o.override_reason);
+			free(a.o.override_by);
+			a.o.override_by = NULL;
+			if (!(a.o.override_reason = strdup(optarg)) || img_outcome_who(&a.o.override_by, &ci, &e) < 0)
+				goto nomem;
+			free(ci);
+			ci = NULL;
+			break;
+		case O_SIGNKEY: {
+			struct img_privkey k;
+			if (img_key_private_load(optarg, &k, &e) < 0) {
+				cmd_usage_error("rollout", "--sign-key: %s", e.msg);
+				goto out;
+			}
+			img_key_wipe(&k);
+			free(a.o.sign_key);
+			a.o.sign_key = absolute(optarg);
 			break;
 		}
 		case O_REGCREDS:
@@ -678,7 +712,7 @@ int cmd_rollout(int argc, char **argv)
 			cmd_usage_error("rollout", "--resume or --abort, not both");
 			goto out;
 		}
-		if (a.app || a.image_ref || a.fleet_path) {
+		if (a.app || a.image_ref || a.fleet_path || a.o.override_reason || a.o.sign_key) {
 			cmd_usage_error("rollout", "--resume and --abort take everything from the journal");
 			goto out;
 		}

@@ -29,6 +29,8 @@
 #define IMG_MT_DOCKER_SCHEMA1_SIGNED "application/vnd.docker.distribution.manifest.v1+prettyjws"
 /* ramp's test record, stored as an artifact manifest whose subject is the image */
 #define IMG_MT_TEST_RECORD "application/vnd.ramp.test-record.v1+json"
+/* outcome records and vetoes (image/outcome.h) */
+#define IMG_MT_OUTCOME "application/vnd.ramp.outcome.v1+json"
 
 #define IMG_ANN_REF_NAME "org.opencontainers.image.ref.name"
 #define IMG_ANN_CREATED "org.opencontainers.image.created"

@@ -457,6 +457,28 @@ static bool have_digest(struct img_descriptor **ds, size_t n, const struct img_d
 	return false;
 }
 
+/* The referrers a pull takes along: test records, then outcome records and
+ * vetoes (image/outcome.h). */
+static int referrers_both(struct img_registry *r, const char *repo, const struct img_digest *d, struct img_index *out,
+			  struct err *e)
+{
+	struct img_index more;
+	if (img_referrers_list(r, repo, d, IMG_MT_TEST_RECORD, out, e) < 0)
+		return -1;
+	if (img_referrers_list(r, repo, d, IMG_MT_OUTCOME, &more, e) < 0) {
+		img_index_free(out);
+		return -1;
+	}
+	for (size_t i = 0; i < more.n; i++)
+		if (img_index_add(out, &more.manifests[i], e) < 0) {
+			img_index_free(&more);
+			img_index_free(out);
+			return -1;
+		}
+	img_index_free(&more);
+	return 0;
+}
+
 int img_pull(struct img_registry *r, const struct img_ref *ref, const struct img_pull_opts *o, struct img_blob_store *s,
 	     struct img_pull_result *res, struct err *e)
 {
@@ -540,7 +562,7 @@ int img_pull(struct img_registry *r, const struct img_ref *ref, const struct img
 	/* the test records that refer to the image */
 	if (!o->no_referrers) {
 		struct img_index refs;
-		if (img_referrers_list(r, ref->repo, &res->manifest.digest, IMG_MT_TEST_RECORD, &refs, e) < 0)
+		if (referrers_both(r, ref->repo, &res->manifest.digest, &refs, e) < 0)
 			goto out;
 		if (refs.n && !(arts = calloc(refs.n, sizeof *arts))) {
 			img_index_free(&refs);
@@ -746,5 +768,40 @@ int img_pull_layout(struct img_registry *r, const struct img_ref *ref, const str
 out:
 	img_layout_store_free(&s);
 	img_layout_close(&l);
+	return rc;
+}
+
+int img_fetch_blob_mem(struct img_registry *r, const char *repo, const struct img_descriptor *d, size_t max,
+		       const char *what, char **buf, size_t *len, struct err *e)
+{
+	struct http_xfer x;
+	char scope[400], name[400];
+	int rc = -1;
+	if (d->size < 0 || (uint64_t)d->size > max)
+		return err_set(e, "%s %s: %lld bytes, more than the limit of %zu", what, d->digest.s, (long long)d->size,
+			       max);
+	snprintf(scope, sizeof scope, "repository:%s:pull", repo);
+	snprintf(name, sizeof name, "%s %s", what, d->digest.s);
+	http_xfer_init(&x);
+	x.max_body = max;
+	x.follow = true;
+	if (img_reg_url(r, &x, e, "%s/blobs/%s", repo, d->digest.s) < 0 || img_reg_do(r, &x, scope, e) < 0)
+		goto out;
+	if (x.status != 200) {
+		img_reg_error(r, &x, name, repo, e);
+		goto out;
+	}
+	struct img_digest got;
+	img_sha256_buf(x.resp_body ? x.resp_body : "", x.resp_len, &got);
+	if (!img_digest_eq(&got, &d->digest) || (int64_t)x.resp_len != d->size) {
+		err_set(e, "%s: the registry sent other bytes (%s, %zu bytes)", name, got.s, x.resp_len);
+		goto out;
+	}
+	*buf = x.resp_body;
+	*len = x.resp_len;
+	x.resp_body = NULL;
+	rc = 0;
+out:
+	http_xfer_free(&x);
 	return rc;
 }

@@ -116,5 +116,9 @@ int img_pull_index_add(struct img_index *x, const struct img_ref *ref, const str
  * was asked by (and the registry's Docker-Content-Digest). */
 int img_fetch_manifest(struct img_registry *r, const char *repo, const char *object, char **buf, size_t *len,
 		       char **media_type, struct img_digest *digest, struct err *e);
+/* Fetch a small blob (at most max bytes) into memory, verified against its
+ * descriptor; what names it in errors ("test record"). */
+int img_fetch_blob_mem(struct img_registry *r, const char *repo, const struct img_descriptor *d, size_t max,
+		       const char *what, char **buf, size_t *len, struct err *e);
 
 #endif

@@ -361,22 +361,27 @@ static int bj_arm(struct push_job *p, struct err *e)
 	return rc;
 }
 
-/* Take the upload session from a response's Location. */
-static int take_location(struct push_job *p, const struct http_xfer *x, struct err *e)
+/* The upload session a response's Location names, into *location. */
+static int upload_location(const struct http_xfer *x, const char *what, char **location, struct err *e)
 {
 	const char *loc = http_header_get(x, "Location");
 	if (!loc || !*loc)
-		return err_set(e, "%s: the registry answered %ld without a Location for the upload", p->what, x->status);
+		return err_set(e, "%s: the registry answered %ld without a Location for the upload", what, x->status);
 	char *abs = http_url_resolve(x->url, loc);
 	if (!abs)
-		return err_set(e, "%s: the registry sent an invalid upload Location", p->what);
+		return err_set(e, "%s: the registry sent an invalid upload Location", what);
 	if (!strncasecmp(x->url, "https:", 6) && strncasecmp(abs, "https:", 6)) {
 		free(abs);
-		return err_set(e, "%s: the registry sent an upload Location that leaves HTTPS; refusing it", p->what);
+		return err_set(e, "%s: the registry sent an upload Location that leaves HTTPS; refusing it", what);
 	}
-	free(p->location);
-	p->location = abs;
+	free(*location);
+	*location = abs;
 	return 0;
+}
+
+static int take_location(struct push_job *p, const struct http_xfer *x, struct err *e)
+{
+	return upload_location(x, p->what, &p->location, e);
 }
 
 /* After an upload's Range header "0-N": the registry has N+1 bytes. */
@@ -794,4 +799,84 @@ out:
 	img_index_free(&x);
 	src_close(&s);
 	return rc;
+}
+
+/* ---- one small artifact, from memory ---- */
+
+/* Upload a small blob held in memory: POST for a session, PUT with the digest. */
+static int put_small_blob(struct img_registry *r, const char *repo, const char *buf, size_t len,
+			  struct img_digest *d, struct err *e)
+{
+	struct http_xfer x;
+	char scope[400], what[200];
+	_cleanup_free_ char *loc = NULL, *url = NULL;
+	int rc = -1;
+	img_sha256_buf(buf, len, d);
+	snprintf(scope, sizeof scope, "repository:%s:pull,push", repo);
+	snprintf(what, sizeof what, "blob %s", d->s);
+	http_xfer_init(&x);
+	x.method = "POST";
+	x.max_body = 64 << 10;
+	if (img_reg_url(r, &x, e, "%s/blobs/uploads/", repo) < 0 || img_reg_do(r, &x, scope, e) < 0)
+		goto out;
+	if (x.status != 202) {
+		img_reg_error(r, &x, what, repo, e);
+		goto out;
+	}
+	if (upload_location(&x, what, &loc, e) < 0)
+		goto out;
+	http_xfer_free(&x);
+	http_xfer_init(&x);
+	if (asprintf(&url, "%s%sdigest=%s", loc, strchr(loc, '?') ? "&" : "?", d->s) < 0) {
+		url = NULL;
+		err_errno(e, ENOMEM, "%s", what);
+		goto out;
+	}
+	x.method = "PUT";
+	x.has_body = true;
+	x.body = buf;
+	x.body_len = len;
+	x.max_body = 64 << 10;
+	if (http_xfer_url(&x, url, e) < 0 || http_xfer_header(&x, e, "Content-Type: application/octet-stream") < 0 ||
+	    img_reg_do(r, &x, scope, e) < 0)
+		goto out;
+	if (x.status != 201 && x.status != 204) {
+		img_reg_error(r, &x, what, repo, e);
+		goto out;
+	}
+	rc = 0;
+out:
+	http_xfer_free(&x);
+	return rc;
+}
+
+int img_push_referrer(struct img_registry *r, const char *repo, const struct img_descriptor *subject,
+		      const char *artifact_type, const char *layer_type, const char *blob, size_t len,
+		      struct img_digest *out, struct err *e)
+{
+	struct img_manifest m = {0};
+	struct img_descriptor layer = {.media_type = (char *)layer_type, .size = (int64_t)len};
+	struct img_descriptor d = {.media_type = IMG_MT_OCI_MANIFEST, .artifact_type = (char *)artifact_type};
+	struct img_descriptor subj = {.media_type = subject->media_type, .digest = subject->digest,
+				      .size = subject->size};
+	_cleanup_free_ char *json = NULL;
+	size_t jlen;
+	bool done = false;
+	m.artifact_type = (char *)artifact_type;
+	m.config.media_type = IMG_MT_OCI_EMPTY;
+	m.config.size = 2;
+	m.layers = &layer;
+	m.n_layers = 1;
+	m.subject = &subj;
+	if (put_small_blob(r, repo, "{}", 2, &m.config.digest, e) < 0 ||
+	    put_small_blob(r, repo, blob, len, &layer.digest, e) < 0 || img_manifest_json(&m, &json, &jlen, e) < 0)
+		return -1;
+	img_sha256_buf(json, jlen, &d.digest);
+	d.size = (int64_t)jlen;
+	if (put_manifest(r, repo, d.digest.s, &d, json, jlen, &done, e) < 0)
+		return -1;
+	if (!done && img_referrers_tag_add(r, repo, &subject->digest, &d, e) < 0)
+		return -1;
+	*out = d.digest;
+	return 0;
 }

@@ -37,4 +37,12 @@ struct img_push_opts {
 int img_push(struct img_registry *r, const char *path, const struct img_ref *ref, const struct img_push_opts *o,
 	     struct img_descriptor *out, struct err *e);
 
+/* Attach one small artifact to subject (a manifest in repo): its empty
+ * config and its one layer (blob, of layer_type) uploaded, its manifest put
+ * by digest, and the subject's fallback tag index updated when the registry
+ * did not process the subject itself. *out: the artifact manifest's digest. */
+int img_push_referrer(struct img_registry *r, const char *repo, const struct img_descriptor *subject,
+		      const char *artifact_type, const char *layer_type, const char *blob, size_t len,
+		      struct img_digest *out, struct err *e);
+
 #endif

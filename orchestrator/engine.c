@@ -541,6 +541,39 @@ static bool run_gates(struct eng *g)
 	return true;
 }
 
+/* A digest its outcome records make bad (rolled back, vetoed) is refused
+ * unless --override, which is journaled; false when refused. */
+static bool known_bad(struct eng *g)
+{
+	char lifted[1200];
+	struct err e;
+	if (!g->run->img)
+		return true;
+	int rc = orch_outcomes_check(g->run->img, g->r->o.override_reason, lifted, sizeof lifted, &e);
+	if (rc > 0)
+		eng_ev_override(g, lifted);
+	if (rc >= 0)
+		return true;
+	eng_ev_precheck_refused(g, e.msg);
+	eng_finish(g, "refused", ORCH_EXIT_REFUSED, "refused: the image is known bad; nothing was deployed");
+	return false;
+}
+
+/* The outcome record of a rollout that ended having deployed (or tried):
+ * attached to its digest; a failure is only a warning. */
+static void attach_outcome(struct eng *g)
+{
+	static const char *const results[] = {"done", "rolled_back", "revert_incomplete", "aborted"};
+	struct err e;
+	bool ours = false;
+	if (!g->run->outcome || !g->r->ended)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(results) && !ours; i++)
+		ours = !strcmp(g->r->result, results[i]);
+	if (ours && orch_outcome_attach(g->r, g->run->reg, &e) < 0)
+		log_warn("rollout %s: its outcome record could not be attached to %s: %s", g->r->id, g->r->image, e.msg);
+}
+
 /* Set the engine up to continue r from where its journal left off. */
 static void resume_state(struct eng *g, int64_t now)
 {
@@ -664,7 +697,7 @@ static int begin(struct eng *g, struct err *e)
 	if (!r->prechecked) {
 		/* a new rollout, or one whose precheck never finished: gates and
 		   precheck (test records included) from the start */
-		if (!run_gates(g))
+		if (!known_bad(g) || !run_gates(g))
 			return 0;
 		g->phase = PH_PRECHECK;
 		return 1;
@@ -693,6 +726,7 @@ int orch_engine_run(const struct orch_run *run, struct err *e)
 		goto out;
 	if (b > 0)
 		drive(&g);
+	attach_outcome(&g);
 	rc = g.exit_code;
 	if (g.interrupted || g.fatal)
 		rc = ORCH_EXIT_ATTENTION;

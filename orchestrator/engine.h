@@ -50,7 +50,10 @@ struct orch_run {
 	const char *journal_path; /* start: where the journal is created */
 	const char *takeover_path; /* start: the journal of r->takeover, closed as superseded once ours exists */
 	struct orch_transport *t; /* NULL: an orch_client for r's hosts and options */
-	const struct orch_resolved *img; /* test records to check against the hosts' platforms, or NULL */
+	const struct orch_resolved *img; /* test records to check against the hosts' platforms, outcome
+					  * records and vetoes to refuse a known-bad digest; or NULL */
+	bool outcome;             /* attach an outcome record to the digest at the end */
+	const struct img_registry_opts *reg; /* where it goes (NULL: defaults) */
 	const char *revert_to;    /* fleet revert: the digest to go to, or NULL for each host's newest kept */
 	const struct orch_ui *ui; /* may be NULL */
 	volatile sig_atomic_t *stop; /* set (by a signal): stop cleanly, the journal says where */

@@ -116,6 +116,16 @@ void eng_ev_host(struct eng *g, size_t i, enum orch_hs s, const char *phase, con
 
 /* ---- before wave 1 ---- */
 
+void eng_ev_override(struct eng *g, const char *lifted)
+{
+	const struct orch_opts *o = &g->r->o;
+	struct orch_event ev = {.kind = ORCH_EV_OVERRIDE};
+	ev.u.override = (struct orch_ev_override){.lifted = lifted, .reason = o->override_reason,
+						  .by = o->override_by ? o->override_by : ""};
+	emit(g, &ev, true, ORCH_LVL_PROBLEM, "override by %s (%s) lifts: %s", ev.u.override.by, o->override_reason,
+	     lifted);
+}
+
 void eng_ev_gate(struct eng *g, const char *cmd, int rc, int status, const char *why)
 {
 	bool ok = rc == 0 && status == 0;
@@ -335,5 +345,7 @@ void eng_ev_end(struct eng *g, const char *result, int code, const char *human)
 		x->hosts[i] = (struct orch_ev_end_host){eng_name(g, i), (int64_t)eng_wave_of(g, i) + 1,
 							orch_hs_name(eng_state(g, i)), r->reason[i]};
 	}
-	emit(g, &ev, true, code ? ORCH_LVL_PROBLEM : ORCH_LVL_MAIN, "%s (%.1f s)", human, (double)ms / 1000.0);
+	const char *ov = r->o.override_reason, *by = r->o.override_by;
+	emit(g, &ev, true, code ? ORCH_LVL_PROBLEM : ORCH_LVL_MAIN, "%s (%.1f s)%s%s%s%s", human, (double)ms / 1000.0,
+	     ov ? "; --override by " : "", ov ? (by ? by : "?") : "", ov ? ": " : "", ov ? ov : "");
 }

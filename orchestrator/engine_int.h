@@ -161,6 +161,7 @@ void eng_ev_host(struct eng *g, size_t i, enum orch_hs s, const char *phase, con
 		 bool sync, enum orch_level lvl);
 void eng_ev_gate(struct eng *g, const char *cmd, int rc, int status, const char *why);
 void eng_ev_precheck_refused(struct eng *g, const char *why);
+void eng_ev_override(struct eng *g, const char *lifted);
 void eng_ev_precheck_problems(struct eng *g);
 void eng_ev_precheck_ok(struct eng *g);
 void eng_ev_wave(struct eng *g, size_t w);

@@ -97,7 +97,10 @@ TABLE(t_options, struct orch_ev_options,
       OSTR("tokenFile", struct orch_ev_options, token_file),
       OSTR("cacert", struct orch_ev_options, cacert),
       BOOL("allowUntested", struct orch_ev_options, allow_untested),
-      OSTR("trustFile", struct orch_ev_options, trust_file));
+      OSTR("trustFile", struct orch_ev_options, trust_file),
+      OSTR("override", struct orch_ev_options, override_reason),
+      OSTR("overrideBy", struct orch_ev_options, override_by),
+      OSTR("signKey", struct orch_ev_options, sign_key));
 
 TABLE(t_start, struct orch_ev_start,
       STR("app", struct orch_ev_start, app),
@@ -195,6 +198,11 @@ TABLE(t_plan_wave, struct orch_ev_plan_wave,
       INT("wave", struct orch_ev_plan_wave, wave, 1, MAX_HOSTS),
       STRS("hosts", struct orch_ev_plan_wave, hosts, MAX_HOSTS));
 
+TABLE(t_override, struct orch_ev_override,
+      STR("lifted", struct orch_ev_override, lifted),
+      STR("reason", struct orch_ev_override, reason),
+      STR("by", struct orch_ev_override, by));
+
 TABLE(t_plan, struct orch_ev_plan,
       STR("app", struct orch_ev_plan, app),
       STR("fleet", struct orch_ev_plan, fleet),
@@ -221,6 +229,7 @@ static const struct {
 	[ORCH_EV_INTERRUPTED] = {"interrupted", &t_none},
 	[ORCH_EV_SUPERSEDED] = {"superseded", &t_superseded},
 	[ORCH_EV_END] = {"end", &t_end},
+	[ORCH_EV_OVERRIDE] = {"override", &t_override},
 	[ORCH_EV_PLAN] = {"plan", &t_plan},
 };
 

@@ -48,6 +48,7 @@ enum orch_ev_kind {
 	ORCH_EV_INTERRUPTED, /* a signal stopped the orchestrator */
 	ORCH_EV_SUPERSEDED,  /* a newer rollout (generation) owns the fleet */
 	ORCH_EV_END,         /* the result, every host's state */
+	ORCH_EV_OVERRIDE,    /* --override lifted a refusal (a veto, a rolled-back digest) */
 	ORCH_EV_PLAN,        /* --dry-run --json: the waves (never journaled) */
 	ORCH_EV_COUNT
 };
@@ -78,6 +79,8 @@ struct orch_ev_options {
 	const char *token_file, *cacert; /* optional */
 	bool allow_untested;
 	const char *trust_file; /* optional: --trust */
+	const char *override_reason, *override_by; /* optional: --override and who gave it */
+	const char *sign_key;                      /* optional: --sign-key, for the outcome record */
 };
 
 struct orch_ev_start {
@@ -193,6 +196,11 @@ struct orch_ev_end {
 	size_t n_hosts;
 };
 
+struct orch_ev_override {
+	const char *lifted; /* what would have refused the rollout */
+	const char *reason, *by;
+};
+
 struct orch_ev_plan_wave {
 	int64_t wave;
 	struct orch_strs hosts;
@@ -223,6 +231,7 @@ struct orch_event {
 		struct orch_ev_pid resume, abort;
 		struct orch_ev_superseded superseded;
 		struct orch_ev_end end;
+		struct orch_ev_override override;
 		struct orch_ev_plan plan;
 	} u;
 	/* what orch_event_read() allocated */

@@ -110,6 +110,12 @@ static int on_event(struct fill *p, const char *ev, const struct json *j, int64_
 	}
 	if (!strcmp(ev, "gate"))
 		return orch_html_decide(m, t, yes, "gate", cmd ? cmd : "", e);
+	if (!strcmp(ev, "override")) {
+		const char *by = json_get_str(j, "by"), *lifted = json_get_str(j, "lifted");
+		snprintf(text, sizeof text, "--override by %.100s (%.400s) lifts: %.600s", by ? by : "?", why ? why : "",
+			 lifted ? lifted : "");
+		return orch_html_decide(m, t, true, "override", text, e);
+	}
 	if (!strcmp(ev, "check")) {
 		snprintf(what, sizeof what, "check after wave %zu", w + 1);
 		return orch_html_decide(m, t, yes, what, cmd ? cmd : "", e);

@@ -12,45 +12,10 @@
 #include "image/reference.h"
 #include "image/referrers.h"
 #include "image/trust.h"
+#include "lib/clock.h"
+#include "orchestrator/rollout.h"
 #include "lib/cleanup.h"
 #include "lib/log.h"
-
-/* The record document an artifact manifest carries (one layer), verified
- * against its digest. */
-static int fetch_record_blob(struct img_registry *reg, const char *repo, const struct img_descriptor *d, char **buf,
-			     size_t *len, struct err *e)
-{
-	struct http_xfer x;
-	char scope[400], what[400];
-	int rc = -1;
-	if (d->size < 0 || d->size > (int64_t)IMG_RECORD_MAX)
-		return err_set(e, "test record %s: %lld bytes, more than the limit of %u", d->digest.s, (long long)d->size,
-			       IMG_RECORD_MAX);
-	snprintf(scope, sizeof scope, "repository:%s:pull", repo);
-	snprintf(what, sizeof what, "test record %s", d->digest.s);
-	http_xfer_init(&x);
-	x.max_body = IMG_RECORD_MAX;
-	x.follow = true;
-	if (img_reg_url(reg, &x, e, "%s/blobs/%s", repo, d->digest.s) < 0 || img_reg_do(reg, &x, scope, e) < 0)
-		goto out;
-	if (x.status != 200) {
-		img_reg_error(reg, &x, what, repo, e);
-		goto out;
-	}
-	struct img_digest got;
-	img_sha256_buf(x.resp_body ? x.resp_body : "", x.resp_len, &got);
-	if (!img_digest_eq(&got, &d->digest) || (int64_t)x.resp_len != d->size) {
-		err_set(e, "%s: the registry sent other bytes (%s, %zu bytes)", what, got.s, x.resp_len);
-		goto out;
-	}
-	*buf = x.resp_body;
-	*len = x.resp_len;
-	x.resp_body = NULL;
-	rc = 0;
-out:
-	http_xfer_free(&x);
-	return rc;
-}
 
 /* One referrer: the artifact manifest, then its record, which must be about
  * the image it is attached to. */
@@ -76,7 +41,7 @@ static int read_record(struct img_registry *reg, const char *repo, const struct 
 		err_set(e, "its subject is not %s", image->s);
 		goto out;
 	}
-	if (fetch_record_blob(reg, repo, &m.layers[0], &blob, &blen, e) < 0 || img_record_decode(lmt, blob, blen, &rec, e) < 0)
+	if (img_fetch_blob_mem(reg, repo, &m.layers[0], IMG_RECORD_MAX, "test record", &blob, &blen, e) < 0 || img_record_decode(lmt, blob, blen, &rec, e) < 0)
 		goto out;
 	if (!img_digest_eq(&rec.image, image)) {
 		err_set(e, "the record is about %s", rec.image.s);
@@ -117,6 +82,8 @@ static int lookup(const struct img_ref *ref, const struct img_registry_opts *o, 
 		err_set(e, "the registry answered %s for %s", out->digest.s, ref->digest.s);
 		goto out;
 	}
+	if (img_outcome_list(reg, ref->repo, &out->digest, &out->outcomes, &out->n_outcomes, e) < 0)
+		goto out;
 	if (!records) {
 		rc = 0;
 		goto out;
@@ -164,6 +131,11 @@ int orch_resolve_image(const char *ref, const struct img_registry_opts *reg, boo
 		err_ctx(e, "image %.200s", ref);
 		goto out;
 	}
+	/* a digest taken as given (--allow-untested): its vetoes are looked up all the same, best effort */
+	struct err oe;
+	if (r.has_digest && !records && lookup(&r, reg, false, out, &oe) < 0)
+		log_warn("image %.200s: its outcome records and vetoes could not be read (%s); they are not checked", ref,
+			 oe.msg);
 	/* a tag next to the digest says nothing more: the digest is what runs */
 	if (asprintf(&out->pinned, "%s/%s@%s", r.registry, r.repo, out->digest.s) < 0 ||
 	    asprintf(&out->repo, "%s/%s", r.registry, r.repo) < 0) {
@@ -186,6 +158,7 @@ void orch_resolved_free(struct orch_resolved *r)
 	for (size_t i = 0; i < r->n_records; i++)
 		free(r->records[i].blob);
 	free(r->records);
+	img_outcomes_free(r->outcomes, r->n_outcomes);
 	*r = (struct orch_resolved){0};
 }
 
@@ -243,4 +216,72 @@ int orch_records_check(const struct orch_resolved *r, const char *trust_file, ch
 				       r->pinned, platforms[i], r->n_records, r->n_records == 1 ? "" : "s");
 	}
 	return 0;
+}
+
+int orch_outcomes_check(const struct orch_resolved *r, const char *override, char *lifted, size_t cap,
+			struct err *e)
+{
+	bool bad;
+	char what[1200];
+	int k = img_outcome_verdict(r->outcomes, r->n_outcomes, &bad);
+	if (k < 0 || !bad)
+		return 0;
+	img_outcome_describe(&r->outcomes[k], what, sizeof what);
+	if (override) {
+		snprintf(lifted, cap, "%s", what);
+		return 1;
+	}
+	return err_set(e, "image %s is known bad: %s; 'ramp veto --remove' lifts a veto, --override REASON rolls it out "
+			  "all the same",
+		       r->pinned, what);
+}
+
+int orch_outcome_attach(const struct orch_rollout *r, const struct img_registry_opts *o, struct err *e)
+{
+	struct img_ref ref;
+	struct img_registry_opts defaults;
+	struct img_privkey key;
+	struct img_outcome oc = {.kind = IMG_OUTCOME_ROLLOUT, .app = r->app, .fleet = r->fleet, .rollout = r->id,
+				 .result = (char *)r->result, .reason = r->failure, .override = r->o.override_reason,
+				 .version = RAMP_VERSION};
+	char t[CLK_RFC3339_MAX];
+	_cleanup_free_ char *raw = NULL, *mt = NULL, *by = NULL, *ci = NULL;
+	size_t len;
+	struct img_descriptor subject = {0};
+	struct img_digest art;
+	int rc = -1;
+	if (img_ref_parse(r->image, &ref, e) < 0)
+		return -1;
+	/* the failing host, as the failure names it: "h3 (wave 2): why" */
+	for (size_t i = 0; r->failure && i < r->hosts.n && !oc.host; i++) {
+		size_t l = strlen(r->hosts.hosts[i].name);
+		if (!strncmp(r->failure, r->hosts.hosts[i].name, l) && !strncmp(r->failure + l, " (wave ", 7))
+			oc.host = r->hosts.hosts[i].name;
+	}
+	clk_rfc3339(clk_wall_ms(), true, t, sizeof t);
+	oc.time = t;
+	if (!o) {
+		img_registry_opts_init(&defaults);
+		o = &defaults;
+	}
+	if (r->o.sign_key && img_key_private_load(r->o.sign_key, &key, e) < 0) {
+		img_ref_free(&ref);
+		return err_ctx(e, "--sign-key");
+	}
+	struct img_registry *reg = img_outcome_who(&by, &ci, e) < 0 ? NULL : img_registry_open(ref.registry, o, e);
+	oc.by = by;
+	oc.ci = ci;
+	if (reg && img_fetch_manifest(reg, ref.repo, ref.digest.s, &raw, &len, &mt, &subject.digest, e) == 0) {
+		subject.media_type = mt;
+		subject.size = (int64_t)len;
+		oc.image = subject.digest;
+		rc = img_outcome_push(reg, ref.repo, &subject, &oc, r->o.sign_key ? &key : NULL, &art, e);
+		if (rc == 0)
+			log_info("outcome record %s (%s) attached to %s", art.s, r->result, r->image);
+	}
+	img_registry_close(reg);
+	if (r->o.sign_key)
+		img_key_wipe(&key);
+	img_ref_free(&ref);
+	return rc;
 }

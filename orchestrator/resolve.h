@@ -5,7 +5,9 @@
  * the registry and every host gets "registry/repo@sha256:...". The test
  * records (image/record.h) that refer to that digest are read from the
  * registry (referrers API or the sha256-<hex> tag fallback) and checked
- * against the platforms the fleet's hosts report. */
+ * against the platforms the fleet's hosts report. So are the digest's outcome
+ * records and vetoes (image/outcome.h): a digest they make bad is refused
+ * unless --override, and every rollout that ends leaves one. */
 #ifndef RAMP_ORCH_RESOLVE_H
 #define RAMP_ORCH_RESOLVE_H
 
@@ -13,6 +15,7 @@
 #include <stddef.h>
 
 #include "image/digest.h"
+#include "image/outcome.h"
 #include "image/registry.h"
 #include "lib/err.h"
 
@@ -36,6 +39,8 @@ struct orch_resolved {
 	bool records_known; /* false: not looked up (--allow-untested) */
 	struct orch_record *records;
 	size_t n_records;
+	struct img_outcome *outcomes; /* outcome records and vetoes (image/outcome.h), oldest first */
+	size_t n_outcomes;
 };
 
 /* Validate ref and pin it: a tag is resolved at the registry; a digest is
@@ -49,5 +54,16 @@ void orch_resolved_free(struct orch_resolved *r);
  * (trust_file, or NULL) a signed one that the policy accepts. */
 int orch_records_check(const struct orch_resolved *r, const char *trust_file, char *const *platforms, size_t n,
 		       struct err *e);
+
+/* Refuse (-1, e says why: the rollout or veto that decided) a digest the
+ * outcome records make bad. With override (--override's reason, or NULL)
+ * the rollout goes on: 1, and *lifted says what was lifted. */
+int orch_outcomes_check(const struct orch_resolved *r, const char *override, char *lifted, size_t cap,
+			struct err *e);
+
+struct orch_rollout;
+/* Attach the outcome record of an ended rollout to its digest (signed with
+ * the key at r->o.sign_key, if any). reg as for orch_resolve_image. */
+int orch_outcome_attach(const struct orch_rollout *r, const struct img_registry_opts *reg, struct err *e);
 
 #endif

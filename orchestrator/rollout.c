@@ -41,18 +41,24 @@ void orch_opts_free(struct orch_opts *o)
 	free(o->token_file);
 	free(o->cacert);
 	free(o->trust_file);
-	o->token_file = o->cacert = o->trust_file = NULL;
+	free(o->override_reason);
+	free(o->override_by);
+	free(o->sign_key);
+	o->token_file = o->cacert = o->trust_file = o->override_reason = o->override_by = o->sign_key = NULL;
 }
 
 int orch_opts_copy(struct orch_opts *dst, const struct orch_opts *src, struct err *e)
 {
 	*dst = *src;
 	dst->gates = dst->checks = dst->probes = (struct strv){0};
-	dst->token_file = dst->cacert = dst->trust_file = NULL;
+	dst->token_file = dst->cacert = dst->trust_file = dst->override_reason = dst->override_by = dst->sign_key = NULL;
 	if (strv_copy(&dst->gates, &src->gates, e) < 0 || strv_copy(&dst->checks, &src->checks, e) < 0 ||
 	    strv_copy(&dst->probes, &src->probes, e) < 0 || (src->token_file && !(dst->token_file = strdup(src->token_file))) ||
 	    (src->cacert && !(dst->cacert = strdup(src->cacert))) ||
-	    (src->trust_file && !(dst->trust_file = strdup(src->trust_file)))) {
+	    (src->trust_file && !(dst->trust_file = strdup(src->trust_file))) ||
+	    (src->override_reason && !(dst->override_reason = strdup(src->override_reason))) ||
+	    (src->override_by && !(dst->override_by = strdup(src->override_by))) ||
+	    (src->sign_key && !(dst->sign_key = strdup(src->sign_key)))) {
 		orch_opts_free(dst);
 		return err_errno(e, ENOMEM, "options");
 	}
@@ -216,7 +222,7 @@ int orch_rollout_start(const struct orch_new *a, const struct orch_ui *ui, volat
 	    (open && lock.held && !(old_path = orch_journal_path(dir, r.takeover, e))) || orch_lock_set(&lock, r.id, e) < 0)
 		goto out;
 	struct orch_run run = {.mode = ORCH_MODE_START, .r = &r, .j = &j, .journal_path = path,
-			       .takeover_path = old_path, .img = &img, .ui = ui, .stop = stop};
+			       .takeover_path = old_path, .img = &img, .outcome = true, .reg = a->reg, .ui = ui, .stop = stop};
 	rc = orch_engine_run(&run, e);
 	if (rc < 0 || r.ended)
 		orch_lock_clear(&lock, r.id);
@@ -266,7 +272,7 @@ int orch_rollout_resume(const char *state_dir, const char *id, bool abort, const
 	if (orch_journal_reopen(path, r.valid_len, &j, e) < 0)
 		goto out;
 	struct orch_run run = {.mode = abort ? ORCH_MODE_ABORT : ORCH_MODE_RESUME, .r = &r, .j = &j,
-			       .img = img.pinned ? &img : NULL, .ui = ui, .stop = stop};
+			       .img = img.pinned ? &img : NULL, .outcome = true, .reg = reg, .ui = ui, .stop = stop};
 	rc = orch_engine_run(&run, e);
 	if (r.ended)
 		orch_lock_clear(&lock, r.id);

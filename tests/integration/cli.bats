@@ -14,7 +14,7 @@ teardown() { common_teardown; }
 	run "$RAMP_BIN" --version
 	[ "$status" -eq 0 ]
 	[[ "$output" =~ ^ramp\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
-	for verb in build inspect; do
+	for verb in build inspect veto; do
 		run "$RAMP_BIN" "$verb" --help
 		[ "$status" -eq 0 ]
 		[[ "$output" == *"usage: ramp $verb"* ]]
@@ -101,4 +101,10 @@ teardown() { common_teardown; }
 	[ "${COMPREPLY[*]}" = build ]
 	COMP_WORDS=(ramp build --compr); COMP_CWORD=2; _ramp
 	[ "${COMPREPLY[*]}" = --compression ]
+	COMP_WORDS=(ramp vet); COMP_CWORD=1; _ramp
+	[ "${COMPREPLY[*]}" = veto ]
+	COMP_WORDS=(ramp veto --rem); COMP_CWORD=2; _ramp
+	[ "${COMPREPLY[*]}" = --remove ]
+	COMP_WORDS=(ramp rollout --overr); COMP_CWORD=2; _ramp
+	[ "${COMPREPLY[*]}" = --override ]
 }

@@ -66,7 +66,8 @@ teardown() {
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == "done: web runs $V1 on 8 of 8 hosts (4 waves)"* ]]
-	[ -z "$stderr" ]
+	# nothing but the warnings that this test's registry does not exist (no outcome records)
+	[ -z "$(grep -v -e 'outcome records and vetoes could not be read' -e 'outcome record could not be attached' <<<"$stderr")" ]
 	[ "$(digests)" = "$V1" ]
 }
 

@@ -29,6 +29,9 @@ static void sample(struct orch_rollout *r)
 	r->o.bake_ms = 1500;
 	assert_int_equal(strv_push(&r->o.checks, "test -n \"$RAMP_WAVE\"", &e), 0);
 	r->o.token_file = strdup("/etc/ramp/token");
+	r->o.override_reason = strdup("h3's disk was full, fixed");
+	r->o.override_by = strdup("octocat");
+	r->o.sign_key = strdup("/etc/ramp/ci.key");
 	r->id = strdup(ID);
 	r->app = strdup("web");
 	r->image = strdup("127.0.0.1:5000/web@" D2);
@@ -141,6 +144,9 @@ static void test_roundtrip(void **state)
 	assert_int_equal(r.o.checks.n, 1);
 	assert_string_equal(r.o.checks.v[0], "test -n \"$RAMP_WAVE\"");
 	assert_string_equal(r.o.token_file, "/etc/ramp/token");
+	assert_string_equal(r.o.override_reason, "h3's disk was full, fixed");
+	assert_string_equal(r.o.override_by, "octocat");
+	assert_string_equal(r.o.sign_key, "/etc/ramp/ci.key");
 	assert_true(r.prechecked);
 	assert_int_equal(r.generation, 7);
 	assert_string_equal(r.before[0], D1);
