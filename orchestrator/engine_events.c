@@ -265,6 +265,16 @@ void eng_ev_failure(struct eng *g, size_t host, const char *reason, const struct
 		     *words ? "\n  phase history:" : "", words);
 }
 
+void eng_ev_policy(struct eng *g, struct orch_event *ev)
+{
+	const struct orch_ev_policy *p = &ev->u.policy;
+	bool over = p->override_by != NULL;
+	emit(g, ev, !p->ok, p->ok ? ORCH_LVL_DETAIL : ORCH_LVL_PROBLEM, "%s \"%s\": %s%s%s%s%s%s%s", p->check, p->name,
+	     p->ok ? "clear" : !strcmp(p->check, "freeze") ? "in force" : "blocked", p->reason ? ": " : "",
+	     p->reason ? p->reason : "", p->until ? "; until " : "", p->until ? p->until : "",
+	     over ? "; overridden by " : "", over ? p->override_by : "");
+}
+
 void eng_ev_paused(struct eng *g, const char *reason)
 {
 	struct orch_event ev = {.kind = ORCH_EV_PAUSED};
@@ -335,5 +345,7 @@ void eng_ev_end(struct eng *g, const char *result, int code, const char *human)
 		x->hosts[i] = (struct orch_ev_end_host){eng_name(g, i), (int64_t)eng_wave_of(g, i) + 1,
 							orch_hs_name(eng_state(g, i)), r->reason[i]};
 	}
-	emit(g, &ev, true, code ? ORCH_LVL_PROBLEM : ORCH_LVL_MAIN, "%s (%.1f s)", human, (double)ms / 1000.0);
+	emit(g, &ev, true, code ? ORCH_LVL_PROBLEM : ORCH_LVL_MAIN, "%s (%.1f s)%s%s%s%s", human, (double)ms / 1000.0,
+	     g->overridden_by ? "\nthe release policy was overridden by " : "", g->overridden_by ? g->overridden_by : "",
+	     g->overridden_by ? ": " : "", g->overridden_by ? g->r->o.override_reason : "");
 }

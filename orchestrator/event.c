@@ -97,7 +97,9 @@ TABLE(t_options, struct orch_ev_options,
       OSTR("tokenFile", struct orch_ev_options, token_file),
       OSTR("cacert", struct orch_ev_options, cacert),
       BOOL("allowUntested", struct orch_ev_options, allow_untested),
-      OSTR("trustFile", struct orch_ev_options, trust_file));
+      OSTR("trustFile", struct orch_ev_options, trust_file),
+      OSTR("overrideReason", struct orch_ev_options, override_reason),
+      OSTR("policyFile", struct orch_ev_options, policy_file));
 
 TABLE(t_start, struct orch_ev_start,
       STR("app", struct orch_ev_start, app),
@@ -160,6 +162,14 @@ TABLE(t_failure, struct orch_ev_failure,
       HOBJS("history", struct orch_ev_failure, history, n_history, has_history, t_hist, 1000),
       OSTR("probe", struct orch_ev_failure, probe));
 
+TABLE(t_policy, struct orch_ev_policy,
+      STR("check", struct orch_ev_policy, check),
+      STR("name", struct orch_ev_policy, name),
+      BOOL("ok", struct orch_ev_policy, ok),
+      OSTR("reason", struct orch_ev_policy, reason),
+      OSTR("until", struct orch_ev_policy, until),
+      OSTR("overriddenBy", struct orch_ev_policy, override_by));
+
 TABLE(t_paused, struct orch_ev_paused,
       STR("reason", struct orch_ev_paused, reason));
 
@@ -215,6 +225,7 @@ static const struct {
 	[ORCH_EV_WAVE_PASSED] = {"wave_passed", &t_wave_passed},
 	[ORCH_EV_FAILURE] = {"failure", &t_failure},
 	[ORCH_EV_PAUSED] = {"paused", &t_paused},
+	[ORCH_EV_POLICY] = {"policy", &t_policy},
 	[ORCH_EV_REVERT] = {"revert", &t_revert},
 	[ORCH_EV_RESUME] = {"resume", &t_pid},
 	[ORCH_EV_ABORT] = {"abort", &t_pid},

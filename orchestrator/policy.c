@@ -11,6 +11,7 @@
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/json.h"
+#include "orchestrator/exec.h"
 
 #define YEAR_S (366 * 86400LL)
 #define WEEK_MIN (8 * 1440) /* a recurring window is looked for this many minutes ahead */
@@ -389,6 +390,40 @@ int orch_policy_next_freeze(const struct orch_policy *p, int64_t t, size_t *whic
 		return 0;
 	*at = best;
 	return 1;
+}
+
+/* ---- blockers ---- */
+
+#define BLOCKER_OUTPUT_MAX 1000
+
+int orch_blocker_run(const struct orch_blocker *b, char *const *env, char **why)
+{
+	_cleanup_free_ char *out = NULL;
+	struct err e;
+	int status, rc = orch_proc_run_output(b->command, env, b->timeout_ms, BLOCKER_OUTPUT_MAX, &status, &out, &e);
+	*why = NULL;
+	if (rc == 0 && status == 0)
+		return 0;
+	if (rc == 0 && status == 1) {
+		/* its output is the reason: trailing blanks off, control characters out */
+		size_t n = strlen(out);
+		while (n && (out[n - 1] == '\n' || out[n - 1] == ' ' || out[n - 1] == '\t' || out[n - 1] == '\r'))
+			out[--n] = 0;
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)out[i] < 0x20 && out[i] != '\n')
+				out[i] = ' ';
+		*why = strdup(n ? out : "blocked (no reason given)");
+		return 1;
+	}
+	if (rc < 0)
+		rc = asprintf(why, "error: %s", e.msg);
+	else if (status == 124)
+		rc = asprintf(why, "error: did not finish within %lld s", (long long)(b->timeout_ms / 1000));
+	else
+		rc = asprintf(why, "error: exited with status %d (0 is clear, 1 blocked)", status);
+	if (rc < 0)
+		*why = NULL;
+	return -1;
 }
 
 char *orch_policy_actor(void)

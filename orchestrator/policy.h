@@ -74,6 +74,12 @@ int orch_policy_frozen(const struct orch_policy *p, int64_t t, size_t *which, in
 /* The next freeze to begin after t (within a year): 1 with *which and *at, or 0. */
 int orch_policy_next_freeze(const struct orch_policy *p, int64_t t, size_t *which, int64_t *at);
 
+/* Run a blocker (orchestrator/exec.h) with env ("K=V", NULL-terminated, or
+ * NULL): 0 clear (exit 0), 1 blocked (exit 1), -1 an error that blocks too
+ * (any other status, its timeout, it could not run). *why (caller frees):
+ * NULL when clear, else its output (the first lines) or what went wrong. */
+int orch_blocker_run(const struct orch_blocker *b, char *const *env, char **why);
+
 /* Who gives an override: $GITHUB_ACTOR, $GITLAB_USER_LOGIN, else the user
  * name of our uid. Caller frees. */
 char *orch_policy_actor(void);

@@ -41,18 +41,22 @@ void orch_opts_free(struct orch_opts *o)
 	free(o->token_file);
 	free(o->cacert);
 	free(o->trust_file);
-	o->token_file = o->cacert = o->trust_file = NULL;
+	free(o->override_reason);
+	free(o->policy_file);
+	o->token_file = o->cacert = o->trust_file = o->override_reason = o->policy_file = NULL;
 }
 
 int orch_opts_copy(struct orch_opts *dst, const struct orch_opts *src, struct err *e)
 {
 	*dst = *src;
 	dst->gates = dst->checks = dst->probes = (struct strv){0};
-	dst->token_file = dst->cacert = dst->trust_file = NULL;
+	dst->token_file = dst->cacert = dst->trust_file = dst->override_reason = dst->policy_file = NULL;
 	if (strv_copy(&dst->gates, &src->gates, e) < 0 || strv_copy(&dst->checks, &src->checks, e) < 0 ||
 	    strv_copy(&dst->probes, &src->probes, e) < 0 || (src->token_file && !(dst->token_file = strdup(src->token_file))) ||
 	    (src->cacert && !(dst->cacert = strdup(src->cacert))) ||
-	    (src->trust_file && !(dst->trust_file = strdup(src->trust_file)))) {
+	    (src->trust_file && !(dst->trust_file = strdup(src->trust_file))) ||
+	    (src->override_reason && !(dst->override_reason = strdup(src->override_reason))) ||
+	    (src->policy_file && !(dst->policy_file = strdup(src->policy_file)))) {
 		orch_opts_free(dst);
 		return err_errno(e, ENOMEM, "options");
 	}

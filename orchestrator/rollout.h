@@ -49,6 +49,8 @@ struct orch_opts {
 	char *token_file, *cacert;  /* absolute paths, or NULL */
 	bool allow_untested;
 	char *trust_file;           /* --trust: absolute path of a trust policy, or NULL */
+	char *override_reason;      /* --override REASON: lifts a refusal of the release policy, or NULL */
+	char *policy_file;          /* --policy: absolute path of a release policy (policy.h), or NULL */
 };
 void orch_opts_defaults(struct orch_opts *o);
 void orch_opts_free(struct orch_opts *o);
