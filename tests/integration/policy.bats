@@ -182,3 +182,41 @@ policy() {
 	[[ "$stderr" == *"--override needs a reason"* ]]
 	[ "$(fake_state | jq '[.hosts[].counts.put] | add')" = 0 ]
 }
+
+@test "policy: the example blockers: an issue tracker over HTTP, a bugs/ directory" {
+	ex=$BATS_TEST_DIRNAME/../../docs/examples
+	# a tracker: canned answers of GitHub's issue API from a local HTTP server
+	mkdir -p "$T/www"
+	echo '[{"number":12,"title":"checkout loses the cart","state":"open"},{"number":13,"title":"a fix","state":"open","pull_request":{}}]' >"$T/www/open.json"
+	echo '[{"number":13,"title":"a fix","state":"open","pull_request":{}},{"iid":4,"title":"old","state":"closed"}]' >"$T/www/none.json"
+	(cd "$T/www" && exec python3 -u -m http.server 0 --bind 127.0.0.1 >"$T/www.log" 2>&1) &
+	BG_PIDS="${BG_PIDS:-} $!"
+	wait_for "$T/www.log" "port [1-9]"
+	port=$(sed -n 's/.* port \([0-9]*\).*/\1/p' "$T/www.log" | head -1)
+	printf '{"blockers":[{"name":"tracker","command":"%s/blocker-issues-http.sh http://127.0.0.1:%s/open.json"}]}\n' "$ex" "$port" >"$POL"
+	run --separate-stderr rollout --image "$IMG@$V2" --policy "$POL" --dry-run
+	[ "$status" -eq 2 ]
+	[[ "$output" == *'blocker "tracker": blocked: open release blockers:'*'#12 checkout loses the cart'* ]]
+	[[ "$output" != *"a fix"* ]]
+	sed -i 's/open.json/none.json/' "$POL"
+	run --separate-stderr rollout --image "$IMG@$V2" --policy "$POL" --dry-run
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'blocker "tracker": clear'* ]]
+	sed -i 's/none.json/missing.json/' "$POL"
+	run --separate-stderr rollout --image "$IMG@$V2" --policy "$POL" --dry-run
+	[ "$status" -eq 2 ]
+	[[ "$output" == *'blocker "tracker": blocked: error: exited with status 2'* ]]
+	# a bugs/ directory: an open blocker blocks, a closed one or a minor bug does not
+	mkdir -p "$T/repo/bugs"
+	printf 'title: data loss on restart\nseverity: blocker\nstatus: open\n' >"$T/repo/bugs/17.md"
+	printf 'title: typo\nseverity: minor\nstatus: open\n' >"$T/repo/bugs/18.md"
+	printf '{"blockers":[{"name":"bugs","command":"%s/blocker-bugs-dir.sh %s/repo/bugs"}]}\n' "$ex" "$T" >"$POL"
+	run --separate-stderr rollout --image "$IMG@$V2" --policy "$POL" --dry-run
+	[ "$status" -eq 2 ]
+	[[ "$output" == *'blocker "bugs": blocked: open release blockers in '*'17.md: data loss on restart'* ]]
+	[[ "$output" != *"typo"* ]]
+	sed -i 's/status: open/status: closed/' "$T/repo/bugs/17.md"
+	run --separate-stderr rollout --image "$IMG@$V2" --policy "$POL" --dry-run
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'blocker "bugs": clear'* ]]
+}
