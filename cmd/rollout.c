@@ -198,6 +198,20 @@ static void print_plan_json(const struct orch_rollout *r, int64_t lo, int64_t hi
 	orch_event_free(&ev);
 }
 
+/* --policy, or the fleet's default policy when there is one: checked now
+ * (the engine reads it again), its absolute path in o */
+static int load_policy(struct orch_opts *o, const char *fleet_path, struct orch_policy *p, struct err *e)
+{
+	if (!o->policy_file) {
+		_cleanup_free_ char *def = NULL;
+		if (orch_policy_default_path(fleet_path, &def, e) < 0)
+			return -1;
+		if (def && !(o->policy_file = absolute(def)))
+			return err_errno(e, ENOMEM, "policy");
+	}
+	return o->policy_file ? orch_policy_load(o->policy_file, p, e) : 0;
+}
+
 /* --dry-run: what the release policy decides now, and why */
 static void dry_event(const char *check, const char *name, bool ok, const char *reason, const char *until)
 {
@@ -805,16 +819,7 @@ int cmd_rollout(int argc, char **argv)
 		cmd_usage_error("rollout", "--dry-run writes no report: no --html");
 		goto out;
 	}
-	if (!a.o.policy_file) {
-		char *def;
-		if (orch_policy_default_path(a.fleet_path, &def, &e) < 0) {
-			rc = exit_of(-1, &e);
-			goto out;
-		}
-		a.o.policy_file = def ? absolute(def) : NULL;
-		free(def);
-	}
-	if (a.o.policy_file && orch_policy_load(a.o.policy_file, &policy, &e) < 0) {
+	if (load_policy(&a.o, a.fleet_path, &policy, &e) < 0) {
 		rc = exit_of(-1, &e); /* a policy that does not parse refuses everything */
 		goto out;
 	}

@@ -669,8 +669,9 @@ static int begin(struct eng *g, struct err *e)
 			eng_finish(g, "refused", ORCH_EXIT_REFUSED, msg);
 			return 0;
 		}
-	} else if (g->mode == ORCH_MODE_RESUME && !eng_policy_check(g, r->waves_passed, why, sizeof why)) {
-		/* the rollout stays as it is, paused: resumed once the refusal is over */
+	} else if (g->mode == ORCH_MODE_RESUME && !r->reverting &&
+		   !eng_policy_check(g, r->waves_passed, why, sizeof why)) {
+		/* the rollout stays as it is, paused: resumed once the refusal is over (a revert is never held) */
 		log_err("refused: %s; rollout %s stays paused: 'ramp rollout --resume %s' once it is over", why, r->id,
 			r->id);
 		g->exit_code = ORCH_EXIT_REFUSED;
