@@ -19,7 +19,7 @@ _ramp_values() {
 	--on-failure) words="revert pause" ;;
 	--stop-signal) words="SIGTERM SIGINT SIGQUIT SIGHUP SIGUSR1 SIGUSR2 SIGKILL" ;;
 	-o | --output | --layout | --config | --fleet | --token-file | --cacert | --from | --state-dir | --store | --html | \
-		--socket | --sign-key | --trust)
+		--socket | --sign-key | --trust | --policy)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return 0
 		;;

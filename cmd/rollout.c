@@ -26,6 +26,7 @@
 #include "orchestrator/event.h"
 #include "orchestrator/html.h"
 #include "orchestrator/journal.h"
+#include "orchestrator/policy.h"
 #include "orchestrator/report.h"
 #include "orchestrator/rollout.h"
 #include "orchestrator/state.h"
@@ -53,8 +54,15 @@ static void usage(FILE *f)
 		"  --allow-untested         no passing test record needed for the fleet's platforms\n"
 		"  --trust FILE             the passing record must be signed by a key this trust policy\n"
 		"                           trusts (docs/SECURITY.md); refused (exit 2) otherwise\n"
-		"  --override REASON        roll out a digest that is known bad (vetoed, or rolled back\n"
-		"                           before) all the same; the reason and who gave it are recorded\n"
+		"release policy (docs/ROLLOUT.md):\n"
+		"  --policy FILE            freeze windows and blockers (default: FLEET.policy.json beside\n"
+		"                           the fleet file, when there is one); asked before the precheck\n"
+		"                           and before each wave: refused (exit 2) at the start, paused\n"
+		"                           (exit 3) between waves\n"
+		"  --override REASON        lift the policy's refusals, or roll out a digest known bad (vetoed,\n"
+		"                           or rolled back before), for this rollout; the reason and who\n"
+		"                           gave it ($GITHUB_ACTOR, $GITLAB_USER_LOGIN, else the user) are\n"
+		"                           journaled and in the outcome record\n"
 		"at the end:\n"
 		"  --sign-key FILE          sign the outcome record attached to the digest (an Ed25519\n"
 		"                           private key, 'ramp key generate')\n"
@@ -69,7 +77,8 @@ static void usage(FILE *f)
 		"  --steps LIST             cumulative hosts after each wave, e.g. 1,2,10%%,100%%\n"
 		"  --spread LABEL           interleave the label's values (e.g. zone) across waves\n"
 		"  --max-parallel N         hosts deploying and requests in flight at once (default 64)\n"
-		"  --dry-run                print the waves and the duration bounds; contact nobody\n"
+		"  --dry-run                print the waves and the duration bounds, and what the release\n"
+		"                           policy decides now (exit 2: it would refuse); contact no host\n"
 		"health:\n"
 		"  --bake D                 healthy this long to pass (default 30s)\n"
 		"  --health-deadline D      from the deploy request to the end of the bake (default 5m)\n"
@@ -157,33 +166,114 @@ static char *absolute(const char *p)
 	return r ? r : strdup(p);
 }
 
-/* The plan as one event line (docs/ROLLOUT.md), written like the rollout's. */
-static void print_plan_json(const struct orch_rollout *r, int64_t lo, int64_t hi)
+/* An event of --dry-run as a JSON line on stdout, timed now; ev is freed. */
+static void print_event(struct orch_event *ev)
 {
-	struct orch_event ev = {.kind = ORCH_EV_PLAN};
-	struct orch_ev_plan *p = &ev.u.plan;
 	char t[CLK_RFC3339_MAX];
 	const char *line;
 	size_t len;
 	struct err e;
 	struct jgen *g = jgen_new(false);
 	clk_rfc3339(clk_wall_ms(), true, t, sizeof t);
-	ev.time = t;
+	ev->time = t;
+	if (g && orch_event_write(g, ev, &e) == 0 && jgen_result(g, &line, &len, &e) == 0)
+		printf("%.*s\n", (int)len, line);
+	jgen_free(g);
+	orch_event_free(ev);
+}
+
+/* The plan as one event line (docs/ROLLOUT.md), written like the rollout's. */
+static void print_plan_json(const struct orch_rollout *r, int64_t lo, int64_t hi)
+{
+	struct orch_event ev = {.kind = ORCH_EV_PLAN};
+	struct orch_ev_plan *p = &ev.u.plan;
+	struct err e;
 	*p = (struct orch_ev_plan){.app = r->app, .fleet = r->fleet, .n_waves = r->n_waves, .min_seconds = lo / 1000,
 				   .max_seconds = hi / 1000};
 	const char **names = orch_event_alloc(&ev, r->hosts.n, sizeof *names, &e);
-	if (g && names && (p->waves = orch_event_alloc(&ev, r->n_waves, sizeof *p->waves, &e))) {
+	if (names && (p->waves = orch_event_alloc(&ev, r->n_waves, sizeof *p->waves, &e))) {
 		for (size_t i = 0; i < r->hosts.n; i++)
 			names[i] = r->hosts.hosts[i].name;
 		for (size_t w = 0; w < r->n_waves; w++) {
 			size_t from = w ? r->ends[w - 1] : 0;
 			p->waves[w] = (struct orch_ev_plan_wave){(int64_t)w + 1, {names + from, r->ends[w] - from}};
 		}
-		if (orch_event_write(g, &ev, &e) == 0 && jgen_result(g, &line, &len, &e) == 0)
-			printf("%.*s\n", (int)len, line);
+		print_event(&ev);
+		return;
 	}
-	jgen_free(g);
 	orch_event_free(&ev);
+}
+
+/* --policy, or the fleet's default policy when there is one: checked now
+ * (the engine reads it again), its absolute path in o */
+static int load_policy(struct orch_opts *o, const char *fleet_path, struct orch_policy *p, struct err *e)
+{
+	if (!o->policy_file) {
+		_cleanup_free_ char *def = NULL;
+		if (orch_policy_default_path(fleet_path, &def, e) < 0)
+			return -1;
+		if (def && !(o->policy_file = absolute(def)))
+			return err_errno(e, ENOMEM, "policy");
+	}
+	return o->policy_file ? orch_policy_load(o->policy_file, p, e) : 0;
+}
+
+/* --dry-run: what the release policy decides now, and why */
+static void dry_event(const char *check, const char *name, bool ok, const char *reason, const char *until)
+{
+	struct orch_event ev = {.kind = ORCH_EV_POLICY};
+	ev.u.policy = (struct orch_ev_policy){check, name, ok, reason, until, NULL};
+	print_event(&ev);
+}
+
+static int dry_policy(const struct orch_new *a, const struct orch_policy *p, bool json)
+{
+	const char *over = a->o.override_reason;
+	int64_t now = clk_wall_ms() / 1000, t;
+	size_t k;
+	bool refused = false;
+	char at[CLK_RFC3339_MAX] = "";
+	if (!json)
+		printf("policy: %s\n", a->o.policy_file);
+	if (orch_policy_frozen(p, now, &k, &t)) {
+		const struct orch_freeze *f = &p->freezes[k];
+		if (t != INT64_MAX)
+			clk_rfc3339(t * 1000, false, at, sizeof at);
+		refused = true;
+		if (json)
+			dry_event("freeze", f->name, false, f->reason, *at ? at : NULL);
+		else
+			printf("freeze \"%s\" in force: %s; until %s\n", f->name, f->reason, *at ? at : "further notice");
+	} else if (!json) {
+		if (orch_policy_next_freeze(p, now, &k, &t)) {
+			clk_rfc3339(t * 1000, false, at, sizeof at);
+			printf("no freeze in force; the next: \"%s\" (%s) from %s\n", p->freezes[k].name,
+			       p->freezes[k].reason, at);
+		} else {
+			printf("no freeze in force or ahead\n");
+		}
+	}
+	char *env[] = {"RAMP_WAVE=1", NULL, NULL, NULL};
+	_cleanup_free_ char *app = NULL, *image = NULL;
+	if (asprintf(&app, "RAMP_APP=%s", a->app) >= 0)
+		env[1] = app;
+	if (a->image_ref && asprintf(&image, "RAMP_IMAGE=%s", a->image_ref) >= 0)
+		env[2] = image;
+	for (size_t i = 0; i < p->n_blockers; i++) {
+		_cleanup_free_ char *why = NULL;
+		int rc = orch_blocker_run(&p->blockers[i], env, &why);
+		refused |= rc != 0;
+		if (json)
+			dry_event("blocker", p->blockers[i].name, rc == 0, why, NULL);
+		else
+			printf("blocker \"%s\": %s%s%s\n", p->blockers[i].name, rc == 0 ? "clear" : "blocked",
+			       why ? ": " : "", why ? why : "");
+	}
+	if (!json)
+		printf("decision: %s%s\n",
+		       !refused ? "would proceed" : over ? "would proceed, overridden: " : "refused (--override REASON lifts it)",
+		       refused && over ? over : "");
+	return refused && !over ? EXIT_USAGE : EXIT_OK;
 }
 
 static void print_plan(const struct orch_rollout *r, const char *spread, bool json)
@@ -417,7 +507,7 @@ int cmd_rollout(int argc, char **argv)
 		O_APP = 256, O_IMAGE, O_FLEET, O_TOKEN, O_CACERT, O_GATE, O_UNTESTED, O_FIRST, O_FACTOR, O_STEPS,
 		O_SPREAD, O_PARALLEL, O_DRY, O_BAKE, O_DEADLINE, O_FINAL, O_CHECK, O_PROBE, O_MAXBAD, O_MAXUNR,
 		O_ONFAIL, O_POLL, O_TIMEOUT, O_UNREACH, O_REVDL, O_STATE, O_TAKEOVER, O_JSON, O_RESUME, O_ABORT,
-		O_HTML, O_REGCREDS, O_REGCA, O_REGINSECURE, O_TRUST, O_OVERRIDE, O_SIGNKEY,
+		O_HTML, O_REGCREDS, O_REGCA, O_REGINSECURE, O_TRUST, O_POLICY, O_OVERRIDE, O_SIGNKEY,
 	};
 	static const struct option opts[] = {
 		{"app", required_argument, NULL, O_APP},
@@ -428,6 +518,7 @@ int cmd_rollout(int argc, char **argv)
 		{"gate", required_argument, NULL, O_GATE},
 		{"allow-untested", no_argument, NULL, O_UNTESTED},
 		{"trust", required_argument, NULL, O_TRUST},
+		{"policy", required_argument, NULL, O_POLICY},
 		{"override", required_argument, NULL, O_OVERRIDE},
 		{"sign-key", required_argument, NULL, O_SIGNKEY},
 		{"registry-creds", required_argument, NULL, O_REGCREDS},
@@ -466,6 +557,7 @@ int cmd_rollout(int argc, char **argv)
 	char *ci = NULL;
 	const char *resume = NULL, *abort_id = NULL, *html = NULL;
 	struct orch_html_live live = {0};
+	struct orch_policy policy = {0};
 	bool json = false, dry = false;
 	unsigned long long u;
 	struct err e;
@@ -528,6 +620,11 @@ int cmd_rollout(int argc, char **argv)
 			a.o.trust_file = absolute(optarg);
 			break;
 		}
+		case O_POLICY:
+			free(a.o.policy_file);
+			if (!(a.o.policy_file = absolute(optarg)))
+				goto nomem;
+			break;
 		case O_OVERRIDE:
 			if (!*optarg) {
 				cmd_usage_error("rollout", "--override: give the reason");
@@ -745,6 +842,10 @@ int cmd_rollout(int argc, char **argv)
 		cmd_usage_error("rollout", "--dry-run writes no report: no --html");
 		goto out;
 	}
+	if (load_policy(&a.o, a.fleet_path, &policy, &e) < 0) {
+		rc = exit_of(-1, &e); /* a policy that does not parse refuses everything */
+		goto out;
+	}
 	if (dry) {
 		struct orch_rollout r;
 		if (orch_rollout_plan(&a, &r, &e) < 0) {
@@ -753,7 +854,7 @@ int cmd_rollout(int argc, char **argv)
 		}
 		print_plan(&r, a.plan.spread, json);
 		orch_rollout_free(&r);
-		rc = EXIT_OK;
+		rc = a.o.policy_file ? dry_policy(&a, &policy, json) : EXIT_OK;
 		goto out;
 	}
 	cmd_orch_setup();
@@ -764,6 +865,7 @@ nomem:
 	rc = EXIT_FAIL;
 out:
 	orch_html_live_free(&live);
+	orch_policy_free(&policy);
 	free(steps);
 	orch_opts_free(&a.o);
 	return rc;

@@ -13,6 +13,8 @@
 #include "lib/log.h"
 #include "orchestrator/engine_int.h"
 
+static void eng_pause(struct eng *g, const char *reason);
+
 /* ---- waves ---- */
 
 static void start_wave(struct eng *g, size_t w, int64_t now)
@@ -115,13 +117,18 @@ static void stop_check(struct eng *g)
 	}
 }
 
-/* Between two waves: the next one starts at once. This is where checks of a
- * release policy plug in (freeze windows, blockers): they may hold the
- * rollout here (eng_pause), between waves, where every host is settled. */
+/* Between two waves: the next one starts at once, unless the release
+ * policy holds the rollout here (a freeze began, a blocker), where every
+ * host is settled: it pauses, and --resume goes on. */
 static void next_wave(struct eng *g, int64_t now)
 {
 	struct orch_rollout *r = g->r;
 	if (r->waves_passed < r->n_waves) {
+		char why[1200];
+		if (!eng_policy_check(g, r->waves_passed, why, sizeof why)) {
+			eng_pause(g, why);
+			return;
+		}
 		start_wave(g, r->waves_passed, now);
 		return;
 	}
@@ -658,7 +665,7 @@ static int eng_init(struct eng *g, const struct orch_run *run, struct err *e)
 	}
 	g->t0 = eng_now(g);
 	g->scan.watch_ms = r->o.poll_ms;
-	return 0;
+	return eng_policy_load(g, e);
 }
 
 static void eng_free(struct eng *g)
@@ -669,6 +676,7 @@ static void eng_free(struct eng *g)
 	free(g->put_body);
 	free(g->gen_body);
 	strv_free(&g->pre.platforms);
+	eng_policy_free(g);
 }
 
 /* Where the loop starts, by mode: 1 to run it, 0 when it ended before
@@ -682,11 +690,25 @@ static int begin(struct eng *g, struct err *e)
 		g->phase = PH_PRECHECK;
 		return 1;
 	}
+	char why[1200];
 	if (g->mode == ORCH_MODE_START) {
 		if (eng_ev_start(g, e) < 0)
 			return -1;
 		if (g->run->takeover_path)
 			orch_journal_supersede(g->run->takeover_path, r->takeover, r->id);
+		if (!eng_policy_check(g, 0, why, sizeof why)) {
+			char msg[1300];
+			snprintf(msg, sizeof msg, "refused: %s; nothing was deployed (--override REASON lifts it)", why);
+			eng_finish(g, "refused", ORCH_EXIT_REFUSED, msg);
+			return 0;
+		}
+	} else if (g->mode == ORCH_MODE_RESUME && !r->reverting &&
+		   !eng_policy_check(g, r->waves_passed, why, sizeof why)) {
+		/* the rollout stays as it is, paused: resumed once the refusal is over (a revert is never held) */
+		log_err("refused: %s; rollout %s stays paused: 'ramp rollout --resume %s' once it is over", why, r->id,
+			r->id);
+		g->exit_code = ORCH_EXIT_REFUSED;
+		return 0;
 	} else {
 		eng_ev_takeover(g, abort);
 	}

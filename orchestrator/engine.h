@@ -16,6 +16,8 @@
  *                     failure budgets and fencing
  *   engine_events.c   the events the decisions make (event.h), journaled
  *                     and handed to the ui, with their human text
+ *   engine_policy.c   the release policy (policy.h): freezes and blockers
+ *                     before the precheck, at --resume, between waves
  *   hoststate.c       the legal transitions of a host's state
  *   transport.h       how hosts are reached and time is read (client.c in
  *                     production, a script in tests/unit/test_engine.c)

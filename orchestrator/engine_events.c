@@ -275,6 +275,16 @@ void eng_ev_failure(struct eng *g, size_t host, const char *reason, const struct
 		     *words ? "\n  phase history:" : "", words);
 }
 
+void eng_ev_policy(struct eng *g, struct orch_event *ev)
+{
+	const struct orch_ev_policy *p = &ev->u.policy;
+	bool over = p->override_by != NULL;
+	emit(g, ev, !p->ok, p->ok ? ORCH_LVL_DETAIL : ORCH_LVL_PROBLEM, "%s \"%s\": %s%s%s%s%s%s%s", p->check, p->name,
+	     p->ok ? "clear" : !strcmp(p->check, "freeze") ? "in force" : "blocked", p->reason ? ": " : "",
+	     p->reason ? p->reason : "", p->until ? "; until " : "", p->until ? p->until : "",
+	     over ? "; overridden by " : "", over ? p->override_by : "");
+}
+
 void eng_ev_paused(struct eng *g, const char *reason)
 {
 	struct orch_event ev = {.kind = ORCH_EV_PAUSED};

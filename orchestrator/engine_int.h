@@ -13,6 +13,7 @@
 #include "orchestrator/event.h"
 #include "orchestrator/exec.h"
 #include "orchestrator/hostapi.h"
+#include "orchestrator/policy.h"
 
 /* Watching the hosts of earlier waves: at most this many requests a second
  * (big fleets look at each baked host less often than --poll says). */
@@ -100,6 +101,10 @@ struct eng {
 	char *put_body, *gen_body; /* carry the generation: made once it is known */
 	bool warned_bake;          /* the bake was found too short for the image's health check */
 
+	/* the release policy (--policy), for rollouts */
+	struct orch_policy policy;
+	bool has_policy;
+
 	/* an error that stops everything (the journal cannot be written, out of memory) */
 	bool fatal;
 	struct err ferr;
@@ -155,6 +160,13 @@ void eng_scan_precheck(struct eng *g, size_t i, int64_t now);
 void eng_new_epoch(struct eng *g, size_t i);
 void eng_begin_host_revert(struct eng *g, size_t i, int64_t now);
 
+/* engine_policy.c: the release policy */
+int eng_policy_load(struct eng *g, struct err *e);
+/* Freezes and blockers before wave `wave` (0-based): true to go on (clear,
+ * or --override); else why says what refused. */
+bool eng_policy_check(struct eng *g, size_t wave, char *why, size_t cap);
+void eng_policy_free(struct eng *g);
+
 /* engine_events.c: the events, journaled and shown */
 int eng_ev_start(struct eng *g, struct err *e);
 void eng_ev_host(struct eng *g, size_t i, enum orch_hs s, const char *phase, const char *digest, const char *msg,
@@ -169,6 +181,7 @@ void eng_ev_check(struct eng *g, const char *cmd, int rc, int status);
 void eng_ev_wave_passed(struct eng *g, int64_t ms);
 void eng_ev_failure(struct eng *g, size_t host, const char *reason, const struct orch_status *s, const char *probe);
 void eng_ev_paused(struct eng *g, const char *reason);
+void eng_ev_policy(struct eng *g, struct orch_event *ev);
 void eng_ev_superseded(struct eng *g, size_t i, int64_t gen, const char *by);
 void eng_ev_revert(struct eng *g, const char *const *hosts, size_t n, const char *why);
 void eng_ev_takeover(struct eng *g, bool abort);

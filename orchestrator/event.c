@@ -100,7 +100,8 @@ TABLE(t_options, struct orch_ev_options,
       OSTR("trustFile", struct orch_ev_options, trust_file),
       OSTR("override", struct orch_ev_options, override_reason),
       OSTR("overrideBy", struct orch_ev_options, override_by),
-      OSTR("signKey", struct orch_ev_options, sign_key));
+      OSTR("signKey", struct orch_ev_options, sign_key),
+      OSTR("policyFile", struct orch_ev_options, policy_file));
 
 TABLE(t_start, struct orch_ev_start,
       STR("app", struct orch_ev_start, app),
@@ -163,6 +164,14 @@ TABLE(t_failure, struct orch_ev_failure,
       HOBJS("history", struct orch_ev_failure, history, n_history, has_history, t_hist, 1000),
       OSTR("probe", struct orch_ev_failure, probe));
 
+TABLE(t_policy, struct orch_ev_policy,
+      STR("check", struct orch_ev_policy, check),
+      STR("name", struct orch_ev_policy, name),
+      BOOL("ok", struct orch_ev_policy, ok),
+      OSTR("reason", struct orch_ev_policy, reason),
+      OSTR("until", struct orch_ev_policy, until),
+      OSTR("overriddenBy", struct orch_ev_policy, override_by));
+
 TABLE(t_paused, struct orch_ev_paused,
       STR("reason", struct orch_ev_paused, reason));
 
@@ -223,6 +232,7 @@ static const struct {
 	[ORCH_EV_WAVE_PASSED] = {"wave_passed", &t_wave_passed},
 	[ORCH_EV_FAILURE] = {"failure", &t_failure},
 	[ORCH_EV_PAUSED] = {"paused", &t_paused},
+	[ORCH_EV_POLICY] = {"policy", &t_policy},
 	[ORCH_EV_REVERT] = {"revert", &t_revert},
 	[ORCH_EV_RESUME] = {"resume", &t_pid},
 	[ORCH_EV_ABORT] = {"abort", &t_pid},
@@ -268,7 +278,7 @@ static void write_field(struct jgen *g, const struct field *f, const void *base)
 	bool has = f->has_off == NONE || CAT(base, f->has_off, bool);
 	switch (f->type) {
 	case F_STR: {
-		const char *s = CAT(base, f->off, const char *);
+		const char *s = CAT(base, f->off, char *);
 		if (f->req)
 			jgen_kstr(g, f->key, s ? s : "");
 		else if (s && *s)
@@ -298,7 +308,7 @@ static void write_field(struct jgen *g, const struct field *f, const void *base)
 		return;
 	}
 	case F_INTS: {
-		const int64_t *v = CAT(base, f->off, const int64_t *);
+		const int64_t *v = CAT(base, f->off, int64_t *);
 		size_t n = CAT(base, f->n_off, size_t);
 		jgen_key(g, f->key);
 		jgen_arr_open(g);
@@ -308,7 +318,7 @@ static void write_field(struct jgen *g, const struct field *f, const void *base)
 		return;
 	}
 	case F_OBJS: {
-		const char *v = CAT(base, f->off, const char *);
+		const char *v = CAT(base, f->off, char *);
 		size_t n = CAT(base, f->n_off, size_t);
 		if (f->has_off == NONE ? !f->req && !n : !has)
 			return;
@@ -324,7 +334,7 @@ static void write_field(struct jgen *g, const struct field *f, const void *base)
 		write_obj(g, f->sub, (const char *)base + f->off);
 		return;
 	case F_LABELS: {
-		const struct orch_ev_label *v = CAT(base, f->off, const struct orch_ev_label *);
+		const struct orch_ev_label *v = CAT(base, f->off, struct orch_ev_label *);
 		size_t n = CAT(base, f->n_off, size_t);
 		if (!n)
 			return;

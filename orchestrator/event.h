@@ -41,7 +41,8 @@ enum orch_ev_kind {
 	ORCH_EV_CHECK,       /* a --check command ran after a wave */
 	ORCH_EV_WAVE_PASSED, /* every host of the wave baked, checks passed */
 	ORCH_EV_FAILURE,     /* why the rollout failed */
-	ORCH_EV_PAUSED,      /* stopped as it is (--on-failure pause) */
+	ORCH_EV_PAUSED,      /* stopped as it is (--on-failure pause, a freeze began) */
+	ORCH_EV_POLICY,      /* the release policy asked: a freeze or a blocker, clear or not, overridden */
 	ORCH_EV_REVERT,      /* the hosts being put back */
 	ORCH_EV_RESUME,      /* ramp rollout --resume took over */
 	ORCH_EV_ABORT,       /* ramp rollout --abort took over */
@@ -81,6 +82,7 @@ struct orch_ev_options {
 	const char *trust_file; /* optional: --trust */
 	const char *override_reason, *override_by; /* optional: --override and who gave it */
 	const char *sign_key;                      /* optional: --sign-key, for the outcome record */
+	const char *policy_file;                   /* optional: --policy, or the fleet's default policy */
 };
 
 struct orch_ev_start {
@@ -151,6 +153,15 @@ struct orch_ev_failure {
 	struct orch_ev_hist *history; /* the host's phase history, when it answered */
 	size_t n_history;
 	const char *probe;    /* optional: what a failed --probe read */
+};
+
+struct orch_ev_policy {
+	const char *check;   /* "freeze", "blocker" */
+	const char *name;
+	bool ok;             /* clear */
+	const char *reason;  /* optional: the freeze's reason; the blocker's output or error */
+	const char *until;   /* optional: when the freeze ends (RFC 3339) */
+	const char *override_by; /* optional: not clear, but lifted by --override, given by */
 };
 
 struct orch_ev_paused {
@@ -227,6 +238,7 @@ struct orch_event {
 		struct orch_ev_wave_passed wave_passed;
 		struct orch_ev_failure failure;
 		struct orch_ev_paused paused;
+		struct orch_ev_policy policy;
 		struct orch_ev_revert revert;
 		struct orch_ev_pid resume, abort;
 		struct orch_ev_superseded superseded;

@@ -9,7 +9,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "lib/cleanup.h"
 #include "lib/clock.h"
@@ -25,7 +27,9 @@ static bool overridden(const char *var, char *const *env)
 	return false;
 }
 
-int orch_proc_start(struct orch_proc *p, const char *cmd, char *const *env, int64_t timeout_ms, struct err *e)
+/* out_fd: the command's stdout, or -1 for our stderr */
+static int proc_start(struct orch_proc *p, const char *cmd, char *const *env, int64_t timeout_ms, int out_fd,
+		      struct err *e)
 {
 	size_t n = 0, m = 0;
 	while (environ[n])
@@ -47,7 +51,7 @@ int orch_proc_start(struct orch_proc *p, const char *cmd, char *const *env, int6
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&at);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, 2, 1);
+	posix_spawn_file_actions_adddup2(&fa, out_fd >= 0 ? out_fd : 2, 1);
 	sigset_t none;
 	sigemptyset(&none);
 	posix_spawnattr_setsigmask(&at, &none);
@@ -67,6 +71,11 @@ int orch_proc_start(struct orch_proc *p, const char *cmd, char *const *env, int6
 		return err_errno(e, rc, "run \"%.200s\"", cmd);
 	p->deadline_ms = timeout_ms > 0 ? clk_mono_ms() + timeout_ms : INT64_MAX;
 	return 0;
+}
+
+int orch_proc_start(struct orch_proc *p, const char *cmd, char *const *env, int64_t timeout_ms, struct err *e)
+{
+	return proc_start(p, cmd, env, timeout_ms, -1, e);
 }
 
 int orch_proc_poll(struct orch_proc *p, int *status, struct err *e)
@@ -99,10 +108,10 @@ void orch_proc_kill(struct orch_proc *p)
 	p->pid = 0;
 }
 
-int orch_proc_run(const char *cmd, char *const *env, int64_t timeout_ms, int *status, struct err *e)
+static int proc_run(const char *cmd, char *const *env, int64_t timeout_ms, int out_fd, int *status, struct err *e)
 {
 	struct orch_proc p;
-	if (orch_proc_start(&p, cmd, env, timeout_ms, e) < 0)
+	if (proc_start(&p, cmd, env, timeout_ms, out_fd, e) < 0)
 		return -1;
 	for (;;) {
 		int r = orch_proc_poll(&p, status, e);
@@ -110,4 +119,31 @@ int orch_proc_run(const char *cmd, char *const *env, int64_t timeout_ms, int *st
 			return r < 0 ? -1 : 0;
 		poll(NULL, 0, 10);
 	}
+}
+
+int orch_proc_run(const char *cmd, char *const *env, int64_t timeout_ms, int *status, struct err *e)
+{
+	return proc_run(cmd, env, timeout_ms, -1, status, e);
+}
+
+int orch_proc_run_output(const char *cmd, char *const *env, int64_t timeout_ms, size_t max, int *status, char **out,
+			 struct err *e)
+{
+	*out = NULL;
+	_cleanup_close_ int fd = memfd_create("ramp-command-output", MFD_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, "run \"%.200s\"", cmd);
+	if (proc_run(cmd, env, timeout_ms, fd, status, e) < 0)
+		return -1;
+	char *buf = malloc(max + 1);
+	if (!buf)
+		return err_errno(e, ENOMEM, "run \"%.200s\"", cmd);
+	ssize_t n = pread(fd, buf, max, 0);
+	if (n < 0) {
+		free(buf);
+		return err_sys(e, "read the output of \"%.200s\"", cmd);
+	}
+	buf[n] = 0;
+	*out = buf;
+	return 0;
 }

@@ -1,5 +1,5 @@
-/* exec.h: the commands a rollout runs: gates before wave 1 and checks after
- * each wave, both `sh -c COMMAND`.
+/* exec.h: the commands a rollout runs: gates before wave 1, checks after
+ * each wave, the blockers of a release policy (policy.h), all `sh -c COMMAND`.
  *
  * A command gets no stdin, writes its stdout and stderr to our stderr (stdout
  * may be carrying JSON events), runs in its own process group so a timeout
@@ -7,6 +7,7 @@
 #ifndef RAMP_ORCH_EXEC_H
 #define RAMP_ORCH_EXEC_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -26,5 +27,9 @@ int orch_proc_poll(struct orch_proc *p, int *status, struct err *e);
 void orch_proc_kill(struct orch_proc *p);
 /* Start and wait. */
 int orch_proc_run(const char *cmd, char *const *env, int64_t timeout_ms, int *status, struct err *e);
+/* The same with the command's stdout kept (its first max bytes, in *out,
+ * NUL-terminated, caller frees) rather than sent to our stderr. */
+int orch_proc_run_output(const char *cmd, char *const *env, int64_t timeout_ms, size_t max, int *status, char **out,
+			 struct err *e);
 
 #endif

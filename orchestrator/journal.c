@@ -183,6 +183,7 @@ int orch_start_event(const struct orch_rollout *r, struct orch_event *ev, struct
 		.override_reason = o->override_reason,
 		.override_by = o->override_by,
 		.sign_key = o->sign_key,
+		.policy_file = o->policy_file,
 	};
 	if (!(x->waves = orch_event_alloc(ev, r->n_waves, sizeof *x->waves, e)) ||
 	    !(x->hosts = orch_event_alloc(ev, r->hosts.n, sizeof *x->hosts, e)))
@@ -258,7 +259,8 @@ static int replay_options(const struct orch_ev_options *x, struct orch_opts *o, 
 				return -1;
 	if (dup_str(x->token_file, &o->token_file, e) < 0 || dup_str(x->cacert, &o->cacert, e) < 0 ||
 	    dup_str(x->trust_file, &o->trust_file, e) < 0 || dup_str(x->override_reason, &o->override_reason, e) < 0 ||
-	    dup_str(x->override_by, &o->override_by, e) < 0 || dup_str(x->sign_key, &o->sign_key, e) < 0)
+	    dup_str(x->override_by, &o->override_by, e) < 0 || dup_str(x->sign_key, &o->sign_key, e) < 0 ||
+	    dup_str(x->policy_file, &o->policy_file, e) < 0)
 		return -1;
 	if (!strcmp(x->on_failure, "pause"))
 		o->on_failure = ORCH_ON_FAILURE_PAUSE;
@@ -501,6 +503,7 @@ static int replay_event(struct replay *p, const struct orch_event *ev, struct er
 		r->paused = ev->kind == ORCH_EV_PAUSED;
 		return 0;
 	case ORCH_EV_GATE:
+	case ORCH_EV_POLICY:
 	case ORCH_EV_SUPERSEDED:
 	case ORCH_EV_OVERRIDE:
 		return 0;

@@ -44,21 +44,24 @@ void orch_opts_free(struct orch_opts *o)
 	free(o->override_reason);
 	free(o->override_by);
 	free(o->sign_key);
-	o->token_file = o->cacert = o->trust_file = o->override_reason = o->override_by = o->sign_key = NULL;
+	free(o->policy_file);
+	o->token_file = o->cacert = o->trust_file = o->override_reason = o->override_by = o->sign_key = o->policy_file = NULL;
 }
 
 int orch_opts_copy(struct orch_opts *dst, const struct orch_opts *src, struct err *e)
 {
 	*dst = *src;
 	dst->gates = dst->checks = dst->probes = (struct strv){0};
-	dst->token_file = dst->cacert = dst->trust_file = dst->override_reason = dst->override_by = dst->sign_key = NULL;
+	dst->token_file = dst->cacert = dst->trust_file = dst->override_reason = dst->override_by = dst->sign_key =
+		dst->policy_file = NULL;
 	if (strv_copy(&dst->gates, &src->gates, e) < 0 || strv_copy(&dst->checks, &src->checks, e) < 0 ||
 	    strv_copy(&dst->probes, &src->probes, e) < 0 || (src->token_file && !(dst->token_file = strdup(src->token_file))) ||
 	    (src->cacert && !(dst->cacert = strdup(src->cacert))) ||
 	    (src->trust_file && !(dst->trust_file = strdup(src->trust_file))) ||
 	    (src->override_reason && !(dst->override_reason = strdup(src->override_reason))) ||
 	    (src->override_by && !(dst->override_by = strdup(src->override_by))) ||
-	    (src->sign_key && !(dst->sign_key = strdup(src->sign_key)))) {
+	    (src->sign_key && !(dst->sign_key = strdup(src->sign_key))) ||
+	    (src->policy_file && !(dst->policy_file = strdup(src->policy_file)))) {
 		orch_opts_free(dst);
 		return err_errno(e, ENOMEM, "options");
 	}

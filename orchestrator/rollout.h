@@ -49,9 +49,10 @@ struct orch_opts {
 	char *token_file, *cacert;  /* absolute paths, or NULL */
 	bool allow_untested;
 	char *trust_file;           /* --trust: absolute path of a trust policy, or NULL */
-	char *override_reason;      /* --override REASON: lifts a refusal (veto, rolled-back digest), or NULL */
+	char *override_reason;      /* --override REASON: lifts a refusal (release policy, veto, rolled-back digest), or NULL */
 	char *override_by;          /* who gave it (img_outcome_who), set with override_reason */
 	char *sign_key;             /* --sign-key: absolute path of the key that signs the outcome record, or NULL */
+	char *policy_file;          /* --policy: absolute path of a release policy (policy.h), or NULL */
 };
 void orch_opts_defaults(struct orch_opts *o);
 void orch_opts_free(struct orch_opts *o);
