@@ -89,8 +89,10 @@ for b in "${bats_files[@]}"; do
 	name=$(basename "$b")
 	echo "== integration: $name"
 	out="$log/$name.out"
+	t0=$SECONDS
 	bats --tap "$b" >"$out" 2>&1
 	rc=$?
+	echo "   ($((SECONDS - t0)) s)" # where the suite's time goes
 	# show the failures with their diagnostics, the rest stays quiet
 	awk '/^not ok/{p=1} /^ok /{p=0} p' "$out" | head -80
 	tally "$out" "$rc" "$name"
