@@ -30,7 +30,25 @@ void orch_opts_defaults(struct orch_opts *o)
 		.unreachable_ms = 15000,
 		.revert_deadline_ms = 120000,
 		.max_parallel = 64,
+		.bake_max_ms = 300000,
 	};
+}
+
+static const char *const inconclusive_names[] = {"pause", "fail", "pass"};
+
+const char *orch_inconclusive_name(enum orch_on_inconclusive x)
+{
+	return inconclusive_names[x];
+}
+
+int orch_inconclusive_parse(const char *s, enum orch_on_inconclusive *x)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(inconclusive_names); i++)
+		if (!strcmp(s, inconclusive_names[i])) {
+			*x = (enum orch_on_inconclusive)i;
+			return 0;
+		}
+	return -1;
 }
 
 void orch_opts_free(struct orch_opts *o)
@@ -41,18 +59,20 @@ void orch_opts_free(struct orch_opts *o)
 	free(o->token_file);
 	free(o->cacert);
 	free(o->trust_file);
-	o->token_file = o->cacert = o->trust_file = NULL;
+	free(o->analysis);
+	o->token_file = o->cacert = o->trust_file = o->analysis = NULL;
 }
 
 int orch_opts_copy(struct orch_opts *dst, const struct orch_opts *src, struct err *e)
 {
 	*dst = *src;
 	dst->gates = dst->checks = dst->probes = (struct strv){0};
-	dst->token_file = dst->cacert = dst->trust_file = NULL;
+	dst->token_file = dst->cacert = dst->trust_file = dst->analysis = NULL;
 	if (strv_copy(&dst->gates, &src->gates, e) < 0 || strv_copy(&dst->checks, &src->checks, e) < 0 ||
 	    strv_copy(&dst->probes, &src->probes, e) < 0 || (src->token_file && !(dst->token_file = strdup(src->token_file))) ||
 	    (src->cacert && !(dst->cacert = strdup(src->cacert))) ||
-	    (src->trust_file && !(dst->trust_file = strdup(src->trust_file)))) {
+	    (src->trust_file && !(dst->trust_file = strdup(src->trust_file))) ||
+	    (src->analysis && !(dst->analysis = strdup(src->analysis)))) {
 		orch_opts_free(dst);
 		return err_errno(e, ENOMEM, "options");
 	}
@@ -70,6 +90,7 @@ void orch_rollout_free(struct orch_rollout *r)
 	free(r->started);
 	free(r->ended_at);
 	free(r->failure);
+	strv_free(&r->analysis);
 	for (size_t i = 0; r->before && i < r->hosts.n; i++)
 		free(r->before[i]);
 	for (size_t i = 0; r->reason && i < r->hosts.n; i++)
