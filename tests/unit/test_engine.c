@@ -33,6 +33,7 @@
 #include "lib/json.h"
 #include "orchestrator/engine.h"
 #include "orchestrator/event.h"
+#include "orchestrator/html.h"
 #include "orchestrator/journal.h"
 
 #define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
@@ -727,6 +728,20 @@ static void test_canary_good(void **state)
 	assert_string_equal(back.o.analysis, "default");
 	assert_int_equal(back.o.bake_max_ms, 60000);
 	orch_rollout_free(&back);
+	/* the HTML report's metric series: a point per wave and metric */
+	char *buf;
+	size_t len;
+	struct orch_html m;
+	assert_int_equal(fs_read_file(x.path, 1 << 20, &buf, &len, &e), 0);
+	assert_int_equal(orch_html_from_events(buf, len, &m, &e), 0);
+	assert_int_equal(m.n_metrics, 2);
+	assert_string_equal(m.metrics[0].name, "errors");
+	assert_int_equal(m.metrics[0].n, 3);
+	assert_true(m.metrics[0].converted[0] > 0.004 && m.metrics[0].converted[0] < 0.006);
+	assert_true(m.metrics[0].tolerance > 0.002);
+	assert_string_equal(m.metrics[0].decision, "pass");
+	orch_html_free(&m);
+	free(buf);
 	done(&x, &r);
 }
 
