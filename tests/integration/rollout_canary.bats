@@ -6,10 +6,11 @@ bats_require_minimum_version 1.5.0
 # 5% of its requests (HELLO_ERROR_RATE) is caught by the canary analysis in
 # wave 1 or 2 and reverted; a good release under the same traffic passes
 # every wave, the last against the hosts' own window on the old version.
-# The analysis file is the default set with wider tolerances (1 percentage
-# point of errors, 2 of slow requests): this machine's traffic (a few hundred
-# requests a second) decides within seconds then; the default's tighter
-# tolerances need more requests to pass a good release.
+# The analysis file (images/hello/analysis.json) is the default set with
+# wider tolerances (1 percentage point of errors, 2 of slow requests): this
+# machine's traffic (a few hundred requests a second) decides within seconds
+# then; the default's tighter tolerances need more requests to pass a good
+# release.
 
 REAL_HOSTS=4
 REAL_APP_EXTRA=', "metrics": {"interval": "500ms", "timeout": "1s"}'
@@ -24,13 +25,6 @@ setup_file() {
 	V2=$(real_image c2 c2 --tested "${m[@]}")
 	VBAD=$(real_image cbad cbad --tested --metrics-http 8080/metrics --env HELLO_ERROR_RATE=0.05)
 	rollout_real --image "$V1" --bake 0 >/dev/null
-	cat >"$R/analysis.json" <<'JSON'
-{"metrics": [
- {"name": "errors", "kind": "ratio", "errors": "http_requests_total{code=~\"5..\"}", "total": "http_requests_total",
-  "tolerance_abs": 0.01, "tolerance_rel": 1},
- {"name": "latency", "kind": "latency", "series": "http_request_duration_seconds", "tolerance_abs": 0.02,
-  "tolerance_rel": 1}]}
-JSON
 	# traffic: every host's app, one connection each, batch after batch
 	local a
 	: >"$R/traffic.pids"
@@ -53,7 +47,7 @@ teardown_file() {
 }
 
 canary() {
-	rollout_real --analysis "$R/analysis.json" --bake 1s --bake-max 40s --on-inconclusive fail "$@"
+	rollout_real --analysis "$BATS_TEST_DIRNAME/../../images/hello/analysis.json" --bake 1s --bake-max 90s --on-inconclusive fail "$@"
 }
 
 @test "canary: 5% of requests failing, every health check green: caught in wave 1 or 2, reverted" {
