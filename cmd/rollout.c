@@ -23,6 +23,7 @@
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "orchestrator/analysis.h"
 #include "orchestrator/event.h"
 #include "orchestrator/html.h"
 #include "orchestrator/journal.h"
@@ -94,6 +95,14 @@ static void usage(FILE *f)
 		"  --request-timeout D      one request to an agent (default 10s)\n"
 		"  --unreachable-after D    no answer this long makes a host unreachable (default 15s)\n"
 		"  --revert-deadline D      a reverted host must be healthy again within (default 2m)\n"
+		"canary analysis (docs/CANARY.md):\n"
+		"  --analysis FILE|default  judge each wave by the apps' own metrics, converted hosts\n"
+		"                           against the hosts not yet converted; fails the wave as soon\n"
+		"                           as the evidence says worse; 'default': http_requests_total's\n"
+		"                           5xx ratio and http_request_duration_seconds\n"
+		"  --bake-min D             the same as --bake: the least a wave bakes\n"
+		"  --bake-max D             the most a wave waits for the evidence (default 5m)\n"
+		"  --on-inconclusive pause|fail|pass  still undecided at --bake-max (default pause)\n"
 		"bookkeeping:\n"
 		"  --state-dir DIR          journals and locks (default $XDG_STATE_HOME/ramp, else ./.ramp)\n"
 		"  --takeover               supersede an unfinished rollout of the same app and fleet\n"
@@ -157,6 +166,20 @@ int cmd_parse_ms(const char *verb, const char *opt, const char *s, bool zero_ok,
 	*ms = ns / 1000000;
 	if (!zero_ok && *ms < 1)
 		return cmd_usage_error(verb, "%s: must be at least 1ms", opt);
+	return 0;
+}
+
+/* An analysis file is read now for a clear usage error; the engine reads
+ * it again (and on --resume). */
+static int check_analysis(const char *arg)
+{
+	struct orch_an_config c;
+	struct err e;
+	if (orch_an_config_load(arg, &c, &e) < 0) {
+		cmd_usage_error("rollout", "--analysis: %s", e.msg);
+		return -1;
+	}
+	orch_an_config_free(&c);
 	return 0;
 }
 
@@ -456,6 +479,13 @@ static int show_rollout(const char *state_dir, const char *id, bool json, const 
 		if (r.failure)
 			jgen_kstr(g, "failure", r.failure);
 		jgen_kbool(g, "tornLastLine", r.torn);
+		if (r.analysis.n) {
+			jgen_key(g, "analysis");
+			jgen_arr_open(g);
+			for (size_t i = 0; i < r.analysis.n; i++)
+				jgen_str(g, r.analysis.v[i]);
+			jgen_arr_close(g);
+		}
 		jgen_key(g, "hosts");
 		jgen_arr_open(g);
 		for (size_t i = 0; i < r.hosts.n; i++) {
@@ -486,6 +516,8 @@ static int show_rollout(const char *state_dir, const char *id, bool json, const 
 			printf("failure     %s\n", r.failure);
 		if (r.torn)
 			printf("journal     the last line was cut short (crash while writing); ignored\n");
+		for (size_t i = 0; i < r.analysis.n; i++)
+			printf("%s%s\n", i ? "            " : "analysis    ", r.analysis.v[i]);
 		printf("\n");
 		orch_report_table(stdout, &r);
 	}
@@ -507,7 +539,8 @@ int cmd_rollout(int argc, char **argv)
 		O_APP = 256, O_IMAGE, O_FLEET, O_TOKEN, O_CACERT, O_GATE, O_UNTESTED, O_FIRST, O_FACTOR, O_STEPS,
 		O_SPREAD, O_PARALLEL, O_DRY, O_BAKE, O_DEADLINE, O_FINAL, O_CHECK, O_PROBE, O_MAXBAD, O_MAXUNR,
 		O_ONFAIL, O_POLL, O_TIMEOUT, O_UNREACH, O_REVDL, O_STATE, O_TAKEOVER, O_JSON, O_RESUME, O_ABORT,
-		O_HTML, O_REGCREDS, O_REGCA, O_REGINSECURE, O_TRUST, O_POLICY, O_OVERRIDE, O_SIGNKEY,
+		O_HTML, O_REGCREDS, O_REGCA, O_REGINSECURE, O_TRUST, O_POLICY, O_OVERRIDE, O_SIGNKEY, O_ANALYSIS, O_BAKEMAX,
+		O_INCONCL,
 	};
 	static const struct option opts[] = {
 		{"app", required_argument, NULL, O_APP},
@@ -531,6 +564,10 @@ int cmd_rollout(int argc, char **argv)
 		{"max-parallel", required_argument, NULL, O_PARALLEL},
 		{"dry-run", no_argument, NULL, O_DRY},
 		{"bake", required_argument, NULL, O_BAKE},
+		{"bake-min", required_argument, NULL, O_BAKE},
+		{"bake-max", required_argument, NULL, O_BAKEMAX},
+		{"analysis", required_argument, NULL, O_ANALYSIS},
+		{"on-inconclusive", required_argument, NULL, O_INCONCL},
 		{"health-deadline", required_argument, NULL, O_DEADLINE},
 		{"final-bake", required_argument, NULL, O_FINAL},
 		{"check", required_argument, NULL, O_CHECK},
@@ -649,6 +686,23 @@ int cmd_rollout(int argc, char **argv)
 			a.o.sign_key = absolute(optarg);
 			break;
 		}
+		case O_ANALYSIS:
+			if (check_analysis(optarg) < 0)
+				goto out;
+			free(a.o.analysis);
+			if (!(a.o.analysis = strcmp(optarg, "default") ? absolute(optarg) : strdup(optarg)))
+				goto nomem;
+			break;
+		case O_BAKEMAX:
+			if (cmd_parse_ms("rollout", "--bake-max", optarg, false, &a.o.bake_max_ms))
+				goto out;
+			break;
+		case O_INCONCL:
+			if (orch_inconclusive_parse(optarg, &a.o.on_inconclusive) < 0) {
+				cmd_usage_error("rollout", "--on-inconclusive: \"%s\": pause, fail or pass", optarg);
+				goto out;
+			}
+			break;
 		case O_REGCREDS:
 		case O_REGCA:
 		case O_REGINSECURE:
@@ -832,6 +886,10 @@ int cmd_rollout(int argc, char **argv)
 	}
 	if (a.plan.n_steps && (a.plan.first || a.plan.factor)) {
 		cmd_usage_error("rollout", "--steps replaces --first and --factor");
+		goto out;
+	}
+	if (a.o.analysis && a.o.bake_max_ms < a.o.bake_ms) {
+		cmd_usage_error("rollout", "--bake-max must be at least --bake (--bake-min)");
 		goto out;
 	}
 	if (a.o.bake_ms >= a.o.deadline_ms) {

@@ -3,6 +3,7 @@
 #include "lib/json.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -420,6 +421,13 @@ void jgen_strn(struct jgen *g, const char *s, size_t n)
 void jgen_int(struct jgen *g, int64_t v)
 {
 	track(g, yajl_gen_integer(g->g, (long long)v));
+}
+void jgen_real(struct jgen *g, double v)
+{
+	if (!isfinite(v))
+		track(g, yajl_gen_null(g->g));
+	else
+		track(g, yajl_gen_double(g->g, v));
 }
 void jgen_bool(struct jgen *g, bool v)
 {

@@ -73,6 +73,8 @@ void jgen_key(struct jgen *g, const char *k);
 void jgen_str(struct jgen *g, const char *s);
 void jgen_strn(struct jgen *g, const char *s, size_t n);
 void jgen_int(struct jgen *g, int64_t v);
+/* a finite double; NaN and infinities (not JSON) are written as null */
+void jgen_real(struct jgen *g, double v);
 void jgen_bool(struct jgen *g, bool v);
 void jgen_null(struct jgen *g);
 /* Write a parsed value back out (object keys in their parsed order). */

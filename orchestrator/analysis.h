@@ -85,7 +85,12 @@ int orch_an_config_parse(const char *buf, size_t len, const char *what, struct o
  * instrumentation exports (http_requests_total by code, the
  * http_request_duration_seconds histogram). */
 int orch_an_config_default(struct orch_an_config *c, struct err *e);
+/* `--analysis ARG`: the file ARG, or the default set for "default". */
+int orch_an_config_load(const char *arg, struct orch_an_config *c, struct err *e);
 void orch_an_config_free(struct orch_an_config *c);
+/* Does the series name{keys[i]=values[i]...} match sel? */
+bool orch_an_selector_match(const struct orch_an_selector *sel, const char *name, const char *const *keys,
+			    const char *const *values, size_t n);
 /* Values per sample of a metric: ratio 2 (errors, total); latency the finite
  * bounds plus one (cumulative bucket counts, then the count); else 1. */
 size_t orch_an_width(const struct orch_an_metric *m, size_t n_bounds);

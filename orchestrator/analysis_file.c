@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/fs.h"
 #include "lib/json.h"
 #include "orchestrator/fleet.h"
 
@@ -191,6 +192,40 @@ static int parse_selector(const char *s, struct orch_an_selector *sel, struct er
 	return 0;
 }
 
+bool orch_an_selector_match(const struct orch_an_selector *sel, const char *name, const char *const *keys,
+			    const char *const *values, size_t n)
+{
+	if (strcmp(sel->name, name))
+		return false;
+	for (size_t k = 0; k < sel->n; k++) {
+		const struct orch_an_matcher *m = &sel->m[k];
+		const char *v = ""; /* Prometheus: a missing label is the empty value */
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(keys[i], m->label))
+				v = values[i];
+		bool hit;
+		if (m->op[1] == '~') {
+			size_t len = strlen(m->value);
+			char *anchored = malloc(len + 5);
+			regex_t rx;
+			if (!anchored)
+				return false;
+			snprintf(anchored, len + 5, "^(%s)$", m->value);
+			int rc = regcomp(&rx, anchored, REG_EXTENDED | REG_NOSUB);
+			free(anchored);
+			if (rc != 0)
+				return false; /* checked when parsed */
+			hit = regexec(&rx, v, 0, NULL, 0) == 0;
+			regfree(&rx);
+		} else {
+			hit = !strcmp(v, m->value);
+		}
+		if (hit == (m->op[0] == '!'))
+			return false;
+	}
+	return true;
+}
+
 /* ---- metrics ---- */
 
 static int field_number(const struct json *j, const char *key, double *out, struct err *e)
@@ -355,4 +390,15 @@ static const char default_set[] =
 int orch_an_config_default(struct orch_an_config *c, struct err *e)
 {
 	return orch_an_config_parse(default_set, sizeof default_set - 1, "the default analysis", c, e);
+}
+
+int orch_an_config_load(const char *arg, struct orch_an_config *c, struct err *e)
+{
+	if (!strcmp(arg, "default"))
+		return orch_an_config_default(c, e);
+	char *buf = NULL;
+	size_t len;
+	int rc = fs_read_file(arg, ORCH_AN_MAX_FILE, &buf, &len, e) < 0 ? -1 : orch_an_config_parse(buf, len, arg, c, e);
+	free(buf);
+	return rc;
 }

@@ -10,6 +10,7 @@
 #include "lib/clock.h"
 #include "lib/http.h"
 #include "orchestrator/hostapi.h"
+#include "orchestrator/hostmetrics.h"
 
 /* LOGS answers may be long; everything else of rampd's is small */
 #define LOGS_MAX_BODY (16u << 20)
@@ -139,7 +140,7 @@ int orch_client_call(struct orch_client *c, const struct orch_call *call, struct
 	bool probe = call->op == ORCH_OP_PROBE;
 	char path[512], url[1024];
 	if (!probe) {
-		if (!orch_op_path(call->op, call->app, call->tail, path, sizeof path) ||
+		if (!orch_op_path(call->op, call->app, orch_call_arg(call), path, sizeof path) ||
 		    snprintf(url, sizeof url, "%s%s", h->base, path) >= (int)sizeof url)
 			return err_set(e, "request to %s: the URL is too long", h->base);
 	}
@@ -149,7 +150,10 @@ int orch_client_call(struct orch_client *c, const struct orch_call *call, struct
 		.unix_path = probe ? NULL : h->unix_path,
 		.token = probe ? NULL : h->token,
 		.body = call->body,
-		.max_body = probe ? PROBE_MAX_BODY : call->op == ORCH_OP_LOGS ? LOGS_MAX_BODY : 0,
+		.max_body = probe ? PROBE_MAX_BODY
+			    : call->op == ORCH_OP_LOGS ? LOGS_MAX_BODY
+			    : call->op == ORCH_OP_METRICS ? ORCH_METRICS_MAX_BODY
+							   : 0,
 		.truncate_ok = probe,
 		.once = !c->keep_all && (!c->o.reuse || (c->n > 2 * c->o.max_parallel && !call->keep)),
 		.key = call->host,
@@ -214,7 +218,7 @@ int orch_client_run(struct orch_client *c, const struct orch_call *call, long *s
 	}
 	if (!a.status) {
 		char path[512];
-		const char *p = orch_op_path(call->op, call->app, call->tail, path, sizeof path);
+		const char *p = orch_op_path(call->op, call->app, orch_call_arg(call), path, sizeof path);
 		err_set(e, "%s %s at %s: %s", orch_op_method(call->op), p ? p : call->url,
 			c->h[call->host].unix_path ? c->h[call->host].unix_path : c->h[call->host].base, a.error);
 		free(a.error);

@@ -13,8 +13,6 @@
 #include "lib/log.h"
 #include "orchestrator/engine_int.h"
 
-static void eng_pause(struct eng *g, const char *reason);
-
 /* ---- waves ---- */
 
 static void start_wave(struct eng *g, size_t w, int64_t now)
@@ -40,16 +38,16 @@ static void start_wave(struct eng *g, size_t w, int64_t now)
 	g->wave = w;
 	g->wave_t0 = now;
 	g->phase = PH_WAVE;
+	eng_canary_wave(g, now);
 }
 
-/* The verdict on the wave in progress, asked at every pass of the loop.
- * Today a wave is done when each of its hosts is (baked, or failed within
- * the budget, or back on its old version); a host failing beyond the budget
- * has already failed the rollout (engine_host.c). This is where a judgement
- * of the wave as a whole plugs in (a canary analysis comparing the wave's
- * metrics with the rest of the fleet): passing the wave before the bake is
- * over, failing it (eng_fail_rollout), or pausing it when inconclusive
- * (eng_pause). */
+/* The verdict on the wave in progress, asked at every pass of the loop. A
+ * wave is done when each of its hosts is (baked, or failed within the
+ * budget, or back on its old version) and, with --analysis, the canary
+ * analysis says no worse (engine_canary.c; it fails the rollout as soon as
+ * it says worse, and pauses or fails it when still undecided at --bake-max);
+ * a host failing beyond the budget has already failed the rollout
+ * (engine_host.c). */
 static bool wave_done(struct eng *g)
 {
 	size_t from, to;
@@ -59,7 +57,7 @@ static bool wave_done(struct eng *g)
 		if (s == ORCH_HS_DEPLOYING || s == ORCH_HS_HEALTHY || s == ORCH_HS_REVERTING)
 			return false;
 	}
-	return true;
+	return eng_canary_passed(g, eng_now(g));
 }
 
 /* "RAMP_WAVE_HOSTS=h1 h2" (or the addresses) of the wave's baked hosts. */
@@ -189,7 +187,7 @@ static void check_finished(struct eng *g, int64_t now)
 
 /* Stop as it is: converted hosts keep the new version; --resume retries the
  * wave, --abort reverts. */
-static void eng_pause(struct eng *g, const char *reason)
+void eng_pause(struct eng *g, const char *reason)
 {
 	eng_ev_paused(g, reason);
 	g->r->paused = true;
@@ -477,6 +475,8 @@ static void scan(struct eng *g, int64_t now)
 	g->scan.watch_ms = (int64_t)baked * 1000 / ENG_WATCH_RATE;
 	if (g->scan.watch_ms < g->r->o.poll_ms)
 		g->scan.watch_ms = g->r->o.poll_ms;
+	if (g->phase == PH_WAVE)
+		eng_canary_tick(g, now);
 	g->scan.from = (g->scan.from + 1) % g->n;
 	g->scan.next = now + 2 + (int64_t)g->n / 5000; /* 10,000 hosts: every 4 ms */
 	advance(g, now);
@@ -631,6 +631,7 @@ static void resume_state(struct eng *g, int64_t now)
 		g->wave = r->waves_passed;
 		g->wave_t0 = now;
 		g->phase = PH_WAVE;
+		eng_canary_wave(g, now);
 	} else if (r->waves_passed < r->n_waves) {
 		start_wave(g, r->waves_passed, now);
 	} else {
@@ -665,11 +666,14 @@ static int eng_init(struct eng *g, const struct orch_run *run, struct err *e)
 	}
 	g->t0 = eng_now(g);
 	g->scan.watch_ms = r->o.poll_ms;
-	return eng_policy_load(g, e);
+	if (eng_policy_load(g, e) < 0)
+		return -1;
+	return eng_canary_init(g, e);
 }
 
 static void eng_free(struct eng *g)
 {
+	eng_canary_free(g);
 	orch_client_free(g->client);
 	free(g->h);
 	free(g->notes);

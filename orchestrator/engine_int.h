@@ -104,6 +104,7 @@ struct eng {
 	/* the release policy (--policy), for rollouts */
 	struct orch_policy policy;
 	bool has_policy;
+	struct eng_canary *canary; /* --analysis: engine_canary.c; NULL without */
 
 	/* an error that stops everything (the journal cannot be written, out of memory) */
 	bool fatal;
@@ -152,6 +153,14 @@ static inline void eng_wave_range(const struct eng *g, size_t w, size_t *from, s
 void eng_start_revert(struct eng *g, const char *why);
 void eng_finish(struct eng *g, const char *result, int code, const char *human);
 void eng_fail_rollout(struct eng *g, size_t host, const char *reason, const struct orch_status *s, const char *probe);
+void eng_pause(struct eng *g, const char *reason);
+
+/* engine_canary.c: the canary analysis of each wave (--analysis) */
+int eng_canary_init(struct eng *g, struct err *e);
+void eng_canary_free(struct eng *g);
+void eng_canary_wave(struct eng *g, int64_t now);   /* a wave starts (or starts over on resume) */
+void eng_canary_tick(struct eng *g, int64_t now);   /* polls due, judgement; fails the rollout when worse */
+bool eng_canary_passed(struct eng *g, int64_t now); /* the baked wave may pass (pauses or fails at --bake-max) */
 
 /* engine_host.c: one host */
 void eng_on_answer(void *ctx, uint64_t tag, const struct http_resp *r);
@@ -187,5 +196,6 @@ void eng_ev_revert(struct eng *g, const char *const *hosts, size_t n, const char
 void eng_ev_takeover(struct eng *g, bool abort);
 void eng_ev_interrupted(struct eng *g);
 void eng_ev_end(struct eng *g, const char *result, int code, const char *human);
+void eng_ev_analysis(struct eng *g, struct orch_event *ev, enum orch_level lvl, const char *human);
 
 #endif

@@ -3,10 +3,12 @@
 #include "orchestrator/event.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/cleanup.h"
+#include "orchestrator/analysis.h"
 #include "orchestrator/fleet.h"
 
 /* the longest string a list may hold (commands, host names, digests) */
@@ -25,6 +27,7 @@ enum ftype {
 	F_OBJ,    /* a sub struct, always written */
 	F_LABELS, /* struct orch_ev_label *, count at n_off: an object of strings, written when not empty */
 	F_COUNTS, /* struct orch_ev_counts with a presence flag: {"hosts", "converted", state: n} */
+	F_DBL,    /* double, always written: a finite number, or null for NAN and infinities */
 };
 
 #define NONE ((size_t)-1)
@@ -65,6 +68,7 @@ struct table {
 #define HOBJS(k, T, m, nm, has, sub, max) {k, F_OBJS, false, O(T, m), O(T, nm), O(T, has), 0, max, &sub}
 #define OBJ(k, T, m, sub) {k, F_OBJ, true, O(T, m), 0, NONE, 0, 0, &sub}
 #define LABELS(k, T, m, nm) {k, F_LABELS, false, O(T, m), O(T, nm), NONE, 0, ORCH_FLEET_MAX_LABELS, NULL}
+#define DBL(k, T, m) {k, F_DBL, true, O(T, m), 0, NONE, 0, 0, NULL}
 #define COUNTS(k, T, m, has) {k, F_COUNTS, false, O(T, m), 0, O(T, has), 0, 0, NULL}
 
 #define MAX_HOSTS ORCH_FLEET_MAX_HOSTS
@@ -101,7 +105,10 @@ TABLE(t_options, struct orch_ev_options,
       OSTR("override", struct orch_ev_options, override_reason),
       OSTR("overrideBy", struct orch_ev_options, override_by),
       OSTR("signKey", struct orch_ev_options, sign_key),
-      OSTR("policyFile", struct orch_ev_options, policy_file));
+      OSTR("policyFile", struct orch_ev_options, policy_file),
+      OSTR("analysis", struct orch_ev_options, analysis),
+      OINT("bakeMaxMs", struct orch_ev_options, bake_max_ms, has_bake_max, 0, WEEK_MS),
+      OSTR("onInconclusive", struct orch_ev_options, on_inconclusive));
 
 TABLE(t_start, struct orch_ev_start,
       STR("app", struct orch_ev_start, app),
@@ -219,6 +226,36 @@ TABLE(t_plan, struct orch_ev_plan,
       INT("minSeconds", struct orch_ev_plan, min_seconds, 0, INT64_MAX),
       INT("maxSeconds", struct orch_ev_plan, max_seconds, 0, INT64_MAX));
 
+#define AM struct orch_ev_an_metric
+TABLE(t_an_metric, AM,
+      STR("name", AM, name), STR("kind", AM, kind), STR("verdict", AM, verdict), STR("reason", AM, reason),
+      STR("explain", AM, explain),
+      INT("convertedHosts", AM, conv_hosts, 0, MAX_HOSTS), INT("baselineHosts", AM, base_hosts, 0, MAX_HOSTS),
+      DBL("toleranceAbs", AM, tol_abs), DBL("toleranceRel", AM, tol_rel), DBL("le", AM, le),
+      DBL("converted", AM, conv), DBL("baseline", AM, base), DBL("allowed", AM, allowed),
+      DBL("convertedLow", AM, conv_lo), DBL("convertedHigh", AM, conv_hi),
+      DBL("baselineLow", AM, base_lo), DBL("baselineHigh", AM, base_hi),
+      DBL("convertedEvents", AM, conv_events), DBL("convertedExposure", AM, conv_exposure),
+      DBL("baselineEvents", AM, base_events), DBL("baselineExposure", AM, base_exposure),
+      DBL("evidenceWorse", AM, ev_fail), DBL("evidenceWorseNeeded", AM, ev_fail_min),
+      DBL("evidenceNoWorse", AM, ev_pass), DBL("evidenceNoWorseNeeded", AM, ev_pass_min),
+      DBL("convertedP50", AM, conv_p50), DBL("convertedP99", AM, conv_p99),
+      DBL("baselineP50", AM, base_p50), DBL("baselineP99", AM, base_p99));
+#undef AM
+
+TABLE(t_an_excluded, struct orch_ev_an_excluded,
+      STR("host", struct orch_ev_an_excluded, host),
+      STR("group", struct orch_ev_an_excluded, group),
+      STR("reason", struct orch_ev_an_excluded, reason));
+
+TABLE(t_analysis, struct orch_ev_analysis,
+      INT("wave", struct orch_ev_analysis, wave, 1, MAX_HOSTS),
+      INT("ms", struct orch_ev_analysis, ms, 0, INT64_MAX),
+      STR("verdict", struct orch_ev_analysis, verdict),
+      STR("baseline", struct orch_ev_analysis, baseline),
+      OBJS("metrics", struct orch_ev_analysis, metrics, n_metrics, t_an_metric, ORCH_AN_MAX_METRICS),
+      OBJS("excluded", struct orch_ev_analysis, excluded, n_excluded, t_an_excluded, 2 * MAX_HOSTS));
+
 static const struct {
 	const char *name;
 	const struct table *t;
@@ -241,6 +278,7 @@ static const struct {
 	[ORCH_EV_END] = {"end", &t_end},
 	[ORCH_EV_OVERRIDE] = {"override", &t_override},
 	[ORCH_EV_PLAN] = {"plan", &t_plan},
+	[ORCH_EV_ANALYSIS] = {"analysis", &t_analysis},
 };
 
 /* the keys every event starts with */
@@ -345,6 +383,10 @@ static void write_field(struct jgen *g, const struct field *f, const void *base)
 		jgen_obj_close(g);
 		return;
 	}
+	case F_DBL:
+		jgen_key(g, f->key);
+		jgen_real(g, CAT(base, f->off, double));
+		return;
 	case F_COUNTS:
 		if (has) {
 			jgen_key(g, f->key);
@@ -557,6 +599,12 @@ static int read_field(const struct json *j, const struct field *f, void *base, s
 		if (v->type != JSON_OBJECT)
 			return err_set(e, "field \"%s\": expected an object", f->key);
 		return read_counts(v, &AT(base, f->off, struct orch_ev_counts), e);
+	case F_DBL:
+		if (v->type != JSON_INT && v->type != JSON_REAL && v->type != JSON_NULL)
+			return err_set(e, "field \"%s\": expected a number or null, not %s", f->key,
+				       json_type_name(v->type));
+		AT(base, f->off, double) = v->type == JSON_NULL ? NAN : v->type == JSON_INT ? (double)v->i : v->d;
+		return 0;
 	}
 	return 0;
 }

@@ -51,6 +51,7 @@ enum orch_ev_kind {
 	ORCH_EV_END,         /* the result, every host's state */
 	ORCH_EV_OVERRIDE,    /* --override lifted a refusal (a veto, a rolled-back digest) */
 	ORCH_EV_PLAN,        /* --dry-run --json: the waves (never journaled) */
+	ORCH_EV_ANALYSIS,    /* the canary analysis's judgement of a wave, with its numbers */
 	ORCH_EV_COUNT
 };
 const char *orch_ev_name(enum orch_ev_kind k);
@@ -83,6 +84,10 @@ struct orch_ev_options {
 	const char *override_reason, *override_by; /* optional: --override and who gave it */
 	const char *sign_key;                      /* optional: --sign-key, for the outcome record */
 	const char *policy_file;                   /* optional: --policy, or the fleet's default policy */
+	const char *analysis;   /* optional: --analysis FILE (absolute) or "default" */
+	bool has_bake_max;
+	int64_t bake_max_ms;    /* with analysis */
+	const char *on_inconclusive; /* optional: "pause", "fail", "pass" */
 };
 
 struct orch_ev_start {
@@ -224,6 +229,31 @@ struct orch_ev_plan {
 	int64_t min_seconds, max_seconds;
 };
 
+/* One metric of an analysis event: orch_an_metric_result's numbers (of
+ * its deciding test); NAN (null in JSON) where a number does not apply. */
+struct orch_ev_an_metric {
+	const char *name, *kind, *verdict, *reason, *explain;
+	int64_t conv_hosts, base_hosts;
+	double tol_abs, tol_rel, le, conv, base, allowed, conv_lo, conv_hi, base_lo, base_hi;
+	double conv_events, conv_exposure, base_events, base_exposure;
+	double ev_fail, ev_fail_min, ev_pass, ev_pass_min;
+	double conv_p50, conv_p99, base_p50, base_p99;
+};
+
+struct orch_ev_an_excluded {
+	const char *host, *group, *reason;
+};
+
+struct orch_ev_analysis {
+	int64_t wave, ms;    /* ms: since the wave started */
+	const char *verdict; /* pass, fail, inconclusive */
+	const char *baseline; /* "concurrent" (later waves' hosts) or "historical" (the final wave) */
+	struct orch_ev_an_metric *metrics;
+	size_t n_metrics;
+	struct orch_ev_an_excluded *excluded;
+	size_t n_excluded;
+};
+
 struct orch_event {
 	enum orch_ev_kind kind;
 	const char *time;    /* "2026-11-26T10:15:04.123Z" */
@@ -245,6 +275,7 @@ struct orch_event {
 		struct orch_ev_end end;
 		struct orch_ev_override override;
 		struct orch_ev_plan plan;
+		struct orch_ev_analysis analysis;
 	} u;
 	/* what orch_event_read() allocated */
 	void **allocs;

@@ -36,6 +36,8 @@ static const struct {
 	[ORCH_OP_REMOVE] = {"DELETE", NULL, ""},
 	[ORCH_OP_LOGS] = {"GET", NULL, API_PATH_LOGS_SUFFIX},
 	[ORCH_OP_PROBE] = {"GET", NULL, NULL},
+	[ORCH_OP_METRICS] = {"GET", NULL, API_PATH_APP_METRICS_SUFFIX},
+	[ORCH_OP_WATCH] = {"PUT", NULL, API_PATH_WATCH_SUFFIX},
 };
 
 const char *orch_op_method(enum orch_op op)
@@ -43,13 +45,14 @@ const char *orch_op_method(enum orch_op op)
 	return ops[op].method;
 }
 
-const char *orch_op_path(enum orch_op op, const char *app, unsigned tail, char *buf, size_t cap)
+const char *orch_op_path(enum orch_op op, const char *app, uint64_t arg, char *buf, size_t cap)
 {
 	int n;
 	if (ops[op].path)
 		n = snprintf(buf, cap, "%s", ops[op].path);
-	else if (op == ORCH_OP_LOGS)
-		n = snprintf(buf, cap, "%s%s%s?tail=%u", API_PATH_APP_PREFIX, app, ops[op].suffix, tail);
+	else if (op == ORCH_OP_LOGS || (op == ORCH_OP_METRICS && arg))
+		n = snprintf(buf, cap, "%s%s%s?%s=%" PRIu64, API_PATH_APP_PREFIX, app, ops[op].suffix,
+			     op == ORCH_OP_LOGS ? "tail" : "since", arg);
 	else if (ops[op].suffix)
 		n = snprintf(buf, cap, "%s%s%s", API_PATH_APP_PREFIX, app, ops[op].suffix);
 	else

@@ -84,11 +84,13 @@ enum orch_op {
 	ORCH_OP_REMOVE, /* DELETE /v1/apps/APP, body orch_body_generation() or none */
 	ORCH_OP_LOGS,   /* GET /v1/apps/APP/logs?tail=N */
 	ORCH_OP_PROBE,  /* GET any URL, not rampd's (the orchestrator's own probes) */
+	ORCH_OP_METRICS, /* GET /v1/apps/APP/metrics?since=MS (orchestrator/hostmetrics.h) */
+	ORCH_OP_WATCH,  /* PUT /v1/apps/APP/metrics/watch, body orch_body_watch() */
 };
-/* The method of op, and its path (for APP and, for LOGS, tail) in buf;
- * NULL when buf is too small. */
+/* The method of op, and its path (for APP and arg: LOGS its tail, METRICS
+ * since, unix ms; 0 none) in buf; NULL when buf is too small. */
 const char *orch_op_method(enum orch_op op);
-const char *orch_op_path(enum orch_op op, const char *app, unsigned tail, char *buf, size_t cap);
+const char *orch_op_path(enum orch_op op, const char *app, uint64_t arg, char *buf, size_t cap);
 
 /* Request bodies; caller frees. rollout may be NULL (none said). */
 char *orch_body_put(const char *image, const char *rollout, int64_t generation);

@@ -4,6 +4,7 @@
 #include "orchestrator/html.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -86,6 +87,73 @@ static int on_host(struct fill *p, const struct json *j, int64_t t)
 			w->healthy = t;
 	}
 	return 0;
+}
+
+static double num(const struct json *j, const char *key)
+{
+	const struct json *v = json_get(j, key);
+	return !v ? NAN : v->type == JSON_INT ? (double)v->i : v->type == JSON_REAL ? v->d : NAN;
+}
+
+/* A metric's series by name, added when new. */
+static struct orch_html_metric *metric_of(struct orch_html *m, const char *name)
+{
+	for (size_t k = 0; k < m->n_metrics; k++)
+		if (!strcmp(m->metrics[k].name, name))
+			return &m->metrics[k];
+	struct orch_html_metric *v = realloc(m->metrics, (m->n_metrics + 1) * sizeof *v);
+	if (!v)
+		return NULL;
+	m->metrics = v;
+	v = &m->metrics[m->n_metrics];
+	*v = (struct orch_html_metric){.decided = -1};
+	if (!(v->name = strdup(name)))
+		return NULL;
+	m->n_metrics++;
+	return v;
+}
+
+/* An analysis event: a point per metric (converted, baseline, the
+ * tolerance it was judged with) and the wave's decision. */
+static int on_analysis(struct orch_html *m, const struct json *j, size_t w, int64_t t, struct err *e)
+{
+	const struct json *ms = json_get(j, "metrics");
+	const char *verdict = json_get_str(j, "verdict");
+	char what[64], text[1200] = "";
+	for (size_t k = 0; ms && ms->type == JSON_ARRAY && k < ms->arr.n; k++) {
+		const struct json *x = ms->arr.v[k];
+		const char *name = json_get_str(x, "name"), *mv = json_get_str(x, "verdict"), *ex = json_get_str(x, "explain");
+		double conv = num(x, "converted"), base = num(x, "baseline"), allowed = num(x, "allowed");
+		struct orch_html_metric *hm;
+		if (!name || !(hm = metric_of(m, name)))
+			return err_errno(e, ENOMEM, "report");
+		size_t l = strlen(text);
+		snprintf(text + l, sizeof text - l, "%s%s", l ? "; " : "", ex ? ex : name);
+		if (isfinite(allowed) && isfinite(base))
+			hm->tolerance = allowed - base;
+		if (mv && strcmp(mv, "continue")) {
+			hm->decided = t;
+			free(hm->decision);
+			if (!(hm->decision = strdup(mv)))
+				return err_errno(e, ENOMEM, "report");
+		}
+		if (!isfinite(conv) || !isfinite(base))
+			continue;
+		int64_t *nt = realloc(hm->t, (hm->n + 1) * sizeof *nt);
+		if (nt)
+			hm->t = nt;
+		double *nc = nt ? realloc(hm->converted, (hm->n + 1) * sizeof *nc) : NULL;
+		if (nc)
+			hm->converted = nc;
+		double *nb = nc ? realloc(hm->baseline, (hm->n + 1) * sizeof *nb) : NULL;
+		if (!nb)
+			return err_errno(e, ENOMEM, "report");
+		hm->baseline = nb;
+		hm->t[hm->n] = t, hm->converted[hm->n] = conv, hm->baseline[hm->n] = base;
+		hm->n++;
+	}
+	snprintf(what, sizeof what, "analysis of wave %zu: %s", w + 1, verdict ? verdict : "?");
+	return orch_html_decide(m, t, verdict && !strcmp(verdict, "pass"), what, text, e);
 }
 
 static int on_event(struct fill *p, const char *ev, const struct json *j, int64_t t, struct err *e)
@@ -174,6 +242,8 @@ static int on_event(struct fill *p, const char *ev, const struct json *j, int64_
 		m->ended = t;
 		return 0;
 	}
+	if (!strcmp(ev, "analysis"))
+		return on_analysis(m, j, w, t, e);
 	/* paused, interrupted, resume, abort, superseded */
 	snprintf(text, sizeof text, "%s", why ? why : "");
 	return orch_html_decide(m, t, !strcmp(ev, "resume"), ev, text, e);

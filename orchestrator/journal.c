@@ -184,6 +184,10 @@ int orch_start_event(const struct orch_rollout *r, struct orch_event *ev, struct
 		.override_by = o->override_by,
 		.sign_key = o->sign_key,
 		.policy_file = o->policy_file,
+		.analysis = o->analysis,
+		.has_bake_max = o->analysis != NULL,
+		.bake_max_ms = o->bake_max_ms,
+		.on_inconclusive = o->analysis ? orch_inconclusive_name(o->on_inconclusive) : NULL,
 	};
 	if (!(x->waves = orch_event_alloc(ev, r->n_waves, sizeof *x->waves, e)) ||
 	    !(x->hosts = orch_event_alloc(ev, r->hosts.n, sizeof *x->hosts, e)))
@@ -252,6 +256,7 @@ static int replay_options(const struct orch_ev_options *x, struct orch_opts *o, 
 		.max_unreachable = (size_t)x->max_unreachable,
 		.max_parallel = (size_t)x->max_parallel,
 		.allow_untested = x->allow_untested,
+		.bake_max_ms = x->bake_max_ms,
 	};
 	for (size_t k = 0; k < ARRAY_SIZE(lists); k++)
 		for (size_t i = 0; i < from[k]->n; i++)
@@ -260,8 +265,11 @@ static int replay_options(const struct orch_ev_options *x, struct orch_opts *o, 
 	if (dup_str(x->token_file, &o->token_file, e) < 0 || dup_str(x->cacert, &o->cacert, e) < 0 ||
 	    dup_str(x->trust_file, &o->trust_file, e) < 0 || dup_str(x->override_reason, &o->override_reason, e) < 0 ||
 	    dup_str(x->override_by, &o->override_by, e) < 0 || dup_str(x->sign_key, &o->sign_key, e) < 0 ||
-	    dup_str(x->policy_file, &o->policy_file, e) < 0)
+	    dup_str(x->policy_file, &o->policy_file, e) < 0 ||
+	    dup_str(x->analysis, &o->analysis, e) < 0)
 		return -1;
+	if (x->on_inconclusive && orch_inconclusive_parse(x->on_inconclusive, &o->on_inconclusive) < 0)
+		return err_set(e, "options: onInconclusive \"%.20s\": expected pause, fail or pass", x->on_inconclusive);
 	if (!strcmp(x->on_failure, "pause"))
 		o->on_failure = ORCH_ON_FAILURE_PAUSE;
 	else if (strcmp(x->on_failure, "revert"))
@@ -458,6 +466,30 @@ static int replay_end(struct orch_rollout *r, const struct orch_event *ev, struc
 	return 0;
 }
 
+/* The judgement, for `ramp rollout show`. */
+static int replay_analysis(struct orch_rollout *r, const struct orch_ev_analysis *x, struct err *e)
+{
+	char line[700];
+	if (check_wave(r, x->wave, e) < 0)
+		return -1;
+	snprintf(line, sizeof line, "wave %lld: %s after %.1f s (%s baseline)", (long long)x->wave, x->verdict,
+		 (double)x->ms / 1000.0, x->baseline);
+	if (strv_push(&r->analysis, line, e) < 0)
+		return -1;
+	for (size_t k = 0; k < x->n_metrics; k++) {
+		snprintf(line, sizeof line, "  %s", x->metrics[k].explain);
+		if (strv_push(&r->analysis, line, e) < 0)
+			return -1;
+	}
+	for (size_t k = 0; k < x->n_excluded; k++) {
+		snprintf(line, sizeof line, "  left out: %s (%s): %s", x->excluded[k].host, x->excluded[k].group,
+			 x->excluded[k].reason);
+		if (strv_push(&r->analysis, line, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* What an event says about the rollout. */
 static int replay_event(struct replay *p, const struct orch_event *ev, struct err *e)
 {
@@ -502,6 +534,8 @@ static int replay_event(struct replay *p, const struct orch_event *ev, struct er
 	case ORCH_EV_INTERRUPTED:
 		r->paused = ev->kind == ORCH_EV_PAUSED;
 		return 0;
+	case ORCH_EV_ANALYSIS:
+		return replay_analysis(r, &ev->u.analysis, e);
 	case ORCH_EV_GATE:
 	case ORCH_EV_POLICY:
 	case ORCH_EV_SUPERSEDED:

@@ -30,7 +30,25 @@ void orch_opts_defaults(struct orch_opts *o)
 		.unreachable_ms = 15000,
 		.revert_deadline_ms = 120000,
 		.max_parallel = 64,
+		.bake_max_ms = 300000,
 	};
+}
+
+static const char *const inconclusive_names[] = {"pause", "fail", "pass"};
+
+const char *orch_inconclusive_name(enum orch_on_inconclusive x)
+{
+	return inconclusive_names[x];
+}
+
+int orch_inconclusive_parse(const char *s, enum orch_on_inconclusive *x)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(inconclusive_names); i++)
+		if (!strcmp(s, inconclusive_names[i])) {
+			*x = (enum orch_on_inconclusive)i;
+			return 0;
+		}
+	return -1;
 }
 
 void orch_opts_free(struct orch_opts *o)
@@ -45,7 +63,9 @@ void orch_opts_free(struct orch_opts *o)
 	free(o->override_by);
 	free(o->sign_key);
 	free(o->policy_file);
-	o->token_file = o->cacert = o->trust_file = o->override_reason = o->override_by = o->sign_key = o->policy_file = NULL;
+	free(o->analysis);
+	o->token_file = o->cacert = o->trust_file = o->override_reason = o->override_by = o->sign_key = o->policy_file =
+		o->analysis = NULL;
 }
 
 int orch_opts_copy(struct orch_opts *dst, const struct orch_opts *src, struct err *e)
@@ -53,7 +73,7 @@ int orch_opts_copy(struct orch_opts *dst, const struct orch_opts *src, struct er
 	*dst = *src;
 	dst->gates = dst->checks = dst->probes = (struct strv){0};
 	dst->token_file = dst->cacert = dst->trust_file = dst->override_reason = dst->override_by = dst->sign_key =
-		dst->policy_file = NULL;
+		dst->policy_file = dst->analysis = NULL;
 	if (strv_copy(&dst->gates, &src->gates, e) < 0 || strv_copy(&dst->checks, &src->checks, e) < 0 ||
 	    strv_copy(&dst->probes, &src->probes, e) < 0 || (src->token_file && !(dst->token_file = strdup(src->token_file))) ||
 	    (src->cacert && !(dst->cacert = strdup(src->cacert))) ||
@@ -61,7 +81,8 @@ int orch_opts_copy(struct orch_opts *dst, const struct orch_opts *src, struct er
 	    (src->override_reason && !(dst->override_reason = strdup(src->override_reason))) ||
 	    (src->override_by && !(dst->override_by = strdup(src->override_by))) ||
 	    (src->sign_key && !(dst->sign_key = strdup(src->sign_key))) ||
-	    (src->policy_file && !(dst->policy_file = strdup(src->policy_file)))) {
+	    (src->policy_file && !(dst->policy_file = strdup(src->policy_file))) ||
+	    (src->analysis && !(dst->analysis = strdup(src->analysis)))) {
 		orch_opts_free(dst);
 		return err_errno(e, ENOMEM, "options");
 	}
@@ -79,6 +100,7 @@ void orch_rollout_free(struct orch_rollout *r)
 	free(r->started);
 	free(r->ended_at);
 	free(r->failure);
+	strv_free(&r->analysis);
 	for (size_t i = 0; r->before && i < r->hosts.n; i++)
 		free(r->before[i]);
 	for (size_t i = 0; r->reason && i < r->hosts.n; i++)

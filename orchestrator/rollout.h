@@ -28,6 +28,10 @@
 enum { ORCH_EXIT_DONE = 0, ORCH_EXIT_ROLLED_BACK = 1, ORCH_EXIT_REFUSED = 2, ORCH_EXIT_ATTENTION = 3 };
 
 enum orch_on_failure { ORCH_ON_FAILURE_REVERT, ORCH_ON_FAILURE_PAUSE };
+/* What an analysis that is still undecided at --bake-max does (docs/ROLLOUT.md). */
+enum orch_on_inconclusive { ORCH_INCONCLUSIVE_PAUSE, ORCH_INCONCLUSIVE_FAIL, ORCH_INCONCLUSIVE_PASS };
+const char *orch_inconclusive_name(enum orch_on_inconclusive x);
+int orch_inconclusive_parse(const char *s, enum orch_on_inconclusive *x);
 
 #define ORCH_MAX_PROBES 16
 
@@ -53,6 +57,12 @@ struct orch_opts {
 	char *override_by;          /* who gave it (img_outcome_who), set with override_reason */
 	char *sign_key;             /* --sign-key: absolute path of the key that signs the outcome record, or NULL */
 	char *policy_file;          /* --policy: absolute path of a release policy (policy.h), or NULL */
+	/* canary analysis (docs/CANARY.md): --analysis FILE (absolute) or
+	 * "default", or NULL for none; with it --bake is the least a wave bakes
+	 * and bake_max_ms the most (5 min) */
+	char *analysis;
+	int64_t bake_max_ms;
+	enum orch_on_inconclusive on_inconclusive;
 };
 void orch_opts_defaults(struct orch_opts *o);
 void orch_opts_free(struct orch_opts *o);
@@ -80,6 +90,7 @@ struct orch_rollout {
 	int exit_code;
 	char *ended_at;
 	char *failure;           /* the reason the rollout failed, if it did */
+	struct strv analysis;    /* the canary analysis's judgements: "wave 1: pass" then a line per metric */
 	/* replay */
 	bool torn;               /* the last line was cut short (crash while writing) */
 	size_t valid_len;        /* bytes up to the end of the last whole line */

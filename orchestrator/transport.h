@@ -27,12 +27,19 @@ struct orch_call {
 	const char *app;   /* every op but APPS, INFO and PROBE */
 	const char *body;  /* DEPLOY, REVERT, REMOVE (may be NULL): from orch_body_*() */
 	unsigned tail;     /* LOGS: lines */
+	int64_t since_ms;  /* METRICS: samples after this (unix ms; 0: all) */
 	const char *url;   /* PROBE: the URL, asked without the agent's token */
 	bool keep;         /* the host will be asked again soon: keep its connection */
 	http_req_cb cb;    /* runs exactly once, from step() */
 	void *ctx;
 	uint64_t tag;
 };
+
+/* The number in the call's path: LOGS' tail, METRICS' since. */
+static inline uint64_t orch_call_arg(const struct orch_call *c)
+{
+	return c->op == ORCH_OP_METRICS ? (uint64_t)(c->since_ms > 0 ? c->since_ms : 0) : c->tail;
+}
 
 struct orch_transport {
 	int (*call)(struct orch_transport *t, const struct orch_call *c, struct err *e);

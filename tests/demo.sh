@@ -6,7 +6,10 @@
 # (images/hello) built into an image, tested inside it, pushed and rolled out
 # in waves of 1, 2, 4 and 1 hosts; then a release that passes its test but
 # fails its health check a second after it starts, rolled out and reverted
-# automatically after the first wave. Everything it starts is stopped and
+# automatically after the first wave; then, with traffic sent to every host,
+# a release that passes its test and every health check but fails 5% of its
+# requests, caught by the canary analysis and reverted, and a good release
+# that passes it (the hello app only). Everything it starts is stopped and
 # everything it made is removed at the end, also on Ctrl-C or an error.
 #
 # `make demo-full` (DEMO_APP=python) tells the same story with the service
@@ -48,7 +51,7 @@ w=$(mktemp -d "${TMPDIR:-/tmp}/ramp-demo-XXXXXX")
 # that costs memory for a minute instead of minutes of deleting from disk
 tmpfs=0
 if [ "$app" = python ] && mount -t tmpfs -o size=6g,mode=0700 ramp-demo "$w" 2>/dev/null; then tmpfs=1; fi
-pids=()
+pids=() traffic=()
 bold=$'\033[1m' dim=$'\033[2m' off=$'\033[0m'
 [ -t 1 ] || bold='' dim='' off=''
 
@@ -62,6 +65,8 @@ cleanup() {
 	trap '' PIPE # the output may be gone (| head): clean up all the same
 	set +eu
 	cd /
+	# the traffic loops and their curl
+	for p in "${traffic[@]}"; do pkill -KILL -P "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
 	# rampd stops its apps on SIGTERM; give them a few seconds, then make sure
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for i in $(seq 100); do
@@ -168,7 +173,7 @@ for i in $(seq "$hosts"); do
 	cat >"h$i/rampd.json" <<JSON
 {"state_dir": "$w/h$i/state", "socket": "$w/h$i/rampd.sock", "listen": ["127.0.0.1:$api"],
  "token_file": "$w/token", "log_level": "warning",
- "apps": {"web": {"ports": {"8080": "127.0.0.1:$app_port"}, "stop_grace": "2s"}}}
+ "apps": {"web": {"ports": {"8080": "127.0.0.1:$app_port"}, "stop_grace": "2s", "metrics": {"interval": "500ms"}}}}
 JSON
 	"$RAMPD" --config "$w/h$i/rampd.json" >"h$i/rampd.log" 2>&1 </dev/null &
 	pids+=($!)
@@ -200,7 +205,7 @@ if [ "$app" = hello ]; then
 	install -m 0755 "$HELLO" tree/hello
 	ls -l tree | tail -n +2 | sed 's/^/  /'
 	layers=(tree)
-	settings+=(--entrypoint /hello)
+	settings+=(--entrypoint /hello --metrics-http 8080/metrics)
 	selftest=(/hello --self-test)
 else
 	say "Build hello 1.0 in Python: a Debian root file system with python3 in it, and the service on top"
@@ -242,12 +247,12 @@ fleet_status before-v1 || true
 
 # ---- the rollouts ----
 
-# rollout IMAGE: exponential waves, each host healthy for $bake before the next wave;
+# rollout IMAGE [OPTIONS]: exponential waves, each host healthy for $bake before the next wave;
 # the tag is resolved to a digest once, and that digest needs a passing test record
 rollout() {
 	local rc=0 f
 	run "$RAMP" rollout --app web --image "$1" --fleet fleet.txt --token-file token --state-dir "$w/state" \
-		--bake "$bake" --poll 200ms --health-deadline 2m --revert-deadline 2m || rc=$?
+		--bake "$bake" --poll 200ms --health-deadline 2m --revert-deadline 2m "${@:2}" || rc=$?
 	for f in state/rollouts/*.jsonl; do
 		grep -qxF "$f" journals 2>/dev/null && continue
 		echo "$f" >>journals
@@ -256,10 +261,10 @@ rollout() {
 	return "$rc"
 }
 
-# rollout_ends IMAGE STATUS MEANING: a rollout the story expects to end with STATUS
+# rollout_ends IMAGE STATUS MEANING [OPTIONS]: a rollout the story expects to end with STATUS
 rollout_ends() {
 	local rc=0
-	rollout "$1" || rc=$?
+	rollout "$1" "${@:4}" || rc=$?
 	echo "ramp rollout exited with status $rc ($3)"
 	[ "$rc" = "$2" ] || { echo "demo: expected the rollout of $1 to end with status $2 ($3)" >&2; exit 1; }
 }
@@ -308,5 +313,36 @@ rollout_ends "$reg/hello:2.0" 1 "1: rolled back, every converted host is on its 
 
 say "The fleet after: every host on 1.0 again"
 fleet_status after-v2
+
+# ---- 2.1: healthy, but failing some requests: the canary analysis ----
+
+if [ "$app" = hello ]; then
+	say "Users now: every host gets requests (curl, one connection each), and its rampd reads the app's /metrics"
+	for port in $(sed -n 's/.*app_port=\([0-9]*\).*/\1/p' fleet.txt); do
+		(while :; do
+			for _ in $(seq 200); do printf 'url = "http://127.0.0.1:%s/"\noutput = /dev/null\n' "$port"; done |
+				curl -s -Z --parallel-max 4 -K - || true
+		done) </dev/null >/dev/null 2>&1 &
+		traffic+=($!)
+		disown "$!" # stopped by cleanup, without a "Killed" line
+	done
+	echo "  the analysis: the 5xx ratio and the latency histogram, converted hosts against the others"
+	cp "$top/images/hello/analysis.json" analysis.json
+	sed 's/^/  /' analysis.json
+
+	say "Build hello 2.1: it passes its test and every health check, but fails 5% of its requests"
+	build v21.oci.tar 2.1 --env HELLO_ERROR_RATE=0.05
+	run "$RAMP" test --store "$w/test-store" v21.oci.tar -- "${selftest[@]}"
+	run "$RAMP" push v21.oci.tar "$reg/hello:2.1" >/dev/null
+
+	say "Roll 2.1 out with --analysis: the converted host serves more errors than the rest, so it is put back"
+	rollout_ends "$reg/hello:2.1" 1 "1: rolled back by the canary analysis" --analysis analysis.json --bake-max 1m
+
+	say "Build hello 2.2, a good release, and roll it out under the same traffic: each wave passes the analysis"
+	build v22.oci.tar 2.2
+	run "$RAMP" test --store "$w/test-store" v22.oci.tar -- "${selftest[@]}"
+	run "$RAMP" push v22.oci.tar "$reg/hello:2.2" >/dev/null
+	rollout_ends "$reg/hello:2.2" 0 "0: done, every wave judged no worse" --analysis analysis.json --bake-max 1m
+fi
 
 say "Done in $SECONDS s: stopping the hosts and the registry, removing $w"

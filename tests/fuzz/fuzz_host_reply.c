@@ -1,10 +1,12 @@
 /* fuzz_host_reply.c: what rampd answers to the orchestrator
  * (orchestrator/hostapi.h): app status, error bodies, the platform of
- * /v1/info. A host may be compromised or a man in the middle may answer
+ * /v1/info, an app's metrics samples (orchestrator/hostmetrics.h) and the
+ * samples of the default analysis taken from them. A host may be compromised or a man in the middle may answer
  * for it; what the orchestrator takes from it is bounded, and nothing that
  * reaches the operator's terminal carries a control character. */
 #include "lib/cleanup.h"
 #include "orchestrator/hostapi.h"
+#include "orchestrator/hostmetrics.h"
 #include "tests/fuzz/fuzz.h"
 
 static void check_text(const char *what, const char *s, size_t cap)
@@ -62,6 +64,38 @@ static void check_status(const char *body, size_t len, const char *app)
 	free(s);
 }
 
+static void check_metrics(const char *body, size_t len)
+{
+	struct orch_metrics m;
+	struct orch_an_config c;
+	struct err e;
+	if (orch_metrics_parse(body, len, "web", &m, &e) < 0) {
+		FUZZ_CHECK(e.msg[0], "metrics refused without a message");
+		return;
+	}
+	FUZZ_CHECK(m.n <= ORCH_METRICS_MAX_VERSIONS, "%zu versions", m.n);
+	if (orch_an_config_default(&c, &e) < 0)
+		abort();
+	for (size_t k = 0; k < m.n; k++) {
+		const struct orch_mversion *v = &m.v[k];
+		for (size_t i = 1; i < v->n; i++)
+			FUZZ_CHECK(v->t_ms[i] > v->t_ms[i - 1], "times not increasing");
+		for (size_t j = 0; j < c.n; j++) {
+			struct orch_an_series x;
+			double *buf = NULL;
+			if (orch_metrics_series(v, &c.metrics[j], 0, &x, &buf, &e) == 0 && x.n) {
+				FUZZ_CHECK(x.n <= v->n, "%zu samples from %zu", x.n, v->n);
+				FUZZ_CHECK(x.width == orch_an_width(&c.metrics[j], x.width - 1), "width %zu", x.width);
+				for (size_t b = 1; x.le && b + 1 < x.width; b++)
+					FUZZ_CHECK(x.le[b] > x.le[b - 1], "bounds not increasing");
+			}
+			free(buf);
+		}
+	}
+	orch_an_config_free(&c);
+	orch_metrics_free(&m);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *body = (const char *)data;
@@ -75,5 +109,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_text("error message", msg, sizeof msg);
 	if (orch_info_platform(body, size, platform, sizeof platform, &e) == 0)
 		check_text("platform", platform, sizeof platform);
+	check_metrics(body, size);
 	return 0;
 }

@@ -24,7 +24,7 @@ needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(lib[^.]*\)\..*/\1/p' | so
 	[ "$output" = "libarchive libc libcurl libnettle libyajl" ]
 	run needed "$bindir/ramp"
 	echo "ramp: $output"
-	[ "$output" = "libarchive libc libcap libcurl libhogweed libnettle libseccomp libyajl libz libzstd" ]
+	[ "$output" = "libarchive libc libcap libcurl libhogweed libm libnettle libseccomp libyajl libz libzstd" ]
 }
 
 @test "binaries: rampd maps no libcurl, OpenSSL or libarchive, not even through its libraries" {

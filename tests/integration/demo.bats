@@ -49,7 +49,7 @@ nothing_left() {
 
 ev() { jq -c "$@" "$T/demo.jsonl"; }
 
-@test "demo: v1 reaches every host in waves 1, 2, 4, 1; an untested release is refused; the bad v2 is reverted after wave 1; nothing is left" {
+@test "demo: v1 reaches every host in waves 1, 2, 4, 1; an untested release is refused; the bad v2 is reverted after wave 1; 2.1 failing 5% of requests is caught by the analysis, 2.2 passes; nothing is left" {
 	run --separate-stderr env DEMO_JSON="$T/demo.jsonl" "$DEMO"
 	[ "$status" -eq 0 ] || { echo "$output" "$stderr" | tail -60; false; }
 	# a narration line before each step, the commands shown as typed
@@ -57,8 +57,8 @@ ev() { jq -c "$@" "$T/demo.jsonl"; }
 	[[ "$stderr" == *'$ ramp rollout --app web'* ]]
 	[ "$(grep -c '^ *[0-9]*\. ' <<<"$output")" -ge 10 ]
 
-	# three rollouts: v1, 2.0-rc1 (crashes on start: no test record), v2
-	[ "$(ev -s '[.[] | select(.event == "start")] | length')" = 3 ]
+	# five rollouts: v1, 2.0-rc1 (crashes on start: no test record), v2, 2.1 and 2.2 (canary)
+	[ "$(ev -s '[.[] | select(.event == "start")] | length')" = 5 ]
 	v1=$(ev -rs '[.[] | select(.event == "start")][0].digest')
 	v2=$(ev -rs '[.[] | select(.event == "start")][2].digest')
 	[[ "$v1" == sha256:* ]] && [[ "$v2" == sha256:* ]] && [ "$v1" != "$v2" ]
@@ -71,7 +71,7 @@ ev() { jq -c "$@" "$T/demo.jsonl"; }
 
 	# v1: waves of 1, 2, 4, 1; done with every host baked; then v1 on all 8, healthy
 	[ "$(ev -rs '[.[] | select(.event == "start")][0].waves | map(tostring) | join(",")')" = 1,2,4,1 ]
-	[ "$(ev -rs '[.[] | select(.event == "wave_passed")] | length')" = 4 ]
+	[ "$(nth 0 | jq -s '[.[] | select(.event == "wave_passed")] | length')" = 4 ]
 	[ "$(ev -rs '[.[] | select(.event == "end")][0] | "\(.result) \(.exit) \(.counts.converted)"')" = "done 0 8" ]
 	[ "$(ev -rs '[.[] | select(.event == "end")][0].hosts | map(.state) | unique | join(" ")')" = baked ]
 	after1=$(ev -r 'select(.event == "fleet" and .when == "after-v1") | .status.hosts[] | "\(.digest) \(.healthy)"')
@@ -94,6 +94,17 @@ ev() { jq -c "$@" "$T/demo.jsonl"; }
 	after2=$(ev -r 'select(.event == "fleet" and .when == "after-v2") | .status.hosts[] | "\(.digest) \(.healthy)"')
 	[ "$(wc -l <<<"$after2")" = 8 ]
 	[ "$(sort -u <<<"$after2")" = "$v1 true" ]
+
+	# 2.1 fails 5% of its requests, healthy: the analysis fails wave 1 or 2 on errors, rolled back
+	v21=$(nth 3 | grep -v '"event":"fleet"')
+	[ "$(jq -rs '[.[] | select(.event == "analysis")][-1] | "\(.verdict) \(.wave <= 2)"' <<<"$v21")" = "fail true" ]
+	[[ "$(jq -rs '[.[] | select(.event == "failure")][0].reason' <<<"$v21")" == "canary analysis: errors: "* ]]
+	[ "$(jq -rs '[.[] | select(.event == "end")][0] | "\(.result) \(.exit)"' <<<"$v21")" = "rolled_back 1" ]
+	[[ "$stderr" == *"METRIC"*"CONVERTED"*"BASELINE"*"errors"* ]]
+	# 2.2, as good as 1.0: every wave passes the analysis, done
+	v22=$(nth 4 | grep -v '"event":"fleet"')
+	[ "$(jq -rs '[.[] | select(.event == "analysis")] | map(.verdict) | join(",")' <<<"$v22")" = pass,pass,pass,pass ]
+	[ "$(jq -rs '[.[] | select(.event == "end")][0] | "\(.result) \(.exit)"' <<<"$v22")" = "done 0" ]
 
 	nothing_left
 }

@@ -9,7 +9,9 @@
 
 load rampd_helpers
 
-REAL_HOSTS=8
+# a file may want fewer hosts (the last one is still in the namespace) and
+# more settings for app web (REAL_APP_EXTRA: ', "metrics": {...}')
+REAL_HOSTS=${REAL_HOSTS:-8}
 
 # real_setup_file: starts everything; exports what the tests use:
 # R (the file's directory), REG, FLEET, TOKEN, NSNET (h8's network namespace),
@@ -47,7 +49,7 @@ real_setup_file() {
 		fi
 		cat >"$d/rampd.json" <<JSON
 {"state_dir": "$d/state", "socket": "$d/rampd.sock", "listen": ["$addr:$api"], "token_file": "$TOKEN",
- "apps": {"web": {"ports": {"8080": "$addr:$app"}, "stop_grace": "1s", "health_deadline": "20s"}}$extra}
+ "apps": {"web": {"ports": {"8080": "$addr:$app"}, "stop_grace": "1s", "health_deadline": "20s"${REAL_APP_EXTRA:-}}}$extra}
 JSON
 		echo "h$i $addr:$api zone=z$((i % 2)) app=$addr:$app" >>"$R/fleet.txt"
 		APP_PORTS="$APP_PORTS $addr:$app"

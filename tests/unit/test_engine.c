@@ -11,7 +11,13 @@
  * precheck refuse the rollout or are skipped (by the budget), and a rollout
  * stopped after a wave resumes from its journal without touching the hosts of
  * the waves that passed. Every state change goes through the table of legal
- * transitions: an illegal one fails the test. */
+ * transitions: an illegal one fails the test. With --analysis the hosts also
+ * serve rampd's metrics API (a watch, then samples scraped every second: 1000
+ * requests a scrape, a share of them errors set per version): a release
+ * with ten times the errors fails in wave 1 and is reverted, a release as
+ * good as the old one passes every wave (the last against the hosts' own
+ * window on the old version), a host whose rampd restarts is left out and
+ * named, and one without data makes the wave inconclusive, which pauses. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +33,7 @@
 #include "lib/json.h"
 #include "orchestrator/engine.h"
 #include "orchestrator/event.h"
+#include "orchestrator/html.h"
 #include "orchestrator/journal.h"
 
 #define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
@@ -34,6 +41,8 @@
 #define ID "20260101T000000Z-web-abcd"
 #define MAX_HOSTS 8
 #define MAX_QUEUE 64
+#define MAX_SAMPLES 400
+#define WALL0 INT64_C(1790000000000) /* rampd's clock: unix ms at the fake's 0 */
 
 static const size_t ends[] = {1, 3, 5}; /* waves of 1, 2 and 2 hosts */
 
@@ -49,7 +58,21 @@ struct fhost {
 	int64_t fence_at;       /* from then on, a newer rollout owns it (0: never) */
 	unsigned deploys, reverts;
 	int64_t deployed_at;    /* the first deploy */
+	/* metrics: a window per version, scraped every second once watched */
+	int64_t watched_at, scraped_to; /* 0: not watched */
+	int64_t reboot_at;      /* rampd restarts then (a new bootId; 0: never) */
+	char boot[16];
+	bool no_metrics;        /* the app exports nothing */
+	struct window {
+		char digest[80];
+		size_t n;
+		int64_t t[MAX_SAMPLES];
+		double total[MAX_SAMPLES], errors[MAX_SAMPLES];
+	} win[2];
 };
+
+/* the share of requests failing on each version (D1 and D2) */
+static double err_rate[2] = {0.005, 0.005};
 
 struct answer {
 	http_req_cb cb;
@@ -112,6 +135,81 @@ static char *status_body(struct fake *f, struct fhost *h)
 	return b;
 }
 
+/* Scrapes up to now, each of the version running then. */
+static void scrape(struct fake *f, struct fhost *h)
+{
+	for (int64_t t = h->scraped_to + 1000; t <= f->now; t += 1000) {
+		h->scraped_to = t;
+		if (h->no_metrics)
+			continue;
+		const char *d = h->switch_at >= 0 && t >= h->switch_at ? h->desired : h->current;
+		struct window *w = !strcmp(h->win[0].digest, d) || !h->win[0].digest[0] ? &h->win[0] : &h->win[1];
+		snprintf(w->digest, sizeof w->digest, "%s", d);
+		if (w->n == MAX_SAMPLES)
+			continue;
+		double total = (w->n ? w->total[w->n - 1] : 0) + 1000;
+		w->t[w->n] = WALL0 + t;
+		w->total[w->n] = total;
+		w->errors[w->n] = (double)(int64_t)(total * err_rate[!strcmp(d, D2)]);
+		w->n++;
+	}
+}
+
+static void put_values(FILE *m, const struct window *w, int64_t since, const double *v, double scale)
+{
+	bool first = true;
+	fputs("\"values\":[", m);
+	for (size_t i = 0; i < w->n; i++)
+		if (w->t[i] > since) {
+			fprintf(m, "%s%.0f", first ? "" : ",", v[i] * scale);
+			first = false;
+		}
+	fputs("]", m);
+}
+
+/* GET /v1/apps/web/metrics?since=: counters by code and a histogram (95% of
+ * the requests under 0.1 s on both versions). */
+static char *metrics_body(struct fake *f, struct fhost *h, int64_t since)
+{
+	char *b = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&b, &len);
+	assert_non_null(m);
+	scrape(f, h);
+	if (h->reboot_at && f->now >= h->reboot_at)
+		strcpy(h->boot, "boot2");
+	fprintf(m, "{\"app\":\"web\",\"rampd\":{\"bootId\":\"%s\",\"startedMs\":1},\"nowMs\":%" PRId64 ",\"versions\":[",
+		h->boot, WALL0 + f->now);
+	for (size_t k = 0; k < 2 && h->win[k].digest[0]; k++) {
+		const struct window *w = &h->win[k];
+		double ok[MAX_SAMPLES];
+		for (size_t i = 0; i < w->n; i++)
+			ok[i] = w->total[i] - w->errors[i];
+		fprintf(m, "%s{\"digest\":\"%s\",\"current\":%s,\"times\":[", k ? "," : "", w->digest,
+			!strcmp(w->digest, h->current) ? "true" : "false");
+		bool first = true;
+		for (size_t i = 0; i < w->n; i++)
+			if (w->t[i] > since) {
+				fprintf(m, "%s%" PRId64, first ? "" : ",", w->t[i]);
+				first = false;
+			}
+		fputs("],\"series\":[{\"name\":\"http_requests_total\",\"labels\":{\"code\":\"200\"},", m);
+		put_values(m, w, since, ok, 1);
+		fputs("},{\"name\":\"http_requests_total\",\"labels\":{\"code\":\"500\"},", m);
+		put_values(m, w, since, w->errors, 1);
+		fputs("},{\"name\":\"http_request_duration_seconds_bucket\",\"labels\":{\"le\":\"0.1\"},", m);
+		put_values(m, w, since, w->total, 0.95);
+		fputs("},{\"name\":\"http_request_duration_seconds_bucket\",\"labels\":{\"le\":\"+Inf\"},", m);
+		put_values(m, w, since, w->total, 1);
+		fputs("},{\"name\":\"http_request_duration_seconds_count\",\"labels\":{},", m);
+		put_values(m, w, since, w->total, 1);
+		fputs("}]}", m);
+	}
+	fputs("]}", m);
+	fclose(m);
+	return b;
+}
+
 /* What host c->host answers to c, now. */
 static long serve(struct fake *f, const struct orch_call *c, char **body)
 {
@@ -149,6 +247,17 @@ static long serve(struct fake *f, const struct orch_call *c, char **body)
 	case ORCH_OP_REMOVE:
 		h->has_app = false;
 		return 204;
+	case ORCH_OP_WATCH:
+		assert_non_null(strstr(c->body, "http_requests_total"));
+		if (!h->watched_at)
+			h->watched_at = h->scraped_to = f->now;
+		*body = metrics_body(f, h, INT64_MAX);
+		return 200;
+	case ORCH_OP_METRICS:
+		if (!h->watched_at)
+			return 404;
+		*body = metrics_body(f, h, c->since_ms);
+		return 200;
 	default:
 		fail_msg("unexpected operation %d", (int)c->op);
 		return 500;
@@ -203,7 +312,7 @@ static void fake_init(struct fake *f, size_t n)
 {
 	*f = (struct fake){.t = {fake_call, fake_step, fake_busy, fake_now}, .now = 1000};
 	for (size_t i = 0; i < n; i++) {
-		f->h[i] = (struct fhost){.has_app = true, .gen = 3, .switch_at = 0};
+		f->h[i] = (struct fhost){.has_app = true, .gen = 3, .switch_at = 0, .boot = "boot1"};
 		strcpy(f->h[i].desired, D1);
 		strcpy(f->h[i].current, D1);
 	}
@@ -248,6 +357,10 @@ struct seen {
 	int64_t wave_start[8];   /* the fake's time each wave started */
 	int64_t wave_passed[8];
 	size_t reverts, superseded;
+	char verdict[8][16];     /* the analysis event of each wave */
+	char baseline[8][16];
+	char excluded[400];      /* "host: reason" of every host left out */
+	char failed_metric[400]; /* the explanation of a failed metric */
 	int stop_after_wave;     /* set *stop once this wave passed (0: never) */
 	int fence_on_wave;       /* a newer rollout takes fence_host over when this wave starts (0: never) */
 	size_t fence_host;
@@ -277,6 +390,21 @@ static void on_event(void *ctx, const struct orch_event *ev, const char *json, s
 	case ORCH_EV_SUPERSEDED:
 		s->superseded++;
 		break;
+	case ORCH_EV_ANALYSIS: {
+		const struct orch_ev_analysis *a = &ev->u.analysis;
+		snprintf(s->verdict[a->wave], sizeof s->verdict[a->wave], "%s", a->verdict);
+		snprintf(s->baseline[a->wave], sizeof s->baseline[a->wave], "%s", a->baseline);
+		for (size_t k = 0; k < a->n_excluded; k++) {
+			size_t l = strlen(s->excluded);
+			snprintf(s->excluded + l, sizeof s->excluded - l, "%s: %s;", a->excluded[k].host,
+				 a->excluded[k].reason);
+		}
+		for (size_t k = 0; k < a->n_metrics; k++)
+			if (!strcmp(a->metrics[k].verdict, "fail"))
+				snprintf(s->failed_metric, sizeof s->failed_metric, "%s", a->metrics[k].explain);
+		assert_non_null(strstr(human, "METRIC"));
+		break;
+	}
 	default:
 		break;
 	}
@@ -542,6 +670,102 @@ static void count_illegal(const char *name, enum orch_hs from, enum orch_hs to)
 
 /* The table itself: a few changes the engine must never make are refused
  * (and reported), legal ones and staying put are not. */
+/* --analysis default on 5 hosts in waves of 1, 2, 2 */
+static void prepare_canary(struct run *x, struct fake *f, struct orch_rollout *r, double old, double new)
+{
+	prepare(x, f, r, 5, ends, 3);
+	r->o.analysis = strdup("default");
+	r->o.bake_max_ms = 60000;
+	err_rate[0] = old;
+	err_rate[1] = new;
+}
+
+/* 5% of requests fail on the new version, 0.5% on the old: wave 1 fails on
+ * the error ratio and is reverted; nothing else is touched. */
+static void test_canary_bad(void **state)
+{
+	(void)state;
+	struct fake f;
+	struct orch_rollout r;
+	struct run x;
+	prepare_canary(&x, &f, &r, 0.005, 0.05);
+	assert_int_equal(go(&x, &f, &r), ORCH_EXIT_ROLLED_BACK);
+	assert_string_equal(x.seen.verdict[1], "fail");
+	assert_string_equal(x.seen.baseline[1], "concurrent");
+	assert_non_null(strstr(r.failure, "canary analysis: errors"));
+	assert_non_null(strstr(x.seen.failed_metric, "errors"));
+	assert_int_equal(r.state[0], ORCH_HS_REVERTED);
+	for (size_t i = 1; i < 5; i++)
+		assert_int_equal(f.h[i].deploys, 0);
+	/* decided well before --bake-max */
+	assert_true(f.now - x.seen.wave_start[1] < 30000);
+	done(&x, &r);
+}
+
+/* As good as the old version: every wave passes, the last against the
+ * hosts' own window on the old version; h5's rampd restarts during wave 1
+ * and is left out, named, and the analysis goes on without it. The journal
+ * keeps the judgements for `ramp rollout show`. */
+static void test_canary_good(void **state)
+{
+	(void)state;
+	struct fake f;
+	struct orch_rollout r, back;
+	struct run x;
+	struct err e;
+	prepare_canary(&x, &f, &r, 0.005, 0.005);
+	f.h[4].reboot_at = 4000;
+	assert_int_equal(go(&x, &f, &r), ORCH_EXIT_DONE);
+	for (size_t w = 1; w <= 3; w++)
+		assert_string_equal(x.seen.verdict[w], "pass");
+	assert_string_equal(x.seen.baseline[2], "concurrent");
+	assert_string_equal(x.seen.baseline[3], "historical");
+	assert_non_null(strstr(x.seen.excluded, "h5: rampd restarted"));
+	assert_int_equal(orch_journal_load(x.path, &back, &e), 0);
+	assert_true(back.analysis.n >= 3);
+	assert_non_null(strstr(back.analysis.v[0], "wave 1: pass"));
+	assert_non_null(back.o.analysis);
+	assert_string_equal(back.o.analysis, "default");
+	assert_int_equal(back.o.bake_max_ms, 60000);
+	orch_rollout_free(&back);
+	/* the HTML report's metric series: a point per wave and metric */
+	char *buf;
+	size_t len;
+	struct orch_html m;
+	assert_int_equal(fs_read_file(x.path, 1 << 20, &buf, &len, &e), 0);
+	assert_int_equal(orch_html_from_events(buf, len, &m, &e), 0);
+	assert_int_equal(m.n_metrics, 2);
+	assert_string_equal(m.metrics[0].name, "errors");
+	assert_int_equal(m.metrics[0].n, 3);
+	assert_true(m.metrics[0].converted[0] > 0.004 && m.metrics[0].converted[0] < 0.006);
+	assert_true(m.metrics[0].tolerance > 0.002);
+	assert_string_equal(m.metrics[0].decision, "pass");
+	orch_html_free(&m);
+	free(buf);
+	done(&x, &r);
+}
+
+/* No metrics at all: the wave cannot be judged; at --bake-max it is
+ * inconclusive, and the rollout pauses (exit 3), never passing silently. */
+static void test_canary_inconclusive(void **state)
+{
+	(void)state;
+	struct fake f;
+	struct orch_rollout r;
+	struct run x;
+	prepare_canary(&x, &f, &r, 0.005, 0.005);
+	r.o.bake_max_ms = 8000;
+	for (size_t i = 0; i < 5; i++)
+		f.h[i].no_metrics = true;
+	assert_int_equal(go(&x, &f, &r), ORCH_EXIT_ATTENTION);
+	assert_string_equal(x.seen.verdict[1], "inconclusive");
+	assert_true(r.paused);
+	assert_true(f.now - x.seen.wave_start[1] >= 8000);
+	for (size_t i = 1; i < 5; i++)
+		assert_int_equal(f.h[i].deploys, 0);
+	done(&x, &r);
+}
+
 static void test_transitions(void **state)
 {
 	(void)state;
@@ -573,6 +797,9 @@ int main(void)
 		cmocka_unit_test(test_fencing),
 		cmocka_unit_test(test_unreachable_precheck),
 		cmocka_unit_test(test_resume),
+		cmocka_unit_test(test_canary_bad),
+		cmocka_unit_test(test_canary_good),
+		cmocka_unit_test(test_canary_inconclusive),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

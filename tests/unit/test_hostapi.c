@@ -12,6 +12,7 @@
 
 #include "lib/fs.h"
 #include "orchestrator/hostapi.h"
+#include "orchestrator/hostmetrics.h"
 #include "orchestrator/resolve.h"
 
 #define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
@@ -190,6 +191,11 @@ static void test_errors_info_bodies(void **state)
 	assert_string_equal(orch_op_path(ORCH_OP_APPS, NULL, 0, path, sizeof path), "/v1/apps");
 	assert_string_equal(orch_op_path(ORCH_OP_INFO, NULL, 0, path, sizeof path), "/v1/info");
 	assert_string_equal(orch_op_path(ORCH_OP_LOGS, "web", 50, path, sizeof path), "/v1/apps/web/logs?tail=50");
+	assert_string_equal(orch_op_path(ORCH_OP_METRICS, "web", 1795688165000ull, path, sizeof path),
+			    "/v1/apps/web/metrics?since=1795688165000");
+	assert_string_equal(orch_op_path(ORCH_OP_METRICS, "web", 0, path, sizeof path), "/v1/apps/web/metrics");
+	assert_string_equal(orch_op_path(ORCH_OP_WATCH, "web", 0, path, sizeof path), "/v1/apps/web/metrics/watch");
+	assert_string_equal(orch_op_method(ORCH_OP_WATCH), "PUT");
 	assert_string_equal(orch_op_method(ORCH_OP_DEPLOY), "PUT");
 	assert_string_equal(orch_op_method(ORCH_OP_REMOVE), "DELETE");
 	assert_null(orch_op_path(ORCH_OP_PROBE, "web", 0, path, sizeof path));
@@ -201,6 +207,72 @@ static void test_errors_info_bodies(void **state)
 	assert_false(orch_app_name_valid("../x"));
 	assert_false(orch_app_name_valid(""));
 	assert_false(orch_app_name_valid("a234567890123456789012345678901234567890123456789012345678901234"));
+}
+
+#define MVER(d, cur, times, series) "{\"digest\":\"" d "\",\"current\":" cur ",\"times\":[" times "],\"series\":[" series "]}"
+#define MDOC(app, versions) "{\"app\":\"" app "\",\"rampd\":{\"bootId\":\"b1\"},\"nowMs\":9000,\"versions\":[" versions "]}"
+#define REQ(code, vals) "{\"name\":\"http_requests_total\",\"labels\":{\"code\":\"" code "\"},\"values\":[" vals "]}"
+#define BUCKET(le, vals) "{\"name\":\"http_request_duration_seconds_bucket\",\"labels\":{\"le\":\"" le "\"},\"values\":[" vals "]}"
+#define COUNT(vals) "{\"name\":\"http_request_duration_seconds_count\",\"values\":[" vals "]}"
+
+/* rampd's metrics answer: the watch of the default analysis, the samples
+ * of a metric summed over the series its selectors match (a series absent
+ * from a scrape counts 0), the windows by version, and hostile answers
+ * refused with a message. */
+static void test_metrics(void **state)
+{
+	(void)state;
+	struct orch_an_config c;
+	struct orch_metrics m;
+	struct orch_an_series x;
+	struct err e;
+	double *buf;
+	assert_int_equal(orch_an_config_default(&c, &e), 0);
+	char *w = orch_body_watch(&c);
+	assert_string_equal(w, "{\"series\":[{\"name\":\"http_requests_total\"},"
+			       "{\"name\":\"http_request_duration_seconds\"}]}");
+	free(w);
+	static const char doc[] = MDOC("web", MVER("sha256:new", "true", "1000,2000,3000",
+						  REQ("200", "100,190,290") "," REQ("503", "null,10,10") "," REQ("404", "5,5,5") ","
+						  BUCKET("0.5", "90,180,270") "," BUCKET("0.1", "50,100,150") ","
+						  BUCKET("+Inf", "100,200,300") "," COUNT("100,200,300")) ","
+					    MVER("sha256:old", "false", "500", REQ("200", "7")));
+	assert_int_equal(orch_metrics_parse(doc, sizeof doc - 1, "web", &m, &e), 0);
+	assert_string_equal(m.boot_id, "b1");
+	assert_int_equal(m.n, 2);
+	const struct orch_mversion *v = orch_metrics_version(&m, "sha256:new", true);
+	assert_non_null(v);
+	assert_string_equal(orch_metrics_version(&m, "sha256:new", false)->digest, "sha256:old");
+	/* errors: 5xx over all: the 503 series is absent from the first scrape */
+	assert_int_equal(orch_metrics_series(v, &c.metrics[0], 1000, &x, &buf, &e), 0);
+	assert_int_equal(x.n, 2); /* after 1000 only */
+	assert_int_equal(x.width, 2);
+	assert_true(x.t[0] == 2.0 && x.v[0] == 10 && x.v[1] == 205 && x.v[2] == 10 && x.v[3] == 305);
+	free(buf);
+	/* latency: the finite bounds sorted, then the count */
+	assert_int_equal(orch_metrics_series(v, &c.metrics[1], 0, &x, &buf, &e), 0);
+	assert_int_equal(x.width, 3);
+	assert_true(x.le[0] == 0.1 && x.le[1] == 0.5);
+	assert_true(x.v[0] == 50 && x.v[1] == 90 && x.v[2] == 100);
+	free(buf);
+	orch_metrics_free(&m);
+
+	static const char *const bad[] = {
+		MDOC("api", ""),                                                     /* another app's */
+		MDOC("web", MVER("a", "true", "2,1", "")),                           /* times going back */
+		MDOC("web", MVER("a", "true", "1,2", REQ("200", "1"))),               /* values for other times */
+		MDOC("web", MVER("a", "true", "1", REQ("200", "\"lots\""))),          /* not a number */
+		MDOC("web", MVER("a", "true", "1", REQ("200", "{}"))),
+		MDOC("web", MVER("a", "true", "", "") "," MVER("b", "false", "", "") "," MVER("c", "false", "", "")),
+		"{\"app\":\"web\",\"nowMs\":1,\"versions\":[]}",                 /* no rampd.bootId */
+		"[1]",
+	};
+	for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+		e.msg[0] = '\0';
+		assert_int_equal(orch_metrics_parse(bad[k], strlen(bad[k]), "web", &m, &e), -1);
+		assert_true(e.msg[0]);
+	}
+	orch_an_config_free(&c);
 }
 
 static void test_resolve(void **state)
@@ -283,6 +355,7 @@ int main(void)
 		cmocka_unit_test(test_apps),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_errors_info_bodies),
+		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_tokens),
 	};

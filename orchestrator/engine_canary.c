@@ -1,0 +1,435 @@
+/* engine_canary.c: the canary analysis of each wave (`ramp rollout
+ * --analysis`, docs/CANARY.md). At the start of a wave every host of the
+ * fleet gets the analysis's watch (rampd then scrapes its app's metrics);
+ * then each host is polled for the samples since the last poll
+ * (hostmetrics.h), the converted hosts' samples of the new version and the
+ * baseline hosts' of the old one are fed to orchestrator/analysis, and the
+ * wave is judged after every poll: it fails as soon as the evidence says the
+ * new version is worse, passes once it says no worse and the hosts have
+ * baked for --bake, and is inconclusive at --bake-max (--on-inconclusive).
+ * The final wave, with no unconverted host left, is compared with the same
+ * hosts' window on the old version (a historical baseline). */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/cleanup.h"
+#include "orchestrator/engine_int.h"
+#include "orchestrator/hostmetrics.h"
+
+/* answers that fail in a row before a host is left out */
+#define CAN_MAX_FAILS 3
+
+enum { CAN_WATCH = 1, CAN_GET = 2 };
+
+struct can_host {
+	int64_t since_ms; /* rampd's clock: samples after this are new; 0: not watched yet */
+	int64_t next_ms;  /* the engine's clock: when to ask next */
+	bool busy;
+	uint8_t fails;
+	char boot_id[64];
+	size_t conv, base; /* its index in the analysis as a converted or baseline host, or SIZE_MAX */
+};
+
+struct eng_canary {
+	struct orch_an_config cfg;
+	char *watch_body;
+	struct can_host *h;
+	struct orch_an *an;
+	const char **names;
+	enum orch_an_group *groups;
+	uint32_t gen; /* the wave's analysis: older answers are ignored */
+	size_t busy;  /* requests in flight */
+	bool historical, passed, decided;
+	bool fed;     /* samples fed since the last judgement */
+	int64_t poll_ms;
+};
+
+int eng_canary_init(struct eng *g, struct err *e)
+{
+	const char *file = g->r->o.analysis;
+	if (!file || !eng_is_rollout(g))
+		return 0;
+	struct eng_canary *c = calloc(1, sizeof *c);
+	if (!c || !(c->h = calloc(g->n, sizeof *c->h)) || !(c->names = calloc(2 * g->n, sizeof *c->names)) ||
+	    !(c->groups = calloc(2 * g->n, sizeof *c->groups))) {
+		g->canary = c;
+		return err_errno(e, ENOMEM, "analysis");
+	}
+	g->canary = c;
+	if (orch_an_config_load(file, &c->cfg, e) < 0)
+		return err_ctx(e, "--analysis");
+	if (!(c->watch_body = orch_body_watch(&c->cfg)))
+		return err_errno(e, ENOMEM, "analysis");
+	/* rampd scrapes every few seconds; asking each host more often than
+	 * once a second buys nothing, and big fleets are asked less often */
+	c->poll_ms = g->r->o.poll_ms < 1000 ? 1000 : g->r->o.poll_ms;
+	if (c->poll_ms < (int64_t)g->n * 1000 / ENG_WATCH_RATE)
+		c->poll_ms = (int64_t)g->n * 1000 / ENG_WATCH_RATE;
+	return 0;
+}
+
+void eng_canary_free(struct eng *g)
+{
+	struct eng_canary *c = g->canary;
+	if (!c)
+		return;
+	orch_an_free(c->an);
+	orch_an_config_free(&c->cfg);
+	free(c->watch_body);
+	free(c->h);
+	free(c->names);
+	free(c->groups);
+	free(c);
+	g->canary = NULL;
+}
+
+/* Converted: the hosts of this wave and the earlier ones; baseline: those of
+ * the later waves (or, in the final wave, the converted hosts' own window on
+ * the old version). */
+void eng_canary_wave(struct eng *g, int64_t now)
+{
+	struct eng_canary *c = g->canary;
+	struct err e;
+	if (!c)
+		return;
+	orch_an_free(c->an);
+	c->an = NULL;
+	c->gen++;
+	c->passed = c->decided = c->fed = false;
+	c->busy = 0;
+	size_t n = 0, n_base = 0;
+	for (size_t i = 0; i < g->n; i++) {
+		struct can_host *h = &c->h[i];
+		h->conv = h->base = SIZE_MAX;
+		h->busy = false;
+		h->fails = 0;
+		h->since_ms = 0;
+		h->next_ms = now;
+		if (eng_state(g, i) == ORCH_HS_SKIPPED)
+			continue;
+		if (eng_wave_of(g, i) > g->wave)
+			n_base++;
+	}
+	c->historical = n_base == 0;
+	for (size_t i = 0; i < g->n; i++) {
+		if (eng_state(g, i) == ORCH_HS_SKIPPED)
+			continue;
+		bool conv = eng_wave_of(g, i) <= g->wave;
+		if (conv) {
+			c->h[i].conv = n;
+			c->names[n] = eng_name(g, i);
+			c->groups[n++] = ORCH_AN_CONVERTED;
+		}
+		if (!conv || c->historical) {
+			c->h[i].base = n;
+			c->names[n] = eng_name(g, i);
+			c->groups[n++] = ORCH_AN_BASELINE;
+		}
+	}
+	struct orch_an_opts o = {
+		.alpha_fail = 0.01 / (double)(g->r->n_waves ? g->r->n_waves : 1),
+		.alpha_pass = 0.05,
+		.max_gap = 30,
+		.look_first = 30,
+		.historical = c->historical,
+	};
+	if (!(c->an = orch_an_new(&c->cfg, &o, n, c->names, c->groups, &e))) {
+		g->fatal = true;
+		g->ferr = e;
+	}
+}
+
+static void exclude(struct eng_canary *c, size_t i, const char *why)
+{
+	struct can_host *h = &c->h[i];
+	if (h->conv != SIZE_MAX)
+		orch_an_exclude(c->an, h->conv, why);
+	if (h->base != SIZE_MAX)
+		orch_an_exclude(c->an, h->base, why);
+	h->conv = h->base = SIZE_MAX;
+}
+
+static void feed(struct eng *g, size_t i, size_t idx, const struct orch_metrics *m, bool same)
+{
+	struct eng_canary *c = g->canary;
+	struct can_host *h = &c->h[i];
+	struct err e;
+	const struct orch_mversion *v = orch_metrics_version(m, g->r->digest, same);
+	if (!v)
+		return;
+	if (v->untrusted) {
+		char why[300];
+		snprintf(why, sizeof why, "rampd found its metrics untrustworthy: %.200s", v->untrusted);
+		exclude(c, i, why);
+		return;
+	}
+	for (size_t k = 0; k < c->cfg.n; k++) {
+		struct orch_an_series x;
+		_cleanup_free_ double *buf = NULL;
+		if (orch_metrics_series(v, &c->cfg.metrics[k], h->since_ms, &x, &buf, &e) < 0) {
+			exclude(c, i, e.msg);
+			return;
+		}
+		if (!x.n)
+			continue;
+		x.instance = orch_metrics_instance(m);
+		c->fed = true;
+		if (orch_an_feed(c->an, idx, k, &x, &e) < 0) {
+			g->fatal = true;
+			g->ferr = e;
+			return;
+		}
+	}
+}
+
+static void on_metrics(struct eng *g, size_t i, unsigned kind, const struct http_resp *r)
+{
+	struct eng_canary *c = g->canary;
+	struct can_host *h = &c->h[i];
+	struct orch_metrics m;
+	struct err e;
+	char why[400];
+	if (r->status != 200) {
+		orch_describe_http(why, sizeof why, r->status, r->body, r->len);
+		if (r->status == 0 && r->error)
+			snprintf(why, sizeof why, "%.300s", r->error);
+		if (++h->fails >= CAN_MAX_FAILS || r->status == 404 || r->status == 400) {
+			char msg[500];
+			snprintf(msg, sizeof msg, "its metrics could not be read: %.400s", why);
+			exclude(c, i, msg);
+		}
+		return;
+	}
+	if (orch_metrics_parse(r->body, r->len, g->r->app, &m, &e) < 0) {
+		exclude(c, i, e.msg);
+		return;
+	}
+	h->fails = 0;
+	if (kind == CAN_WATCH) {
+		snprintf(h->boot_id, sizeof h->boot_id, "%s", m.boot_id);
+		/* the final wave reaches back into the old version's window */
+		h->since_ms = m.now_ms - (c->historical ? g->r->o.bake_max_ms : 0);
+		if (h->since_ms <= 0)
+			h->since_ms = 1;
+	} else if (strcmp(h->boot_id, m.boot_id)) {
+		exclude(c, i, "rampd restarted during the wave (its bootId changed): its samples are gone");
+	} else {
+		if (h->conv != SIZE_MAX)
+			feed(g, i, h->conv, &m, true);
+		if (h->base != SIZE_MAX && !g->fatal)
+			feed(g, i, h->base, &m, false);
+		for (size_t k = 0; k < m.n; k++)
+			if (m.v[k].n && m.v[k].t_ms[m.v[k].n - 1] > h->since_ms)
+				h->since_ms = m.v[k].t_ms[m.v[k].n - 1];
+		if (m.endpoint_error && h->conv != SIZE_MAX && eng_state(g, i) != ORCH_HS_DEPLOYING) {
+			snprintf(why, sizeof why, "no metrics endpoint: %.300s", m.endpoint_error);
+			exclude(c, i, why);
+		}
+	}
+	orch_metrics_free(&m);
+}
+
+static void on_answer(void *ctx, uint64_t tag, const struct http_resp *r)
+{
+	struct eng *g = ctx;
+	struct eng_canary *c = g->canary;
+	size_t i = (size_t)(tag & 0xffffffffu);
+	unsigned kind = (unsigned)((tag >> 32) & 0xff);
+	if (!c || (uint32_t)(tag >> 40) != (c->gen & 0xffffff) || g->phase == PH_END)
+		return;
+	c->h[i].busy = false;
+	c->busy--;
+	if (c->h[i].conv == SIZE_MAX && c->h[i].base == SIZE_MAX)
+		return;
+	on_metrics(g, i, kind, r);
+}
+
+/* ---- the judgement ---- */
+
+static const char *group_name(enum orch_an_group gr)
+{
+	return gr == ORCH_AN_CONVERTED ? "converted" : "baseline";
+}
+
+static void fmt_num(const struct orch_an_metric *m, double v, char *buf, size_t n)
+{
+	if (!isfinite(v))
+		snprintf(buf, n, "-");
+	else if (m->kind == ORCH_AN_RATIO || m->kind == ORCH_AN_LATENCY)
+		snprintf(buf, n, "%.3g%%", v * 100);
+	else
+		snprintf(buf, n, "%.4g", v);
+}
+
+/* The analysis event: every number of the deciding test of each metric, and
+ * a table for a person. */
+static void emit_result(struct eng *g, const struct orch_an_result *res, const char *verdict, int64_t ms)
+{
+	struct eng_canary *c = g->canary;
+	struct orch_event ev = {.kind = ORCH_EV_ANALYSIS};
+	struct orch_ev_analysis *x = &ev.u.analysis;
+	struct err e;
+	char explain[ORCH_AN_MAX_METRICS][400];
+	char human[2000];
+	*x = (struct orch_ev_analysis){.wave = (int64_t)g->wave + 1, .ms = ms, .verdict = verdict,
+				       .baseline = c->historical ? "historical" : "concurrent",
+				       .n_metrics = res->n, .n_excluded = res->n_excluded};
+	if (!(x->metrics = orch_event_alloc(&ev, res->n, sizeof *x->metrics, &e)) ||
+	    !(x->excluded = orch_event_alloc(&ev, res->n_excluded, sizeof *x->excluded, &e))) {
+		orch_event_free(&ev);
+		return;
+	}
+	int len = snprintf(human, sizeof human, "analysis of wave %zu: %s after %.1f s (%s baseline)\n  %-12s %-10s %-10s %-10s %-22s %s",
+			   g->wave + 1, verdict, (double)ms / 1000.0, x->baseline, "METRIC", "CONVERTED", "BASELINE",
+			   "ALLOWED", "EVIDENCE", "VERDICT");
+	for (size_t k = 0; k < res->n && k < ORCH_AN_MAX_METRICS; k++) {
+		const struct orch_an_metric_result *mr = &res->metrics[k];
+		const struct orch_an_metric *m = mr->m;
+		const struct orch_an_test *t = mr->n_tests ? &mr->tests[mr->shown] : NULL;
+		orch_an_explain(mr, explain[k], sizeof explain[k]);
+		struct orch_ev_an_metric *o = &x->metrics[k];
+		*o = (struct orch_ev_an_metric){
+			.name = m->name, .kind = orch_an_kind_name(m->kind), .verdict = orch_an_verdict_name(mr->verdict),
+			.reason = mr->reason ? mr->reason : "", .explain = explain[k],
+			.conv_hosts = (int64_t)mr->conv_hosts, .base_hosts = (int64_t)mr->base_hosts,
+			.tol_abs = m->tol_abs, .tol_rel = m->tol_rel,
+			.conv_p50 = mr->conv_p50, .conv_p99 = mr->conv_p99, .base_p50 = mr->base_p50, .base_p99 = mr->base_p99,
+			.le = NAN, .conv = NAN, .base = NAN, .allowed = NAN, .conv_lo = NAN, .conv_hi = NAN, .base_lo = NAN,
+			.base_hi = NAN, .conv_events = NAN, .conv_exposure = NAN, .base_events = NAN, .base_exposure = NAN,
+			.ev_fail = NAN, .ev_fail_min = NAN, .ev_pass = NAN, .ev_pass_min = NAN,
+		};
+		if (t) {
+			o->le = m->kind == ORCH_AN_LATENCY ? t->le : NAN;
+			o->conv = t->conv, o->base = t->base, o->allowed = t->allowed;
+			o->conv_lo = t->conv_lo, o->conv_hi = t->conv_hi, o->base_lo = t->base_lo, o->base_hi = t->base_hi;
+			o->conv_events = t->conv_events, o->conv_exposure = t->conv_exposure;
+			o->base_events = t->base_events, o->base_exposure = t->base_exposure;
+			o->ev_fail = t->ev_fail, o->ev_fail_min = t->ev_fail_min;
+			o->ev_pass = t->ev_pass, o->ev_pass_min = t->ev_pass_min;
+		}
+		char cv[32], bv[32], al[32], evid[64];
+		fmt_num(m, o->conv, cv, sizeof cv);
+		fmt_num(m, o->base, bv, sizeof bv);
+		fmt_num(m, o->allowed, al, sizeof al);
+		if (mr->verdict == ORCH_AN_PASS)
+			snprintf(evid, sizeof evid, "no worse %.3g/%.3g", o->ev_pass, o->ev_pass_min);
+		else
+			snprintf(evid, sizeof evid, "worse %.3g/%.3g", o->ev_fail, o->ev_fail_min);
+		if (len >= 0 && (size_t)len < sizeof human)
+			len += snprintf(human + len, sizeof human - (size_t)len, "\n  %-12.12s %-10s %-10s %-10s %-22s %s (%s)",
+					m->name, cv, bv, al, evid, o->verdict, o->reason);
+	}
+	for (size_t k = 0; k < res->n_excluded; k++) {
+		const struct orch_an_excluded *ex = &res->excluded[k];
+		x->excluded[k] = (struct orch_ev_an_excluded){ex->host, group_name(ex->group), ex->why};
+		if (len >= 0 && (size_t)len < sizeof human)
+			len += snprintf(human + len, sizeof human - (size_t)len, "\n  left out: %s (%s): %s", ex->host,
+					group_name(ex->group), ex->why);
+	}
+	eng_ev_analysis(g, &ev, strcmp(verdict, "pass") ? ORCH_LVL_PROBLEM : ORCH_LVL_MAIN, human);
+}
+
+/* The first failing metric in words: what the failure says. */
+static void failure_text(const struct orch_an_result *res, char *buf, size_t n)
+{
+	char ex[400] = "";
+	for (size_t k = 0; k < res->n; k++)
+		if (res->metrics[k].verdict == ORCH_AN_FAIL) {
+			orch_an_explain(&res->metrics[k], ex, sizeof ex);
+			break;
+		}
+	snprintf(buf, n, "canary analysis: %s", ex);
+}
+
+void eng_canary_tick(struct eng *g, int64_t now)
+{
+	struct eng_canary *c = g->canary;
+	struct err e;
+	if (!c || !c->an || c->decided || g->phase != PH_WAVE)
+		return;
+	for (size_t i = 0; i < g->n && !g->fatal; i++) {
+		struct can_host *h = &c->h[i];
+		if ((h->conv == SIZE_MAX && h->base == SIZE_MAX) || h->busy || now < h->next_ms)
+			continue;
+		enum orch_hs s = eng_state(g, i);
+		if (h->conv != SIZE_MAX && (s == ORCH_HS_FAILED || s == ORCH_HS_REVERTING || s == ORCH_HS_REVERTED ||
+					    s == ORCH_HS_REVERT_FAILED || s == ORCH_HS_UNREACHABLE)) {
+			exclude(c, i, "failed (on its old version again)");
+			continue;
+		}
+		unsigned kind = h->since_ms ? CAN_GET : CAN_WATCH;
+		struct orch_call call = {
+			.op = kind == CAN_WATCH ? ORCH_OP_WATCH : ORCH_OP_METRICS,
+			.host = i,
+			.app = g->r->app,
+			.body = kind == CAN_WATCH ? c->watch_body : NULL,
+			.since_ms = h->since_ms,
+			.keep = true,
+			.cb = on_answer,
+			.ctx = g,
+			.tag = ((uint64_t)(c->gen & 0xffffff) << 40) | ((uint64_t)kind << 32) | (uint64_t)i,
+		};
+		h->next_ms = now + c->poll_ms;
+		if (g->t->call(g->t, &call, &e) < 0) {
+			exclude(c, i, e.msg);
+			continue;
+		}
+		h->busy = true;
+		c->busy++;
+	}
+	/* one judgement per round of polls: an interval of the sequential
+	 * tests then holds every host's samples of that time */
+	if (!c->fed || c->busy)
+		return;
+	c->fed = false;
+	int64_t ms = now - g->wave_t0;
+	const struct orch_an_result *res = orch_an_judge(c->an, (double)ms / 1000.0);
+	if (res->verdict == ORCH_AN_FAIL) {
+		char why[500];
+		c->decided = true;
+		emit_result(g, res, "fail", ms);
+		failure_text(res, why, sizeof why);
+		eng_fail_rollout(g, SIZE_MAX, why, NULL, NULL);
+		return;
+	}
+	c->passed = res->verdict == ORCH_AN_PASS;
+}
+
+bool eng_canary_passed(struct eng *g, int64_t now)
+{
+	struct eng_canary *c = g->canary;
+	if (!c || !c->an || (c->decided && c->passed))
+		return true;
+	if (c->decided)
+		return false;
+	int64_t ms = now - g->wave_t0;
+	if (c->passed) {
+		c->decided = true;
+		emit_result(g, orch_an_judge(c->an, (double)ms / 1000.0), "pass", ms);
+		return true;
+	}
+	if (ms < g->r->o.bake_max_ms)
+		return false;
+	c->decided = true;
+	emit_result(g, orch_an_judge(c->an, (double)ms / 1000.0), "inconclusive", ms);
+	char why[300];
+	snprintf(why, sizeof why,
+		 "canary analysis: wave %zu inconclusive after --bake-max %.0f s (too little traffic or baseline to decide)",
+		 g->wave + 1, (double)g->r->o.bake_max_ms / 1000.0);
+	switch (g->r->o.on_inconclusive) {
+	case ORCH_INCONCLUSIVE_PASS:
+		c->passed = true;
+		return true;
+	case ORCH_INCONCLUSIVE_FAIL:
+		eng_fail_rollout(g, SIZE_MAX, why, NULL, NULL);
+		return false;
+	case ORCH_INCONCLUSIVE_PAUSE:
+		eng_pause(g, why);
+		return false;
+	}
+	return false;
+}
