@@ -94,7 +94,7 @@ YML
 }
 
 stop_registry() {
-	[ -f "$1/pid" ] && kill "$(cat "$1/pid")" 2>/dev/null
+	[ -f "$1/pid" ] && kill "$(cat "$1/pid")" 2>/dev/null && kill -CONT "$(cat "$1/pid")" 2>/dev/null # a held proxy too
 	return 0
 }
 
@@ -142,23 +142,35 @@ served_by() {
 
 . "$BATS_TEST_DIRNAME/../lib/procs.sh"
 
-# slow_proxy TARGET BYTES_PER_SEC: a TCP proxy on a free loopback port that
-# passes TARGET's answers on at that rate (a slow link to a registry); prints
-# 127.0.0.1:PORT; its pid is in $T/proxy/pid (stopped by rampd_teardown)
+# slow_proxy TARGET BYTES_PER_SEC [HOLD_AFTER]: a TCP proxy on a free
+# loopback port that passes TARGET's answers on at that rate (a slow link to a
+# registry); prints 127.0.0.1:PORT; its pid is in $T/proxy/pid (stopped by
+# rampd_teardown). With HOLD_AFTER, once it has passed on that many bytes of
+# answers (0: before the first) it stops itself (SIGSTOP): a pull through it
+# is held there, whatever the load, until `kill -CONT` (proxy_held tells)
 slow_proxy() {
 	local port
 	port=$(free_port)
 	mkdir -p "$T/proxy"
-	python3 - "$port" "$1" "$2" >"$T/proxy/log" 2>&1 </dev/null 3>&- <<'PY' &
-import socket, sys, threading, time
+	python3 - "$port" "$1" "$2" ${3:+"$3"} >"$T/proxy/log" 2>&1 </dev/null 3>&- <<'PY' &
+import os, signal, socket, sys, threading, time
 port, (th, tp), rate = int(sys.argv[1]), sys.argv[2].rsplit(":", 1), int(sys.argv[3])
+hold = int(sys.argv[4]) if len(sys.argv) > 4 else None
 chunk = max(1, rate // 20)
+passed, mu = 0, threading.Lock()
 def pipe(src, dst, slow):
+    global passed, hold
     try:
         while True:
             b = src.recv(chunk if slow else 65536)
             if not b:
                 break
+            if slow:
+                with mu:
+                    if hold is not None and passed >= hold:
+                        hold = None
+                        os.kill(os.getpid(), signal.SIGSTOP)
+                    passed += len(b)
             dst.sendall(b)
             if slow:
                 time.sleep(0.05)
@@ -185,6 +197,16 @@ PY
 		sleep 0.05
 	done
 	echo "127.0.0.1:$port"
+}
+
+# proxy_held: wait until the slow proxy has stopped itself at its HOLD_AFTER
+proxy_held() {
+	for _ in $(seq 600); do
+		grep -q '^State:.*T' "/proc/$(cat "$T/proxy/pid")/status" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "the slow proxy never came to its hold" >&2
+	return 1
 }
 
 # hello_registry_start: the registry of a test file ($REG,

@@ -28,10 +28,11 @@ helpers() {
 	return 0
 }
 
-# slow_config: the registry is reached through a slow mirror (a pull takes seconds)
+# slow_config [HOLD_AFTER]: the registry is reached through a slow mirror (a
+# pull takes seconds), which holds the pull after HOLD_AFTER bytes if given
 slow_config() {
 	local proxy
-	proxy=$(slow_proxy "$REG" 65536)
+	proxy=$(slow_proxy "$REG" 65536 ${1:+"$1"})
 	write_config "\"registries\": {\"$REG\": {\"mirrors\": [\"$proxy\"]}}, \"apps\": {\"web\": {\"ports\": {\"8080\": \"127.0.0.1:$PORT\"}, \"stop_grace\": \"3s\"}}"
 }
 
@@ -68,12 +69,12 @@ wait_helper() {
 }
 
 @test "rampd pull helper: killed mid-download, the pull fails plainly, is retried and resumes" {
-	slow_config
+	slow_config 65536 # the helper is held after 64 KiB, mid-download
 	start_rampd
 	deploy "$V1" 1
 	wait_helper
 	read -r hp _ <<<"$(helpers)"
-	sleep 0.5
+	proxy_held
 	kill -KILL "$hp"
 	wait_app .phase failed 10
 	[[ "$(jq -r .message <<<"$body")" == *"the pull helper was killed by signal 9; retrying in "* ]]
@@ -136,14 +137,14 @@ wait_helper() {
 }
 
 @test "rampd pull helper: SIGTERM to rampd stops a slow download at once; the next rampd resumes it" {
-	slow_config
+	slow_config 65536 # held after 64 KiB: the download would never end by itself
 	start_rampd
 	deploy "$V1" 1
 	wait_helper
 	read -r hp _ <<<"$(helpers)"
-	sleep 1
+	proxy_held
 	kill -TERM "$RAMPD_PID"
-	wait_exit "$RAMPD_PID" 3 # the download alone would take several seconds more
+	wait_exit "$RAMPD_PID" 3
 	[ "$rc" = 0 ]
 	[ ! -d "/proc/$hp" ]
 	grep -q "app web: its download is stopped (the next pull resumes it)" "$T/rampd.log"

@@ -154,12 +154,15 @@ ensure_v2() {
 	ensure_v2
 	# waves of 7 and 1; back to v1 (kept on every host)
 	rollout_real_bg "$R/out" --image "$V1" --steps 7,8 --bake 1s --unreachable-after 1s --request-timeout 500ms
-	# once h8 took the deploy request, cut its link
-	for _ in $(seq 200); do
+	# once h8 took the deploy request, cut its link (wave 1 bakes first: the
+	# wait is long, and the test stops plainly if h8 never takes it)
+	took=
+	for _ in $(seq 1200); do
 		host_api 8 GET /v1/apps/web
-		[ "$(jq -r .desired.digest <<<"$body")" = "${V1#*@}" ] && break
+		[ "$(jq -r .desired.digest <<<"$body")" = "${V1#*@}" ] && took=1 && break
 		sleep 0.05
 	done
+	[ -n "$took" ] || { echo "h8 never took the deploy request: $body" >&2; false; }
 	ip link set "$VETH" down
 	wait_event "$R/out" '.event == "failure"'
 	sleep 1
