@@ -374,7 +374,7 @@ get_manifest() { curl -sf -H "Accept: $1" "http://$REG/v2/web/manifests/$2"; }
 		echo "$n" >"$T/$n/name"
 		"$RAMP_BIN" -q build "$T/$n" -o "$T/$n.tar" >/dev/null
 	done
-	"$RAMP_BIN" -q test "$T/y.tar" -- /bin/busybox true >/dev/null
+	"$RAMP_BIN" -q test --store "$T/store" "$T/y.tar" -- /bin/busybox true >/dev/null
 	X=$("$RAMP_BIN" -q push "$T/x.tar" "$REG/web:x" | tail -1)
 	Y=$("$RAMP_BIN" -q push "$T/y.tar" "$REG/web:y" | tail -1)
 	oci_index=application/vnd.oci.image.index.v1+json
