@@ -326,16 +326,15 @@ static bool same_previous(struct eng *g)
  * changed, which is not a fleet that needs attention. */
 static bool nothing_to_revert(struct eng *g)
 {
-	size_t failed = 0;
-	for (size_t i = 0; i < g->n; i++) {
-		if (g->r->before[i])
-			return false;
-		failed += eng_state(g, i) == ORCH_HS_REVERT_FAILED;
-	}
-	if (failed != g->pre.no_back)
-		return false;
+	bool nothing = true;
+	for (size_t i = 0; i < g->n && nothing; i++)
+		nothing = !g->r->before[i] && eng_state(g, i) != ORCH_HS_REVERT_FAILED;
+	/* the hosts that keep no earlier version were left pending for this */
 	for (size_t i = 0; i < g->n; i++)
-		eng_set_state(g, i, ORCH_HS_SKIPPED);
+		if (eng_state(g, i) == ORCH_HS_PENDING && !g->r->before[i])
+			eng_set_state(g, i, nothing ? ORCH_HS_SKIPPED : ORCH_HS_REVERT_FAILED);
+	if (!nothing)
+		return false;
 	char msg[300];
 	snprintf(msg, sizeof msg, "nothing to revert: no host keeps an earlier version of %s; nothing was changed",
 		 g->r->app);

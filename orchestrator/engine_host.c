@@ -502,11 +502,17 @@ static void on_precheck(struct eng *g, size_t i, unsigned k, const struct http_r
 		if (g->mode == ORCH_MODE_FLEET_REVERT)
 			back = g->run->revert_to ? g->run->revert_to : (s.n_previous ? s.previous[0] : "");
 		if (!*back) {
-			g->pre.no_back += g->mode == ORCH_MODE_FLEET_REVERT;
 			snprintf(why, sizeof why, g->mode == ORCH_MODE_FLEET_REVERT ? "keeps no earlier version of %s to revert to"
 									  : "runs no version of %s to return to (phase %s)",
 				 g->r->app, s.phase);
-			problem(g, i, why);
+			if (g->mode == ORCH_MODE_FLEET_REVERT) {
+				/* stays pending: revert_failed, or skipped when no host
+				 * keeps one (engine.c nothing_to_revert) */
+				orch_rollout_set_reason(g->r, i, why);
+				h->pre_done = true;
+			} else {
+				problem(g, i, why);
+			}
 			return;
 		}
 		if (!(g->r->before[i] = strdup(back))) {

@@ -79,7 +79,6 @@ struct eng {
 	/* the precheck */
 	struct {
 		size_t problems, unreachable;
-		size_t no_back; /* fleet revert: hosts that keep no earlier version */
 		int64_t max_gen;
 		struct strv platforms;
 	} pre;
