@@ -44,8 +44,9 @@ static void revert_usage(FILE *f)
 		   "  --token-file FILE, --cacert FILE, --request-timeout D, --max-parallel N\n"
 		   "  --revert-deadline D      each host healthy again within (default 2m)\n"
 		   "\n"
-		   "Exit status: 0 every host that has the app was reverted, 2 usage error or refused (the\n"
-		   "hosts disagree on their previous version), 3 some hosts could not be reverted (named).\n");
+		   "Exit status: 0 every host that has the app was reverted (or none keeps an earlier version:\n"
+		   "nothing to revert), 2 usage error or refused (the hosts disagree on their previous version),\n"
+		   "3 some hosts could not be reverted (named).\n");
 }
 
 enum { O_FLEET = 256, O_APP, O_JSON, O_TOKEN, O_CACERT, O_TIMEOUT, O_PARALLEL, O_TO, O_REVDL, O_HTML };

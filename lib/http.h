@@ -162,6 +162,7 @@ struct http_resp {
 	const char *body;  /* NUL-terminated; at most max_body bytes */
 	size_t len;
 	bool truncated;    /* the body was longer than max_body (only when allowed) */
+	bool refused;      /* the connection was refused: nothing listens at the address */
 	int64_t ms;        /* time from start to completion */
 };
 

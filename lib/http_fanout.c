@@ -378,8 +378,11 @@ static void finish(struct http_fanout *a, struct xfer *x, CURLcode code)
 		snprintf(why, sizeof why, "response larger than %zu bytes", x->max);
 		r.error = why;
 	} else {
+		long os_errno = 0;
 		snprintf(why, sizeof why, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(code));
 		r.error = why;
+		if (code == CURLE_COULDNT_CONNECT && curl_easy_getinfo(x->h, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK)
+			r.refused = os_errno == ECONNREFUSED;
 	}
 	x->cb(x->ctx, x->tag, &r);
 	release(a, x);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -52,4 +53,17 @@ int token_read_file(const char *path, char **token, struct err *e)
 	}
 	*token = steal_ptr(buf);
 	return 0;
+}
+
+void token_describe_401(char *buf, size_t n, const char *address, const char *token_file)
+{
+	if (!token_file)
+		snprintf(buf, n,
+			 "HTTP 401: %.200s asks for a bearer token and none was given: pass --token-file FILE "
+			 "(or label the host token_file=FILE in the fleet file)",
+			 address);
+	else
+		snprintf(buf, n,
+			 "HTTP 401: %.200s refused the token of \"%.200s\": is it the token file of that host's rampd?",
+			 address, token_file);
 }

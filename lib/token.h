@@ -17,4 +17,9 @@
 /* The token; caller frees (explicit_bzero first: it is a secret). */
 int token_read_file(const char *path, char **token, struct err *e);
 
+/* What a client says when the host at `address` answers 401: it wants a token
+ * and none was sent (token_file NULL: name the option), or it refused the
+ * token of token_file. */
+void token_describe_401(char *buf, size_t n, const char *address, const char *token_file);
+
 #endif

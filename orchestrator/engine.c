@@ -326,6 +326,27 @@ static bool same_previous(struct eng *g)
 	return false;
 }
 
+/* A fleet revert where no host keeps an earlier version of the app (and every
+ * other host answered that it does not have it): nothing to do and nothing
+ * changed, which is not a fleet that needs attention. */
+static bool nothing_to_revert(struct eng *g)
+{
+	bool nothing = true;
+	for (size_t i = 0; i < g->n && nothing; i++)
+		nothing = !g->r->before[i] && eng_state(g, i) != ORCH_HS_REVERT_FAILED;
+	/* the hosts that keep no earlier version were left pending for this */
+	for (size_t i = 0; i < g->n; i++)
+		if (eng_state(g, i) == ORCH_HS_PENDING && !g->r->before[i])
+			eng_set_state(g, i, nothing ? ORCH_HS_SKIPPED : ORCH_HS_REVERT_FAILED);
+	if (!nothing)
+		return false;
+	char msg[300];
+	snprintf(msg, sizeof msg, "nothing to revert: no host keeps an earlier version of %s; nothing was changed",
+		 g->r->app);
+	eng_finish(g, "nothing_to_revert", ORCH_EXIT_DONE, msg);
+	return true;
+}
+
 /* Request bodies carry the generation: made once it is known. */
 static bool set_bodies(struct eng *g)
 {
@@ -371,7 +392,7 @@ static void precheck_finished(struct eng *g)
 	if (!set_bodies(g))
 		return;
 	if (g->mode == ORCH_MODE_FLEET_REVERT) {
-		if (!g->run->revert_to && !same_previous(g))
+		if (nothing_to_revert(g) || (!g->run->revert_to && !same_previous(g)))
 			return;
 		eng_start_revert(g, "fleet-wide revert");
 		return;
@@ -641,6 +662,19 @@ static void resume_state(struct eng *g, int64_t now)
 	}
 }
 
+struct orch_client *orch_engine_client(const struct orch_rollout *r, struct err *e)
+{
+	struct orch_client_opts co = {
+		.max_parallel = r->o.max_parallel,
+		.timeout_ms = r->o.timeout_ms,
+		.cacert = r->o.cacert,
+		.token_file = r->o.token_file,
+		.reuse = true,
+		.probes = r->o.probes.n > 0,
+	};
+	return orch_client_new(&co, r->hosts.hosts, r->hosts.n, e);
+}
+
 static int eng_init(struct eng *g, const struct orch_run *run, struct err *e)
 {
 	struct orch_rollout *r = run->r;
@@ -652,15 +686,7 @@ static int eng_init(struct eng *g, const struct orch_run *run, struct err *e)
 		g->h[i].note = &g->notes[i];
 	}
 	if (!g->t) {
-		struct orch_client_opts co = {
-			.max_parallel = r->o.max_parallel,
-			.timeout_ms = r->o.timeout_ms,
-			.cacert = r->o.cacert,
-			.token_file = r->o.token_file,
-			.reuse = true,
-			.probes = r->o.probes.n > 0,
-		};
-		if (!(g->client = orch_client_new(&co, r->hosts.hosts, r->hosts.n, e)))
+		if (!(g->client = orch_engine_client(r, e)))
 			return -1;
 		g->t = orch_client_transport(g->client);
 	}

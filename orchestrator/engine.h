@@ -31,6 +31,7 @@
 #include <signal.h>
 
 #include "lib/err.h"
+#include "orchestrator/client.h"
 #include "orchestrator/journal.h"
 #include "orchestrator/resolve.h"
 #include "orchestrator/rollout.h"
@@ -64,5 +65,10 @@ struct orch_run {
 /* Run to the end (or until stopped). Returns the exit code (ORCH_EXIT_*),
  * or -1 with e set when it could not even start. */
 int orch_engine_run(const struct orch_run *run, struct err *e);
+
+/* The client the engine would make for r's hosts and options (orch_run.t
+ * NULL); it reads every token file, so an entry point can check those before
+ * it asks the registry anything. */
+struct orch_client *orch_engine_client(const struct orch_rollout *r, struct err *e);
 
 #endif

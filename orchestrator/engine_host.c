@@ -10,6 +10,7 @@
 #include "lib/api.h"
 #include "lib/cleanup.h"
 #include "lib/log.h"
+#include "lib/token.h"
 #include "orchestrator/engine_int.h"
 
 /* A request's tag: the host, its epoch (answers to an older one are
@@ -112,6 +113,18 @@ static void answered(struct eng_host *h)
 static void describe_http(char *buf, size_t n, const struct http_resp *r)
 {
 	orch_describe_http(buf, n, r->status, r->body, r->len);
+}
+
+/* The precheck's first answers: a 401 names --token-file (or the host's
+ * token_file label) and the host. */
+static void describe_answer(struct eng *g, size_t i, char *buf, size_t n, const struct http_resp *r)
+{
+	const struct orch_host *h = &g->r->hosts.hosts[i];
+	const char *tf = orch_host_label(h, ORCH_LABEL_TOKEN_FILE);
+	if (r->status == 401)
+		token_describe_401(buf, n, h->address, tf ? tf : g->r->o.token_file);
+	else
+		describe_http(buf, n, r);
 }
 
 static void describe_status(char *buf, size_t n, const struct orch_status *s)
@@ -452,7 +465,7 @@ static void on_precheck(struct eng *g, size_t i, unsigned k, const struct http_r
 	if (k == K_INFO) {
 		char plat[128];
 		if (r->status != 200) {
-			describe_http(why, sizeof why, r);
+			describe_answer(g, i, why, sizeof why, r);
 			problem(g, i, why);
 		} else if (orch_info_platform(r->body, r->len, plat, sizeof plat, &e) < 0) {
 			snprintf(why, sizeof why, "unreadable %s: %.600s", API_PATH_INFO, e.msg);
@@ -473,7 +486,7 @@ static void on_precheck(struct eng *g, size_t i, unsigned k, const struct http_r
 			orch_rollout_set_reason(g->r, i, "the app is not on this host");
 		}
 	} else if (r->status != 200) {
-		describe_http(why, sizeof why, r);
+		describe_answer(g, i, why, sizeof why, r);
 		problem(g, i, why);
 		return;
 	} else {
@@ -492,7 +505,14 @@ static void on_precheck(struct eng *g, size_t i, unsigned k, const struct http_r
 			snprintf(why, sizeof why, g->mode == ORCH_MODE_FLEET_REVERT ? "keeps no earlier version of %s to revert to"
 									  : "runs no version of %s to return to (phase %s)",
 				 g->r->app, s.phase);
-			problem(g, i, why);
+			if (g->mode == ORCH_MODE_FLEET_REVERT) {
+				/* stays pending: revert_failed, or skipped when no host
+				 * keeps one (engine.c nothing_to_revert) */
+				orch_rollout_set_reason(g->r, i, why);
+				h->pre_done = true;
+			} else {
+				problem(g, i, why);
+			}
 			return;
 		}
 		if (!(g->r->before[i] = strdup(back))) {
@@ -601,9 +621,17 @@ void eng_on_answer(void *ctx, uint64_t tag, const struct http_resp *r)
 	enum orch_hs s = eng_state(g, i);
 	if (g->phase == PH_PRECHECK) {
 		if (transient(r)) {
-			if (give_up(g, i, r, now)) {
-				char why[300];
-				snprintf(why, sizeof why, "unreachable: %s", h->note->last);
+			/* nothing listens there (a mistyped port, rampd not running): said at
+			 * once; a host that is slow to answer gets its --unreachable-after */
+			if (r->refused || give_up(g, i, r, now)) {
+				char why[400];
+				if (r->refused)
+					snprintf(why, sizeof why,
+						 "unreachable: connection refused at %.200s: nothing listens there (is the "
+						 "address in the fleet file right, and rampd running?)",
+						 g->r->hosts.hosts[i].address);
+				else
+					snprintf(why, sizeof why, "unreachable: %s", h->note->last);
 				problem(g, i, why);
 				if (eng_is_rollout(g)) {
 					/* within --max-unreachable, the rollout goes on without it */

@@ -207,6 +207,7 @@ int orch_rollout_start(const struct orch_new *a, const struct orch_ui *ui, volat
 	struct orch_resolved img = {0};
 	struct orch_lock lock = {.fd = -1};
 	struct orch_journal j = {.fd = -1};
+	struct orch_client *client = NULL;
 	_cleanup_free_ char *dir = NULL, *path = NULL, *old_path = NULL;
 	char newid[ORCH_ID_MAX + 1], t[CLK_RFC3339_MAX];
 	int rc = -1;
@@ -214,8 +215,11 @@ int orch_rollout_start(const struct orch_new *a, const struct orch_ui *ui, volat
 	if (!orch_app_name_valid(a->app))
 		return err_set(e, "app \"%.80s\": 1 to 63 of a-z, 0-9, '_', '.', '-', starting with a letter or digit",
 			       a->app);
-	if (orch_state_dir(a->state_dir, &dir, e) < 0 ||
-	    orch_resolve_image(a->image_ref, a->reg, !a->o.allow_untested, &img, e) < 0 || orch_rollout_plan(a, &r, e) < 0)
+	/* local inputs first (fleet file, token files): a mistake there is said
+	 * before the registry is asked anything, and changes nothing */
+	if (orch_rollout_plan(a, &r, e) < 0 || !(client = orch_engine_client(&r, e)) ||
+	    orch_state_dir(a->state_dir, &dir, e) < 0 ||
+	    orch_resolve_image(a->image_ref, a->reg, !a->o.allow_untested, &img, e) < 0)
 		goto out;
 	if (!(r.image = strdup(img.pinned)) || !(r.digest = strdup(img.digest.s))) {
 		err_errno(e, ENOMEM, "rollout");
@@ -247,11 +251,13 @@ int orch_rollout_start(const struct orch_new *a, const struct orch_ui *ui, volat
 	    (open && lock.held && !(old_path = orch_journal_path(dir, r.takeover, e))) || orch_lock_set(&lock, r.id, e) < 0)
 		goto out;
 	struct orch_run run = {.mode = ORCH_MODE_START, .r = &r, .j = &j, .journal_path = path,
-			       .takeover_path = old_path, .img = &img, .outcome = true, .reg = a->reg, .ui = ui, .stop = stop};
+			       .takeover_path = old_path, .t = orch_client_transport(client), .img = &img, .outcome = true,
+			       .reg = a->reg, .ui = ui, .stop = stop};
 	rc = orch_engine_run(&run, e);
 	if (rc < 0 || r.ended)
 		orch_lock_clear(&lock, r.id);
 out:
+	orch_client_free(client);
 	orch_journal_close(&j);
 	orch_lock_close(&lock);
 	orch_resolved_free(&img);
@@ -266,6 +272,7 @@ int orch_rollout_resume(const char *state_dir, const char *id, bool abort, const
 	struct orch_resolved img = {0};
 	struct orch_lock lock = {.fd = -1};
 	struct orch_journal j = {.fd = -1};
+	struct orch_client *client = NULL;
 	_cleanup_free_ char *dir = NULL, *path = NULL;
 	int rc = -1;
 
@@ -291,17 +298,20 @@ int orch_rollout_resume(const char *state_dir, const char *id, bool abort, const
 	}
 	if (!lock.holder[0] && orch_lock_set(&lock, id, e) < 0)
 		goto out;
-	/* a precheck that never finished is done again, test records included */
-	if (!abort && !r.prechecked && !r.o.allow_untested && orch_resolve_image(r.image, reg, true, &img, e) < 0)
-		goto out;
-	if (orch_journal_reopen(path, r.valid_len, &j, e) < 0)
+	/* token files before the registry; a precheck that never finished is
+	 * done again, test records included */
+	if (!(client = orch_engine_client(&r, e)) ||
+	    (!abort && !r.prechecked && !r.o.allow_untested && orch_resolve_image(r.image, reg, true, &img, e) < 0) ||
+	    orch_journal_reopen(path, r.valid_len, &j, e) < 0)
 		goto out;
 	struct orch_run run = {.mode = abort ? ORCH_MODE_ABORT : ORCH_MODE_RESUME, .r = &r, .j = &j,
-			       .img = img.pinned ? &img : NULL, .outcome = true, .reg = reg, .ui = ui, .stop = stop};
+			       .t = orch_client_transport(client), .img = img.pinned ? &img : NULL, .outcome = true, .reg = reg,
+			       .ui = ui, .stop = stop};
 	rc = orch_engine_run(&run, e);
 	if (r.ended)
 		orch_lock_clear(&lock, r.id);
 out:
+	orch_client_free(client);
 	orch_journal_close(&j);
 	orch_lock_close(&lock);
 	orch_resolved_free(&img);

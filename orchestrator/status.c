@@ -9,12 +9,14 @@
 #include "lib/api.h"
 #include "lib/cleanup.h"
 #include "lib/json.h"
+#include "lib/token.h"
 #include "orchestrator/client.h"
 #include "orchestrator/hostapi.h"
 
 struct status_ctx {
 	const struct orch_fleet *f;
 	const char *app;
+	const char *token_file; /* --token-file, for hosts without the label */
 	struct orch_view *rows;
 	size_t n, cap;
 	bool oom;
@@ -59,7 +61,11 @@ static void on_status_view(void *ctx, uint64_t tag, const struct http_resp *r)
 		if (!(v = add_row(c, host)))
 			return;
 		v->reachable = r->status != 0;
-		if (r->status)
+		const struct orch_host *h = &c->f->hosts[host];
+		const char *tf = orch_host_label(h, ORCH_LABEL_TOKEN_FILE);
+		if (r->status == 401)
+			token_describe_401(v->error, sizeof v->error, h->address, tf ? tf : c->token_file);
+		else if (r->status)
 			orch_describe_http(v->error, sizeof v->error, r->status, r->body, r->len);
 		else
 			orch_copy_clean(v->error, sizeof v->error, r->error);
@@ -107,7 +113,7 @@ static int cmp_view(const void *a, const void *b)
 int orch_fleet_status(const struct orch_fleet *f, const char *app, const struct orch_opts *o, struct orch_view **rows,
 		      size_t *n_rows, struct err *e)
 {
-	struct status_ctx c = {.f = f, .app = app};
+	struct status_ctx c = {.f = f, .app = app, .token_file = o->token_file};
 	struct orch_client_opts co = {.max_parallel = o->max_parallel, .timeout_ms = o->timeout_ms, .cacert = o->cacert,
 				      .token_file = o->token_file};
 	struct orch_client *cl = orch_client_new(&co, f->hosts, f->n, e);

@@ -22,16 +22,36 @@
 # `ramp fleet status`), DEMO_HOSTS (default 8), DEMO_BAKE (default 3s),
 # DEMO_ROOTFS (the Debian tree with python3 for DEMO_APP=python; default
 # /var/tmp/ramp-demo-python-rootfs), DEMO_KEEP=1 (leave the temp dir).
+#
+# `make tour` (tests/demo.sh --tour) starts only the machine, a registry and
+# DEMO_HOSTS (default 4) hosts, and leaves it running for the README's tour:
+# it writes DIR/tour.env (PATH, REGISTRY, RAMP_STORE, ...: source it), puts
+# the demo service's binary in DIR/app, and prints the commands to try and
+# the one that stops it all: `tests/demo.sh --stop DIR` (the daemons, their
+# apps, their mounts, DIR itself).
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then
 	echo "the demo needs root: it starts containers (namespaces, mounts); run it as root" >&2
 	exit 2
 fi
 top=$(cd "$(dirname "$0")/.." && pwd)
+mode=demo
+case "${1:-}" in
+"") ;;
+--tour) mode=tour ;;
+--stop)
+	mode=stop
+	w=${2:-}
+	[ -f "$w/tour.pids" ] && [[ "$(basename "$w")" == ramp-tour-* ]] ||
+		{ echo "demo: --stop DIR: \"$w\" is not a directory of 'make tour' (no tour.pids in it)" >&2; exit 2; }
+	w=$(realpath "$w")
+	;;
+*) echo "usage: tests/demo.sh [--tour | --stop DIR]" >&2; exit 2 ;;
+esac
 RAMP=${RAMP_BIN:-$top/bin/ramp}
 RAMPD=${RAMPD_BIN:-$top/bin/rampd}
 HELLO=${RAMP_HELLO:-$top/build/release/images/hello/hello}
-hosts=${DEMO_HOSTS:-8} bake=${DEMO_BAKE:-3s} app=${DEMO_APP:-hello}
+hosts=${DEMO_HOSTS:-$([ "$mode" = tour ] && echo 4 || echo 8)} bake=${DEMO_BAKE:-3s} app=${DEMO_APP:-hello}
 rootfs=${DEMO_ROOTFS:-/var/tmp/ramp-demo-python-rootfs}
 case $app in
 hello | python) ;;
@@ -46,7 +66,7 @@ for t in docker-registry curl jq python3; do
 	command -v "$t" >/dev/null || { echo "demo: $t is missing: run make deps first" >&2; exit 2; }
 done
 
-w=$(mktemp -d "${TMPDIR:-/tmp}/ramp-demo-XXXXXX")
+[ "$mode" = stop ] || w=$(mktemp -d "${TMPDIR:-/tmp}/ramp-$mode-XXXXXX")
 # the Python demo's 8 hosts each unpack a Debian tree: on a tmpfs of its own
 # that costs memory for a minute instead of minutes of deleting from disk
 tmpfs=0
@@ -59,12 +79,9 @@ bold=$'\033[1m' dim=$'\033[2m' off=$'\033[0m'
 
 . "$top/tests/lib/procs.sh"
 
-cleanup() {
-	local rc=$? p i m l
-	trap - EXIT INT TERM
-	trap '' PIPE # the output may be gone (| head): clean up all the same
-	set +eu
-	cd /
+# stop_all: the daemons ($pids) and their apps, then the mounts under $w
+stop_all() {
+	local p i m
 	# the traffic loops and their curl
 	for p in "${traffic[@]}"; do pkill -KILL -P "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
 	# rampd stops its apps on SIGTERM; give them a few seconds, then make sure
@@ -81,6 +98,30 @@ cleanup() {
 		/proc/self/mounts | sort -r); do
 		umount -l "$m" 2>/dev/null
 	done
+}
+
+if [ "$mode" = stop ]; then
+	# the daemons the tour started, those still running (a pid that now
+	# belongs to another process does not name the tour's directory)
+	set +eu
+	for p in $(cat "$w/tour.pids"); do
+		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$w/"; then pids+=("$p"); fi
+	done
+	stop_all
+	rm -rf "$w"
+	echo "tour: stopped ${#pids[@]} daemons and their apps, removed $w"
+	exit 0
+fi
+
+cleanup() {
+	local rc=$? l
+	trap - EXIT INT TERM
+	trap '' PIPE # the output may be gone (| head): clean up all the same
+	set +eu
+	# the tour's fleet stays up once it has started
+	[ "$mode" = tour ] && [ "$rc" -eq 0 ] && exit 0
+	cd /
+	stop_all
 	if [ "$rc" -eq 1 ]; then
 		for l in "$w"/h*/rampd.log "$w"/registry/log; do
 			[ -s "$l" ] && { echo "--- ${l#$w/}" >&2; tail -n 20 "$l" >&2; }
@@ -160,7 +201,10 @@ log: {level: error}
 storage: {filesystem: {rootdirectory: $w/registry/data}, delete: {enabled: true}}
 http: {addr: $reg}
 YML
-docker-registry serve registry/config.yml >registry/log 2>&1 </dev/null &
+# (the tour's daemons in a session of their own: a Ctrl-C later does not reach them)
+detach=()
+[ "$mode" = tour ] && detach=(setsid)
+"${detach[@]}" docker-registry serve "$w/registry/config.yml" >registry/log 2>&1 </dev/null &
 pids+=($!)
 
 say "$hosts hosts: $hosts rampd daemons on 127.0.0.1, each with its own store, API port and app port"
@@ -175,7 +219,7 @@ for i in $(seq "$hosts"); do
  "token_file": "$w/token", "log_level": "warning",
  "apps": {"web": {"ports": {"8080": "127.0.0.1:$app_port"}, "stop_grace": "2s", "metrics": {"interval": "500ms"}}}}
 JSON
-	"$RAMPD" --config "$w/h$i/rampd.json" >"h$i/rampd.log" 2>&1 </dev/null &
+	"${detach[@]}" "$RAMPD" --config "$w/h$i/rampd.json" >"h$i/rampd.log" 2>&1 </dev/null &
 	pids+=($!)
 	printf 'h%-3s 127.0.0.1:%-6s zone=z%s app_port=%s\n' "$i" "$api" "$(( i % 2 ? 1 : 2 ))" "$app_port" >>fleet.txt
 done
@@ -194,6 +238,44 @@ done
 [ "$up" = $((hosts + 1)) ] || { echo "demo: the registry or a host did not answer" >&2; exit 1; }
 echo "the fleet file (one host a line: name, rampd's address, labels):"
 sed 's/^/  /' fleet.txt
+
+if [ "$mode" = tour ]; then
+	printf '%s\n' "${pids[@]}" >tour.pids
+	mkdir -p app
+	install -m 0755 "$HELLO" app/hello
+	bindir=$(dirname "$RAMP")
+	cat >tour.env <<ENV
+# the tour's fleet (made by 'make tour'): source it, in bash
+cd $w
+export PATH=$bindir:\$PATH     # ramp and rampd of this build (make install puts them in /usr/local/bin)
+export REGISTRY=$reg       # the registry (docker-registry), its data in $w/registry
+export RAMP_STORE=$w/store       # where ramp test and ramp run unpack images
+export XDG_STATE_HOME=$w/state   # ramp rollout's journals and locks
+export WEB_1=http://127.0.0.1:$(awk '$1 == "h1" {sub("app_port=", "", $4); print $4}' fleet.txt)  # h1's app
+ENV
+	cat <<TXT
+
+${bold}The tour's fleet is up${off}: a registry on $reg and $hosts hosts (fleet.txt, token), in $w.
+Binaries: $bindir (ramp, rampd); the manual: man -l $top/build/release/man/ramp.1 (and rampd.8),
+made by 'make man'; 'make install' puts both in place.
+
+Try (as root: ramp test runs containers), following README.md's "A five-minute tour":
+
+  . $w/tour.env
+  ramp build app -o hello-1.0.oci.tar --tag hello:1.0 --entrypoint /hello --port 8080 \\
+      --health-http 8080/health --health-interval 1s --env HELLO_VERSION=1.0
+  ramp test hello-1.0.oci.tar -- /hello --self-test
+  ramp push hello-1.0.oci.tar \$REGISTRY/hello:1.0
+  ramp rollout --app web --image \$REGISTRY/hello:1.0 --fleet fleet.txt --token-file token --bake 10s
+  ramp fleet status --fleet fleet.txt --token-file token
+  curl -s \$WEB_1/
+
+Stop it all (daemons, apps, mounts, files):
+
+  $top/tests/demo.sh --stop $w
+TXT
+	exit 0
+fi
 
 # ---- v1: build, test, push ----
 

@@ -6,8 +6,9 @@
 # a random pause of up to 1.5 s; on even rounds its apps die with it (a
 # reboot: the host comes back and starts its current version itself).
 # Whatever the moment, the rollout must end "done" (exit 0: every host on
-# the new version) or "rolled back" (exit 1: every host on the old one),
-# never leave the fleet mixed; every host healthy, its port answering as
+# the new version) or "rolled back" (exit 1: every host on the old one), or,
+# when the host was down during the precheck, "refused" (exit 2, its refused
+# connection named, nothing deployed), never leave the fleet mixed; every host healthy, its port answering as
 # that version, its store verifying.
 . "$(dirname "$0")/lib.sh"
 ROUNDS=${FAULT_ROUNDS:-8}
@@ -41,6 +42,13 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	case $rc in
 	0) want=$new result=done ;;
 	1) want=$before result="rolled back" ;;
+	2)
+		# killed during the precheck: a host whose connection is refused
+		# refuses the rollout at once, before anything is deployed
+		grep -q 'connection refused' "$T/out.err" && ! jq -e 'select(.event == "wave")' "$T/out" >/dev/null ||
+			fail "h$h $what: the rollout exited 2: $(tail -3 "$T/out.err")"
+		want=$before result="refused at the precheck"
+		;;
 	*) fail "h$h $what: the rollout exited $rc: $(tail -3 "$T/out.err")" ;;
 	esac
 	msg=$(hosts_on 3 "$want" "${VER[$want]}") || fail "h$h $what, rollout $result: $msg"

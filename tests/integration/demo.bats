@@ -25,17 +25,15 @@ teardown() {
 
 # processes that mention $T in their command line or mount table (rampd, the
 # registry, the apps, whose overlay upper dirs are under $T), but not bats'
+# (one grep over /proc: the regex does not match its own command line)
 leftovers() {
 	local f p
-	for f in /proc/[0-9]*/cmdline; do
+	for f in $(grep -lsaE "$T/ramp-(demo|tour)-" /proc/[0-9]*/cmdline
+		grep -lsE "upperdir=$T/ramp-(demo|tour)-" /proc/[0-9]*/mountinfo); do
 		p=${f#/proc/}
-		p=${p%/cmdline}
-		[ "$p" = $$ ] && continue
-		if tr '\0' ' ' 2>/dev/null <"$f" | grep -q "$T/ramp-demo-" ||
-			grep -qs "upperdir=$T/ramp-demo-" "/proc/$p/mountinfo"; then
-			echo "$p"
-		fi
-	done
+		p=${p%%/*}
+		[ "$p" = $$ ] || echo "$p"
+	done | sort -u
 	return 0
 }
 
@@ -129,6 +127,37 @@ ev() { jq -c "$@" "$T/demo.jsonl"; }
 	[ "$rc" -ne 0 ]
 	grep -q 'interrupted: rollout .* is unfinished' "$T/demo.out" || { cat "$T/demo.out"; false; }
 	grep -q 'demo: stopped' "$T/demo.out"
+	nothing_left
+}
+
+@test "tour: make tour's fleet stays up for the README's commands, and its stop command leaves nothing behind" {
+	# (fd 3 closed: the daemons it leaves running must not hold bats' output)
+	run --separate-stderr "$DEMO" --tour 3>&-
+	[ "$status" -eq 0 ] || { echo "$output" "$stderr" | tail -30; false; }
+	w=$(ls -d "$T"/ramp-tour-*)
+	[ -d "$w" ]
+	# what to try, with the real paths, and the one command that stops it all
+	[[ "$output" == *". $w/tour.env"* ]]
+	[[ "$output" == *"ramp rollout --app web --image \$REGISTRY/hello:1.0 --fleet fleet.txt --token-file token"* ]]
+	[[ "$output" == *"man -l "*"/man/ramp.1"* ]]
+	stop=$(grep -- "demo.sh --stop " <<<"$output" | sed 's/^ *//')
+	[ "$stop" = "$DEMO --stop $w" ] || [ "$stop" = "$(cd "$(dirname "$DEMO")" && pwd)/demo.sh --stop $w" ]
+	# the daemons outlived the command that started them
+	[ -n "$(leftovers)" ]
+	# a tour command, as the user types it after sourcing the env file
+	run bash -c ". $w/tour.env && command -v ramp && ramp fleet status --fleet fleet.txt --token-file token --json"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "${lines[0]}" = "$(dirname "$RAMP_BIN")/ramp" ]
+	[ "$(jq -r '[.hosts[] | "\(.host) \(.reachable)"] | join(",")' <<<"${lines[1]}")" = "h1 true,h2 true,h3 true,h4 true" ]
+	run bash -c ". $w/tour.env && curl -sf http://\$REGISTRY/v2/ && test -x app/hello"
+	[ "$status" -eq 0 ]
+	# --stop takes only a tour's directory
+	run "$DEMO" --stop "$T"
+	[ "$status" -eq 2 ]
+	run $stop
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"stopped 5 daemons"* ]]
+	[ ! -e "$w" ]
 	nothing_left
 }
 

@@ -303,6 +303,43 @@ teardown() {
 	[ "$(fake_state | jq '[.hosts[].counts.put] | add')" = 0 ]
 }
 
+@test "rollout: a host whose connection is refused (a mistyped port) refuses the rollout at once, naming it" {
+	start_fleet 2
+	echo "h9 127.0.0.1:1" >>"$FLEET"
+	# waiting for --unreachable-after would take ten minutes: timeout's 124 fails the test
+	run --separate-stderr timeout 60 "$RAMP_BIN" rollout --app web --fleet "$FLEET" --state-dir "$T/state" \
+		--allow-untested --image "$IMG@$V2" --request-timeout 10m --unreachable-after 10m
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"h9: unreachable: connection refused at 127.0.0.1:1: nothing listens there (is the address in the fleet file right, and rampd running?)"* ]]
+	[ "$(fake_state | jq '[.hosts[].counts.put] | add')" = 0 ]
+	# the same for a fleet-wide revert
+	run --separate-stderr timeout 60 "$RAMP_BIN" revert --app web --fleet "$FLEET" --request-timeout 10m
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"h9 "*"connection refused at 127.0.0.1:1"* ]]
+}
+
+@test "rollout: local inputs (fleet file, token file) are checked before the registry: exit 2, nothing written" {
+	# a registry that does not answer: asking it first would say so instead
+	export RAMP_REGISTRY_RETRIES=0
+	printf 'h1 127.0.0.1:7300\nh1 127.0.0.1:7301\n' >"$T/dup.txt"
+	run --separate-stderr "$RAMP_BIN" rollout --app web --fleet "$T/dup.txt" --state-dir "$T/state" --image 127.0.0.1:1/web:1.0
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"line 2: host name \"h1\" is already used on line 1"* ]]
+	[[ "$stderr" != *"127.0.0.1:1"* ]]
+	run --separate-stderr "$RAMP_BIN" rollout --app web --fleet "$T/none.txt" --state-dir "$T/state" --image 127.0.0.1:1/web:1.0
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"$T/none.txt"* ]]
+	[[ "$stderr" != *"127.0.0.1:1"* ]]
+	printf 'h1 127.0.0.1:7300\n' >"$T/fleet1.txt"
+	run --separate-stderr "$RAMP_BIN" rollout --app web --fleet "$T/fleet1.txt" --state-dir "$T/state" \
+		--image 127.0.0.1:1/web:1.0 --token-file "$T/no-token"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"host h1: token file \"$T/no-token\""* ]]
+	[[ "$stderr" != *"127.0.0.1:1"* ]]
+	# nothing was written: not even the state directory
+	[ ! -e "$T/state" ]
+}
+
 @test "rollout: test records and tags are looked up at the registry; none answering refuses the rollout" {
 	start_fleet 2
 	export RAMP_REGISTRY_RETRIES=0
@@ -338,7 +375,7 @@ get_manifest() { curl -sf -H "Accept: $1" "http://$REG/v2/web/manifests/$2"; }
 		echo "$n" >"$T/$n/name"
 		"$RAMP_BIN" -q build "$T/$n" -o "$T/$n.tar" >/dev/null
 	done
-	"$RAMP_BIN" -q test "$T/y.tar" -- /bin/busybox true >/dev/null
+	"$RAMP_BIN" -q test --store "$T/store" "$T/y.tar" -- /bin/busybox true >/dev/null
 	X=$("$RAMP_BIN" -q push "$T/x.tar" "$REG/web:x" | tail -1)
 	Y=$("$RAMP_BIN" -q push "$T/y.tar" "$REG/web:y" | tail -1)
 	oci_index=application/vnd.oci.image.index.v1+json
@@ -503,9 +540,18 @@ get_manifest() { curl -sf -H "Accept: $1" "http://$REG/v2/web/manifests/$2"; }
 	printf 's3cret-0123456789abcdef\n' >"$T/token"
 	chmod 600 "$T/token"
 	start_fleet 4 --token "$T/token"
+	# no --token-file: the option and the host are named, not just "HTTP 401" (issue 14)
 	run --separate-stderr rollout --image "$IMG@$V2"
 	[ "$status" -eq 2 ]
-	[[ "$stderr" == *"HTTP 401 unauthorized"* ]]
+	[[ "$stderr" == *"h1: HTTP 401: 127.1.0.1:"*" asks for a bearer token and none was given: pass --token-file FILE"* ]]
+	run --separate-stderr "$RAMP_BIN" fleet status --fleet "$FLEET" --app web
+	[[ "${lines[1]}" == "h1  "*"asks for a bearer token and none was given: pass --token-file FILE"* ]]
+	# a token the hosts do not take: which file's
+	printf 'another-token-0123456789\n' >"$T/other"
+	chmod 600 "$T/other"
+	run --separate-stderr rollout --image "$IMG@$V2" --token-file "$T/other"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"h1: HTTP 401: 127.1.0.1:"*" refused the token of \"$T/other\""* ]]
 	run --separate-stderr rollout --image "$IMG@$V2" --token-file "$T/token"
 	[ "$status" -eq 0 ]
 	printf 'bad token with blanks\n' >"$T/bad"

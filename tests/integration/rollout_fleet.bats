@@ -70,6 +70,20 @@ teardown() {
 	[ "$status" -eq 2 ]
 }
 
+@test "revert: a fleet that keeps no earlier version: nothing to revert, exit 0, nothing changed" {
+	start_fleet 3
+	run --separate-stderr "$RAMP_BIN" revert --app web --fleet "$FLEET"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"nothing to revert: no host keeps an earlier version of web; nothing was changed"* ]]
+	[[ "$output$stderr" != *"reverting"* ]]
+	run --separate-stderr "$RAMP_BIN" revert --app web --fleet "$FLEET" --json
+	[ "$status" -eq 0 ]
+	[ "$(events end | jq -r '"\(.result) \(.exit) \(.counts.skipped)"')" = "nothing_to_revert 0 3" ]
+	[ -z "$(events revert)" ]
+	[ "$(fake_state | jq '[.hosts[].counts.revert] | add')" = 0 ]
+	[ "$(digests)" = "$V1" ]
+}
+
 @test "revert: refuses \"previous\" when the hosts disagree on it (after a rollback)" {
 	start_fleet 8
 	run --separate-stderr rollout --image "$IMG@$V2"

@@ -119,10 +119,32 @@ static void test_token_files(void **state)
 	free(dir);
 }
 
+/* A 401 names what to do: the option when no token was sent, the file when
+ * its token was refused; a long address or path is cut, not overflowed. */
+static void test_token_401(void **state)
+{
+	(void)state;
+	char buf[256];
+	token_describe_401(buf, sizeof buf, "10.0.0.5:7300", NULL);
+	assert_string_equal(buf, "HTTP 401: 10.0.0.5:7300 asks for a bearer token and none was given: pass --token-file "
+				 "FILE (or label the host token_file=FILE in the fleet file)");
+	token_describe_401(buf, sizeof buf, "10.0.0.5:7300", "/etc/ramp/token");
+	assert_string_equal(buf, "HTTP 401: 10.0.0.5:7300 refused the token of \"/etc/ramp/token\": is it the token file "
+				 "of that host's rampd?");
+	char longpath[1000];
+	memset(longpath, 'x', sizeof longpath - 1);
+	longpath[sizeof longpath - 1] = '\0';
+	char small[64];
+	token_describe_401(small, sizeof small, longpath, longpath);
+	assert_int_equal(strlen(small), sizeof small - 1);
+	assert_true(strncmp(small, "HTTP 401: xxx", 13) == 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_token_files),
+		cmocka_unit_test(test_token_401),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
