@@ -240,6 +240,8 @@ L128_VIEW=$'127from100\n127\n/d:\nnew\n\n/etc:'
 	start_rampd
 	deploy "$reg/l128@$(skopeo inspect --tls-verify=false "docker://$reg/l128:t" | jq -r .Digest)" 1
 	wait_app .phase healthy 60
-	for _ in $(seq 100); do grep -q "^new" "$T/state/apps/web/run/app.log" && break; sleep 0.05; done
-	diff <(printf '%s\n' "$L128_VIEW") <(grep -v '^[0-9TZ:-]* rampd: ' "$T/state/apps/web/run/app.log")
+	# app.log's lines are "TIME [CONTAINER] LINE" (rampd's own "TIME rampd: …")
+	app_lines() { grep -v '^[0-9TZ:-]* rampd: ' "$T/state/apps/web/run/app.log" | sed -E 's/^[0-9TZ:-]+ \[[^]]*\] ?//'; }
+	for _ in $(seq 100); do app_lines | grep -q "^new" && break; sleep 0.05; done
+	diff <(printf '%s\n' "$L128_VIEW") <(app_lines)
 }
