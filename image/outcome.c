@@ -315,7 +315,8 @@ int img_outcome_list(struct img_registry *r, const char *repo, const struct img_
 			(*n)++;
 	}
 	img_index_free(&refs);
-	qsort(*out, *n, sizeof **out, by_time);
+	if (*n)
+		qsort(*out, *n, sizeof **out, by_time);
 	return 0;
 }
 
@@ -354,6 +355,7 @@ int img_outcome_list_layout(const struct img_image *img, struct img_outcome **ou
 		log_warn("%s: outcome record %s ignored: %s", img->desc.digest.s, refs[i].desc.digest.s, re.msg);
 	}
 	img_referrers_free(refs, n_refs);
-	qsort(*out, *n, sizeof **out, by_time);
+	if (*n)
+		qsort(*out, *n, sizeof **out, by_time);
 	return 0;
 }

@@ -85,10 +85,15 @@ static const int codes[] = {200, 404, 500};
 /* Go client_golang's default buckets */
 static const double bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 #define N_BOUNDS 11
-static atomic_ullong requests[N_METHODS][N_CODES];
-static atomic_ullong buckets[N_METHODS][N_BOUNDS + 1]; /* the last: +Inf */
-static atomic_ullong duration_ns[N_METHODS];
-static atomic_ullong pages;
+/* One lock for the counters, so that a page is one moment's values: a page
+ * read while a request is counted could otherwise show a lower bucket before
+ * its increment and a wider one after it, and the next page would have the
+ * lower bucket grow more than the wider one (as client_golang prevents too). */
+static pthread_mutex_t counters = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long long requests[N_METHODS][N_CODES];
+static unsigned long long buckets[N_METHODS][N_BOUNDS + 1]; /* the last: +Inf */
+static unsigned long long duration_ns[N_METHODS];
+static unsigned long long pages;
 
 static int method_index(const char *req)
 {
@@ -104,11 +109,13 @@ static void observe(int method, int code, double seconds)
 	int c = 0;
 	while (c < N_CODES - 1 && codes[c] != code)
 		c++;
+	pthread_mutex_lock(&counters);
 	requests[method][c]++;
 	for (int b = 0; b <= N_BOUNDS; b++)
 		if (b == N_BOUNDS || seconds <= bounds[b])
 			buckets[method][b]++;
 	duration_ns[method] += (unsigned long long)(seconds * 1e9);
+	pthread_mutex_unlock(&counters);
 }
 
 /* The page; series are shown once used, GET's 200 and 500 from the start
@@ -116,6 +123,7 @@ static void observe(int method, int code, double seconds)
 static size_t metrics_page(char *buf, size_t cap)
 {
 	size_t n = 0;
+	pthread_mutex_lock(&counters);
 	unsigned long long page = ++pages, div = !strcmp(metrics_mode, "backwards") && page % 2 == 0 ? 2 : 1;
 #define OUT(...) (n += (size_t)snprintf(buf + n, n < cap ? cap - n : 0, __VA_ARGS__))
 	OUT("# HELP http_requests_total Requests answered, by status code and method.\n"
@@ -124,7 +132,7 @@ static size_t metrics_page(char *buf, size_t cap)
 		for (int c = 0; c < N_CODES; c++)
 			if (requests[m][c] || (m == 0 && codes[c] != 404))
 				OUT("http_requests_total{code=\"%d\",method=\"%s\"} %llu\n", codes[c], methods[m],
-				    (unsigned long long)requests[m][c] / div);
+				    requests[m][c] / div);
 	OUT("# HELP http_request_duration_seconds Time to answer a request.\n"
 	    "# TYPE http_request_duration_seconds histogram\n");
 	for (int m = 0; m < N_METHODS; m++) {
@@ -132,13 +140,13 @@ static size_t metrics_page(char *buf, size_t cap)
 			continue;
 		for (int b = 0; b < N_BOUNDS; b++)
 			OUT("http_request_duration_seconds_bucket{method=\"%s\",le=\"%g\"} %llu\n", methods[m], bounds[b],
-			    (unsigned long long)buckets[m][b] / div);
+			    buckets[m][b] / div);
 		OUT("http_request_duration_seconds_bucket{method=\"%s\",le=\"+Inf\"} %llu\n", methods[m],
-		    (unsigned long long)buckets[m][N_BOUNDS] / div);
+		    buckets[m][N_BOUNDS] / div);
 		OUT("http_request_duration_seconds_sum{method=\"%s\"} %.9f\n", methods[m],
 		    (double)duration_ns[m] / 1e9 / (double)div);
 		OUT("http_request_duration_seconds_count{method=\"%s\"} %llu\n", methods[m],
-		    (unsigned long long)buckets[m][N_BOUNDS] / div);
+		    buckets[m][N_BOUNDS] / div);
 	}
 	if (extra_series)
 		OUT("# HELP hello_extra_total Pages served (one series per i, for benchmarks).\n"
@@ -146,6 +154,7 @@ static size_t metrics_page(char *buf, size_t cap)
 	for (int i = 0; i < extra_series; i++)
 		OUT("hello_extra_total{i=\"%d\"} %llu\n", i, page);
 #undef OUT
+	pthread_mutex_unlock(&counters);
 	return n < cap ? n : cap - 1;
 }
 

@@ -337,12 +337,13 @@ no_output_left() {
 	# (LeakSanitizer cannot work under ptrace: off for this run)
 	mkdir "$T/grow"
 	head -c 65536 /dev/zero >"$T/grow/log"
-	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -o /dev/null -P "$T/grow/log" -e trace=read -e inject=read:signal=SIGSTOP:when=1 \
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -o "$T/strace" -P "$T/grow/log" -e trace=read -e inject=read:signal=SIGSTOP:when=1 \
 		"$RAMP_BIN" build "$T/grow" -o "$T/out.tar" >"$T/grow.out" 2>&1 &
 	sp=$!
 	rp=
 	for _ in $(seq 600); do
-		rp=$(pgrep -P "$sp" -x ramp) && grep -q '^State:.*[tT]' "/proc/$rp/status" && break
+		# (its /proc status shows t at every syscall stop too: strace's own word)
+		rp=$(pgrep -P "$sp" -x ramp) && grep -qs 'stopped by SIGSTOP' "$T/strace" && break
 		rp=
 		sleep 0.05
 	done

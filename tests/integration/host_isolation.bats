@@ -124,8 +124,7 @@ wait_log() {
 	log=$T/state/apps/web/run/app.log
 	cp "$log" "$T/log.before"
 	# health probes ran the attack too (their stdin is the container's /dev/null)
-	api GET /v1/apps/web
-	[ "$(jq '.health.probes | length' <<<"$body")" -ge 2 ]
+	wait_app '.health.probes | length >= 2' true
 	devnull_unchanged
 	# rampd's own log file: root's, 0600, not setuid, nothing cut or overwritten
 	[ "$(stat -c '%a %u %g' "$log")" = "600 0 0" ]
