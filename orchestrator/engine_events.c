@@ -12,6 +12,7 @@
 
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "image/record.h"
 #include "orchestrator/engine_int.h"
 
 /* Write ev to the journal and the ui; it is freed. */
@@ -180,11 +181,20 @@ void eng_ev_precheck_ok(struct eng *g)
 	*p = (struct orch_ev_precheck){.ok = true, .has_generation = true, .generation = r->generation};
 	p->before = (struct orch_strs){orch_event_alloc(&ev, g->n, sizeof *p->before.v, &e), g->n};
 	p->skipped = orch_event_alloc(&ev, skipped, sizeof *p->skipped, &e);
-	if (!shown || !p->before.v || !p->skipped) {
+	const struct orch_resolved *img = g->run->img && g->run->img->records_known ? g->run->img : NULL;
+	p->n_records = img ? img->n_records : 0;
+	p->records = orch_event_alloc(&ev, p->n_records, sizeof *p->records, &e);
+	if (!shown || !p->before.v || !p->skipped || !p->records) {
 		log_err("%s", e.msg);
 		orch_event_free(&ev);
 		return;
 	}
+	for (size_t k = 0; k < p->n_records; k++)
+		p->records[k] = (struct orch_ev_record){
+			.platform = img->records[k].platform,
+			.result = img->records[k].passed ? "passed" : "failed",
+			.artifact = img->records[k].artifact.s,
+			.is_signed = img->records[k].media_type && !strcmp(img->records[k].media_type, IMG_MT_TEST_RECORD_DSSE)};
 	for (size_t i = 0; i < g->n; i++) {
 		p->before.v[i] = r->before[i];
 		fresh += !r->before[i];

@@ -10,6 +10,7 @@
 #include "lib/cleanup.h"
 #include "orchestrator/analysis.h"
 #include "orchestrator/fleet.h"
+#include "orchestrator/resolve.h"
 
 /* the longest string a list may hold (commands, host names, digests) */
 #define MAX_LIST_STR 4096
@@ -116,6 +117,8 @@ TABLE(t_start, struct orch_ev_start,
       STR("digest", struct orch_ev_start, digest),
       STR("fleet", struct orch_ev_start, fleet),
       OSTR("takeover", struct orch_ev_start, takeover),
+      OSTR("startedBy", struct orch_ev_start, started_by),
+      OSTR("ciUrl", struct orch_ev_start, ci_url),
       INTS("waves", struct orch_ev_start, waves, n_waves, 1, MAX_HOSTS),
       OBJS("hosts", struct orch_ev_start, hosts, n_hosts, t_hostdef, MAX_HOSTS),
       OBJ("options", struct orch_ev_start, options, t_options));
@@ -129,12 +132,19 @@ TABLE(t_reason, struct orch_ev_reason,
       OSTR("host", struct orch_ev_reason, host),
       STR("reason", struct orch_ev_reason, reason));
 
+TABLE(t_record, struct orch_ev_record,
+      STR("platform", struct orch_ev_record, platform),
+      STR("result", struct orch_ev_record, result),
+      STR("artifact", struct orch_ev_record, artifact),
+      BOOL("signed", struct orch_ev_record, is_signed));
+
 TABLE(t_precheck, struct orch_ev_precheck,
       BOOL("ok", struct orch_ev_precheck, ok),
       OINT("generation", struct orch_ev_precheck, generation, has_generation, 0, INT64_MAX),
       ONSTRS("before", struct orch_ev_precheck, before, MAX_HOSTS),
       OOBJS("problems", struct orch_ev_precheck, problems, n_problems, t_reason, MAX_HOSTS),
-      OOBJS("skipped", struct orch_ev_precheck, skipped, n_skipped, t_reason, MAX_HOSTS));
+      OOBJS("skipped", struct orch_ev_precheck, skipped, n_skipped, t_reason, MAX_HOSTS),
+      OOBJS("records", struct orch_ev_precheck, records, n_records, t_record, ORCH_RECORDS_MAX));
 
 TABLE(t_wave, struct orch_ev_wave,
       INT("wave", struct orch_ev_wave, wave, 1, MAX_HOSTS),

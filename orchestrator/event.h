@@ -93,6 +93,7 @@ struct orch_ev_options {
 struct orch_ev_start {
 	const char *app, *image, *digest, *fleet;
 	const char *takeover; /* optional: the unfinished rollout this one superseded */
+	const char *started_by, *ci_url; /* optional: who started it, the CI job's URL */
 	int64_t *waves;       /* sizes */
 	size_t n_waves;
 	struct orch_ev_hostdef *hosts;
@@ -111,6 +112,12 @@ struct orch_ev_reason {
 	const char *reason;
 };
 
+/* A test record the precheck read (resolve.h's orch_record). */
+struct orch_ev_record {
+	const char *platform, *result, *artifact; /* result: "passed", "failed" */
+	bool is_signed;
+};
+
 struct orch_ev_precheck {
 	bool ok;
 	bool has_generation;
@@ -120,6 +127,8 @@ struct orch_ev_precheck {
 	size_t n_problems;
 	struct orch_ev_reason *skipped;  /* ok: unreachable hosts within --max-unreachable */
 	size_t n_skipped;
+	struct orch_ev_record *records;  /* ok: the image's test records (none with --allow-untested) */
+	size_t n_records;
 };
 
 struct orch_ev_wave {

@@ -19,6 +19,7 @@ void orch_html_free(struct orch_html *m)
 	free(m->digest);
 	free(m->fleet);
 	free(m->started_by);
+	free(m->ci_url);
 	free(m->records);
 	free(m->failure);
 	free(m->waves);
@@ -409,6 +410,16 @@ int orch_html_rollout(FILE *f, const struct orch_html *m)
 	esc(f, m->records ? m->records : "not checked");
 	fputs("</dd><dt>started by</dt><dd>", f);
 	esc(f, m->started_by ? m->started_by : "not recorded");
+	/* a link only to a web address: no javascript: or data: URL */
+	if (m->ci_url && (!strncmp(m->ci_url, "https://", 8) || !strncmp(m->ci_url, "http://", 7))) {
+		fputs(" (<a href=\"", f);
+		esc(f, m->ci_url);
+		fputs("\">CI job</a>)", f);
+	} else if (m->ci_url) {
+		fputs(" (CI job ", f);
+		esc(f, m->ci_url);
+		fputs(")", f);
+	}
 	iso(a, sizeof a, m->started);
 	fprintf(f, "</dd><dt>started</dt><dd>%s</dd>", a);
 	if (m->ended >= 0) {

@@ -72,7 +72,8 @@ struct orch_html_decision {
 struct orch_html {
 	char *id, *app, *image, *digest, *fleet;
 	char *started_by; /* NULL: not recorded */
-	char *records;    /* the test records' verdict, in words; NULL: not recorded */
+	char *ci_url;     /* the CI job that started it; NULL: none */
+	char *records;    /* the test records, in words; NULL: not checked */
 	int64_t started, ended;
 	char status[32];  /* done, rolled_back, ..., "running", "paused" */
 	char *failure;

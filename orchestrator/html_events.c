@@ -156,6 +156,32 @@ static int on_analysis(struct orch_html *m, const struct json *j, size_t w, int6
 	return orch_html_decide(m, t, verdict && !strcmp(verdict, "pass"), what, text, e);
 }
 
+/* The test records a passed precheck read, in words: "a passing test record
+ * for every platform of the fleet: linux/amd64 passed, signed (record
+ * sha256:...)", or NULL with e set. */
+static char *records_text(const struct json *recs, bool trust, struct err *e)
+{
+	char *s = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+	if (!f)
+		return err_errno(e, errno, "report"), NULL;
+	fprintf(f, "a passing test record for every platform of the fleet%s", trust ? ", accepted by the trust policy" : "");
+	size_t n = recs && recs->type == JSON_ARRAY ? recs->arr.n : 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct json *r = recs->arr.v[i], *sg = json_get(r, "signed");
+		const char *pl = json_get_str(r, "platform"), *res = json_get_str(r, "result"),
+			   *art = json_get_str(r, "artifact");
+		fprintf(f, "%s%s %s%s (record %s)", i ? "; " : ": ", pl ? pl : "?", res ? res : "?",
+			sg && sg->type == JSON_BOOL && sg->b ? ", signed" : "", art ? art : "?");
+	}
+	if (fclose(f) != 0) {
+		free(s);
+		return err_errno(e, ENOMEM, "report"), NULL;
+	}
+	return s;
+}
+
 static int on_event(struct fill *p, const char *ev, const struct json *j, int64_t t, struct err *e)
 {
 	struct orch_html *m = p->m;
@@ -166,6 +192,9 @@ static int on_event(struct fill *p, const char *ev, const struct json *j, int64_
 	char what[64], text[1200];
 	if (!strcmp(ev, "start")) {
 		m->started = t;
+		if ((p->r->started_by && !(m->started_by = strdup(p->r->started_by))) ||
+		    (p->r->ci_url && !(m->ci_url = strdup(p->r->ci_url))))
+			return err_errno(e, ENOMEM, "report");
 		if (p->r->o.allow_untested &&
 		    (!(m->records = strdup("not required (--allow-untested)")) ||
 		     orch_html_decide(m, t, true, "override", "no passing test record required (--allow-untested)", e) < 0))
@@ -191,9 +220,9 @@ static int on_event(struct fill *p, const char *ev, const struct json *j, int64_
 	if (!strcmp(ev, "precheck")) {
 		const struct json *probs = json_get(j, "problems");
 		size_t n = probs && probs->type == JSON_ARRAY ? probs->arr.n : 0;
-		if (yes && !p->r->o.allow_untested && !(m->records = strdup("a passing test record for every platform "
-									    "of the fleet")))
-			return err_errno(e, ENOMEM, "report");
+		if (yes && !p->r->o.allow_untested && (free(m->records), true) &&
+		    !(m->records = records_text(json_get(j, "records"), p->r->o.trust_file != NULL, e)))
+			return -1;
 		if (yes)
 			snprintf(text, sizeof text, "every host ready; generation %lld",
 				 (long long)p->r->generation);
@@ -244,6 +273,18 @@ static int on_event(struct fill *p, const char *ev, const struct json *j, int64_
 	}
 	if (!strcmp(ev, "analysis"))
 		return on_analysis(m, j, w, t, e);
+	if (!strcmp(ev, "policy")) {
+		/* a freeze or blocker: clear, in force, or lifted by --override */
+		const char *check = json_get_str(j, "check"), *name = json_get_str(j, "name"),
+			   *until = json_get_str(j, "until"), *by = json_get_str(j, "overriddenBy");
+		snprintf(what, sizeof what, "%.20s %.40s", check ? check : "policy", name ? name : "");
+		if (yes)
+			snprintf(text, sizeof text, "clear");
+		else
+			snprintf(text, sizeof text, "%s%.400s%s%.40s%s%.100s", by ? "lifted: " : "", why ? why : "in force",
+				 until ? " until " : "", until ? until : "", by ? "; overridden by " : "", by ? by : "");
+		return orch_html_decide(m, t, yes || by, what, text, e);
+	}
 	/* paused, interrupted, resume, abort, superseded */
 	snprintf(text, sizeof text, "%s", why ? why : "");
 	return orch_html_decide(m, t, !strcmp(ev, "resume"), ev, text, e);

@@ -160,7 +160,8 @@ int orch_start_event(const struct orch_rollout *r, struct orch_event *ev, struct
 	struct orch_ev_start *x = &ev->u.start;
 	*ev = (struct orch_event){.kind = ORCH_EV_START, .rollout = r->id};
 	*x = (struct orch_ev_start){.app = r->app, .image = r->image, .digest = r->digest, .fleet = r->fleet,
-				    .takeover = r->takeover, .n_waves = r->n_waves, .n_hosts = r->hosts.n};
+				    .takeover = r->takeover, .started_by = r->started_by, .ci_url = r->ci_url,
+				    .n_waves = r->n_waves, .n_hosts = r->hosts.n};
 	x->options = (struct orch_ev_options){
 		.bake_ms = o->bake_ms,
 		.deadline_ms = o->deadline_ms,
@@ -338,7 +339,8 @@ static int replay_start(struct replay *p, const struct orch_event *ev, struct er
 	p->started = true;
 	if (dup_str(ev->rollout, &r->id, e) < 0 || dup_str(x->app, &r->app, e) < 0 || dup_str(x->image, &r->image, e) < 0 ||
 	    dup_str(x->digest, &r->digest, e) < 0 || dup_str(x->fleet, &r->fleet, e) < 0 ||
-	    dup_str(x->takeover, &r->takeover, e) < 0 || dup_str(ev->time, &r->started, e) < 0)
+	    dup_str(x->takeover, &r->takeover, e) < 0 || dup_str(ev->time, &r->started, e) < 0 ||
+	    dup_str(x->started_by, &r->started_by, e) < 0 || dup_str(x->ci_url, &r->ci_url, e) < 0)
 		return -1;
 	if (!orch_app_name_valid(r->app))
 		return err_set(e, "app \"%.64s\": not a valid app name", r->app);

@@ -12,6 +12,7 @@
 #include "lib/clock.h"
 #include "lib/fs.h"
 #include "lib/log.h"
+#include "image/outcome.h"
 #include "orchestrator/engine.h"
 #include "orchestrator/hostapi.h"
 #include "orchestrator/journal.h"
@@ -98,6 +99,8 @@ void orch_rollout_free(struct orch_rollout *r)
 	free(r->fleet);
 	free(r->takeover);
 	free(r->started);
+	free(r->started_by);
+	free(r->ci_url);
 	free(r->ended_at);
 	free(r->failure);
 	strv_free(&r->analysis);
@@ -241,7 +244,7 @@ int orch_rollout_start(const struct orch_new *a, const struct orch_ui *ui, volat
 	}
 	clk_rfc3339(clk_wall_ms(), true, t, sizeof t);
 	if (orch_new_id(r.app, newid, sizeof newid, e) < 0 || !(r.id = strdup(newid)) || !(r.started = strdup(t)) ||
-	    (open && !(r.takeover = strdup(lock.holder)))) {
+	    (open && !(r.takeover = strdup(lock.holder))) || img_outcome_who(&r.started_by, &r.ci_url, e) < 0) {
 		if (!r.id || !r.started)
 			err_errno(e, ENOMEM, "rollout");
 		goto out;

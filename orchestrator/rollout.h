@@ -73,6 +73,7 @@ int orch_opts_copy(struct orch_opts *dst, const struct orch_opts *src, struct er
  * journal. */
 struct orch_rollout {
 	char *id, *app, *image, *digest, *fleet, *takeover, *started;
+	char *started_by, *ci_url; /* who started it, the CI job's URL (img_outcome_who); may be NULL */
 	struct orch_fleet hosts; /* in plan order */
 	size_t *ends;            /* cumulative wave ends, as orch_plan */
 	size_t n_waves;

@@ -174,8 +174,14 @@ rollout() {
 
 @test "attest: ramp rollout --trust rolls out a signed image; untrusted, unsigned and FAILED records are refused (exit 2, the reason)" {
 	fleet_up
-	run --separate-stderr rollout --image "$S1"
+	run --separate-stderr rollout --image "$S1" --json
 	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	# the records that vouched are in the journal and on the rollout's page
+	rec=$(jq -r 'select(.event == "precheck") | .records[] | "\(.platform) \(.result) \(.signed) \(.artifact)"' <<<"$output")
+	[[ "$rec" =~ ^linux/[a-z0-9]+\ passed\ true\ sha256:[0-9a-f]{64}$ ]] || { echo "$rec"; false; }
+	id=$(jq -r 'select(.event == "start") | .rollout' <<<"$output")
+	"$RAMP_BIN" rollout show "$id" --state-dir "$T/state" --html "$T/s1.html"
+	grep -qF "accepted by the trust policy: ${rec%% *} passed, signed (record ${rec##* })" "$T/s1.html"
 	served_by "$(cat "$T/h1/app")" s1
 	served_by "$(cat "$T/h2/app")" s1
 	run --separate-stderr rollout --image "$UNTRUSTED"

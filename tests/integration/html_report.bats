@@ -15,11 +15,16 @@ setup_file() {
 	export T
 	T=$(mktemp -d /tmp/ramp-bats-XXXXXX)
 	mkdir -p "$T/shots" "$T/dom"
+	# who starts a rollout is read from CI variables: none but the test's own
+	unset GITHUB_ACTOR GITLAB_USER_LOGIN BUILD_USER_ID BUILDKITE_BUILD_CREATOR CI_USER GITHUB_SERVER_URL \
+		GITHUB_REPOSITORY GITHUB_RUN_ID CI_JOB_URL BUILD_URL
 	FAKE_PID=
 	start_fleet 8
 	local hostile='<script>alert("x")</script> & "q"'
-	# passed, its page written live and again from the journal
-	rollout --image "$IMG@$V2" --json --html "$T/passed.html" --gate "true # $hostile" >"$T/passed.json"
+	# passed, its page written live and again from the journal; started by a
+	# CI job (GitHub's variables), the rest by whoever runs the tests
+	GITHUB_ACTOR=ci-bot GITHUB_SERVER_URL=https://github.example GITHUB_REPOSITORY=o/r GITHUB_RUN_ID=42 \
+		rollout --image "$IMG@$V2" --json --html "$T/passed.html" --gate "true # $hostile" >"$T/passed.json"
 	# rolled back: a check fails after wave 2 (its command is hostile text)
 	local rc=0
 	rollout --image "$IMG@$V3" --json --html "$T/rolled_back.html" \
@@ -104,8 +109,17 @@ clean() {
 		[ "$(page $p .bg.print)" = "rgb(255, 255, 255)" ]
 	done
 	cmp "$T/passed.html" "$T/passed-show.html"
-	# nothing to fetch: one file, no links out
-	! grep -Eq 'src=|href=|@import|url\(' "$T/passed.html"
+	# who started it, and the CI job: the start event keeps them for show
+	grep -qF '<dt>started by</dt><dd>ci-bot (<a href="https://github.example/o/r/actions/runs/42">CI job</a>)</dd>' \
+		"$T/passed.html"
+	[ "$(jq -r 'select(.event == "start") | "\(.startedBy) \(.ciUrl)"' "$T/passed.json")" = \
+		"ci-bot https://github.example/o/r/actions/runs/42" ]
+	# nothing to fetch: one file; the one link is the CI job's
+	! grep -Eq 'src=|@import|url\(' "$T/passed.html"
+	[ "$(grep -o 'href="[^"]*"' "$T/passed.html")" = 'href="https://github.example/o/r/actions/runs/42"' ]
+	# without CI variables: the user who ran it, no link
+	grep -qF "<dt>started by</dt><dd>$(id -un)</dd>" "$T/rolled_back.html"
+	! grep -q 'href=' "$T/rolled_back.html"
 }
 
 @test "html: a rollout rolled back by a failing check" {

@@ -118,6 +118,14 @@ records_of() {
 	run --separate-stderr "$RAMP_BIN" revert --app web --fleet "$FLEET" --to "$V1"
 	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
 	[ "$(digests)" = "$V1" ]
+	# V2 vetoed again, and rolled out all the same with --override: the event names the veto it lifted
+	"$RAMP_BIN" veto "$IMG@$V2" --reason "CVE-2026-0002 in libbar" >/dev/null
+	GITHUB_ACTOR=octocat run --separate-stderr rollout --image "$IMG@$V2" --override "libbar unused by web" --json
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	[ "$(digests)" = "$V2" ]
+	ov=$(jq -c 'select(.event == "override")' <<<"$output")
+	[ "$(jq -r '.by + ": " + .reason' <<<"$ov")" = "octocat: libbar unused by web" ]
+	[[ "$(jq -r .lifted <<<"$ov")" == *"vetoed by "*"CVE-2026-0002 in libbar"* ]] || { echo "$ov"; false; }
 }
 
 @test "outcome: a registry that cannot take the record is a warning; the rollout's exit code stands" {

@@ -77,6 +77,7 @@ static void test_hostile(void **state)
 	struct orch_html m;
 	size_t len;
 	model(&m, 5, 2, 2, HOSTILE);
+	m.ci_url = strdup("javascript:alert(1)");
 	m.n_metrics = 1;
 	m.metrics = calloc(1, sizeof *m.metrics);
 	m.metrics[0] = (struct orch_html_metric){.name = strdup(HOSTILE), .decision = strdup(HOSTILE), .decided = 3000};
@@ -86,6 +87,9 @@ static void test_hostile(void **state)
 	assert_null(strstr(page, "<script"));
 	assert_null(strstr(page, "<img"));
 	assert_null(strstr(page, "\x01"));
+	/* a CI URL that is no web address is shown, never linked */
+	assert_null(strstr(page, "href=\"javascript"));
+	assert_non_null(strstr(page, "(CI job javascript:alert(1))"));
 	assert_true(count(page, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&quot;&amp;&lt;img src=x onerror=y&gt;") >=
 		    10);
 	orch_html_free(&m);
@@ -151,13 +155,17 @@ static const char *EVENTS =
 	"{\"time\":\"2026-12-01T10:00:00.000Z\",\"event\":\"start\",\"rollout\":\"r1\",\"app\":\"web\","
 	"\"image\":\"127.0.0.1:5000/web@sha256:2222222222222222222222222222222222222222222222222222222222222222\","
 	"\"digest\":\"sha256:2222222222222222222222222222222222222222222222222222222222222222\",\"fleet\":\"/f\","
+	"\"startedBy\":\"alice\",\"ciUrl\":\"https://ci.example/job/7?a=1&b=2\","
 	"\"waves\":[1,1],\"hosts\":[{\"name\":\"a\",\"address\":\"127.0.0.1:1\",\"wave\":1},"
 	"{\"name\":\"b\",\"address\":\"127.0.0.1:2\",\"wave\":2}],\"options\":{\"bakeMs\":100,\"healthDeadlineMs\":1000,"
 	"\"finalBakeMs\":0,\"pollMs\":10,\"requestTimeoutMs\":100,\"unreachableAfterMs\":100,\"revertDeadlineMs\":100,"
 	"\"maxUnhealthy\":0,\"maxUnreachable\":0,\"maxParallel\":4,\"onFailure\":\"revert\",\"gates\":[],\"checks\":[],"
 	"\"probes\":[],\"allowUntested\":false}}\n"
 	"{\"time\":\"2026-12-01T10:00:01.000Z\",\"event\":\"precheck\",\"rollout\":\"r1\",\"ok\":true,\"generation\":3,"
-	"\"before\":[null,null]}\n"
+	"\"before\":[null,null],\"records\":[{\"platform\":\"linux/amd64\",\"result\":\"passed\",\"artifact\":"
+	"\"sha256:3333333333333333333333333333333333333333333333333333333333333333\",\"signed\":true},"
+	"{\"platform\":\"linux/arm64\",\"result\":\"failed\",\"artifact\":"
+	"\"sha256:4444444444444444444444444444444444444444444444444444444444444444\",\"signed\":false}]}\n"
 	"{\"time\":\"2026-12-01T10:00:02.000Z\",\"event\":\"wave\",\"rollout\":\"r1\",\"wave\":1,\"hosts\":[\"a\"]}\n"
 	"{\"time\":\"2026-12-01T10:00:03.000Z\",\"event\":\"host\",\"rollout\":\"r1\",\"host\":\"a\",\"wave\":1,"
 	"\"state\":\"healthy\"}\n"
@@ -194,7 +202,18 @@ static void test_from_events(void **state)
 	assert_int_equal(m.hosts[1].n_changes, 3);
 	assert_int_equal(m.hosts[1].changes[1].state, ORCH_HS_FAILED);
 	assert_string_equal(m.hosts[1].reason, "crashed <b>");
-	assert_string_equal(m.records, "a passing test record for every platform of the fleet");
+	assert_string_equal(m.records, "a passing test record for every platform of the fleet: linux/amd64 passed, signed "
+				       "(record sha256:3333333333333333333333333333333333333333333333333333333333333333); "
+				       "linux/arm64 failed (record "
+				       "sha256:4444444444444444444444444444444444444444444444444444444444444444)");
+	assert_string_equal(m.started_by, "alice");
+	assert_string_equal(m.ci_url, "https://ci.example/job/7?a=1&b=2");
+	size_t len;
+	char *page = render(&m, &len);
+	assert_non_null(
+		strstr(page, "<dt>started by</dt><dd>alice (<a href=\"https://ci.example/job/7?a=1&amp;b=2\">CI job</a>)"));
+	assert_non_null(strstr(page, "linux/amd64 passed, signed (record sha256:3333"));
+	free(page);
 	assert_int_equal(m.n_decisions, 3); /* precheck, failure, revert */
 	assert_string_equal(m.decisions[1].what, "failure in wave 2");
 	assert_string_equal(m.decisions[1].text, "b: crashed <b>");
@@ -210,12 +229,45 @@ static void test_from_events(void **state)
 	free(odd);
 }
 
+/* Release-policy events: a clear check is a positive decision, one in force
+ * a negative one, one lifted by --override says who lifted it. */
+static void test_policy(void **state)
+{
+	(void)state;
+	const char *start = strstr(EVENTS, "{\"time\":\"2026-12-01T10:00:01.000Z\"");
+	char *ev = NULL;
+	assert_true(asprintf(&ev, "%.*s%s%s%s", (int)(start - EVENTS), EVENTS,
+			     "{\"time\":\"2026-12-01T10:00:00.100Z\",\"event\":\"policy\",\"rollout\":\"r1\","
+			     "\"check\":\"freeze\",\"name\":\"weekend\",\"ok\":true}\n",
+			     "{\"time\":\"2026-12-01T10:00:00.200Z\",\"event\":\"policy\",\"rollout\":\"r1\","
+			     "\"check\":\"blocker\",\"name\":\"issues\",\"ok\":false,\"reason\":\"INC-7 open\","
+			     "\"overriddenBy\":\"bob\"}\n",
+			     "{\"time\":\"2026-12-01T10:00:00.300Z\",\"event\":\"policy\",\"rollout\":\"r1\","
+			     "\"check\":\"freeze\",\"name\":\"release\",\"ok\":false,\"reason\":\"code freeze\","
+			     "\"until\":\"2026-12-02T00:00:00Z\"}\n") > 0);
+	struct orch_html m;
+	struct err e;
+	assert_int_equal(orch_html_from_events(ev, strlen(ev), &m, &e), 0);
+	assert_int_equal(m.n_decisions, 3);
+	assert_string_equal(m.decisions[0].what, "freeze weekend");
+	assert_true(m.decisions[0].ok);
+	assert_string_equal(m.decisions[0].text, "clear");
+	assert_string_equal(m.decisions[1].what, "blocker issues");
+	assert_true(m.decisions[1].ok);
+	assert_string_equal(m.decisions[1].text, "lifted: INC-7 open; overridden by bob");
+	assert_false(m.decisions[2].ok);
+	assert_string_equal(m.decisions[2].text, "code freeze until 2026-12-02T00:00:00Z");
+	orch_html_free(&m);
+	free(ev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_metric),
 		cmocka_unit_test(test_summary),
+		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_from_events),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
