@@ -220,9 +220,11 @@ static int on_event(struct fill *p, const char *ev, const struct json *j, int64_
 	if (!strcmp(ev, "precheck")) {
 		const struct json *probs = json_get(j, "problems");
 		size_t n = probs && probs->type == JSON_ARRAY ? probs->arr.n : 0;
-		if (yes && !p->r->o.allow_untested && (free(m->records), true) &&
-		    !(m->records = records_text(json_get(j, "records"), p->r->o.trust_file != NULL, e)))
-			return -1;
+		if (yes && !p->r->o.allow_untested) {
+			free(m->records);
+			if (!(m->records = records_text(json_get(j, "records"), p->r->o.trust_file != NULL, e)))
+				return -1;
+		}
 		if (yes)
 			snprintf(text, sizeof text, "every host ready; generation %lld",
 				 (long long)p->r->generation);
