@@ -3,6 +3,7 @@ bats_require_minimum_version 1.5.0
 # policy.bats: release policies (--policy, FLEET.policy.json) against a
 # simulated fleet (tests/helpers/fakefleet): freezes refuse a rollout at the
 # start and pause it between waves, --resume waits for the end of a freeze,
+# a recurring freeze on a faked clock across a daylight-saving change,
 # blockers (clear, blocked, error, timeout), --override with its trace,
 # reverts never blocked, --dry-run's decision, malformed files.
 
@@ -73,7 +74,7 @@ policy() {
 	now=$(date +%s)
 	from=$((now + 6)) to=$((now + 12))
 	policy $from $to
-	# wave 1's check waits for the freeze to begin (a faked clock would need a faked monotonic one too)
+	# wave 1's check waits for the freeze to begin (on the real clock; the faked one is below)
 	run --separate-stderr rollout --image "$IMG@$V2" --policy "$POL" --json \
 		--check "[ \$RAMP_WAVE != 1 ] || while [ \$(date +%s) -lt $from ]; do sleep 0.1; done"
 	[ "$status" -eq 3 ]
@@ -92,6 +93,36 @@ policy() {
 	[ "$status" -eq 0 ]
 	[ "$(events end | jq -r .result)" = done ]
 	[ "$(digests)" = "$V2" ]
+}
+
+# faked_rollout ARGS: rollout with the wall clock moved by the offset in
+# $T/clock (libfaketime, as tests/fault/clock.sh; its children, the checks,
+# see the same clock; CLOCK_MONOTONIC, the engine's timers, left alone)
+faked_rollout() {
+	local lib
+	lib=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 | head -1)
+	(
+		export LD_PRELOAD=$lib FAKETIME_TIMESTAMP_FILE=$T/clock FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1
+		export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+		rollout "$@"
+	)
+}
+
+@test "policy: a faked clock on the night Berlin moves to summer time: a freeze from 03:00 begins during wave 2 and pauses after it" {
+	# 2026-03-29 01:00Z: 02:00 CET becomes 03:00 CEST. A zone read without
+	# its change would put 03:00 at 02:00Z: no freeze during this rollout.
+	at=1774746000
+	printf "%+d\n" $((at - 8 - $(date +%s))) >"$T/clock"
+	printf '{"freezes":[{"name":"sunday","reason":"maintenance","days":["sun"],"from":"03:00","to":"04:00","timezone":"Europe/Berlin"}]}\n' >"$POL"
+	run --separate-stderr faked_rollout --image "$IMG@$V2" --policy "$POL" --json \
+		--check "[ \$RAMP_WAVE != 2 ] || while [ \$(date +%s) -lt $at ]; do sleep 0.1; done"
+	[ "$status" -eq 3 ] || { echo "$stderr"; false; }
+	# clear at the start (01:59:52 CET), in force after wave 2 (03:00 CEST), until 04:00 CEST
+	[ "$(events start | jq -r .time)" \< 2026-03-29T01:00:00 ]
+	[ "$(events wave_passed | jq -r .wave | paste -sd' ')" = "1 2" ]
+	[ "$(events paused | jq -r .reason)" = 'freeze "sunday" (maintenance) until 2026-03-29T02:00:00Z' ]
+	[ "$(digest_of h1)" = "$V2" ]
+	[ "$(digest_of h4)" = "$V1" ]
 }
 
 @test "policy: blockers: clear, blocked with its output, errors and timeouts block; one turning red pauses" {
