@@ -115,21 +115,43 @@ static void wlog(struct rt_app *a, const char *fmt, ...)
 	rt_applog_note(a->w->log, "%s", msg);
 }
 
-static void phase(struct rt_app *a, enum rt_phase p, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void phase(struct rt_app *a, enum rt_phase p, const char *fmt, ...)
+/* The app's phase, unless it is about a version (of) that is no longer the
+ * current one: a revert may have made another current while that version's
+ * container was exiting, and the phase is then the revert's. */
+static void vphase(struct rt_app *a, const struct img_digest *of, enum rt_phase p, const char *fmt, va_list ap)
 {
 	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	pthread_mutex_lock(&a->mu);
-	rt_app_set_phase(a, p, "%s", msg);
+	bool current = !of || (a->st.has_current && img_digest_eq(&a->st.current.manifest, of));
+	if (current)
+		rt_app_set_phase(a, p, "%s", msg);
 	pthread_mutex_unlock(&a->mu);
-	if (p == RT_PHASE_FAILED || p == RT_PHASE_UNHEALTHY)
+	if (!current)
+		log_info("app %s: %s: %s (no longer current)", a->name, rt_phase_name(p), msg);
+	else if (p == RT_PHASE_FAILED || p == RT_PHASE_UNHEALTHY)
 		log_warn("app %s: %s: %s", a->name, rt_phase_name(p), msg);
 	else
 		log_info("app %s: %s%s%s", a->name, rt_phase_name(p), *msg ? ": " : "", msg);
+}
+
+static void phase(struct rt_app *a, enum rt_phase p, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void phase(struct rt_app *a, enum rt_phase p, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vphase(a, NULL, p, fmt, ap);
+	va_end(ap);
+}
+
+static void phase_of(struct rt_app *a, const struct img_digest *of, enum rt_phase p, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void phase_of(struct rt_app *a, const struct img_digest *of, enum rt_phase p, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vphase(a, of, p, fmt, ap);
+	va_end(ap);
 }
 
 /* ---- the run file: which containers run ---- */
@@ -876,8 +898,8 @@ static void container_exited(struct rt_app *a, int64_t now)
 	pthread_mutex_lock(&a->mu);
 	a->healthy = false;
 	pthread_mutex_unlock(&a->mu);
-	phase(a, w->failed ? RT_PHASE_FAILED : RT_PHASE_UNHEALTHY, "%s%s %s; restarting in %" PRId64 " ms",
-	      w->failed ? "not healthy in time: " : "", in->digest.s, how, b);
+	phase_of(a, &in->digest, w->failed ? RT_PHASE_FAILED : RT_PHASE_UNHEALTHY, "%s%s %s; restarting in %" PRId64 " ms",
+		 w->failed ? "not healthy in time: " : "", in->digest.s, how, b);
 	rt_scrape_unfollow(a);
 	inst_free(in);
 	w->cur = NULL;
