@@ -55,6 +55,7 @@ DECOY = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "s
 blobs = {}       # digest -> bytes
 manifests = {}   # (repo, tag or digest) -> (media type, bytes)
 uploads = {}     # id -> bytearray
+chunks = {}      # upload id -> the lengths of its PATCH bodies
 counters = {}
 lock = threading.Lock()
 
@@ -342,12 +343,17 @@ class H(BaseHTTPRequestHandler):
             a = int(cr.split("-")[0]) if cr else len(buf)
             if a != len(buf) or ("chunk-416" in MODES and count("patch " + uid) == 2):
                 return self.send(416, b"", loc + [("Range", "0-%d" % (len(buf) - 1))])
-            if args.chunk_min and len(body) < args.chunk_min:
-                log("PATCH short chunk %d < %d" % (len(body), args.chunk_min))
+            chunks.setdefault(uid, []).append(len(body))
             buf += body
             return self.send(202, b"", loc + [("Range", "0-%d" % (len(buf) - 1))])
         if self.command == "PUT":
-            buf += self.body()
+            body = self.body()
+            # every chunk but the last must be OCI-Chunk-Min-Length long
+            sizes = chunks.pop(uid, []) + ([len(body)] if body else [])
+            for n in sizes[:-1]:
+                if args.chunk_min and n < args.chunk_min:
+                    log("PATCH short chunk %d < %d" % (n, args.chunk_min))
+            buf += body
             d = params.get("digest", "").replace("%3A", ":")
             if sha(bytes(buf)) != d:
                 return self.error(400, "DIGEST_INVALID", "digest did not match")
