@@ -263,9 +263,14 @@ PY
 	[[ "$(jq -r .message <<<"$body")" == *"retrying in 4 s" ]]
 	t0=$(date +%s%N)
 	deploy "$V2" 4
-	wait_app .current.digest "${V2#*@}" 10
-	# pulled at once, not after the missing one's 4 s
+	# its pull starts at once, not after the missing one's 4 s (the pull
+	# itself may take longer than that on a loaded machine)
+	for _ in $(seq 300); do
+		grep -q "pulling ${V2#*@}" "$T/rampd.log" && break
+		sleep 0.01
+	done
 	(($(date +%s%N) - t0 < 3000000000))
+	wait_app .current.digest "${V2#*@}" 30
 	served_by "$PORT" v2
 }
 
