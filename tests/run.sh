@@ -84,18 +84,56 @@ for u in "${units[@]}"; do
 	tally "$out" "$rc" "$name"
 done
 
+# The integration files run in RAMP_TEST_JOBS lanes at once (default: the
+# number of CPUs): most of a file's time is one process waiting on another,
+# and each file starts its own registry, hosts and temp dirs on free ports.
+# The files measured slowest start first so no lane ends long after the rest;
+# each file's result is printed whole when it ends.
+SLOW_FIRST="image_limits registry_hostile rollout_real demo rampd_deploy rollout_canary rollout rampd_crash fault_quick"
+ordered=()
+for n in $SLOW_FIRST; do
+	for b in "${bats_files[@]}"; do [ "$(basename "$b" .bats)" = "$n" ] && ordered+=("$b"); done
+done
 for b in "${bats_files[@]}"; do
-	[ -e "$b" ] || continue
-	name=$(basename "$b")
-	echo "== integration: $name"
-	out="$log/$name.out"
-	t0=$SECONDS
-	bats --tap "$b" >"$out" 2>&1
+	case " $SLOW_FIRST " in *" $(basename "$b" .bats) "*) ;; *) ordered+=("$b") ;; esac
+done
+
+run_bats() { # FILE OUT: the file's TAP output, then its status and seconds in OUT.rc
+	local t0=$SECONDS rc
+	bats --tap --timing "$1" >"$2" 2>&1
 	rc=$?
-	echo "   ($((SECONDS - t0)) s)" # where the suite's time goes
+	echo "$rc $((SECONDS - t0))" >"$2.rc"
+}
+
+report_bats() { # FILE OUT
+	local name rc secs
+	name=$(basename "$1")
+	read -r rc secs <"$2.rc"
+	echo "== integration: $name ($secs s)" # where the suite's time goes
 	# show the failures with their diagnostics, the rest stays quiet
-	awk '/^not ok/{p=1} /^ok /{p=0} p' "$out" | head -80
-	tally "$out" "$rc" "$name"
+	awk '/^not ok/{p=1} /^ok /{p=0} p' "$2" | head -80
+	tally "$2" "$rc" "$name"
+}
+
+jobs_max=${RAMP_TEST_JOBS:-$(nproc)}
+declare -A running=() # pid -> file
+for b in "${ordered[@]}"; do
+	[ -e "$b" ] || continue
+	while [ "${#running[@]}" -ge "$jobs_max" ]; do
+		wait -n
+		for pid in "${!running[@]}"; do
+			kill -0 "$pid" 2>/dev/null && continue
+			wait "$pid"
+			report_bats "${running[$pid]}" "$log/$(basename "${running[$pid]}").out"
+			unset "running[$pid]"
+		done
+	done
+	run_bats "$b" "$log/$(basename "$b").out" &
+	running[$!]=$b
+done
+for pid in "${!running[@]}"; do
+	wait "$pid"
+	report_bats "${running[$pid]}" "$log/$(basename "${running[$pid]}").out"
 done
 
 leftovers

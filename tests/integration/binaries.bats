@@ -32,7 +32,7 @@ needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(lib[^.]*\)\..*/\1/p' | gr
 	run ldd "$bindir/rampd"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	! grep -Eq 'libcurl|libssl|libcrypto\.|libarchive|libxml2|libicu' <<<"$output"
+	! grep -Eq 'libcurl|libssl|libcrypto\.|libarchive|libxml2|libicu' <<<"$output" || false
 	grep -q libmicrohttpd <<<"$output"
 }
 

@@ -303,7 +303,7 @@ make_names_tree() {
 
 no_output_left() {
 	[ ! -e "$T/out.tar" ]
-	! ls -A "$T" | grep -q '^\.out\.tar\.tmp'
+	! ls -A "$T" | grep -q '^\.out\.tar\.tmp' || false
 }
 
 @test "bad input: missing directory (usage error naming it)" {

@@ -78,7 +78,7 @@ fake_digest() {
 }
 
 no_blob_asked() {
-	! grep "GET /v2/app/blobs/" "$LOG"
+	! grep "GET /v2/app/blobs/" "$LOG" || false
 }
 
 # the store at $1 holds no layer, blob, image or partial layer download (a

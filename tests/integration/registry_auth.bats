@@ -39,7 +39,7 @@ teardown() {
 	"$IMGCHECK" "$T/out.tar"
 	run "$RAMP_BIN" logout "$REG"
 	[ "$status" -eq 0 ]
-	! grep -q "\"$REG\"" "$AUTH"
+	! grep -q "\"$REG\"" "$AUTH" || false
 	run "$RAMP_BIN" logout "$REG"
 	[ "$status" -eq 1 ]
 	run "$RAMP_BIN" pull "$REG/app:v1" -o "$T/out2.tar"

@@ -265,5 +265,5 @@ ensure_v2() {
 		before=$want
 	done
 	run "$RAMP_BIN" rollout list --state-dir "$R/state"
-	! grep -q unfinished <<<"$output"
+	! grep -q unfinished <<<"$output" || false
 }

@@ -66,7 +66,7 @@ check_store() {
 	local store=$1 ref=$2 l
 	run "$TOOL" open "$store"
 	[ "$status" -eq 0 ]
-	! ls -a "$store/layers" "$store/blobs/sha256" "$store/images" | grep -E '^\.[^.]'
+	! ls -a "$store/layers" "$store/blobs/sha256" "$store/images" | grep -E '^\.[^.]' || false
 	for l in "$store"/layers/*; do
 		[ -e "$l" ] || continue
 		[ -f "$l/layer.json" ]
