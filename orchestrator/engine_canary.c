@@ -92,9 +92,11 @@ static int prom_init(struct eng *g, struct eng_canary *c, struct err *e)
 {
 	for (size_t k = 0; k < c->cfg.n; k++) {
 		const struct orch_an_metric *m = &c->cfg.metrics[k];
-		if (m->kind == ORCH_AN_RATIO) {
-			add_query(c, k, m->series.name, "", false);
-			add_query(c, k, m->total.name, "", true);
+		if (m->kind == ORCH_AN_RATIO) { /* one query when errors and total are one series */
+			bool one = !strcmp(m->series.name, m->total.name);
+			add_query(c, k, m->series.name, "", one);
+			if (!one)
+				add_query(c, k, m->total.name, "", true);
 		} else if (m->kind == ORCH_AN_LATENCY) {
 			add_query(c, k, m->series.name, "_bucket", false);
 			add_query(c, k, m->series.name, "_count", true);
