@@ -183,7 +183,9 @@ static int check_analysis(const char *arg)
 {
 	struct orch_an_config c;
 	struct err e;
-	if (orch_an_config_load(arg, &c, &e) < 0) {
+	if (arg[0] == '{' || orch_an_config_load(arg, &c, &e) < 0) { /* '{': the --max-* flags' form */
+		if (arg[0] == '{')
+			snprintf(e.msg, sizeof e.msg, "a file (./%.40s) or default", arg);
 		cmd_usage_error("rollout", "--analysis: %s", e.msg);
 		return -1;
 	}

@@ -77,6 +77,7 @@ struct eng_canary {
 	size_t nq;
 	double *last;                /* Prometheus: per host, group and metric, the last row's sum */
 	int64_t wall0;               /* the wave's start on the wall clock */
+	int64_t step_ms;             /* Prometheus: the grid of the range queries (poll_ms, at most 10 s: max_gap is 30 s) */
 };
 
 static void add_query(struct eng_canary *c, size_t k, const char *name, const char *suffix, bool last)
@@ -138,6 +139,7 @@ int eng_canary_init(struct eng *g, struct err *e)
 	c->poll_ms = g->r->o.poll_ms < 1000 ? 1000 : g->r->o.poll_ms;
 	if (c->poll_ms < (int64_t)(g->n * (c->prom ? c->nq : 1)) * 1000 / ENG_WATCH_RATE)
 		c->poll_ms = (int64_t)(g->n * (c->prom ? c->nq : 1)) * 1000 / ENG_WATCH_RATE;
+	c->step_ms = c->poll_ms < 10000 ? c->poll_ms : 10000;
 	return 0;
 }
 
@@ -410,7 +412,7 @@ static void prom_answer(struct eng *g, size_t i, const struct http_resp *r)
 		return;
 	}
 	h->fails = 0;
-	if (orch_prom_parse(r->body, r->len, q->series, h->from_ms, h->r_end, c->poll_ms, &h->pa[slot], &e) < 0) {
+	if (orch_prom_parse(r->body, r->len, q->series, h->from_ms, h->r_end, c->step_ms, &h->pa[slot], &e) < 0) {
 		prom_drop(h);
 		h->q = 0;
 		exclude(c, i, e.msg);
@@ -423,7 +425,7 @@ static void prom_answer(struct eng *g, size_t i, const struct http_resp *r)
 	if (++h->q < c->nq)
 		return;
 	h->q = 0;
-	h->from_ms = h->r_end + c->poll_ms;
+	h->from_ms = h->r_end + c->step_ms;
 	if (h->got || ++h->empty < CAN_MAX_EMPTY) {
 		h->empty = h->got ? 0 : h->empty;
 		h->got = false;
@@ -441,7 +443,7 @@ static void prom_ask(struct eng *g, size_t i, int64_t now)
 	struct eng_canary *c = g->canary;
 	struct can_host *h = &c->h[i];
 	const struct can_query *q = &c->q[h->q];
-	int64_t step = c->poll_ms, wall = clk_wall_ms();
+	int64_t step = c->step_ms, wall = clk_wall_ms();
 	char query[ORCH_PROM_MAX_QUERY];
 	struct err e;
 	if (!h->q) {
