@@ -103,6 +103,14 @@ static void usage(FILE *f)
 		"  --bake-min D             the same as --bake: the least a wave bakes\n"
 		"  --bake-max D             the most a wave waits for the evidence (default 5m)\n"
 		"  --on-inconclusive pause|fail|pass  still undecided at --bake-max (default pause)\n"
+		"  --max-error-ratio TOL    judge http_requests_total's 5xx ratio, without a file: TOL is\n"
+		"                           the share it may rise over the baseline's (0.01: one percentage\n"
+		"                           point), a relative rise (+50%%), or either (0.001,+50%%)\n"
+		"  --max-slow-ratio TOL     the same for http_request_duration_seconds: the share of\n"
+		"                           requests slower than each bucket bound\n"
+		"  --metrics-source rampd|prometheus=URL  read the metrics from rampd (default) or from a\n"
+		"                           Prometheus server; per host by the analysis file's query\n"
+		"                           templates (default {{series}}{instance=\"{{address}}:8080\"})\n"
 		"bookkeeping:\n"
 		"  --state-dir DIR          journals and locks (default $XDG_STATE_HOME/ramp, else ./.ramp)\n"
 		"  --takeover               supersede an unfinished rollout of the same app and fleet\n"
@@ -175,7 +183,9 @@ static int check_analysis(const char *arg)
 {
 	struct orch_an_config c;
 	struct err e;
-	if (orch_an_config_load(arg, &c, &e) < 0) {
+	if (arg[0] == '{' || orch_an_config_load(arg, &c, &e) < 0) { /* '{': the --max-* flags' form */
+		if (arg[0] == '{')
+			snprintf(e.msg, sizeof e.msg, "a file (./%.40s) or default", arg);
 		cmd_usage_error("rollout", "--analysis: %s", e.msg);
 		return -1;
 	}
@@ -540,7 +550,7 @@ int cmd_rollout(int argc, char **argv)
 		O_SPREAD, O_PARALLEL, O_DRY, O_BAKE, O_DEADLINE, O_FINAL, O_CHECK, O_PROBE, O_MAXBAD, O_MAXUNR,
 		O_ONFAIL, O_POLL, O_TIMEOUT, O_UNREACH, O_REVDL, O_STATE, O_TAKEOVER, O_JSON, O_RESUME, O_ABORT,
 		O_HTML, O_REGCREDS, O_REGCA, O_REGINSECURE, O_TRUST, O_POLICY, O_OVERRIDE, O_SIGNKEY, O_ANALYSIS, O_BAKEMAX,
-		O_INCONCL,
+		O_INCONCL, O_MSOURCE, O_MAXERR, O_MAXSLOW,
 	};
 	static const struct option opts[] = {
 		{"app", required_argument, NULL, O_APP},
@@ -568,6 +578,9 @@ int cmd_rollout(int argc, char **argv)
 		{"bake-max", required_argument, NULL, O_BAKEMAX},
 		{"analysis", required_argument, NULL, O_ANALYSIS},
 		{"on-inconclusive", required_argument, NULL, O_INCONCL},
+		{"metrics-source", required_argument, NULL, O_MSOURCE},
+		{"max-error-ratio", required_argument, NULL, O_MAXERR},
+		{"max-slow-ratio", required_argument, NULL, O_MAXSLOW},
 		{"health-deadline", required_argument, NULL, O_DEADLINE},
 		{"final-bake", required_argument, NULL, O_FINAL},
 		{"check", required_argument, NULL, O_CHECK},
@@ -592,7 +605,7 @@ int cmd_rollout(int argc, char **argv)
 	struct cmd_reg reg;
 	struct orch_step *steps = NULL;
 	char *ci = NULL;
-	const char *resume = NULL, *abort_id = NULL, *html = NULL;
+	const char *resume = NULL, *abort_id = NULL, *html = NULL, *max_err = NULL, *max_slow = NULL;
 	struct orch_html_live live = {0};
 	struct orch_policy policy = {0};
 	bool json = false, dry = false;
@@ -702,6 +715,24 @@ int cmd_rollout(int argc, char **argv)
 				cmd_usage_error("rollout", "--on-inconclusive: \"%s\": pause, fail or pass", optarg);
 				goto out;
 			}
+			break;
+		case O_MSOURCE:
+			free(a.o.metrics_source);
+			a.o.metrics_source = NULL;
+			if (!strncmp(optarg, "prometheus=http://", 18) || !strncmp(optarg, "prometheus=https://", 19)) {
+				if (!(a.o.metrics_source = strdup(optarg + 11)))
+					goto nomem;
+			} else if (strcmp(optarg, "rampd")) {
+				cmd_usage_error("rollout", "--metrics-source: \"%s\": rampd or prometheus=http(s)://HOST:PORT",
+						optarg);
+				goto out;
+			}
+			break;
+		case O_MAXERR:
+			max_err = optarg;
+			break;
+		case O_MAXSLOW:
+			max_slow = optarg;
 			break;
 		case O_REGCREDS:
 		case O_REGCA:
@@ -827,6 +858,18 @@ int cmd_rollout(int argc, char **argv)
 			fprintf(stderr, "(see 'ramp rollout --help')\n");
 			goto out;
 		}
+	}
+	if (max_err || max_slow) { /* the analysis these flags make, as its file would */
+		if (a.o.analysis || !(a.o.analysis = orch_an_config_flags(max_err, max_slow, &e))) {
+			cmd_usage_error("rollout", "%s", a.o.analysis ? "--max-error-ratio and --max-slow-ratio make the "
+						"analysis: not with --analysis (give the tolerances in its file)" : e.msg);
+			goto out;
+		}
+	}
+	if (a.o.metrics_source && !a.o.analysis) {
+		cmd_usage_error("rollout", "--metrics-source: for the metrics of an analysis (--analysis, --max-error-ratio, "
+				"--max-slow-ratio)");
+		goto out;
 	}
 	const char *sub = optind < argc ? argv[optind] : NULL;
 	if (sub && !strcmp(sub, "list")) {

@@ -71,6 +71,9 @@ struct orch_an_metric {
 	 * latency a share (0.001 = 0.1 percentage point); events and rate per
 	 * second; gauge the gauge's. At least one of the two is above 0. */
 	double tol_abs, tol_rel;
+	/* --metrics-source prometheus=URL: the query template of its series
+	 * (orchestrator/promquery.h); the file's, else ORCH_PROM_DEFAULT_QUERY */
+	char *query;
 };
 
 struct orch_an_config {
@@ -85,9 +88,18 @@ int orch_an_config_parse(const char *buf, size_t len, const char *what, struct o
  * instrumentation exports (http_requests_total by code, the
  * http_request_duration_seconds histogram). */
 int orch_an_config_default(struct orch_an_config *c, struct err *e);
-/* `--analysis ARG`: the file ARG, or the default set for "default". */
+/* `--analysis ARG`: the file ARG, the default set for "default", or the
+ * analysis the --max-* options made (orch_an_config_flags: ARG is JSON). */
 int orch_an_config_load(const char *arg, struct orch_an_config *c, struct err *e);
 void orch_an_config_free(struct orch_an_config *c);
+/* A tolerance option's value: "0.01" (tolerance_abs, a share), "+50%"
+ * (tolerance_rel) or "0.01,+50%" (both). */
+int orch_an_tolerance_parse(const char *s, double *abs, double *rel, struct err *e);
+/* The analysis of --max-error-ratio and --max-slow-ratio (either may be
+ * NULL): the default set's metrics with these tolerances, as the JSON of an
+ * analysis file (for orch_an_config_load and the journal); NULL with e set
+ * for a bad value, naming the option. Caller frees. */
+char *orch_an_config_flags(const char *max_error_ratio, const char *max_slow_ratio, struct err *e);
 /* Does the series name{keys[i]=values[i]...} match sel? */
 bool orch_an_selector_match(const struct orch_an_selector *sel, const char *name, const char *const *keys,
 			    const char *const *values, size_t n);

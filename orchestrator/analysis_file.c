@@ -15,6 +15,7 @@
 #include "lib/fs.h"
 #include "lib/json.h"
 #include "orchestrator/fleet.h"
+#include "orchestrator/promquery.h"
 
 static const char *const kind_names[] = {"ratio", "events", "latency", "rate", "gauge"};
 
@@ -48,6 +49,7 @@ void orch_an_config_free(struct orch_an_config *c)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		free(c->metrics[i].name);
+		free(c->metrics[i].query);
 		selector_free(&c->metrics[i].series);
 		selector_free(&c->metrics[i].total);
 	}
@@ -262,12 +264,26 @@ static int parse_kind(const char *s, enum orch_an_kind *k, struct err *e)
 	return err_set(e, "field \"kind\": \"%.64s\" is none of ratio, events, latency, rate, gauge", s);
 }
 
-static int parse_metric(const struct json *j, struct orch_an_metric *m, struct err *e)
+/* The query template: the metric's, else the file's (query), else the default. */
+static int field_query(const struct json *j, const char *query, struct orch_an_metric *m, struct err *e)
+{
+	if (json_field_str(j, "query", false, &query, e) < 0)
+		return -1;
+	if (!query)
+		query = ORCH_PROM_DEFAULT_QUERY;
+	if (orch_prom_template_check(query, e) < 0)
+		return err_ctx(e, "field \"query\"");
+	if (!(m->query = strdup(query)))
+		return err_errno(e, ENOMEM, "metric");
+	return 0;
+}
+
+static int parse_metric(const struct json *j, const char *query, struct orch_an_metric *m, struct err *e)
 {
 	static const char *const ratio_keys[] = {"name", "kind", "errors", "total", "direction",
-						 "tolerance_abs", "tolerance_rel", NULL};
+						 "tolerance_abs", "tolerance_rel", "query", NULL};
 	static const char *const other_keys[] = {"name", "kind", "series", "direction", "tolerance_abs",
-						 "tolerance_rel", NULL};
+						 "tolerance_rel", "query", NULL};
 	const char *name, *kind, *dir = NULL;
 	if (j->type != JSON_OBJECT)
 		return err_set(e, "expected an object");
@@ -279,7 +295,7 @@ static int parse_metric(const struct json *j, struct orch_an_metric *m, struct e
 		return err_errno(e, ENOMEM, "metric");
 	if (json_field_str(j, "kind", true, &kind, e) < 0 || parse_kind(kind, &m->kind, e) < 0 ||
 	    json_only_keys(j, m->kind == ORCH_AN_RATIO ? ratio_keys : other_keys, "metric", e) < 0 ||
-	    json_field_str(j, "direction", false, &dir, e) < 0)
+	    json_field_str(j, "direction", false, &dir, e) < 0 || field_query(j, query, m, e) < 0)
 		return -1;
 	if (m->kind == ORCH_AN_RATIO) {
 		if (field_selector(j, "errors", &m->series, e) < 0 || field_selector(j, "total", &m->total, e) < 0)
@@ -332,8 +348,9 @@ static int parse_metric(const struct json *j, struct orch_an_metric *m, struct e
 
 int orch_an_config_parse(const char *buf, size_t len, const char *what, struct orch_an_config *c, struct err *e)
 {
-	static const char *const keys[] = {"metrics", NULL};
+	static const char *const keys[] = {"metrics", "query", NULL};
 	const struct json *arr;
+	const char *query = NULL;
 	struct json *j;
 	int rc = -1;
 	*c = (struct orch_an_config){0};
@@ -341,7 +358,8 @@ int orch_an_config_parse(const char *buf, size_t len, const char *what, struct o
 		return err_set(e, "%s: larger than %u bytes", what, ORCH_AN_MAX_FILE);
 	if (!(j = json_parse(buf, len, e)))
 		return err_ctx(e, "%s", what);
-	if (json_only_keys(j, keys, what, e) < 0 || json_field(j, "metrics", JSON_ARRAY, true, &arr, e) < 0) {
+	if (json_only_keys(j, keys, what, e) < 0 || json_field(j, "metrics", JSON_ARRAY, true, &arr, e) < 0 ||
+	    json_field_str(j, "query", false, &query, e) < 0) {
 		err_ctx(e, "%s", what);
 		goto out;
 	}
@@ -355,7 +373,7 @@ int orch_an_config_parse(const char *buf, size_t len, const char *what, struct o
 	}
 	for (size_t i = 0; i < arr->arr.n; i++) {
 		struct orch_an_metric *m = &c->metrics[c->n++];
-		if (parse_metric(arr->arr.v[i], m, e) < 0) {
+		if (parse_metric(arr->arr.v[i], query, m, e) < 0) {
 			if (m->name)
 				err_ctx(e, "%s: metric #%zu (\"%s\")", what, i + 1, m->name);
 			else
@@ -392,10 +410,93 @@ int orch_an_config_default(struct orch_an_config *c, struct err *e)
 	return orch_an_config_parse(default_set, sizeof default_set - 1, "the default analysis", c, e);
 }
 
+int orch_an_tolerance_parse(const char *s, double *abs, double *rel, struct err *e)
+{
+	bool has_abs = false, has_rel = false;
+	const char *p = s;
+	*abs = *rel = 0;
+	if (strpbrk(s, "xX"))
+		p = "?";
+	do {
+		char *end;
+		bool r = *p == '+';
+		double d = strtod(p + r, &end);
+		if (end == p + r || !isfinite(d) || d < 0 || (r && *end++ != '%') || (*end && *end != ',') ||
+		    (r ? has_rel : has_abs) || isspace((unsigned char)p[r]) || p[r] == '+' || p[r] == '-')
+			return err_set(e, "\"%.64s\": expected a share (0.01), a relative increase (+50%%), or both "
+					  "(0.01,+50%%)", s);
+		if (r)
+			*rel = d / 100, has_rel = true;
+		else
+			*abs = d, has_abs = true;
+		p = *end ? end + 1 : end;
+		if (*end && !*p)
+			p = "?";
+	} while (*p);
+	if (*abs >= 1)
+		return err_set(e, "\"%.64s\": a share is below 1 (0.01 is one percentage point)", s);
+	if (*abs <= 0 && *rel <= 0)
+		return err_set(e, "\"%.64s\": 0 lets no release pass", s);
+	if (*rel > 1000)
+		return err_set(e, "\"%.64s\": at most +100000%%", s);
+	return 0;
+}
+
+static int flag_metric(struct jgen *g, const char *opt, const char *val, const char *name, struct err *e)
+{
+	double abs, rel;
+	if (!val)
+		return 0;
+	if (orch_an_tolerance_parse(val, &abs, &rel, e) < 0)
+		return err_ctx(e, "%s", opt);
+	jgen_obj_open(g);
+	jgen_kstr(g, "name", name);
+	if (!strcmp(name, "errors")) {
+		jgen_kstr(g, "kind", "ratio");
+		jgen_kstr(g, "errors", "http_requests_total{code=~\"5..\"}");
+		jgen_kstr(g, "total", "http_requests_total");
+	} else {
+		jgen_kstr(g, "kind", "latency");
+		jgen_kstr(g, "series", "http_request_duration_seconds");
+	}
+	jgen_key(g, "tolerance_abs");
+	jgen_real(g, abs);
+	jgen_key(g, "tolerance_rel");
+	jgen_real(g, rel);
+	jgen_obj_close(g);
+	return 0;
+}
+
+char *orch_an_config_flags(const char *max_error_ratio, const char *max_slow_ratio, struct err *e)
+{
+	const char *out;
+	size_t len;
+	char *r = NULL;
+	struct jgen *g = jgen_new(false);
+	if (!g) {
+		err_errno(e, ENOMEM, "analysis");
+		return NULL;
+	}
+	jgen_obj_open(g);
+	jgen_key(g, "metrics");
+	jgen_arr_open(g);
+	if (flag_metric(g, "--max-error-ratio", max_error_ratio, "errors", e) == 0 &&
+	    flag_metric(g, "--max-slow-ratio", max_slow_ratio, "latency", e) == 0) {
+		jgen_arr_close(g);
+		jgen_obj_close(g);
+		if (jgen_result(g, &out, &len, e) == 0 && !(r = strndup(out, len)))
+			err_errno(e, ENOMEM, "analysis");
+	}
+	jgen_free(g);
+	return r;
+}
+
 int orch_an_config_load(const char *arg, struct orch_an_config *c, struct err *e)
 {
 	if (!strcmp(arg, "default"))
 		return orch_an_config_default(c, e);
+	if (arg[0] == '{')
+		return orch_an_config_parse(arg, strlen(arg), "the analysis of --max-error-ratio/--max-slow-ratio", c, e);
 	char *buf = NULL;
 	size_t len;
 	int rc = fs_read_file(arg, ORCH_AN_MAX_FILE, &buf, &len, e) < 0 ? -1 : orch_an_config_parse(buf, len, arg, c, e);

@@ -11,6 +11,7 @@
 #include "lib/http.h"
 #include "orchestrator/hostapi.h"
 #include "orchestrator/hostmetrics.h"
+#include "orchestrator/promquery.h"
 
 /* LOGS answers may be long; everything else of rampd's is small */
 #define LOGS_MAX_BODY (16u << 20)
@@ -137,23 +138,24 @@ void orch_client_free(struct orch_client *c)
 int orch_client_call(struct orch_client *c, const struct orch_call *call, struct err *e)
 {
 	const struct chost *h = &c->h[call->host];
-	bool probe = call->op == ORCH_OP_PROBE;
+	bool probe = call->op == ORCH_OP_PROBE, url_op = probe || call->op == ORCH_OP_QUERY;
 	char path[512], url[1024];
-	if (!probe) {
+	if (!url_op) {
 		if (!orch_op_path(call->op, call->app, orch_call_arg(call), path, sizeof path) ||
 		    snprintf(url, sizeof url, "%s%s", h->base, path) >= (int)sizeof url)
 			return err_set(e, "request to %s: the URL is too long", h->base);
 	}
 	struct http_req q = {
 		.method = orch_op_method(call->op),
-		.url = probe ? call->url : url,
-		.unix_path = probe ? NULL : h->unix_path,
-		.token = probe ? NULL : h->token,
+		.url = url_op ? call->url : url,
+		.unix_path = url_op ? NULL : h->unix_path,
+		.token = url_op ? NULL : h->token,
 		.body = call->body,
 		.max_body = probe ? PROBE_MAX_BODY
 			    : call->op == ORCH_OP_LOGS ? LOGS_MAX_BODY
 			    : call->op == ORCH_OP_METRICS ? ORCH_METRICS_MAX_BODY
-							   : 0,
+			    : call->op == ORCH_OP_QUERY	  ? ORCH_PROM_MAX_BODY
+							  : 0,
 		.truncate_ok = probe,
 		.once = !c->keep_all && (!c->o.reuse || (c->n > 2 * c->o.max_parallel && !call->keep)),
 		.key = call->host,

@@ -8,7 +8,14 @@
  * new version is worse, passes once it says no worse and the hosts have
  * baked for --bake, and is inconclusive at --bake-max (--on-inconclusive).
  * The final wave, with no unconverted host left, is compared with the same
- * hosts' window on the old version (a historical baseline). */
+ * hosts' window on the old version (a historical baseline).
+ *
+ * With --metrics-source prometheus=URL the samples come from range queries
+ * to Prometheus instead (promquery.h), per host and per series, one query
+ * after the other, each poll asking for the times since the last: a
+ * converted host's from when it is healthy on the new version (Prometheus
+ * does not know versions), a baseline host's from the wave's start (the
+ * final wave: the hosts of that wave over --bake-max before it). */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -18,10 +25,16 @@
 
 #include "lib/cleanup.h"
 #include "orchestrator/engine_int.h"
+#include "lib/clock.h"
 #include "orchestrator/hostmetrics.h"
+#include "orchestrator/promquery.h"
 
 /* answers that fail in a row before a host is left out */
 #define CAN_MAX_FAILS 3
+/* Prometheus: polls in a row without a sample of the host before it is left out */
+#define CAN_MAX_EMPTY 10
+/* Prometheus: queries of one poll of a host (a ratio and a histogram read two series) */
+#define CAN_MAX_QUERIES (2 * ORCH_AN_MAX_METRICS)
 
 enum { CAN_WATCH = 1, CAN_GET = 2 };
 
@@ -32,6 +45,19 @@ struct can_host {
 	uint8_t fails;
 	char boot_id[64];
 	size_t conv, base; /* its index in the analysis as a converted or baseline host, or SIZE_MAX */
+	/* Prometheus (wall clock ms): the next time asked; its samples from
+	 * conv_from are the converted host's, before base_until the baseline's */
+	int64_t from_ms, conv_from, base_until, r_end;
+	uint8_t q, empty; /* the query in flight; polls without a sample */
+	bool got;          /* this poll found a sample */
+	struct orch_prom_answer pa[2];
+};
+
+/* Prometheus: one query of a poll, the series of a metric. */
+struct can_query {
+	size_t metric;
+	char series[300];
+	bool last; /* the metric's last query */
 };
 
 struct eng_canary {
@@ -46,7 +72,49 @@ struct eng_canary {
 	bool historical, passed, decided;
 	bool fed;     /* samples fed since the last judgement */
 	int64_t poll_ms;
+	const char *prom;            /* --metrics-source prometheus=URL, or NULL */
+	struct can_query q[CAN_MAX_QUERIES];
+	size_t nq;
+	double *last;                /* Prometheus: per host, group and metric, the last row's sum */
+	int64_t wall0;               /* the wave's start on the wall clock */
+	int64_t step_ms;             /* Prometheus: the grid of the range queries (poll_ms, at most 10 s: max_gap is 30 s) */
 };
+
+static void add_query(struct eng_canary *c, size_t k, const char *name, const char *suffix, bool last)
+{
+	struct can_query *q = &c->q[c->nq++];
+	q->metric = k;
+	q->last = last;
+	snprintf(q->series, sizeof q->series, "%s%s", name, suffix);
+}
+
+/* The queries of a poll, and per host the last values fed. */
+static int prom_init(struct eng *g, struct eng_canary *c, struct err *e)
+{
+	for (size_t k = 0; k < c->cfg.n; k++) {
+		const struct orch_an_metric *m = &c->cfg.metrics[k];
+		if (m->kind == ORCH_AN_RATIO) { /* one query when errors and total are one series */
+			bool one = !strcmp(m->series.name, m->total.name);
+			add_query(c, k, m->series.name, "", one);
+			if (!one)
+				add_query(c, k, m->total.name, "", true);
+		} else if (m->kind == ORCH_AN_LATENCY) {
+			add_query(c, k, m->series.name, "_bucket", false);
+			add_query(c, k, m->series.name, "_count", true);
+		} else {
+			add_query(c, k, m->series.name, "", true);
+		}
+	}
+	if (!(c->last = calloc(g->n * 2 * c->cfg.n, sizeof *c->last)))
+		return err_errno(e, ENOMEM, "analysis");
+	return 0;
+}
+
+static void prom_drop(struct can_host *h)
+{
+	orch_prom_answer_free(&h->pa[0]);
+	orch_prom_answer_free(&h->pa[1]);
+}
 
 int eng_canary_init(struct eng *g, struct err *e)
 {
@@ -64,11 +132,14 @@ int eng_canary_init(struct eng *g, struct err *e)
 		return err_ctx(e, "--analysis");
 	if (!(c->watch_body = orch_body_watch(&c->cfg)))
 		return err_errno(e, ENOMEM, "analysis");
+	if ((c->prom = g->r->o.metrics_source) && prom_init(g, c, e) < 0)
+		return -1;
 	/* rampd scrapes every few seconds; asking each host more often than
 	 * once a second buys nothing, and big fleets are asked less often */
 	c->poll_ms = g->r->o.poll_ms < 1000 ? 1000 : g->r->o.poll_ms;
-	if (c->poll_ms < (int64_t)g->n * 1000 / ENG_WATCH_RATE)
-		c->poll_ms = (int64_t)g->n * 1000 / ENG_WATCH_RATE;
+	if (c->poll_ms < (int64_t)(g->n * (c->prom ? c->nq : 1)) * 1000 / ENG_WATCH_RATE)
+		c->poll_ms = (int64_t)(g->n * (c->prom ? c->nq : 1)) * 1000 / ENG_WATCH_RATE;
+	c->step_ms = c->poll_ms < 10000 ? c->poll_ms : 10000;
 	return 0;
 }
 
@@ -78,6 +149,9 @@ void eng_canary_free(struct eng *g)
 	if (!c)
 		return;
 	orch_an_free(c->an);
+	for (size_t i = 0; i < g->n; i++)
+		prom_drop(&c->h[i]);
+	free(c->last);
 	orch_an_config_free(&c->cfg);
 	free(c->watch_body);
 	free(c->h);
@@ -115,6 +189,21 @@ void eng_canary_wave(struct eng *g, int64_t now)
 			n_base++;
 	}
 	c->historical = n_base == 0;
+	c->wall0 = clk_wall_ms();
+	for (size_t i = 0; i < g->n && c->prom; i++) {
+		struct can_host *h = &c->h[i];
+		bool mine = eng_wave_of(g, i) == g->wave, later = eng_wave_of(g, i) > g->wave;
+		prom_drop(h);
+		h->q = h->empty = 0;
+		/* Prometheus has no window per version: a host of this wave is the
+		 * converted group's once it is healthy, and the historical baseline
+		 * is the final wave's hosts before it started */
+		h->from_ms = c->wall0 - (c->historical && mine ? g->r->o.bake_max_ms : 0);
+		h->conv_from = later ? INT64_MAX : mine ? INT64_MAX - 1 : c->wall0;
+		h->base_until = later ? INT64_MAX : c->historical && mine ? c->wall0 : INT64_MIN;
+		for (size_t k = 0; k < 2 * c->cfg.n; k++)
+			c->last[i * 2 * c->cfg.n + k] = NAN;
+	}
 	for (size_t i = 0; i < g->n; i++) {
 		if (eng_state(g, i) == ORCH_HS_SKIPPED)
 			continue;
@@ -124,7 +213,7 @@ void eng_canary_wave(struct eng *g, int64_t now)
 			c->names[n] = eng_name(g, i);
 			c->groups[n++] = ORCH_AN_CONVERTED;
 		}
-		if (!conv || c->historical) {
+		if (!conv || (c->historical && (!c->prom || c->h[i].base_until > INT64_MIN))) {
 			c->h[i].base = n;
 			c->names[n] = eng_name(g, i);
 			c->groups[n++] = ORCH_AN_BASELINE;
@@ -233,6 +322,169 @@ static void on_metrics(struct eng *g, size_t i, unsigned kind, const struct http
 	orch_metrics_free(&m);
 }
 
+/* ---- Prometheus ---- */
+
+static void on_answer(void *ctx, uint64_t tag, const struct http_resp *r);
+
+/* Feed samples [from, to) of x as host i's of group grp (analysis index
+ * idx); a sum of the counters below the last one is a restart, as
+ * Prometheus' rate() reads it. */
+static void prom_feed_part(struct eng *g, size_t i, size_t idx, int grp, size_t k, const struct orch_an_series *x,
+			   size_t from, size_t to)
+{
+	struct eng_canary *c = g->canary;
+	struct err e;
+	if (idx == SIZE_MAX || from >= to)
+		return;
+	_cleanup_free_ unsigned char *reset = calloc(to - from, 1);
+	if (!reset) {
+		exclude(c, i, "out of memory");
+		return;
+	}
+	double *last = &c->last[(i * 2 + (size_t)grp) * c->cfg.n + k];
+	for (size_t j = from; j < to; j++) {
+		double sum = 0;
+		for (size_t b = 0; b < x->width; b++)
+			sum += x->v[j * x->width + b];
+		reset[j - from] = c->cfg.metrics[k].kind != ORCH_AN_GAUGE && !isnan(*last) && sum < *last;
+		*last = sum;
+	}
+	struct orch_an_series part = *x;
+	part.n = to - from;
+	part.t = x->t + from;
+	part.v = x->v + from * x->width;
+	part.reset = reset;
+	c->fed = true;
+	if (orch_an_feed(c->an, idx, k, &part, &e) < 0) {
+		g->fatal = true;
+		g->ferr = e;
+	}
+}
+
+/* The answers of metric k's queries (n of them): the baseline's samples
+ * before base_until, the converted host's from conv_from. */
+static void prom_feed(struct eng *g, size_t i, size_t k, size_t n)
+{
+	struct eng_canary *c = g->canary;
+	struct can_host *h = &c->h[i];
+	struct orch_mversion v;
+	struct orch_an_series x;
+	_cleanup_free_ double *buf = NULL;
+	struct err e;
+	if (orch_prom_version(h->pa, n, &v, &e) < 0) {
+		exclude(c, i, e.msg);
+		return;
+	}
+	if (orch_metrics_series(&v, &c->cfg.metrics[k], h->from_ms - 1, &x, &buf, &e) < 0) {
+		exclude(c, i, e.msg);
+	} else {
+		size_t a = 0, b;
+		h->got |= x.n > 0;
+		while (a < x.n && llround(x.t[a] * 1000) < h->base_until)
+			a++;
+		for (b = a; b < x.n && llround(x.t[b] * 1000) < h->conv_from;)
+			b++;
+		prom_feed_part(g, i, h->base, 1, k, &x, 0, a);
+		if (!g->fatal)
+			prom_feed_part(g, i, h->conv, 0, k, &x, b, x.n);
+	}
+	orch_prom_version_free(&v);
+}
+
+static void prom_answer(struct eng *g, size_t i, const struct http_resp *r)
+{
+	struct eng_canary *c = g->canary;
+	struct can_host *h = &c->h[i];
+	const struct can_query *q = &c->q[h->q];
+	size_t slot = h->q && c->q[h->q - 1].metric == q->metric;
+	struct err e;
+	char why[400], msg[500];
+	if (r->status != 200) {
+		orch_describe_http(why, sizeof why, r->status, r->body, r->len);
+		if (r->status == 0 && r->error)
+			snprintf(why, sizeof why, "%.300s", r->error);
+		prom_drop(h);
+		h->q = 0;
+		if (++h->fails >= CAN_MAX_FAILS || (r->status >= 400 && r->status < 500)) {
+			snprintf(msg, sizeof msg, "Prometheus could not answer for it: %.400s", why);
+			exclude(c, i, msg);
+		}
+		return;
+	}
+	h->fails = 0;
+	if (orch_prom_parse(r->body, r->len, q->series, h->from_ms, h->r_end, c->step_ms, &h->pa[slot], &e) < 0) {
+		prom_drop(h);
+		h->q = 0;
+		exclude(c, i, e.msg);
+		return;
+	}
+	if (q->last) {
+		prom_feed(g, i, q->metric, slot + 1);
+		prom_drop(h);
+	}
+	if (++h->q < c->nq)
+		return;
+	h->q = 0;
+	h->from_ms = h->r_end + c->step_ms;
+	if (h->got || ++h->empty < CAN_MAX_EMPTY) {
+		h->empty = h->got ? 0 : h->empty;
+		h->got = false;
+		return;
+	}
+	snprintf(msg, sizeof msg, "Prometheus has no sample of its series for %d polls (query of %.100s: %.250s)",
+		 CAN_MAX_EMPTY, c->q[0].series, c->cfg.metrics[c->q[0].metric].query);
+	exclude(c, i, msg);
+}
+
+/* Host i's next query: the first of a poll (of the times since the last
+ * poll, on a grid of --poll steps that all hosts share), or the next one. */
+static void prom_ask(struct eng *g, size_t i, int64_t now)
+{
+	struct eng_canary *c = g->canary;
+	struct can_host *h = &c->h[i];
+	const struct can_query *q = &c->q[h->q];
+	int64_t step = c->step_ms, wall = clk_wall_ms();
+	char query[ORCH_PROM_MAX_QUERY];
+	struct err e;
+	if (!h->q) {
+		enum orch_hs s = eng_state(g, i);
+		h->next_ms = now + c->poll_ms;
+		if (h->conv_from == INT64_MAX - 1 && (s == ORCH_HS_HEALTHY || s == ORCH_HS_BAKED))
+			h->conv_from = wall;
+		if (h->from_ms >= h->base_until && h->from_ms < h->conv_from) /* nothing of use before */
+			h->from_ms = h->conv_from < wall ? h->conv_from : wall;
+		if (h->from_ms >= h->base_until && h->conv_from == INT64_MAX - 1)
+			return; /* not healthy on the new version yet */
+		h->from_ms = (h->from_ms + step - 1) / step * step;
+		if (h->from_ms > wall)
+			return;
+		h->r_end = h->from_ms + (wall - h->from_ms) / step * step;
+		if ((h->r_end - h->from_ms) / step >= ORCH_PROM_MAX_POINTS)
+			h->r_end = h->from_ms + (ORCH_PROM_MAX_POINTS - 1) * step;
+	}
+	_cleanup_free_ char *url = NULL;
+	if (orch_prom_render(c->cfg.metrics[q->metric].query, q->series, &g->r->hosts.hosts[i], query, sizeof query, &e) < 0 ||
+	    !(url = orch_prom_url(c->prom, query, h->from_ms, h->r_end, step))) {
+		exclude(c, i, url ? e.msg : "out of memory");
+		return;
+	}
+	struct orch_call call = {
+		.op = ORCH_OP_QUERY,
+		.host = i,
+		.url = url,
+		.keep = true,
+		.cb = on_answer,
+		.ctx = g,
+		.tag = ((uint64_t)(c->gen & 0xffffff) << 40) | (uint64_t)i,
+	};
+	if (g->t->call(g->t, &call, &e) < 0) {
+		exclude(c, i, e.msg);
+		return;
+	}
+	h->busy = true;
+	c->busy++;
+}
+
 static void on_answer(void *ctx, uint64_t tag, const struct http_resp *r)
 {
 	struct eng *g = ctx;
@@ -245,7 +497,10 @@ static void on_answer(void *ctx, uint64_t tag, const struct http_resp *r)
 	c->busy--;
 	if (c->h[i].conv == SIZE_MAX && c->h[i].base == SIZE_MAX)
 		return;
-	on_metrics(g, i, kind, r);
+	if (c->prom)
+		prom_answer(g, i, r);
+	else
+		on_metrics(g, i, kind, r);
 }
 
 /* ---- the judgement ---- */
@@ -353,12 +608,16 @@ void eng_canary_tick(struct eng *g, int64_t now)
 		return;
 	for (size_t i = 0; i < g->n && !g->fatal; i++) {
 		struct can_host *h = &c->h[i];
-		if ((h->conv == SIZE_MAX && h->base == SIZE_MAX) || h->busy || now < h->next_ms)
+		if ((h->conv == SIZE_MAX && h->base == SIZE_MAX) || h->busy || (now < h->next_ms && !(c->prom && h->q)))
 			continue;
 		enum orch_hs s = eng_state(g, i);
 		if (h->conv != SIZE_MAX && (s == ORCH_HS_FAILED || s == ORCH_HS_REVERTING || s == ORCH_HS_REVERTED ||
 					    s == ORCH_HS_REVERT_FAILED || s == ORCH_HS_UNREACHABLE)) {
 			exclude(c, i, "failed (on its old version again)");
+			continue;
+		}
+		if (c->prom) {
+			prom_ask(g, i, now);
 			continue;
 		}
 		unsigned kind = h->since_ms ? CAN_GET : CAN_WATCH;

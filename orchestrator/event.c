@@ -108,6 +108,7 @@ TABLE(t_options, struct orch_ev_options,
       OSTR("signKey", struct orch_ev_options, sign_key),
       OSTR("policyFile", struct orch_ev_options, policy_file),
       OSTR("analysis", struct orch_ev_options, analysis),
+      OSTR("metricsSource", struct orch_ev_options, metrics_source),
       OINT("bakeMaxMs", struct orch_ev_options, bake_max_ms, has_bake_max, 0, WEEK_MS),
       OSTR("onInconclusive", struct orch_ev_options, on_inconclusive));
 

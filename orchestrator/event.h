@@ -84,7 +84,8 @@ struct orch_ev_options {
 	const char *override_reason, *override_by; /* optional: --override and who gave it */
 	const char *sign_key;                      /* optional: --sign-key, for the outcome record */
 	const char *policy_file;                   /* optional: --policy, or the fleet's default policy */
-	const char *analysis;   /* optional: --analysis FILE (absolute) or "default" */
+	const char *analysis;   /* optional: --analysis FILE (absolute), "default", or the JSON the --max-* options made */
+	const char *metrics_source; /* optional: the Prometheus URL of --metrics-source */
 	bool has_bake_max;
 	int64_t bake_max_ms;    /* with analysis */
 	const char *on_inconclusive; /* optional: "pause", "fail", "pass" */

@@ -38,6 +38,7 @@ static const struct {
 	[ORCH_OP_PROBE] = {"GET", NULL, NULL},
 	[ORCH_OP_METRICS] = {"GET", NULL, API_PATH_APP_METRICS_SUFFIX},
 	[ORCH_OP_WATCH] = {"PUT", NULL, API_PATH_WATCH_SUFFIX},
+	[ORCH_OP_QUERY] = {"GET", NULL, NULL},
 };
 
 const char *orch_op_method(enum orch_op op)

@@ -86,6 +86,7 @@ enum orch_op {
 	ORCH_OP_PROBE,  /* GET any URL, not rampd's (the orchestrator's own probes) */
 	ORCH_OP_METRICS, /* GET /v1/apps/APP/metrics?since=MS (orchestrator/hostmetrics.h) */
 	ORCH_OP_WATCH,  /* PUT /v1/apps/APP/metrics/watch, body orch_body_watch() */
+	ORCH_OP_QUERY,  /* GET a URL of the metrics source (Prometheus, orchestrator/promquery.h) */
 };
 /* The method of op, and its path (for APP and arg: LOGS its tail, METRICS
  * since, unix ms; 0 none) in buf; NULL when buf is too small. */

@@ -186,6 +186,7 @@ int orch_start_event(const struct orch_rollout *r, struct orch_event *ev, struct
 		.sign_key = o->sign_key,
 		.policy_file = o->policy_file,
 		.analysis = o->analysis,
+		.metrics_source = o->metrics_source,
 		.has_bake_max = o->analysis != NULL,
 		.bake_max_ms = o->bake_max_ms,
 		.on_inconclusive = o->analysis ? orch_inconclusive_name(o->on_inconclusive) : NULL,
@@ -267,7 +268,7 @@ static int replay_options(const struct orch_ev_options *x, struct orch_opts *o, 
 	    dup_str(x->trust_file, &o->trust_file, e) < 0 || dup_str(x->override_reason, &o->override_reason, e) < 0 ||
 	    dup_str(x->override_by, &o->override_by, e) < 0 || dup_str(x->sign_key, &o->sign_key, e) < 0 ||
 	    dup_str(x->policy_file, &o->policy_file, e) < 0 ||
-	    dup_str(x->analysis, &o->analysis, e) < 0)
+	    dup_str(x->analysis, &o->analysis, e) < 0 || dup_str(x->metrics_source, &o->metrics_source, e) < 0)
 		return -1;
 	if (x->on_inconclusive && orch_inconclusive_parse(x->on_inconclusive, &o->on_inconclusive) < 0)
 		return err_set(e, "options: onInconclusive \"%.20s\": expected pause, fail or pass", x->on_inconclusive);

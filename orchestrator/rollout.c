@@ -65,6 +65,8 @@ void orch_opts_free(struct orch_opts *o)
 	free(o->sign_key);
 	free(o->policy_file);
 	free(o->analysis);
+	free(o->metrics_source);
+	o->metrics_source = NULL;
 	o->token_file = o->cacert = o->trust_file = o->override_reason = o->override_by = o->sign_key = o->policy_file =
 		o->analysis = NULL;
 }
@@ -74,7 +76,7 @@ int orch_opts_copy(struct orch_opts *dst, const struct orch_opts *src, struct er
 	*dst = *src;
 	dst->gates = dst->checks = dst->probes = (struct strv){0};
 	dst->token_file = dst->cacert = dst->trust_file = dst->override_reason = dst->override_by = dst->sign_key =
-		dst->policy_file = dst->analysis = NULL;
+		dst->policy_file = dst->analysis = dst->metrics_source = NULL;
 	if (strv_copy(&dst->gates, &src->gates, e) < 0 || strv_copy(&dst->checks, &src->checks, e) < 0 ||
 	    strv_copy(&dst->probes, &src->probes, e) < 0 || (src->token_file && !(dst->token_file = strdup(src->token_file))) ||
 	    (src->cacert && !(dst->cacert = strdup(src->cacert))) ||
@@ -83,7 +85,8 @@ int orch_opts_copy(struct orch_opts *dst, const struct orch_opts *src, struct er
 	    (src->override_by && !(dst->override_by = strdup(src->override_by))) ||
 	    (src->sign_key && !(dst->sign_key = strdup(src->sign_key))) ||
 	    (src->policy_file && !(dst->policy_file = strdup(src->policy_file))) ||
-	    (src->analysis && !(dst->analysis = strdup(src->analysis)))) {
+	    (src->analysis && !(dst->analysis = strdup(src->analysis))) ||
+	    (src->metrics_source && !(dst->metrics_source = strdup(src->metrics_source)))) {
 		orch_opts_free(dst);
 		return err_errno(e, ENOMEM, "options");
 	}

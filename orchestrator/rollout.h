@@ -61,6 +61,7 @@ struct orch_opts {
 	 * "default", or NULL for none; with it --bake is the least a wave bakes
 	 * and bake_max_ms the most (5 min) */
 	char *analysis;
+	char *metrics_source; /* --metrics-source prometheus=URL: the URL; NULL: rampd's metrics API */
 	int64_t bake_max_ms;
 	enum orch_on_inconclusive on_inconclusive;
 };

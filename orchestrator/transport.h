@@ -28,7 +28,7 @@ struct orch_call {
 	const char *body;  /* DEPLOY, REVERT, REMOVE (may be NULL): from orch_body_*() */
 	unsigned tail;     /* LOGS: lines */
 	int64_t since_ms;  /* METRICS: samples after this (unix ms; 0: all) */
-	const char *url;   /* PROBE: the URL, asked without the agent's token */
+	const char *url;   /* PROBE, QUERY: the URL, asked without the agent's token */
 	bool keep;         /* the host will be asked again soon: keep its connection */
 	http_req_cb cb;    /* runs exactly once, from step() */
 	void *ctx;

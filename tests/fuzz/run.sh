@@ -45,6 +45,7 @@ sources() {
 	archive) echo image/archive.c image/image.c image/layout.c image/verify.c image/push.c ;;
 	api) echo runtime/rampd/api_server.c orchestrator/hostapi.c ;;
 	host_reply) echo orchestrator/hostapi.c ;;
+	promquery) echo orchestrator/promquery.c ;;
 	rampd_config) echo runtime/rampd/config.c ;;
 	fleet) echo orchestrator/fleet.c ;;
 	journal) echo orchestrator/journal.c ;;

@@ -75,3 +75,24 @@ canary() {
 	[ "$(events analysis | jq -r .baseline | tail -1)" = historical ]
 	fleet_on "$V2" c2
 }
+
+@test "canary: --max-error-ratio and --max-slow-ratio make the analysis without a file" {
+	run --separate-stderr rollout_real --max-slow-ratio 5% --image "$VBAD"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *'--max-slow-ratio: "5%": expected a share (0.01), a relative increase (+50%)'* ]] || { echo "$stderr"; false; }
+	run --separate-stderr rollout_real --max-error-ratio 1.5 --image "$VBAD"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *'--max-error-ratio: "1.5": a share is below 1'* ]] || { echo "$stderr"; false; }
+	[ -z "$output" ]
+	run --separate-stderr rollout_real --max-error-ratio 0.01,+100% --max-slow-ratio 0.02,+100% --bake 1s \
+		--bake-max 90s --on-inconclusive fail --image "$VBAD"
+	[ "$status" -eq 1 ] || { echo "$output $stderr"; false; }
+	a=$(events analysis | tail -1)
+	[ "$(jq -r .verdict <<<"$a")" = fail ] || { echo "$a"; false; }
+	[ "$(jq -r .wave <<<"$a")" -le 2 ]
+	[ "$(jq -r '[.metrics[].name] | join(",")' <<<"$a")" = errors,latency ]
+	[ "$(jq -r '.metrics[] | select(.name == "errors") | "\(.verdict) \(.toleranceAbs) \(.toleranceRel)"' <<<"$a")" = "fail 0.01 1" ]
+	# the journal keeps the analysis the flags made, for --resume
+	[ "$(events start | jq -r .options.analysis | jq -r '.metrics[0].tolerance_abs')" = 0.01 ]
+	fleet_on "$V2" c2
+}

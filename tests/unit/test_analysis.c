@@ -730,6 +730,60 @@ static void test_aa_false_alarms(void **state)
 	orch_an_config_free(&cfg);
 }
 
+/* --max-error-ratio and --max-slow-ratio: the tolerance forms, the
+ * analysis they make (the default set's series, as a file would say), and
+ * bad values refused with the option's name. */
+static void test_flags(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		double abs, rel;
+	} ok[] = {{"0.01", 0.01, 0}, {"+50%", 0, 0.5}, {"0.001,+50%", 0.001, 0.5}, {"+50%,0.001", 0.001, 0.5},
+		  {"1e-3", 0.001, 0}, {"+0.5%", 0, 0.005}};
+	static const char *const bad[] = {"",      "0",     "+0%",    "1",     "1.5",   "-0.01", "+50",  "50%",
+					  "0.01,", ",0.01", "0.01,0.02", "+5%,+6%", "abc",  "nan",  "inf",  "0x0.1",
+					  " 0.01", "++5%",  "+-5%",  "+200000%", "0.01 ", "+5%x"};
+	double abs, rel;
+	struct err e;
+	for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+		if (orch_an_tolerance_parse(ok[i].s, &abs, &rel, &e) < 0)
+			fail_msg("\"%s\" refused: %s", ok[i].s, e.msg);
+		assert_true(fabs(abs - ok[i].abs) < 1e-12 && fabs(rel - ok[i].rel) < 1e-12);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		if (orch_an_tolerance_parse(bad[i], &abs, &rel, &e) == 0)
+			fail_msg("\"%s\" accepted: %g, %g", bad[i], abs, rel);
+	struct orch_an_config c;
+	char *json = orch_an_config_flags("0.01,+100%", NULL, &e);
+	assert_non_null(json);
+	assert_int_equal(orch_an_config_load(json, &c, &e), 0);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.metrics[0].name, "errors");
+	assert_int_equal(c.metrics[0].kind, ORCH_AN_RATIO);
+	assert_string_equal(c.metrics[0].series.name, "http_requests_total");
+	assert_string_equal(c.metrics[0].series.m[0].value, "5..");
+	assert_true(c.metrics[0].tol_abs == 0.01 && c.metrics[0].tol_rel == 1);
+	orch_an_config_free(&c);
+	free(json);
+	json = orch_an_config_flags(NULL, "+25%", &e);
+	assert_int_equal(orch_an_config_load(json, &c, &e), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.metrics[0].kind, ORCH_AN_LATENCY);
+	assert_true(c.metrics[0].tol_abs == 0 && c.metrics[0].tol_rel == 0.25);
+	orch_an_config_free(&c);
+	free(json);
+	json = orch_an_config_flags("0.01", "0.02", &e);
+	assert_int_equal(orch_an_config_load(json, &c, &e), 0);
+	assert_int_equal(c.n, 2);
+	orch_an_config_free(&c);
+	free(json);
+	assert_null(orch_an_config_flags("0.01", "2", &e));
+	assert_non_null(strstr(e.msg, "--max-slow-ratio: \"2\": a share is below 1"));
+	assert_null(orch_an_config_flags("x", NULL, &e));
+	assert_non_null(strstr(e.msg, "--max-error-ratio: \"x\": expected"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -740,6 +794,7 @@ int main(void)
 		cmocka_unit_test(test_bad_hosts),    cmocka_unit_test(test_final_wave),
 		cmocka_unit_test(test_gauge),	     cmocka_unit_test(test_overall),
 		cmocka_unit_test(test_aa_false_alarms),
+		cmocka_unit_test(test_flags),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
