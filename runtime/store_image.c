@@ -52,7 +52,7 @@ int rt_store_layer_meta(struct rt_store *s, const struct img_digest *chain, stru
 	_cleanup_free_ char *buf = NULL;
 	size_t len;
 	const char *c = NULL;
-	int64_t size, entries;
+	int64_t size = 0, entries = 0;
 	if (!p)
 		return err_errno(e, ENOMEM, "layer");
 	if (fs_read_file(p, 64 << 10, &buf, &len, e) < 0)
