@@ -53,6 +53,7 @@ int img_outcome_json(const struct img_outcome *o, char **out, size_t *len, struc
 	jgen_kstr(g, "time", o->time ? o->time : "");
 	jgen_kstr(g, "by", o->by ? o->by : "");
 	kstr_opt(g, "ci", o->ci);
+	kstr_opt(g, "finishedBy", o->finished_by);
 	jgen_kstr(g, "rampVersion", o->version ? o->version : "");
 	jgen_obj_close(g);
 	int rc = jgen_result(g, &buf, &n, e);
@@ -83,7 +84,7 @@ static int take(const struct json *j, const char *key, bool req, char **dst, str
 static int parse_doc(const struct json *j, struct img_outcome *o, struct err *e)
 {
 	static const char *const keys[] = {"kind", "image", "app", "fleet", "rollout", "result", "host", "reason",
-					   "override", "time", "by", "ci", "rampVersion", NULL};
+					   "override", "time", "by", "ci", "finishedBy", "rampVersion", NULL};
 	const char *kind = NULL, *img = NULL;
 	if (json_only_keys(j, keys, "outcome record", e) < 0 || json_field_str(j, "kind", true, &kind, e) < 0 ||
 	    json_field_str(j, "image", true, &img, e) < 0 || img_digest_parse(img, &o->image, e) < 0)
@@ -100,10 +101,10 @@ static int parse_doc(const struct json *j, struct img_outcome *o, struct err *e)
 	    take(j, "host", false, &o->host, e) < 0 || take(j, "reason", !roll, &o->reason, e) < 0 ||
 	    take(j, "override", false, &o->override, e) < 0 || take(j, "time", true, &o->time, e) < 0 ||
 	    take(j, "by", true, &o->by, e) < 0 || take(j, "ci", false, &o->ci, e) < 0 ||
-	    take(j, "rampVersion", true, &o->version, e) < 0)
+	    take(j, "finishedBy", false, &o->finished_by, e) < 0 || take(j, "rampVersion", true, &o->version, e) < 0)
 		return -1;
-	if (!roll && (o->app || o->fleet || o->rollout || o->result))
-		return err_set(e, "a %s has no app, fleet, rollout or result", kind);
+	if (!roll && (o->app || o->fleet || o->rollout || o->result || o->finished_by))
+		return err_set(e, "a %s has no app, fleet, rollout, result or finishedBy", kind);
 	return 0;
 }
 
@@ -158,6 +159,7 @@ void img_outcome_free(struct img_outcome *o)
 	free(o->time);
 	free(o->by);
 	free(o->ci);
+	free(o->finished_by);
 	free(o->version);
 	*o = (struct img_outcome){0};
 }
@@ -228,9 +230,10 @@ int img_outcome_verdict(const struct img_outcome *o, size_t n, bool *bad)
 void img_outcome_describe(const struct img_outcome *o, char *buf, size_t cap)
 {
 	if (o->kind == IMG_OUTCOME_ROLLOUT)
-		snprintf(buf, cap, "%s rollout %.100s of %.100s on %.100s: %s%s%.100s%s%.300s by %.100s%s%.300s", o->time,
-			 o->rollout, o->app, o->fleet, o->result, o->host ? " at " : "", o->host ? o->host : "",
-			 o->reason ? ": " : "", o->reason ? o->reason : "", o->by, o->override ? ", overriding: " : "",
+		snprintf(buf, cap, "%s rollout %.100s of %.100s on %.100s: %s%s%.100s%s%.300s by %.100s%s%.100s%s%.300s",
+			 o->time, o->rollout, o->app, o->fleet, o->result, o->host ? " at " : "", o->host ? o->host : "",
+			 o->reason ? ": " : "", o->reason ? o->reason : "", o->by, o->finished_by ? ", finished by " : "",
+			 o->finished_by ? o->finished_by : "", o->override ? ", overriding: " : "",
 			 o->override ? o->override : "");
 	else
 		snprintf(buf, cap, "%s %s by %.100s: %.300s", o->time, o->kind == IMG_OUTCOME_VETO ? "vetoed" : "veto lifted",

@@ -40,8 +40,9 @@ struct img_outcome {
 	char *reason;   /* a veto's and unveto's; a failed rollout's */
 	char *override; /* optional: the --override reason the rollout ran with */
 	char *time;     /* RFC 3339, UTC */
-	char *by;       /* who: the CI's user, else the login name */
-	char *ci;       /* optional: the CI run (URL) */
+	char *by;       /* who: the CI's user, else the login name; a rollout's: who started it */
+	char *ci;       /* optional: the CI run (URL); a rollout's: the one that started it */
+	char *finished_by; /* optional, a rollout's: who ended it (its --resume or --abort), when not by */
 	char *version;  /* ramp's */
 	bool signed_;   /* read from a DSSE envelope (its signature NOT verified) */
 };

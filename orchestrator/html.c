@@ -459,7 +459,8 @@ int orch_html_rollout(FILE *f, const struct orch_html *m)
 			fprintf(f, "<tr><td>%s</td><td>", a);
 			esc(f, d->what);
 			fputs("</td><td>", f);
-			st_badge(f, d->ok ? "baked" : "failed", d->ok ? "ok" : "no");
+			st_badge(f, d->lifted ? "unreachable" : d->ok ? "baked" : "failed",
+				 d->lifted ? "lifted" : d->ok ? "ok" : "no");
 			fputs("</td><td class=\"mono\">", f);
 			esc(f, d->text);
 			fputs("</td></tr>\n", f);

@@ -65,6 +65,7 @@ struct orch_html_metric {
 struct orch_html_decision {
 	int64_t t;
 	bool ok;
+	bool lifted; /* a release-policy check that said no, lifted by --override */
 	char *what; /* "gate", "check wave 2", "override", ... */
 	char *text;
 };

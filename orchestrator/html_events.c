@@ -283,9 +283,12 @@ static int on_event(struct fill *p, const char *ev, const struct json *j, int64_
 		if (yes)
 			snprintf(text, sizeof text, "clear");
 		else
-			snprintf(text, sizeof text, "%s%.400s%s%.40s%s%.100s", by ? "lifted: " : "", why ? why : "in force",
-				 until ? " until " : "", until ? until : "", by ? "; overridden by " : "", by ? by : "");
-		return orch_html_decide(m, t, yes || by, what, text, e);
+			snprintf(text, sizeof text, "%.400s%s%.40s%s%.100s", why ? why : "in force", until ? " until " : "",
+				 until ? until : "", by ? "; lifted by --override of " : "", by ? by : "");
+		if (orch_html_decide(m, t, yes || by, what, text, e) < 0)
+			return -1;
+		m->decisions[m->n_decisions - 1].lifted = !yes && by;
+		return 0;
 	}
 	/* paused, interrupted, resume, abort, superseded */
 	snprintf(text, sizeof text, "%s", why ? why : "");

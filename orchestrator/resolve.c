@@ -241,9 +241,11 @@ int orch_outcome_attach(const struct orch_rollout *r, const struct img_registry_
 	struct img_ref ref;
 	struct img_registry_opts defaults;
 	struct img_privkey key;
+	/* a failure a --resume got past (paused, then done) is not the outcome's */
+	bool done = !strcmp(r->result, "done");
 	struct img_outcome oc = {.kind = IMG_OUTCOME_ROLLOUT, .app = r->app, .fleet = r->fleet, .rollout = r->id,
-				 .result = (char *)r->result, .reason = r->failure, .override = r->o.override_reason,
-				 .version = RAMP_VERSION};
+				 .result = (char *)r->result, .reason = done ? NULL : r->failure,
+				 .override = r->o.override_reason, .version = RAMP_VERSION};
 	char t[CLK_RFC3339_MAX];
 	_cleanup_free_ char *raw = NULL, *mt = NULL, *by = NULL, *ci = NULL;
 	size_t len;
@@ -253,9 +255,9 @@ int orch_outcome_attach(const struct orch_rollout *r, const struct img_registry_
 	if (img_ref_parse(r->image, &ref, e) < 0)
 		return -1;
 	/* the failing host, as the failure names it: "h3 (wave 2): why" */
-	for (size_t i = 0; r->failure && i < r->hosts.n && !oc.host; i++) {
+	for (size_t i = 0; oc.reason && i < r->hosts.n && !oc.host; i++) {
 		size_t l = strlen(r->hosts.hosts[i].name);
-		if (!strncmp(r->failure, r->hosts.hosts[i].name, l) && !strncmp(r->failure + l, " (wave ", 7))
+		if (!strncmp(oc.reason, r->hosts.hosts[i].name, l) && !strncmp(oc.reason + l, " (wave ", 7))
 			oc.host = r->hosts.hosts[i].name;
 	}
 	clk_rfc3339(clk_wall_ms(), true, t, sizeof t);
@@ -268,9 +270,13 @@ int orch_outcome_attach(const struct orch_rollout *r, const struct img_registry_
 		img_ref_free(&ref);
 		return err_ctx(e, "--sign-key");
 	}
+	/* who started it (from its start event, so also after a --resume by
+	 * someone else; a journal from before startedBy: who runs this), and
+	 * who ended it when that is someone else */
 	struct img_registry *reg = img_outcome_who(&by, &ci, e) < 0 ? NULL : img_registry_open(ref.registry, o, e);
-	oc.by = by;
-	oc.ci = ci;
+	oc.by = r->started_by ? r->started_by : by;
+	oc.ci = r->started_by ? r->ci_url : ci;
+	oc.finished_by = r->started_by && by && strcmp(by, r->started_by) ? by : NULL;
 	if (reg && img_fetch_manifest(reg, ref.repo, ref.digest.s, &raw, &len, &mt, &subject.digest, e) == 0) {
 		subject.media_type = mt;
 		subject.size = (int64_t)len;

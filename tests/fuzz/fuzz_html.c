@@ -1,7 +1,8 @@
 /* fuzz_html.c: rollout events read into the report's model
  * (orchestrator/html.h) and the page drawn from it. Whatever the events say
  * stays text: the page has no element, attribute or control character the
- * input put there, and every host and wave of the rollout is on it. */
+ * input put there, its one link (the CI job's) is to a web address, and
+ * every host and wave of the rollout is on it. */
 #include "orchestrator/html.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -22,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *const tags[] = {"!DOCTYPE", "html", "head", "meta", "title", "style", "body", "header",
 					   "h1", "h2", "p", "span", "strong", "code", "dl", "dt", "dd", "table", "thead",
 					   "tbody", "tr", "th", "td", "br", "section", "figure", "figcaption", "svg", "g",
-					   "text", "rect", "path", "polyline", NULL};
+					   "text", "rect", "path", "polyline", "a", NULL};
 	for (const char *p = strchr(page, '<'); p; p = strchr(p + 1, '<')) {
 		size_t n = strcspn(p + 1 + (p[1] == '/'), " >/\n");
 		size_t k;
@@ -30,6 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			;
 		FUZZ_CHECK(tags[k], "an element not of the page: %.20s", p);
 	}
+	for (const char *p = strstr(page, "href=\""); p; p = strstr(p + 1, "href=\""))
+		FUZZ_CHECK(!strncmp(p + 6, "https://", 8) || !strncmp(p + 6, "http://", 7), "a link: %.40s", p);
 	for (size_t i = 0; i < len; i++)
 		FUZZ_CHECK((unsigned char)page[i] >= 0x20 || page[i] == '\n' || page[i] == '\t', "control character");
 	char want[64];

@@ -2,19 +2,20 @@
 bats_require_minimum_version 1.5.0
 # html_report.bats: the HTML reports of real rollouts on a simulated fleet (one
 # that passed, one rolled back, one paused and then aborted, one of 10,000
-# hosts) and of the fleet, opened in headless Chromium (tests/lib/browser.py,
-# through chromedriver): no console errors, every wave, host (or wave summary)
-# and verdict in the DOM, hostile text shown as text, dark and print styles
-# applied; screenshots stay in the test's temp dir.
+# hosts), of two under a release policy (refused by a freeze, and the freeze
+# and a blocker lifted by --override) and of the fleet, opened in headless
+# Chromium (tests/lib/browser.py, through chromedriver): no console errors,
+# every wave, host (or wave summary), verdict and policy decision in the DOM,
+# hostile text shown as text, dark and print styles applied; screenshots stay
+# in the test's temp dir (or RAMP_SHOTS_DIR, html_helpers.bash).
 
 load rollout_helpers
-
-browser() { python3 "$BATS_TEST_DIRNAME/../lib/browser.py" "$@"; }
+load html_helpers
 
 setup_file() {
-	export T
+	export T HTML_DIR
 	T=$(mktemp -d /tmp/ramp-bats-XXXXXX)
-	mkdir -p "$T/shots" "$T/dom"
+	HTML_DIR=$T
 	# who starts a rollout is read from CI variables: none but the test's own
 	unset GITHUB_ACTOR GITLAB_USER_LOGIN BUILD_USER_ID BUILDKITE_BUILD_CREATOR CI_USER GITHUB_SERVER_URL \
 		GITHUB_REPOSITORY GITHUB_RUN_ID CI_JOB_URL BUILD_URL
@@ -30,6 +31,18 @@ setup_file() {
 	rollout --image "$IMG@$V3" --json --html "$T/rolled_back.html" \
 		--check "test \"\$RAMP_WAVE\" != 2 # $hostile" >"$T/rolled_back.json" || rc=$?
 	[ "$rc" -eq 1 ]
+	# a release policy: a freeze in force and a blocker that says no; refused,
+	# then both lifted by --override, which names who gave it
+	local now pol=$T/policy.json
+	now=$(date +%s)
+	printf '{"freezes":[{"name":"launch","reason":"big launch day","from":"%s","to":"%s"}],
+	  "blockers":[{"name":"bugs","command":"echo BUG-1 is open; exit 1"}]}\n' \
+		"$(date -u -d "@$((now - 60))" +%FT%TZ)" "$(date -u -d "@$((now + 3600))" +%FT%TZ)" >"$pol"
+	rc=0
+	rollout --image "$IMG@$V1" --json --html "$T/frozen.html" --policy "$pol" >"$T/frozen.json" || rc=$?
+	[ "$rc" -eq 2 ]
+	GITHUB_ACTOR=octocat rollout --image "$IMG@$V1" --json --html "$T/override.html" --policy "$pol" \
+		--override "hotfix for INC-42" >"$T/override.json"
 	# paused: h4 (wave 3) crashes
 	behave "h4 crash $V3"
 	rc=0
@@ -58,30 +71,18 @@ setup_file() {
 	# a page with a console error and a failed load: the check must see them
 	printf '<!DOCTYPE html><title>bad</title><script>console.error("boom")</script><img src="http://127.0.0.1:9/x">' \
 		>"$T/bad.html"
-	browser --shots "$T/shots" --dom "$T/dom" --count script --count '#waves tr[id^=wave-]' \
+	open_pages --count '#waves tr[id^=wave-]' \
 		--count 'tr.host' --count 'tr.fleet-host' --count 'svg title' --count 'svg[aria-label]' \
 		--text '#status' --text '#waves tr[id^=wave-]' --text '#decisions' --text '#hosts-summary' \
 		--text 'section.app h2' --text 'tr.fleet-host td:first-child' --text 'tr.fleet-host' \
-		"$T"/{passed,passed-show,rolled_back,rolled_back-show,paused,paused-show,aborted,fleet,big,bad}.html \
-		>"$T/browser.json"
+		--text '#decisions tbody tr' \
+		"$T"/{passed,passed-show,rolled_back,rolled_back-show,frozen,override,paused,paused-show,aborted,fleet,big,bad}.html
+	keep_shots
 }
 
 teardown_file() {
 	stop_fleet
 	[ -n "${T:-}" ] && rm -rf "$T"
-}
-
-# page NAME JQ: the browser's findings about NAME.html
-page() { jq -r --arg p "$1.html" ".[\$p] | $2" "$T/browser.json"; }
-count() { page "$1" ".counts[\"$2\"]"; }
-text() { page "$1" ".texts[\"$2\"]"; }
-
-# no console message of any level, and the page's own checks
-clean() {
-	[ "$(page "$1" '.console | length')" = 0 ] || { page "$1" .console >&2; return 1; }
-	[ "$(count "$1" script)" = 0 ]
-	[ -s "$T/shots/$1.html.png" ]
-	[ -s "$T/shots/$1.html-dark.png" ]
 }
 
 @test "html: the console check sees errors and failed loads" {
@@ -136,6 +137,31 @@ clean() {
 		[[ "$(text $p '#decisions')" == *'check after wave 2'*'test "$RAMP_WAVE" != 2 # <script>alert("x")</script> & "q"'* ]]
 		[[ "$(text $p '#decisions')" == *revert* ]]
 	done
+}
+
+@test "html: a release policy: a freeze and a blocker in force refuse; lifted by --override, naming who" {
+	clean frozen
+	clean override
+	[ "$(text frozen '#status')" = refused ]
+	[ "$(text override '#status')" = done ]
+	until=$(jq -r 'select(.event == "policy" and .check == "freeze") | .until' "$T/frozen.json")
+	# refused: each in force, with its reason (and the freeze's end), nothing deployed
+	rows=$(text frozen '#decisions tbody tr')
+	grep -qx "+[0-9.]*sfreeze launchnobig launch day until $until" <<<"$rows"
+	grep -qx "+[0-9.]*sblocker bugsnoBUG-1 is open" <<<"$rows"
+	! grep -q lifted <<<"$rows"
+	[ "$(count frozen tr.host)" = 8 ]
+	[ "$(grep -c 'data-state="pending"' "$T/dom/frozen.html.dom")" = 8 ]
+	# overridden: asked before each wave, each time lifted by octocat; every wave passed
+	rows=$(text override '#decisions tbody tr')
+	[ "$(grep -cx "+[0-9.]*sfreeze launchliftedbig launch day until $until; lifted by --override of octocat" \
+		<<<"$rows")" = 4 ]
+	[ "$(grep -cx "+[0-9.]*sblocker bugsliftedBUG-1 is open; lifted by --override of octocat" <<<"$rows")" = 4 ]
+	[ "$(jq -s '[.[] | select(.event == "policy" and .overriddenBy == "octocat")] | length' "$T/override.json")" = 8 ]
+	! grep -q 'sno' <<<"$rows"
+	verdicts=$(grep -o 'data-verdict="[^"]*"' "$T/dom/override.html.dom" | cut -d\" -f2 | paste -sd" ")
+	[ "$verdicts" = "passed passed passed passed" ]
+	grep -qF '<dt>started by</dt><dd>octocat</dd>' "$T/dom/override.html.dom"
 }
 
 @test "html: a paused rollout names the crashed host" {

@@ -2,8 +2,9 @@
 bats_require_minimum_version 1.5.0
 # outcome.bats: outcome records and vetoes in a real registry (docker-registry):
 # a rollout that is rolled back leaves a record that refuses the digest's next
-# rollout (exit 2) until --override; `ramp veto` and --remove; skopeo still
-# reads the image. The hosts are simulated (tests/helpers/fakefleet); the
+# rollout (exit 2) until --override; a record names who started the rollout
+# and who finished it (a --resume by someone else); `ramp veto` and --remove;
+# skopeo still reads the image. The hosts are simulated (tests/helpers/fakefleet); the
 # registry is real.
 
 load rollout_helpers
@@ -77,6 +78,45 @@ records_of() {
 	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
 	# skopeo still reads the image the records refer to
 	[ "$(skopeo_digest "$IMG@$V2")" = "$V2" ]
+}
+
+@test "outcome: paused, then resumed by someone else: the record names who started it (and its CI job) and who finished it" {
+	unset GITHUB_ACTOR GITLAB_USER_LOGIN BUILD_USER_ID BUILDKITE_BUILD_CREATOR CI_USER GITHUB_SERVER_URL \
+		GITHUB_REPOSITORY GITHUB_RUN_ID CI_JOB_URL BUILD_URL
+	behave "h2 crash $V2"
+	GITHUB_ACTOR=alice GITHUB_SERVER_URL=https://github.example GITHUB_REPOSITORY=o/r GITHUB_RUN_ID=7 \
+		run --separate-stderr rollout --image "$IMG@$V2" --on-failure pause --json
+	[ "$status" -eq 3 ] || { echo "$stderr"; false; }
+	id=$(events start | jq -r .rollout)
+	[ "$(events start | jq -r .startedBy)" = alice ]
+	# paused is not an end: no record yet
+	[ -z "$(records_of "$V2")" ]
+	behave "h2 ok"
+	GITLAB_USER_LOGIN=bob run --separate-stderr "$RAMP_BIN" rollout --resume "$id" --state-dir "$T/state" --json
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	[ "$(events end | jq -r .result)" = done ]
+	[ "$(records_of "$V2")" = 1 ]
+	run --separate-stderr "$RAMP_BIN" veto --list "$IMG@$V2"
+	[ "$status" -eq 0 ]
+	# done: the failure the resume got past is not the outcome's
+	[[ "$output" == *"rollout $id of web on "*": done by alice, finished by bob"* ]] || { echo "$output"; false; }
+	# the record itself, as ramp pull brings it along
+	"$RAMP_BIN" -q pull --layout "$T/pulled" "$IMG@$V2" 2>/dev/null
+	run --separate-stderr "$RAMP_BIN" inspect --json "$T/pulled"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.outcomes[0] | "\(.by) \(.ci) \(.finishedBy) \(.host) \(.reason)"' <<<"$output")" = \
+		"alice https://github.example/o/r/actions/runs/7 bob null null" ] || { echo "$output"; false; }
+	# resumed by the one who started it: nobody else is named
+	behave "h2 crash $V1"
+	GITLAB_USER_LOGIN=bob run --separate-stderr rollout --image "$IMG@$V1" --on-failure pause --json
+	[ "$status" -eq 3 ] || { echo "$stderr"; false; }
+	id=$(events start | jq -r .rollout)
+	behave "h2 ok"
+	GITLAB_USER_LOGIN=bob run --separate-stderr "$RAMP_BIN" rollout --resume "$id" --state-dir "$T/state"
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	run --separate-stderr "$RAMP_BIN" veto --list "$IMG@$V1"
+	[[ "$output" == *"rollout $id of web on "*": done by bob"* ]] || { echo "$output"; false; }
+	[[ "$output" != *"finished by"* ]]
 }
 
 @test "outcome: ramp veto refuses a digest, --remove lifts it; a revert is never refused" {

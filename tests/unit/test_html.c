@@ -251,12 +251,23 @@ static void test_policy(void **state)
 	assert_int_equal(m.n_decisions, 3);
 	assert_string_equal(m.decisions[0].what, "freeze weekend");
 	assert_true(m.decisions[0].ok);
+	assert_false(m.decisions[0].lifted);
 	assert_string_equal(m.decisions[0].text, "clear");
 	assert_string_equal(m.decisions[1].what, "blocker issues");
 	assert_true(m.decisions[1].ok);
-	assert_string_equal(m.decisions[1].text, "lifted: INC-7 open; overridden by bob");
+	assert_true(m.decisions[1].lifted);
+	assert_string_equal(m.decisions[1].text, "INC-7 open; lifted by --override of bob");
 	assert_false(m.decisions[2].ok);
+	assert_false(m.decisions[2].lifted);
 	assert_string_equal(m.decisions[2].text, "code freeze until 2026-12-02T00:00:00Z");
+	char *page = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&page, &len);
+	assert_int_equal(orch_html_rollout(f, &m), 0);
+	fclose(f);
+	assert_int_equal(count(page, ">lifted</span>"), 1);
+	assert_int_equal(count(page, ">no</span>"), 1);
+	free(page);
 	orch_html_free(&m);
 	free(ev);
 }

@@ -48,12 +48,14 @@ static void test_roundtrip(void **state)
 	fill(&o, IMG_OUTCOME_ROLLOUT, "rolled_back", "2026-12-05T08:00:00.000Z");
 	o.override = strdup("disk fixed");
 	o.ci = strdup("https://ci.example/run/1");
+	o.finished_by = strdup("bob");
 	assert_int_equal(img_outcome_json(&o, &json, &len, &e), 0);
 	assert_int_equal(img_outcome_parse(json, len, &o2, &e), 0);
 	assert_true(img_digest_eq(&o.image, &o2.image));
 	assert_string_equal(o2.host, "h3");
 	assert_string_equal(o2.override, "disk fixed");
 	assert_string_equal(o2.ci, "https://ci.example/run/1");
+	assert_string_equal(o2.finished_by, "bob");
 	assert_false(o2.signed_);
 	assert_int_equal(img_outcome_json(&o2, &json2, &len2, &e), 0);
 	assert_int_equal(len, len2);
@@ -111,6 +113,8 @@ static void test_hostile(void **state)
 		 "\"extra\":1}", "extra"},
 		{"{\"kind\":\"veto\",\"image\":\"" D1 "\",\"reason\":\"r\",\"time\":\"t\",\"by\":\"b\",\"rampVersion\":\"v\","
 		 "\"app\":\"web\"}", "no app"},
+		{"{\"kind\":\"veto\",\"image\":\"" D1 "\",\"reason\":\"r\",\"time\":\"t\",\"by\":\"b\",\"rampVersion\":\"v\","
+		 "\"finishedBy\":\"c\"}", "finishedBy"},
 		{"{\"kind\":\"rollout\",\"image\":\"" D1 "\",\"app\":\"web\",\"fleet\":\"f\",\"rollout\":\"r\","
 		 "\"time\":\"t\",\"by\":\"b\",\"rampVersion\":\"v\"}", "result"},
 		{"{\"kind\":\"veto\",\"kind\":\"unveto\",\"image\":\"" D1 "\",\"reason\":\"r\",\"time\":\"t\",\"by\":\"b\","
@@ -167,6 +171,11 @@ static void test_verdict(void **state)
 	char line[600];
 	img_outcome_describe(&o[4], line, sizeof line);
 	assert_non_null(strstr(line, "rollout 20261205T080000Z-web-1234 of web on /srv/prod.txt: revert_incomplete at h3"));
+	assert_non_null(strstr(line, "crashed by alice"));
+	assert_null(strstr(line, "finished by"));
+	o[4].finished_by = strdup("bob");
+	img_outcome_describe(&o[4], line, sizeof line);
+	assert_non_null(strstr(line, "crashed by alice, finished by bob"));
 	img_outcome_describe(&o[3], line, sizeof line);
 	assert_non_null(strstr(line, "vetoed by alice"));
 	for (size_t i = 0; i < 5; i++)
