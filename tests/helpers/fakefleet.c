@@ -912,7 +912,7 @@ static enum MHD_Result do_watch(struct MHD_Connection *c, size_t h, struct app *
 	static const char *const keys[] = {"series", NULL}, *const sel_keys[] = {"name", "labels", NULL};
 	char why[300];
 	struct err e;
-	const struct json *series;
+	const struct json *series = NULL;
 	if (!strcmp(method, "DELETE")) {
 		a->watched_since = 0;
 		a->n_watch = 0;
@@ -935,7 +935,11 @@ static enum MHD_Result do_watch(struct MHD_Connection *c, size_t h, struct app *
 	for (size_t k = 0; k < series->arr.n; k++) {
 		const struct json *s = series->arr.v[k];
 		const char *name = NULL;
-		if (s->type != JSON_OBJECT || json_only_keys(s, sel_keys, "selector", &e) < 0 ||
+		if (s->type != JSON_OBJECT) {
+			json_free(j);
+			return send_error(c, 400, API_E_BAD_REQUEST, "a selector is not an object");
+		}
+		if (json_only_keys(s, sel_keys, "selector", &e) < 0 ||
 		    json_field_str(s, "name", true, &name, &e) < 0 || strlen(name) > API_MAX_NAME) {
 			json_free(j);
 			return send_error(c, 400, API_E_BAD_REQUEST, name ? "a selector's name is too long" : e.msg);
