@@ -14,16 +14,28 @@
 # revert under 1 s. No rollout tool to compare with runs here; the floor is
 # one host deploying the same kind of image by itself (curl PUT, poll until
 # healthy), measured in the same run.
+# RAMP_BIN_BASE=ramp: another build of ramp (issue 15: the commit before the
+# rollout engine's split) run on the same 10,000 hosts, taking turns with
+# RAMP_BIN; its row and the ratios are added.
+# Issue 16's cost: the 10,000-host rollout with --analysis default against the
+# same rollout without it, the same --bake (ANALYSIS_BAKE, default 20s) and
+# the default --poll, taking turns (ANALYSIS_REPS pairs, default 1); the fleet
+# serves the metrics API (1,000-2,000 requests/s per host, a good release):
+# target under 1.20x ramp's CPU time.
 # Prints a markdown section.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 ramp=${RAMP_BIN:?}
+base=${RAMP_BIN_BASE:-}
+AB=${ANALYSIS_BAKE:-20s}
+AREPS=${ANALYSIS_REPS:-1}
 fake=${RAMP_HELPERS:?}/fakefleet
 N=${BENCH_HOSTS:-10000}
 PAR=${BENCH_PARALLEL:-256}
 ulimit -n "$(ulimit -Hn)" # both processes hold thousands of sockets
 load=$(cut -d' ' -f1 /proc/loadavg)
+date=$(date -u +%Y-%m-%d)
 w=$(mktemp -d /var/tmp/ramp-bench-rollout-XXXXXX)
 pid=
 real_pids=()
@@ -60,14 +72,15 @@ start_fleet() {
 run_ramp() {
 	local out=$1 rc=0
 	shift
-	/usr/bin/time -o "$w/time" -f '%e %M %U %S' "$ramp" "$@" >"$out" 2>"$out.err" || rc=$?
+	/usr/bin/time -o "$w/time" -f '%e %M %U %S' "$ramp" "$@" >"$out" 2>"$out.err" </dev/null || rc=$?
 	awk -v rc="$rc" '{printf "%s %.1f %.2f %d\n", $1, $2 / 1024, $3 + $4, rc}' "$w/time"
 }
 
 median() { sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 
+# rollout_args [STATE_DIR]
 rollout_args() {
-	echo rollout --app web --fleet "$w/fleet.txt" --state-dir "$w/state" --allow-untested --bake 0 --poll 20ms \
+	echo rollout --app web --fleet "$w/fleet.txt" --state-dir "${1:-$w/state}" --allow-untested --bake 0 --poll 20ms \
 		--max-parallel "$PAR" --json
 }
 
@@ -83,22 +96,35 @@ quiet_tcp() {
 	done
 }
 
-# --- 10,000 hosts ---
+# --- 10,000 hosts (and, taking turns, the base build) ---
 start_fleet "$N" --start-ms 0 --revert-ms 0
-walls=() rss=0 cpus=() waves=
-for ((i = 1; i <= reps; i++)); do
+# big BIN TAG I STATE: one timed rollout of every host; appends to the TAG_* arrays
+big() {
+	local bin=$1 tag=$2 i=$3 t m c rc
 	quiet_tcp
-	read -r t m c rc < <(run_ramp "$w/big.json" $(rollout_args) --image "$IMG@$(digest "big$i")")
-	[ "$rc" = 0 ] || { echo "bench: rollout of $N hosts exited $rc" >&2; tail -5 "$w/big.json.err" >&2; exit 1; }
-	walls+=("$t")
-	cpus+=("$c")
-	awk -v m="$m" -v r="$rss" 'BEGIN{exit !(m > r)}' && rss=$m
-	waves=$(grep -c '"event":"wave"' "$w/big.json")
-done
-t_big=$(printf '%s\n' "${walls[@]}" | median)
-range_big=$(printf '%s\n' "${walls[@]}" | sort -g | sed -n '1p;$p' | paste -sd- -)
-c_big=$(printf '%s\n' "${cpus[@]}" | median)
+	read -r t m c rc < <(ramp=$bin run_ramp "$w/big-$tag.json" $(rollout_args "$w/state-$tag") \
+		--image "$IMG@$(digest "big-$tag$i")")
+	[ "$rc" = 0 ] || { echo "bench: rollout of $N hosts ($bin) exited $rc" >&2; tail -5 "$w/big-$tag.json.err" >&2; exit 1; }
+	eval "${tag}_walls+=($t) ${tag}_cpus+=($c) ${tag}_rss+=($m)"
+	[ "$(grep -c '"event":"wave"' "$w/big-$tag.json")" = "$want_waves" ] ||
+		{ echo "bench: $bin's rollout of $N hosts did not run $want_waves waves" >&2; exit 1; }
+}
 want_waves=$(awk -v n="$N" 'BEGIN{k=0; while (2^k - 1 < n) k++; print k}')
+main_walls=() main_cpus=() main_rss=() base_walls=() base_cpus=() base_rss=()
+for ((i = 1; i <= reps; i++)); do
+	big "$ramp" main "$i"
+	[ -n "$base" ] && big "$base" base "$i"
+done
+waves=$want_waves
+t_big=$(printf '%s\n' "${main_walls[@]}" | median)
+range_big=$(printf '%s\n' "${main_walls[@]}" | sort -g | sed -n '1p;$p' | paste -sd- -)
+c_big=$(printf '%s\n' "${main_cpus[@]}" | median)
+rss=$(printf '%s\n' "${main_rss[@]}" | sort -g | tail -1)
+if [ -n "$base" ]; then
+	t_base=$(printf '%s\n' "${base_walls[@]}" | median)
+	c_base=$(printf '%s\n' "${base_cpus[@]}" | median)
+	rss_base=$(printf '%s\n' "${base_rss[@]}" | sort -g | tail -1)
+fi
 
 # the peer: curl's own parallel mode (libcurl multi too), one PUT per host
 sed -n 's|^h[0-9]* \([0-9.:]*\).*|url = "http://\1/v1/apps/web"\noutput = "/dev/null"|p' "$w/fleet.txt" >"$w/urls"
@@ -114,6 +140,36 @@ for ((i = 1; i <= reps; i++)); do
 	peers+=("$(peer "$i")")
 done
 t_peer=$(printf '%s\n' "${peers[@]}" | median)
+
+# --- issue 16: the same 10,000 hosts with --analysis default, and without ---
+start_fleet "$N" --start-ms 0 --revert-ms 0 --rps 1000
+# canary NAME [ARGS]: one rollout with --bake $AB; appends "wall cpu rss" to NAME_runs
+canary() {
+	local tag=$1 t m c rc
+	shift
+	quiet_tcp
+	read -r t m c rc < <(run_ramp "$w/an-$tag.json" rollout --app web --fleet "$w/fleet.txt" --state-dir "$w/state-an" \
+		--allow-untested --bake "$AB" --max-parallel "$PAR" --json --image "$IMG@$(digest "an-$tag$i")" "$@")
+	[ "$rc" = 0 ] || { echo "bench: rollout of $N hosts ($tag) exited $rc" >&2; tail -5 "$w/an-$tag.json.err" >&2; exit 1; }
+	eval "${tag}_runs+=(\"$t $c $m\")"
+}
+plain_runs=() analysis_runs=()
+for ((i = 1; i <= AREPS; i++)); do
+	canary plain
+	canary analysis --analysis default --bake-max 120s --on-inconclusive fail
+	# every wave judged and passed by the analysis, not let through
+	passed=$(jq -s '[.[] | select(.event == "analysis" and .verdict == "pass")] | length' "$w/an-analysis.json")
+	[ "$passed" = "$want_waves" ] || { echo "bench: $passed of $want_waves waves passed by the analysis" >&2; exit 1; }
+done
+# col K RUNS...: the median of column K of the runs
+col() { printf '%s\n' "${@:2}" | awk -v k="$1" '{print $k}' | median; }
+t_plain=$(col 1 "${plain_runs[@]}") c_plain=$(col 2 "${plain_runs[@]}") m_plain=$(col 3 "${plain_runs[@]}")
+t_an=$(col 1 "${analysis_runs[@]}") c_an=$(col 2 "${analysis_runs[@]}") m_an=$(col 3 "${analysis_runs[@]}")
+an_cpus=$(printf '%s\n' "${analysis_runs[@]}" | awk '{print $2}' | paste -sd/ -)
+plain_cpus=$(printf '%s\n' "${plain_runs[@]}" | awk '{print $2}' | paste -sd/ -)
+an_ratio=$(ratio "$c_an" "$c_plain")
+an_met=$(awk -v r="$an_ratio" 'BEGIN{if (r < 1.20) printf "met: %.0f%% more CPU, under the 20%% allowed", (r - 1) * 100; else printf "NOT met: %.0f%% more CPU, over the 20%% allowed", (r - 1) * 100}')
+an_ms=$(jq -s '[.[] | select(.event == "analysis") | .ms / 1000] | sort | .[length / 2 | floor]' "$w/an-analysis.json")
 
 # --- 1% of the hosts time out: half before the rollout, half when told to deploy ---
 D1=$(digest slow)
@@ -226,13 +282,16 @@ A simulated fleet: one \`tests/helpers/fakefleet\` process serving the agent API
 (host i on 127.1.0.1+i, one shared port), app start and bake 0, so the wall time is what the
 orchestrator itself costs: a precheck GET per host, a PUT, status polls until healthy, the
 watching of earlier waves, the journal (fsync'd) and the JSON events. Median of $reps runs;
-the fleet simulator runs on the same $(nproc) cores; load average when this started: $load.
-Command: \`make bench\` (tests/bench/rollout.sh).
+the fleet simulator runs on the same $(nproc) cores; load average when this started: $load, when it ended: $(cut -d' ' -f1 /proc/loadavg).
+Command: \`make bench\` (tests/bench/rollout.sh)$([ -n "$base" ] && echo " with RAMP_BIN_BASE (below)"), $date.
 
 | what | wall s | peak RSS MB | CPU s (ramp) | vs peer | target |
 | --- | ---: | ---: | ---: | ---: | --- |
 | ramp rollout, $N hosts, $waves waves, --max-parallel $PAR | $t_big | $rss | $c_big | $(ratio "$t_big" "$t_peer") | < 5 s, < 100 MB, $want_waves waves |
 | peer: curl --parallel --parallel-max $PAR, one PUT per host (no waves, health or journal) | $t_peer | | | 1.00 | |
+$([ -n "$base" ] && echo "| the same rollout by the base build (RAMP_BIN_BASE, below), turns taken with the row above | $t_base | $rss_base | $c_base | | |")
+| ramp rollout, $N hosts, --bake $AB, default --poll (1 s), no analysis | $t_plain | $m_plain | $c_plain | 1.00 (CPU) | |
+| the same with \`--analysis default\` (--bake-max 120s), fleet serving the metrics API | $t_an | $m_an | $c_an | $an_ratio (CPU) | < 1.20 (CPU) |
 | ramp rollout, $N hosts, $bad time out (--max-unreachable $bad) | $t_slow | $m_slow | $c_slow | | bounded; all $bad named |
 | ramp rollout, 8 simulated hosts (app start 100 ms), bake 0 | $t_small | | | | < 3 s |
 | ramp revert, 8 simulated hosts, fleet-wide | $t_revert | | | | < 1 s |
@@ -249,6 +308,24 @@ loopback take seconds (a run then took 13 s with the same 3 s of CPU). Waves: $w
 (expected ceil(log2($N+1)) = $want_waves). Timeouts: $n_bad hosts reported unreachable
 (half already at the precheck, half once told to deploy), exactly the ones that hang: $slow_ok;
 result \`$result_slow\` (exit $rc_slow) with request timeout 1 s and --unreachable-after 2 s.
+
+$(if [ -n "$base" ]; then cat <<BASE
+Issue 15 ("no benchmark gets worse"): this build against the base build ($base, commit $(git -C "$(dirname "$base")" log -1 --format=%h 2>/dev/null)),
+the same $N-host rollout taking turns, $reps runs each, medians (RSS: the highest):
+this build / base: CPU $(ratio "$c_big" "$c_base") ($c_big s / $c_base s), wall $(ratio "$t_big" "$t_base") ($t_big s / $t_base s),
+max RSS $(ratio "$rss" "$rss_base") ($rss MB / $rss_base MB). CPU per run, this build: $(printf '%s\n' "${main_cpus[@]}" | paste -sd/ -) s;
+base: $(printf '%s\n' "${base_cpus[@]}" | paste -sd/ -) s.
+
+BASE
+fi)
+Issue 16's cost (\`ANALYSIS_BAKE=$AB ANALYSIS_REPS=$AREPS\`): the same $N hosts, now each serving the metrics API
+(tests/helpers/fakefleet: samples as if scraped every 5 s, http_requests_total by code with 0.5% errors and the
+http_request_duration_seconds histogram, the same on both versions, 1,000-2,000 requests/s per host so that
+every wave has its evidence within the bake). Both rollouts bake $AB per wave and poll at the default 1 s;
+with the analysis every host gets the watch at each wave's start and its samples every 20 s
+($N hosts at 500 requests/s), and the $waves waves passed on the analysis's verdict (median $an_ms s into
+the wave). $AREPS run(s) each, taking turns; ramp's CPU s per run without: $plain_cpus, with: $an_cpus.
+Reading: $an_met (ratio $an_ratio).
 
 Real hosts: 8 rampd processes on loopback (TCP with a bearer token), a docker-registry, the
 demo app (static, with busybox for its \`ramp test\`): every rollout pushes a new version, so each

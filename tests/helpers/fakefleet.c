@@ -19,6 +19,16 @@
  * version (as rampd does it: no pull), is reverting for revert ms, then
  * healthy.
  *
+ * Metrics of an app (docs/API.md, "Metrics of an app"), for the canary
+ * analysis: PUT /v1/apps/NAME/metrics/watch starts the scraping, DELETE stops
+ * it, GET /v1/apps/NAME/metrics?since=MS answers the samples, as if scraped
+ * every 5 s (rampd's default) since the watch was first set, in one window
+ * per version (the running one and the one before). The app's page is that of
+ * a good release of a typical HTTP service: http_requests_total by code (0.5%
+ * code 500) and the http_request_duration_seconds histogram, the same on
+ * every version; each host's traffic is 20-40 requests/s (--rps sets the
+ * least), fixed per host.
+ *
  * Behaviour rules: "GLOB RULE [ARGS]", GLOB matching host names (fnmatch):
  *   ok                   forget this host's earlier rules, answer again
  *   crash DIGEST         starting DIGEST fails (phase failed)
@@ -37,7 +47,7 @@
  * usage: fakefleet --hosts N --fleet-out FILE [--ready FILE] [--port P]
  *                  [--zones a,b,c] [--app NAME=IMAGE]... [--new GLOB]...
  *                  [--start-ms MS] [--revert-ms MS] [--behave RULE]...
- *                  [--token FILE] [--tls-cert FILE --tls-key FILE]
+ *                  [--token FILE] [--tls-cert FILE --tls-key FILE] [--rps N]
  * With a certificate it speaks HTTPS only (the control API too).
  * SIGTERM or SIGINT stops it. */
 #include <arpa/inet.h>
@@ -83,6 +93,16 @@ struct hist {
 
 enum trans { T_NONE, T_DEPLOY, T_REVERT };
 
+/* the scraped window of one version: from its start until it stopped (0: runs) */
+struct window {
+	char digest[72];
+	int64_t from, to;
+};
+
+#define SCRAPE_MS 5000
+#define MAX_SAMPLES 720
+#define MAX_WATCH 16
+
 struct app {
 	bool used;
 	char name[64];
@@ -103,6 +123,10 @@ struct app {
 	enum trans trans;
 	int64_t trans_start;
 	int stage;
+	struct window win[2]; /* the current version's, then the one before */
+	int64_t watched_since; /* 0: no watch */
+	char watch[MAX_WATCH][API_MAX_NAME + 1];
+	int n_watch;
 };
 
 struct host {
@@ -129,7 +153,7 @@ static struct host *hosts;
 static size_t n_hosts;
 static struct rule rules[MAX_RULES];
 static size_t n_rules;
-static int64_t start_ms = 30, revert_ms = 10, t_boot;
+static int64_t start_ms = 30, revert_ms = 10, t_boot, rps = 20;
 static char *token;
 
 /* connections put aside: hanging hosts and slow answers */
@@ -281,10 +305,17 @@ static void drop_previous(struct app *a, const char *digest)
 		}
 }
 
-static void switch_to(struct app *a, const struct ver *v)
+static void switch_to(struct app *a, const struct ver *v, int64_t t)
 {
-	if (a->has_current && strcmp(a->current.digest, v->digest))
-		keep_previous(a, &a->current);
+	if (!a->has_current || strcmp(a->current.digest, v->digest)) {
+		if (a->has_current) {
+			keep_previous(a, &a->current);
+			a->win[1] = a->win[0];
+			a->win[1].to = t;
+		}
+		a->win[0] = (struct window){.from = t};
+		snprintf(a->win[0].digest, sizeof a->win[0].digest, "%s", v->digest);
+	}
 	drop_previous(a, v->digest);
 	a->current = *v;
 	a->has_current = true;
@@ -319,7 +350,7 @@ static void advance(size_t h, struct app *a, int64_t now)
 		}
 		if (a->stage < 2 && now >= t0 + 2 * s / 3) {
 			a->stage = 2;
-			switch_to(a, &a->target);
+			switch_to(a, &a->target, t0 + 2 * s / 3);
 			a->healthy = false;
 			set_phase(a, API_PHASE_STARTING, t0 + 2 * s / 3, "");
 		}
@@ -607,7 +638,7 @@ static enum MHD_Result do_put(struct MHD_Connection *c, size_t h, const char *na
 			kept |= !strcmp(a->prev[k].digest, digest);
 		if (kept) {
 			/* as rampd does: a kept version is switched to, no pull */
-			switch_to(a, &a->target);
+			switch_to(a, &a->target, now);
 			a->healthy = false;
 			a->trans = T_REVERT;
 			set_phase(a, API_PHASE_REVERTING, now, "switching to a kept version");
@@ -679,7 +710,7 @@ static enum MHD_Result do_revert(struct MHD_Connection *c, size_t h, const char 
 	bool running = a->has_current && !strcmp(a->current.digest, target.digest) && a->trans == T_NONE &&
 		       !strcmp(a->phase, API_PHASE_HEALTHY);
 	if (!running) {
-		switch_to(a, &target);
+		switch_to(a, &target, now);
 		a->healthy = false;
 		a->sick_at = 0;
 		a->trans = T_REVERT;
@@ -714,6 +745,227 @@ static enum MHD_Result do_delete(struct MHD_Connection *c, size_t h, const char 
 	jgen_kstr(g, "deleted", name);
 	jgen_obj_close(g);
 	return send_json(c, 200, g);
+}
+
+/* ---- metrics of an app ---- */
+
+/* the latency histogram: bucket bounds, and the share of requests at most that slow */
+static const char *const le_text[] = {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "+Inf"};
+static const int le_permille[] = {100, 300, 700, 900, 970, 995, 999, 1000, 1000};
+#define N_LE (sizeof le_text / sizeof *le_text)
+
+/* requests host h served in ms of a container's life */
+static int64_t requests(size_t h, int64_t ms)
+{
+	int64_t share = 100 + (int64_t)(h * 37 % 101); /* 1.00-2.00 times --rps */
+	return ms * rps * share / 100000;
+}
+
+static bool watched(const struct app *a, const char *family)
+{
+	for (int k = 0; k < a->n_watch; k++)
+		if (!strncmp(a->watch[k], family, strlen(family)))
+			return true;
+	return false;
+}
+
+/* One series: its values at the window's scrape times t0, t0 + SCRAPE_MS, ... (n of them). */
+static void gen_series(struct jgen *g, size_t h, const struct window *w, int64_t t0, int n, const char *name,
+		       const char *family, const char *type, const char *lkey, const char *lval, int kind)
+{
+	jgen_obj_open(g);
+	jgen_kstr(g, "name", name);
+	jgen_kstr(g, "family", family);
+	jgen_kstr(g, "type", type);
+	jgen_key(g, "labels");
+	jgen_obj_open(g);
+	if (lkey)
+		jgen_kstr(g, lkey, lval);
+	jgen_obj_close(g);
+	jgen_kbool(g, "cumulative", true);
+	jgen_kint(g, "resets", 0);
+	jgen_key(g, "values");
+	jgen_arr_open(g);
+	for (int i = 0; i < n; i++) {
+		int64_t r = requests(h, t0 + i * SCRAPE_MS - w->from), err = r * 5 / 1000;
+		if (kind == -1) /* code 200 */
+			jgen_int(g, r - err);
+		else if (kind == -2) /* code 500 */
+			jgen_int(g, err);
+		else if (kind == -3) /* _sum: 20 ms on average */
+			jgen_real(g, (double)r * 0.02);
+		else if (kind == -4) /* _count */
+			jgen_int(g, r);
+		else
+			jgen_int(g, r * le_permille[kind] / 1000);
+	}
+	jgen_arr_close(g);
+	jgen_obj_close(g);
+}
+
+/* A version's window: the scrapes after since (all of them without samples: none). */
+static void gen_window(struct jgen *g, size_t h, const struct app *a, const struct window *w, bool current,
+		       int64_t since, bool samples, int64_t now)
+{
+	int64_t start = w->from > a->watched_since ? w->from : a->watched_since, end = w->to ? w->to : now;
+	int64_t total = a->watched_since && end >= start ? (end - start) / SCRAPE_MS + 1 : 0;
+	int64_t first = total > MAX_SAMPLES ? total - MAX_SAMPLES : 0; /* the window keeps the last ones */
+	if (since >= start)
+		first = first > (since - start) / SCRAPE_MS + 1 ? first : (since - start) / SCRAPE_MS + 1;
+	int n = samples && total > first ? (int)(total - first) : 0;
+	int64_t t0 = start + first * SCRAPE_MS;
+	jgen_obj_open(g);
+	jgen_kstr(g, API_F_DIGEST, w->digest);
+	jgen_kbool(g, "current", current);
+	jgen_kint(g, "scrapes", total);
+	jgen_kint(g, "failures", 0);
+	jgen_kint(g, "consecutiveFailures", 0);
+	jgen_key(g, "lastError");
+	jgen_null(g);
+	jgen_key(g, "lastErrorMs");
+	jgen_null(g);
+	jgen_key(g, "lastScrapeMs");
+	if (total)
+		jgen_int(g, start + (total - 1) * SCRAPE_MS);
+	else
+		jgen_null(g);
+	jgen_kint(g, "restarts", 0);
+	jgen_key(g, "untrusted");
+	jgen_null(g);
+	jgen_kint(g, "droppedSeries", 0);
+	jgen_key(g, "times");
+	jgen_arr_open(g);
+	for (int i = 0; i < n; i++)
+		jgen_int(g, t0 + i * SCRAPE_MS);
+	jgen_arr_close(g);
+	jgen_key(g, "series");
+	jgen_arr_open(g);
+	if (watched(a, "http_requests_total")) {
+		gen_series(g, h, w, t0, n, "http_requests_total", "http_requests_total", "counter", "code", "200", -1);
+		gen_series(g, h, w, t0, n, "http_requests_total", "http_requests_total", "counter", "code", "500", -2);
+	}
+	if (watched(a, "http_request_duration_seconds")) {
+		const char *f = "http_request_duration_seconds";
+		for (size_t k = 0; k < N_LE; k++)
+			gen_series(g, h, w, t0, n, "http_request_duration_seconds_bucket", f, "histogram", "le", le_text[k],
+				   (int)k);
+		gen_series(g, h, w, t0, n, "http_request_duration_seconds_sum", f, "histogram", NULL, NULL, -3);
+		gen_series(g, h, w, t0, n, "http_request_duration_seconds_count", f, "histogram", NULL, NULL, -4);
+	}
+	jgen_arr_close(g);
+	jgen_obj_close(g);
+}
+
+static enum MHD_Result send_metrics(struct MHD_Connection *c, size_t h, const struct app *a, int64_t since,
+				    bool samples, int64_t now)
+{
+	char boot[40];
+	snprintf(boot, sizeof boot, "%016" PRIx64 "%016" PRIx64, (uint64_t)t_boot, (uint64_t)getpid());
+	struct jgen *g = jgen_new(false);
+	jgen_obj_open(g);
+	jgen_kstr(g, "app", a->name);
+	jgen_key(g, "rampd");
+	jgen_obj_open(g);
+	jgen_kstr(g, "bootId", boot);
+	jgen_kint(g, "startedMs", t_boot);
+	jgen_obj_close(g);
+	jgen_kint(g, "nowMs", now);
+	jgen_kint(g, "intervalMs", SCRAPE_MS);
+	jgen_kint(g, "maxSeries", 64);
+	jgen_kint(g, "maxSamples", MAX_SAMPLES);
+	jgen_key(g, "endpoint");
+	jgen_obj_open(g);
+	jgen_kstr(g, "port", "8080/tcp");
+	jgen_kstr(g, "path", "/metrics");
+	jgen_kstr(g, "address", "127.0.0.1:8080");
+	jgen_obj_close(g);
+	jgen_key(g, "endpointError");
+	jgen_null(g);
+	jgen_key(g, API_F_WATCH);
+	jgen_arr_open(g);
+	for (int k = 0; k < a->n_watch; k++) {
+		jgen_obj_open(g);
+		jgen_kstr(g, "name", a->watch[k]);
+		jgen_key(g, "labels");
+		jgen_obj_open(g);
+		jgen_obj_close(g);
+		jgen_obj_close(g);
+	}
+	jgen_arr_close(g);
+	jgen_key(g, "versions");
+	jgen_arr_open(g);
+	for (int k = 0; k < 2; k++) {
+		const struct window *w = &a->win[k];
+		/* the window of a version no longer running goes a full window after its end */
+		if (w->digest[0] && (!w->to || now - w->to <= MAX_SAMPLES * SCRAPE_MS))
+			gen_window(g, h, a, w, k == 0, since, samples, now);
+	}
+	jgen_arr_close(g);
+	jgen_obj_close(g);
+	return send_json(c, 200, g);
+}
+
+/* PUT: the body's selectors (names; labels are not looked at), DELETE: no more watching */
+static enum MHD_Result do_watch(struct MHD_Connection *c, size_t h, struct app *a, const char *method, struct req *q,
+				int64_t now)
+{
+	static const char *const keys[] = {"series", NULL}, *const sel_keys[] = {"name", "labels", NULL};
+	char why[300];
+	struct err e;
+	const struct json *series = NULL;
+	if (!strcmp(method, "DELETE")) {
+		a->watched_since = 0;
+		a->n_watch = 0;
+		struct jgen *g = jgen_new(false);
+		jgen_obj_open(g);
+		jgen_kstr(g, API_F_UNWATCHED, a->name);
+		jgen_obj_close(g);
+		return send_json(c, 200, g);
+	}
+	if (strcmp(method, "PUT"))
+		return send_error(c, 405, API_E_METHOD, "PUT or DELETE");
+	struct json *j = parse_body(q, keys, why, sizeof why);
+	if (!j)
+		return send_error(c, 400, API_E_BAD_REQUEST, why);
+	if (json_field(j, "series", JSON_ARRAY, true, &series, &e) < 0 || series->arr.n > MAX_WATCH) {
+		json_free(j);
+		return send_error(c, 400, API_E_BAD_REQUEST, series ? "more than 16 selectors" : e.msg);
+	}
+	char names[MAX_WATCH][API_MAX_NAME + 1];
+	for (size_t k = 0; k < series->arr.n; k++) {
+		const struct json *s = series->arr.v[k];
+		const char *name = NULL;
+		if (s->type != JSON_OBJECT) {
+			json_free(j);
+			return send_error(c, 400, API_E_BAD_REQUEST, "a selector is not an object");
+		}
+		if (json_only_keys(s, sel_keys, "selector", &e) < 0 ||
+		    json_field_str(s, "name", true, &name, &e) < 0 || strlen(name) > API_MAX_NAME) {
+			json_free(j);
+			return send_error(c, 400, API_E_BAD_REQUEST, name ? "a selector's name is too long" : e.msg);
+		}
+		snprintf(names[k], sizeof names[k], "%s", name);
+	}
+	memcpy(a->watch, names, series->arr.n * sizeof *names);
+	a->n_watch = (int)series->arr.n;
+	json_free(j);
+	if (!a->watched_since)
+		a->watched_since = now;
+	return send_metrics(c, h, a, now, false, now);
+}
+
+static enum MHD_Result do_metrics(struct MHD_Connection *c, size_t h, struct app *a, int64_t now)
+{
+	const char *s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, API_Q_SINCE);
+	char *end;
+	int64_t since = 0;
+	if (s) {
+		errno = 0;
+		since = strtoll(s, &end, 10);
+		if (errno || end == s || *end || since < 0)
+			return send_error(c, 400, API_E_BAD_REQUEST, "since: unix milliseconds expected (the fake takes no other form)");
+	}
+	return send_metrics(c, h, a, since, true, now);
 }
 
 static enum MHD_Result host_request(struct MHD_Connection *c, size_t h, const char *method, const char *url,
@@ -772,16 +1024,29 @@ static enum MHD_Result host_request(struct MHD_Connection *c, size_t h, const ch
 		return send_error(c, 404, API_E_NOT_FOUND, "no such path");
 	char name[128];
 	snprintf(name, sizeof name, "%s", url + strlen(API_PATH_APP_PREFIX));
-	bool revert = false;
+	bool revert = false, watch = false, metrics = false;
 	char *slash = strchr(name, '/');
 	if (slash) {
-		if (strcmp(slash, API_PATH_REVERT_SUFFIX))
+		revert = !strcmp(slash, API_PATH_REVERT_SUFFIX);
+		watch = !strcmp(slash, API_PATH_WATCH_SUFFIX);
+		metrics = !strcmp(slash, API_PATH_APP_METRICS_SUFFIX);
+		if (!revert && !watch && !metrics)
 			return send_error(c, 404, API_E_NOT_FOUND, "no such path");
 		*slash = '\0';
-		revert = true;
 	}
 	if (!app_name_ok(name))
 		return send_error(c, 400, API_E_BAD_REQUEST, "bad app name");
+	if (watch || metrics) {
+		struct app *a = find_app(h, name);
+		if (!a)
+			return send_error(c, 404, API_E_NOT_FOUND, "no such app");
+		advance(h, a, now);
+		if (watch)
+			return do_watch(c, h, a, method, q, now);
+		if (strcmp(method, "GET"))
+			return send_error(c, 405, API_E_METHOD, "GET only");
+		return do_metrics(c, h, a, now);
+	}
 	if (revert) {
 		if (strcmp(method, "POST"))
 			return send_error(c, 405, API_E_METHOD, "POST only");
@@ -1005,7 +1270,7 @@ static void usage(void)
 	fprintf(stderr, "usage: fakefleet --hosts N --fleet-out FILE [--ready FILE] [--port P] [--zones a,b]\n"
 			"                 [--app NAME=IMAGE]... [--new GLOB]... [--start-ms MS] [--revert-ms MS]\n"
 			"                 [--behave 'GLOB RULE [ARGS]']... [--token FILE]\n"
-			"                 [--tls-cert FILE --tls-key FILE]\n");
+			"                 [--tls-cert FILE --tls-key FILE] [--rps N]\n");
 	exit(2);
 }
 
@@ -1018,7 +1283,7 @@ int main(int argc, char **argv)
 		{"new", required_argument, NULL, 'N'},     {"start-ms", required_argument, NULL, 's'},
 		{"revert-ms", required_argument, NULL, 'R'}, {"behave", required_argument, NULL, 'b'},
 		{"token", required_argument, NULL, 't'},   {"tls-cert", required_argument, NULL, 'C'},
-		{"tls-key", required_argument, NULL, 'K'}, {0},
+		{"tls-key", required_argument, NULL, 'K'}, {"rps", required_argument, NULL, 'q'}, {0},
 	};
 	const char *fleet_out = NULL, *ready = NULL, *zones = NULL;
 	char *tls_cert = NULL, *tls_key = NULL;
@@ -1061,6 +1326,9 @@ int main(int argc, char **argv)
 			break;
 		case 'R':
 			revert_ms = atoll(optarg);
+			break;
+		case 'q':
+			rps = atoll(optarg);
 			break;
 		case 'b':
 			if (n_behave == MAX_RULES) {
@@ -1140,6 +1408,8 @@ int main(int argc, char **argv)
 			x->has_current = x->has_desired = true;
 			x->healthy = true;
 			x->healthy_since = t_boot;
+			x->win[0] = (struct window){.from = t_boot};
+			snprintf(x->win[0].digest, sizeof x->win[0].digest, "%s", d);
 			set_phase(x, API_PHASE_HEALTHY, t_boot, "");
 		}
 	}
