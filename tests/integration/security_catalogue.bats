@@ -68,6 +68,8 @@ refused() {
 	refused 'test_x.c:test_good' $D '/^| X1/s/test_bad/test_good/'
 	refused 'x.bats: "x: only runs" asserts nothing' $D '/^| X1/s/x: refuses/x: only runs/'
 	refused 'x.bats: "x: refuses through a helper" asserts nothing' tests/integration/x_helpers.bash '/status/d'
+	# two rows of one ID (merges that collided)
+	refused 'X1: two rows have this ID' $D 's/^| X2 |/| X1 |/'
 	# a file of the defences that is not there
 	refused 'D1: where `lib/y.c`' $D '/^| D1/s|lib/x.c|lib/y.c|'
 	# a row claims a mutant that does not exist; a mutant of no row or of another one

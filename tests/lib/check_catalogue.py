@@ -13,6 +13,7 @@ defences table with a "where" column too) and checks each reference of the
   fuzz target `name`          tests/fuzz/fuzz_name.c exists
   `mutant NAME`               tests/mutants/NAME.patch exists and its Check: names this row
 A proof "same" is the row above's tests ("same, `mutant NAME`" adds its own). Then, beyond existence:
+  - no two rows have one ID;
   - every bats test a row names asserts something (a test that only runs
     commands, with no [ ], [[ ]], grep, cmp, diff, false or ! in it, proves nothing);
   - every file of the defences' "where" column exists (a glob may match);
@@ -97,6 +98,7 @@ for line in doc.splitlines():
         continue
     row = None
     if re.fullmatch(r"[A-Z]+[0-9]+", cells[0]):
+        check(cells[0] not in rows, "%s: two rows have this ID" % cells[0])
         row = rows.setdefault(cells[0], {"unit": set(), "bats": set(), "mutants": set()})
     if cells[-1] == "same" or cells[-1].startswith("same, "):  # the row above's tests, its own mutants
         proof = re.sub(r", `mutant [^`]*`", "", proof) + cells[-1][4:]
