@@ -94,13 +94,16 @@ PY
 	[ "$(grep -c '^rename ' "$T/log")" -ge 3 ]
 }
 
-@test "crash states: the rollout journal and lock: every state lists, journals are prefixes of the final ones" {
+@test "crash states: the rollout journal and lock: every state lists without a warning, journals are prefixes of the final ones" {
 	start_fleet 2
 	recorded "$RAMP_BIN" rollout --app web --fleet "$FLEET" --state-dir "$T/root" --allow-untested --bake 0 \
 		--poll 20ms --image "$IMG@$V2" --json >/dev/null
 	[ "$(digests)" = "$V2" ]
 	grep -q '^w .*/rollouts/.*\.jsonl ' "$T/log"
-	run states --prefix '^rollouts/[^.].*\.jsonl$' --check "'$RAMP_BIN' rollout list --state-dir '$T/root' >/dev/null"
+	# every journal that has its name has its start event: listed without a warning
+	# (a journal named before its start was synced lists as "no start event")
+	run states --prefix '^rollouts/[^.].*\.jsonl$' \
+		--check "w=\$('$RAMP_BIN' rollout list --state-dir '$T/root' 2>&1 >/dev/null) && [ -z \"\$w\" ] || { echo \"\$w\"; false; }"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	[[ "$output" == *" 0 failing"* ]]
 }
