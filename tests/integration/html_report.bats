@@ -149,7 +149,7 @@ teardown_file() {
 	rows=$(text frozen '#decisions tbody tr')
 	grep -qx "+[0-9.]*sfreeze launchnobig launch day until $until" <<<"$rows"
 	grep -qx "+[0-9.]*sblocker bugsnoBUG-1 is open" <<<"$rows"
-	! grep -q lifted <<<"$rows"
+	! grep -q lifted <<<"$rows" || false
 	[ "$(count frozen tr.host)" = 8 ]
 	[ "$(grep -c 'data-state="pending"' "$T/dom/frozen.html.dom")" = 8 ]
 	# overridden: asked before each wave, each time lifted by octocat; every wave passed
@@ -158,7 +158,7 @@ teardown_file() {
 		<<<"$rows")" = 4 ]
 	[ "$(grep -cx "+[0-9.]*sblocker bugsliftedBUG-1 is open; lifted by --override of octocat" <<<"$rows")" = 4 ]
 	[ "$(jq -s '[.[] | select(.event == "policy" and .overriddenBy == "octocat")] | length' "$T/override.json")" = 8 ]
-	! grep -q 'sno' <<<"$rows"
+	! grep -q 'sno' <<<"$rows" || false
 	verdicts=$(grep -o 'data-verdict="[^"]*"' "$T/dom/override.html.dom" | cut -d\" -f2 | paste -sd" ")
 	[ "$verdicts" = "passed passed passed passed" ]
 	grep -qF '<dt>started by</dt><dd>octocat</dd>' "$T/dom/override.html.dom"
