@@ -17,6 +17,7 @@ _ramp_values() {
 	--compression) words="gzip zstd none gzip:1 gzip:9 zstd:3 zstd:19" ;;
 	--net) words="host private" ;;
 	--on-failure) words="revert pause" ;;
+	--on-inconclusive) words="pause fail pass" ;;
 	--stop-signal) words="SIGTERM SIGINT SIGQUIT SIGHUP SIGUSR1 SIGUSR2 SIGKILL" ;;
 	-o | --output | --layout | --config | --fleet | --token-file | --cacert | --from | --state-dir | --store | --html | \
 		--socket | --sign-key | --trust | --policy)
