@@ -29,7 +29,10 @@
  *              thread's own state (a->w); the daemon takes it under mu to go
  *              over the apps, an app thread takes it alone.
  *   api->mu    (api_server.c) the token's hash and the bad-token table; a
- *              leaf: nothing is taken under it. */
+ *              leaf: nothing is taken under it.
+ * The first three are taken through rt_store_lock(), rt_daemon_lock() and
+ * rt_app_lock() (locks.h), and the fields they guard are annotated: clang
+ * checks them (make lockcheck; where it cannot: docs/ARCHITECTURE.md). */
 #ifndef RAMP_RT_DAEMON_H
 #define RAMP_RT_DAEMON_H
 
