@@ -1,5 +1,6 @@
 /* fleet.c: `ramp fleet status` (what every host runs, and how it is) and
  * `ramp revert` (the whole fleet back, all hosts at once). */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,9 +57,20 @@ struct common {
 	bool json;
 };
 
+/* a copy, as given: a token file's checks (lib/token) see the path itself,
+ * a symbolic link too */
+static int copy(const struct cmd_opt *o, const char *arg, struct err *e)
+{
+	char **p = o->target;
+	free(*p);
+	if (!(*p = strdup(arg)))
+		return err_errno(e, ENOMEM, "out of memory");
+	return 0;
+}
+
 #define COMMON_OPTS(c)                                                                                                \
 	CMD_STR("fleet", &(c)->fleet), CMD_STR("app", &(c)->app), CMD_FLAG("json", &(c)->json),                       \
-		CMD_PATH("token-file", &(c)->o.token_file), CMD_PATH("cacert", &(c)->o.cacert),                       \
+		CMD_FN("token-file", &(c)->o.token_file, copy), CMD_FN("cacert", &(c)->o.cacert, copy),               \
 		CMD_MS("request-timeout", &(c)->o.timeout_ms, 1, CMD_MS_WEEK),                                        \
 		CMD_UINT("max-parallel", &(c)->o.max_parallel, 1, 100000)
 
