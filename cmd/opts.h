@@ -22,7 +22,8 @@
 enum cmd_opt_kind {
 	CMD_OPT_FLAG,   /* bool: set */
 	CMD_OPT_STR,    /* const char *: the argument itself (the last one given wins) */
-	CMD_OPT_PATH,   /* char *: the argument as an absolute path (allocated; the caller frees) */
+	CMD_OPT_PATH,   /* char *: realpath() of the argument, or the argument when it does not exist
+			  (allocated; the caller frees) */
 	CMD_OPT_LIST,   /* struct strv: every argument appended (repeatable) */
 	CMD_OPT_UINT,   /* an unsigned integer (of `size` bytes) from min to max */
 	CMD_OPT_MS,     /* int64_t: a duration (30s, 500ms, 5m, 1h) in ms, from min to max */
