@@ -1,7 +1,6 @@
 /* build.c: `ramp build`: flags and settings into img_build(); progress and
  * the resulting manifest digest. */
 #include <errno.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/opts.h"
 #include "image/build.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
@@ -95,129 +95,95 @@ static int check_output_dir(const char *path)
 	return 0;
 }
 
-int cmd_build(int argc, char **argv)
-{
-	enum { O_LAYOUT = 256, O_TAG, O_DOCKER, O_FROM, O_COMP, O_THREADS, O_CONFIG, O_SETTING };
-	static const struct option opts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"layout", required_argument, NULL, O_LAYOUT},
-		{"tag", required_argument, NULL, O_TAG},
-		{"docker-manifest", no_argument, NULL, O_DOCKER},
-		{"from", required_argument, NULL, O_FROM},
-		{"compression", required_argument, NULL, O_COMP},
-		{"threads", required_argument, NULL, O_THREADS},
-		{"config", required_argument, NULL, O_CONFIG},
-		{"entrypoint", required_argument, NULL, O_SETTING},
-		{"cmd", required_argument, NULL, O_SETTING},
-		{"env", required_argument, NULL, O_SETTING},
-		{"workdir", required_argument, NULL, O_SETTING},
-		{"user", required_argument, NULL, O_SETTING},
-		{"port", required_argument, NULL, O_SETTING},
-		{"stop-signal", required_argument, NULL, O_SETTING},
-		{"label", required_argument, NULL, O_SETTING},
-		{"annotation", required_argument, NULL, O_SETTING},
-		{"health-cmd", required_argument, NULL, O_SETTING},
-		{"health-http", required_argument, NULL, O_SETTING},
-		{"health-interval", required_argument, NULL, O_SETTING},
-		{"health-timeout", required_argument, NULL, O_SETTING},
-		{"health-start-period", required_argument, NULL, O_SETTING},
-		{"health-retries", required_argument, NULL, O_SETTING},
-		{"metrics-http", required_argument, NULL, O_SETTING},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	struct img_build_opts o = {.layer = {.comp = IMG_COMP_GZIP}};
-	struct img_settings flags = {0}, s = {0};
-	const char *config = NULL;
-	struct progress prog = {.tty = isatty(STDERR_FILENO) && log_get_level() >= LOG_LVL_NOTICE};
-	struct err e;
-	int rc = EXIT_USAGE, c, idx;
+/* The image settings given as flags: checked as they come, applied again
+ * after the settings file's (flags win); `given` holds name, value pairs. */
+struct setting_flags {
+	struct img_settings checked;
+	struct strv given;
+};
 
-	/* flags are collected first and applied after the settings file, so they win */
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "o:h", opts, &idx)) != -1) {
-		switch (c) {
-		case 'o':
-			o.output = optarg;
-			break;
-		case O_LAYOUT:
-			o.layout = optarg;
-			break;
-		case O_TAG:
-			if (!*optarg || strlen(optarg) > 255) {
-				cmd_usage_error("build", "--tag: expected a name of 1 to 255 characters");
-				goto out;
-			}
-			o.tag = optarg;
-			break;
-		case O_DOCKER:
-			o.docker_manifest = true;
-			break;
-		case O_FROM:
-			o.from = optarg;
-			break;
-		case O_COMP:
-			if (img_compression_parse(optarg, &o.layer.comp, &o.layer.level, &e) < 0) {
-				cmd_usage_error("build", "--compression: %s", e.msg);
-				goto out;
-			}
-			break;
-		case O_THREADS: {
-			unsigned long long n;
-			if (cmd_parse_uint("build", "--threads", optarg, 256, &n))
-				goto out;
-			o.layer.threads = (int)n;
-			break;
-		}
-		case O_CONFIG:
-			config = optarg;
-			break;
-		case O_SETTING:
-			if (img_settings_set(&flags, opts[idx].name, optarg, &e) < 0) {
-				cmd_usage_error("build", "--%s: %s", opts[idx].name, e.msg);
-				goto out;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			rc = EXIT_OK;
-			goto out;
-		default:
-			fprintf(stderr, "(see 'ramp build --help')\n");
-			goto out;
-		}
-	}
-	if (optind >= argc) {
-		cmd_usage_error("build", "no directory given");
-		goto out;
-	}
-	if (!o.output && !o.layout) {
-		cmd_usage_error("build", "give an output: -o FILE or --layout DIR");
-		goto out;
-	}
-	o.dirs = (const char *const *)argv + optind;
-	o.n_dirs = (size_t)(argc - optind);
-	for (size_t i = 0; i < o.n_dirs; i++) {
+static int setting(const struct cmd_opt *o, const char *arg, struct err *e)
+{
+	struct setting_flags *f = o->target;
+	if (img_settings_set(&f->checked, o->name, arg, e) < 0)
+		return -1;
+	return strv_push(&f->given, o->name, e) < 0 || strv_push(&f->given, arg, e) < 0 ? -1 : 0;
+}
+
+static int tag(const struct cmd_opt *o, const char *arg, struct err *e)
+{
+	if (!*arg || strlen(arg) > 255)
+		return err_set(e, "expected a name of 1 to 255 characters");
+	*(const char **)o->target = arg;
+	return 0;
+}
+
+static int compression(const struct cmd_opt *o, const char *arg, struct err *e)
+{
+	struct img_layer_opts *l = o->target;
+	return img_compression_parse(arg, &l->comp, &l->level, e);
+}
+
+/* The directories, the output and SOURCE_DATE_EPOCH, before any work */
+static int check_args(struct img_build_opts *o, int n, char **dirs)
+{
+	if (n < 1)
+		return cmd_usage_error("build", "no directory given");
+	if (!o->output && !o->layout)
+		return cmd_usage_error("build", "give an output: -o FILE or --layout DIR");
+	o->dirs = (const char *const *)dirs;
+	o->n_dirs = (size_t)n;
+	for (size_t i = 0; i < o->n_dirs; i++) {
 		struct stat st;
-		if (stat(o.dirs[i], &st) < 0) {
-			cmd_usage_error("build", "directory \"%s\": %s", o.dirs[i], strerror(errno));
-			goto out;
-		}
-		if (!S_ISDIR(st.st_mode)) {
-			cmd_usage_error("build", "\"%s\" is not a directory", o.dirs[i]);
-			goto out;
-		}
+		if (stat(o->dirs[i], &st) < 0)
+			return cmd_usage_error("build", "directory \"%s\": %s", o->dirs[i], strerror(errno));
+		if (!S_ISDIR(st.st_mode))
+			return cmd_usage_error("build", "\"%s\" is not a directory", o->dirs[i]);
 	}
-	if (o.output && check_output_dir(o.output))
-		goto out;
+	if (o->output && check_output_dir(o->output))
+		return EXIT_USAGE;
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
 	if (sde && *sde) {
 		unsigned long long v;
 		if (cmd_parse_uint("build", "SOURCE_DATE_EPOCH", sde, 253402300799ULL, &v))
-			goto out;
-		o.have_epoch = true;
-		o.epoch = (int64_t)v;
+			return EXIT_USAGE;
+		o->have_epoch = true;
+		o->epoch = (int64_t)v;
 	}
+	return 0;
+}
+
+int cmd_build(int argc, char **argv)
+{
+	struct img_build_opts o = {.layer = {.comp = IMG_COMP_GZIP}};
+	struct setting_flags flags = {0};
+	struct img_settings s = {0};
+	const char *config = NULL;
+	struct progress prog = {.tty = isatty(STDERR_FILENO) && log_get_level() >= LOG_LVL_NOTICE};
+	struct err e;
+	int rc, first;
+	const struct cmd_opt opts[] = {
+		CMD_STR_S('o', "output", &o.output),
+		CMD_STR("layout", &o.layout),
+		CMD_FN("tag", &o.tag, tag),
+		CMD_FLAG("docker-manifest", &o.docker_manifest),
+		CMD_STR("from", &o.from),
+		CMD_FN("compression", &o.layer, compression),
+		CMD_UINT("threads", &o.layer.threads, 0, 256),
+		CMD_STR("config", &config),
+#define SETTING(name) CMD_FN(name, &flags, setting)
+		SETTING("entrypoint"), SETTING("cmd"), SETTING("env"), SETTING("workdir"), SETTING("user"),
+		SETTING("port"), SETTING("stop-signal"), SETTING("label"), SETTING("annotation"),
+		SETTING("health-cmd"), SETTING("health-http"), SETTING("health-interval"), SETTING("health-timeout"),
+		SETTING("health-start-period"), SETTING("health-retries"), SETTING("metrics-http"),
+#undef SETTING
+	};
+
+	if ((rc = cmd_opts_parse(CMD_OPTS("build", usage, false, opts), argc, argv, &first)) != CMD_GO)
+		goto out;
+	rc = EXIT_USAGE;
+	if (check_args(&o, argc - first, argv + first))
+		goto out;
 	rc = EXIT_FAIL;
 	if (config) {
 		_cleanup_free_ char *buf = NULL;
@@ -227,10 +193,9 @@ int cmd_build(int argc, char **argv)
 			goto out;
 		}
 	}
-	/* replay the flags over the file's settings */
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "o:h", opts, &idx)) != -1)
-		if (c == O_SETTING && img_settings_set(&s, opts[idx].name, optarg, &e) < 0)
+	/* the flags again, over the file's settings */
+	for (size_t i = 0; i + 1 < flags.given.n; i += 2)
+		if (img_settings_set(&s, flags.given.v[i], flags.given.v[i + 1], &e) < 0)
 			goto fail;
 	o.settings = &s;
 	o.layer.progress = on_progress;
@@ -248,7 +213,8 @@ fail:
 		fprintf(stderr, "\r\033[K");
 	rc = cmd_fail(&e);
 out:
-	img_settings_free(&flags);
+	img_settings_free(&flags.checked);
+	strv_free(&flags.given);
 	img_settings_free(&s);
 	return rc;
 }

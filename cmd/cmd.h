@@ -30,13 +30,12 @@ int cmd_veto(int argc, char **argv);
 int cmd_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Log e's message and return EXIT_FAIL. */
 int cmd_fail(const struct err *e);
-/* Common option parsing helpers. */
+/* A number from 0 to max (options are parsed by cmd/opts.h; this is for the environment). */
 int cmd_parse_uint(const char *verb, const char *opt, const char *s, unsigned long long max,
 		   unsigned long long *out);
 
-/* Shared by the fleet verbs (cmd/rollout.c): durations in ms, signals that
- * stop a rollout cleanly, and a descriptor limit raised for big fleets. */
-int cmd_parse_ms(const char *verb, const char *opt, const char *s, bool zero_ok, int64_t *ms);
+/* Shared by the fleet verbs (cmd/rollout.c): signals that stop a rollout
+ * cleanly, and a descriptor limit raised for big fleets. */
 void cmd_orch_setup(void);
 volatile sig_atomic_t *cmd_orch_stop(void);
 /* The progress and summary printers of a fleet verb: JSON lines or words,

@@ -1,6 +1,6 @@
 /* fleet.c: `ramp fleet status` (what every host runs, and how it is) and
  * `ramp revert` (the whole fleet back, all hosts at once). */
-#include <getopt.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/opts.h"
 #include "image/digest.h"
 #include "lib/json.h"
 #include "lib/log.h"
@@ -49,61 +50,29 @@ static void revert_usage(FILE *f)
 		   "3 some hosts could not be reverted (named).\n");
 }
 
-enum { O_FLEET = 256, O_APP, O_JSON, O_TOKEN, O_CACERT, O_TIMEOUT, O_PARALLEL, O_TO, O_REVDL, O_HTML };
+/* What both verbs take */
+struct common {
+	struct orch_opts o;
+	const char *fleet, *app;
+	bool json;
+};
 
-/* Options both verbs share; returns 1 when handled, -1 on a usage error, 0 when not ours. */
-static int common_opt(const char *verb, int c, struct orch_opts *o, const char **fleet, const char **app, bool *json)
+/* a copy, as given: a token file's checks (lib/token) see the path itself,
+ * a symbolic link too */
+static int copy(const struct cmd_opt *o, const char *arg, struct err *e)
 {
-	unsigned long long u;
-	switch (c) {
-	case O_FLEET:
-		*fleet = optarg;
-		return 1;
-	case O_APP:
-		*app = optarg;
-		return 1;
-	case O_JSON:
-		*json = true;
-		return 1;
-	case O_TOKEN:
-		free(o->token_file);
-		o->token_file = strdup(optarg);
-		return 1;
-	case O_CACERT:
-		free(o->cacert);
-		o->cacert = strdup(optarg);
-		return 1;
-	case O_TIMEOUT:
-		return cmd_parse_ms(verb, "--request-timeout", optarg, false, &o->timeout_ms) ? -1 : 1;
-	case O_PARALLEL:
-		if (cmd_parse_uint(verb, "--max-parallel", optarg, 100000, &u))
-			return -1;
-		if (!u) {
-			cmd_usage_error(verb, "--max-parallel: at least 1");
-			return -1;
-		}
-		o->max_parallel = (size_t)u;
-		return 1;
-	case O_REVDL:
-		return cmd_parse_ms(verb, "--revert-deadline", optarg, false, &o->revert_deadline_ms) ? -1 : 1;
-	}
+	char **p = o->target;
+	free(*p);
+	if (!(*p = strdup(arg)))
+		return err_errno(e, ENOMEM, "out of memory");
 	return 0;
 }
 
-static const struct option common[] = {
-	{"fleet", required_argument, NULL, O_FLEET},
-	{"app", required_argument, NULL, O_APP},
-	{"json", no_argument, NULL, O_JSON},
-	{"token-file", required_argument, NULL, O_TOKEN},
-	{"cacert", required_argument, NULL, O_CACERT},
-	{"request-timeout", required_argument, NULL, O_TIMEOUT},
-	{"max-parallel", required_argument, NULL, O_PARALLEL},
-	{"to", required_argument, NULL, O_TO},
-	{"revert-deadline", required_argument, NULL, O_REVDL},
-	{"html", required_argument, NULL, O_HTML},
-	{"help", no_argument, NULL, 'h'},
-	{0},
-};
+#define COMMON_OPTS(c)                                                                                                \
+	CMD_STR("fleet", &(c)->fleet), CMD_STR("app", &(c)->app), CMD_FLAG("json", &(c)->json),                       \
+		CMD_FN("token-file", &(c)->o.token_file, copy), CMD_FN("cacert", &(c)->o.cacert, copy),               \
+		CMD_MS("request-timeout", &(c)->o.timeout_ms, 1, CMD_MS_WEEK),                                        \
+		CMD_UINT("max-parallel", &(c)->o.max_parallel, 1, 100000)
 
 static void print_status_json(const struct orch_fleet *f, const struct orch_view *v, size_t n)
 {
@@ -177,42 +146,29 @@ static int render_page(FILE *f, const void *ctx)
 
 static int fleet_status(int argc, char **argv)
 {
-	struct orch_opts o;
-	const char *fleet = NULL, *app = NULL, *html = NULL;
-	bool json = false;
-	int c, rc = EXIT_USAGE;
+	struct common c = {0};
+	const char *html = NULL;
+	int first, rc;
 	struct orch_fleet f = {0};
 	struct orch_view *rows = NULL;
 	size_t n = 0;
 	struct err e;
 
-	orch_opts_defaults(&o);
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", common, NULL)) != -1) {
-		if (c == 'h') {
-			status_usage(stdout);
-			rc = EXIT_OK;
-			goto out;
-		}
-		if (c == O_HTML) {
-			html = optarg;
-			continue;
-		}
-		int r = c == O_TO || c == O_REVDL ? 0 : common_opt("fleet status", c, &o, &fleet, &app, &json);
-		if (r < 0)
-			goto out;
-		if (r == 0) {
-			fprintf(stderr, "(see 'ramp fleet status --help')\n");
-			goto out;
-		}
-	}
+	orch_opts_defaults(&c.o);
+	const struct cmd_opt opts[] = {COMMON_OPTS(&c), CMD_STR("html", &html)};
+	if ((rc = cmd_opts_parse(CMD_OPTS("fleet status", status_usage, false, opts), argc, argv, &first)) != CMD_GO)
+		goto out;
+	rc = EXIT_USAGE;
+	const char *fleet = c.fleet, *app = c.app;
+	bool json = c.json;
+	struct orch_opts *o = &c.o;
 	if (json && html) {
 		cmd_usage_error("fleet status", "--json or --html, not both");
 		goto out;
 	}
-	if (optind != argc || !fleet) {
-		cmd_usage_error("fleet status", optind != argc ? "unexpected \"%s\"" : "--fleet is required",
-				optind != argc ? argv[optind] : "");
+	if (first != argc || !fleet) {
+		cmd_usage_error("fleet status", first != argc ? "unexpected \"%s\"" : "--fleet is required",
+				first != argc ? argv[first] : "");
 		goto out;
 	}
 	cmd_orch_setup();
@@ -220,7 +176,7 @@ static int fleet_status(int argc, char **argv)
 		rc = cmd_usage_error("fleet status", "%s", e.msg);
 		goto out;
 	}
-	if (orch_fleet_status(&f, app, &o, &rows, &n, &e) < 0) {
+	if (orch_fleet_status(&f, app, o, &rows, &n, &e) < 0) {
 		rc = cmd_fail(&e);
 		goto out;
 	}
@@ -241,7 +197,7 @@ static int fleet_status(int argc, char **argv)
 out:
 	free(rows);
 	orch_fleet_free(&f);
-	orch_opts_free(&o);
+	orch_opts_free(&c.o);
 	return rc;
 }
 
@@ -256,44 +212,33 @@ int cmd_fleet(int argc, char **argv)
 	return cmd_usage_error("fleet", "expected a subcommand: status");
 }
 
+static int digest(const struct cmd_opt *o, const char *arg, struct err *e)
+{
+	return img_digest_parse(arg, o->target, e);
+}
+
 int cmd_revert(int argc, char **argv)
 {
-	struct orch_opts o;
-	const char *fleet = NULL, *app = NULL, *to = NULL;
-	bool json = false;
-	int c, rc = EXIT_USAGE;
+	struct common c = {0};
+	int first, rc;
 	struct orch_fleet f = {0};
 	struct orch_rollout r = {0};
-	struct img_digest d;
+	struct img_digest d = {0};
 	struct err e;
 
-	orch_opts_defaults(&o);
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", common, NULL)) != -1) {
-		if (c == 'h') {
-			revert_usage(stdout);
-			rc = EXIT_OK;
-			goto out;
-		}
-		if (c == O_TO) {
-			if (img_digest_parse(optarg, &d, &e) < 0) {
-				cmd_usage_error("revert", "--to: %s", e.msg);
-				goto out;
-			}
-			to = d.s;
-			continue;
-		}
-		int x = common_opt("revert", c, &o, &fleet, &app, &json);
-		if (x < 0)
-			goto out;
-		if (x == 0) {
-			fprintf(stderr, "(see 'ramp revert --help')\n");
-			goto out;
-		}
-	}
-	if (optind != argc || !fleet || !app) {
-		cmd_usage_error("revert", optind != argc ? "unexpected \"%s\"" : "--app and --fleet are required",
-				optind != argc ? argv[optind] : "");
+	orch_opts_defaults(&c.o);
+	const struct cmd_opt opts[] = {
+		COMMON_OPTS(&c),
+		CMD_FN("to", &d, digest),
+		CMD_MS("revert-deadline", &c.o.revert_deadline_ms, 1, CMD_MS_WEEK),
+	};
+	if ((rc = cmd_opts_parse(CMD_OPTS("revert", revert_usage, false, opts), argc, argv, &first)) != CMD_GO)
+		goto out;
+	rc = EXIT_USAGE;
+	const char *fleet = c.fleet, *app = c.app, *to = d.s[0] ? d.s : NULL;
+	if (first != argc || !fleet || !app) {
+		cmd_usage_error("revert", first != argc ? "unexpected \"%s\"" : "--app and --fleet are required",
+				first != argc ? argv[first] : "");
 		goto out;
 	}
 	if (orch_fleet_load(fleet, &f, &e) < 0) {
@@ -302,14 +247,14 @@ int cmd_revert(int argc, char **argv)
 	}
 	struct orch_report rep;
 	struct orch_ui ui;
-	cmd_orch_report(json, &rep, &ui);
+	cmd_orch_report(c.json, &rep, &ui);
 	cmd_orch_setup();
-	rc = orch_fleet_revert(&f, app, to, &o, &ui, cmd_orch_stop(), &r, &e);
+	rc = orch_fleet_revert(&f, app, to, &c.o, &ui, cmd_orch_stop(), &r, &e);
 	if (rc < 0)
 		rc = cmd_usage_error("revert", "%s", e.msg);
 out:
 	orch_rollout_free(&r);
 	orch_fleet_free(&f);
-	orch_opts_free(&o);
+	orch_opts_free(&c.o);
 	return rc;
 }

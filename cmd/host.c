@@ -3,7 +3,6 @@
  * and --token-file, through the client the rollouts use (orchestrator/client:
  * requests and answers of docs/API.md from orchestrator/hostapi). */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/opts.h"
 #include "image/reference.h"
 #include "image/settings.h"
 #include "lib/api.h"
@@ -204,58 +204,28 @@ static int wait_healthy(struct client *cl, const char *app, const char *digest, 
 
 static int do_change(struct client *cl, const char *verb, char **args, int n, struct err *e)
 {
-	enum { O_GEN = 256, O_ROLLOUT, O_WAIT, O_TIMEOUT, O_TO };
-	static const struct option opts[] = {
-		{"generation", required_argument, NULL, O_GEN}, {"rollout", required_argument, NULL, O_ROLLOUT},
-		{"wait", no_argument, NULL, O_WAIT},            {"timeout", required_argument, NULL, O_TIMEOUT},
-		{"to", required_argument, NULL, O_TO},          {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	unsigned long long gen = 0;
 	const char *rollout = NULL, *to = NULL;
 	bool wait = false;
-	int64_t timeout_ns = 300 * 1000000000LL;
-	int c;
-	optind = 0; /* glibc: start over on the new argument vector */
-	while ((c = getopt_long(n, args, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case O_GEN:
-			if (cmd_parse_uint("host", "--generation", optarg, INT64_MAX, &gen))
-				return -2;
-			if (!gen)
-				return cmd_usage_error("host", "--generation: must be at least 1"), -2;
-			break;
-		case O_ROLLOUT:
-			rollout = optarg;
-			break;
-		case O_WAIT:
-			wait = true;
-			break;
-		case O_TIMEOUT:
-			if (img_parse_duration(optarg, &timeout_ns, e) < 0)
-				return cmd_usage_error("host", "--timeout: %s", e->msg), -2;
-			break;
-		case O_TO:
-			to = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			return -2;
-		}
-	}
+	int64_t timeout_ms = 300 * 1000;
+	int first, rc;
+	const struct cmd_opt opts[] = {
+		CMD_UINT("generation", &gen, 1, INT64_MAX), CMD_STR("rollout", &rollout), CMD_FLAG("wait", &wait),
+		CMD_MS("timeout", &timeout_ms, 0, INT64_MAX / 1000000), CMD_STR("to", &to),
+	};
+	if ((rc = cmd_opts_parse(CMD_OPTS("host", usage, false, opts), n, args, &first)) != CMD_GO)
+		return rc == EXIT_OK ? 0 : -2;
 	bool deploy = !strcmp(verb, "deploy"), revert = !strcmp(verb, "revert");
 	int want = deploy ? 2 : 1;
-	if (n - optind != want)
+	if (n - first != want)
 		return cmd_usage_error("host", "%s: expected %s", verb, deploy ? "APP IMAGE@sha256:..." : "APP"), -2;
 	if ((!revert && to) || (!deploy && rollout) || (!deploy && !revert && wait))
 		return cmd_usage_error("host", "%s: option not valid here", verb), -2;
-	const char *app = args[optind];
+	const char *app = args[first];
 	if (!orch_app_name_valid(app))
 		return cmd_usage_error("host", "\"%s\" is not an app name", app), -2;
 	struct img_digest dg;
-	if (deploy && img_ref_pinned(args[optind + 1], &dg, e) < 0)
+	if (deploy && img_ref_pinned(args[first + 1], &dg, e) < 0)
 		return cmd_usage_error("host", "%s (the image must be pinned by digest)", e->msg), -2;
 	int64_t cur = 0;
 	if (!gen && (deploy || revert)) {
@@ -263,7 +233,7 @@ static int do_change(struct client *cl, const char *verb, char **args, int n, st
 			return -1;
 		gen = (unsigned long long)cur + 1;
 	}
-	_cleanup_free_ char *body = deploy ? orch_body_put(args[optind + 1], rollout, (int64_t)gen)
+	_cleanup_free_ char *body = deploy ? orch_body_put(args[first + 1], rollout, (int64_t)gen)
 				   : revert ? orch_body_revert(to ? to : "previous", (int64_t)gen)
 				   : gen    ? orch_body_generation((int64_t)gen)
 					    : NULL;
@@ -281,31 +251,25 @@ static int do_change(struct client *cl, const char *verb, char **args, int n, st
 	if (orch_status_parse(out, strlen(out), app, s, e) < 0)
 		return err_ctx(e, "the answer to %s", verb);
 	term_printf(stdout, "%s: %s %s (generation %llu)\n", app, deploy ? "deploying" : "reverting to", s->desired, gen);
-	return wait ? wait_healthy(cl, app, s->desired, timeout_ns / 1000000, e) : 0;
+	return wait ? wait_healthy(cl, app, s->desired, timeout_ms, e) : 0;
 }
 
 static int do_logs(struct client *cl, char **args, int n, struct err *e)
 {
-	static const struct option opts[] = {
-		{"tail", required_argument, NULL, 't'}, {"raw", no_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
 	unsigned long long tail = 100;
 	bool raw = false;
-	int c;
-	optind = 0; /* glibc: start over on the new argument vector */
-	while ((c = getopt_long(n, args, "", opts, NULL)) != -1) {
-		if (c == 'r')
-			raw = true;
-		else if (c != 't' || cmd_parse_uint("host", "--tail", optarg, 10000, &tail))
-			return -2;
-	}
-	if (n - optind != 1)
+	int first, rc;
+	const struct cmd_opt opts[] = {CMD_UINT("tail", &tail, 0, 10000), CMD_FLAG("raw", &raw)};
+	if ((rc = cmd_opts_parse(CMD_OPTS("host", usage, false, opts), n, args, &first)) != CMD_GO)
+		return rc == EXIT_OK ? 0 : -2;
+	if (n - first != 1)
 		return cmd_usage_error("host", "logs: expected APP"), -2;
-	if (!orch_app_name_valid(args[optind]))
-		return cmd_usage_error("host", "\"%s\" is not an app name", args[optind]), -2;
+	if (!orch_app_name_valid(args[first]))
+		return cmd_usage_error("host", "\"%s\" is not an app name", args[first]), -2;
 	_cleanup_free_ char *out = NULL;
 	long st;
 	size_t len = 0;
-	if (call(cl, ORCH_OP_LOGS, args[optind], NULL, (unsigned)tail, &st, &out, &len, e) < 0)
+	if (call(cl, ORCH_OP_LOGS, args[first], NULL, (unsigned)tail, &st, &out, &len, e) < 0)
 		return -1;
 	if (st != 200) {
 		char code[64], msg[300];
@@ -320,44 +284,44 @@ static int do_logs(struct client *cl, char **args, int n, struct err *e)
 	return 0;
 }
 
+static int host_url(const struct cmd_opt *o, const char *arg, struct err *e)
+{
+	if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8))
+		return err_set(e, "expected http://ADDRESS:PORT or https://...");
+	*(const char **)o->target = arg;
+	return 0;
+}
+
+static int do_status_args(struct client *cl, char **args, int n, struct err *e)
+{
+	bool json = false;
+	int first, rc;
+	const struct cmd_opt opts[] = {CMD_FLAG("json", &json)};
+	if ((rc = cmd_opts_parse(CMD_OPTS("host", usage, false, opts), n, args, &first)) != CMD_GO)
+		return rc == EXIT_OK ? 0 : -2;
+	if (n - first > 1)
+		return cmd_usage_error("host", "status: unexpected \"%s\"", args[first + 1]), -2;
+	if (n - first == 1 && !orch_app_name_valid(args[first]))
+		return cmd_usage_error("host", "\"%s\" is not an app name", args[first]), -2;
+	return do_status(cl, n - first == 1 ? args[first] : NULL, json, e);
+}
+
 int cmd_host(int argc, char **argv)
 {
-	enum { O_HOST = 256, O_TOKEN, O_SOCKET, O_CACERT, O_JSON };
-	static const struct option opts[] = {
-		{"host", required_argument, NULL, O_HOST},     {"token-file", required_argument, NULL, O_TOKEN},
-		{"socket", required_argument, NULL, O_SOCKET}, {"cacert", required_argument, NULL, O_CACERT},
-		{"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0},
-	};
 	struct client cl = {0};
 	struct orch_client_opts co = {.timeout_ms = 60000, .connect_timeout_ms = 10000, .reuse = true};
 	const char *host = NULL, *socket = API_SOCKET_DEFAULT;
 	_cleanup_free_ char *unix_addr = NULL;
 	struct err e = {0};
-	int c, rc = EXIT_FAIL;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (c) {
-		case O_HOST:
-			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
-				return cmd_usage_error("host", "--host: expected http://ADDRESS:PORT or https://...");
-			host = optarg;
-			break;
-		case O_TOKEN:
-			co.token_file = optarg;
-			break;
-		case O_SOCKET:
-			socket = optarg;
-			break;
-		case O_CACERT:
-			co.cacert = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		default:
-			return cmd_usage_error("host", "unknown option");
-		}
-	}
-	if (optind >= argc)
+	int first, rc;
+	const struct cmd_opt opts[] = {
+		CMD_FN("host", &host, host_url), CMD_STR("token-file", &co.token_file), CMD_STR("socket", &socket),
+		CMD_STR("cacert", &co.cacert),
+	};
+	if ((rc = cmd_opts_parse(CMD_OPTS("host", usage, true, opts), argc, argv, &first)) != CMD_GO)
+		return rc;
+	rc = EXIT_FAIL;
+	if (first >= argc)
 		return cmd_usage_error("host", "expected a command: status, deploy, revert, logs or rm");
 	if (host && !co.token_file)
 		return cmd_usage_error("host", "--host needs --token-file: rampd wants a token on TCP");
@@ -366,26 +330,14 @@ int cmd_host(int argc, char **argv)
 		return cmd_fail(&(struct err){.msg = "out of memory"});
 	if (orch_host_set_address(&cl.host, host ? host : unix_addr, &e) < 0)
 		return cmd_usage_error("host", "%s: %s", host ? "--host" : "--socket", e.msg);
-	const char *verb = argv[optind];
-	char **args = argv + optind;
-	int n = argc - optind;
+	const char *verb = argv[first];
+	char **args = argv + first;
+	int n = argc - first;
 	if (!(cl.c = orch_client_new(&co, &cl.host, 1, &e)))
 		goto out;
 	int r;
 	if (!strcmp(verb, "status")) {
-		bool json = false;
-		const char *app = NULL;
-		for (int i = 1; i < n; i++) {
-			if (!strcmp(args[i], "--json"))
-				json = true;
-			else if (!app && args[i][0] != '-' && orch_app_name_valid(args[i]))
-				app = args[i];
-			else {
-				rc = cmd_usage_error("host", "status: unexpected \"%s\"", args[i]);
-				goto out;
-			}
-		}
-		r = do_status(&cl, app, json, &e);
+		r = do_status_args(&cl, args, n, &e);
 	} else if (!strcmp(verb, "deploy") || !strcmp(verb, "revert") || !strcmp(verb, "rm")) {
 		r = do_change(&cl, verb, args, n, &e);
 	} else if (!strcmp(verb, "logs")) {

@@ -1,11 +1,11 @@
 /* inspect.c: `ramp inspect`: what an image archive or layout holds, and
  * (--verify) whether every byte of it is what its digests say. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/opts.h"
 #include "image/outcome.h"
 #include "image/record.h"
 #include "image/trust.h"
@@ -311,18 +311,71 @@ static void json_image(struct jgen *g, const struct img_image *img, const struct
 	jgen_arr_close(g);
 }
 
+static int platform(const struct cmd_opt *o, const char *arg, struct err *e)
+{
+	img_platform_free(o->target);
+	return img_platform_parse(arg, o->target, e);
+}
+
+/* The image, its records and outcomes, as JSON or words; with verify the
+ * result of img_verify() (problems found, or -1 with e set). */
+static int show(struct img_image *img, const struct img_record *recs, const struct verdict *vs, size_t n_recs,
+		const struct img_outcome *outs, size_t n_outs, bool as_json, bool verify, struct err *e)
+{
+	struct problems p = {0};
+	struct jgen *g = NULL;
+	if (as_json) {
+		g = jgen_new(true);
+		jgen_obj_open(g);
+		json_image(g, img, recs, vs, n_recs);
+		json_outcomes(g, outs, n_outs);
+		if (verify) {
+			jgen_key(g, "problems");
+			jgen_arr_open(g);
+			p.g = g;
+		}
+	} else {
+		human(img, recs, vs, n_recs);
+		human_outcomes(outs, n_outs);
+		if (verify)
+			printf("verify\n");
+	}
+	int bad = verify ? img_verify(img, on_problem, &p, e) : 0;
+	if (g) {
+		if (verify) {
+			jgen_arr_close(g);
+			jgen_kbool(g, "verified", bad == 0);
+		}
+		jgen_obj_close(g);
+		const char *buf;
+		size_t len;
+		if (jgen_result(g, &buf, &len, e) == 0)
+			printf("%.*s\n", (int)len, buf);
+		jgen_free(g);
+	} else if (verify && bad == 0) {
+		printf("  ok: every blob and every layer's content match their digests\n");
+	}
+	return bad;
+}
+
+/* --trust FILE and the statement of --scope (default "*") */
+static int load_trust(const char *file, const char *scope, struct img_trust *t, const struct img_trust_policy **p)
+{
+	struct err e;
+	if (!file)
+		return cmd_usage_error("inspect", "--scope goes with --trust");
+	if (img_trust_load(file, t, &e) < 0)
+		return cmd_usage_error("inspect", "--trust: %s", e.msg);
+	if (!(*p = img_trust_find(t, scope ? scope : "*")))
+		return cmd_usage_error("inspect", scope ? "--scope: no statement of the trust policy covers %s"
+						 : "--trust: the policy has no global scope \"*\": name the "
+						   "repository with --scope REGISTRY/REPO%s",
+				       scope ? scope : "");
+	return 0;
+}
+
 int cmd_inspect(int argc, char **argv)
 {
-	enum { O_JSON = 256, O_VERIFY, O_PLATFORM, O_TRUST, O_SCOPE };
-	static const struct option opts[] = {
-		{"json", no_argument, NULL, O_JSON},
-		{"trust", required_argument, NULL, O_TRUST},
-		{"scope", required_argument, NULL, O_SCOPE},
-		{"verify", no_argument, NULL, O_VERIFY},
-		{"platform", required_argument, NULL, O_PLATFORM},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
 	bool as_json = false, verify = false;
 	struct img_platform plat = {0};
 	struct img_image img = {0};
@@ -334,61 +387,22 @@ int cmd_inspect(int argc, char **argv)
 	const struct img_trust_policy *policy = NULL;
 	struct verdict *vs = NULL;
 	struct err e;
-	int c, rc = EXIT_USAGE;
+	int first, rc;
+	const struct cmd_opt opts[] = {
+		CMD_FLAG("json", &as_json), CMD_STR("trust", &trust_file), CMD_STR("scope", &scope),
+		CMD_FLAG("verify", &verify), CMD_FN("platform", &plat, platform),
+	};
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case O_JSON:
-			as_json = true;
-			break;
-		case O_VERIFY:
-			verify = true;
-			break;
-		case O_TRUST:
-			trust_file = optarg;
-			break;
-		case O_SCOPE:
-			scope = optarg;
-			break;
-		case O_PLATFORM:
-			img_platform_free(&plat);
-			if (img_platform_parse(optarg, &plat, &e) < 0) {
-				cmd_usage_error("inspect", "--platform: %s", e.msg);
-				goto out;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			rc = EXIT_OK;
-			goto out;
-		default:
-			fprintf(stderr, "(see 'ramp inspect --help')\n");
-			goto out;
-		}
-	}
-	if (optind != argc - 1) {
-		cmd_usage_error("inspect", optind >= argc ? "no image given" : "one image at a time");
+	if ((rc = cmd_opts_parse(CMD_OPTS("inspect", usage, false, opts), argc, argv, &first)) != CMD_GO)
+		goto out;
+	rc = EXIT_USAGE;
+	if (first != argc - 1) {
+		cmd_usage_error("inspect", first >= argc ? "no image given" : "one image at a time");
 		goto out;
 	}
-	if (scope && !trust_file) {
-		cmd_usage_error("inspect", "--scope goes with --trust");
+	if ((scope || trust_file) && load_trust(trust_file, scope, &trust, &policy))
 		goto out;
-	}
-	if (trust_file) {
-		if (img_trust_load(trust_file, &trust, &e) < 0) {
-			cmd_usage_error("inspect", "--trust: %s", e.msg);
-			goto out;
-		}
-		if (!(policy = img_trust_find(&trust, scope ? scope : "*"))) {
-			cmd_usage_error("inspect", scope ? "--scope: no statement of the trust policy covers %s"
-							 : "--trust: the policy has no global scope \"*\": name the "
-							   "repository with --scope REGISTRY/REPO%s",
-					scope ? scope : "");
-			goto out;
-		}
-	}
-	if (img_image_open(argv[optind], NULL, plat.os ? &plat : NULL, &img, &e) < 0 ||
+	if (img_image_open(argv[first], NULL, plat.os ? &plat : NULL, &img, &e) < 0 ||
 	    img_record_list(&img, &recs, &n_recs, &e) < 0 || img_outcome_list_layout(&img, &outs, &n_outs, &e) < 0) {
 		rc = cmd_fail(&e);
 		goto out;
@@ -403,46 +417,14 @@ int cmd_inspect(int argc, char **argv)
 		judge(&recs[i], trust_file ? &trust : NULL, policy, &vs[i]);
 		n_trusted += vs[i].ok;
 	}
-	struct problems p = {0};
-	struct jgen *g = NULL;
-	if (as_json) {
-		g = jgen_new(true);
-		jgen_obj_open(g);
-		json_image(g, &img, recs, vs, n_recs);
-		json_outcomes(g, outs, n_outs);
-		if (verify) {
-			jgen_key(g, "problems");
-			jgen_arr_open(g);
-			p.g = g;
-		}
-	} else {
-		human(&img, recs, vs, n_recs);
-		human_outcomes(outs, n_outs);
-		if (verify)
-			printf("verify\n");
-	}
-	int bad = verify ? img_verify(&img, on_problem, &p, &e) : 0;
-	if (g) {
-		if (verify) {
-			jgen_arr_close(g);
-			jgen_kbool(g, "verified", bad == 0);
-		}
-		jgen_obj_close(g);
-		const char *buf;
-		size_t len;
-		if (jgen_result(g, &buf, &len, &e) == 0)
-			printf("%.*s\n", (int)len, buf);
-		jgen_free(g);
-	} else if (verify && bad == 0) {
-		printf("  ok: every blob and every layer's content match their digests\n");
-	}
+	int bad = show(&img, recs, vs, n_recs, outs, n_outs, as_json, verify, &e);
 	if (bad < 0)
 		rc = cmd_fail(&e);
 	else if (bad > 0) {
-		log_err("%s: %d mismatch%s", argv[optind], bad, bad == 1 ? "" : "es");
+		log_err("%s: %d mismatch%s", argv[first], bad, bad == 1 ? "" : "es");
 		rc = EXIT_FAIL;
 	} else if (trust_file && !n_trusted) {
-		log_err("%s: no test record is trusted by policy \"%s\"", argv[optind], policy->name);
+		log_err("%s: no test record is trusted by policy \"%s\"", argv[first], policy->name);
 		rc = EXIT_FAIL;
 	} else
 		rc = EXIT_OK;

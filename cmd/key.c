@@ -1,12 +1,12 @@
 /* key.c: `ramp key generate`: an Ed25519 key pair for signing test records
  * (image/key.h). */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/opts.h"
 #include "image/key.h"
 #include "lib/cleanup.h"
 #include "lib/fs.h"
@@ -81,22 +81,14 @@ out:
 
 int cmd_key(int argc, char **argv)
 {
-	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
-	int c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			return EXIT_OK;
-		}
-		fprintf(stderr, "(see 'ramp key --help')\n");
-		return EXIT_USAGE;
-	}
-	if (optind >= argc)
+	int first, rc;
+	if ((rc = cmd_opts_parse(&(struct cmd_opts){.verb = "key", .usage = usage, .in_order = true}, argc, argv, &first)) != CMD_GO)
+		return rc;
+	if (first >= argc)
 		return cmd_usage_error("key", "no command given (generate)");
-	if (strcmp(argv[optind], "generate"))
-		return cmd_usage_error("key", "unknown command \"%s\" (generate)", argv[optind]);
-	if (optind + 2 != argc)
-		return cmd_usage_error("key", optind + 1 >= argc ? "generate: no directory given" : "generate: one directory");
-	return generate(argv[optind + 1]);
+	if (strcmp(argv[first], "generate"))
+		return cmd_usage_error("key", "unknown command \"%s\" (generate)", argv[first]);
+	if (first + 2 != argc)
+		return cmd_usage_error("key", first + 1 >= argc ? "generate: no directory given" : "generate: one directory");
+	return generate(argv[first + 1]);
 }

@@ -1,7 +1,6 @@
 /* login.c: `ramp login` and `ramp logout`: credentials in auth.json. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +14,6 @@
 #include "lib/cleanup.h"
 #include "lib/fs.h"
 #include "lib/log.h"
-
-enum { OPT_PASSWORD_STDIN = OPT_REG_LAST };
 
 static void login_usage(FILE *f)
 {
@@ -68,51 +65,33 @@ static char *ask(const char *prompt, bool secret)
 	return r;
 }
 
+static int no_creds(const struct cmd_opt *o, const char *arg, struct err *e)
+{
+	(void)o, (void)arg;
+	return err_set(e, "use -u and --password-stdin");
+}
+
 int cmd_login(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"username", required_argument, NULL, 'u'},
-		{"password", required_argument, NULL, 'p'},
-		{"password-stdin", no_argument, NULL, OPT_PASSWORD_STDIN},
-		{"help", no_argument, NULL, 'h'},
-		CMD_REG_CONN_LONGOPTS,
-		{NULL, 0, NULL, 0},
-	};
 	struct cmd_reg c;
+	const char *user_opt = NULL, *pass_opt = NULL;
 	_cleanup_free_ char *user = NULL, *pass = NULL, *file = NULL;
 	bool from_stdin = false;
 	struct err e;
-	int opt, rc;
+	int first, rc;
 	cmd_reg_init(&c);
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "hu:p:", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			login_usage(stdout);
-			return EXIT_OK;
-		case 'u':
-			free(user);
-			user = strdup(optarg);
-			break;
-		case 'p':
-			free(pass);
-			pass = strdup(optarg);
-			break;
-		case OPT_PASSWORD_STDIN:
-			from_stdin = true;
-			break;
-		case '?':
-			return cmd_usage_error("login", "unknown option");
-		default:
-			if (opt == OPT_CREDS)
-				return cmd_usage_error("login", "use -u and --password-stdin");
-			if ((rc = cmd_reg_option(&c, "login", opt, optarg)))
-				return rc;
-		}
-	}
-	if (argc - optind != 1)
+	const struct cmd_opt opts[] = {
+		CMD_STR_S('u', "username", &user_opt), CMD_STR_S('p', "password", &pass_opt),
+		CMD_FLAG("password-stdin", &from_stdin), CMD_FN("creds", NULL, no_creds),
+		CMD_REG_NET_OPTS(&c),
+	};
+	if ((rc = cmd_opts_parse(CMD_OPTS("login", login_usage, false, opts), argc, argv, &first)) != CMD_GO)
+		return rc;
+	if ((user_opt && !(user = strdup(user_opt))) || (pass_opt && !(pass = strdup(pass_opt))))
+		return cmd_fail(&(struct err){ENOMEM, "out of memory"});
+	if (argc - first != 1)
 		return cmd_usage_error("login", "expected one REGISTRY");
-	const char *reg = argv[optind];
+	const char *reg = argv[first];
 	if (!strcmp(reg, "index.docker.io"))
 		reg = "docker.io";
 	if (!img_ref_valid_registry(reg))
@@ -148,19 +127,23 @@ int cmd_login(int argc, char **argv)
 	return EXIT_OK;
 }
 
+static void logout_usage(FILE *f)
+{
+	fprintf(f, "usage: ramp logout REGISTRY\n\nRemove the credentials stored for REGISTRY from the auth file "
+		   "(see 'ramp login --help').\n");
+}
+
 int cmd_logout(int argc, char **argv)
 {
 	_cleanup_free_ char *file = NULL;
 	struct err e;
 	bool found;
-	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("usage: ramp logout REGISTRY\n\nRemove the credentials stored for REGISTRY from the auth file "
-		       "(see 'ramp login --help').\n");
-		return EXIT_OK;
-	}
-	if (argc != 2 || argv[1][0] == '-')
+	int first, rc;
+	if ((rc = cmd_opts_parse(&(struct cmd_opts){.verb = "logout", .usage = logout_usage}, argc, argv, &first)) != CMD_GO)
+		return rc;
+	if (argc - first != 1)
 		return cmd_usage_error("logout", "expected one REGISTRY");
-	const char *reg = strcmp(argv[1], "index.docker.io") ? argv[1] : "docker.io";
+	const char *reg = strcmp(argv[first], "index.docker.io") ? argv[first] : "docker.io";
 	if (!img_ref_valid_registry(reg))
 		return cmd_usage_error("logout", "\"%s\" is not a registry name (host[:port])", reg);
 	if (!(file = img_creds_auth_file(&e)) || img_creds_erase(file, reg, &found, &e) < 0)

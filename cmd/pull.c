@@ -1,6 +1,5 @@
 /* pull.c: `ramp pull REF`: an image and its test records from a registry into
  * an oci-archive or a layout directory. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,8 +9,6 @@
 #include "image/pull.h"
 #include "image/reference.h"
 #include "lib/log.h"
-
-enum { OPT_LAYOUT = OPT_REG_LAST, OPT_PLATFORM, OPT_NO_RECORDS };
 
 static void usage(FILE *f)
 {
@@ -56,64 +53,43 @@ static void show_outcomes(struct img_registry *r, const struct img_ref *ref, con
 	img_outcomes_free(o, n);
 }
 
+static int platform(const struct cmd_opt *o, const char *arg, struct err *e)
+{
+	img_platform_free(o->target);
+	return img_platform_parse(arg, o->target, e);
+}
+
 int cmd_pull(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"layout", required_argument, NULL, OPT_LAYOUT},
-		{"platform", required_argument, NULL, OPT_PLATFORM},
-		{"no-test-records", no_argument, NULL, OPT_NO_RECORDS},
-		{"help", no_argument, NULL, 'h'},
-		CMD_REG_LONGOPTS,
-		CMD_LIMIT_LONGOPT,
-		{NULL, 0, NULL, 0},
-	};
 	struct cmd_reg c;
 	struct img_pull_opts po = {0};
 	struct img_platform plat = {0};
 	const char *out = NULL, *layout = NULL;
 	struct err e;
-	int opt, rc;
+	int first, rc;
 	cmd_reg_init(&c);
 	if ((rc = cmd_reg_limits_env(&c, "pull")))
 		return rc;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		case 'o':
-			out = optarg;
-			break;
-		case OPT_LAYOUT:
-			layout = optarg;
-			break;
-		case OPT_PLATFORM:
-			img_platform_free(&plat);
-			if (img_platform_parse(optarg, &plat, &e) < 0)
-				return cmd_usage_error("pull", "--platform: %s", e.msg);
-			po.platform = &plat;
-			break;
-		case OPT_NO_RECORDS:
-			po.no_referrers = true;
-			break;
-		case '?':
-			img_platform_free(&plat);
-			return cmd_usage_error("pull", "unknown option");
-		default:
-			if ((rc = cmd_reg_option(&c, "pull", opt, optarg))) {
-				img_platform_free(&plat);
-				return rc;
-			}
-		}
-	}
-	if (argc - optind != 1 || !out == !layout) {
+	const struct cmd_opt opts[] = {
+		CMD_STR_S('o', "output", &out),
+		CMD_STR("layout", &layout),
+		CMD_FN("platform", &plat, platform),
+		CMD_FLAG("no-test-records", &po.no_referrers),
+		CMD_REG_OPTS(&c),
+		CMD_LIMIT_OPT(&c),
+	};
+	if ((rc = cmd_opts_parse(CMD_OPTS("pull", usage, false, opts), argc, argv, &first)) != CMD_GO) {
 		img_platform_free(&plat);
-		return cmd_usage_error("pull", argc - optind != 1 ? "expected one REF" : "expected one of -o FILE and --layout DIR");
+		return rc;
+	}
+	if (plat.os)
+		po.platform = &plat;
+	if (argc - first != 1 || !out == !layout) {
+		img_platform_free(&plat);
+		return cmd_usage_error("pull", argc - first != 1 ? "expected one REF" : "expected one of -o FILE and --layout DIR");
 	}
 	struct img_ref ref;
-	if (img_ref_parse(argv[optind], &ref, &e) < 0) {
+	if (img_ref_parse(argv[first], &ref, &e) < 0) {
 		img_platform_free(&plat);
 		return cmd_usage_error("pull", "%s", e.msg);
 	}

@@ -1,5 +1,4 @@
 /* push.c: `ramp push IMAGE REF`: an image archive or layout to a registry. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,8 +7,6 @@
 #include "image/push.h"
 #include "image/reference.h"
 #include "lib/log.h"
-
-enum { OPT_FROM_REPO = OPT_REG_LAST, OPT_CHUNK, OPT_NO_RECORDS };
 
 static void usage(FILE *f)
 {
@@ -28,54 +25,33 @@ static void usage(FILE *f)
 		   "  -h, --help                 this help\n");
 }
 
+static int from_repo(const struct cmd_opt *o, const char *arg, struct err *e)
+{
+	if (!img_ref_valid_repo(arg))
+		return err_set(e, "\"%s\" is not a repository name", arg);
+	*(const char **)o->target = arg;
+	return 0;
+}
+
 int cmd_push(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"from-repo", required_argument, NULL, OPT_FROM_REPO},
-		{"chunk-size", required_argument, NULL, OPT_CHUNK},
-		{"no-test-records", no_argument, NULL, OPT_NO_RECORDS},
-		{"help", no_argument, NULL, 'h'},
-		CMD_REG_LONGOPTS,
-		{NULL, 0, NULL, 0},
-	};
 	struct cmd_reg c;
 	struct img_push_opts po = {0};
-	unsigned long long v;
-	int opt, rc;
+	int first, rc;
 	cmd_reg_init(&c);
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		case OPT_FROM_REPO:
-			if (!img_ref_valid_repo(optarg))
-				return cmd_usage_error("push", "--from-repo: \"%s\" is not a repository name", optarg);
-			po.from_repo = optarg;
-			break;
-		case OPT_CHUNK:
-			if (cmd_parse_uint("push", "--chunk-size", optarg, 1ull << 40, &v))
-				return EXIT_USAGE;
-			if (!v)
-				return cmd_usage_error("push", "--chunk-size: at least 1 byte");
-			po.chunk_size = v;
-			break;
-		case OPT_NO_RECORDS:
-			po.no_referrers = true;
-			break;
-		case '?':
-			return cmd_usage_error("push", "unknown option");
-		default:
-			if ((rc = cmd_reg_option(&c, "push", opt, optarg)))
-				return rc;
-		}
-	}
-	if (argc - optind != 2)
+	const struct cmd_opt opts[] = {
+		CMD_FN("from-repo", &po.from_repo, from_repo),
+		CMD_UINT("chunk-size", &po.chunk_size, 1, 1ull << 40),
+		CMD_FLAG("no-test-records", &po.no_referrers),
+		CMD_REG_OPTS(&c),
+	};
+	if ((rc = cmd_opts_parse(CMD_OPTS("push", usage, false, opts), argc, argv, &first)) != CMD_GO)
+		return rc;
+	if (argc - first != 2)
 		return cmd_usage_error("push", "expected IMAGE and REF");
 	struct img_ref ref;
 	struct err e;
-	if (img_ref_parse(argv[optind + 1], &ref, &e) < 0)
+	if (img_ref_parse(argv[first + 1], &ref, &e) < 0)
 		return cmd_usage_error("push", "%s", e.msg);
 	struct cmd_progress *pr = cmd_progress_new(c.json);
 	po.progress = cmd_progress_event;
@@ -85,7 +61,7 @@ int cmd_push(int argc, char **argv)
 	rc = EXIT_FAIL;
 	if (!pr)
 		err_set(&e, "out of memory");
-	else if (r && img_push(r, argv[optind], &ref, &po, &d, &e) == 0)
+	else if (r && img_push(r, argv[first], &ref, &po, &d, &e) == 0)
 		rc = EXIT_OK;
 	if (pr)
 		cmd_progress_done(pr, rc == EXIT_OK ? d.digest.s : NULL);

@@ -1,7 +1,6 @@
 /* rollout.c: `ramp rollout`: start, resume, abort, list and show rollouts;
  * options into orchestrator/rollout, events out through orchestrator/report. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/opts.h"
 #include "cmd/transfer.h"
 #include "image/image.h"
 #include "image/settings.h"
@@ -161,36 +161,6 @@ void cmd_orch_report(bool json, struct orch_report *rep, struct orch_ui *ui)
 				    .out = stdout,
 				    .err = stderr};
 	orch_report_ui(rep, ui);
-}
-
-int cmd_parse_ms(const char *verb, const char *opt, const char *s, bool zero_ok, int64_t *ms)
-{
-	int64_t ns;
-	struct err e;
-	if (img_parse_duration(s, &ns, &e) < 0)
-		return cmd_usage_error(verb, "%s: %s", opt, e.msg);
-	if (ns > 7LL * 24 * 3600 * 1000000000LL)
-		return cmd_usage_error(verb, "%s: at most a week", opt);
-	*ms = ns / 1000000;
-	if (!zero_ok && *ms < 1)
-		return cmd_usage_error(verb, "%s: must be at least 1ms", opt);
-	return 0;
-}
-
-/* An analysis file is read now for a clear usage error; the engine reads
- * it again (and on --resume). */
-static int check_analysis(const char *arg)
-{
-	struct orch_an_config c;
-	struct err e;
-	if (arg[0] == '{' || orch_an_config_load(arg, &c, &e) < 0) { /* '{': the --max-* flags' form */
-		if (arg[0] == '{')
-			snprintf(e.msg, sizeof e.msg, "a file (./%.40s) or default", arg);
-		cmd_usage_error("rollout", "--analysis: %s", e.msg);
-		return -1;
-	}
-	orch_an_config_free(&c);
-	return 0;
 }
 
 static char *absolute(const char *p)
@@ -543,431 +513,299 @@ static int exit_of(int rc, const struct err *e)
 	return EXIT_USAGE; /* nothing was deployed */
 }
 
+/* What `ramp rollout` was asked */
+struct rollout_cli {
+	struct orch_new a;
+	struct cmd_reg reg;
+	struct orch_step *steps;
+	const char *resume, *abort_id, *html;
+	const char *max_err, *max_slow; /* --max-error-ratio, --max-slow-ratio */
+	bool json, dry;
+};
+
+/* The options whose values are checked (or read) further than a kind of
+ * cmd/opts.h does; o->target is the struct rollout_cli, or a field. */
+static int opt_probe(const struct cmd_opt *o, const char *arg, struct err *e)
+{
+	struct strv *probes = o->target;
+	if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8))
+		return err_set(e, "\"%s\": expected an http:// or https:// URL", arg);
+	if (probes->n == ORCH_MAX_PROBES)
+		return err_set(e, "at most %d", ORCH_MAX_PROBES);
+	return strv_push(probes, arg, e);
+}
+
+static int set_path(char **p, const char *arg, struct err *e)
+{
+	char *abs = absolute(arg);
+	if (!abs)
+		return err_errno(e, ENOMEM, "out of memory");
+	free(*p);
+	*p = abs;
+	return 0;
+}
+
+static int opt_trust(const struct cmd_opt *o, const char *arg, struct err *e)
+{
+	struct img_trust t;
+	if (img_trust_load(arg, &t, e) < 0)
+		return -1;
+	img_trust_free(&t);
+	return set_path(o->target, arg, e);
+}
+
+static int opt_sign_key(const struct cmd_opt *o, const char *arg, struct err *e)
+{
+	struct img_privkey k;
+	if (img_key_private_load(arg, &k, e) < 0)
+		return -1;
+	img_key_wipe(&k);
+	return set_path(o->target, arg, e);
+}
+
+/* read now for a clear usage error; the engine reads it again (and on --resume) */
+static int opt_analysis(const struct cmd_opt *o, const char *arg, struct err *e)
+{
+	struct orch_an_config c;
+	if (arg[0] == '{') /* the --max-* flags' form */
+		return err_set(e, "a file (./%.40s) or default", arg);
+	if (orch_an_config_load(arg, &c, e) < 0)
+		return -1;
+	orch_an_config_free(&c);
+	if (strcmp(arg, "default"))
+		return set_path(o->target, arg, e);
+	free(*(char **)o->target);
+	if (!(*(char **)o->target = strdup(arg)))
+		return err_errno(e, ENOMEM, "out of memory");
+	return 0;
+}
+
+static int opt_metrics_source(const struct cmd_opt *o, const char *arg, struct err *e)
+{
+	char **src = o->target;
+	free(*src);
+	*src = NULL;
+	if (!strcmp(arg, "rampd"))
+		return 0;
+	if (strncmp(arg, "prometheus=http://", 18) && strncmp(arg, "prometheus=https://", 19))
+		return err_set(e, "\"%s\": rampd or prometheus=http(s)://HOST:PORT", arg);
+	if (!(*src = strdup(arg + 11)))
+		return err_errno(e, ENOMEM, "out of memory");
+	return 0;
+}
+
+static int opt_override(const struct cmd_opt *o, const char *arg, struct err *e)
+{
+	struct orch_opts *x = o->target;
+	_cleanup_free_ char *ci = NULL;
+	if (!*arg)
+		return err_set(e, "give the reason");
+	free(x->override_reason);
+	free(x->override_by);
+	x->override_by = NULL;
+	if (!(x->override_reason = strdup(arg)))
+		return err_errno(e, ENOMEM, "out of memory");
+	return img_outcome_who(&x->override_by, &ci, e) < 0 ? err_errno(e, ENOMEM, "out of memory") : 0;
+}
+
+static int opt_factor(const struct cmd_opt *o, const char *arg, struct err *e)
+{
+	char *end;
+	double f = strtod(arg, &end);
+	if (*end || !isfinite(f) || f <= 1 || f > 1000)
+		return err_set(e, "\"%s\": a number above 1 (and at most 1000)", arg);
+	*(double *)o->target = f;
+	return 0;
+}
+
+static int opt_steps(const struct cmd_opt *o, const char *arg, struct err *e)
+{
+	struct rollout_cli *c = o->target;
+	free(c->steps);
+	c->steps = NULL;
+	if (orch_steps_parse(arg, &c->steps, &c->a.plan.n_steps, e) < 0)
+		return -1;
+	c->a.plan.steps = c->steps;
+	return 0;
+}
+
+static int rollout_options(struct rollout_cli *c, int argc, char **argv, int *first)
+{
+	struct orch_opts *o = &c->a.o;
+	const struct cmd_opt opts[] = {
+		CMD_STR("app", &c->a.app),
+		CMD_STR("image", &c->a.image_ref),
+		CMD_STR("fleet", &c->a.fleet_path),
+		CMD_PATH("token-file", &o->token_file),
+		CMD_PATH("cacert", &o->cacert),
+		CMD_LIST("gate", &o->gates),
+		CMD_FLAG("allow-untested", &o->allow_untested),
+		CMD_FN("trust", &o->trust_file, opt_trust),
+		CMD_PATH("policy", &o->policy_file),
+		CMD_FN("override", o, opt_override),
+		CMD_FN("sign-key", &o->sign_key, opt_sign_key),
+		CMD_FN("registry-creds", &c->reg, cmd_reg_creds),
+		CMD_FN("registry-cacert", &c->reg, cmd_reg_cacert),
+		CMD_FN("insecure-registry", &c->reg, cmd_reg_insecure),
+		CMD_UINT("first", &c->a.plan.first, 1, ORCH_FLEET_MAX_HOSTS),
+		CMD_FN("factor", &c->a.plan.factor, opt_factor),
+		CMD_FN("steps", c, opt_steps),
+		CMD_STR("spread", &c->a.plan.spread),
+		CMD_UINT("max-parallel", &o->max_parallel, 1, 100000),
+		CMD_FLAG("dry-run", &c->dry),
+		CMD_MS("bake", &o->bake_ms, 0, CMD_MS_WEEK),
+		CMD_MS("bake-min", &o->bake_ms, 0, CMD_MS_WEEK),
+		CMD_MS("bake-max", &o->bake_max_ms, 1, CMD_MS_WEEK),
+		CMD_FN("analysis", &o->analysis, opt_analysis),
+		CMD_CHOICE("on-inconclusive", &o->on_inconclusive, "pause", "fail", "pass"),
+		CMD_FN("metrics-source", &o->metrics_source, opt_metrics_source),
+		CMD_STR("max-error-ratio", &c->max_err),
+		CMD_STR("max-slow-ratio", &c->max_slow),
+		CMD_MS("health-deadline", &o->deadline_ms, 1, CMD_MS_WEEK),
+		CMD_MS("final-bake", &o->final_bake_ms, 0, CMD_MS_WEEK),
+		CMD_LIST("check", &o->checks),
+		CMD_FN("probe", &o->probes, opt_probe),
+		CMD_UINT("max-unhealthy", &o->max_unhealthy, 0, ORCH_FLEET_MAX_HOSTS),
+		CMD_UINT("max-unreachable", &o->max_unreachable, 0, ORCH_FLEET_MAX_HOSTS),
+		CMD_CHOICE("on-failure", &o->on_failure, "revert", "pause"),
+		CMD_MS("poll", &o->poll_ms, 1, CMD_MS_WEEK),
+		CMD_MS("request-timeout", &o->timeout_ms, 1, CMD_MS_WEEK),
+		CMD_MS("unreachable-after", &o->unreachable_ms, 0, CMD_MS_WEEK),
+		CMD_MS("revert-deadline", &o->revert_deadline_ms, 1, CMD_MS_WEEK),
+		CMD_STR("state-dir", &c->a.state_dir),
+		CMD_FLAG("takeover", &c->a.takeover),
+		CMD_FLAG("json", &c->json),
+		CMD_STR("html", &c->html),
+		CMD_STR("resume", &c->resume),
+		CMD_STR("abort", &c->abort_id),
+	};
+	return cmd_opts_parse(CMD_OPTS("rollout", usage, false, opts), argc, argv, first);
+}
+
+/* The analysis --max-error-ratio and --max-slow-ratio make, as its file would */
+static int analysis_flags(struct rollout_cli *c)
+{
+	struct orch_opts *o = &c->a.o;
+	struct err e;
+	if (c->max_err || c->max_slow) {
+		if (o->analysis)
+			return cmd_usage_error("rollout", "--max-error-ratio and --max-slow-ratio make the analysis: not "
+							  "with --analysis (give the tolerances in its file)");
+		if (!(o->analysis = orch_an_config_flags(c->max_err, c->max_slow, &e)))
+			return cmd_usage_error("rollout", "%s", e.msg);
+	}
+	if (o->metrics_source && !o->analysis)
+		return cmd_usage_error("rollout", "--metrics-source: for the metrics of an analysis (--analysis, "
+						  "--max-error-ratio, --max-slow-ratio)");
+	return 0;
+}
+
+/* list and show: the rollouts of the state directory */
+static int rollout_sub(struct rollout_cli *c, int argc, char **argv, int first)
+{
+	const char *sub = argv[first];
+	if (!strcmp(sub, "list")) {
+		if (first + 1 != argc || c->html)
+			return cmd_usage_error("rollout", "list takes no arguments (and no --html)");
+		return list_rollouts(c->a.state_dir, c->json);
+	}
+	if (!strcmp(sub, "show")) {
+		if (first + 2 != argc)
+			return cmd_usage_error("rollout", "show takes one rollout id");
+		if (c->json && c->html)
+			return cmd_usage_error("rollout", "show: --json or --html, not both");
+		return show_rollout(c->a.state_dir, argv[first + 1], c->json, c->html);
+	}
+	return cmd_usage_error("rollout", "unexpected \"%s\" (subcommands: list, show)", sub);
+}
+
+/* The options of a new rollout that go together, or not */
+static int check_new(const struct rollout_cli *c)
+{
+	const struct orch_new *a = &c->a;
+	if (!a->app || !a->fleet_path || (!a->image_ref && !c->dry))
+		return cmd_usage_error("rollout", "--app, --image and --fleet are required");
+	if (a->o.trust_file && a->o.allow_untested)
+		return cmd_usage_error("rollout", "--trust checks the test records that --allow-untested skips: not both");
+	if (a->plan.n_steps && (a->plan.first || a->plan.factor))
+		return cmd_usage_error("rollout", "--steps replaces --first and --factor");
+	if (a->o.analysis && a->o.bake_max_ms < a->o.bake_ms)
+		return cmd_usage_error("rollout", "--bake-max must be at least --bake (--bake-min)");
+	if (a->o.bake_ms >= a->o.deadline_ms)
+		return cmd_usage_error("rollout", "--bake must be shorter than --health-deadline");
+	if (c->dry && c->html)
+		return cmd_usage_error("rollout", "--dry-run writes no report: no --html");
+	return 0;
+}
+
+/* A new rollout, or its plan with --dry-run */
+static int rollout_new(struct rollout_cli *c, const struct orch_ui *ui)
+{
+	struct orch_new *a = &c->a;
+	struct orch_policy policy = {0};
+	struct err e;
+	int rc;
+	if ((rc = check_new(c)))
+		return rc;
+	if (a->image_ref && img_check_not_file(a->image_ref, &e) < 0)
+		return exit_of(-1, &e); /* rollout deploys from a registry: a file was meant */
+	if (load_policy(&a->o, a->fleet_path, &policy, &e) < 0)
+		rc = exit_of(-1, &e); /* a policy that does not parse refuses everything */
+	else if (c->dry) {
+		struct orch_rollout r;
+		if (orch_rollout_plan(a, &r, &e) < 0) {
+			rc = exit_of(-1, &e);
+		} else {
+			print_plan(&r, a->plan.spread, c->json);
+			orch_rollout_free(&r);
+			rc = a->o.policy_file ? dry_policy(a, &policy, c->json) : EXIT_OK;
+		}
+	} else {
+		cmd_orch_setup();
+		rc = exit_of(orch_rollout_start(a, ui, cmd_orch_stop(), &e), &e);
+	}
+	orch_policy_free(&policy);
+	return rc;
+}
+
+static int rollout_resume(struct rollout_cli *c, const struct orch_ui *ui)
+{
+	const struct orch_new *a = &c->a;
+	struct err e;
+	if (c->resume && c->abort_id)
+		return cmd_usage_error("rollout", "--resume or --abort, not both");
+	if (a->app || a->image_ref || a->fleet_path || a->o.override_reason || a->o.sign_key)
+		return cmd_usage_error("rollout", "--resume and --abort take everything from the journal");
+	cmd_orch_setup();
+	return exit_of(orch_rollout_resume(a->state_dir, c->resume ? c->resume : c->abort_id, c->abort_id != NULL,
+					   a->reg, ui, cmd_orch_stop(), &e),
+		       &e);
+}
+
 int cmd_rollout(int argc, char **argv)
 {
-	enum {
-		O_APP = 256, O_IMAGE, O_FLEET, O_TOKEN, O_CACERT, O_GATE, O_UNTESTED, O_FIRST, O_FACTOR, O_STEPS,
-		O_SPREAD, O_PARALLEL, O_DRY, O_BAKE, O_DEADLINE, O_FINAL, O_CHECK, O_PROBE, O_MAXBAD, O_MAXUNR,
-		O_ONFAIL, O_POLL, O_TIMEOUT, O_UNREACH, O_REVDL, O_STATE, O_TAKEOVER, O_JSON, O_RESUME, O_ABORT,
-		O_HTML, O_REGCREDS, O_REGCA, O_REGINSECURE, O_TRUST, O_POLICY, O_OVERRIDE, O_SIGNKEY, O_ANALYSIS, O_BAKEMAX,
-		O_INCONCL, O_MSOURCE, O_MAXERR, O_MAXSLOW,
-	};
-	static const struct option opts[] = {
-		{"app", required_argument, NULL, O_APP},
-		{"image", required_argument, NULL, O_IMAGE},
-		{"fleet", required_argument, NULL, O_FLEET},
-		{"token-file", required_argument, NULL, O_TOKEN},
-		{"cacert", required_argument, NULL, O_CACERT},
-		{"gate", required_argument, NULL, O_GATE},
-		{"allow-untested", no_argument, NULL, O_UNTESTED},
-		{"trust", required_argument, NULL, O_TRUST},
-		{"policy", required_argument, NULL, O_POLICY},
-		{"override", required_argument, NULL, O_OVERRIDE},
-		{"sign-key", required_argument, NULL, O_SIGNKEY},
-		{"registry-creds", required_argument, NULL, O_REGCREDS},
-		{"registry-cacert", required_argument, NULL, O_REGCA},
-		{"insecure-registry", required_argument, NULL, O_REGINSECURE},
-		{"first", required_argument, NULL, O_FIRST},
-		{"factor", required_argument, NULL, O_FACTOR},
-		{"steps", required_argument, NULL, O_STEPS},
-		{"spread", required_argument, NULL, O_SPREAD},
-		{"max-parallel", required_argument, NULL, O_PARALLEL},
-		{"dry-run", no_argument, NULL, O_DRY},
-		{"bake", required_argument, NULL, O_BAKE},
-		{"bake-min", required_argument, NULL, O_BAKE},
-		{"bake-max", required_argument, NULL, O_BAKEMAX},
-		{"analysis", required_argument, NULL, O_ANALYSIS},
-		{"on-inconclusive", required_argument, NULL, O_INCONCL},
-		{"metrics-source", required_argument, NULL, O_MSOURCE},
-		{"max-error-ratio", required_argument, NULL, O_MAXERR},
-		{"max-slow-ratio", required_argument, NULL, O_MAXSLOW},
-		{"health-deadline", required_argument, NULL, O_DEADLINE},
-		{"final-bake", required_argument, NULL, O_FINAL},
-		{"check", required_argument, NULL, O_CHECK},
-		{"probe", required_argument, NULL, O_PROBE},
-		{"max-unhealthy", required_argument, NULL, O_MAXBAD},
-		{"max-unreachable", required_argument, NULL, O_MAXUNR},
-		{"on-failure", required_argument, NULL, O_ONFAIL},
-		{"poll", required_argument, NULL, O_POLL},
-		{"request-timeout", required_argument, NULL, O_TIMEOUT},
-		{"unreachable-after", required_argument, NULL, O_UNREACH},
-		{"revert-deadline", required_argument, NULL, O_REVDL},
-		{"state-dir", required_argument, NULL, O_STATE},
-		{"takeover", no_argument, NULL, O_TAKEOVER},
-		{"json", no_argument, NULL, O_JSON},
-		{"html", required_argument, NULL, O_HTML},
-		{"resume", required_argument, NULL, O_RESUME},
-		{"abort", required_argument, NULL, O_ABORT},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	struct orch_new a = {0};
-	struct cmd_reg reg;
-	struct orch_step *steps = NULL;
-	char *ci = NULL;
-	const char *resume = NULL, *abort_id = NULL, *html = NULL, *max_err = NULL, *max_slow = NULL;
+	struct rollout_cli c = {0};
 	struct orch_html_live live = {0};
-	struct orch_policy policy = {0};
-	bool json = false, dry = false;
-	unsigned long long u;
-	struct err e;
-	int c, rc = EXIT_USAGE;
+	int first, rc;
 
-	orch_opts_defaults(&a.o);
-	cmd_reg_init(&reg);
-	a.reg = &reg.o;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case O_APP:
-			a.app = optarg;
-			break;
-		case O_IMAGE:
-			a.image_ref = optarg;
-			break;
-		case O_FLEET:
-			a.fleet_path = optarg;
-			break;
-		case O_TOKEN:
-			free(a.o.token_file);
-			a.o.token_file = absolute(optarg);
-			break;
-		case O_CACERT:
-			free(a.o.cacert);
-			a.o.cacert = absolute(optarg);
-			break;
-		case O_GATE:
-			if (strv_push(&a.o.gates, optarg, &e) < 0)
-				goto nomem;
-			break;
-		case O_CHECK:
-			if (strv_push(&a.o.checks, optarg, &e) < 0)
-				goto nomem;
-			break;
-		case O_PROBE:
-			if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8)) {
-				cmd_usage_error("rollout", "--probe: \"%s\": expected an http:// or https:// URL", optarg);
-				goto out;
-			}
-			if (a.o.probes.n == ORCH_MAX_PROBES) {
-				cmd_usage_error("rollout", "--probe: at most %d", ORCH_MAX_PROBES);
-				goto out;
-			}
-			if (strv_push(&a.o.probes, optarg, &e) < 0)
-				goto nomem;
-			break;
-		case O_UNTESTED:
-			a.o.allow_untested = true;
-			break;
-		case O_TRUST: {
-			struct img_trust t;
-			if (img_trust_load(optarg, &t, &e) < 0) {
-				cmd_usage_error("rollout", "--trust: %s", e.msg);
-				goto out;
-			}
-			img_trust_free(&t);
-			free(a.o.trust_file);
-			a.o.trust_file = absolute(optarg);
-			break;
-		}
-		case O_POLICY:
-			free(a.o.policy_file);
-			if (!(a.o.policy_file = absolute(optarg)))
-				goto nomem;
-			break;
-		case O_OVERRIDE:
-			if (!*optarg) {
-				cmd_usage_error("rollout", "--override: give the reason");
-				goto out;
-			}
-			free(a.o.override_reason);
-			free(a.o.override_by);
-			a.o.override_by = NULL;
-			if (!(a.o.override_reason = strdup(optarg)) || img_outcome_who(&a.o.override_by, &ci, &e) < 0)
-				goto nomem;
-			free(ci);
-			ci = NULL;
-			break;
-		case O_SIGNKEY: {
-			struct img_privkey k;
-			if (img_key_private_load(optarg, &k, &e) < 0) {
-				cmd_usage_error("rollout", "--sign-key: %s", e.msg);
-				goto out;
-			}
-			img_key_wipe(&k);
-			free(a.o.sign_key);
-			a.o.sign_key = absolute(optarg);
-			break;
-		}
-		case O_ANALYSIS:
-			if (check_analysis(optarg) < 0)
-				goto out;
-			free(a.o.analysis);
-			if (!(a.o.analysis = strcmp(optarg, "default") ? absolute(optarg) : strdup(optarg)))
-				goto nomem;
-			break;
-		case O_BAKEMAX:
-			if (cmd_parse_ms("rollout", "--bake-max", optarg, false, &a.o.bake_max_ms))
-				goto out;
-			break;
-		case O_INCONCL:
-			if (orch_inconclusive_parse(optarg, &a.o.on_inconclusive) < 0) {
-				cmd_usage_error("rollout", "--on-inconclusive: \"%s\": pause, fail or pass", optarg);
-				goto out;
-			}
-			break;
-		case O_MSOURCE:
-			free(a.o.metrics_source);
-			a.o.metrics_source = NULL;
-			if (!strncmp(optarg, "prometheus=http://", 18) || !strncmp(optarg, "prometheus=https://", 19)) {
-				if (!(a.o.metrics_source = strdup(optarg + 11)))
-					goto nomem;
-			} else if (strcmp(optarg, "rampd")) {
-				cmd_usage_error("rollout", "--metrics-source: \"%s\": rampd or prometheus=http(s)://HOST:PORT",
-						optarg);
-				goto out;
-			}
-			break;
-		case O_MAXERR:
-			max_err = optarg;
-			break;
-		case O_MAXSLOW:
-			max_slow = optarg;
-			break;
-		case O_REGCREDS:
-		case O_REGCA:
-		case O_REGINSECURE:
-			if (cmd_reg_option(&reg, "rollout", c == O_REGCREDS ? OPT_CREDS : c == O_REGCA ? OPT_CACERT : OPT_INSECURE,
-					   optarg))
-				goto out;
-			break;
-		case O_FIRST:
-			if (cmd_parse_uint("rollout", "--first", optarg, ORCH_FLEET_MAX_HOSTS, &u))
-				goto out;
-			if (!u) {
-				cmd_usage_error("rollout", "--first: at least 1");
-				goto out;
-			}
-			a.plan.first = (size_t)u;
-			break;
-		case O_FACTOR: {
-			char *end;
-			double f = strtod(optarg, &end);
-			if (*end || !isfinite(f) || f <= 1 || f > 1000) {
-				cmd_usage_error("rollout", "--factor: \"%s\": a number above 1 (and at most 1000)", optarg);
-				goto out;
-			}
-			a.plan.factor = f;
-			break;
-		}
-		case O_STEPS:
-			free(steps);
-			steps = NULL;
-			if (orch_steps_parse(optarg, &steps, &a.plan.n_steps, &e) < 0) {
-				cmd_usage_error("rollout", "--steps: %s", e.msg);
-				goto out;
-			}
-			a.plan.steps = steps;
-			break;
-		case O_SPREAD:
-			a.plan.spread = optarg;
-			break;
-		case O_PARALLEL:
-			if (cmd_parse_uint("rollout", "--max-parallel", optarg, 100000, &u))
-				goto out;
-			if (!u) {
-				cmd_usage_error("rollout", "--max-parallel: at least 1");
-				goto out;
-			}
-			a.o.max_parallel = (size_t)u;
-			break;
-		case O_DRY:
-			dry = true;
-			break;
-		case O_BAKE:
-			if (cmd_parse_ms("rollout", "--bake", optarg, true, &a.o.bake_ms))
-				goto out;
-			break;
-		case O_DEADLINE:
-			if (cmd_parse_ms("rollout", "--health-deadline", optarg, false, &a.o.deadline_ms))
-				goto out;
-			break;
-		case O_FINAL:
-			if (cmd_parse_ms("rollout", "--final-bake", optarg, true, &a.o.final_bake_ms))
-				goto out;
-			break;
-		case O_POLL:
-			if (cmd_parse_ms("rollout", "--poll", optarg, false, &a.o.poll_ms))
-				goto out;
-			break;
-		case O_TIMEOUT:
-			if (cmd_parse_ms("rollout", "--request-timeout", optarg, false, &a.o.timeout_ms))
-				goto out;
-			break;
-		case O_UNREACH:
-			if (cmd_parse_ms("rollout", "--unreachable-after", optarg, true, &a.o.unreachable_ms))
-				goto out;
-			break;
-		case O_REVDL:
-			if (cmd_parse_ms("rollout", "--revert-deadline", optarg, false, &a.o.revert_deadline_ms))
-				goto out;
-			break;
-		case O_MAXBAD:
-			if (cmd_parse_uint("rollout", "--max-unhealthy", optarg, ORCH_FLEET_MAX_HOSTS, &u))
-				goto out;
-			a.o.max_unhealthy = (size_t)u;
-			break;
-		case O_MAXUNR:
-			if (cmd_parse_uint("rollout", "--max-unreachable", optarg, ORCH_FLEET_MAX_HOSTS, &u))
-				goto out;
-			a.o.max_unreachable = (size_t)u;
-			break;
-		case O_ONFAIL:
-			if (!strcmp(optarg, "revert"))
-				a.o.on_failure = ORCH_ON_FAILURE_REVERT;
-			else if (!strcmp(optarg, "pause"))
-				a.o.on_failure = ORCH_ON_FAILURE_PAUSE;
-			else {
-				cmd_usage_error("rollout", "--on-failure: \"%s\": revert or pause", optarg);
-				goto out;
-			}
-			break;
-		case O_STATE:
-			a.state_dir = optarg;
-			break;
-		case O_TAKEOVER:
-			a.takeover = true;
-			break;
-		case O_JSON:
-			json = true;
-			break;
-		case O_HTML:
-			html = optarg;
-			break;
-		case O_RESUME:
-			resume = optarg;
-			break;
-		case O_ABORT:
-			abort_id = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			rc = EXIT_OK;
-			goto out;
-		default:
-			fprintf(stderr, "(see 'ramp rollout --help')\n");
-			goto out;
-		}
-	}
-	if (max_err || max_slow) { /* the analysis these flags make, as its file would */
-		if (a.o.analysis || !(a.o.analysis = orch_an_config_flags(max_err, max_slow, &e))) {
-			cmd_usage_error("rollout", "%s", a.o.analysis ? "--max-error-ratio and --max-slow-ratio make the "
-						"analysis: not with --analysis (give the tolerances in its file)" : e.msg);
-			goto out;
-		}
-	}
-	if (a.o.metrics_source && !a.o.analysis) {
-		cmd_usage_error("rollout", "--metrics-source: for the metrics of an analysis (--analysis, --max-error-ratio, "
-				"--max-slow-ratio)");
+	orch_opts_defaults(&c.a.o);
+	cmd_reg_init(&c.reg);
+	c.a.reg = &c.reg.o;
+	if ((rc = rollout_options(&c, argc, argv, &first)) != CMD_GO || (rc = analysis_flags(&c)))
 		goto out;
-	}
-	const char *sub = optind < argc ? argv[optind] : NULL;
-	if (sub && !strcmp(sub, "list")) {
-		if (optind + 1 != argc || html) {
-			cmd_usage_error("rollout", "list takes no arguments (and no --html)");
-			goto out;
-		}
-		rc = list_rollouts(a.state_dir, json);
-		goto out;
-	}
-	if (sub && !strcmp(sub, "show")) {
-		if (optind + 2 != argc) {
-			cmd_usage_error("rollout", "show takes one rollout id");
-			goto out;
-		}
-		if (json && html) {
-			cmd_usage_error("rollout", "show: --json or --html, not both");
-			goto out;
-		}
-		rc = show_rollout(a.state_dir, argv[optind + 1], json, html);
-		goto out;
-	}
-	if (sub) {
-		cmd_usage_error("rollout", "unexpected \"%s\" (subcommands: list, show)", sub);
+	if (first < argc) {
+		rc = rollout_sub(&c, argc, argv, first);
 		goto out;
 	}
 	struct orch_report rep;
 	struct orch_ui ui;
-	cmd_orch_report(json, &rep, &ui);
-	if (html && !dry)
-		orch_html_live(&live, html, a.state_dir, &ui);
-	if (resume || abort_id) {
-		if (resume && abort_id) {
-			cmd_usage_error("rollout", "--resume or --abort, not both");
-			goto out;
-		}
-		if (a.app || a.image_ref || a.fleet_path || a.o.override_reason || a.o.sign_key) {
-			cmd_usage_error("rollout", "--resume and --abort take everything from the journal");
-			goto out;
-		}
-		cmd_orch_setup();
-		rc = exit_of(orch_rollout_resume(a.state_dir, resume ? resume : abort_id, abort_id != NULL, a.reg, &ui,
-						 cmd_orch_stop(), &e), &e);
-		goto out;
-	}
-	if (!a.app || !a.fleet_path || (!a.image_ref && !dry)) {
-		cmd_usage_error("rollout", "--app, --image and --fleet are required");
-		goto out;
-	}
-	if (a.o.trust_file && a.o.allow_untested) {
-		cmd_usage_error("rollout", "--trust checks the test records that --allow-untested skips: not both");
-		goto out;
-	}
-	if (a.image_ref && img_check_not_file(a.image_ref, &e) < 0) {
-		rc = exit_of(-1, &e); /* rollout deploys from a registry: a file was meant */
-		goto out;
-	}
-	if (a.plan.n_steps && (a.plan.first || a.plan.factor)) {
-		cmd_usage_error("rollout", "--steps replaces --first and --factor");
-		goto out;
-	}
-	if (a.o.analysis && a.o.bake_max_ms < a.o.bake_ms) {
-		cmd_usage_error("rollout", "--bake-max must be at least --bake (--bake-min)");
-		goto out;
-	}
-	if (a.o.bake_ms >= a.o.deadline_ms) {
-		cmd_usage_error("rollout", "--bake must be shorter than --health-deadline");
-		goto out;
-	}
-	if (dry && html) {
-		cmd_usage_error("rollout", "--dry-run writes no report: no --html");
-		goto out;
-	}
-	if (load_policy(&a.o, a.fleet_path, &policy, &e) < 0) {
-		rc = exit_of(-1, &e); /* a policy that does not parse refuses everything */
-		goto out;
-	}
-	if (dry) {
-		struct orch_rollout r;
-		if (orch_rollout_plan(&a, &r, &e) < 0) {
-			rc = exit_of(-1, &e);
-			goto out;
-		}
-		print_plan(&r, a.plan.spread, json);
-		orch_rollout_free(&r);
-		rc = a.o.policy_file ? dry_policy(&a, &policy, json) : EXIT_OK;
-		goto out;
-	}
-	cmd_orch_setup();
-	rc = exit_of(orch_rollout_start(&a, &ui, cmd_orch_stop(), &e), &e);
-	goto out;
-nomem:
-	log_err("out of memory");
-	rc = EXIT_FAIL;
+	cmd_orch_report(c.json, &rep, &ui);
+	if (c.html && !c.dry)
+		orch_html_live(&live, c.html, c.a.state_dir, &ui);
+	rc = c.resume || c.abort_id ? rollout_resume(&c, &ui) : rollout_new(&c, &ui);
 out:
 	orch_html_live_free(&live);
-	orch_policy_free(&policy);
-	free(steps);
-	orch_opts_free(&a.o);
+	free(c.steps);
+	orch_opts_free(&c.a.o);
 	return rc;
 }

@@ -2,7 +2,6 @@
  * with the runtime rampd uses; `ramp test` attaches a test record when the
  * command passes. */
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/opts.h"
 #include "cmd/transfer.h"
 #include "image/image.h"
 #include "image/pull.h"
@@ -38,7 +38,7 @@ struct run_opts {
 	struct strv env;
 	bool rm, init, private_net, allow_devices;
 	uint64_t memory;
-	unsigned grace_ms;
+	int64_t grace_ms;
 	const char *hostname;
 	const char *sign_key; /* ramp test --sign-key */
 	struct cmd_reg reg;
@@ -218,7 +218,7 @@ static int run_image(struct run_opts *o, struct img_image *img, int *status, str
 	if (rt_stdio_prepare(&io, &l.spec, e) < 0 || rt_start(&l.spec, &c, e) < 0)
 		goto restore;
 	started = true;
-	if (rt_stdio_start(&io, &c, e) < 0 || wait_or_stop(&c, l.stop_signal, o->grace_ms, sfd, status, e) < 0)
+	if (rt_stdio_start(&io, &c, e) < 0 || wait_or_stop(&c, l.stop_signal, (unsigned)o->grace_ms, sfd, status, e) < 0)
 		goto restore;
 	rc = 0;
 restore:
@@ -314,127 +314,85 @@ out:
 	return rc;
 }
 
+static int env(const struct cmd_opt *o, const char *arg, struct err *e)
+{
+	if (!strchr(arg, '=') || arg[0] == '=')
+		return err_set(e, "\"%s\": expected KEY=VALUE", arg);
+	return strv_push(o->target, arg, e);
+}
+
+static int memory(const struct cmd_opt *o, const char *arg, struct err *e)
+{
+	uint64_t *m = o->target;
+	if (parse_size(arg, m) < 0 || *m < 4096)
+		return err_set(e, "\"%s\": expected a size such as 512M or 2G", arg);
+	return 0;
+}
+
+static int hostname(const struct cmd_opt *o, const char *arg, struct err *e)
+{
+	if (!*arg || strlen(arg) > 64)
+		return err_set(e, "1 to 64 characters");
+	*(const char **)o->target = arg;
+	return 0;
+}
+
+/* ramp run's and ramp test's options: the same but --rm (run) and
+ * --sign-key (test), and --json (neither) */
+static int run_options(struct run_opts *o, int argc, char **argv, int *first)
+{
+	bool is_test = !strcmp(o->verb, "test");
+	const struct cmd_opt opts[] = {
+		CMD_FLAG(is_test ? NULL : "rm", &o->rm),
+		CMD_CHOICE("net", &o->private_net, "host", "private"),
+		CMD_FN("env", &o->env, env),
+		CMD_FN("memory", &o->memory, memory),
+		CMD_FLAG("init", &o->init),
+		CMD_FN("hostname", &o->hostname, hostname),
+		CMD_MS("stop-timeout", &o->grace_ms, 0, 3600 * 1000),
+		CMD_FLAG("allow-devices", &o->allow_devices),
+		CMD_STR("store", &o->store),
+		CMD_STR(is_test ? "sign-key" : NULL, &o->sign_key),
+		CMD_REG_CONN_OPTS(&o->reg),
+		CMD_UINT("jobs", &o->reg.o.jobs, 1, 64),
+		CMD_LIMIT_OPT(&o->reg),
+	};
+	/* options end at the image: what follows "--" is the command */
+	return cmd_opts_parse(CMD_OPTS(o->verb, is_test ? usage_test : usage_run, true, opts), argc, argv, first);
+}
+
 static int run_main(const char *verb, int argc, char **argv)
 {
-	enum { O_RM = 256, O_NET, O_ENV, O_MEMORY, O_INIT, O_HOSTNAME, O_STOP, O_DEVICES, O_STORE, O_SIGN };
-	static const struct option opts[] = {
-		{"rm", no_argument, NULL, O_RM},
-		{"net", required_argument, NULL, O_NET},
-		{"env", required_argument, NULL, O_ENV},
-		{"memory", required_argument, NULL, O_MEMORY},
-		{"init", no_argument, NULL, O_INIT},
-		{"hostname", required_argument, NULL, O_HOSTNAME},
-		{"stop-timeout", required_argument, NULL, O_STOP},
-		{"allow-devices", no_argument, NULL, O_DEVICES},
-		{"store", required_argument, NULL, O_STORE},
-		{"sign-key", required_argument, NULL, O_SIGN},
-		{"help", no_argument, NULL, 'h'},
-		CMD_REG_LONGOPTS,
-		CMD_LIMIT_LONGOPT,
-		{0},
-	};
 	bool is_test = !strcmp(verb, "test");
 	struct run_opts o = {.verb = verb, .grace_ms = 10000};
 	struct img_image img = {0};
 	struct img_privkey key;
 	struct err e;
-	int c, rc = EXIT_USAGE;
+	int first, rc = EXIT_USAGE;
 
 	cmd_reg_init(&o.reg);
 	if (cmd_reg_limits_env(&o.reg, verb))
 		goto out;
 	o.store = getenv("RAMP_STORE") && *getenv("RAMP_STORE") ? getenv("RAMP_STORE") : CLI_STORE_DEFAULT;
-	optind = 0;
-	/* options end at the image: what follows "--" is the command */
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (c) {
-		case O_RM:
-			if (is_test)
-				goto bad_opt;
-			o.rm = true;
-			break;
-		case O_NET:
-			if (strcmp(optarg, "host") && strcmp(optarg, "private")) {
-				cmd_usage_error(verb, "--net: expected host or private, not \"%s\"", optarg);
-				goto out;
-			}
-			o.private_net = !strcmp(optarg, "private");
-			break;
-		case O_ENV:
-			if (!strchr(optarg, '=') || optarg[0] == '=') {
-				cmd_usage_error(verb, "--env \"%s\": expected KEY=VALUE", optarg);
-				goto out;
-			}
-			if (strv_push(&o.env, optarg, &e) < 0) {
-				rc = cmd_fail(&e);
-				goto out;
-			}
-			break;
-		case O_MEMORY:
-			if (parse_size(optarg, &o.memory) < 0 || o.memory < 4096) {
-				cmd_usage_error(verb, "--memory \"%s\": expected a size such as 512M or 2G", optarg);
-				goto out;
-			}
-			break;
-		case O_INIT:
-			o.init = true;
-			break;
-		case O_HOSTNAME:
-			if (!*optarg || strlen(optarg) > 64) {
-				cmd_usage_error(verb, "--hostname: 1 to 64 characters");
-				goto out;
-			}
-			o.hostname = optarg;
-			break;
-		case O_STOP: {
-			int64_t ns;
-			if (img_parse_duration(optarg, &ns, &e) < 0 || ns > 3600000000000LL) {
-				cmd_usage_error(verb, "--stop-timeout \"%s\": expected a duration up to 1h (e.g. 10s)", optarg);
-				goto out;
-			}
-			o.grace_ms = (unsigned)(ns / 1000000);
-			break;
-		}
-		case O_DEVICES:
-			o.allow_devices = true;
-			break;
-		case O_STORE:
-			o.store = optarg;
-			break;
-		case O_SIGN:
-			if (!is_test)
-				goto bad_opt;
-			o.sign_key = optarg;
-			break;
-		case 'h':
-			(is_test ? usage_test : usage_run)(stdout);
-			rc = EXIT_OK;
-			goto out;
-		default:
-			if (c >= OPT_CREDS && c < OPT_REG_LAST && c != OPT_JSON) {
-				if (cmd_reg_option(&o.reg, verb, c, optarg) != 0)
-					goto out;
-				break;
-			}
-		bad_opt:
-			fprintf(stderr, "(see 'ramp %s --help')\n", verb);
-			goto out;
-		}
+	if ((rc = run_options(&o, argc, argv, &first)) != CMD_GO) {
+		o.sign_key = NULL;
+		goto out;
 	}
-	if (optind >= argc) {
+	rc = EXIT_USAGE;
+	if (first >= argc) {
 		cmd_usage_error(verb, "no image given");
 		goto out;
 	}
-	o.image = argv[optind++];
-	if (optind < argc) {
-		if (strcmp(argv[optind], "--")) {
-			cmd_usage_error(verb, "unexpected \"%s\": put the command after --", argv[optind]);
+	o.image = argv[first++];
+	if (first < argc) {
+		if (strcmp(argv[first], "--")) {
+			cmd_usage_error(verb, "unexpected \"%s\": put the command after --", argv[first]);
 			goto out;
 		}
-		optind++;
+		first++;
 	}
-	o.command = (const char *const *)argv + optind;
-	o.n_command = (size_t)(argc - optind);
+	o.command = (const char *const *)argv + first;
+	o.n_command = (size_t)(argc - first);
 	if (is_test && !o.n_command) {
 		cmd_usage_error(verb, "no test command given (ramp test IMAGE -- COMMAND)");
 		goto out;

@@ -28,67 +28,41 @@ int cmd_reg_limits_env(struct cmd_reg *c, const char *verb)
 	return 0;
 }
 
-int cmd_reg_option(struct cmd_reg *c, const char *verb, int opt, const char *arg)
+int cmd_reg_creds(const struct cmd_opt *o, const char *arg, struct err *e)
 {
-	unsigned long long v;
-	switch (opt) {
-	case OPT_CREDS:
-		if (!strchr(arg, ':') || arg[0] == ':')
-			return cmd_usage_error(verb, "--creds: expected USER:PASSWORD");
-		c->o.creds = arg;
-		return 0;
-	case OPT_CACERT:
-		if (access(arg, R_OK) < 0)
-			return cmd_usage_error(verb, "--cacert: cannot read \"%s\"", arg);
-		c->o.cacert = arg;
-		return 0;
-	case OPT_TLS_VERIFY:
-		if (!strcmp(arg, "true"))
-			c->o.tls_verify = true;
-		else if (!strcmp(arg, "false"))
-			c->o.tls_verify = false;
-		else
-			return cmd_usage_error(verb, "--tls-verify: expected true or false");
-		return 0;
-	case OPT_INSECURE:
-		if (c->n_insecure >= CMD_REG_MAX_INSECURE)
-			return cmd_usage_error(verb, "--insecure-registry: at most %d", CMD_REG_MAX_INSECURE);
-		if (!img_ref_valid_registry(arg))
-			return cmd_usage_error(verb, "--insecure-registry: \"%s\" is not HOST[:PORT]", arg);
-		c->insecure[c->n_insecure++] = arg;
-		c->insecure[c->n_insecure] = NULL;
-		c->o.insecure = c->insecure;
-		return 0;
-	case OPT_TIMEOUT:
-		if (cmd_parse_uint(verb, "--timeout", arg, 3600, &v))
-			return EXIT_USAGE;
-		if (!v)
-			return cmd_usage_error(verb, "--timeout: at least 1 second");
-		c->o.timeout_s = (unsigned)v;
-		return 0;
-	case OPT_RETRIES:
-		if (cmd_parse_uint(verb, "--retries", arg, 100, &v))
-			return EXIT_USAGE;
-		c->o.retries = (unsigned)v;
-		return 0;
-	case OPT_JOBS:
-		if (cmd_parse_uint(verb, "--jobs", arg, 64, &v))
-			return EXIT_USAGE;
-		if (!v)
-			return cmd_usage_error(verb, "--jobs: at least 1");
-		c->o.jobs = (unsigned)v;
-		return 0;
-	case OPT_JSON:
-		c->json = true;
-		return 0;
-	case OPT_LIMIT: {
-		struct err e;
-		if (img_limits_set(&c->limits, arg, &e) < 0)
-			return cmd_usage_error(verb, "--limit: %s", e.msg);
-		return 0;
-	}
-	}
-	return EXIT_USAGE;
+	struct cmd_reg *c = o->target;
+	if (!strchr(arg, ':') || arg[0] == ':')
+		return err_set(e, "expected USER:PASSWORD");
+	c->o.creds = arg;
+	return 0;
+}
+
+int cmd_reg_cacert(const struct cmd_opt *o, const char *arg, struct err *e)
+{
+	struct cmd_reg *c = o->target;
+	if (access(arg, R_OK) < 0)
+		return err_set(e, "cannot read \"%s\"", arg);
+	c->o.cacert = arg;
+	return 0;
+}
+
+int cmd_reg_insecure(const struct cmd_opt *o, const char *arg, struct err *e)
+{
+	struct cmd_reg *c = o->target;
+	if (c->n_insecure >= CMD_REG_MAX_INSECURE)
+		return err_set(e, "at most %d", CMD_REG_MAX_INSECURE);
+	if (!img_ref_valid_registry(arg))
+		return err_set(e, "\"%s\" is not HOST[:PORT]", arg);
+	c->insecure[c->n_insecure++] = arg;
+	c->insecure[c->n_insecure] = NULL;
+	c->o.insecure = c->insecure;
+	return 0;
+}
+
+int cmd_reg_limit(const struct cmd_opt *o, const char *arg, struct err *e)
+{
+	struct cmd_reg *c = o->target;
+	return img_limits_set(&c->limits, arg, e);
 }
 
 /* ---- progress ---- */

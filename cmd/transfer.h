@@ -4,36 +4,23 @@
 #ifndef RAMP_CMD_TRANSFER_H
 #define RAMP_CMD_TRANSFER_H
 
-#include <getopt.h>
 #include <stdbool.h>
 
+#include "cmd/opts.h"
 #include "image/limits.h"
 #include "image/registry.h"
 
 #define CMD_REG_MAX_INSECURE 32
 
-enum {
-	OPT_CREDS = 0x1000,
-	OPT_CACERT,
-	OPT_TLS_VERIFY,
-	OPT_INSECURE,
-	OPT_TIMEOUT,
-	OPT_RETRIES,
-	OPT_JOBS,
-	OPT_JSON,
-	OPT_LIMIT,
-	OPT_REG_LAST,
-};
-
-/* getopt_long entries for the shared options: those of every registry
- * connection, then those of blob transfers (not for ramp login) */
-#define CMD_REG_CONN_LONGOPTS                                                                                         \
-	{"creds", required_argument, NULL, OPT_CREDS}, {"cacert", required_argument, NULL, OPT_CACERT},               \
-		{"tls-verify", required_argument, NULL, OPT_TLS_VERIFY},                                              \
-		{"insecure-registry", required_argument, NULL, OPT_INSECURE},                                         \
-		{"timeout", required_argument, NULL, OPT_TIMEOUT}, {"retries", required_argument, NULL, OPT_RETRIES}
-#define CMD_REG_LONGOPTS                                                                                              \
-	CMD_REG_CONN_LONGOPTS, {"jobs", required_argument, NULL, OPT_JOBS}, {"json", no_argument, NULL, OPT_JSON}
+/* The shared options as entries of a command's table (cmd/opts.h), c a
+ * struct cmd_reg *: those of every registry connection, then those of blob
+ * transfers (not for ramp login; CMD_REG_NET_OPTS: those but --creds) */
+#define CMD_REG_CONN_OPTS(c) CMD_FN("creds", c, cmd_reg_creds), CMD_REG_NET_OPTS(c)
+#define CMD_REG_NET_OPTS(c)                                                                                           \
+	CMD_FN("cacert", c, cmd_reg_cacert), CMD_CHOICE("tls-verify", &(c)->o.tls_verify, "false", "true"),          \
+		CMD_FN("insecure-registry", c, cmd_reg_insecure), CMD_UINT("timeout", &(c)->o.timeout_s, 1, 3600),    \
+		CMD_UINT("retries", &(c)->o.retries, 0, 100)
+#define CMD_REG_OPTS(c) CMD_REG_CONN_OPTS(c), CMD_UINT("jobs", &(c)->o.jobs, 1, 64), CMD_FLAG("json", &(c)->json)
 
 #define CMD_REG_CONN_HELP                                                                                             \
 	"  --creds USER:PASSWORD      credentials instead of the auth files\n"                                        \
@@ -48,7 +35,7 @@ enum {
 			  "  --json                     progress as JSON lines on stdout\n"
 
 /* --limit, for the verbs that pull or unpack images (pull, run, test) */
-#define CMD_LIMIT_LONGOPT {"limit", required_argument, NULL, OPT_LIMIT}
+#define CMD_LIMIT_OPT(c) CMD_FN("limit", c, cmd_reg_limit)
 #define CMD_LIMIT_HELP                                                                                                \
 	"  --limit KEY=VALUE          what one image may cost (repeatable; env RAMP_LIMITS=\"K=V,...\"):\n"          \
 	"                             layers=256, blob_size=8G (declared, compressed), image_size=16G\n"             \
@@ -65,8 +52,8 @@ struct cmd_reg {
 void cmd_reg_init(struct cmd_reg *c);
 /* Apply RAMP_LIMITS (before the options); EXIT_USAGE when it is bad. */
 int cmd_reg_limits_env(struct cmd_reg *c, const char *verb);
-/* Handle a shared option; returns 0 when handled, EXIT_USAGE on a bad value. */
-int cmd_reg_option(struct cmd_reg *c, const char *verb, int opt, const char *arg);
+/* The shared options that need more than a table entry (o->target is the struct cmd_reg) */
+cmd_opt_fn cmd_reg_creds, cmd_reg_cacert, cmd_reg_insecure, cmd_reg_limit;
 
 /* Progress output; pass cmd_progress and the struct to the library. */
 struct cmd_progress;

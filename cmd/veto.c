@@ -1,7 +1,6 @@
 /* veto.c: `ramp veto REF --reason TEXT`: mark a digest known-bad in its
  * registry (a veto record, image/outcome.h), or lift that with --remove; with
  * --list, what the digest's records say. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +14,6 @@
 #include "lib/cleanup.h"
 #include "lib/clock.h"
 #include "lib/log.h"
-
-enum { OPT_REASON = OPT_REG_LAST, OPT_REMOVE, OPT_LIST, OPT_SIGN };
 
 static void usage(FILE *f)
 {
@@ -57,48 +54,20 @@ static int list(struct img_registry *r, const struct img_ref *ref, const struct 
 
 int cmd_veto(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"reason", required_argument, NULL, OPT_REASON},
-		{"remove", no_argument, NULL, OPT_REMOVE},
-		{"list", no_argument, NULL, OPT_LIST},
-		{"sign-key", required_argument, NULL, OPT_SIGN},
-		{"help", no_argument, NULL, 'h'},
-		CMD_REG_CONN_LONGOPTS,
-		{NULL, 0, NULL, 0},
-	};
 	struct cmd_reg c;
 	const char *reason = NULL, *sign = NULL;
 	bool remove = false, listing = false;
 	struct img_privkey key;
 	struct err e;
-	int opt, rc;
+	int first, rc;
 	cmd_reg_init(&c);
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		case OPT_REASON:
-			reason = optarg;
-			break;
-		case OPT_REMOVE:
-			remove = true;
-			break;
-		case OPT_LIST:
-			listing = true;
-			break;
-		case OPT_SIGN:
-			sign = optarg;
-			break;
-		case '?':
-			return cmd_usage_error("veto", "unknown option");
-		default:
-			if ((rc = cmd_reg_option(&c, "veto", opt, optarg)))
-				return rc;
-		}
-	}
-	if (argc - optind != 1)
+	const struct cmd_opt opts[] = {
+		CMD_STR("reason", &reason), CMD_FLAG("remove", &remove), CMD_FLAG("list", &listing),
+		CMD_STR("sign-key", &sign), CMD_REG_CONN_OPTS(&c),
+	};
+	if ((rc = cmd_opts_parse(CMD_OPTS("veto", usage, false, opts), argc, argv, &first)) != CMD_GO)
+		return rc;
+	if (argc - first != 1)
 		return cmd_usage_error("veto", "expected one REF");
 	if (listing && (remove || reason || sign))
 		return cmd_usage_error("veto", "--list attaches nothing: no --remove, --reason or --sign-key");
@@ -107,7 +76,7 @@ int cmd_veto(int argc, char **argv)
 	if (reason && strlen(reason) > 4096)
 		return cmd_usage_error("veto", "--reason: at most 4096 bytes");
 	struct img_ref ref;
-	if (img_ref_parse(argv[optind], &ref, &e) < 0)
+	if (img_ref_parse(argv[first], &ref, &e) < 0)
 		return cmd_usage_error("veto", "%s", e.msg);
 	if (sign && img_key_private_load(sign, &key, &e) < 0) {
 		img_ref_free(&ref);

@@ -31,13 +31,21 @@
 
 #define LOG_TAIL_BYTES (4u << 20) /* at most this much of a log is read for a tail */
 
-static void apply_log_level(struct rt_daemon *d)
+/* The main thread, the only writer of cfg (rt_daemon_reload(), under mu),
+ * reads it without the lock: through this, for the lock analysis. */
+static const struct rt_config *main_cfg(struct rt_daemon *d) RT_NO_LOCK_ANALYSIS
 {
-	log_set_level(d->log_level_override ? (enum log_level)d->log_level_override : d->cfg.log_level);
+	return &d->cfg;
 }
 
-/* Apps the host knows: every valid name under state_dir/apps. */
-static int load_apps(struct rt_daemon *d, struct err *e)
+static void apply_log_level(struct rt_daemon *d)
+{
+	log_set_level(d->log_level_override ? (enum log_level)d->log_level_override : main_cfg(d)->log_level);
+}
+
+/* Apps the host knows: every valid name under state_dir/apps. At the
+ * start, before any other thread: no lock. */
+static int load_apps(struct rt_daemon *d, struct err *e) RT_NO_LOCK_ANALYSIS
 {
 	_cleanup_free_ char *dir = fs_join(d->cfg.state_dir, "apps");
 	if (!dir)
@@ -103,7 +111,8 @@ static void find_pull_helper(struct rt_daemon *d)
 		log_warn("the pull helper %s: %s: pulls will fail until it is installed", d->pull_helper, strerror(errno));
 }
 
-int rt_daemon_open(struct rt_daemon *d, const struct rt_daemon_opts *o, struct err *e)
+/* rt_daemon_open() and rt_daemon_close() run alone (no other thread): no lock */
+int rt_daemon_open(struct rt_daemon *d, const struct rt_daemon_opts *o, struct err *e) RT_NO_LOCK_ANALYSIS
 {
 	struct utsname u;
 	memset(d, 0, sizeof *d);
@@ -131,7 +140,7 @@ int rt_daemon_open(struct rt_daemon *d, const struct rt_daemon_opts *o, struct e
 	return 0;
 }
 
-void rt_daemon_close(struct rt_daemon *d)
+void rt_daemon_close(struct rt_daemon *d) RT_NO_LOCK_ANALYSIS
 {
 	rt_api_stop(d->api);
 	d->api = NULL;
@@ -155,17 +164,18 @@ int rt_daemon_reload(struct rt_daemon *d, struct err *e)
 	if (rt_config_load(&n, d->config_path, e) < 0)
 		return -1;
 	/* these are bound at start: changing them needs a restart */
-	if (strcmp(n.state_dir, d->cfg.state_dir) || strcmp(n.socket, d->cfg.socket) || n.listen.n != d->cfg.listen.n ||
-	    !n.tls_cert != !d->cfg.tls_cert)
+	const struct rt_config *c = main_cfg(d);
+	if (strcmp(n.state_dir, c->state_dir) || strcmp(n.socket, c->socket) || n.listen.n != c->listen.n ||
+	    !n.tls_cert != !c->tls_cert)
 		log_warn("reload: state_dir, socket, listen and TLS changes take effect at the next start of rampd");
-	for (size_t i = 0; i < n.listen.n && i < d->cfg.listen.n; i++)
-		if (strcmp(n.listen.v[i], d->cfg.listen.v[i]))
+	for (size_t i = 0; i < n.listen.n && i < c->listen.n; i++)
+		if (strcmp(n.listen.v[i], c->listen.v[i]))
 			log_warn("reload: listener %s takes effect at the next start of rampd", n.listen.v[i]);
 	if (d->api && n.token_file && rt_api_reload(d->api, &n, e) < 0) {
 		rt_config_free(&n);
 		return -1;
 	}
-	pthread_mutex_lock(&d->mu);
+	rt_daemon_lock(&d->mu);
 	/* keep what is bound, take the rest */
 	char *keep[] = {d->cfg.state_dir, d->cfg.socket};
 	d->cfg.state_dir = d->cfg.socket = NULL;
@@ -180,7 +190,7 @@ int rt_daemon_reload(struct rt_daemon *d, struct err *e)
 	n.listen = listen;
 	d->cfg = n;
 	apply_log_level(d);
-	pthread_mutex_unlock(&d->mu);
+	rt_daemon_unlock(&d->mu);
 	log_notice("reloaded \"%s\"", d->config_path);
 	return 0;
 }
@@ -191,32 +201,34 @@ int rt_daemon_reload(struct rt_daemon *d, struct err *e)
 
 int rt_daemon_app_config(struct rt_daemon *d, const char *name, struct rt_app_config *out, struct err *e)
 {
-	pthread_mutex_lock(&d->mu);
+	rt_daemon_lock(&d->mu);
 	int rc = rt_config_app(&d->cfg, name, out, e);
-	pthread_mutex_unlock(&d->mu);
+	rt_daemon_unlock(&d->mu);
 	return rc;
 }
 
-bool rt_daemon_has_image(struct rt_daemon *d, const struct img_digest *manifest, bool locked)
+/* Left out of the lock analysis: the store's lock is taken only when asked
+ * (`locked`), which clang's analysis cannot follow. */
+bool rt_daemon_has_image(struct rt_daemon *d, const struct img_digest *manifest, bool locked) RT_NO_LOCK_ANALYSIS
 {
 	struct rt_store_image im;
 	struct err e;
 	if (locked)
-		pthread_mutex_lock(&d->store_mu);
+		rt_store_lock(&d->store_mu);
 	bool present = rt_store_image_get(&d->store, manifest, &im, &e) == 0;
 	if (present)
 		rt_store_image_free(&im);
 	if (locked)
-		pthread_mutex_unlock(&d->store_mu);
+		rt_store_unlock(&d->store_mu);
 	return present;
 }
 
 void rt_daemon_want_gc(struct rt_daemon *d)
 {
 	uint64_t one = 1;
-	pthread_mutex_lock(&d->mu);
+	rt_daemon_lock(&d->mu);
 	d->gc_wanted = true;
-	pthread_mutex_unlock(&d->mu);
+	rt_daemon_unlock(&d->mu);
 	if (write(d->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
 		log_debug("wake: %s", strerror(errno));
 }
@@ -236,7 +248,7 @@ void rt_daemon_app_gone(struct rt_daemon *d)
 /* Interrupted pulls of images no app wants any more (state_dir/pull/HEX). */
 static void drop_pulls(struct rt_daemon *d, const struct img_digest *keep, size_t n)
 {
-	_cleanup_free_ char *dir = fs_join(d->cfg.state_dir, "pull");
+	_cleanup_free_ char *dir = fs_join(main_cfg(d)->state_dir, "pull");
 	_cleanup_closedir_ DIR *dh = dir ? opendir(dir) : NULL;
 	struct dirent *de;
 	while (dh && (de = readdir(dh))) {
@@ -264,8 +276,8 @@ int rt_daemon_gc(struct rt_daemon *d, struct err *e)
 	o.keep = 1;
 	/* under the store lock: an import cannot finish between listing what is
 	   in use and removing the rest */
-	pthread_mutex_lock(&d->store_mu);
-	pthread_mutex_lock(&d->mu);
+	rt_store_lock(&d->store_mu);
+	rt_daemon_lock(&d->mu);
 	for (size_t i = 0; rc == 0 && i < d->n_apps; i++) {
 		struct rt_app *a = d->apps[i];
 		struct rt_app_config ac;
@@ -275,23 +287,23 @@ int rt_daemon_gc(struct rt_daemon *d, struct err *e)
 				o.keep = ac.keep;
 			rt_app_config_free(&ac);
 		}
-		pthread_mutex_lock(&a->mu);
+		rt_app_lock(&a->mu);
 		/* and never shorter than a list: GC then never rewrites a state.json
 		   behind the back of the app's thread (the list shrinks at a switch) */
 		if (a->st.n_previous + 1 > o.keep)
 			o.keep = (unsigned)a->st.n_previous + 1;
 		rc = rt_app_in_use(a, &in_use, &n, e);
-		pthread_mutex_unlock(&a->mu);
+		rt_app_unlock(&a->mu);
 	}
 	d->gc_wanted = false;
-	pthread_mutex_unlock(&d->mu);
+	rt_daemon_unlock(&d->mu);
 	o.in_use = in_use;
 	o.n_in_use = n;
 	if (rc == 0)
 		rc = rt_gc(&d->store, &o, &st, e);
 	if (rc == 0)
 		drop_pulls(d, in_use, n);
-	pthread_mutex_unlock(&d->store_mu);
+	rt_store_unlock(&d->store_mu);
 	free(in_use);
 	return rc;
 }
@@ -301,22 +313,22 @@ static void forget_gone(struct rt_daemon *d)
 {
 	for (;;) {
 		struct rt_app *gone = NULL;
-		pthread_mutex_lock(&d->mu);
+		rt_daemon_lock(&d->mu);
 		for (size_t i = 0; i < d->n_apps && !gone; i++) {
 			struct rt_app *a = d->apps[i];
-			pthread_mutex_lock(&a->mu);
+			rt_app_lock(&a->mu);
 			if (a->gone) {
 				gone = a;
 				d->apps[i] = d->apps[--d->n_apps];
 			}
-			pthread_mutex_unlock(&a->mu);
+			rt_app_unlock(&a->mu);
 		}
-		pthread_mutex_unlock(&d->mu);
+		rt_daemon_unlock(&d->mu);
 		if (!gone)
 			return;
 		/* no request can reach it now: lock and unlock once to let the last one out */
-		pthread_mutex_lock(&gone->mu);
-		pthread_mutex_unlock(&gone->mu);
+		rt_app_lock(&gone->mu);
+		rt_app_unlock(&gone->mu);
 		rt_app_join(gone);
 		rt_app_free(gone);
 	}
@@ -327,25 +339,26 @@ static void forget_gone(struct rt_daemon *d)
 static void start_apps(struct rt_daemon *d)
 {
 	struct err e;
-	pthread_mutex_lock(&d->mu);
+	rt_daemon_lock(&d->mu);
 	d->running = true;
 	for (size_t i = 0; i < d->n_apps; i++)
 		if (rt_app_start(d->apps[i], &e) < 0)
 			log_err("%s", e.msg);
-	pthread_mutex_unlock(&d->mu);
+	rt_daemon_unlock(&d->mu);
 }
 
 static void stop_apps(struct rt_daemon *d, bool leave)
 {
-	pthread_mutex_lock(&d->mu);
+	rt_daemon_lock(&d->mu);
 	d->running = false;
+	struct rt_app **apps = d->apps;
 	size_t n = d->n_apps;
-	pthread_mutex_unlock(&d->mu);
+	rt_daemon_unlock(&d->mu);
 	/* every app stops at once; the table no longer changes (the API is down) */
 	for (size_t i = 0; i < n; i++)
-		rt_app_stop(d->apps[i], leave);
+		rt_app_stop(apps[i], leave);
 	for (size_t i = 0; i < n; i++)
-		rt_app_join(d->apps[i]);
+		rt_app_join(apps[i]);
 }
 
 int rt_daemon_run(struct rt_daemon *d, struct err *e)
@@ -367,13 +380,14 @@ int rt_daemon_run(struct rt_daemon *d, struct err *e)
 	_cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sfd < 0)
 		return err_sys(e, "signalfd");
-	if (rt_api_start(d, &d->cfg, &d->api, e) < 0)
+	if (rt_api_start(d, main_cfg(d), &d->api, e) < 0)
 		return -1;
 	/* READY early: the API answers; apps come up (or are adopted) after this */
 	if (rt_notify("READY=1\nSTATUS=serving the API", &ne) < 0)
 		log_warn("%s", ne.msg);
-	log_notice("rampd %s serving on %s%s%s", RAMP_VERSION, d->cfg.socket, d->cfg.listen.n ? " and TCP " : "",
-		   d->cfg.listen.n ? d->cfg.listen.v[0] : "");
+	const struct rt_config *c = main_cfg(d);
+	log_notice("rampd %s serving on %s%s%s", RAMP_VERSION, c->socket, c->listen.n ? " and TCP " : "",
+		   c->listen.n ? c->listen.v[0] : "");
 	if (rt_applog_new(&d->applog, e) < 0) {
 		rt_api_stop(d->api);
 		d->api = NULL;
@@ -385,7 +399,7 @@ int rt_daemon_run(struct rt_daemon *d, struct err *e)
 
 	int64_t wd = rt_watchdog_interval_ms();
 	int64_t next_wd = wd ? clk_mono_ms() + wd : 0;
-	int64_t gc_every = d->cfg.gc_interval / 1000000;
+	int64_t gc_every = c->gc_interval / 1000000;
 	int64_t next_gc = clk_mono_ms() + (gc_every < GC_DELAY_MS ? gc_every : GC_DELAY_MS), gc_at = 0;
 	bool leave = false;
 	for (;;) {
@@ -411,18 +425,18 @@ int rt_daemon_run(struct rt_daemon *d, struct err *e)
 			if (read(d->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
 				log_debug("wake: %s", strerror(errno));
 			forget_gone(d);
-			pthread_mutex_lock(&d->mu);
+			rt_daemon_lock(&d->mu);
 			if (d->gc_wanted && !gc_at)
 				gc_at = now + GC_DELAY_MS;
-			pthread_mutex_unlock(&d->mu);
+			rt_daemon_unlock(&d->mu);
 		}
 		if ((gc_at && now >= gc_at) || now >= next_gc) {
 			if (rt_daemon_gc(d, &ne) < 0)
 				log_err("%s", ne.msg);
 			gc_at = 0;
-			pthread_mutex_lock(&d->mu);
+			rt_daemon_lock(&d->mu);
 			next_gc = clk_mono_ms() + d->cfg.gc_interval / 1000000;
-			pthread_mutex_unlock(&d->mu);
+			rt_daemon_unlock(&d->mu);
 		}
 		if (n <= 0 || !(p[0].revents & POLLIN))
 			continue;
@@ -437,9 +451,9 @@ int rt_daemon_run(struct rt_daemon *d, struct err *e)
 			continue;
 		}
 		/* the flag, the config as reloaded last, or SIGQUIT */
-		pthread_mutex_lock(&d->mu);
+		rt_daemon_lock(&d->mu);
 		leave = d->leave_running || d->cfg.leave_running || si.ssi_signo == SIGQUIT;
-		pthread_mutex_unlock(&d->mu);
+		rt_daemon_unlock(&d->mu);
 		log_notice("%s: stopping%s", strsignal((int)si.ssi_signo), leave ? ", leaving the apps running" : "");
 		break;
 	}
@@ -457,7 +471,7 @@ int rt_daemon_run(struct rt_daemon *d, struct err *e)
 
 /* ---- requests ---- */
 
-static struct rt_app *find_app(struct rt_daemon *d, const char *name)
+static struct rt_app *find_app(struct rt_daemon *d, const char *name) RT_REQUIRES(rt_lock_daemon)
 {
 	for (size_t i = 0; i < d->n_apps; i++)
 		if (!strcmp(d->apps[i]->name, name))
@@ -465,15 +479,17 @@ static struct rt_app *find_app(struct rt_daemon *d, const char *name)
 	return NULL;
 }
 
+/* the lock is taken on some paths only: the declaration says so instead */
 struct rt_app *rt_daemon_lock_app(struct rt_daemon *d, const char *name, struct rt_outcome *o, struct err *e)
+	RT_NO_LOCK_ANALYSIS
 {
-	pthread_mutex_lock(&d->mu);
+	rt_daemon_lock(&d->mu);
 	struct rt_app *a = find_app(d, name);
 	if (a)
-		pthread_mutex_lock(&a->mu);
-	pthread_mutex_unlock(&d->mu);
+		rt_app_lock(&a->mu);
+	rt_daemon_unlock(&d->mu);
 	if (a && a->deleting) {
-		pthread_mutex_unlock(&a->mu);
+		rt_app_unlock(&a->mu);
 		a = NULL;
 	}
 	if (!a) {
@@ -501,11 +517,15 @@ void rt_daemon_info(struct rt_daemon *d, struct jgen *g)
 	jgen_kint(g, "uptimeSeconds", (clk_mono_ms() - d->started_mono) / 1000);
 	jgen_key(g, "apps");
 	jgen_arr_open(g);
-	pthread_mutex_lock(&d->mu);
-	for (size_t i = 0; i < d->n_apps; i++)
-		if (!d->apps[i]->deleting)
-			jgen_str(g, d->apps[i]->name);
-	pthread_mutex_unlock(&d->mu);
+	rt_daemon_lock(&d->mu);
+	for (size_t i = 0; i < d->n_apps; i++) {
+		struct rt_app *a = d->apps[i];
+		rt_app_lock(&a->mu);
+		if (!a->deleting)
+			jgen_str(g, a->name);
+		rt_app_unlock(&a->mu);
+	}
+	rt_daemon_unlock(&d->mu);
 	jgen_arr_close(g);
 	jgen_obj_close(g);
 	img_platform_free(&p);
@@ -516,15 +536,15 @@ void rt_daemon_list_apps(struct rt_daemon *d, struct jgen *g)
 	jgen_obj_open(g);
 	jgen_key(g, "apps");
 	jgen_arr_open(g);
-	pthread_mutex_lock(&d->mu);
+	rt_daemon_lock(&d->mu);
 	for (size_t i = 0; i < d->n_apps; i++) {
 		struct rt_app *a = d->apps[i];
-		pthread_mutex_lock(&a->mu);
+		rt_app_lock(&a->mu);
 		if (!a->deleting)
 			rt_app_status_json(a, g);
-		pthread_mutex_unlock(&a->mu);
+		rt_app_unlock(&a->mu);
 	}
-	pthread_mutex_unlock(&d->mu);
+	rt_daemon_unlock(&d->mu);
 	jgen_arr_close(g);
 	jgen_obj_close(g);
 }
@@ -536,21 +556,21 @@ struct rt_outcome rt_daemon_get_app(struct rt_daemon *d, const char *name, struc
 	if (!a)
 		return o;
 	rt_app_status_json(a, g);
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 	return o;
 }
 
 struct rt_outcome rt_daemon_put(struct rt_daemon *d, const char *name, const struct rt_put_req *r, struct jgen *g,
 				struct err *e)
 {
-	pthread_mutex_lock(&d->mu);
+	rt_daemon_lock(&d->mu);
 	struct rt_app *a = find_app(d, name);
 	if (!a) {
 		struct rt_app **n = realloc(d->apps, (d->n_apps + 1) * sizeof *n);
 		if (!n || !(a = rt_app_new(d, d->cfg.state_dir, name, e))) {
 			if (n)
 				d->apps = n;
-			pthread_mutex_unlock(&d->mu);
+			rt_daemon_unlock(&d->mu);
 			if (!n)
 				err_errno(e, ENOMEM, "app \"%s\"", name);
 			return (struct rt_outcome){500, API_E_INTERNAL};
@@ -559,13 +579,13 @@ struct rt_outcome rt_daemon_put(struct rt_daemon *d, const char *name, const str
 		d->apps[d->n_apps++] = a;
 		if (d->running && rt_app_start(a, e) < 0) {
 			d->apps[--d->n_apps] = NULL;
-			pthread_mutex_unlock(&d->mu);
+			rt_daemon_unlock(&d->mu);
 			rt_app_free(a);
 			return (struct rt_outcome){500, API_E_INTERNAL};
 		}
 	}
-	pthread_mutex_lock(&a->mu);
-	pthread_mutex_unlock(&d->mu);
+	rt_app_lock(&a->mu);
+	rt_daemon_unlock(&d->mu);
 	struct rt_outcome o;
 	if (a->deleting) {
 		err_set(e, "app \"%s\" is being deleted; try again in a moment", name);
@@ -575,7 +595,7 @@ struct rt_outcome rt_daemon_put(struct rt_daemon *d, const char *name, const str
 	}
 	if (o.status < 400)
 		rt_app_status_json(a, g);
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 	return o;
 }
 
@@ -589,7 +609,7 @@ struct rt_outcome rt_daemon_revert(struct rt_daemon *d, const char *name, const 
 	o = rt_app_revert(a, r, e);
 	if (o.status < 400)
 		rt_app_status_json(a, g);
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 	return o;
 }
 
@@ -601,17 +621,17 @@ struct rt_outcome rt_daemon_delete(struct rt_daemon *d, const char *name, const 
 	if (!a)
 		return o;
 	o = rt_app_delete(a, r, e);
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 	if (o.status >= 400)
 		return o;
 	/* not running under a daemon (tests of the API alone): forget it now */
-	pthread_mutex_lock(&d->mu);
+	rt_daemon_lock(&d->mu);
 	bool threads = d->running;
-	pthread_mutex_unlock(&d->mu);
+	rt_daemon_unlock(&d->mu);
 	if (!threads) {
-		pthread_mutex_lock(&a->mu);
+		rt_app_lock(&a->mu);
 		a->gone = true;
-		pthread_mutex_unlock(&a->mu);
+		rt_app_unlock(&a->mu);
 		if (fs_rm_rf(a->dir, e) < 0)
 			log_warn("%s", e->msg);
 		forget_gone(d);
@@ -644,7 +664,7 @@ struct rt_outcome rt_daemon_logs(struct rt_daemon *d, const char *name, unsigned
 	if (!a)
 		return o;
 	_cleanup_free_ char *cur = fs_join(a->dir, "run/app.log"), *prev = fs_join(a->dir, "run/app.log.1");
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 	_cleanup_free_ char *older = NULL;
 	char *buf = malloc(LOG_TAIL_BYTES + 1);
 	*out = NULL;

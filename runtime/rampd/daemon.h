@@ -29,7 +29,10 @@
  *              thread's own state (a->w); the daemon takes it under mu to go
  *              over the apps, an app thread takes it alone.
  *   api->mu    (api_server.c) the token's hash and the bad-token table; a
- *              leaf: nothing is taken under it. */
+ *              leaf: nothing is taken under it.
+ * The first three are taken through rt_store_lock(), rt_daemon_lock() and
+ * rt_app_lock() (locks.h), and the fields they guard are annotated: clang
+ * checks them (make lockcheck; where it cannot: docs/ARCHITECTURE.md). */
 #ifndef RAMP_RT_DAEMON_H
 #define RAMP_RT_DAEMON_H
 
@@ -41,6 +44,7 @@
 #include "lib/err.h"
 #include "lib/json.h"
 #include "runtime/rampd/config.h"
+#include "runtime/rampd/locks.h"
 #include "runtime/store.h"
 #include "runtime/rampd/supervisor.h"
 
@@ -58,20 +62,20 @@ struct rt_daemon {
 	char *config_path;
 	bool leave_running;
 	int log_level_override;
-	pthread_mutex_t mu; /* cfg and the apps table */
-	struct rt_config cfg;
-	struct rt_app **apps;
-	size_t n_apps;
+	pthread_mutex_t mu; /* cfg and the apps table (rt_lock_daemon) */
+	struct rt_config cfg RT_GUARDED_BY(rt_lock_daemon);
+	struct rt_app **apps RT_GUARDED_BY(rt_lock_daemon);
+	size_t n_apps RT_GUARDED_BY(rt_lock_daemon);
 	struct rt_api *api;
 	struct rt_applog *applog; /* the apps' output into their logs (while running) */
 	struct rt_scraper *scraper; /* the apps' metrics (runtime/scrape.h), while running */
 	struct rt_store store;
 	/* imports and GC change the store's images: one at a time (reading an
 	   image that is there, as a switch does, needs no lock) */
-	pthread_mutex_t store_mu;
+	pthread_mutex_t store_mu; /* rt_lock_store */
 	int wake_fd;          /* eventfd: an app was deleted, GC is wanted */
-	bool gc_wanted;       /* under mu */
-	bool running;         /* apps have threads (under mu) */
+	bool gc_wanted RT_GUARDED_BY(rt_lock_daemon);
+	bool running RT_GUARDED_BY(rt_lock_daemon); /* apps have threads */
 	int64_t started_mono;
 	char host[256], kernel[128];
 	char pull_helper[PATH_MAX]; /* rampd-pull, next to rampd's own executable */
@@ -126,7 +130,8 @@ struct rt_outcome rt_daemon_unwatch(struct rt_daemon *d, const char *name, struc
 struct rt_outcome rt_daemon_app_metrics(struct rt_daemon *d, const char *name, int64_t since, struct jgen *g,
 					struct err *e);
 /* The app locked (a->mu), or NULL with a 404 outcome. */
-struct rt_app *rt_daemon_lock_app(struct rt_daemon *d, const char *name, struct rt_outcome *o, struct err *e);
+struct rt_app *rt_daemon_lock_app(struct rt_daemon *d, const char *name, struct rt_outcome *o, struct err *e)
+	RT_TRY_ACQUIRE(rt_lock_app);
 
 /* sd_notify without libsystemd: one datagram to $NOTIFY_SOCKET. 0 when sent
  * or when there is no socket (not under systemd). */

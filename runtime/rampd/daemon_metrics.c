@@ -16,10 +16,10 @@
 static void app_config(struct rt_daemon *d, const char *name, struct rt_app_config *ac)
 {
 	struct err e;
-	pthread_mutex_lock(&d->mu);
+	rt_daemon_lock(&d->mu);
 	if (rt_config_app(&d->cfg, name, ac, &e) < 0)
 		memset(ac, 0, sizeof *ac);
-	pthread_mutex_unlock(&d->mu);
+	rt_daemon_unlock(&d->mu);
 }
 
 /* The document of GET /v1/apps/NAME/metrics (a and m locked). */
@@ -84,7 +84,7 @@ struct rt_outcome rt_daemon_watch(struct rt_daemon *d, const char *name, const c
 		rt_samples_set_watch(a->samples, &w);
 		metrics_doc(d, a, &ac, INT64_MAX, g);
 		pthread_mutex_unlock(&a->samples->mu);
-		pthread_mutex_unlock(&a->mu);
+		rt_app_unlock(&a->mu);
 		rt_scraper_wake(d->scraper);
 	}
 	rt_watch_free(&w);
@@ -102,7 +102,7 @@ struct rt_outcome rt_daemon_unwatch(struct rt_daemon *d, const char *name, struc
 	pthread_mutex_lock(&a->samples->mu);
 	rt_samples_set_watch(a->samples, &none);
 	pthread_mutex_unlock(&a->samples->mu);
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 	jgen_obj_open(g);
 	jgen_kstr(g, API_F_UNWATCHED, name);
 	jgen_obj_close(g);
@@ -120,7 +120,7 @@ struct rt_outcome rt_daemon_app_metrics(struct rt_daemon *d, const char *name, i
 		pthread_mutex_lock(&a->samples->mu);
 		metrics_doc(d, a, &ac, since, g);
 		pthread_mutex_unlock(&a->samples->mu);
-		pthread_mutex_unlock(&a->mu);
+		rt_app_unlock(&a->mu);
 	}
 	rt_app_config_free(&ac);
 	return o;

@@ -53,12 +53,14 @@ static void args_free(struct args *a)
 	free(a->v);
 }
 
-/* The helper's command line, from the config (under the daemon's lock). */
+/* The helper's command line, from the config (read under the daemon's lock). */
 static int make_args(struct rt_daemon *d, struct rt_app *a, const struct rt_app_version *v, const char *registry,
 		     struct args *out, struct err *e)
 {
 	char dir[PATH_MAX], level[16];
+	rt_daemon_lock(&d->mu);
 	snprintf(dir, sizeof dir, "%s/pull/%s", d->cfg.state_dir, img_digest_hex(&v->manifest));
+	rt_daemon_unlock(&d->mu);
 	snprintf(level, sizeof level, "%d", (int)log_get_level());
 	int rc = arg(out, d->pull_helper, e);
 	if (rc == 0)
@@ -67,7 +69,7 @@ static int make_args(struct rt_daemon *d, struct rt_app *a, const struct rt_app_
 				     arg2(out, "--log-level", level, e) < 0 || arg2(out, "--rampd-version", RAMP_VERSION, e) < 0
 			     ? -1
 			     : 0;
-	pthread_mutex_lock(&d->mu);
+	rt_daemon_lock(&d->mu);
 	const struct rt_config *c = &d->cfg;
 	const struct rt_registry_config *r = rt_config_registry(c, registry);
 	for (size_t i = 0; rc == 0 && i < c->n_registries; i++)
@@ -83,7 +85,7 @@ static int make_args(struct rt_daemon *d, struct rt_app *a, const struct rt_app_
 		rc = arg(out, "--records", e);
 	for (size_t i = 0; rc == 0 && i < c->limits.n; i++)
 		rc = arg2(out, "--limit", c->limits.v[i], e);
-	pthread_mutex_unlock(&d->mu);
+	rt_daemon_unlock(&d->mu);
 	if (rc == 0)
 		rc = arg(out, v->image, e);
 	return rc;
@@ -119,11 +121,11 @@ static pid_t spawn(char *const *argv, int in, int out, int lock, struct err *e)
  * that came first finds no pid: the download is stopped here. */
 static void set_pid(struct rt_app *a, pid_t pid)
 {
-	pthread_mutex_lock(&a->mu);
+	rt_app_lock(&a->mu);
 	a->pull_pid = pid;
 	if (pid > 0 && (a->quit || a->deleting))
 		kill(pid, SIGTERM);
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 }
 
 /* The helper's verdict: its "error" line, or how it ended. */
@@ -149,7 +151,11 @@ static int ended(struct rt_app *a, pid_t pid, const char *helper, const char *er
 	return err_set(e, "the pull helper was killed by signal %d", WTERMSIG(st));
 }
 
+/* Left out of the lock analysis: the store's lock is held from the helper's
+ * "downloaded" line to its "imported" line, across iterations of the loop
+ * (the flag `locked`), which clang's analysis cannot follow. */
 int rt_daemon_pull(struct rt_daemon *d, struct rt_app *a, const struct rt_app_version *v, struct err *e)
+	RT_NO_LOCK_ANALYSIS
 {
 	struct img_ref ref = {0};
 	struct args args = {0};
@@ -192,17 +198,17 @@ int rt_daemon_pull(struct rt_daemon *d, struct rt_app *a, const struct rt_app_ve
 			set_pid(a, 0); /* an import is not interrupted: it is local and short */
 			/* a pull called off (a revert, another PUT) still ends in the
 			   store, but the phase is the running version's by now */
-			pthread_mutex_lock(&a->mu);
+			rt_app_lock(&a->mu);
 			if (a->st.has_desired && img_digest_eq(&a->st.desired.manifest, &v->manifest))
 				rt_app_set_phase(a, RT_PHASE_UNPACKING, "unpacking %s", v->manifest.s);
-			pthread_mutex_unlock(&a->mu);
-			pthread_mutex_lock(&d->store_mu);
+			rt_app_unlock(&a->mu);
+			rt_store_lock(&d->store_mu);
 			locked = importing = true;
 			if (write(to[1], "import\n", 7) != 7)
 				break; /* it is gone: its exit says why */
 		} else if (!strcmp(line, "imported") && locked) {
 			importing = false;
-			pthread_mutex_unlock(&d->store_mu);
+			rt_store_unlock(&d->store_mu);
 			locked = false;
 		} else if (!strncmp(line, "bytes ", 6)) {
 			bytes = strtoull(line + 6, NULL, 10);
@@ -222,7 +228,7 @@ wait:
 			log_warn("app %s: %s", a->name, re.msg);
 	}
 	if (locked)
-		pthread_mutex_unlock(&d->store_mu);
+		rt_store_unlock(&d->store_mu);
 	rt_metrics_pull(bytes, clk_mono_ms() - t0);
 	if (rc == 0)
 		log_info("app %s: %s in the store (%llu bytes downloaded in %lld ms)", a->name, v->manifest.s,

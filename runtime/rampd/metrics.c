@@ -38,12 +38,12 @@ int rt_metrics_text(struct rt_daemon *d, char **out, size_t *len, struct err *e)
 		return err_errno(e, ENOMEM, "metrics");
 	for (size_t m = 0; m < ARRAY_SIZE(per_app); m++) {
 		help(f, per_app[m].name, per_app[m].type, per_app[m].help);
-		pthread_mutex_lock(&d->mu);
+		rt_daemon_lock(&d->mu);
 		for (size_t i = 0; i < d->n_apps; i++) {
 			struct rt_app *a = d->apps[i];
-			pthread_mutex_lock(&a->mu);
+			rt_app_lock(&a->mu);
 			if (a->deleting) {
-				pthread_mutex_unlock(&a->mu);
+				rt_app_unlock(&a->mu);
 				continue;
 			}
 			switch (m) {
@@ -65,9 +65,9 @@ int rt_metrics_text(struct rt_daemon *d, char **out, size_t *len, struct err *e)
 				fprintf(f, "ramp_probe_seconds{app=\"%s\"} %.6f\n", a->name, a->probe_seconds);
 				break;
 			}
-			pthread_mutex_unlock(&a->mu);
+			rt_app_unlock(&a->mu);
 		}
-		pthread_mutex_unlock(&d->mu);
+		rt_daemon_unlock(&d->mu);
 	}
 	help(f, "ramp_pull_bytes_total", "counter", "bytes downloaded from registries");
 	fprintf(f, "ramp_pull_bytes_total %llu\n", (unsigned long long)__atomic_load_n(&pull_bytes, __ATOMIC_RELAXED));

@@ -377,7 +377,7 @@ static int64_t schedule(struct rt_scraper *sc, int64_t now)
 {
 	struct rt_daemon *d = sc->d;
 	int64_t next = now + 60000;
-	pthread_mutex_lock(&d->mu);
+	rt_daemon_lock(&d->mu);
 	for (size_t i = 0; i < d->n_apps; i++) {
 		struct rt_app *a = d->apps[i];
 		struct rt_samples *m = a->samples;
@@ -406,7 +406,7 @@ static int64_t schedule(struct rt_scraper *sc, int64_t now)
 			next = m->next_due;
 		pthread_mutex_unlock(&m->mu);
 	}
-	pthread_mutex_unlock(&d->mu);
+	rt_daemon_unlock(&d->mu);
 	return next;
 }
 
@@ -418,7 +418,7 @@ static void job_finish(struct rt_scraper *sc, struct job *j)
 		j->r.error = j->error;
 		log_debug("app %s: metrics: %s", j->app, j->error);
 	}
-	pthread_mutex_lock(&d->mu);
+	rt_daemon_lock(&d->mu);
 	for (size_t i = 0; i < d->n_apps; i++) {
 		struct rt_samples *m = d->apps[i]->samples;
 		if (strcmp(d->apps[i]->name, j->app))
@@ -430,7 +430,7 @@ static void job_finish(struct rt_scraper *sc, struct job *j)
 		}
 		pthread_mutex_unlock(&m->mu);
 	}
-	pthread_mutex_unlock(&d->mu);
+	rt_daemon_unlock(&d->mu);
 }
 
 static void *scraper_main(void *arg)

@@ -28,7 +28,10 @@ const char *rt_phase_name(enum rt_phase p)
 	return p < RT_PHASE_COUNT ? phase_names[p] : "unknown";
 }
 
+/* No lock in rt_app_new(), rt_app_free() and rt_app_load(): the app is not
+ * in the daemon's table yet, or no longer, and has no thread. */
 struct rt_app *rt_app_new(struct rt_daemon *d, const char *state_dir, const char *name, struct err *e)
+	RT_NO_LOCK_ANALYSIS
 {
 	struct rt_app *a = calloc(1, sizeof *a);
 	if (!a || !(a->name = strdup(name)) || !(a->st.name = strdup(name)) || !(a->samples = rt_samples_new()) ||
@@ -49,7 +52,7 @@ struct rt_app *rt_app_new(struct rt_daemon *d, const char *state_dir, const char
 	return a;
 }
 
-void rt_app_free(struct rt_app *a)
+void rt_app_free(struct rt_app *a) RT_NO_LOCK_ANALYSIS
 {
 	if (!a)
 		return;
@@ -211,7 +214,7 @@ int rt_app_in_use(const struct rt_app *a, struct img_digest **v, size_t *n, stru
 
 /* ---- persistence ---- */
 
-int rt_app_load(struct rt_app *a, struct err *e)
+int rt_app_load(struct rt_app *a, struct err *e) RT_NO_LOCK_ANALYSIS
 {
 	rt_app_state_free(&a->st);
 	if (rt_app_state_read(&a->d->store, a->name, &a->st, e) < 0)
@@ -227,7 +230,7 @@ static struct rt_outcome outcome(int status, const char *code)
 }
 
 /* Fencing (docs/API.md "Generations"). */
-static bool stale(const struct rt_app *a, int64_t generation, struct err *e)
+static bool stale(const struct rt_app *a, int64_t generation, struct err *e) RT_REQUIRES(rt_lock_app)
 {
 	if (generation >= a->st.generation)
 		return false;
@@ -336,6 +339,7 @@ struct rt_outcome rt_app_put(struct rt_app *a, const struct rt_put_req *r, struc
 /* The kept version a revert goes to, or NULL. "previous" while a deployment
  * has not switched yet is the version running now: the deployment is off. */
 static const struct rt_app_version *revert_target(const struct rt_app *a, const struct rt_revert_req *r)
+	RT_REQUIRES(rt_lock_app)
 {
 	if (r->previous && a->st.has_current && a->st.has_desired &&
 	    !img_digest_eq(&a->st.desired.manifest, &a->st.current.manifest))

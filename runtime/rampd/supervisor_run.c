@@ -122,11 +122,11 @@ static void vphase(struct rt_app *a, const struct img_digest *of, enum rt_phase 
 {
 	char msg[512];
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	pthread_mutex_lock(&a->mu);
+	rt_app_lock(&a->mu);
 	bool current = !of || (a->st.has_current && img_digest_eq(&a->st.current.manifest, of));
 	if (current)
 		rt_app_set_phase(a, p, "%s", msg);
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 	if (!current)
 		log_info("app %s: %s: %s (no longer current)", a->name, rt_phase_name(p), msg);
 	else if (p == RT_PHASE_FAILED || p == RT_PHASE_UNHEALTHY)
@@ -384,11 +384,11 @@ static void use_version(struct rt_app *a, struct version *v, struct inst *in)
 	rt_health_free(&w->health);
 	w->health = v->health;
 	memset(&v->health, 0, sizeof v->health);
-	pthread_mutex_lock(&a->mu);
+	rt_app_lock(&a->mu);
 	bool checked = w->health.type != RT_HEALTH_NONE;
 	a->check_interval_ms = checked ? w->health.interval / 1000000 : 0;
 	a->check_retries = checked ? w->health.retries : 0;
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 	w->has_probe_addr = false;
 	for (size_t i = 0; i < v->n_idx; i++)
 		if (!strcmp(w->socks[v->idx[i]].name, w->health.port)) {
@@ -545,14 +545,14 @@ out:
 
 static void record_probe(struct rt_app *a, const struct rt_probe *p)
 {
-	pthread_mutex_lock(&a->mu);
+	rt_app_lock(&a->mu);
 	a->probes[(a->probe_head + a->n_probes) % RT_PROBES_KEPT] = *p;
 	if (a->n_probes < RT_PROBES_KEPT)
 		a->n_probes++;
 	else
 		a->probe_head = (a->probe_head + 1) % RT_PROBES_KEPT;
 	a->probe_seconds = p->ms / 1000.0;
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 }
 
 static void probe_exec(struct rt_app *a, struct rt_probe *p)
@@ -598,13 +598,13 @@ static void became_healthy(struct rt_app *a)
 	w->deadline = 0;
 	w->failed = false;
 	w->crashes = 0;
-	pthread_mutex_lock(&a->mu);
+	rt_app_lock(&a->mu);
 	bool was = a->healthy;
 	a->healthy = true;
 	if (!was)
 		a->healthy_since = clk_wall_ms();
 	bool current = a->st.has_current && img_digest_eq(&a->st.current.manifest, &w->cur->digest);
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 	if (!was)
 		phase(a, current ? RT_PHASE_HEALTHY : RT_PHASE_UNHEALTHY, "%s%s", current ? "" : "still on ",
 		      current ? "" : w->cur->digest.s);
@@ -639,10 +639,10 @@ static void probe(struct rt_app *a, int64_t now)
 	} else if (w->ever_healthy || now >= w->start_period_end) {
 		/* failures in the start period do not count (Docker's rule) */
 		if (++w->fails >= w->health.retries) {
-			pthread_mutex_lock(&a->mu);
+			rt_app_lock(&a->mu);
 			bool was = a->healthy;
 			a->healthy = false;
-			pthread_mutex_unlock(&a->mu);
+			rt_app_unlock(&a->mu);
 			if (was || w->fails == w->health.retries)
 				phase(a, RT_PHASE_UNHEALTHY, "%" PRId64 " probes failed in a row: %s", w->fails, p.output);
 		}
@@ -659,9 +659,9 @@ static void reset_health(struct rt_app *a, int64_t now)
 	w->ever_healthy = false;
 	w->start_period_end = now + w->health.start_period / 1000000;
 	w->next_probe = now + (w->health.type == RT_HEALTH_NONE ? RT_HEALTH_NONE_SETTLE_MS : RT_HEALTH_START_PROBE_MS);
-	pthread_mutex_lock(&a->mu);
+	rt_app_lock(&a->mu);
 	a->healthy = false;
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 }
 
 /* ---- switching ---- */
@@ -741,15 +741,15 @@ static void switch_to(struct rt_app *a, const struct rt_app_version *v, bool rev
 		deadline_ms = ac.health_deadline / 1000000;
 		rt_app_config_free(&ac);
 	}
-	pthread_mutex_lock(&a->mu);
+	rt_app_lock(&a->mu);
 	if (!a->st.has_desired || !img_digest_eq(&a->st.desired.manifest, &v->manifest)) {
-		pthread_mutex_unlock(&a->mu); /* a request changed it meanwhile: the next pass */
+		rt_app_unlock(&a->mu); /* a request changed it meanwhile: the next pass */
 		return;
 	}
 	/* the desired version becomes current, under the rollout that asked for it */
 	if (rt_app_commit(a, v, a->st.generation, true, true, keep ? keep : 1, &e) < 0) {
 		rt_app_set_phase(a, RT_PHASE_FAILED, "recording the switch to %s failed: %s", v->manifest.s, e.msg);
-		pthread_mutex_unlock(&a->mu);
+		rt_app_unlock(&a->mu);
 		log_err("app %s: %s", a->name, e.msg);
 		w->switch_retry_at = clk_mono_ms() + BACKOFF_MAX_MS;
 		return;
@@ -759,7 +759,7 @@ static void switch_to(struct rt_app *a, const struct rt_app_version *v, bool rev
 	else
 		a->switches++;
 	rt_app_set_phase(a, revert ? RT_PHASE_REVERTING : RT_PHASE_STARTING, "switching to %s", v->manifest.s);
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 	log_notice("app %s: %s to %s", a->name, revert ? "reverting" : "switching", v->manifest.s);
 	w->crashes = 0;
 	w->failed = false;
@@ -806,11 +806,11 @@ static void *pull_main(void *arg)
 	if (setpriority(PRIO_PROCESS, (id_t)gettid(), PULL_NICE) < 0)
 		log_debug("app %s: nice for the pull: %s", a->name, strerror(errno));
 	int rc = rt_daemon_pull(a->d, a, &j->v, &e);
-	pthread_mutex_lock(&a->mu);
+	rt_app_lock(&a->mu);
 	a->pull_done = true;
 	a->pull_rc = rc;
 	snprintf(a->pull_err, sizeof a->pull_err, "%.1000s", rc < 0 ? e.msg : "");
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 	rt_app_version_free(&j->v);
 	free(j);
 	/* a pull's buffers are freed now: give their pages back, rampd idles next */
@@ -830,10 +830,10 @@ static void start_pull(struct rt_app *a, const struct rt_app_version *v)
 		return;
 	}
 	j->a = a;
-	pthread_mutex_lock(&a->mu);
+	rt_app_lock(&a->mu);
 	a->pull_done = false;
 	rt_app_set_phase(a, RT_PHASE_PULLING, "pulling %s", v->image);
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 	if (pthread_create(&w->pull_thread, NULL, pull_main, j) != 0) {
 		rt_app_version_free(&j->v);
 		free(j);
@@ -852,13 +852,13 @@ static void pull_finished(struct rt_app *a)
 	struct rt_worker *w = a->w;
 	pthread_join(w->pull_thread, NULL);
 	w->pulling = false;
-	pthread_mutex_lock(&a->mu);
+	rt_app_lock(&a->mu);
 	int rc = a->pull_rc;
 	char msg[sizeof a->pull_err];
 	memcpy(msg, a->pull_err, sizeof msg);
 	a->pull_done = false;
 	bool wanted = a->st.has_desired && img_digest_eq(&a->st.desired.manifest, &w->pull_digest);
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 	if (rc == 0 || !wanted) {
 		w->pull_failures = 0;
 		w->pull_retry_at = 0;
@@ -895,9 +895,9 @@ static void container_exited(struct rt_app *a, int64_t now)
 	else
 		snprintf(how, sizeof how, "exited with status %d", st);
 	wlog(a, "%s %s; restarting in %" PRId64 " ms", in->digest.s, how, b);
-	pthread_mutex_lock(&a->mu);
+	rt_app_lock(&a->mu);
 	a->healthy = false;
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 	phase_of(a, &in->digest, w->failed ? RT_PHASE_FAILED : RT_PHASE_UNHEALTHY, "%s%s %s; restarting in %" PRId64 " ms",
 		 w->failed ? "not healthy in time: " : "", in->digest.s, how, b);
 	rt_scrape_unfollow(a);
@@ -945,7 +945,7 @@ static void check_deadline(struct rt_app *a, int64_t now)
 		auto_revert = ac.auto_revert;
 		rt_app_config_free(&ac);
 	}
-	pthread_mutex_lock(&a->mu);
+	rt_app_lock(&a->mu);
 	char cur[IMG_DIGEST_LEN + 1];
 	snprintf(cur, sizeof cur, "%s", a->st.has_current ? a->st.current.manifest.s : "?");
 	if (auto_revert && a->st.n_previous) {
@@ -953,13 +953,13 @@ static void check_deadline(struct rt_app *a, int64_t now)
 			rt_app_set_phase(a, RT_PHASE_REVERTING, "auto-revert: %s was not healthy in time", cur);
 		else
 			log_err("app %s: auto-revert: %s", a->name, e.msg);
-		pthread_mutex_unlock(&a->mu);
+		rt_app_unlock(&a->mu);
 		rt_app_wake(a); /* the next pass starts it */
 		log_warn("app %s: %s not healthy in time, reverting to the previous version", a->name, cur);
 		return;
 	}
 	rt_app_set_phase(a, RT_PHASE_FAILED, "not healthy in time: %.400s", a->message);
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 	w->failed = true;
 }
 
@@ -972,15 +972,15 @@ static void step(struct rt_app *a)
 	reap_old(a, now);
 	if (w->cur && inst_exited(w->cur))
 		container_exited(a, now);
-	pthread_mutex_lock(&a->mu);
+	rt_app_lock(&a->mu);
 	bool pull_done = a->pull_done;
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 	if (w->pulling && pull_done)
 		pull_finished(a);
 
 	struct rt_app_version want = {0}, cur = {0};
 	bool has_want, has_cur, revert = false, switched;
-	pthread_mutex_lock(&a->mu);
+	rt_app_lock(&a->mu);
 	switched = a->switched;
 	a->switched = false;
 	has_want = a->st.has_desired && rt_app_version_copy(&want, &a->st.desired, &e) == 0;
@@ -988,7 +988,7 @@ static void step(struct rt_app *a)
 	/* going back to a kept version is a revert, whoever asked */
 	for (size_t i = 0; has_want && i < a->st.n_previous; i++)
 		revert |= img_digest_eq(&a->st.previous[i].manifest, &want.manifest);
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 
 	if (switched)
 		switched_by_request(a, &cur);
@@ -1020,9 +1020,9 @@ static void step(struct rt_app *a)
 	}
 	if (has_cur && (!w->cur || !img_digest_eq(&w->cur->digest, &cur.manifest)) && now >= w->restart_at) {
 		if (w->cur == NULL && w->crashes) {
-			pthread_mutex_lock(&a->mu);
+			rt_app_lock(&a->mu);
 			a->restarts++;
-			pthread_mutex_unlock(&a->mu);
+			rt_app_unlock(&a->mu);
 		}
 		start_current(a, &cur.manifest);
 	}
@@ -1054,9 +1054,9 @@ static void wait_events(struct rt_app *a)
 		next = w->next_probe;
 	if (w->cur && w->deadline && w->deadline < next)
 		next = w->deadline;
-	pthread_mutex_lock(&a->mu);
+	rt_app_lock(&a->mu);
 	bool has_cur = a->st.has_current;
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 	/* a restart is due when nothing runs, or the old version runs while the
 	   current one failed to start */
 	if (has_cur && w->restart_at && w->restart_at < next)
@@ -1244,10 +1244,10 @@ static void adopt(struct rt_app *a)
 		return;
 	}
 	struct json *j = json_parse(buf, len, &e);
-	pthread_mutex_lock(&a->mu);
+	rt_app_lock(&a->mu);
 	struct img_digest cur = a->st.current.manifest;
 	bool has_cur = a->st.has_current;
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 	if (j && json_field(j, "containers", JSON_ARRAY, true, &list, &e) == 0)
 		for (size_t i = 0; i < list->arr.n && i < 64; i++)
 			adopt_one(a, list->arr.v[i], has_cur ? &cur : NULL);
@@ -1286,10 +1286,10 @@ static void shutdown_all(struct rt_app *a, bool leave)
 		write_runfile(a, NULL);
 	rt_sockets_close(w->socks, w->n_socks);
 	if (w->pulling) {
-		pthread_mutex_lock(&a->mu);
+		rt_app_lock(&a->mu);
 		if (a->pull_pid > 0 && kill(a->pull_pid, SIGTERM) == 0)
 			log_info("app %s: its download is stopped (the next pull resumes it)", a->name);
-		pthread_mutex_unlock(&a->mu);
+		rt_app_unlock(&a->mu);
 		log_info("app %s: waiting for its pull to end", a->name);
 		pthread_join(w->pull_thread, NULL);
 		w->pulling = false;
@@ -1303,9 +1303,9 @@ static void *app_main(void *arg)
 	struct err e;
 	adopt(a);
 	for (;;) {
-		pthread_mutex_lock(&a->mu);
+		rt_app_lock(&a->mu);
 		bool quit = a->quit, leave = a->leave_running, deleting = a->deleting;
-		pthread_mutex_unlock(&a->mu);
+		rt_app_unlock(&a->mu);
 		if (deleting) {
 			shutdown_all(a, false);
 			rt_applog_close(w->log);
@@ -1313,9 +1313,9 @@ static void *app_main(void *arg)
 			if (fs_rm_rf(a->dir, &e) < 0)
 				log_warn("delete app %s: %s", a->name, e.msg);
 			log_notice("app %s: deleted", a->name);
-			pthread_mutex_lock(&a->mu);
+			rt_app_lock(&a->mu);
 			a->gone = true;
-			pthread_mutex_unlock(&a->mu);
+			rt_app_unlock(&a->mu);
 			rt_daemon_app_gone(a->d);
 			break;
 		}
@@ -1373,10 +1373,10 @@ void rt_app_stop(struct rt_app *a, bool leave_running)
 	struct rt_worker *w = a->w;
 	if (!w)
 		return;
-	pthread_mutex_lock(&a->mu);
+	rt_app_lock(&a->mu);
 	a->quit = true;
 	a->leave_running = leave_running;
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 	rt_app_wake(a);
 }
 

@@ -19,9 +19,9 @@
 
 static bool has_policy(struct rt_app *a)
 {
-	pthread_mutex_lock(&a->d->mu);
+	rt_daemon_lock(&a->d->mu);
 	bool on = a->d->cfg.trust_policy != NULL;
-	pthread_mutex_unlock(&a->d->mu);
+	rt_daemon_unlock(&a->d->mu);
 	return on;
 }
 
@@ -29,12 +29,12 @@ enum rt_gate_state rt_gate_state(struct rt_app *a, const struct rt_app_version *
 {
 	if (!has_policy(a))
 		return RT_GATE_OPEN;
-	pthread_mutex_lock(&a->mu);
+	rt_app_lock(&a->mu);
 	enum rt_gate_state s = img_digest_eq(&a->gate.trusted, &v->manifest) ? RT_GATE_OPEN
 			       : img_digest_eq(&a->gate.refused, &v->manifest) && a->gate.refused_gen == a->st.generation
 				       ? RT_GATE_REFUSED
 				       : RT_GATE_FETCH;
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 	return s;
 }
 
@@ -109,12 +109,12 @@ static int verify(struct rt_app *a, const struct rt_app_version *v, struct err *
 	img_platform_free(&host);
 	if (records_read(&a->d->store, &v->manifest, &rs, e) < 0)
 		return -1;
-	pthread_mutex_lock(&a->d->mu);
+	rt_daemon_lock(&a->d->mu);
 	int rc = img_trust_check(&a->d->cfg.trust, repo, &v->manifest, platform, rs.r, rs.n, &ok, e);
 	if (rc == 0)
 		log_notice("app %s: %s trusted: test record %s signed by key \"%s\" (%s), policy \"%s\"", a->name,
 			   v->manifest.s, rs.r[ok.record].name, ok.key->name, ok.key->key.id.s, ok.policy->name);
-	pthread_mutex_unlock(&a->d->mu);
+	rt_daemon_unlock(&a->d->mu);
 	records_free(&rs);
 	return rc;
 }
@@ -126,15 +126,15 @@ void rt_gate_after_pull(struct rt_app *a, const struct img_digest *d)
 	int64_t gen;
 	if (!has_policy(a))
 		return;
-	pthread_mutex_lock(&a->mu);
+	rt_app_lock(&a->mu);
 	bool wanted = a->st.has_desired && img_digest_eq(&a->st.desired.manifest, d) &&
 		      rt_app_version_copy(&v, &a->st.desired, &e) == 0;
 	gen = a->st.generation;
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 	if (!wanted)
 		return;
 	int rc = verify(a, &v, &e);
-	pthread_mutex_lock(&a->mu);
+	rt_app_lock(&a->mu);
 	if (rc == 0) {
 		a->gate.trusted = v.manifest;
 	} else {
@@ -144,7 +144,7 @@ void rt_gate_after_pull(struct rt_app *a, const struct img_digest *d)
 		rt_app_set_phase(a, RT_PHASE_FAILED, "refused by the trust policy, staying on %.80s: %.300s",
 				 a->st.has_current ? a->st.current.manifest.s : "nothing", e.msg);
 	}
-	pthread_mutex_unlock(&a->mu);
+	rt_app_unlock(&a->mu);
 	if (rc < 0)
 		log_warn("app %s: %s refused by the trust policy: %s", a->name, v.manifest.s, e.msg);
 	rt_app_version_free(&v);

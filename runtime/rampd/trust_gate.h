@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "image/digest.h"
+#include "runtime/rampd/locks.h"
 
 struct rt_app;
 struct rt_app_version;
@@ -40,6 +41,6 @@ enum rt_gate_state rt_gate_state(struct rt_app *a, const struct rt_app_version *
 void rt_gate_after_pull(struct rt_app *a, const struct img_digest *d);
 /* "refused": {"digest", "reason"} in the app's status while its desired
  * version is the refused one (caller holds a->mu). */
-void rt_gate_status_json(const struct rt_app *a, struct jgen *g);
+void rt_gate_status_json(const struct rt_app *a, struct jgen *g) RT_REQUIRES(rt_lock_app);
 
 #endif

@@ -108,3 +108,48 @@ teardown() { common_teardown; }
 	COMP_WORDS=(ramp rollout --overr); COMP_CWORD=2; _ramp
 	[ "${COMPREPLY[*]}" = --override ]
 }
+
+@test "cli: every command's options are read from its table the same way (cmd/opts.h)" {
+	# a bad value: the option, what it takes, the help hint, exit 2 and nothing done
+	run "$RAMP_BIN" rollout --app a --fleet f --bake-min x
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "ramp rollout: --bake-min: \"x\" is not a duration (e.g. 30s, 5m)" ]
+	[ "${lines[1]}" = "(see 'ramp rollout --help')" ]
+	run "$RAMP_BIN" rollout --poll=0
+	[ "${lines[0]}" = 'ramp rollout: --poll: "0": at least 1ms' ]
+	run "$RAMP_BIN" rollout --max-parallel 0
+	[ "${lines[0]}" = 'ramp rollout: --max-parallel: "0" is not a whole number from 1 to 100000' ]
+	run "$RAMP_BIN" push --tls-verify=maybe a b
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = 'ramp push: --tls-verify: "maybe" is not one of false, true' ]
+	run "$RAMP_BIN" build --health-http nope -o "$T/x.tar" "$T"
+	[ "$status" -eq 2 ]
+	[[ "${lines[0]}" == "ramp build: --health-http: "* ]]
+	[ ! -e "$T/x.tar" ]
+	# a missing argument, a sub-command's own name, an option a verb does not take
+	run "$RAMP_BIN" rollout --app
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "ramp rollout: option '--app' requires an argument" ]
+	run "$RAMP_BIN" fleet status --bogus
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "ramp fleet status: unrecognized option '--bogus'" ]
+	[ "${lines[1]}" = "(see 'ramp fleet status --help')" ]
+	run "$RAMP_BIN" test --rm img -- true
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "ramp test: unrecognized option '--rm'" ]
+	# --name=VALUE and an unambiguous prefix are the option; an ambiguous one is not
+	run "$RAMP_BIN" build --thread=300 -o "$T/x.tar" "$T"
+	[ "${lines[0]}" = 'ramp build: --threads: "300" is not a whole number from 0 to 256' ]
+	run "$RAMP_BIN" rollout --bake- 1s
+	[ "$status" -eq 2 ]
+	[[ "${lines[0]}" == "ramp rollout: option '--bake-' is ambiguous"* ]]
+	# --help and -h anywhere print the usage and exit 0
+	for verb in build inspect run test push pull login logout host rollout revert key veto; do
+		run "$RAMP_BIN" "$verb" -h
+		[ "$status" -eq 0 ]
+		[[ "$output" == "usage: ramp $verb"* ]]
+	done
+	run "$RAMP_BIN" fleet status --app x --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == "usage: ramp fleet status"* ]]
+}
