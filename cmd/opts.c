@@ -3,8 +3,11 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "image/settings.h"
@@ -86,8 +89,14 @@ static int parse_choice(const struct cmd_opt *o, const char *arg, struct err *e)
 static int parse_path(const struct cmd_opt *o, const char *arg, struct err *e)
 {
 	char **p = o->target;
-	char *abs = realpath(arg, NULL);
-	if (!abs && !(abs = strdup(arg)))
+	char *abs = NULL, cwd[PATH_MAX];
+	/* absolute, but not resolved: a symbolic link stays one for the check
+	   of whoever opens it (a token file must not be one) */
+	if (arg[0] == '/' || !getcwd(cwd, sizeof cwd))
+		abs = strdup(arg);
+	else if (asprintf(&abs, "%s/%s", cwd, arg) < 0)
+		abs = NULL;
+	if (!abs)
 		return err_errno(e, ENOMEM, "out of memory");
 	free(*p);
 	*p = abs;

@@ -22,7 +22,7 @@
 enum cmd_opt_kind {
 	CMD_OPT_FLAG,   /* bool: set */
 	CMD_OPT_STR,    /* const char *: the argument itself (the last one given wins) */
-	CMD_OPT_PATH,   /* char *: realpath() of the argument, or the argument when it does not exist
+	CMD_OPT_PATH,   /* char *: the argument made absolute (the working directory before a relative one), symbolic links kept
 			  (allocated; the caller frees) */
 	CMD_OPT_LIST,   /* struct strv: every argument appended (repeatable) */
 	CMD_OPT_UINT,   /* an unsigned integer (of `size` bytes) from min to max */

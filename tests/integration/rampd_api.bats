@@ -117,7 +117,7 @@ IMG="127.0.0.1:5000/web@sha256:$D64"
 	[ "$code" = 200 ]
 }
 
-@test "token files: rampd, ramp host and ramp fleet refuse one others can read or that another user owns" {
+@test "token files: rampd, ramp host, ramp fleet and ramp rollout refuse one others can read, that another user owns or that is a symlink" {
 	# issue 13 item 7: such a file was accepted with a warning
 	port=$(free_port)
 	printf 'token-files-test-0123456789\n' >"$T/token"
@@ -140,8 +140,13 @@ IMG="127.0.0.1:5000/web@sha256:$D64"
 		run "$RAMP_BIN" fleet status --fleet "$T/fleet.txt" --token-file "$f"
 		[ "$status" -ne 0 ]
 		[[ "$output" == *"token file \"$f\""* ]]
+		# a rollout names the token file too, before any registry (none listens here)
+		run "$RAMP_BIN" rollout --app web --image "127.0.0.1:$(free_port)/x:y" --fleet "$T/fleet.txt" \
+			--token-file "$f" --state-dir "$T/st" --allow-untested
+		[ "$status" -eq 2 ]
+		[[ "$output" == *"token file \"$f\""* ]]
 	done
-	[[ "$output" == *"is a symbolic link"* ]]
+	[[ "$output" == *"is a symbolic link: name the file itself"* ]]
 	chmod 640 "$T/other"
 	chown root:root "$T/other"
 	run "$RAMP_BIN" host --host "http://127.0.0.1:$port" --token-file "$T/other" status
