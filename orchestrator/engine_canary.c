@@ -46,6 +46,7 @@ struct eng_canary {
 	bool historical, passed, decided;
 	bool fed;     /* samples fed since the last judgement */
 	int64_t poll_ms;
+	int64_t due_ms; /* the engine's clock: no host is due before this */
 };
 
 int eng_canary_init(struct eng *g, struct err *e)
@@ -101,6 +102,7 @@ void eng_canary_wave(struct eng *g, int64_t now)
 	c->gen++;
 	c->passed = c->decided = c->fed = false;
 	c->busy = 0;
+	c->due_ms = now;
 	size_t n = 0, n_base = 0;
 	for (size_t i = 0; i < g->n; i++) {
 		struct can_host *h = &c->h[i];
@@ -351,10 +353,16 @@ void eng_canary_tick(struct eng *g, int64_t now)
 	struct err e;
 	if (!c || !c->an || c->decided || g->phase != PH_WAVE)
 		return;
-	for (size_t i = 0; i < g->n && !g->fatal; i++) {
+	/* the engine scans every few ms; the hosts are due every poll_ms */
+	int64_t due = INT64_MAX;
+	for (size_t i = 0; i < g->n && !g->fatal && now >= c->due_ms; i++) {
 		struct can_host *h = &c->h[i];
-		if ((h->conv == SIZE_MAX && h->base == SIZE_MAX) || h->busy || now < h->next_ms)
+		if (h->conv == SIZE_MAX && h->base == SIZE_MAX)
 			continue;
+		if (h->busy || now < h->next_ms) {
+			due = h->next_ms < due ? h->next_ms : due;
+			continue;
+		}
 		enum orch_hs s = eng_state(g, i);
 		if (h->conv != SIZE_MAX && (s == ORCH_HS_FAILED || s == ORCH_HS_REVERTING || s == ORCH_HS_REVERTED ||
 					    s == ORCH_HS_REVERT_FAILED || s == ORCH_HS_UNREACHABLE)) {
@@ -374,6 +382,7 @@ void eng_canary_tick(struct eng *g, int64_t now)
 			.tag = ((uint64_t)(c->gen & 0xffffff) << 40) | ((uint64_t)kind << 32) | (uint64_t)i,
 		};
 		h->next_ms = now + c->poll_ms;
+		due = h->next_ms < due ? h->next_ms : due;
 		if (g->t->call(g->t, &call, &e) < 0) {
 			exclude(c, i, e.msg);
 			continue;
@@ -381,6 +390,8 @@ void eng_canary_tick(struct eng *g, int64_t now)
 		h->busy = true;
 		c->busy++;
 	}
+	if (now >= c->due_ms)
+		c->due_ms = due;
 	/* one judgement per round of polls: an interval of the sequential
 	 * tests then holds every host's samples of that time */
 	if (!c->fed || c->busy)
