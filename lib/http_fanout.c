@@ -46,7 +46,8 @@ struct http_fanout {
 	char *cacert;
 	struct xfer *qhead, *qtail; /* waiting for a free slot */
 	struct xfer *active;        /* added to the multi handle */
-	struct xfer *pool;          /* finished, for reuse */
+	struct xfer *pool;          /* finished, for reuse (at most max_parallel, with their buffers) */
+	size_t n_pool;
 	CURL **handles;             /* easy handles not in use (at most max_parallel) */
 	size_t n_handles;
 	size_t n_active, n_queued;
@@ -282,8 +283,14 @@ static void release(struct http_fanout *a, struct xfer *x)
 			curl_easy_cleanup(x->h);
 		x->h = NULL;
 	}
+	/* a burst of thousands of queued requests must not keep a body buffer each */
+	if (a->n_pool >= a->o.max_parallel) {
+		xfer_free(x);
+		return;
+	}
 	x->next = a->pool;
 	a->pool = x;
+	a->n_pool++;
 }
 
 /* A request that could not even start completes at once with the error. */
@@ -311,9 +318,10 @@ static void start_queued(struct http_fanout *a)
 int http_fanout_submit(struct http_fanout *a, const struct http_req *r, struct err *e)
 {
 	struct xfer *x = a->pool;
-	if (x)
+	if (x) {
 		a->pool = x->next;
-	else if (!(x = calloc(1, sizeof *x)))
+		a->n_pool--;
+	} else if (!(x = calloc(1, sizeof *x)))
 		return err_errno(e, ENOMEM, "HTTP request");
 	x->next = x->prev = NULL;
 	x->cb = r->cb;

@@ -4,13 +4,26 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_parse.h>
 
+/* A parsed tree lives in one arena (a list of chunks handed out in order
+ * and freed together): one malloc per chunk instead of one per node, key and
+ * string. The root is the first thing in the first chunk. */
+struct chunk {
+	struct chunk *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+#define CHUNK_MIN 2048
+#define CHUNK_MAX (64u << 10)
+
 struct pstate {
+	struct chunk *first, *cur;
 	struct json *root;
 	struct json *stack[JSON_MAX_DEPTH + 1];
 	char *pending_key; /* key waiting for its value */
@@ -19,36 +32,42 @@ struct pstate {
 	char dupkey[128];
 };
 
-static void json_free_inner(struct json *j)
+static void chunks_free(struct chunk *c)
 {
-	if (!j)
-		return;
-	switch (j->type) {
-	case JSON_STRING:
-		free(j->str.s);
-		break;
-	case JSON_ARRAY:
-		for (size_t i = 0; i < j->arr.n; i++)
-			json_free_inner(j->arr.v[i]);
-		free(j->arr.v);
-		break;
-	case JSON_OBJECT:
-		for (size_t i = 0; i < j->obj.n; i++) {
-			free(j->obj.k[i]);
-			json_free_inner(j->obj.v[i]);
-		}
-		free(j->obj.k);
-		free(j->obj.v);
-		break;
-	default:
-		break;
+	while (c) {
+		struct chunk *next = c->next;
+		free(c);
+		c = next;
 	}
-	free(j);
 }
 
 void json_free(struct json *j)
 {
-	json_free_inner(j);
+	if (j)
+		chunks_free((struct chunk *)((char *)j - offsetof(struct chunk, data)));
+}
+
+static void *alloc(struct pstate *p, size_t n)
+{
+	const size_t al = sizeof(max_align_t);
+	n = (n + al - 1) / al * al;
+	struct chunk *c = p->cur;
+	if (!c || c->cap - c->used < n) {
+		size_t cap = c ? (c->cap < CHUNK_MAX ? c->cap * 2 : CHUNK_MAX) : CHUNK_MIN;
+		if (cap < n)
+			cap = n;
+		if (!(c = malloc(sizeof *c + cap)))
+			return NULL;
+		*c = (struct chunk){.cap = cap};
+		if (p->cur)
+			p->cur->next = c;
+		else
+			p->first = c;
+		p->cur = c;
+	}
+	void *r = (char *)c->data + c->used;
+	c->used += n;
+	return r;
 }
 
 /* Attach a new value to the current container (or make it the root). */
@@ -66,9 +85,11 @@ static int add_value(struct pstate *p, struct json *v)
 	if (c->type == JSON_ARRAY) {
 		if ((c->arr.n & (c->arr.n - 1)) == 0) { /* grow at powers of two */
 			size_t cap = c->arr.n ? c->arr.n * 2 : 4;
-			struct json **nv = realloc(c->arr.v, cap * sizeof *nv);
+			struct json **nv = alloc(p, cap * sizeof *nv);
 			if (!nv)
 				goto nomem;
+			if (c->arr.n)
+				memcpy(nv, c->arr.v, c->arr.n * sizeof *nv);
 			c->arr.v = nv;
 		}
 		c->arr.v[c->arr.n++] = v;
@@ -76,13 +97,15 @@ static int add_value(struct pstate *p, struct json *v)
 	}
 	if ((c->obj.n & (c->obj.n - 1)) == 0) {
 		size_t cap = c->obj.n ? c->obj.n * 2 : 4;
-		char **nk = realloc(c->obj.k, cap * sizeof *nk);
-		if (!nk)
+		char **nk = alloc(p, cap * sizeof *nk);
+		struct json **nv = alloc(p, cap * sizeof *nv);
+		if (!nk || !nv)
 			goto nomem;
+		if (c->obj.n) {
+			memcpy(nk, c->obj.k, c->obj.n * sizeof *nk);
+			memcpy(nv, c->obj.v, c->obj.n * sizeof *nv);
+		}
 		c->obj.k = nk;
-		struct json **nv = realloc(c->obj.v, cap * sizeof *nv);
-		if (!nv)
-			goto nomem;
 		c->obj.v = nv;
 	}
 	c->obj.k[c->obj.n] = p->pending_key;
@@ -90,27 +113,26 @@ static int add_value(struct pstate *p, struct json *v)
 	p->pending_key = NULL;
 	return 1;
 nomem:
-	json_free_inner(v);
 	p->fail = 1;
 	return 0;
 }
 
-static struct json *mk(enum json_type t)
+static struct json *mk(struct pstate *p, enum json_type t)
 {
-	struct json *j = calloc(1, sizeof *j);
+	struct json *j = alloc(p, sizeof *j);
 	if (j)
-		j->type = t;
+		*j = (struct json){.type = t};
 	return j;
 }
 
 static int cb_null(void *ctx)
 {
-	return add_value(ctx, mk(JSON_NULL));
+	return add_value(ctx, mk(ctx, JSON_NULL));
 }
 
 static int cb_bool(void *ctx, int b)
 {
-	struct json *j = mk(JSON_BOOL);
+	struct json *j = mk(ctx, JSON_BOOL);
 	if (j)
 		j->b = b;
 	return add_value(ctx, j);
@@ -124,7 +146,7 @@ static int cb_number(void *ctx, const char *s, size_t len)
 		return 0;
 	memcpy(tmp, s, len);
 	tmp[len] = '\0';
-	if (!(j = mk(JSON_INT)))
+	if (!(j = mk(ctx, JSON_INT)))
 		return add_value(ctx, NULL);
 	if (!memchr(tmp, '.', len) && !memchr(tmp, 'e', len) && !memchr(tmp, 'E', len)) {
 		char *end;
@@ -142,13 +164,11 @@ static int cb_number(void *ctx, const char *s, size_t len)
 
 static int cb_string(void *ctx, const unsigned char *s, size_t len)
 {
-	struct json *j = mk(JSON_STRING);
+	struct json *j = mk(ctx, JSON_STRING);
 	/* all len bytes, even past a NUL ("\u0000"): the users that care compare
 	 * strlen with len, and the generator writes len bytes back */
-	if (j && !(j->str.s = malloc(len + 1))) {
-		free(j);
+	if (j && !(j->str.s = alloc(ctx, len + 1)))
 		j = NULL;
-	}
 	if (j) {
 		memcpy(j->str.s, s, len);
 		j->str.s[len] = '\0';
@@ -163,7 +183,7 @@ static int open_container(struct pstate *p, enum json_type t)
 		p->fail = 2;
 		return 0;
 	}
-	struct json *j = mk(t);
+	struct json *j = mk(p, t);
 	if (!add_value(p, j))
 		return 0;
 	p->stack[p->depth++] = j;
@@ -192,11 +212,12 @@ static int cb_map_key(void *ctx, const unsigned char *k, size_t len)
 		p->fail = 4;
 		return 0;
 	}
-	free(p->pending_key);
-	if (!(p->pending_key = strndup((const char *)k, len))) {
+	if (!(p->pending_key = alloc(p, len + 1))) {
 		p->fail = 1;
 		return 0;
 	}
+	memcpy(p->pending_key, k, len);
+	p->pending_key[len] = '\0';
 	return 1;
 }
 
@@ -256,12 +277,10 @@ struct json *json_parse(const char *buf, size_t len, struct err *e)
 				yajl_free_error(h, msg);
 		}
 		yajl_free(h);
-		free(p.pending_key);
-		json_free(p.root);
+		chunks_free(p.first);
 		return NULL;
 	}
 	yajl_free(h);
-	free(p.pending_key);
 	if (!p.root)
 		err_set(e, "empty JSON document");
 	return p.root;

@@ -41,6 +41,7 @@ struct json {
 
 /* Parse len bytes. Returns NULL and fills e on error (the message says where). */
 struct json *json_parse(const char *buf, size_t len, struct err *e);
+/* Frees the whole tree: only a root json_parse returned. */
 void json_free(struct json *j);
 
 /* Lookups return NULL when j is not of the right kind or the key is missing. */

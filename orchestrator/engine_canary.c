@@ -78,6 +78,7 @@ struct eng_canary {
 	double *last;                /* Prometheus: per host, group and metric, the last row's sum */
 	int64_t wall0;               /* the wave's start on the wall clock */
 	int64_t step_ms;             /* Prometheus: the grid of the range queries (poll_ms, at most 10 s: max_gap is 30 s) */
+	int64_t due_ms; /* the engine's clock: no host is due before this */
 };
 
 static void add_query(struct eng_canary *c, size_t k, const char *name, const char *suffix, bool last)
@@ -175,6 +176,7 @@ void eng_canary_wave(struct eng *g, int64_t now)
 	c->gen++;
 	c->passed = c->decided = c->fed = false;
 	c->busy = 0;
+	c->due_ms = now;
 	size_t n = 0, n_base = 0;
 	for (size_t i = 0; i < g->n; i++) {
 		struct can_host *h = &c->h[i];
@@ -606,10 +608,17 @@ void eng_canary_tick(struct eng *g, int64_t now)
 	struct err e;
 	if (!c || !c->an || c->decided || g->phase != PH_WAVE)
 		return;
-	for (size_t i = 0; i < g->n && !g->fatal; i++) {
+	/* the engine scans every few ms; the hosts are due every poll_ms (a
+	 * Prometheus host's further queries go out as its answers come) */
+	int64_t due = INT64_MAX;
+	for (size_t i = 0; i < g->n && !g->fatal && (now >= c->due_ms || c->prom); i++) {
 		struct can_host *h = &c->h[i];
-		if ((h->conv == SIZE_MAX && h->base == SIZE_MAX) || h->busy || (now < h->next_ms && !(c->prom && h->q)))
+		if (h->conv == SIZE_MAX && h->base == SIZE_MAX)
 			continue;
+		if (h->busy || (now < h->next_ms && !(c->prom && h->q))) {
+			due = h->next_ms < due ? h->next_ms : due;
+			continue;
+		}
 		enum orch_hs s = eng_state(g, i);
 		if (h->conv != SIZE_MAX && (s == ORCH_HS_FAILED || s == ORCH_HS_REVERTING || s == ORCH_HS_REVERTED ||
 					    s == ORCH_HS_REVERT_FAILED || s == ORCH_HS_UNREACHABLE)) {
@@ -633,6 +642,7 @@ void eng_canary_tick(struct eng *g, int64_t now)
 			.tag = ((uint64_t)(c->gen & 0xffffff) << 40) | ((uint64_t)kind << 32) | (uint64_t)i,
 		};
 		h->next_ms = now + c->poll_ms;
+		due = h->next_ms < due ? h->next_ms : due;
 		if (g->t->call(g->t, &call, &e) < 0) {
 			exclude(c, i, e.msg);
 			continue;
@@ -640,6 +650,8 @@ void eng_canary_tick(struct eng *g, int64_t now)
 		h->busy = true;
 		c->busy++;
 	}
+	if (now >= c->due_ms)
+		c->due_ms = due;
 	/* one judgement per round of polls: an interval of the sequential
 	 * tests then holds every host's samples of that time */
 	if (!c->fed || c->busy)
