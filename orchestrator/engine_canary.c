@@ -457,10 +457,14 @@ static void prom_ask(struct eng *g, size_t i, int64_t now)
 			h->from_ms = h->conv_from < wall ? h->conv_from : wall;
 		if (h->from_ms >= h->base_until && h->conv_from == INT64_MAX - 1)
 			return; /* not healthy on the new version yet */
+		/* the times a step ago at the latest: Prometheus stamps a sample
+		 * with its scrape's start and answers from it once the scrape is
+		 * in, so a newer time could read another scrape for each query of
+		 * a metric (a histogram's _bucket and _count out of step) */
 		h->from_ms = (h->from_ms + step - 1) / step * step;
-		if (h->from_ms > wall)
+		if (h->from_ms > wall - step)
 			return;
-		h->r_end = h->from_ms + (wall - h->from_ms) / step * step;
+		h->r_end = h->from_ms + (wall - step - h->from_ms) / step * step;
 		if ((h->r_end - h->from_ms) / step >= ORCH_PROM_MAX_POINTS)
 			h->r_end = h->from_ms + (ORCH_PROM_MAX_POINTS - 1) * step;
 	}

@@ -17,13 +17,22 @@
  * with ten times the errors fails in wave 1 and is reverted, a release as
  * good as the old one passes every wave (the last against the hosts' own
  * window on the old version), a host whose rampd restarts is left out and
- * named, and one without data makes the wave inconclusive, which pauses. */
+ * named, and one without data makes the wave inconclusive, which pauses.
+ * With --metrics-source prometheus=URL the fake also answers Prometheus'
+ * range queries from each app's scrapes (a scrape answered only once it is
+ * in, a little after its time), on the engine's wall clock, which is the
+ * fake's (the test is linked with -Wl,--wrap=clk_wall_ms): a release with 3%
+ * errors against 0.5% fails wave 1 on the error ratio, a good one passes
+ * every wave after its bake with no host left out, and a host Prometheus
+ * has no series of, or whose error counter goes backwards, is left out and
+ * named. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +44,7 @@
 #include "orchestrator/event.h"
 #include "orchestrator/html.h"
 #include "orchestrator/journal.h"
+#include "tests/helpers/promfixtures.h"
 
 #define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 #define D2 "sha256:2222222222222222222222222222222222222222222222222222222222222222"
@@ -43,6 +53,11 @@
 #define MAX_QUEUE 64
 #define MAX_SAMPLES 400
 #define WALL0 INT64_C(1790000000000) /* rampd's clock: unix ms at the fake's 0 */
+#define MAX_PLOG 1000
+/* Prometheus answers from a scrape once it is in, some time after the
+ * scrape's time: every other scrape of a host 18 ms after it (the engine's
+ * queries of a poll go out 5 ms apart) */
+#define PROM_IN(t) ((t) + ((t) / 1000 % 2 ? 18 : 0))
 
 static const size_t ends[] = {1, 3, 5}; /* waves of 1, 2 and 2 hosts */
 
@@ -63,6 +78,14 @@ struct fhost {
 	int64_t reboot_at;      /* rampd restarts then (a new bootId; 0: never) */
 	char boot[16];
 	bool no_metrics;        /* the app exports nothing */
+	/* Prometheus' view of the app: every scrape, of the process running then */
+	bool prom_absent;       /* Prometheus has no series of it (a wrong target, a typo) */
+	int64_t prom_back_at;   /* from then on its error counter goes backwards (0: never) */
+	size_t np;
+	struct pscrape {
+		int64_t t;
+		double total, errors;
+	} plog[MAX_PLOG];
 	struct window {
 		char digest[80];
 		size_t n;
@@ -151,6 +174,8 @@ static void scrape(struct fake *f, struct fhost *h)
 		w->t[w->n] = WALL0 + t;
 		w->total[w->n] = total;
 		w->errors[w->n] = (double)(int64_t)(total * err_rate[!strcmp(d, D2)]);
+		if (h->np < MAX_PLOG)
+			h->plog[h->np++] = (struct pscrape){WALL0 + t, w->total[w->n], w->errors[w->n]};
 		w->n++;
 	}
 }
@@ -210,6 +235,88 @@ static char *metrics_body(struct fake *f, struct fhost *h, int64_t since)
 	return b;
 }
 
+/* The value of URL parameter key, percent-decoded, into out. */
+static void url_param(const char *url, const char *key, char *out, size_t n)
+{
+	char pat[32];
+	snprintf(pat, sizeof pat, "%s=", key);
+	const char *p = strstr(url, pat);
+	size_t o = 0;
+	assert_non_null(p);
+	for (p += strlen(pat); *p && *p != '&' && o + 1 < n; p++) {
+		unsigned x;
+		if (*p == '%' && sscanf(p + 1, "%2x", &x) == 1) {
+			out[o++] = (char)x;
+			p += 2;
+		} else
+			out[o++] = *p;
+	}
+	out[o] = '\0';
+}
+
+static int64_t url_ms(const char *url, const char *key)
+{
+	char v[32];
+	url_param(url, key, v, sizeof v);
+	return llround(strtod(v, NULL) * 1000);
+}
+
+/* GET /api/v1/query_range as Prometheus answers it: per time of the grid,
+ * each series' last scrape at or before it that Prometheus holds by now
+ * (PROM_IN: a scrape is in some time after its time). The app's counters by
+ * code, its histogram's buckets (95% of requests under 0.1 s) and count. */
+static char *prom_body(struct fake *f, struct fhost *h, size_t host, const char *url)
+{
+	char query[512], inst[64], *b = NULL;
+	size_t len = 0;
+	int64_t start = url_ms(url, "start"), end = url_ms(url, "end"), step = url_ms(url, "step");
+	url_param(url, "query", query, sizeof query);
+	snprintf(inst, sizeof inst, "{instance=\"10.0.0.%zu:8080\"}", host + 1);
+	assert_non_null(strstr(query, inst)); /* the default template, filled for this host */
+	*strchr(query, '{') = '\0';
+	assert_true(step > 0 && start <= end && start % step == 0);
+	scrape(f, h);
+	static const struct {
+		const char *name, *labels;
+		double ok, errors, all; /* the value: ok × (total - errors) + errors × errors + all × total */
+	} series[] = {
+		{"http_requests_total", "\"code\":\"200\"", 1, 0, 0},
+		{"http_requests_total", "\"code\":\"500\"", 0, 1, 0},
+		{"http_request_duration_seconds_bucket", "\"le\":\"0.1\"", 0, 0, 0.95},
+		{"http_request_duration_seconds_bucket", "\"le\":\"+Inf\"", 0, 0, 1},
+		{"http_request_duration_seconds_count", "", 0, 0, 1},
+	};
+	FILE *m = open_memstream(&b, &len);
+	assert_non_null(m);
+	fputs(PROM_OK_HEAD, m);
+	bool first_s = true;
+	for (size_t k = 0; k < sizeof series / sizeof *series && !h->prom_absent; k++) {
+		if (strcmp(series[k].name, query))
+			continue;
+		fprintf(m, "%s{\"metric\":{\"__name__\":\"%s\",\"instance\":\"10.0.0.%zu:8080\"%s%s},\"values\":[",
+			first_s ? "" : ",", query, host + 1, series[k].labels[0] ? "," : "", series[k].labels);
+		first_s = false;
+		bool first = true;
+		for (int64_t t = start; t <= end; t += step) {
+			const struct pscrape *p = NULL;
+			for (size_t i = 0; i < h->np && h->plog[i].t <= t && PROM_IN(h->plog[i].t) <= WALL0 + f->now; i++)
+				p = &h->plog[i];
+			if (!p || t - p->t > 300000)
+				continue;
+			double errors = p->errors;
+			if (h->prom_back_at && p->t >= WALL0 + h->prom_back_at)
+				errors /= 2; /* its requests still go up: no restart */
+			double v = series[k].ok * (p->total - errors) + series[k].errors * errors + series[k].all * p->total;
+			fprintf(m, "%s[%" PRId64 ".%03" PRId64 ",\"%.17g\"]", first ? "" : ",", t / 1000, t % 1000, v);
+			first = false;
+		}
+		fputs("]}", m);
+	}
+	fputs(PROM_OK_TAIL, m);
+	fclose(m);
+	return b;
+}
+
 /* What host c->host answers to c, now. */
 static long serve(struct fake *f, const struct orch_call *c, char **body)
 {
@@ -252,6 +359,9 @@ static long serve(struct fake *f, const struct orch_call *c, char **body)
 		if (!h->watched_at)
 			h->watched_at = h->scraped_to = f->now;
 		*body = metrics_body(f, h, INT64_MAX);
+		return 200;
+	case ORCH_OP_QUERY:
+		*body = prom_body(f, h, c->host, c->url);
 		return 200;
 	case ORCH_OP_METRICS:
 		if (!h->watched_at)
@@ -307,10 +417,21 @@ static int64_t fake_now(struct orch_transport *t)
 	return ((struct fake *)t)->now;
 }
 
+/* The engine's wall clock (Prometheus' times) is the fake's: the build links
+ * this test with -Wl,--wrap=clk_wall_ms (GNUmakefile, UNIT_LDFLAGS_test_engine). */
+static struct fake *clock_of;
+int64_t __real_clk_wall_ms(void);
+int64_t __wrap_clk_wall_ms(void);
+int64_t __wrap_clk_wall_ms(void)
+{
+	return clock_of ? WALL0 + clock_of->now : __real_clk_wall_ms();
+}
+
 /* n hosts, all running D1 at generation 3. */
 static void fake_init(struct fake *f, size_t n)
 {
 	*f = (struct fake){.t = {fake_call, fake_step, fake_busy, fake_now}, .now = 1000};
+	clock_of = f;
 	for (size_t i = 0; i < n; i++) {
 		f->h[i] = (struct fhost){.has_app = true, .gen = 3, .switch_at = 0, .boot = "boot1"};
 		strcpy(f->h[i].desired, D1);
@@ -766,6 +887,94 @@ static void test_canary_inconclusive(void **state)
 	done(&x, &r);
 }
 
+/* ---- the same analysis from Prometheus (--metrics-source prometheus=URL) ---- */
+
+/* --analysis default read from a Prometheus at a made-up URL, which the
+ * fake transport answers (prom_body): the default query template, a range
+ * query per host and series, on the engine's wall clock (the fake's). */
+static void prepare_prom(struct run *x, struct fake *f, struct orch_rollout *r, double old, double new)
+{
+	prepare_canary(x, f, r, old, new);
+	r->o.metrics_source = strdup("http://prom.test:9090");
+	r->o.bake_ms = 5000;
+	r->o.deadline_ms = 30000;
+}
+
+/* go(), which must end the rollout done; else what went wrong */
+static void go_done(struct run *x, struct fake *f, struct orch_rollout *r)
+{
+	int rc = go(x, f, r);
+	if (rc != ORCH_EXIT_DONE)
+		fail_msg("exit %d: %s; verdicts %s %s %s; left out: %s; failed: %s", rc, r->failure ? r->failure : "",
+			 x->seen.verdict[1], x->seen.verdict[2], x->seen.verdict[3], x->seen.excluded,
+			 x->seen.failed_metric);
+}
+
+/* 3% of requests fail on the new version, 0.5% on the old: wave 1 fails on
+ * the error ratio, named, its host reverted, no other host touched. */
+static void test_prom_bad(void **state)
+{
+	(void)state;
+	struct fake f;
+	struct orch_rollout r;
+	struct run x;
+	prepare_prom(&x, &f, &r, 0.005, 0.03);
+	assert_int_equal(go(&x, &f, &r), ORCH_EXIT_ROLLED_BACK);
+	assert_string_equal(x.seen.verdict[1], "fail");
+	assert_non_null(strstr(r.failure, "canary analysis: errors"));
+	assert_non_null(strstr(x.seen.failed_metric, "errors"));
+	assert_string_equal(x.seen.excluded, "");
+	assert_int_equal(r.state[0], ORCH_HS_REVERTED);
+	for (size_t i = 1; i < 5; i++)
+		assert_int_equal(f.h[i].deploys, 0);
+	assert_true(f.now - x.seen.wave_start[1] < 30000);
+	done(&x, &r);
+}
+
+/* As good as the old version: every wave passes, none before --bake, the
+ * last against the final wave's hosts before it (from Prometheus), no host
+ * left out: the two queries of the histogram (_bucket, then _count) read
+ * the same scrapes though Prometheus takes a scrape in after its time. */
+static void test_prom_good(void **state)
+{
+	(void)state;
+	struct fake f;
+	struct orch_rollout r;
+	struct run x;
+	prepare_prom(&x, &f, &r, 0.005, 0.005);
+	go_done(&x, &f, &r);
+	for (size_t w = 1; w <= 3; w++) {
+		assert_string_equal(x.seen.verdict[w], "pass");
+		assert_true(x.seen.wave_passed[w] - x.seen.wave_start[w] >= r.o.bake_ms);
+	}
+	assert_string_equal(x.seen.baseline[2], "concurrent");
+	assert_string_equal(x.seen.baseline[3], "historical");
+	if (x.seen.excluded[0])
+		fail_msg("left out: %s", x.seen.excluded);
+	for (size_t i = 0; i < 5; i++)
+		assert_string_equal(f.h[i].current, D2);
+	done(&x, &r);
+}
+
+/* A host Prometheus has no series of, and one whose error counter goes
+ * backwards (down while its requests go up: no restart): each is left out,
+ * named with the reason, and the others decide (a good release passes). */
+static void test_prom_untrusted(void **state)
+{
+	(void)state;
+	struct fake f;
+	struct orch_rollout r;
+	struct run x;
+	prepare_prom(&x, &f, &r, 0.005, 0.005);
+	f.h[1].prom_absent = true;
+	f.h[2].prom_back_at = 4000;
+	go_done(&x, &f, &r);
+	assert_string_equal(x.seen.verdict[1], "pass");
+	assert_non_null(strstr(x.seen.excluded, "h2: Prometheus has no sample of its series for 10 polls"));
+	assert_non_null(strstr(x.seen.excluded, "h3: errors: counter went backwards"));
+	done(&x, &r);
+}
+
 static void test_transitions(void **state)
 {
 	(void)state;
@@ -800,6 +1009,9 @@ int main(void)
 		cmocka_unit_test(test_canary_bad),
 		cmocka_unit_test(test_canary_good),
 		cmocka_unit_test(test_canary_inconclusive),
+		cmocka_unit_test(test_prom_bad),
+		cmocka_unit_test(test_prom_good),
+		cmocka_unit_test(test_prom_untrusted),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

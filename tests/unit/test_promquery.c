@@ -15,6 +15,7 @@
 
 #include "orchestrator/analysis.h"
 #include "orchestrator/promquery.h"
+#include "tests/helpers/promfixtures.h"
 
 static void host(struct orch_host *h, const char *name, const char *addr)
 {
@@ -186,8 +187,6 @@ static void parse_bad(const char *body, const char *want)
 	assert_null(a.s);
 }
 
-#define OK_HEAD "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
-#define OK_TAIL "]}}"
 
 static void test_answers_hostile(void **state)
 {
@@ -199,45 +198,45 @@ static void test_answers_hostile(void **state)
 	parse_bad("{\"status\":\"success\"}", "data");
 	parse_bad("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[]}}", "not matrix");
 	parse_bad("{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":{}}}", "result");
-	parse_bad(OK_HEAD "1" OK_TAIL, "not an object");
-	parse_bad(OK_HEAD "{\"values\":[]}" OK_TAIL, "metric");
-	parse_bad(OK_HEAD "{\"metric\":{\"a\":1},\"values\":[]}" OK_TAIL, "label a is not a string");
-	parse_bad(OK_HEAD "{\"metric\":{},\"values\":{}}" OK_TAIL, "values");
-	parse_bad(OK_HEAD "{\"metric\":{},\"values\":[[1700000000]]}" OK_TAIL, "[time, \"value\"]");
-	parse_bad(OK_HEAD "{\"metric\":{},\"values\":[[\"1700000000\",\"1\"]]}" OK_TAIL, "time in seconds");
-	parse_bad(OK_HEAD "{\"metric\":{},\"values\":[[-5,\"1\"]]}" OK_TAIL, "time in seconds");
-	parse_bad(OK_HEAD "{\"metric\":{},\"values\":[[1e300,\"1\"]]}" OK_TAIL, "time in seconds");
-	parse_bad(OK_HEAD "{\"metric\":{},\"values\":[[1700000000.5,\"1\"]]}" OK_TAIL, "not a time asked for");
-	parse_bad(OK_HEAD "{\"metric\":{},\"values\":[[1699999999,\"1\"]]}" OK_TAIL, "not a time asked for");
-	parse_bad(OK_HEAD "{\"metric\":{},\"values\":[[1700000005,\"1\"]]}" OK_TAIL, "not a time asked for");
-	parse_bad(OK_HEAD "{\"metric\":{},\"values\":[[1700000002,\"1\"],[1700000001,\"2\"]]}" OK_TAIL,
+	parse_bad(PROM_OK_HEAD "1" PROM_OK_TAIL, "not an object");
+	parse_bad(PROM_OK_HEAD "{\"values\":[]}" PROM_OK_TAIL, "metric");
+	parse_bad(PROM_OK_HEAD "{\"metric\":{\"a\":1},\"values\":[]}" PROM_OK_TAIL, "label a is not a string");
+	parse_bad(PROM_OK_HEAD "{\"metric\":{},\"values\":{}}" PROM_OK_TAIL, "values");
+	parse_bad(PROM_OK_HEAD "{\"metric\":{},\"values\":[[1700000000]]}" PROM_OK_TAIL, "[time, \"value\"]");
+	parse_bad(PROM_OK_HEAD "{\"metric\":{},\"values\":[[\"1700000000\",\"1\"]]}" PROM_OK_TAIL, "time in seconds");
+	parse_bad(PROM_OK_HEAD "{\"metric\":{},\"values\":[[-5,\"1\"]]}" PROM_OK_TAIL, "time in seconds");
+	parse_bad(PROM_OK_HEAD "{\"metric\":{},\"values\":[[1e300,\"1\"]]}" PROM_OK_TAIL, "time in seconds");
+	parse_bad(PROM_OK_HEAD "{\"metric\":{},\"values\":[[1700000000.5,\"1\"]]}" PROM_OK_TAIL, "not a time asked for");
+	parse_bad(PROM_OK_HEAD "{\"metric\":{},\"values\":[[1699999999,\"1\"]]}" PROM_OK_TAIL, "not a time asked for");
+	parse_bad(PROM_OK_HEAD "{\"metric\":{},\"values\":[[1700000005,\"1\"]]}" PROM_OK_TAIL, "not a time asked for");
+	parse_bad(PROM_OK_HEAD "{\"metric\":{},\"values\":[[1700000002,\"1\"],[1700000001,\"2\"]]}" PROM_OK_TAIL,
 		  "not after the one before");
-	parse_bad(OK_HEAD "{\"metric\":{},\"values\":[[1700000002,\"1\"],[1700000002,\"2\"]]}" OK_TAIL,
+	parse_bad(PROM_OK_HEAD "{\"metric\":{},\"values\":[[1700000002,\"1\"],[1700000002,\"2\"]]}" PROM_OK_TAIL,
 		  "not after the one before");
-	parse_bad(OK_HEAD "{\"metric\":{},\"values\":[[1700000000,1]]}" OK_TAIL, "not a number in a string");
-	parse_bad(OK_HEAD "{\"metric\":{},\"values\":[[1700000000,\"\"]]}" OK_TAIL, "not a number in a string");
-	parse_bad(OK_HEAD "{\"metric\":{},\"values\":[[1700000000,\"0x10\"]]}" OK_TAIL, "not a number in a string");
-	parse_bad(OK_HEAD "{\"metric\":{},\"values\":[[1700000000,\" 1\"]]}" OK_TAIL, "not a number in a string");
-	parse_bad(OK_HEAD "{\"metric\":{},\"values\":[[1700000000,\"1abc\"]]}" OK_TAIL, "is not a number");
-	parse_bad(OK_HEAD "{\"metric\":{},\"values\":[]},{\"metric\":{},\"values\":[]}" "]}} x", "");
-	parse_bad(OK_HEAD "{\"metric\":{\"a\":\"1\",\"a\":\"2\"},\"values\":[]}" OK_TAIL, "");
+	parse_bad(PROM_OK_HEAD "{\"metric\":{},\"values\":[[1700000000,1]]}" PROM_OK_TAIL, "not a number in a string");
+	parse_bad(PROM_OK_HEAD "{\"metric\":{},\"values\":[[1700000000,\"\"]]}" PROM_OK_TAIL, "not a number in a string");
+	parse_bad(PROM_OK_HEAD "{\"metric\":{},\"values\":[[1700000000,\"0x10\"]]}" PROM_OK_TAIL, "not a number in a string");
+	parse_bad(PROM_OK_HEAD "{\"metric\":{},\"values\":[[1700000000,\" 1\"]]}" PROM_OK_TAIL, "not a number in a string");
+	parse_bad(PROM_OK_HEAD "{\"metric\":{},\"values\":[[1700000000,\"1abc\"]]}" PROM_OK_TAIL, "is not a number");
+	parse_bad(PROM_OK_HEAD "{\"metric\":{},\"values\":[]},{\"metric\":{},\"values\":[]}" "]}} x", "");
+	parse_bad(PROM_OK_HEAD "{\"metric\":{\"a\":\"1\",\"a\":\"2\"},\"values\":[]}" PROM_OK_TAIL, "");
 	/* limits: series, labels, points, nesting, size, a grid too long */
 	char *big = malloc(64u << 20), *p;
 	assert_non_null(big);
-	p = big + sprintf(big, OK_HEAD);
+	p = big + sprintf(big, PROM_OK_HEAD);
 	for (int i = 0; i <= ORCH_PROM_MAX_SERIES; i++)
 		p += sprintf(p, "%s{\"metric\":{},\"values\":[]}", i ? "," : "");
-	strcpy(p, OK_TAIL);
+	strcpy(p, PROM_OK_TAIL);
 	parse_bad(big, "1025 series (at most 1024)");
-	p = big + sprintf(big, OK_HEAD "{\"metric\":{");
+	p = big + sprintf(big, PROM_OK_HEAD "{\"metric\":{");
 	for (int i = 0; i <= ORCH_METRICS_MAX_LABELS; i++)
 		p += sprintf(p, "%s\"l%d\":\"v\"", i ? "," : "", i);
-	strcpy(p, "},\"values\":[]}" OK_TAIL);
+	strcpy(p, "},\"values\":[]}" PROM_OK_TAIL);
 	parse_bad(big, "more than 64 labels");
-	p = big + sprintf(big, OK_HEAD "{\"metric\":{},\"values\":[");
+	p = big + sprintf(big, PROM_OK_HEAD "{\"metric\":{},\"values\":[");
 	for (int i = 0; i <= ORCH_PROM_MAX_POINTS; i++)
 		p += sprintf(p, "%s[1700000000,\"1\"]", i ? "," : "");
-	strcpy(p, "]}" OK_TAIL);
+	strcpy(p, "]}" PROM_OK_TAIL);
 	parse_bad(big, "more than 11000 points");
 	p = big;
 	for (int i = 0; i < 100; i++)
@@ -260,14 +259,14 @@ static void test_answers_hostile(void **state)
 static void test_answers_to_samples(void **state)
 {
 	(void)state;
-	static const char errs[] = OK_HEAD
+	static const char errs[] = PROM_OK_HEAD
 		"{\"metric\":{\"__name__\":\"http_requests_total\",\"code\":\"500\"},"
 		"\"values\":[[1700000002,\"1\"],[1700000003,\"2\"]]},"
 		"{\"metric\":{\"code\":\"503\"},\"values\":[[1700000003,\"4\"]]},"
 		"{\"metric\":{\"code\":\"200\"},\"values\":[[1700000001,\"90\"],[1700000002,\"95\"],[1700000003,\"99\"]]}"
-		OK_TAIL;
-	static const char other[] = OK_HEAD
-		"{\"metric\":{},\"values\":[[1700000000,\"1\"],[1700000002,\"+Inf\"]]}" OK_TAIL;
+		PROM_OK_TAIL;
+	static const char other[] = PROM_OK_HEAD
+		"{\"metric\":{},\"values\":[[1700000000,\"1\"],[1700000002,\"+Inf\"]]}" PROM_OK_TAIL;
 	struct orch_prom_answer a[2];
 	struct orch_mversion v;
 	struct orch_an_config c;
@@ -298,7 +297,7 @@ static void test_answers_to_samples(void **state)
 	orch_prom_answer_free(&a[0]);
 	orch_prom_answer_free(&a[1]);
 	/* nothing at all: no time */
-	assert_int_equal(parse(OK_HEAD OK_TAIL, "up", &a[0], &e), 0);
+	assert_int_equal(parse(PROM_OK_HEAD PROM_OK_TAIL, "up", &a[0], &e), 0);
 	assert_int_equal(orch_prom_version(a, 1, &v, &e), 0);
 	assert_int_equal(v.n, 0);
 	orch_prom_version_free(&v);
