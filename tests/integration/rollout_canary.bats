@@ -27,24 +27,11 @@ setup_file() {
 	V2=$(real_image c2 c2 --tested "${m[@]}")
 	VBAD=$(real_image cbad cbad --tested --metrics-http 8080/metrics --env HELLO_ERROR_RATE=0.05)
 	rollout_real --image "$V1" --bake 0 >/dev/null
-	# traffic: every host's app, one connection each, batch after batch
-	local a
-	: >"$R/traffic.pids"
-	for a in $APP_PORTS; do
-		(while :; do
-			for _ in $(seq 300); do printf 'url = "http://%s/"\noutput = /dev/null\n' "$a"; done |
-				curl -s -Z --parallel-max 4 -K - || true
-		done) </dev/null >/dev/null 2>&1 3>&- &
-		echo $! >>"$R/traffic.pids"
-	done
+	real_traffic_start
 }
 
 teardown_file() {
-	local p
-	for p in $(cat "$R/traffic.pids" 2>/dev/null); do
-		pkill -KILL -P "$p" 2>/dev/null || true
-		kill -KILL "$p" 2>/dev/null || true
-	done
+	real_traffic_stop
 	real_teardown_file
 }
 

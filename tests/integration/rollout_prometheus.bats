@@ -38,14 +38,7 @@ YML
 	V2=$(real_image p2 p2 --tested "${m[@]}")
 	VBAD=$(real_image pbad pbad --tested --env HELLO_ERROR_RATE=0.05)
 	rollout_real --image "$V1" --bake 0 >/dev/null
-	: >"$R/traffic.pids"
-	for a in $APP_PORTS; do
-		(while :; do
-			for _ in $(seq 300); do printf 'url = "http://%s/"\noutput = /dev/null\n' "$a"; done |
-				curl -s -Z --parallel-max 4 -K - || true
-		done) </dev/null >/dev/null 2>&1 3>&- &
-		echo $! >>"$R/traffic.pids"
-	done
+	real_traffic_start
 	# every app scraped (up == 1) before the first rollout
 	for i in $(seq 100); do
 		[ "$(curl -s "$PROM/api/v1/query?query=sum(up)" | jq -r '.data.result[0].value[1]')" = 4 ] && break
@@ -61,10 +54,7 @@ teardown_file() {
 	p=$(cat "$R/prom/pid" 2>/dev/null) && kill -TERM "$p" 2>/dev/null
 	for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 	kill -KILL "$p" 2>/dev/null || true
-	for p in $(cat "$R/traffic.pids" 2>/dev/null); do
-		pkill -KILL -P "$p" 2>/dev/null || true
-		kill -KILL "$p" 2>/dev/null || true
-	done
+	real_traffic_stop
 	real_teardown_file
 }
 

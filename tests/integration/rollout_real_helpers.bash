@@ -270,5 +270,31 @@ PY
 	sed "s/^h$REAL_HOSTS [^ ]*/h$REAL_HOSTS $RELAY/" "$FLEET" >"$R/fleet-lat.txt"
 }
 
+# real_traffic_start: requests to every host's app, one curl each with 4
+# connections, batch after batch, until real_traffic_stop (call it in
+# teardown_file, before real_teardown_file)
+real_traffic_start() {
+	local a
+	: >"$R/traffic.pids"
+	for a in $APP_PORTS; do
+		(while :; do
+			for _ in $(seq 300); do printf 'url = "http://%s/"\noutput = /dev/null\n' "$a"; done |
+				curl -s -Z --parallel-max 4 -K - || true
+		done) </dev/null >/dev/null 2>&1 3>&- &
+		echo $! >>"$R/traffic.pids"
+	done
+}
+
+real_traffic_stop() {
+	local p
+	# stopped first, the loop starts no curl between the two kills
+	for p in $(cat "$R/traffic.pids" 2>/dev/null); do
+		kill -STOP "$p" 2>/dev/null || continue
+		pkill -KILL -P "$p" 2>/dev/null
+		kill -KILL "$p" 2>/dev/null
+	done
+	return 0
+}
+
 # events of a kind from JSON lines in $output
 events() { jq -c --arg e "$1" 'select(.event == $e)' <<<"$output"; }
