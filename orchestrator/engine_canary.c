@@ -75,7 +75,6 @@ struct eng_canary {
 	const char *prom;            /* --metrics-source prometheus=URL, or NULL */
 	struct can_query q[CAN_MAX_QUERIES];
 	size_t nq;
-	double *last;                /* Prometheus: per host, group and metric, the last row's sum */
 	int64_t wall0;               /* the wave's start on the wall clock */
 	int64_t step_ms;             /* Prometheus: the grid of the range queries (poll_ms, at most 10 s: max_gap is 30 s) */
 	int64_t due_ms; /* the engine's clock: no host is due before this */
@@ -89,8 +88,8 @@ static void add_query(struct eng_canary *c, size_t k, const char *name, const ch
 	snprintf(q->series, sizeof q->series, "%s%s", name, suffix);
 }
 
-/* The queries of a poll, and per host the last values fed. */
-static int prom_init(struct eng *g, struct eng_canary *c, struct err *e)
+/* The queries of a poll. */
+static void prom_init(struct eng_canary *c)
 {
 	for (size_t k = 0; k < c->cfg.n; k++) {
 		const struct orch_an_metric *m = &c->cfg.metrics[k];
@@ -106,9 +105,6 @@ static int prom_init(struct eng *g, struct eng_canary *c, struct err *e)
 			add_query(c, k, m->series.name, "", true);
 		}
 	}
-	if (!(c->last = calloc(g->n * 2 * c->cfg.n, sizeof *c->last)))
-		return err_errno(e, ENOMEM, "analysis");
-	return 0;
 }
 
 static void prom_drop(struct can_host *h)
@@ -133,8 +129,8 @@ int eng_canary_init(struct eng *g, struct err *e)
 		return err_ctx(e, "--analysis");
 	if (!(c->watch_body = orch_body_watch(&c->cfg)))
 		return err_errno(e, ENOMEM, "analysis");
-	if ((c->prom = g->r->o.metrics_source) && prom_init(g, c, e) < 0)
-		return -1;
+	if ((c->prom = g->r->o.metrics_source))
+		prom_init(c);
 	/* rampd scrapes every few seconds; asking each host more often than
 	 * once a second buys nothing, and big fleets are asked less often */
 	c->poll_ms = g->r->o.poll_ms < 1000 ? 1000 : g->r->o.poll_ms;
@@ -152,7 +148,6 @@ void eng_canary_free(struct eng *g)
 	orch_an_free(c->an);
 	for (size_t i = 0; i < g->n; i++)
 		prom_drop(&c->h[i]);
-	free(c->last);
 	orch_an_config_free(&c->cfg);
 	free(c->watch_body);
 	free(c->h);
@@ -203,8 +198,6 @@ void eng_canary_wave(struct eng *g, int64_t now)
 		h->from_ms = c->wall0 - (c->historical && mine ? g->r->o.bake_max_ms : 0);
 		h->conv_from = later ? INT64_MAX : mine ? INT64_MAX - 1 : c->wall0;
 		h->base_until = later ? INT64_MAX : c->historical && mine ? c->wall0 : INT64_MIN;
-		for (size_t k = 0; k < 2 * c->cfg.n; k++)
-			c->last[i * 2 * c->cfg.n + k] = NAN;
 	}
 	for (size_t i = 0; i < g->n; i++) {
 		if (eng_state(g, i) == ORCH_HS_SKIPPED)
@@ -328,34 +321,20 @@ static void on_metrics(struct eng *g, size_t i, unsigned kind, const struct http
 
 static void on_answer(void *ctx, uint64_t tag, const struct http_resp *r);
 
-/* Feed samples [from, to) of x as host i's of group grp (analysis index
- * idx); a sum of the counters below the last one is a restart, as
- * Prometheus' rate() reads it. */
-static void prom_feed_part(struct eng *g, size_t i, size_t idx, int grp, size_t k, const struct orch_an_series *x,
-			   size_t from, size_t to)
+/* Feed samples [from, to) of x to the analysis as its host idx,
+ * with their reset flags. */
+static void prom_feed_part(struct eng *g, size_t idx, size_t k, const struct orch_an_series *x,
+			   const unsigned char *reset, size_t from, size_t to)
 {
 	struct eng_canary *c = g->canary;
 	struct err e;
 	if (idx == SIZE_MAX || from >= to)
 		return;
-	_cleanup_free_ unsigned char *reset = calloc(to - from, 1);
-	if (!reset) {
-		exclude(c, i, "out of memory");
-		return;
-	}
-	double *last = &c->last[(i * 2 + (size_t)grp) * c->cfg.n + k];
-	for (size_t j = from; j < to; j++) {
-		double sum = 0;
-		for (size_t b = 0; b < x->width; b++)
-			sum += x->v[j * x->width + b];
-		reset[j - from] = c->cfg.metrics[k].kind != ORCH_AN_GAUGE && !isnan(*last) && sum < *last;
-		*last = sum;
-	}
 	struct orch_an_series part = *x;
 	part.n = to - from;
 	part.t = x->t + from;
 	part.v = x->v + from * x->width;
-	part.reset = reset;
+	part.reset = reset ? reset + from : NULL;
 	c->fed = true;
 	if (orch_an_feed(c->an, idx, k, &part, &e) < 0) {
 		g->fatal = true;
@@ -372,6 +351,7 @@ static void prom_feed(struct eng *g, size_t i, size_t k, size_t n)
 	struct orch_mversion v;
 	struct orch_an_series x;
 	_cleanup_free_ double *buf = NULL;
+	_cleanup_free_ unsigned char *reset = NULL;
 	struct err e;
 	if (orch_prom_version(h->pa, n, &v, &e) < 0) {
 		exclude(c, i, e.msg);
@@ -379,6 +359,8 @@ static void prom_feed(struct eng *g, size_t i, size_t k, size_t n)
 	}
 	if (orch_metrics_series(&v, &c->cfg.metrics[k], h->from_ms - 1, &x, &buf, &e) < 0) {
 		exclude(c, i, e.msg);
+	} else if (c->cfg.metrics[k].kind != ORCH_AN_GAUGE && !(reset = calloc(v.n + 1, 1))) {
+		exclude(c, i, "out of memory");
 	} else {
 		size_t a = 0, b;
 		h->got |= x.n > 0;
@@ -386,9 +368,13 @@ static void prom_feed(struct eng *g, size_t i, size_t k, size_t n)
 			a++;
 		for (b = a; b < x.n && llround(x.t[b] * 1000) < h->conv_from;)
 			b++;
-		prom_feed_part(g, i, h->base, 1, k, &x, 0, a);
+		if (reset)
+			orch_prom_resets(&v, reset);
+		/* x is v's last x.n times */
+		const unsigned char *rx = reset ? reset + (v.n - x.n) : NULL;
+		prom_feed_part(g, h->base, k, &x, rx, 0, a);
 		if (!g->fatal)
-			prom_feed_part(g, i, h->conv, 0, k, &x, b, x.n);
+			prom_feed_part(g, h->conv, k, &x, rx, b, x.n);
 	}
 	orch_prom_version_free(&v);
 }
@@ -414,7 +400,8 @@ static void prom_answer(struct eng *g, size_t i, const struct http_resp *r)
 		return;
 	}
 	h->fails = 0;
-	if (orch_prom_parse(r->body, r->len, q->series, h->from_ms, h->r_end, c->step_ms, &h->pa[slot], &e) < 0) {
+	if (orch_prom_parse(r->body, r->len, q->series, h->from_ms - c->step_ms, h->r_end, c->step_ms, &h->pa[slot],
+			    &e) < 0) {
 		prom_drop(h);
 		h->q = 0;
 		exclude(c, i, e.msg);
@@ -439,7 +426,9 @@ static void prom_answer(struct eng *g, size_t i, const struct http_resp *r)
 }
 
 /* Host i's next query: the first of a poll (of the times since the last
- * poll, on a grid of --poll steps that all hosts share), or the next one. */
+ * poll, on a grid of --poll steps that all hosts share, and the last time
+ * of that poll again: a series' fall from it is a restart too), or the
+ * next one. */
 static void prom_ask(struct eng *g, size_t i, int64_t now)
 {
 	struct eng_canary *c = g->canary;
@@ -465,12 +454,12 @@ static void prom_ask(struct eng *g, size_t i, int64_t now)
 		if (h->from_ms > wall - step)
 			return;
 		h->r_end = h->from_ms + (wall - step - h->from_ms) / step * step;
-		if ((h->r_end - h->from_ms) / step >= ORCH_PROM_MAX_POINTS)
-			h->r_end = h->from_ms + (ORCH_PROM_MAX_POINTS - 1) * step;
+		if ((h->r_end - h->from_ms) / step >= ORCH_PROM_MAX_POINTS - 1)
+			h->r_end = h->from_ms + (ORCH_PROM_MAX_POINTS - 2) * step;
 	}
 	_cleanup_free_ char *url = NULL;
 	if (orch_prom_render(c->cfg.metrics[q->metric].query, q->series, &g->r->hosts.hosts[i], query, sizeof query, &e) < 0 ||
-	    !(url = orch_prom_url(c->prom, query, h->from_ms, h->r_end, step))) {
+	    !(url = orch_prom_url(c->prom, query, h->from_ms - step, h->r_end, step))) {
 		exclude(c, i, url ? e.msg : "out of memory");
 		return;
 	}

@@ -379,3 +379,19 @@ void orch_prom_version_free(struct orch_mversion *v)
 	free(v->t_ms);
 	*v = (struct orch_mversion){0};
 }
+
+void orch_prom_resets(const struct orch_mversion *v, unsigned char *reset)
+{
+	memset(reset, 0, v->n);
+	for (size_t k = 0; k < v->n_series; k++) {
+		const struct orch_mseries *s = &v->s[k];
+		size_t prev = SIZE_MAX;
+		for (size_t i = 0; i < v->n; i++) {
+			if (s->absent[i])
+				continue;
+			if (prev != SIZE_MAX && s->v[i] < s->v[prev])
+				reset[i] = 1;
+			prev = i;
+		}
+	}
+}

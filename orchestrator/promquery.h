@@ -72,5 +72,11 @@ void orch_prom_answer_free(struct orch_prom_answer *a);
  * outlive it. */
 int orch_prom_version(const struct orch_prom_answer *a, size_t n, struct orch_mversion *v, struct err *e);
 void orch_prom_version_free(struct orch_mversion *v);
+/* Per time of v (v->n flags): did the counters restart just before it? Yes
+ * when any series is below its value at the time before it had one (as
+ * Prometheus' rate() reads a fall; each series, not their sums: while both
+ * versions answer at a switch, the new one can have fewer requests and more
+ * errors than the old, and its sums need not fall). */
+void orch_prom_resets(const struct orch_mversion *v, unsigned char *reset);
 
 #endif

@@ -4,7 +4,8 @@
  * it), as a query template from an analysis file, and as a fleet label's
  * value put into a template. An accepted answer has at most the limits' series
  * and points, every time on the grid asked, increasing; the window made of it
- * has its times increasing, and the default analysis's samples taken from it
+ * has its times increasing and no restart at its first time, and the
+ * default analysis's samples taken from it
  * have the width of their metric. A label's value, whatever its bytes, stays
  * inside the strings of the template (PromQL's lexer sees exactly the
  * template's strings). */
@@ -39,6 +40,12 @@ static void check_answer(const char *buf, size_t len, const struct orch_an_confi
 		FUZZ_CHECK(v.n <= 11, "%zu times", v.n);
 		for (size_t i = 1; i < v.n; i++)
 			FUZZ_CHECK(v.t_ms[i] > v.t_ms[i - 1], "times not increasing");
+		unsigned char *reset = malloc(v.n + 1);
+		if (!reset)
+			abort();
+		orch_prom_resets(&v, reset);
+		FUZZ_CHECK(!v.n || !reset[0], "a restart at the first time");
+		free(reset);
 		for (size_t k = 0; k < c->n; k++) {
 			struct orch_an_series x;
 			double *b = NULL;

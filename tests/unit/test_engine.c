@@ -23,9 +23,11 @@
  * in, a little after its time), on the engine's wall clock, which is the
  * fake's (the test is linked with -Wl,--wrap=clk_wall_ms): a release with 3%
  * errors against 0.5% fails wave 1 on the error ratio, a good one passes
- * every wave after its bake with no host left out, and a host Prometheus
- * has no series of, or whose error counter goes backwards, is left out and
- * named. */
+ * every wave after its bake with no host left out, a host Prometheus has
+ * no series of, or whose error counter reads NaN, is left out and named,
+ * and a host read on both versions at its switch (the new one with fewer
+ * good requests but more failed than the old one's last) is a restart, not
+ * a host to leave out. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -80,7 +82,9 @@ struct fhost {
 	bool no_metrics;        /* the app exports nothing */
 	/* Prometheus' view of the app: every scrape, of the process running then */
 	bool prom_absent;       /* Prometheus has no series of it (a wrong target, a typo) */
-	int64_t prom_back_at;   /* from then on its error counter goes backwards (0: never) */
+	int64_t prom_nan_at;    /* from then on its error counter reads NaN (0: never) */
+	bool prom_switch;       /* at its switch both versions answer for a while (prom_body) */
+	double mix_total, mix_errors;
 	size_t np;
 	struct pscrape {
 		int64_t t;
@@ -112,6 +116,7 @@ struct fake {
 	struct answer q[MAX_QUEUE];
 	size_t nq;
 	size_t order[MAX_HOSTS]; /* hosts in the order of their first deploy */
+	bool prom;               /* Prometheus scrapes the apps from the start */
 	size_t n_order;
 };
 
@@ -174,8 +179,23 @@ static void scrape(struct fake *f, struct fhost *h)
 		w->t[w->n] = WALL0 + t;
 		w->total[w->n] = total;
 		w->errors[w->n] = (double)(int64_t)(total * err_rate[!strcmp(d, D2)]);
+		struct pscrape ps = {WALL0 + t, w->total[w->n], w->errors[w->n]};
+		if (h->prom_switch && w == &h->win[1]) {
+			/* Prometheus still reads the old version for 2 s, then the new one
+			 * with 6 requests fewer answered well and 9 more failed than the
+			 * old one's last (it had served for as long): hello at a switch */
+			const struct pscrape *old = &h->plog[h->np - 1];
+			if (t < h->switch_at + 2000)
+				ps = (struct pscrape){WALL0 + t, old->total, old->errors};
+			else if (!h->mix_total && !h->mix_errors) {
+				h->mix_total = old->total + 3 - ps.total;
+				h->mix_errors = old->errors + 9 - ps.errors;
+			}
+			ps.total += t < h->switch_at + 2000 ? 0 : h->mix_total;
+			ps.errors += t < h->switch_at + 2000 ? 0 : h->mix_errors;
+		}
 		if (h->np < MAX_PLOG)
-			h->plog[h->np++] = (struct pscrape){WALL0 + t, w->total[w->n], w->errors[w->n]};
+			h->plog[h->np++] = ps;
 		w->n++;
 	}
 }
@@ -303,11 +323,12 @@ static char *prom_body(struct fake *f, struct fhost *h, size_t host, const char 
 				p = &h->plog[i];
 			if (!p || t - p->t > 300000)
 				continue;
-			double errors = p->errors;
-			if (h->prom_back_at && p->t >= WALL0 + h->prom_back_at)
-				errors /= 2; /* its requests still go up: no restart */
+			double errors = h->prom_nan_at && p->t >= WALL0 + h->prom_nan_at ? NAN : p->errors;
 			double v = series[k].ok * (p->total - errors) + series[k].errors * errors + series[k].all * p->total;
-			fprintf(m, "%s[%" PRId64 ".%03" PRId64 ",\"%.17g\"]", first ? "" : ",", t / 1000, t % 1000, v);
+			char num[32] = "NaN"; /* as Prometheus writes it */
+			if (!isnan(v))
+				snprintf(num, sizeof num, "%.17g", v);
+			fprintf(m, "%s[%" PRId64 ".%03" PRId64 ",\"%s\"]", first ? "" : ",", t / 1000, t % 1000, num);
 			first = false;
 		}
 		fputs("]}", m);
@@ -341,6 +362,8 @@ static long serve(struct fake *f, const struct orch_call *c, char **body)
 		}
 		h->gen = gen;
 		h->has_app = true;
+		if (f->prom)
+			scrape(f, h); /* Prometheus scraped the version before, up to now */
 		body_str(c->body, c->op == ORCH_OP_DEPLOY ? "image" : "to", h->desired, sizeof h->desired);
 		h->switch_at = f->now + 30;
 		if (c->op == ORCH_OP_DEPLOY && !h->deploys++) {
@@ -896,6 +919,7 @@ static void prepare_prom(struct run *x, struct fake *f, struct orch_rollout *r, 
 {
 	prepare_canary(x, f, r, old, new);
 	r->o.metrics_source = strdup("http://prom.test:9090");
+	f->prom = true;
 	r->o.bake_ms = 5000;
 	r->o.deadline_ms = 30000;
 }
@@ -956,9 +980,9 @@ static void test_prom_good(void **state)
 	done(&x, &r);
 }
 
-/* A host Prometheus has no series of, and one whose error counter goes
- * backwards (down while its requests go up: no restart): each is left out,
- * named with the reason, and the others decide (a good release passes). */
+/* A host Prometheus has no series of, and one whose error counter reads
+ * NaN: each is left out, named with the reason, and the others decide (a
+ * good release passes). */
 static void test_prom_untrusted(void **state)
 {
 	(void)state;
@@ -967,11 +991,31 @@ static void test_prom_untrusted(void **state)
 	struct run x;
 	prepare_prom(&x, &f, &r, 0.005, 0.005);
 	f.h[1].prom_absent = true;
-	f.h[2].prom_back_at = 4000;
+	f.h[2].prom_nan_at = 4000;
 	go_done(&x, &f, &r);
 	assert_string_equal(x.seen.verdict[1], "pass");
 	assert_non_null(strstr(x.seen.excluded, "h2: Prometheus has no sample of its series for 10 polls"));
-	assert_non_null(strstr(x.seen.excluded, "h3: errors: counter went backwards"));
+	assert_non_null(strstr(x.seen.excluded, "h3: errors: value nan"));
+	done(&x, &r);
+}
+
+/* At h1's switch Prometheus reads the old version for a while (both serve
+ * the app's socket), then the new one, which has answered fewer requests
+ * well but failed more than the old one's last: the sums do not fall, one
+ * series does. A restart, as rate() reads it: h1 is not left out (read as
+ * one sample it had 9 more errors than its 3 more requests). */
+static void test_prom_switch(void **state)
+{
+	(void)state;
+	struct fake f;
+	struct orch_rollout r;
+	struct run x;
+	prepare_prom(&x, &f, &r, 0.005, 0.005);
+	f.h[0].prom_switch = true;
+	go_done(&x, &f, &r);
+	assert_true(f.h[0].mix_total != 0);
+	if (x.seen.excluded[0])
+		fail_msg("left out: %s", x.seen.excluded);
 	done(&x, &r);
 }
 
@@ -1012,6 +1056,7 @@ int main(void)
 		cmocka_unit_test(test_prom_bad),
 		cmocka_unit_test(test_prom_good),
 		cmocka_unit_test(test_prom_untrusted),
+		cmocka_unit_test(test_prom_switch),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -305,6 +305,33 @@ static void test_answers_to_samples(void **state)
 	orch_an_config_free(&c);
 }
 
+/* A restart: any series below its value at the time before it had one
+ * (its own, across times it is absent), whatever the others and the sums
+ * do; a series standing still is none. */
+static void test_resets(void **state)
+{
+	(void)state;
+	static const char body[] = PROM_OK_HEAD
+		"{\"metric\":{\"code\":\"200\"},\"values\":[[1700000000,\"100\"],[1700000001,\"120\"],"
+		"[1700000003,\"5\"],[1700000004,\"9\"]]},"
+		"{\"metric\":{\"code\":\"500\"},\"values\":[[1700000000,\"1\"],[1700000001,\"1\"],"
+		"[1700000002,\"300\"],[1700000003,\"400\"],[1700000004,\"401\"]]}" PROM_OK_TAIL;
+	struct orch_prom_answer a;
+	struct orch_mversion v;
+	struct err e;
+	unsigned char reset[5];
+	assert_int_equal(parse(body, "http_requests_total", &a, &e), 0);
+	assert_int_equal(orch_prom_version(&a, 1, &v, &e), 0);
+	assert_int_equal(v.n, 5);
+	orch_prom_resets(&v, reset);
+	/* T0 + 3 s: 200's 120 (before its gap) to 5, though 500 went up by more
+	 * (the sums rose: 300, then 405) */
+	static const unsigned char want[5] = {0, 0, 0, 1, 0};
+	assert_memory_equal(reset, want, 5);
+	orch_prom_version_free(&v);
+	orch_prom_answer_free(&a);
+}
+
 /* The analysis file's query templates: the file's for every metric, a
  * metric's own, the default; checked when the file is read. */
 static void test_file_queries(void **state)
@@ -337,7 +364,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_templates),	    cmocka_unit_test(test_injection),
 		cmocka_unit_test(test_url),		    cmocka_unit_test(test_answers_hostile),
-		cmocka_unit_test(test_answers_to_samples), cmocka_unit_test(test_file_queries),
+		cmocka_unit_test(test_answers_to_samples), cmocka_unit_test(test_resets),
+		cmocka_unit_test(test_file_queries),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
