@@ -592,6 +592,9 @@ static int go(struct run *x, struct fake *f, struct orch_rollout *r)
 	if (rc < 0)
 		fail_msg("%s", e.msg);
 	orch_journal_close(&x->j);
+	for (size_t k = 0; k < f->nq; k++) /* answers the engine no longer waited for */
+		free(f->q[k].body);
+	f->nq = 0;
 	return rc;
 }
 
