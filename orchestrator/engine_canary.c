@@ -18,17 +18,17 @@
  * final wave: the hosts of that wave over --bake-max before it).
  *
  * A group of more than CAN_SAMPLE hosts is judged on CAN_SAMPLE of them, drawn
- * at random per wave (from --analysis's seed, kept in the journal: a resumed
- * rollout draws the same); only those are asked, the rest not at all. A host
+ * at random per wave (from the rollout's analysis seed, kept in the journal: a
+ * resumed rollout draws the same); only those are asked, the rest not at all. A host
  * of the sample that is left out is replaced by the next one drawn from its
  * group while any is left. */
 #include <errno.h>
 #include <inttypes.h>
-#include <sys/random.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "lib/cleanup.h"
 #include "orchestrator/engine_int.h"
@@ -89,8 +89,9 @@ struct eng_canary {
 	int64_t wall0;               /* the wave's start on the wall clock */
 	int64_t step_ms;             /* Prometheus: the grid of the range queries (poll_ms, at most 10 s: max_gap is 30 s) */
 	int64_t due_ms; /* the engine's clock: no host is due before this */
-	/* the wave's sample: pool[0..n_conv) the converted group's hosts in
-	 * the order drawn, then the baseline-only hosts'; next[g] the next one
+	/* the wave's sample: pool holds the converted group's hosts in the
+	 * order drawn, then the other baseline hosts' (in the final wave a
+	 * converted host is its own baseline); next[g] is the next of group g
 	 * to take into the sample, end[g] the end of group g's */
 	size_t *pool, next[2], end[2];
 	size_t *ask, n_ask; /* the hosts asked, in the order taken */
