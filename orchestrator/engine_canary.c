@@ -15,13 +15,20 @@
  * after the other, each poll asking for the times since the last: a
  * converted host's from when it is healthy on the new version (Prometheus
  * does not know versions), a baseline host's from the wave's start (the
- * final wave: the hosts of that wave over --bake-max before it). */
+ * final wave: the hosts of that wave over --bake-max before it).
+ *
+ * A group of more than CAN_SAMPLE hosts is judged on CAN_SAMPLE of them, drawn
+ * at random per wave (from the rollout's analysis seed, kept in the journal: a
+ * resumed rollout draws the same); only those are asked, the rest not at all. A host
+ * of the sample that is left out is replaced by the next one drawn from its
+ * group while any is left. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "lib/cleanup.h"
 #include "orchestrator/engine_int.h"
@@ -35,6 +42,8 @@
 #define CAN_MAX_EMPTY 10
 /* Prometheus: queries of one poll of a host (a ratio and a histogram read two series) */
 #define CAN_MAX_QUERIES (2 * ORCH_AN_MAX_METRICS)
+/* hosts a group is judged on at most (docs/CANARY.md: the sampled analysis) */
+#define CAN_SAMPLE 64
 
 enum { CAN_WATCH = 1, CAN_GET = 2 };
 
@@ -42,6 +51,7 @@ struct can_host {
 	int64_t since_ms; /* rampd's clock: samples after this are new; 0: not watched yet */
 	int64_t next_ms;  /* the engine's clock: when to ask next */
 	bool busy;
+	bool asked; /* in the wave's sample */
 	uint8_t fails;
 	char boot_id[64];
 	size_t conv, base; /* its index in the analysis as a converted or baseline host, or SIZE_MAX */
@@ -78,6 +88,13 @@ struct eng_canary {
 	int64_t wall0;               /* the wave's start on the wall clock */
 	int64_t step_ms;             /* Prometheus: the grid of the range queries (poll_ms, at most 10 s: max_gap is 30 s) */
 	int64_t due_ms; /* the engine's clock: no host is due before this */
+	/* the wave's sample: pool holds the converted group's hosts in the
+	 * order drawn, then the other baseline hosts' (in the final wave a
+	 * converted host is its own baseline); next[g] is the next of group g
+	 * to take into the sample, end[g] the end of group g's */
+	size_t *pool, next[2], end[2];
+	size_t *ask, n_ask; /* the hosts asked, in the order taken */
+	size_t group[2];    /* the groups' sizes */
 };
 
 static void add_query(struct eng_canary *c, size_t k, const char *name, const char *suffix, bool last)
@@ -120,7 +137,8 @@ int eng_canary_init(struct eng *g, struct err *e)
 		return 0;
 	struct eng_canary *c = calloc(1, sizeof *c);
 	if (!c || !(c->h = calloc(g->n, sizeof *c->h)) || !(c->names = calloc(2 * g->n, sizeof *c->names)) ||
-	    !(c->groups = calloc(2 * g->n, sizeof *c->groups))) {
+	    !(c->groups = calloc(2 * g->n, sizeof *c->groups)) || !(c->pool = calloc(g->n, sizeof *c->pool)) ||
+	    !(c->ask = calloc(g->n, sizeof *c->ask))) {
 		g->canary = c;
 		return err_errno(e, ENOMEM, "analysis");
 	}
@@ -132,11 +150,18 @@ int eng_canary_init(struct eng *g, struct err *e)
 	if ((c->prom = g->r->o.metrics_source))
 		prom_init(c);
 	/* rampd scrapes every few seconds; asking each host more often than
-	 * once a second buys nothing, and big fleets are asked less often */
+	 * once a second buys nothing, and big samples are asked less often */
+	size_t most = g->n < 2 * CAN_SAMPLE ? g->n : 2 * CAN_SAMPLE;
 	c->poll_ms = g->r->o.poll_ms < 1000 ? 1000 : g->r->o.poll_ms;
-	if (c->poll_ms < (int64_t)(g->n * (c->prom ? c->nq : 1)) * 1000 / ENG_WATCH_RATE)
-		c->poll_ms = (int64_t)(g->n * (c->prom ? c->nq : 1)) * 1000 / ENG_WATCH_RATE;
+	if (c->poll_ms < (int64_t)(most * (c->prom ? c->nq : 1)) * 1000 / ENG_WATCH_RATE)
+		c->poll_ms = (int64_t)(most * (c->prom ? c->nq : 1)) * 1000 / ENG_WATCH_RATE;
 	c->step_ms = c->poll_ms < 10000 ? c->poll_ms : 10000;
+	/* a new rollout's seed (53 bits: exact in any JSON reader) */
+	uint64_t seed = 0;
+	if (!g->r->o.analysis_seed && getrandom(&seed, sizeof seed, 0) != sizeof seed)
+		return err_sys(e, "getrandom");
+	if (!g->r->o.analysis_seed)
+		g->r->o.analysis_seed = (int64_t)((seed >> 11) | 1);
 	return 0;
 }
 
@@ -153,8 +178,61 @@ void eng_canary_free(struct eng *g)
 	free(c->h);
 	free(c->names);
 	free(c->groups);
+	free(c->pool);
+	free(c->ask);
 	free(c);
 	g->canary = NULL;
+}
+
+/* splitmix64: the sample's random numbers, the same for the same seed */
+static uint64_t mix(uint64_t *s)
+{
+	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+/* Take the next host of group gr's draw into the sample (false: none left). */
+static bool take(struct eng_canary *c, int gr, int64_t now)
+{
+	if (c->next[gr] >= c->end[gr])
+		return false;
+	size_t i = c->pool[c->next[gr]++];
+	c->h[i].asked = true;
+	c->h[i].next_ms = now;
+	c->ask[c->n_ask++] = i;
+	c->due_ms = now;
+	return true;
+}
+
+/* The wave's sample: each group's hosts in a random order (Fisher-Yates
+ * from the rollout's seed and the wave), the first CAN_SAMPLE asked. */
+static void draw(struct eng *g, int64_t now)
+{
+	struct eng_canary *c = g->canary;
+	uint64_t s = (uint64_t)g->r->o.analysis_seed ^ ((uint64_t)(g->wave + 1) * UINT64_C(0xd1342543de82ef95));
+	size_t n = 0;
+	c->n_ask = 0;
+	c->group[0] = c->group[1] = 0;
+	for (int gr = 0; gr < 2; gr++) {
+		size_t from = n;
+		for (size_t i = 0; i < g->n; i++) {
+			struct can_host *h = &c->h[i];
+			c->group[gr] += gr ? h->base != SIZE_MAX : h->conv != SIZE_MAX;
+			if (gr ? h->base != SIZE_MAX && h->conv == SIZE_MAX : h->conv != SIZE_MAX)
+				c->pool[n++] = i;
+		}
+		for (size_t k = n - from; k > 1; k--) {
+			size_t j = from + (size_t)(mix(&s) % k), t = c->pool[from + k - 1];
+			c->pool[from + k - 1] = c->pool[j];
+			c->pool[j] = t;
+		}
+		c->next[gr] = from;
+		c->end[gr] = n;
+		for (size_t k = 0; k < CAN_SAMPLE && take(c, gr, now); k++)
+			;
+	}
 }
 
 /* Converted: the hosts of this wave and the earlier ones; baseline: those of
@@ -176,7 +254,7 @@ void eng_canary_wave(struct eng *g, int64_t now)
 	for (size_t i = 0; i < g->n; i++) {
 		struct can_host *h = &c->h[i];
 		h->conv = h->base = SIZE_MAX;
-		h->busy = false;
+		h->busy = h->asked = false;
 		h->fails = 0;
 		h->since_ms = 0;
 		h->next_ms = now;
@@ -225,16 +303,24 @@ void eng_canary_wave(struct eng *g, int64_t now)
 		g->fatal = true;
 		g->ferr = e;
 	}
+	draw(g, now);
 }
 
+/* Host i is left out of the analysis; the next host drawn from its group
+ * takes its place in the sample. */
 static void exclude(struct eng_canary *c, size_t i, const char *why)
 {
 	struct can_host *h = &c->h[i];
+	int gr = h->conv == SIZE_MAX;
+	if (h->conv == SIZE_MAX && h->base == SIZE_MAX)
+		return; /* left out before */
 	if (h->conv != SIZE_MAX)
 		orch_an_exclude(c->an, h->conv, why);
 	if (h->base != SIZE_MAX)
 		orch_an_exclude(c->an, h->base, why);
 	h->conv = h->base = SIZE_MAX;
+	h->asked = false;
+	take(c, gr, 0);
 }
 
 static void feed(struct eng *g, size_t i, size_t idx, const struct orch_metrics *m, bool same)
@@ -317,9 +403,43 @@ static void on_metrics(struct eng *g, size_t i, unsigned kind, const struct http
 	orch_metrics_free(&m);
 }
 
-/* ---- Prometheus ---- */
-
 static void on_answer(void *ctx, uint64_t tag, const struct http_resp *r);
+
+/* Send one request of host i's (rampd's or Prometheus'): its answer comes to on_answer. */
+static void send_call(struct eng *g, size_t i, struct orch_call *call, unsigned kind)
+{
+	struct eng_canary *c = g->canary;
+	struct err e;
+	call->host = i;
+	call->keep = true;
+	call->cb = on_answer;
+	call->ctx = g;
+	call->tag = ((uint64_t)(c->gen & 0xffffff) << 40) | ((uint64_t)kind << 32) | (uint64_t)i;
+	if (g->t->call(g->t, call, &e) < 0) {
+		exclude(c, i, e.msg);
+		return;
+	}
+	c->h[i].busy = true;
+	c->busy++;
+}
+
+/* Host i's next request to its rampd: the watch, then the samples since the last. */
+static void rampd_ask(struct eng *g, size_t i, int64_t now)
+{
+	struct eng_canary *c = g->canary;
+	struct can_host *h = &c->h[i];
+	unsigned kind = h->since_ms ? CAN_GET : CAN_WATCH;
+	struct orch_call call = {
+		.op = kind == CAN_WATCH ? ORCH_OP_WATCH : ORCH_OP_METRICS,
+		.app = g->r->app,
+		.body = kind == CAN_WATCH ? c->watch_body : NULL,
+		.since_ms = h->since_ms,
+	};
+	h->next_ms = now + c->poll_ms;
+	send_call(g, i, &call, kind);
+}
+
+/* ---- Prometheus ---- */
 
 /* Feed samples [from, to) of x to the analysis as its host idx,
  * with their reset flags. */
@@ -463,21 +583,8 @@ static void prom_ask(struct eng *g, size_t i, int64_t now)
 		exclude(c, i, url ? e.msg : "out of memory");
 		return;
 	}
-	struct orch_call call = {
-		.op = ORCH_OP_QUERY,
-		.host = i,
-		.url = url,
-		.keep = true,
-		.cb = on_answer,
-		.ctx = g,
-		.tag = ((uint64_t)(c->gen & 0xffffff) << 40) | (uint64_t)i,
-	};
-	if (g->t->call(g->t, &call, &e) < 0) {
-		exclude(c, i, e.msg);
-		return;
-	}
-	h->busy = true;
-	c->busy++;
+	struct orch_call call = {.op = ORCH_OP_QUERY, .url = url};
+	send_call(g, i, &call, 0);
 }
 
 static void on_answer(void *ctx, uint64_t tag, const struct http_resp *r)
@@ -515,8 +622,23 @@ static void fmt_num(const struct orch_an_metric *m, double v, char *buf, size_t 
 		snprintf(buf, n, "%.4g", v);
 }
 
-/* The analysis event: every number of the deciding test of each metric, and
- * a table for a person. */
+/* n with thousands separated by commas */
+static const char *fmt_count(size_t n, char *buf, size_t len)
+{
+	char d[32];
+	int nd = snprintf(d, sizeof d, "%zu", n);
+	size_t o = 0;
+	for (int k = 0; k < nd && o + 2 < len; k++) {
+		if (k && (nd - k) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = d[k];
+	}
+	buf[o] = 0;
+	return buf;
+}
+
+/* The analysis event: every number of the deciding test of each metric, the
+ * hosts judged of each group, and a table for a person. */
 static void emit_result(struct eng *g, const struct orch_an_result *res, const char *verdict, int64_t ms)
 {
 	struct eng_canary *c = g->canary;
@@ -527,7 +649,13 @@ static void emit_result(struct eng *g, const struct orch_an_result *res, const c
 	char human[2000];
 	*x = (struct orch_ev_analysis){.wave = (int64_t)g->wave + 1, .ms = ms, .verdict = verdict,
 				       .baseline = c->historical ? "historical" : "concurrent",
-				       .n_metrics = res->n, .n_excluded = res->n_excluded};
+				       .n_metrics = res->n, .n_excluded = res->n_excluded, .has_judged = true,
+				       .conv_group = (int64_t)c->group[0], .base_group = (int64_t)c->group[1]};
+	for (size_t k = 0; k < c->n_ask; k++) {
+		const struct can_host *h = &c->h[c->ask[k]];
+		x->conv_judged += h->asked && h->conv != SIZE_MAX;
+		x->base_judged += h->asked && h->base != SIZE_MAX;
+	}
 	if (!(x->metrics = orch_event_alloc(&ev, res->n, sizeof *x->metrics, &e)) ||
 	    !(x->excluded = orch_event_alloc(&ev, res->n_excluded, sizeof *x->excluded, &e))) {
 		orch_event_free(&ev);
@@ -573,6 +701,11 @@ static void emit_result(struct eng *g, const struct orch_an_result *res, const c
 			len += snprintf(human + len, sizeof human - (size_t)len, "\n  %-12.12s %-10s %-10s %-10s %-22s %s (%s)",
 					m->name, cv, bv, al, evid, o->verdict, o->reason);
 	}
+	char n1[32], n2[32], n3[32], n4[32];
+	if (len >= 0 && (size_t)len < sizeof human)
+		len += snprintf(human + len, sizeof human - (size_t)len, "\n  judged: %s of %s converted, %s of %s baseline hosts",
+				fmt_count((size_t)x->conv_judged, n1, sizeof n1), fmt_count(c->group[0], n2, sizeof n2),
+				fmt_count((size_t)x->base_judged, n3, sizeof n3), fmt_count(c->group[1], n4, sizeof n4));
 	for (size_t k = 0; k < res->n_excluded; k++) {
 		const struct orch_an_excluded *ex = &res->excluded[k];
 		x->excluded[k] = (struct orch_ev_an_excluded){ex->host, group_name(ex->group), ex->why};
@@ -598,15 +731,16 @@ static void failure_text(const struct orch_an_result *res, char *buf, size_t n)
 void eng_canary_tick(struct eng *g, int64_t now)
 {
 	struct eng_canary *c = g->canary;
-	struct err e;
 	if (!c || !c->an || c->decided || g->phase != PH_WAVE)
 		return;
-	/* the engine scans every few ms; the hosts are due every poll_ms (a
-	 * Prometheus host's further queries go out as its answers come) */
+	/* the engine scans every few ms; the sampled hosts are due every
+	 * poll_ms (a Prometheus host's further queries go out as its answers
+	 * come); the hosts outside the sample are never asked */
 	int64_t due = INT64_MAX;
-	for (size_t i = 0; i < g->n && !g->fatal && (now >= c->due_ms || c->prom); i++) {
+	for (size_t k = 0; k < c->n_ask && !g->fatal && (now >= c->due_ms || c->prom); k++) {
+		size_t i = c->ask[k];
 		struct can_host *h = &c->h[i];
-		if (h->conv == SIZE_MAX && h->base == SIZE_MAX)
+		if (!h->asked)
 			continue;
 		if (h->busy || (now < h->next_ms && !(c->prom && h->q))) {
 			due = h->next_ms < due ? h->next_ms : due;
@@ -618,30 +752,11 @@ void eng_canary_tick(struct eng *g, int64_t now)
 			exclude(c, i, "failed (on its old version again)");
 			continue;
 		}
-		if (c->prom) {
+		if (c->prom)
 			prom_ask(g, i, now);
-			continue;
-		}
-		unsigned kind = h->since_ms ? CAN_GET : CAN_WATCH;
-		struct orch_call call = {
-			.op = kind == CAN_WATCH ? ORCH_OP_WATCH : ORCH_OP_METRICS,
-			.host = i,
-			.app = g->r->app,
-			.body = kind == CAN_WATCH ? c->watch_body : NULL,
-			.since_ms = h->since_ms,
-			.keep = true,
-			.cb = on_answer,
-			.ctx = g,
-			.tag = ((uint64_t)(c->gen & 0xffffff) << 40) | ((uint64_t)kind << 32) | (uint64_t)i,
-		};
-		h->next_ms = now + c->poll_ms;
+		else
+			rampd_ask(g, i, now);
 		due = h->next_ms < due ? h->next_ms : due;
-		if (g->t->call(g->t, &call, &e) < 0) {
-			exclude(c, i, e.msg);
-			continue;
-		}
-		h->busy = true;
-		c->busy++;
 	}
 	if (now >= c->due_ms)
 		c->due_ms = due;

@@ -110,7 +110,8 @@ TABLE(t_options, struct orch_ev_options,
       OSTR("analysis", struct orch_ev_options, analysis),
       OSTR("metricsSource", struct orch_ev_options, metrics_source),
       OINT("bakeMaxMs", struct orch_ev_options, bake_max_ms, has_bake_max, 0, WEEK_MS),
-      OSTR("onInconclusive", struct orch_ev_options, on_inconclusive));
+      OSTR("onInconclusive", struct orch_ev_options, on_inconclusive),
+      OINT("analysisSeed", struct orch_ev_options, analysis_seed, has_analysis_seed, 1, INT64_MAX));
 
 TABLE(t_start, struct orch_ev_start,
       STR("app", struct orch_ev_start, app),
@@ -265,7 +266,11 @@ TABLE(t_analysis, struct orch_ev_analysis,
       STR("verdict", struct orch_ev_analysis, verdict),
       STR("baseline", struct orch_ev_analysis, baseline),
       OBJS("metrics", struct orch_ev_analysis, metrics, n_metrics, t_an_metric, ORCH_AN_MAX_METRICS),
-      OBJS("excluded", struct orch_ev_analysis, excluded, n_excluded, t_an_excluded, 2 * MAX_HOSTS));
+      OBJS("excluded", struct orch_ev_analysis, excluded, n_excluded, t_an_excluded, 2 * MAX_HOSTS),
+      OINT("convertedJudged", struct orch_ev_analysis, conv_judged, has_judged, 0, MAX_HOSTS),
+      OINT("convertedGroup", struct orch_ev_analysis, conv_group, has_judged, 0, MAX_HOSTS),
+      OINT("baselineJudged", struct orch_ev_analysis, base_judged, has_judged, 0, MAX_HOSTS),
+      OINT("baselineGroup", struct orch_ev_analysis, base_group, has_judged, 0, MAX_HOSTS));
 
 static const struct {
 	const char *name;

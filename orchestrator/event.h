@@ -89,6 +89,8 @@ struct orch_ev_options {
 	bool has_bake_max;
 	int64_t bake_max_ms;    /* with analysis */
 	const char *on_inconclusive; /* optional: "pause", "fail", "pass" */
+	bool has_analysis_seed;
+	int64_t analysis_seed;  /* with analysis: the seed of the sampled hosts */
 };
 
 struct orch_ev_start {
@@ -262,6 +264,9 @@ struct orch_ev_analysis {
 	size_t n_metrics;
 	struct orch_ev_an_excluded *excluded;
 	size_t n_excluded;
+	/* the hosts judged (asked for samples) of each group's (absent in older journals) */
+	bool has_judged;
+	int64_t conv_judged, conv_group, base_judged, base_group;
 };
 
 struct orch_event {

@@ -190,6 +190,8 @@ int orch_start_event(const struct orch_rollout *r, struct orch_event *ev, struct
 		.has_bake_max = o->analysis != NULL,
 		.bake_max_ms = o->bake_max_ms,
 		.on_inconclusive = o->analysis ? orch_inconclusive_name(o->on_inconclusive) : NULL,
+		.has_analysis_seed = o->analysis && o->analysis_seed > 0,
+		.analysis_seed = o->analysis_seed,
 	};
 	if (!(x->waves = orch_event_alloc(ev, r->n_waves, sizeof *x->waves, e)) ||
 	    !(x->hosts = orch_event_alloc(ev, r->hosts.n, sizeof *x->hosts, e)))
@@ -259,6 +261,7 @@ static int replay_options(const struct orch_ev_options *x, struct orch_opts *o, 
 		.max_parallel = (size_t)x->max_parallel,
 		.allow_untested = x->allow_untested,
 		.bake_max_ms = x->bake_max_ms,
+		.analysis_seed = x->analysis_seed,
 	};
 	for (size_t k = 0; k < ARRAY_SIZE(lists); k++)
 		for (size_t i = 0; i < from[k]->n; i++)

@@ -64,6 +64,10 @@ struct orch_opts {
 	char *metrics_source; /* --metrics-source prometheus=URL: the URL; NULL: rampd's metrics API */
 	int64_t bake_max_ms;
 	enum orch_on_inconclusive on_inconclusive;
+	/* with analysis: draws the hosts each wave's large groups are judged on
+	 * (docs/CANARY.md); chosen at the start (0: not yet), kept in the journal
+	 * so that a resumed rollout draws the same hosts */
+	int64_t analysis_seed;
 };
 void orch_opts_defaults(struct orch_opts *o);
 void orch_opts_free(struct orch_opts *o);

@@ -322,8 +322,8 @@ Issue 16's cost (\`ANALYSIS_BAKE=$AB ANALYSIS_REPS=$AREPS\`): the same $N hosts,
 (tests/helpers/fakefleet: samples as if scraped every 5 s, http_requests_total by code with 0.5% errors and the
 http_request_duration_seconds histogram, the same on both versions, 1,000-2,000 requests/s per host so that
 every wave has its evidence within the bake). Both rollouts bake $AB per wave and poll at the default 1 s;
-with the analysis every host gets the watch at each wave's start and its samples every 20 s
-($N hosts at 500 requests/s), and the $waves waves passed on the analysis's verdict (median $an_ms s into
+with the analysis 64 hosts drawn from each group (converted, baseline) get the watch at each wave's
+start and are asked for their samples every second (the rest are not asked), and the $waves waves passed on the analysis's verdict (median $an_ms s into
 the wave). $AREPS run(s) each, taking turns; ramp's CPU s per run without: $plain_cpus, with: $an_cpus.
 Reading: $an_met (ratio $an_ratio).
 

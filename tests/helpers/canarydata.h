@@ -24,7 +24,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#define CD_HOSTS 64
+#define CD_HOSTS 64        /* the default fleet */
+#define CD_MAX_HOSTS 1024  /* the largest */
 #define CD_SLOT 5.0  /* seconds between scrapes */
 #define CD_RATE 20.0 /* requests per second of an average host */
 #define CD_NB 11     /* finite buckets */
@@ -46,9 +47,10 @@ struct cd_slot {
 struct cd_run {
 	uint64_t seed; /* the seed of this run: mixes the scenario and the run number */
 	struct cd_version v[2]; /* old, new */
-	double share[CD_HOSTS], errf[CD_HOSTS];
-	double q[CD_HOSTS][2][CD_NB + 1]; /* bucket probabilities per host and version */
-	struct cd_slot *data;             /* [CD_HOSTS][2][max_slots], made on demand */
+	int hosts;                        /* at most CD_MAX_HOSTS */
+	double share[CD_MAX_HOSTS], errf[CD_MAX_HOSTS];
+	double q[CD_MAX_HOSTS][2][CD_NB + 1]; /* bucket probabilities per host and version */
+	struct cd_slot *data;             /* [hosts][2][max_slots], made on demand */
 	size_t max_slots;
 };
 
@@ -119,20 +121,21 @@ static inline double cd_lognormal_cdf(double x, double median, double sigma)
 	return 0.5 * erfc(-(log(x) - log(median)) / (sigma * M_SQRT2));
 }
 
-/* Start run `run` of the scenario with versions old and new: the hosts'
- * differences. data must hold CD_HOSTS * 2 * max_slots slots. */
+/* Start run `run` of the scenario with versions old and new on `hosts`
+ * hosts: the hosts' differences. data must hold hosts * 2 * max_slots slots. */
 static inline void cd_start(struct cd_run *r, uint64_t seed, uint64_t run, const struct cd_version *old,
-			    const struct cd_version *new, struct cd_slot *data, size_t max_slots)
+			    const struct cd_version *new, int hosts, struct cd_slot *data, size_t max_slots)
 {
 	r->seed = cd_mix(seed ^ cd_mix(run));
+	r->hosts = hosts;
 	r->v[0] = *old;
 	r->v[1] = *new;
 	r->data = data;
 	r->max_slots = max_slots;
-	memset(data, 0, (size_t)CD_HOSTS * 2 * max_slots * sizeof *data);
+	memset(data, 0, (size_t)hosts * 2 * max_slots * sizeof *data);
 	uint64_t st = r->seed;
 	double total = 0;
-	for (int h = 0; h < CD_HOSTS; h++) {
+	for (int h = 0; h < hosts; h++) {
 		r->share[h] = exp(0.3 * cd_normal(&st));
 		total += r->share[h];
 		r->errf[h] = exp(0.15 * cd_normal(&st));
@@ -151,8 +154,8 @@ static inline void cd_start(struct cd_run *r, uint64_t seed, uint64_t run, const
 			}
 		}
 	}
-	for (int h = 0; h < CD_HOSTS; h++)
-		r->share[h] *= CD_HOSTS / total;
+	for (int h = 0; h < hosts; h++)
+		r->share[h] *= hosts / total;
 }
 
 /* what host h serves on version v in slot s */

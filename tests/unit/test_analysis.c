@@ -704,7 +704,7 @@ static void test_aa_false_alarms(void **state)
 	struct cd_run run;
 	int failed = 0, passed = 0;
 	for (int r = 0; r < RUNS; r++) {
-		cd_start(&run, 16, (uint64_t)r, &good, &good, data, SLOTS);
+		cd_start(&run, 16, (uint64_t)r, &good, &good, CD_HOSTS, data, SLOTS);
 		struct orch_an *a = wave(CONV, CD_HOSTS - CONV, &o);
 		struct cd_counters fed[CD_HOSTS] = {0};
 		enum orch_an_verdict v = ORCH_AN_CONTINUE;

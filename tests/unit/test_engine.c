@@ -27,7 +27,10 @@
  * no series of, or whose error counter reads NaN, is left out and named,
  * and a host read on both versions at its switch (the new one with fewer
  * good requests but more failed than the old one's last) is a restart, not
- * a host to leave out. */
+ * a host to leave out.
+ * On 160 hosts each group is judged on 64 hosts drawn at random (the rest
+ * are never asked), a host of the sample left out is replaced, the events
+ * count the hosts judged, and a resumed rollout draws the same hosts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -51,8 +54,8 @@
 #define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 #define D2 "sha256:2222222222222222222222222222222222222222222222222222222222222222"
 #define ID "20260101T000000Z-web-abcd"
-#define MAX_HOSTS 8
-#define MAX_QUEUE 64
+#define MAX_HOSTS 160
+#define MAX_QUEUE 512
 #define MAX_SAMPLES 400
 #define WALL0 INT64_C(1790000000000) /* rampd's clock: unix ms at the fake's 0 */
 #define MAX_PLOG 1000
@@ -75,6 +78,7 @@ struct fhost {
 	int64_t fence_at;       /* from then on, a newer rollout owns it (0: never) */
 	unsigned deploys, reverts;
 	int64_t deployed_at;    /* the first deploy */
+	uint32_t asked;         /* bit w: asked for metrics in wave w */
 	/* metrics: a window per version, scraped every second once watched */
 	int64_t watched_at, scraped_to; /* 0: not watched */
 	int64_t reboot_at;      /* rampd restarts then (a new bootId; 0: never) */
@@ -118,6 +122,7 @@ struct fake {
 	size_t order[MAX_HOSTS]; /* hosts in the order of their first deploy */
 	bool prom;               /* Prometheus scrapes the apps from the start */
 	size_t n_order;
+	int wave; /* the wave running */
 };
 
 static int64_t body_int(const char *body, const char *key)
@@ -379,6 +384,7 @@ static long serve(struct fake *f, const struct orch_call *c, char **body)
 		return 204;
 	case ORCH_OP_WATCH:
 		assert_non_null(strstr(c->body, "http_requests_total"));
+		h->asked |= UINT32_C(1) << f->wave;
 		if (!h->watched_at)
 			h->watched_at = h->scraped_to = f->now;
 		*body = metrics_body(f, h, INT64_MAX);
@@ -387,6 +393,7 @@ static long serve(struct fake *f, const struct orch_call *c, char **body)
 		*body = prom_body(f, h, c->host, c->url);
 		return 200;
 	case ORCH_OP_METRICS:
+		h->asked |= UINT32_C(1) << f->wave;
 		if (!h->watched_at)
 			return 404;
 		*body = metrics_body(f, h, c->since_ms);
@@ -453,7 +460,9 @@ int64_t __wrap_clk_wall_ms(void)
 /* n hosts, all running D1 at generation 3. */
 static void fake_init(struct fake *f, size_t n)
 {
-	*f = (struct fake){.t = {fake_call, fake_step, fake_busy, fake_now}, .now = 1000};
+	memset(f, 0, sizeof *f); /* megabytes: never a temporary on the stack */
+	f->t = (struct orch_transport){fake_call, fake_step, fake_busy, fake_now};
+	f->now = 1000;
 	clock_of = f;
 	for (size_t i = 0; i < n; i++) {
 		f->h[i] = (struct fhost){.has_app = true, .gen = 3, .switch_at = 0, .boot = "boot1"};
@@ -498,11 +507,11 @@ static void plan(struct orch_rollout *r, size_t n, const size_t *w_ends, size_t 
 }
 
 struct seen {
-	int64_t wave_start[8];   /* the fake's time each wave started */
-	int64_t wave_passed[8];
+	int64_t wave_start[16];  /* the fake's time each wave started */
+	int64_t wave_passed[16];
 	size_t reverts, superseded;
-	char verdict[8][16];     /* the analysis event of each wave */
-	char baseline[8][16];
+	char verdict[16][16];    /* the analysis event of each wave */
+	char baseline[16][16];
 	char excluded[400];      /* "host: reason" of every host left out */
 	char failed_metric[400]; /* the explanation of a failed metric */
 	int stop_after_wave;     /* set *stop once this wave passed (0: never) */
@@ -510,6 +519,10 @@ struct seen {
 	size_t fence_host;
 	volatile sig_atomic_t *stop;
 	struct fake *f;
+	/* the hosts judged, per wave: converted, of the group, baseline, of the group */
+	int64_t judged[16][4];
+	size_t n_excluded[16];
+	char judged_line[16][120];
 };
 
 static void on_event(void *ctx, const struct orch_event *ev, const char *json, size_t len, enum orch_level lvl,
@@ -520,6 +533,7 @@ static void on_event(void *ctx, const struct orch_event *ev, const char *json, s
 	switch (ev->kind) {
 	case ORCH_EV_WAVE:
 		s->wave_start[ev->u.wave.wave] = s->f->now;
+		s->f->wave = (int)ev->u.wave.wave;
 		if (ev->u.wave.wave == s->fence_on_wave)
 			s->f->h[s->fence_host].fence_at = s->f->now;
 		break;
@@ -547,6 +561,15 @@ static void on_event(void *ctx, const struct orch_event *ev, const char *json, s
 			if (!strcmp(a->metrics[k].verdict, "fail"))
 				snprintf(s->failed_metric, sizeof s->failed_metric, "%s", a->metrics[k].explain);
 		assert_non_null(strstr(human, "METRIC"));
+		assert_true(a->has_judged);
+		s->n_excluded[a->wave] = a->n_excluded;
+		s->judged[a->wave][0] = a->conv_judged;
+		s->judged[a->wave][1] = a->conv_group;
+		s->judged[a->wave][2] = a->base_judged;
+		s->judged[a->wave][3] = a->base_group;
+		const char *l = strstr(human, "judged: ");
+		assert_non_null(l);
+		snprintf(s->judged_line[a->wave], sizeof s->judged_line[a->wave], "%.*s", (int)strcspn(l, "\n"), l);
 		break;
 	}
 	default:
@@ -624,7 +647,7 @@ static int setup(void **state)
 static void test_waves_in_order(void **state)
 {
 	(void)state;
-	struct fake f;
+	static struct fake f;
 	struct orch_rollout r;
 	struct run x;
 	prepare(&x, &f, &r, 5, ends, 3);
@@ -654,7 +677,7 @@ static void test_waves_in_order(void **state)
 static void test_failure_reverts(void **state)
 {
 	(void)state;
-	struct fake f;
+	static struct fake f;
 	struct orch_rollout r;
 	struct run x;
 	prepare(&x, &f, &r, 5, ends, 3);
@@ -681,7 +704,7 @@ static void test_failure_reverts(void **state)
 static void test_failure_budget(void **state)
 {
 	(void)state;
-	struct fake f;
+	static struct fake f;
 	struct orch_rollout r;
 	struct run x;
 	prepare(&x, &f, &r, 5, ends, 3);
@@ -711,7 +734,7 @@ static void test_failure_budget(void **state)
 static void test_fencing(void **state)
 {
 	(void)state;
-	struct fake f;
+	static struct fake f;
 	struct orch_rollout r;
 	struct run x;
 	prepare(&x, &f, &r, 5, ends, 3);
@@ -744,7 +767,7 @@ static void test_fencing(void **state)
 static void test_unreachable_precheck(void **state)
 {
 	(void)state;
-	struct fake f;
+	static struct fake f;
 	struct orch_rollout r;
 	struct run x;
 	const size_t two[] = {1, 3};
@@ -771,7 +794,7 @@ static void test_unreachable_precheck(void **state)
 static void test_resume(void **state)
 {
 	(void)state;
-	struct fake f;
+	static struct fake f;
 	struct orch_rollout r, back;
 	struct run x;
 	struct err e;
@@ -832,7 +855,7 @@ static void prepare_canary(struct run *x, struct fake *f, struct orch_rollout *r
 static void test_canary_bad(void **state)
 {
 	(void)state;
-	struct fake f;
+	static struct fake f;
 	struct orch_rollout r;
 	struct run x;
 	prepare_canary(&x, &f, &r, 0.005, 0.05);
@@ -856,7 +879,7 @@ static void test_canary_bad(void **state)
 static void test_canary_good(void **state)
 {
 	(void)state;
-	struct fake f;
+	static struct fake f;
 	struct orch_rollout r, back;
 	struct run x;
 	struct err e;
@@ -897,7 +920,7 @@ static void test_canary_good(void **state)
 static void test_canary_inconclusive(void **state)
 {
 	(void)state;
-	struct fake f;
+	static struct fake f;
 	struct orch_rollout r;
 	struct run x;
 	prepare_canary(&x, &f, &r, 0.005, 0.005);
@@ -1022,6 +1045,116 @@ static void test_prom_switch(void **state)
 	done(&x, &r);
 }
 
+/* 160 hosts in waves of 1, 99 and 60, good releases: each group of more
+ * than 64 hosts is judged on 64 of them */
+static const size_t big_ends[] = {1, 100, 160};
+#define BIG 160
+
+static void prepare_sampled(struct run *x, struct fake *f, struct orch_rollout *r, int64_t seed)
+{
+	prepare(x, f, r, BIG, big_ends, 3);
+	r->o.analysis = strdup("default");
+	r->o.bake_max_ms = 120000;
+	r->o.analysis_seed = seed;
+	err_rate[0] = err_rate[1] = 0.005;
+}
+
+/* The hosts asked in wave w: of the converted group (waves up to w) and of the baseline. */
+static void asked_in(const struct fake *f, const struct orch_rollout *r, int w, size_t *conv, size_t *base)
+{
+	*conv = *base = 0;
+	for (size_t i = 0; i < BIG; i++)
+		if (f->h[i].asked & (UINT32_C(1) << w))
+			*(orch_rollout_wave_of(r, i) + 1 <= (size_t)w ? conv : base) += 1;
+}
+
+/* Only the sample is asked: at most 64 hosts of each group per wave, all
+ * of a smaller group; the events count them. Hosts of the sample whose
+ * rampd restarts are left out and replaced by others of their group. */
+static void test_canary_sampled(void **state)
+{
+	(void)state;
+	static struct fake f;
+	struct orch_rollout r;
+	struct run x;
+	size_t conv, base;
+	prepare_sampled(&x, &f, &r, 0); /* a seed drawn at the start */
+	for (size_t i = 100; i < BIG; i++)
+		f.h[i].reboot_at = 5000; /* wave 3's hosts, baseline in wave 1: those watched before are left out */
+	assert_int_equal(go(&x, &f, &r), ORCH_EXIT_DONE);
+	for (size_t w = 1; w <= 3; w++)
+		assert_string_equal(x.seen.verdict[w], "pass");
+	/* wave 1: its 1 host, 64 of 159 (and the replacements of those that restarted) */
+	asked_in(&f, &r, 1, &conv, &base);
+	assert_int_equal(conv, 1);
+	assert_true(x.seen.n_excluded[1] > 0);
+	assert_int_equal(base, 64 + x.seen.n_excluded[1]);
+	assert_int_equal(x.seen.judged[1][0], 1);
+	assert_int_equal(x.seen.judged[1][1], 1);
+	assert_int_equal(x.seen.judged[1][2], 64);
+	assert_int_equal(x.seen.judged[1][3], 159);
+	assert_string_equal(x.seen.judged_line[1], "judged: 1 of 1 converted, 64 of 159 baseline hosts");
+	/* wave 2: 64 of its 100 converted, all 60 later ones */
+	asked_in(&f, &r, 2, &conv, &base);
+	assert_int_equal(conv, 64);
+	assert_int_equal(base, 60);
+	assert_int_equal(x.seen.judged[2][0], 64);
+	assert_int_equal(x.seen.judged[2][1], 100);
+	assert_int_equal(x.seen.judged[2][3], 60);
+	/* wave 3 (historical): 64 hosts, each judged on both versions */
+	asked_in(&f, &r, 3, &conv, &base);
+	assert_int_equal(conv, 64);
+	assert_int_equal(x.seen.judged[3][0], 64);
+	assert_int_equal(x.seen.judged[3][1], BIG);
+	assert_int_equal(x.seen.judged[3][2], 64);
+	assert_int_equal(x.seen.judged[3][3], BIG);
+	/* the seed is in the journal */
+	struct orch_rollout back;
+	struct err e;
+	assert_int_equal(orch_journal_load(x.path, &back, &e), 0);
+	assert_true(back.o.analysis_seed > 0);
+	orch_rollout_free(&back);
+	done(&x, &r);
+}
+
+/* Stopped after wave 1 and resumed from the journal: waves 2 and 3 ask the
+ * same hosts as the rollout that was never stopped (the same seed). */
+static void test_canary_sample_resume(void **state)
+{
+	(void)state;
+	static struct fake f;
+	static uint32_t asked[BIG];
+	struct orch_rollout r, back;
+	struct run x;
+	struct err e;
+	prepare_sampled(&x, &f, &r, 424242);
+	assert_int_equal(go(&x, &f, &r), ORCH_EXIT_DONE);
+	for (size_t i = 0; i < BIG; i++)
+		asked[i] = f.h[i].asked;
+	done(&x, &r);
+
+	prepare_sampled(&x, &f, &r, 424242);
+	x.seen.stop_after_wave = 1;
+	assert_int_equal(go(&x, &f, &r), ORCH_EXIT_ATTENTION);
+	assert_int_equal(orch_journal_load(x.path, &back, &e), 0);
+	assert_int_equal(back.o.analysis_seed, 424242);
+	assert_int_equal(orch_journal_reopen(x.path, back.valid_len, &x.j, &e), 0);
+	x.stop = 0;
+	x.seen.stop_after_wave = 0;
+	struct orch_run run = {.mode = ORCH_MODE_RESUME, .r = &back, .j = &x.j, .t = &f.t, .ui = &x.ui,
+			       .stop = &x.stop};
+	assert_int_equal(orch_engine_run(&run, &e), ORCH_EXIT_DONE);
+	orch_journal_close(&x.j);
+	size_t n2 = 0;
+	for (size_t i = 0; i < BIG; i++) {
+		assert_int_equal(f.h[i].asked & ~UINT32_C(3), asked[i] & ~UINT32_C(3));
+		n2 += (asked[i] & 4) != 0;
+	}
+	assert_int_equal(n2, 64 + 60); /* a sample, not everyone */
+	orch_rollout_free(&back);
+	done(&x, &r);
+}
+
 static void test_transitions(void **state)
 {
 	(void)state;
@@ -1060,6 +1193,8 @@ int main(void)
 		cmocka_unit_test(test_prom_good),
 		cmocka_unit_test(test_prom_untrusted),
 		cmocka_unit_test(test_prom_switch),
+		cmocka_unit_test(test_canary_sampled),
+		cmocka_unit_test(test_canary_sample_resume),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
