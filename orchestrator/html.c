@@ -108,7 +108,7 @@ static const char *STYLE =
 	"code,.mono{font-family:ui-monospace,monospace;font-size:.92em;overflow-wrap:anywhere}\n"
 	".st{display:inline-block;padding:0 .45em;border-radius:.6em;color:#fff;font-size:.85em;white-space:nowrap}\n"
 	".muted{color:var(--muted)}svg text{fill:var(--fg);font:11px system-ui,sans-serif}\n"
-	".axis{stroke:var(--line)}.deploy{fill:var(--deploying)}.bake{fill:var(--healthy)}\n"
+	".axis{stroke:var(--line);fill:none}.deploy{fill:var(--deploying)}.bake{fill:var(--healthy)}\n"
 	".conv{fill:none;stroke:var(--failed);stroke-width:2}.base{fill:none;stroke:var(--deploying);"
 	"stroke-width:2;stroke-dasharray:6 3}.allowed{fill:none;stroke:var(--fg);stroke-width:1.5;"
 	"stroke-dasharray:1 3}.band{fill:var(--deploying);opacity:.15}.decision{stroke:var(--fg);stroke-width:1.5}\n"
@@ -355,7 +355,7 @@ struct scale {
 #define CH_H 180.0
 #define CH_L 64.0
 #define CH_R 12.0
-#define CH_TOP 30.0
+#define CH_TOP 34.0
 #define CH_BOT 22.0
 
 static double ch_x(const struct scale *c, int64_t ms)
@@ -374,7 +374,7 @@ static double ch_val(const struct orch_html_point *p, int which)
 }
 
 /* one series (0 converted, 1 baseline, 2 allowed) as a path, broken where a
- * value is not known; a lone point is a short stroke */
+ * value is not known; a lone point is a short stroke across it */
 static void ch_line(FILE *f, const struct orch_html_metric *mt, const struct scale *c, int which, const char *cls)
 {
 	bool pen = false, any = false;
@@ -388,7 +388,7 @@ static void ch_line(FILE *f, const struct orch_html_metric *mt, const struct sca
 			fprintf(f, "<path class=\"%s\" d=\"", cls);
 		fprintf(f, "%c%.1f %.1f", pen ? 'L' : 'M', ch_x(c, mt->p[k].ms), ch_y(c, v));
 		if (!pen && (k + 1 == mt->n || !isfinite(ch_val(&mt->p[k + 1], which))))
-			fputs("h3", f);
+			fputs("m-3 0h6", f);
 		pen = any = true;
 	}
 	if (any)
@@ -403,13 +403,17 @@ static void ch_band(FILE *f, const struct orch_html_metric *mt, const struct sca
 		while (b < mt->n && isfinite(mt->p[b].baseline) && isfinite(mt->p[b].allowed))
 			b++;
 		if (b > a) {
+			/* a lone point: 6 units wide */
+			double w = b == a + 1 ? 3 : 0;
 			fputs("<path class=\"band\" d=\"", f);
 			for (size_t k = a; k < b; k++)
-				fprintf(f, "%c%.1f %.1f", k > a ? 'L' : 'M', ch_x(c, mt->p[k].ms), ch_y(c, mt->p[k].allowed));
-			if (b == a + 1)
-				fputs("h3", f);
+				fprintf(f, "%c%.1f %.1f", k > a ? 'L' : 'M', ch_x(c, mt->p[k].ms) - w, ch_y(c, mt->p[k].allowed));
+			if (w)
+				fputs("h6", f);
 			for (size_t k = b; k-- > a;)
-				fprintf(f, "L%.1f %.1f", ch_x(c, mt->p[k].ms) + (b == a + 1 ? 3 : 0), ch_y(c, mt->p[k].baseline));
+				fprintf(f, "L%.1f %.1f", ch_x(c, mt->p[k].ms) + w, ch_y(c, mt->p[k].baseline));
+			if (w)
+				fputs("h-6", f);
 			fputs("Z\"/>", f);
 		}
 		a = b + 1;
@@ -468,7 +472,7 @@ static void metric_chart(FILE *f, const struct orch_html_metric *mt, size_t idx)
 		bool right = x > CH_W / 2;
 		fprintf(f, "<g class=\"marker\"><path class=\"decision\" d=\"M%.1f %.0fV%.0f\"/><text x=\"%.1f\" "
 			   "y=\"%.0f\" text-anchor=\"%s\">",
-			x, CH_TOP - 6, CH_H - CH_BOT, right ? x - 4 : x + 4, CH_TOP + 8, right ? "end" : "start");
+			x, CH_TOP - 6, CH_H - CH_BOT, right ? x - 4 : x + 4, CH_TOP - 8, right ? "end" : "start");
 		esc(f, verdict);
 		fprintf(f, " %s</text></g>", d);
 	}

@@ -169,7 +169,7 @@ static void test_metric(void **state)
 	d = path_d(page, "conv"); /* points 0-2, 4 alone, 6-9 */
 	assert_int_equal(count(d, "M"), 3);
 	assert_int_equal(count(d, "L"), 2 + 3);
-	assert_int_equal(count(d, "h3"), 1);
+	assert_int_equal(count(d, "m-3 0h6"), 1);
 	free(d);
 	assert_null(strstr(page, "nan"));
 	assert_null(strstr(page, "inf"));
