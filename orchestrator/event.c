@@ -332,6 +332,20 @@ static void write_counts(struct jgen *g, const struct orch_ev_counts *c)
 	jgen_obj_close(g);
 }
 
+static void write_points(struct jgen *g, const struct orch_ev_point *v, size_t n)
+{
+	jgen_arr_open(g);
+	for (size_t i = 0; i < n; i++) {
+		jgen_arr_open(g);
+		jgen_int(g, v[i].ms);
+		jgen_real(g, v[i].conv);
+		jgen_real(g, v[i].base);
+		jgen_real(g, v[i].allowed);
+		jgen_arr_close(g);
+	}
+	jgen_arr_close(g);
+}
+
 static void write_field(struct jgen *g, const struct field *f, const void *base)
 {
 	bool has = f->has_off == NONE || CAT(base, f->has_off, bool);
@@ -414,22 +428,10 @@ static void write_field(struct jgen *g, const struct field *f, const void *base)
 			write_counts(g, &CAT(base, f->off, struct orch_ev_counts));
 		}
 		return;
-	case F_POINTS: {
-		const struct orch_ev_point *v = CAT(base, f->off, struct orch_ev_point *);
-		size_t n = CAT(base, f->n_off, size_t);
+	case F_POINTS:
 		jgen_key(g, f->key);
-		jgen_arr_open(g);
-		for (size_t i = 0; i < n; i++) {
-			jgen_arr_open(g);
-			jgen_int(g, v[i].ms);
-			jgen_real(g, v[i].conv);
-			jgen_real(g, v[i].base);
-			jgen_real(g, v[i].allowed);
-			jgen_arr_close(g);
-		}
-		jgen_arr_close(g);
+		write_points(g, CAT(base, f->off, struct orch_ev_point *), CAT(base, f->n_off, size_t));
 		return;
-	}
 	}
 }
 
