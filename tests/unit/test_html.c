@@ -151,6 +151,7 @@ static void test_metric(void **state)
 	assert_int_equal(count(page, "<path class=\"allowed\" d=\"M"), 2 + 3);
 	assert_int_equal(count(page, "<path class=\"band\""), 2);
 	assert_int_equal(count(page, "<path class=\"decision\""), 2);
+	assert_int_equal(count(page, "<g class=\"marker\"><path class=\"decision\""), 2);
 	assert_non_null(strstr(page, "text-anchor=\"end\">fail +10.0s</text>"));
 	assert_int_equal(count(page, "baseline (dashed)</text>"), 3);
 	/* a line of 10 points: one move, nine lines */
