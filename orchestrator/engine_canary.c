@@ -32,6 +32,7 @@
 
 #include "lib/cleanup.h"
 #include "orchestrator/engine_int.h"
+#include "orchestrator/canary_series.h"
 #include "lib/clock.h"
 #include "orchestrator/hostmetrics.h"
 #include "orchestrator/promquery.h"
@@ -95,6 +96,7 @@ struct eng_canary {
 	size_t *pool, next[2], end[2];
 	size_t *ask, n_ask; /* the hosts asked, in the order taken */
 	size_t group[2];    /* the groups' sizes */
+	struct orch_series *series; /* the wave's judgements, for the report */
 };
 
 static void add_query(struct eng_canary *c, size_t k, const char *name, const char *suffix, bool last)
@@ -145,7 +147,7 @@ int eng_canary_init(struct eng *g, struct err *e)
 	g->canary = c;
 	if (orch_an_config_load(file, &c->cfg, e) < 0)
 		return err_ctx(e, "--analysis");
-	if (!(c->watch_body = orch_body_watch(&c->cfg)))
+	if (!(c->watch_body = orch_body_watch(&c->cfg)) || !(c->series = orch_series_new(&c->cfg)))
 		return err_errno(e, ENOMEM, "analysis");
 	if ((c->prom = g->r->o.metrics_source))
 		prom_init(c);
@@ -171,6 +173,7 @@ void eng_canary_free(struct eng *g)
 	if (!c)
 		return;
 	orch_an_free(c->an);
+	orch_series_free(c->series);
 	for (size_t i = 0; i < g->n; i++)
 		prom_drop(&c->h[i]);
 	orch_an_config_free(&c->cfg);
@@ -249,6 +252,7 @@ void eng_canary_wave(struct eng *g, int64_t now)
 	c->gen++;
 	c->passed = c->decided = c->fed = false;
 	c->busy = 0;
+	orch_series_reset(c->series);
 	c->due_ms = now;
 	size_t n = 0, n_base = 0;
 	for (size_t i = 0; i < g->n; i++) {
@@ -647,6 +651,8 @@ static void emit_result(struct eng *g, const struct orch_an_result *res, const c
 	struct err e;
 	char explain[ORCH_AN_MAX_METRICS][400];
 	char human[2000];
+	orch_series_add(c->series, ms, res); /* the deciding judgement: the series' last point */
+	eng_ev_series(g, c->series);
 	*x = (struct orch_ev_analysis){.wave = (int64_t)g->wave + 1, .ms = ms, .verdict = verdict,
 				       .baseline = c->historical ? "historical" : "concurrent",
 				       .n_metrics = res->n, .n_excluded = res->n_excluded, .has_judged = true,
@@ -767,6 +773,7 @@ void eng_canary_tick(struct eng *g, int64_t now)
 	c->fed = false;
 	int64_t ms = now - g->wave_t0;
 	const struct orch_an_result *res = orch_an_judge(c->an, (double)ms / 1000.0);
+	orch_series_add(c->series, ms, res);
 	if (res->verdict == ORCH_AN_FAIL) {
 		char why[500];
 		c->decided = true;

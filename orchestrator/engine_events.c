@@ -13,6 +13,7 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "image/record.h"
+#include "orchestrator/canary_series.h"
 #include "orchestrator/engine_int.h"
 
 /* Write ev to the journal and the ui; it is freed. */
@@ -374,4 +375,22 @@ void eng_ev_end(struct eng *g, const char *result, int code, const char *human)
 void eng_ev_analysis(struct eng *g, struct orch_event *ev, enum orch_level lvl, const char *human)
 {
 	emit(g, ev, true, lvl, "%s", human);
+}
+
+/* Each metric's series of the wave, just before its analysis event (which
+ * syncs them to disk with it). */
+void eng_ev_series(struct eng *g, const struct orch_series *s)
+{
+	for (size_t k = 0; k < orch_series_metrics(s); k++) {
+		struct orch_event ev = {.kind = ORCH_EV_SERIES};
+		struct orch_ev_series *x = &ev.u.series;
+		size_t n;
+		const struct orch_ev_point *p = orch_series_points(s, k, &n);
+		if (!n)
+			continue;
+		*x = (struct orch_ev_series){.wave = (int64_t)g->wave + 1, .metric = orch_series_name(s, k),
+					     .points = (struct orch_ev_point *)p, .n_points = n};
+		emit(g, &ev, false, ORCH_LVL_DETAIL, "series of %s in wave %zu: %zu judgements, the last at %.1f s",
+		     x->metric, g->wave + 1, n, (double)p[n - 1].ms / 1000.0);
+	}
 }

@@ -197,5 +197,7 @@ void eng_ev_takeover(struct eng *g, bool abort);
 void eng_ev_interrupted(struct eng *g);
 void eng_ev_end(struct eng *g, const char *result, int code, const char *human);
 void eng_ev_analysis(struct eng *g, struct orch_event *ev, enum orch_level lvl, const char *human);
+struct orch_series;
+void eng_ev_series(struct eng *g, const struct orch_series *s);
 
 #endif

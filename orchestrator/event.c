@@ -9,6 +9,7 @@
 
 #include "lib/cleanup.h"
 #include "orchestrator/analysis.h"
+#include "orchestrator/canary_series.h"
 #include "orchestrator/fleet.h"
 #include "orchestrator/resolve.h"
 
@@ -29,6 +30,8 @@ enum ftype {
 	F_LABELS, /* struct orch_ev_label *, count at n_off: an object of strings, written when not empty */
 	F_COUNTS, /* struct orch_ev_counts with a presence flag: {"hosts", "converted", state: n} */
 	F_DBL,    /* double, always written: a finite number, or null for NAN and infinities */
+	F_POINTS, /* struct orch_ev_point *, count at n_off, at most max: [[ms, converted, baseline,
+		     allowed], ...], ms from 0 increasing, the numbers finite or null */
 };
 
 #define NONE ((size_t)-1)
@@ -70,6 +73,7 @@ struct table {
 #define OBJ(k, T, m, sub) {k, F_OBJ, true, O(T, m), 0, NONE, 0, 0, &sub}
 #define LABELS(k, T, m, nm) {k, F_LABELS, false, O(T, m), O(T, nm), NONE, 0, ORCH_FLEET_MAX_LABELS, NULL}
 #define DBL(k, T, m) {k, F_DBL, true, O(T, m), 0, NONE, 0, 0, NULL}
+#define POINTS(k, T, m, nm, max) {k, F_POINTS, true, O(T, m), O(T, nm), NONE, 0, max, NULL}
 #define COUNTS(k, T, m, has) {k, F_COUNTS, false, O(T, m), 0, O(T, has), 0, 0, NULL}
 
 #define MAX_HOSTS ORCH_FLEET_MAX_HOSTS
@@ -272,6 +276,11 @@ TABLE(t_analysis, struct orch_ev_analysis,
       OINT("baselineJudged", struct orch_ev_analysis, base_judged, has_judged, 0, MAX_HOSTS),
       OINT("baselineGroup", struct orch_ev_analysis, base_group, has_judged, 0, MAX_HOSTS));
 
+TABLE(t_series, struct orch_ev_series,
+      INT("wave", struct orch_ev_series, wave, 1, MAX_HOSTS),
+      STR("metric", struct orch_ev_series, metric),
+      POINTS("points", struct orch_ev_series, points, n_points, ORCH_SERIES_MAX));
+
 static const struct {
 	const char *name;
 	const struct table *t;
@@ -295,6 +304,7 @@ static const struct {
 	[ORCH_EV_OVERRIDE] = {"override", &t_override},
 	[ORCH_EV_PLAN] = {"plan", &t_plan},
 	[ORCH_EV_ANALYSIS] = {"analysis", &t_analysis},
+	[ORCH_EV_SERIES] = {"series", &t_series},
 };
 
 /* the keys every event starts with */
@@ -325,6 +335,20 @@ static void write_counts(struct jgen *g, const struct orch_ev_counts *c)
 		if (c->state[s])
 			jgen_kint(g, orch_hs_name((enum orch_hs)s), c->state[s]);
 	jgen_obj_close(g);
+}
+
+static void write_points(struct jgen *g, const struct orch_ev_point *v, size_t n)
+{
+	jgen_arr_open(g);
+	for (size_t i = 0; i < n; i++) {
+		jgen_arr_open(g);
+		jgen_int(g, v[i].ms);
+		jgen_real(g, v[i].conv);
+		jgen_real(g, v[i].base);
+		jgen_real(g, v[i].allowed);
+		jgen_arr_close(g);
+	}
+	jgen_arr_close(g);
 }
 
 static void write_field(struct jgen *g, const struct field *f, const void *base)
@@ -408,6 +432,10 @@ static void write_field(struct jgen *g, const struct field *f, const void *base)
 			jgen_key(g, f->key);
 			write_counts(g, &CAT(base, f->off, struct orch_ev_counts));
 		}
+		return;
+	case F_POINTS:
+		jgen_key(g, f->key);
+		write_points(g, CAT(base, f->off, struct orch_ev_point *), CAT(base, f->n_off, size_t));
 		return;
 	}
 }
@@ -526,6 +554,43 @@ static int read_objs(const struct json *a, const struct field *f, void *base, st
 	return 0;
 }
 
+/* a number of a point: finite, or null (NAN) */
+static int read_point_num(const struct json *x, const struct field *f, size_t i, double *d, struct err *e)
+{
+	*d = x->type == JSON_NULL ? NAN : x->type == JSON_INT ? (double)x->i : x->type == JSON_REAL ? x->d : INFINITY;
+	if (isinf(*d))
+		return err_set(e, "field \"%s\"[%zu]: expected [ms, converted, baseline, allowed] with finite numbers or "
+				  "null", f->key, i);
+	return 0;
+}
+
+static int read_points(const struct json *a, const struct field *f, void *base, struct orch_event *ev,
+		       struct err *e)
+{
+	if ((uint64_t)a->arr.n > (uint64_t)f->max)
+		return err_set(e, "field \"%s\": more than %lld points", f->key, (long long)f->max);
+	struct orch_ev_point *v = orch_event_alloc(ev, a->arr.n, sizeof *v, e);
+	if (!v)
+		return -1;
+	for (size_t i = 0; i < a->arr.n; i++) {
+		const struct json *x = a->arr.v[i];
+		if (x->type != JSON_ARRAY || x->arr.n != 4)
+			return err_set(e, "field \"%s\"[%zu]: expected [ms, converted, baseline, allowed]", f->key, i);
+		const struct json *ms = x->arr.v[0];
+		if (ms->type != JSON_INT || ms->i < 0 || (i && ms->i <= v[i - 1].ms))
+			return err_set(e, "field \"%s\"[%zu]: expected ms since the wave started, after the point before",
+				       f->key, i);
+		v[i].ms = ms->i;
+		if (read_point_num(x->arr.v[1], f, i, &v[i].conv, e) < 0 ||
+		    read_point_num(x->arr.v[2], f, i, &v[i].base, e) < 0 ||
+		    read_point_num(x->arr.v[3], f, i, &v[i].allowed, e) < 0)
+			return -1;
+	}
+	AT(base, f->off, struct orch_ev_point *) = v;
+	AT(base, f->n_off, size_t) = a->arr.n;
+	return 0;
+}
+
 static int read_labels(const struct json *o, const struct field *f, void *base, struct orch_event *ev,
 		       struct err *e)
 {
@@ -621,6 +686,10 @@ static int read_field(const struct json *j, const struct field *f, void *base, s
 				       json_type_name(v->type));
 		AT(base, f->off, double) = v->type == JSON_NULL ? NAN : v->type == JSON_INT ? (double)v->i : v->d;
 		return 0;
+	case F_POINTS:
+		if (v->type != JSON_ARRAY)
+			return err_set(e, "field \"%s\": expected an array", f->key);
+		return read_points(v, f, base, ev, e);
 	}
 	return 0;
 }

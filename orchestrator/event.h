@@ -52,6 +52,7 @@ enum orch_ev_kind {
 	ORCH_EV_OVERRIDE,    /* --override lifted a refusal (a veto, a rolled-back digest) */
 	ORCH_EV_PLAN,        /* --dry-run --json: the waves (never journaled) */
 	ORCH_EV_ANALYSIS,    /* the canary analysis's judgement of a wave, with its numbers */
+	ORCH_EV_SERIES,      /* a metric's values at each judgement of a wave, before its analysis event */
 	ORCH_EV_COUNT
 };
 const char *orch_ev_name(enum orch_ev_kind k);
@@ -269,6 +270,20 @@ struct orch_ev_analysis {
 	int64_t conv_judged, conv_group, base_judged, base_group;
 };
 
+/* One judgement of a metric (orchestrator/canary_series.h): in JSON
+ * [ms, converted, baseline, allowed], the numbers null when not finite. */
+struct orch_ev_point {
+	int64_t ms; /* since the wave started */
+	double conv, base, allowed;
+};
+
+struct orch_ev_series {
+	int64_t wave;
+	const char *metric;
+	struct orch_ev_point *points; /* ms increasing */
+	size_t n_points;
+};
+
 struct orch_event {
 	enum orch_ev_kind kind;
 	const char *time;    /* "2026-11-26T10:15:04.123Z" */
@@ -291,6 +306,7 @@ struct orch_event {
 		struct orch_ev_override override;
 		struct orch_ev_plan plan;
 		struct orch_ev_analysis analysis;
+		struct orch_ev_series series;
 	} u;
 	/* what orch_event_read() allocated */
 	void **allocs;

@@ -31,10 +31,9 @@ void orch_html_free(struct orch_html *m)
 	free(m->hosts);
 	for (size_t i = 0; i < m->n_metrics; i++) {
 		free(m->metrics[i].name);
-		free(m->metrics[i].t);
-		free(m->metrics[i].converted);
-		free(m->metrics[i].baseline);
+		free(m->metrics[i].p);
 		free(m->metrics[i].decision);
+		free(m->metrics[i].wave_verdict);
 	}
 	free(m->metrics);
 	for (size_t i = 0; i < m->n_decisions; i++) {
@@ -109,13 +108,15 @@ static const char *STYLE =
 	"code,.mono{font-family:ui-monospace,monospace;font-size:.92em;overflow-wrap:anywhere}\n"
 	".st{display:inline-block;padding:0 .45em;border-radius:.6em;color:#fff;font-size:.85em;white-space:nowrap}\n"
 	".muted{color:var(--muted)}svg text{fill:var(--fg);font:11px system-ui,sans-serif}\n"
-	".axis{stroke:var(--line)}.deploy{fill:var(--deploying)}.bake{fill:var(--healthy)}\n"
+	".axis{stroke:var(--line);fill:none}.deploy{fill:var(--deploying)}.bake{fill:var(--healthy)}\n"
 	".conv{fill:none;stroke:var(--failed);stroke-width:2}.base{fill:none;stroke:var(--deploying);"
-	"stroke-width:2;stroke-dasharray:5 3}.band{fill:var(--deploying);opacity:.15}.decision{stroke:var(--fg);"
-	"stroke-dasharray:2 2}\n"
+	"stroke-width:2;stroke-dasharray:6 3}.allowed{fill:none;stroke:var(--fg);stroke-width:1.5;"
+	"stroke-dasharray:1 3}.band{fill:var(--deploying);opacity:.15}.decision{stroke:var(--fg);stroke-width:1.5}\n"
+	"#metrics figure{margin:.6em 0}#metrics svg{max-width:100%;height:auto}\n"
 	"tr.bad td:first-child{border-left:3px solid var(--failed)}\n"
 	"@media print{:root{--bg:#fff;--fg:#000;--muted:#444;--line:#999}body{max-width:none;margin:0;font-size:11px}"
-	"tr,svg,section>p{break-inside:avoid}.st{border:1px solid #000;color:#000;background:none!important}}\n";
+	"tr,svg,section>p,figure{break-inside:avoid}.st{border:1px solid #000;color:#000;background:none!important}"
+	".conv,.base,.allowed{stroke:#000}.band{fill:#000}}\n";
 
 /* a word on its colour (a state's, from the style sheet) */
 static void st_badge(FILE *f, const char *colour, const char *word)
@@ -332,60 +333,176 @@ static void hosts_section(FILE *f, const struct orch_html *m, int64_t t0, int64_
 		fprintf(f, "<p>… and %zu more (<code>ramp rollout show ID</code>).</p>\n", bad - shown);
 }
 
-static void metric_chart(FILE *f, const struct orch_html_metric *mt, int64_t t0)
+/* a value of a metric: shares as percentages */
+static void fmt_val(char *buf, size_t n, const struct orch_html_metric *mt, double v)
 {
-	const double W = 600, H = 160, L = 50, B = 20;
-	double lo = INFINITY, hi = -INFINITY;
-	int64_t a = mt->n ? mt->t[0] : 0, b = mt->n ? mt->t[mt->n - 1] : 1;
-	char d[48];
+	if (!isfinite(v))
+		snprintf(buf, n, "–");
+	else if (mt->share && isfinite(v * 100))
+		snprintf(buf, n, "%.3g%%", v * 100);
+	else if (mt->share)
+		snprintf(buf, n, "%.3g×100%%", v);
+	else
+		snprintf(buf, n, "%.3g", v);
+}
+
+/* a chart's scale: y over the values' range, halved before subtracting so
+ * that no two finite numbers overflow; x from 0 to ms */
+struct scale {
+	double lo, hi, ms;
+};
+#define CH_W 600.0
+#define CH_H 180.0
+#define CH_L 64.0
+#define CH_R 12.0
+#define CH_TOP 34.0
+#define CH_BOT 22.0
+
+static double ch_x(const struct scale *c, int64_t ms)
+{
+	return CH_L + (CH_W - CH_L - CH_R) * (double)ms / c->ms;
+}
+
+static double ch_y(const struct scale *c, double v)
+{
+	return CH_H - CH_BOT - (CH_H - CH_BOT - CH_TOP) * ((v / 2 - c->lo / 2) / (c->hi / 2 - c->lo / 2));
+}
+
+static double ch_val(const struct orch_html_point *p, int which)
+{
+	return which == 0 ? p->converted : which == 1 ? p->baseline : p->allowed;
+}
+
+/* one series (0 converted, 1 baseline, 2 allowed) as a path, broken where a
+ * value is not known; a lone point is a short stroke across it */
+static void ch_line(FILE *f, const struct orch_html_metric *mt, const struct scale *c, int which, const char *cls)
+{
+	bool pen = false, any = false;
 	for (size_t k = 0; k < mt->n; k++) {
-		lo = dmin(lo, dmin(mt->converted[k], mt->baseline[k] - mt->tolerance));
-		hi = dmax(hi, dmax(mt->converted[k], mt->baseline[k] + mt->tolerance));
+		double v = ch_val(&mt->p[k], which);
+		if (!isfinite(v)) {
+			pen = false;
+			continue;
+		}
+		if (!any)
+			fprintf(f, "<path class=\"%s\" d=\"", cls);
+		fprintf(f, "%c%.1f %.1f", pen ? 'L' : 'M', ch_x(c, mt->p[k].ms), ch_y(c, v));
+		if (!pen && (k + 1 == mt->n || !isfinite(ch_val(&mt->p[k + 1], which))))
+			fputs("m-3 0h6", f);
+		pen = any = true;
 	}
-	if (mt->decided > b)
-		b = mt->decided;
-	if (!mt->n) {
-		lo = 0;
-		hi = 1;
-	} else if (!(hi > lo)) {
-		lo -= 1;
-		hi += 1;
-	}
-#define X(t) (L + (W - L - 10) * (double)((t) - a) / (double)(b > a ? b - a : 1))
-#define Y(v) (H - B - (H - B - 10) * ((v) - lo) / (hi - lo))
-	rel(d, sizeof d, mt->decided, t0);
-	fputs("<figure><svg viewBox=\"0 0 600 160\" width=\"600\" role=\"img\" aria-label=\"metric ", f);
-	esc(f, mt->name);
-	fputs("\"><title>", f);
-	esc(f, mt->name);
-	fprintf(f, ": converted hosts (solid) against the baseline (dashed), tolerance ±%g (band); decision %s",
-		mt->tolerance, mt->decided >= 0 ? d : "not yet");
-	fputs("</title>", f);
-	if (mt->n) {
-		fputs("<path class=\"band\" d=\"", f);
-		for (size_t k = 0; k < mt->n; k++)
-			fprintf(f, "%c%.1f %.1f", k ? 'L' : 'M', X(mt->t[k]), Y(mt->baseline[k] + mt->tolerance));
-		for (size_t k = mt->n; k-- > 0;)
-			fprintf(f, "L%.1f %.1f", X(mt->t[k]), Y(mt->baseline[k] - mt->tolerance));
-		fputs("Z\"/><polyline class=\"base\" points=\"", f);
-		for (size_t k = 0; k < mt->n; k++)
-			fprintf(f, "%.1f,%.1f ", X(mt->t[k]), Y(mt->baseline[k]));
-		fputs("\"/><polyline class=\"conv\" points=\"", f);
-		for (size_t k = 0; k < mt->n; k++)
-			fprintf(f, "%.1f,%.1f ", X(mt->t[k]), Y(mt->converted[k]));
+	if (any)
 		fputs("\"/>", f);
+}
+
+/* the tolerated band: between the baseline and the allowed bound */
+static void ch_band(FILE *f, const struct orch_html_metric *mt, const struct scale *c)
+{
+	for (size_t a = 0; a < mt->n;) {
+		size_t b = a;
+		while (b < mt->n && isfinite(mt->p[b].baseline) && isfinite(mt->p[b].allowed))
+			b++;
+		if (b > a) {
+			/* a lone point: 6 units wide */
+			double w = b == a + 1 ? 3 : 0;
+			fputs("<path class=\"band\" d=\"", f);
+			for (size_t k = a; k < b; k++)
+				fprintf(f, "%c%.1f %.1f", k > a ? 'L' : 'M', ch_x(c, mt->p[k].ms) - w, ch_y(c, mt->p[k].allowed));
+			if (w)
+				fputs("h6", f);
+			for (size_t k = b; k-- > a;)
+				fprintf(f, "L%.1f %.1f", ch_x(c, mt->p[k].ms) + w, ch_y(c, mt->p[k].baseline));
+			if (w)
+				fputs("h-6", f);
+			fputs("Z\"/>", f);
+		}
+		a = b + 1;
 	}
-	if (mt->decided >= 0)
-		fprintf(f, "<path class=\"decision\" d=\"M%.1f 5V%.0f\"/><text x=\"%.1f\" y=\"12\">decision</text>",
-			X(mt->decided), H - B, X(mt->decided) + 3);
-	fprintf(f, "<text x=\"2\" y=\"14\">%.3g</text><text x=\"2\" y=\"%.0f\">%.3g</text></svg><figcaption>", hi,
-		H - B, lo);
+}
+
+/* A metric in a wave: the converted hosts' value (solid line), the
+ * baseline's (dashed) and the allowed bound (dotted) at each judgement, the
+ * tolerated band between the last two, the decision's moment and verdict;
+ * the same in words in the title (its accessible name) and caption. */
+static void metric_chart(FILE *f, const struct orch_html_metric *mt, size_t idx)
+{
+	struct scale c = {INFINITY, -INFINITY, 1};
+	char d[48], lo[48], hi[48], al[48], verdict[64];
+	for (size_t k = 0; k < mt->n; k++) {
+		for (int i = 0; i < 3; i++) {
+			double v = ch_val(&mt->p[k], i);
+			if (isfinite(v)) {
+				c.lo = dmin(c.lo, v);
+				c.hi = dmax(c.hi, v);
+			}
+		}
+		c.ms = dmax(c.ms, (double)mt->p[k].ms);
+	}
+	c.ms = dmax(c.ms, (double)mt->decided);
+	if (!(c.lo <= c.hi))
+		c.lo = 0, c.hi = 1;
+	else if (!(c.hi / 2 - c.lo / 2 > 0)) {
+		double pad = c.hi != 0 ? fabs(c.hi) / 10 : 1;
+		c.lo -= pad, c.hi += pad;
+	}
+	if (!mt->decision)
+		snprintf(verdict, sizeof verdict, "not decided yet");
+	else if (!strcmp(mt->decision, "continue"))
+		snprintf(verdict, sizeof verdict, "undecided (wave: %.20s)", mt->wave_verdict ? mt->wave_verdict : "?");
+	else
+		snprintf(verdict, sizeof verdict, "%.20s", mt->decision);
+	rel(d, sizeof d, mt->decided, 0);
+	fprintf(f, "<figure class=\"chart\" data-wave=\"%zu\" data-metric=\"", mt->wave + 1);
 	esc(f, mt->name);
-	fprintf(f, ": tolerance ±%g; decision: ", mt->tolerance);
-	esc(f, mt->decision ? mt->decision : "none yet");
-	fprintf(f, " %s (%zu points)</figcaption></figure>\n", mt->decided >= 0 ? d : "", mt->n);
-#undef X
-#undef Y
+	fprintf(f, "\"><svg viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" role=\"img\" aria-labelledby=\"chart-%zu\">"
+		   "<title id=\"chart-%zu\">",
+		CH_W, CH_H, CH_W, idx, idx);
+	esc(f, mt->name);
+	fprintf(f, " in wave %zu: the converted hosts (solid line) against the baseline (dashed) and the allowed "
+		   "bound (dotted), %zu judgement%s; decision: ",
+		mt->wave + 1, mt->n, mt->n == 1 ? "" : "s");
+	esc(f, verdict);
+	fprintf(f, "%s%s</title>\n", mt->decided >= 0 ? " at " : "", mt->decided >= 0 ? d : "");
+	ch_band(f, mt, &c);
+	ch_line(f, mt, &c, 2, "allowed");
+	ch_line(f, mt, &c, 1, "base");
+	ch_line(f, mt, &c, 0, "conv");
+	if (mt->decided >= 0) {
+		double x = ch_x(&c, mt->decided);
+		bool right = x > CH_W / 2;
+		fprintf(f, "<g class=\"marker\"><path class=\"decision\" d=\"M%.1f %.0fV%.0f\"/><text x=\"%.1f\" "
+			   "y=\"%.0f\" text-anchor=\"%s\">",
+			x, CH_TOP - 6, CH_H - CH_BOT, right ? x - 4 : x + 4, CH_TOP - 8, right ? "end" : "start");
+		esc(f, verdict);
+		fprintf(f, " %s</text></g>", d);
+	}
+	/* the legend: the line styles named */
+	fprintf(f, "<path class=\"conv\" d=\"M%.0f 10h20\"/><text x=\"%.0f\" y=\"14\">converted (solid)</text>"
+		   "<path class=\"base\" d=\"M%.0f 10h20\"/><text x=\"%.0f\" y=\"14\">baseline (dashed)</text>"
+		   "<path class=\"allowed\" d=\"M%.0f 10h20\"/><text x=\"%.0f\" y=\"14\">allowed (dotted)</text>",
+		CH_L, CH_L + 24, CH_L + 140, CH_L + 164, CH_L + 280, CH_L + 304);
+	fmt_val(lo, sizeof lo, mt, c.lo);
+	fmt_val(hi, sizeof hi, mt, c.hi);
+	rel(al, sizeof al, (int64_t)c.ms, 0);
+	fprintf(f, "<path class=\"axis\" d=\"M%.0f %.0fV%.0fH%.0f\"/><text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%s"
+		   "</text><text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%s</text><text x=\"%.0f\" y=\"%.0f\">+0s</text>"
+		   "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%s</text></svg>\n<figcaption>",
+		CH_L, CH_TOP, CH_H - CH_BOT, CH_W - CH_R, CH_L - 4, CH_TOP + 4, hi, CH_L - 4, CH_H - CH_BOT, lo, CH_L,
+		CH_H - 6, CH_W - CH_R, CH_H - 6, al);
+	fprintf(f, "wave %zu · ", mt->wave + 1);
+	esc(f, mt->name);
+	fputs(": ", f);
+	esc(f, verdict);
+	fprintf(f, "%s%s (%zu judgement%s)", mt->decided >= 0 ? " at " : "", mt->decided >= 0 ? d : "", mt->n,
+		mt->n == 1 ? "" : "s");
+	if (mt->n) {
+		const struct orch_html_point *p = &mt->p[mt->n - 1];
+		fmt_val(lo, sizeof lo, mt, p->converted);
+		fmt_val(hi, sizeof hi, mt, p->baseline);
+		fmt_val(al, sizeof al, mt, p->allowed);
+		fprintf(f, "; last: converted %s, baseline %s, allowed %s", lo, hi, al);
+	}
+	fputs("</figcaption></figure>\n", f);
 }
 
 int orch_html_rollout(FILE *f, const struct orch_html *m)
@@ -443,7 +560,7 @@ int orch_html_rollout(FILE *f, const struct orch_html *m)
 	if (m->n_metrics) {
 		fputs("<h2>Canary analysis</h2>\n<section id=\"metrics\">\n", f);
 		for (size_t i = 0; i < m->n_metrics; i++)
-			metric_chart(f, &m->metrics[i], t0);
+			metric_chart(f, &m->metrics[i], i);
 		fputs("</section>\n", f);
 	}
 	fputs("<h2>Policy decisions</h2>\n", f);

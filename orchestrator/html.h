@@ -49,16 +49,26 @@ struct orch_html_host {
 	size_t n_changes;
 };
 
-/* A canary metric: converted hosts against the baseline, the tolerance (the
- * largest converted/baseline difference accepted) and the decision. */
+/* One judgement of a canary metric: the converted hosts' value, the
+ * baseline's and the bound the converted value was held to (the baseline
+ * plus its tolerance, or minus where lower is worse); NAN: not known. */
+struct orch_html_point {
+	int64_t ms; /* since the wave started */
+	double converted, baseline, allowed;
+};
+
+/* A canary metric in one wave: its judgements (the `series` event; from a
+ * journal without one, the deciding judgement of the `analysis` event) and
+ * the decision. */
 struct orch_html_metric {
 	char *name;
-	double tolerance;
-	int64_t *t;
-	double *converted, *baseline;
+	size_t wave;        /* 0-based */
+	bool share;         /* a ratio or latency metric: drawn as percentages */
+	struct orch_html_point *p;
 	size_t n;
-	int64_t decided; /* -1: undecided */
-	char *decision;  /* "pass", "fail", ... or NULL */
+	int64_t decided;    /* ms since the wave started; -1: not yet */
+	char *decision;     /* the metric's verdict ("pass", "fail", "continue") or NULL */
+	char *wave_verdict; /* the wave's ("pass", "fail", "inconclusive") or NULL */
 };
 
 /* A gate, check, precheck, override or pause: what policy decided, and when. */

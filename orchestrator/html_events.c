@@ -89,68 +89,92 @@ static int on_host(struct fill *p, const struct json *j, int64_t t)
 	return 0;
 }
 
-static double num(const struct json *j, const char *key)
+static double num_of(const struct json *v)
 {
-	const struct json *v = json_get(j, key);
 	return !v ? NAN : v->type == JSON_INT ? (double)v->i : v->type == JSON_REAL ? v->d : NAN;
 }
 
-/* A metric's series by name, added when new. */
-static struct orch_html_metric *metric_of(struct orch_html *m, const char *name)
+static double num(const struct json *j, const char *key)
+{
+	return num_of(json_get(j, key));
+}
+
+/* A metric's chart of wave w, added when new. */
+static struct orch_html_metric *metric_of(struct orch_html *m, size_t w, const char *name)
 {
 	for (size_t k = 0; k < m->n_metrics; k++)
-		if (!strcmp(m->metrics[k].name, name))
+		if (m->metrics[k].wave == w && !strcmp(m->metrics[k].name, name))
 			return &m->metrics[k];
 	struct orch_html_metric *v = realloc(m->metrics, (m->n_metrics + 1) * sizeof *v);
 	if (!v)
 		return NULL;
 	m->metrics = v;
 	v = &m->metrics[m->n_metrics];
-	*v = (struct orch_html_metric){.decided = -1};
+	*v = (struct orch_html_metric){.wave = w, .decided = -1};
 	if (!(v->name = strdup(name)))
 		return NULL;
 	m->n_metrics++;
 	return v;
 }
 
-/* An analysis event: a point per metric (converted, baseline, the
- * tolerance it was judged with) and the wave's decision. */
+static int set_str(char **dst, const char *s)
+{
+	free(*dst);
+	*dst = s ? strdup(s) : NULL;
+	return s && !*dst ? -1 : 0;
+}
+
+/* A series event: the metric's judgements in the wave ([ms, converted,
+ * baseline, allowed], checked by the replay). */
+static int on_series(struct orch_html *m, const struct json *j, size_t w, struct err *e)
+{
+	const struct json *pts = json_get(j, "points");
+	const char *name = json_get_str(j, "metric");
+	struct orch_html_metric *hm;
+	if (!name || w == (size_t)-1 || !pts || pts->type != JSON_ARRAY)
+		return 0; /* the replay has checked the lines: cannot happen */
+	if (!(hm = metric_of(m, w, name)))
+		return err_errno(e, ENOMEM, "report");
+	struct orch_html_point *p = calloc(pts->arr.n ? pts->arr.n : 1, sizeof *p);
+	if (!p)
+		return err_errno(e, ENOMEM, "report");
+	for (size_t k = 0; k < pts->arr.n; k++) {
+		const struct json *x = pts->arr.v[k];
+		p[k] = (struct orch_html_point){x->arr.v[0]->i, num_of(x->arr.v[1]), num_of(x->arr.v[2]),
+						num_of(x->arr.v[3])};
+	}
+	free(hm->p);
+	hm->p = p;
+	hm->n = pts->arr.n;
+	return 0;
+}
+
+/* An analysis event: per metric its decision in the wave (and, from a
+ * journal without series, its deciding judgement as the one point). */
 static int on_analysis(struct orch_html *m, const struct json *j, size_t w, int64_t t, struct err *e)
 {
-	const struct json *ms = json_get(j, "metrics");
+	const struct json *ms = json_get(j, "metrics"), *at = json_get(j, "ms");
 	const char *verdict = json_get_str(j, "verdict");
+	int64_t when = at && at->type == JSON_INT ? at->i : -1;
 	char what[64], text[1200] = "";
-	for (size_t k = 0; ms && ms->type == JSON_ARRAY && k < ms->arr.n; k++) {
+	for (size_t k = 0; w != (size_t)-1 && ms && ms->type == JSON_ARRAY && k < ms->arr.n; k++) {
 		const struct json *x = ms->arr.v[k];
-		const char *name = json_get_str(x, "name"), *mv = json_get_str(x, "verdict"), *ex = json_get_str(x, "explain");
-		double conv = num(x, "converted"), base = num(x, "baseline"), allowed = num(x, "allowed");
+		const char *name = json_get_str(x, "name"), *mv = json_get_str(x, "verdict"), *ex = json_get_str(x, "explain"),
+			   *kind = json_get_str(x, "kind");
 		struct orch_html_metric *hm;
-		if (!name || !(hm = metric_of(m, name)))
+		if (!name || !(hm = metric_of(m, w, name)) || set_str(&hm->decision, mv) < 0 ||
+		    set_str(&hm->wave_verdict, verdict) < 0)
 			return err_errno(e, ENOMEM, "report");
 		size_t l = strlen(text);
 		snprintf(text + l, sizeof text - l, "%s%s", l ? "; " : "", ex ? ex : name);
-		if (isfinite(allowed) && isfinite(base))
-			hm->tolerance = allowed - base;
-		if (mv && strcmp(mv, "continue")) {
-			hm->decided = t;
-			free(hm->decision);
-			if (!(hm->decision = strdup(mv)))
-				return err_errno(e, ENOMEM, "report");
-		}
-		if (!isfinite(conv) || !isfinite(base))
+		hm->share = kind && (!strcmp(kind, "ratio") || !strcmp(kind, "latency"));
+		hm->decided = when;
+		if (hm->n || when < 0)
 			continue;
-		int64_t *nt = realloc(hm->t, (hm->n + 1) * sizeof *nt);
-		if (nt)
-			hm->t = nt;
-		double *nc = nt ? realloc(hm->converted, (hm->n + 1) * sizeof *nc) : NULL;
-		if (nc)
-			hm->converted = nc;
-		double *nb = nc ? realloc(hm->baseline, (hm->n + 1) * sizeof *nb) : NULL;
-		if (!nb)
+		if (!(hm->p = calloc(1, sizeof *hm->p)))
 			return err_errno(e, ENOMEM, "report");
-		hm->baseline = nb;
-		hm->t[hm->n] = t, hm->converted[hm->n] = conv, hm->baseline[hm->n] = base;
-		hm->n++;
+		hm->p[0] = (struct orch_html_point){when, num(x, "converted"), num(x, "baseline"), num(x, "allowed")};
+		hm->n = 1;
 	}
 	snprintf(what, sizeof what, "analysis of wave %zu: %s", w + 1, verdict ? verdict : "?");
 	return orch_html_decide(m, t, verdict && !strcmp(verdict, "pass"), what, text, e);
@@ -275,6 +299,8 @@ static int on_event(struct fill *p, const char *ev, const struct json *j, int64_
 	}
 	if (!strcmp(ev, "analysis"))
 		return on_analysis(m, j, w, t, e);
+	if (!strcmp(ev, "series"))
+		return on_series(m, j, w, e);
 	if (!strcmp(ev, "policy")) {
 		/* a freeze or blocker: clear, in force, or lifted by --override */
 		const char *check = json_get_str(j, "check"), *name = json_get_str(j, "name"),

@@ -542,6 +542,8 @@ static int replay_event(struct replay *p, const struct orch_event *ev, struct er
 		return 0;
 	case ORCH_EV_ANALYSIS:
 		return replay_analysis(r, &ev->u.analysis, e);
+	case ORCH_EV_SERIES: /* for the report (html_events.c) */
+		return check_wave(r, ev->u.series.wave, e);
 	case ORCH_EV_GATE:
 	case ORCH_EV_POLICY:
 	case ORCH_EV_SUPERSEDED:

@@ -40,50 +40,53 @@ canary() {
 }
 
 # charts NAME: the report NAME.html (of the rollout whose events are in
-# $output) opened in Chromium: no console message; per metric of the analysis
-# events a chart named for it, its points, the tolerance of its last
-# judgement and, when it was decided, the decision's marker and verdict; per
-# wave the analysis' verdict
+# $output) opened in Chromium: no console message; per wave analysed and
+# metric a chart named for both, with as many judgements as the wave's
+# series event of it has points (the deciding one last: its ms is the
+# analysis'), the converted, baseline and allowed lines where the series has
+# such values, the tolerated band, and the decision's marker and verdict
 charts() {
-	local p=$1 m n want tol shown
-	open_pages --count '#metrics figure' --count '#metrics path.decision' --count '#metrics polyline.conv' \
-		--count '#metrics polyline.base' --count '#metrics path.band' --text '#metrics figcaption' \
-		--text '#decisions' --text '#status' "$R/$p.html"
+	local p=$1 w m v n want cap verdict
+	open_pages --count '#metrics figure.chart' --count '#metrics g.marker' --count '#metrics path.conv[d^=M]' \
+		--count '#metrics path.base[d^=M]' --count '#metrics path.allowed[d^=M]' --count '#metrics path.band' \
+		--text '#metrics figcaption' --text '#metrics svg title' --text '#decisions' --text '#status' "$R/$p.html"
 	clean "$p"
-	local names
-	names=$(events analysis | jq -r '.metrics[].name' | sort -u)
-	n=$(wc -l <<<"$names")
-	[ "$n" = 2 ]
-	[ "$(count "$p" '#metrics figure')" = "$n" ]
-	[ "$(count "$p" '#metrics polyline.conv')" = "$n" ]
-	[ "$(count "$p" '#metrics polyline.base')" = "$n" ]
-	[ "$(count "$p" '#metrics path.band')" = "$n" ]
-	# a marker per metric that was decided
-	want=$(events analysis | jq -r '.metrics[] | select(.verdict != "continue") | .name' | sort -u | wc -l)
-	[ "$(count "$p" '#metrics path.decision')" = "$want" ]
-	for m in $names; do
-		dom "$p" | grep -qF "<svg viewBox=\"0 0 600 160\" width=\"600\" role=\"img\" aria-label=\"metric $m\">"
-		shown=$(text "$p" '#metrics figcaption' | grep "^$m: ")
-		# the tolerance of its last judgement (allowed - baseline), as %g prints it
-		tol=$(events analysis | jq -r --arg m "$m" '.metrics[] | select(.name == $m and .allowed != null
-			and .baseline != null) | .allowed - .baseline' | tail -1)
-		[[ "$shown" == "$m: tolerance ±$(printf %g "$tol");"* ]] || { echo "$shown, tolerance $tol"; false; }
-		# every judgement with both values is a point
-		want=$(events analysis | jq -r --arg m "$m" '.metrics[] | select(.name == $m and .converted != null
-			and .baseline != null) | .name' | wc -l)
-		[[ "$shown" == *"($want points)" ]] || { echo "$shown, $want points"; false; }
-		# its decision, when it had one: the last verdict that was not "continue", and its moment
-		want=$(events analysis | jq -r --arg m "$m" '.metrics[] | select(.name == $m and .verdict != "continue")
-			| .verdict' | tail -1)
-		if [ -n "$want" ]; then
-			[[ "$shown" =~ "decision: $want +"[0-9hms.]+" (" ]] || { echo "$shown, decision $want"; false; }
-		else
-			[[ "$shown" == *"decision: none yet"* ]] || { echo "$shown"; false; }
-		fi
+	# the series: the deciding judgement is the last point of each
+	[ "$(events series | wc -l)" -ge 1 ]
+	for s in $(events series | jq -c '{wave, metric, last: .points[-1][0]}'); do
+		want=$(events analysis | jq --argjson w "$(jq .wave <<<"$s")" 'select(.wave == $w) | .ms')
+		[ "$(jq .last <<<"$s")" = "$want" ] || { echo "$s, decided at $want"; false; }
 	done
-	# each wave's analysis and its verdict among the decisions
-	for w in $(events analysis | jq -r '"\(.wave):\(.verdict)"'); do
-		[[ "$(text "$p" '#decisions')" == *"analysis of wave ${w%%:*}: ${w#*:}"* ]] || { echo "wave $w"; false; }
+	# a chart per wave and metric of the analysis events, decided, with its marker
+	n=$(events analysis | jq -c '.metrics[]' | wc -l)
+	[ "$(count "$p" '#metrics figure.chart')" = "$n" ]
+	[ "$(count "$p" '#metrics g.marker')" = "$n" ]
+	# the lines: a converted and a baseline per chart with such a value (or the legend's), the band
+	local with_conv with_band
+	with_conv=$(events series | jq -s '[.[] | select([.points[][1]] | any(. != null))] | length')
+	with_band=$(events series | jq -s '[.[] | select([.points[] | select(.[2] != null and .[3] != null)] | length > 0)] | length')
+	[ "$(count "$p" '#metrics path.conv[d^=M]')" = $((n + with_conv)) ]
+	[ "$(count "$p" '#metrics path.band')" -ge "$with_band" ]
+	[ "$with_band" -ge 1 ]
+	for a in $(events analysis | jq -c '{wave, verdict, m: [.metrics[] | {name, verdict}]}'); do
+		w=$(jq .wave <<<"$a")
+		for mv in $(jq -r '.m[] | "\(.name)=\(.verdict)"' <<<"$a"); do
+			m=${mv%%=*} v=${mv#*=}
+			dom "$p" | grep -qF "<figure class=\"chart\" data-wave=\"$w\" data-metric=\"$m\"><svg viewBox=\"0 0 600 180\"" ||
+				{ echo "no chart of $m in wave $w"; false; }
+			# judgements: the series' points (a metric never judged: the analysis' one)
+			want=$(events series | jq --argjson w "$w" --arg m "$m" 'select(.wave == $w and .metric == $m) | .points | length')
+			[ -n "$want" ] || want=1
+			verdict=$v
+			[ "$v" != continue ] || verdict="undecided (wave: $(jq -r .verdict <<<"$a"))"
+			cap=$(text "$p" '#metrics figcaption' | grep -F "wave $w · $m: ")
+			[[ "$cap" == "wave $w · $m: $verdict at +"*" ($want judgement"* ]] || { echo "$cap; want $verdict, $want"; false; }
+			# its accessible name says the same, and the line styles
+			text "$p" '#metrics svg title' | grep -F "$m in wave $w: the converted hosts (solid line) against the baseline (dashed) and the allowed bound (dotted), $want judgement" | grep -qF "decision: $verdict at +" ||
+				{ echo "title of $m in wave $w"; false; }
+		done
+		# the wave's analysis and its verdict among the decisions
+		[[ "$(text "$p" '#decisions')" == *"analysis of wave $w: $(jq -r .verdict <<<"$a")"* ]] || { echo "wave $w"; false; }
 	done
 }
 
@@ -107,8 +110,8 @@ charts() {
 	output=$(cat "$R/state/rollouts/$id.jsonl")
 	charts canary-bad
 	[ "$(text canary-bad '#status')" = rolled_back ]
-	[[ "$(text canary-bad '#metrics figcaption' | grep '^errors: ')" == *"decision: fail +"* ]]
 	w=$(events analysis | jq -r .wave | tail -1)
+	[[ "$(text canary-bad '#metrics figcaption' | grep "^wave $w · errors: ")" == *"errors: fail at +"* ]]
 	[ "$(dom canary-bad | grep -o 'data-verdict="[^"]*"' | sed -n "${w}p")" = 'data-verdict="failed"' ]
 }
 
@@ -121,7 +124,7 @@ charts() {
 	# the report: every metric passed, every wave too
 	charts canary-good
 	[ "$(text canary-good '#status')" = done ]
-	[ "$(text canary-good '#metrics figcaption' | grep -c 'decision: pass +')" = 2 ]
+	[ "$(text canary-good '#metrics figcaption' | grep -c ': pass at +')" = 6 ]
 	[ "$(dom canary-good | grep -o 'data-verdict="[^"]*"' | sort -u)" = 'data-verdict="passed"' ]
 }
 

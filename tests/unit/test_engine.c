@@ -47,6 +47,7 @@
 #include "lib/json.h"
 #include "orchestrator/engine.h"
 #include "orchestrator/event.h"
+#include "orchestrator/canary_series.h"
 #include "orchestrator/html.h"
 #include "orchestrator/journal.h"
 #include "tests/helpers/promfixtures.h"
@@ -850,6 +851,17 @@ static void prepare_canary(struct run *x, struct fake *f, struct orch_rollout *r
 	err_rate[1] = new;
 }
 
+/* the report's model from the run's journal */
+static void charts(struct run *x, struct orch_html *m)
+{
+	char *buf;
+	size_t len;
+	struct err e;
+	assert_int_equal(fs_read_file(x->path, 1 << 20, &buf, &len, &e), 0);
+	assert_int_equal(orch_html_from_events(buf, len, m, &e), 0);
+	free(buf);
+}
+
 /* 5% of requests fail on the new version, 0.5% on the old: wave 1 fails on
  * the error ratio and is reverted; nothing else is touched. */
 static void test_canary_bad(void **state)
@@ -869,6 +881,17 @@ static void test_canary_bad(void **state)
 		assert_int_equal(f.h[i].deploys, 0);
 	/* decided well before --bake-max */
 	assert_true(f.now - x.seen.wave_start[1] < 30000);
+	/* the report's errors chart of wave 1: worse than allowed at the decision, its last point */
+	struct orch_html m;
+	charts(&x, &m);
+	assert_int_equal(m.n_metrics, 2);
+	const struct orch_html_metric *mt = &m.metrics[0];
+	assert_string_equal(mt->name, "errors");
+	assert_string_equal(mt->decision, "fail");
+	assert_true(mt->n >= 1);
+	assert_int_equal(mt->p[mt->n - 1].ms, mt->decided);
+	assert_true(mt->p[mt->n - 1].converted > mt->p[mt->n - 1].allowed);
+	orch_html_free(&m);
 	done(&x, &r);
 }
 
@@ -898,20 +921,25 @@ static void test_canary_good(void **state)
 	assert_string_equal(back.o.analysis, "default");
 	assert_int_equal(back.o.bake_max_ms, 60000);
 	orch_rollout_free(&back);
-	/* the HTML report's metric series: a point per wave and metric */
-	char *buf;
-	size_t len;
+	/* the HTML report's charts: per wave and metric its judgements, the
+	 * deciding one last */
 	struct orch_html m;
-	assert_int_equal(fs_read_file(x.path, 1 << 20, &buf, &len, &e), 0);
-	assert_int_equal(orch_html_from_events(buf, len, &m, &e), 0);
-	assert_int_equal(m.n_metrics, 2);
-	assert_string_equal(m.metrics[0].name, "errors");
-	assert_int_equal(m.metrics[0].n, 3);
-	assert_true(m.metrics[0].converted[0] > 0.004 && m.metrics[0].converted[0] < 0.006);
-	assert_true(m.metrics[0].tolerance > 0.002);
-	assert_string_equal(m.metrics[0].decision, "pass");
+	charts(&x, &m);
+	assert_int_equal(m.n_metrics, 6);
+	for (size_t k = 0; k < 6; k++) {
+		const struct orch_html_metric *mt = &m.metrics[k];
+		assert_int_equal(mt->wave, k / 2);
+		assert_string_equal(mt->name, k % 2 ? "latency" : "errors");
+		assert_string_equal(mt->wave_verdict, "pass");
+		assert_string_equal(mt->decision, "pass");
+		assert_true(mt->n >= 2 && mt->n <= ORCH_SERIES_MAX);
+		assert_int_equal(mt->p[mt->n - 1].ms, mt->decided);
+		if (k % 2)
+			continue;
+		assert_true(mt->p[mt->n - 1].converted > 0.004 && mt->p[mt->n - 1].converted < 0.006);
+		assert_true(mt->p[mt->n - 1].allowed > mt->p[mt->n - 1].baseline + 0.002);
+	}
 	orch_html_free(&m);
-	free(buf);
 	done(&x, &r);
 }
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "lib/fs.h"
+#include "orchestrator/canary_series.h"
 #include "orchestrator/journal.h"
 
 #define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
@@ -90,7 +92,8 @@ static void wave_ev(char **buf, size_t *len, int wave, const char **hosts, size_
 	add(buf, len, &ev);
 }
 
-/* start, precheck, wave 1 passed, wave 2 started with h2 baked and h3 failed */
+/* start, precheck, wave 1 passed, wave 2 started with h2 baked, the
+ * canary series of its errors (line 10) and h3 failed */
 static char *journal_text(size_t *len)
 {
 	struct orch_rollout r;
@@ -118,6 +121,10 @@ static char *journal_text(size_t *len)
 	add(&buf, len, &ev);
 	wave_ev(&buf, len, 2, w2, 2);
 	host_ev(&buf, len, "h2", 2, "baked", NULL);
+	struct orch_ev_point pts[] = {{1000, 0.5, 0.25, 0.375}, {2000, NAN, 0.25, NAN}};
+	ev = (struct orch_event){.kind = ORCH_EV_SERIES};
+	ev.u.series = (struct orch_ev_series){.wave = 2, .metric = "errors", .points = pts, .n_points = 2};
+	add(&buf, len, &ev);
 	host_ev(&buf, len, "h3", 2, "failed", "phase failed: exit 1");
 	orch_rollout_free(&r);
 	return buf;
@@ -128,6 +135,9 @@ static void test_roundtrip(void **state)
 	(void)state;
 	size_t len;
 	char *buf = journal_text(&len);
+	/* a series: [ms, converted, baseline, allowed], null for what is not known */
+	assert_non_null(strstr(buf, "\"event\":\"series\",\"rollout\":\"" ID "\",\"wave\":2,\"metric\":\"errors\","
+				    "\"points\":[[1000,0.5,0.25,0.375],[2000,null,0.25,null]]}\n"));
 	struct orch_rollout r;
 	struct err e;
 	if (orch_journal_replay(buf, len, "j", &r, &e) < 0)
@@ -161,7 +171,7 @@ static void test_roundtrip(void **state)
 	assert_false(r.ended);
 	assert_false(r.torn);
 	assert_int_equal(r.valid_len, len);
-	assert_int_equal(r.lines, 10);
+	assert_int_equal(r.lines, 11);
 	orch_rollout_free(&r);
 
 	/* a revert, then the end */
@@ -282,6 +292,37 @@ static void test_garbage(void **state)
 	mutate("\n{\"time\"", "\n\n{\"time\"", 2, "invalid JSON"); /* an empty line is not ours */
 	mutate("\"ok\":true}\n", "\"ok\":true}\n{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}\n",
 	       3, "nested deeper");
+	/* series: the points' shape, order, count and numbers */
+	const char *pts = "\"points\":[[1000,0.5,0.25,0.375],[2000,null,0.25,null]]";
+	mutate(pts, "\"points\":{}", 10, "field \"points\": expected an array");
+	mutate(pts, "\"points\":[[1000,0.05,0.005]]", 10, "points\"[0]: expected [ms, converted, baseline, allowed]");
+	mutate(pts, "\"points\":[1000]", 10, "points\"[0]: expected [ms, converted, baseline, allowed]");
+	mutate(pts, "\"points\":[[1000,0.05,0.005,0.0075,1]]", 10, "points\"[0]: expected [ms");
+	mutate(pts, "\"points\":[[\"1000\",0.05,0.005,0.0075]]", 10, "points\"[0]: expected ms since the wave started");
+	mutate(pts, "\"points\":[[-1,0.05,0.005,0.0075]]", 10, "points\"[0]: expected ms since the wave started");
+	mutate(pts, "\"points\":[[1.5,0.05,0.005,0.0075]]", 10, "points\"[0]: expected ms since the wave started");
+	mutate(pts, "\"points\":[[2000,1,1,1],[2000,1,1,1]]", 10, "points\"[1]: expected ms since the wave started, after");
+	mutate(pts, "\"points\":[[2000,1,1,1],[1000,1,1,1]]", 10, "points\"[1]: expected ms since the wave started, after");
+	mutate(pts, "\"points\":[[1000,\"0.05\",0.005,0.0075]]", 10, "points\"[0]: expected [ms, converted, baseline, "
+								       "allowed] with finite numbers or null");
+	mutate(pts, "\"points\":[[1000,1e999,0.005,0.0075]]", 10, "with finite numbers or null");
+	mutate(pts, "\"points\":[[1000,0.05,-1e400,0.0075]]", 10, "with finite numbers or null");
+	mutate(pts, "\"points\":[[1000,0.05,0.005,true]]", 10, "with finite numbers or null");
+	mutate(pts, "\"points\":[[1000,0.05,0.005,[1]]]", 10, "with finite numbers or null");
+	mutate(pts, "\"points\":[[1000,0.05,0.005,0.0075]],\"extra\":1", 10, "unknown field \"extra\"");
+	mutate("\"wave\":2,\"metric\"", "\"wave\":4,\"metric\"", 10, "wave 4: out of range");
+	mutate("\"wave\":2,\"metric\"", "\"metric\"", 10, "missing field \"wave\"");
+	mutate("\"metric\":\"errors\",", "", 10, "missing field \"metric\"");
+	mutate("\"metric\":\"errors\"", "\"metric\":7", 10, "field \"metric\": expected a string");
+	{
+		/* at most ORCH_SERIES_MAX points; huge finite numbers are numbers */
+		char many[ORCH_SERIES_MAX * 32 + 64];
+		size_t l = (size_t)snprintf(many, sizeof many, "\"points\":[");
+		for (int i = 0; i <= ORCH_SERIES_MAX; i++)
+			l += (size_t)snprintf(many + l, sizeof many - l, "%s[%d,1.7e308,-1.7e308,0]", i ? "," : "", i);
+		snprintf(many + l, sizeof many - l, "]");
+		mutate(pts, many, 10, "field \"points\": more than 64 points");
+	}
 	/* a NUL byte inside a line */
 	size_t len;
 	char *buf = journal_text(&len);
@@ -305,7 +346,7 @@ static void test_garbage(void **state)
 	strcpy(buf + len, end);
 	strcat(buf + len, end);
 	assert_int_equal(orch_journal_replay(buf, strlen(buf), "j", &r, &e), -1);
-	assert_non_null(strstr(e.msg, "line 12: event after the end"));
+	assert_non_null(strstr(e.msg, "line 13: event after the end"));
 	free(buf);
 }
 
@@ -348,7 +389,7 @@ static void test_file(void **state)
 	orch_rollout_free(&r);
 	assert_int_equal(orch_journal_load(path, &r, &e), 0);
 	assert_false(r.torn);
-	assert_int_equal(r.lines, 11);
+	assert_int_equal(r.lines, 12);
 	orch_rollout_free(&r);
 	/* a journal that is not there is named */
 	assert_int_equal(orch_journal_load("/nonexistent/j", &r, &e), -1);
