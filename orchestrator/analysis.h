@@ -39,6 +39,7 @@
 #define ORCH_AN_MAX_BOUNDS 64     /* finite buckets of a histogram */
 #define ORCH_AN_MAX_MATCHERS 8    /* label matchers of a selector */
 #define ORCH_AN_MAX_SELECTOR 1024 /* bytes of a selector */
+#define ORCH_AN_MAX_REGEX_NODES 4096 /* regcomp's tree for one label matcher (analysis_file.c) */
 #define ORCH_AN_MAX_FILE (256u << 10)
 #define ORCH_AN_MAX_RATE 1e6      /* events (or requests) per second of one host beyond which it lies */
 

@@ -108,16 +108,142 @@ static int parse_value(const char **pp, const char *s, char **out, struct err *e
 	return 0;
 }
 
-static int check_regex(const char *re, struct err *e)
+/* The size of the tree glibc's regcomp builds for a pattern, estimated from the
+ * pattern alone. regcomp copies what a repetition applies to: x+ becomes x x*,
+ * x{n,m} n copies then m-n nested optional ones (and the later passes cost the
+ * square of that nesting), so stacked or nested repetitions grow its tree, and
+ * its memory, exponentially: "5..+++..." with 70 '+' asked for more than 2 GB
+ * (found by make fuzz). A pattern over ORCH_AN_MAX_REGEX_NODES is refused before
+ * regcomp sees it; so are back-references (\1 to \9: their matching is
+ * exponential in glibc, and Prometheus' regular expressions have none). */
+struct rx_scan {
+	const char *p;
+	bool backref;
+};
+
+static double rx_alt(struct rx_scan *s);
+
+static void rx_bracket(struct rx_scan *s)
+{
+	const char *p = s->p + 1;
+	p += *p == '^';
+	p += *p == ']';
+	while (*p && *p != ']') {
+		if (p[0] == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+			char end = p[1];
+			for (p += 2; *p && !(p[0] == end && p[1] == ']'); p++)
+				;
+			p += *p ? 2 : 0;
+		} else {
+			p++;
+		}
+	}
+	s->p = p + (*p != '\0');
+}
+
+static double rx_atom(struct rx_scan *s)
+{
+	double n = 1;
+	if (*s->p == '(') {
+		s->p++;
+		n = rx_alt(s) + 1;
+		s->p += *s->p == ')';
+	} else if (*s->p == '[') {
+		rx_bracket(s);
+	} else if (*s->p == '\\' && s->p[1]) {
+		s->backref |= s->p[1] >= '1' && s->p[1] <= '9';
+		s->p += 2;
+	} else if (*s->p) {
+		s->p++;
+	}
+	return n;
+}
+
+/* a bound of {n,m}: digits, or none (-1) */
+static double rx_bound(const char **pp)
+{
+	const char *p = *pp;
+	double v = -1;
+	for (; isdigit((unsigned char)*p); p++)
+		v = v < 0 ? *p - '0' : fmin(v * 10 + (*p - '0'), 1e9);
+	*pp = p;
+	return v;
+}
+
+static double rx_piece(struct rx_scan *s)
+{
+	double n = rx_atom(s);
+	for (;;) {
+		const char *p = s->p;
+		if (*p == '*' || *p == '?') {
+			n += 1;
+		} else if (*p == '+') {
+			n = 2 * n + 1;
+		} else if (*p == '{') {
+			p++;
+			double lo = rx_bound(&p), hi = lo;
+			if (*p == ',') {
+				p++;
+				hi = rx_bound(&p);
+			}
+			if (*p != '}' || (lo < 0 && hi < 0))
+				return n; /* not an interval: regcomp decides */
+			lo = fmax(lo, 0);
+			if (hi < 0) /* {n,}: n copies and a starred one */
+				n = (lo + 1) * n + 1;
+			else
+				n = fmax(hi, 1) * n + (hi - lo) + (hi - lo) * (hi - lo) / 256;
+			s->p = p;
+		} else {
+			return n;
+		}
+		s->p++;
+	}
+}
+
+static double rx_alt(struct rx_scan *s)
+{
+	double n = 0;
+	for (;;) {
+		while (*s->p && *s->p != '|' && *s->p != ')')
+			n += rx_piece(s) + 1;
+		if (*s->p != '|')
+			return n;
+		s->p++;
+		n++;
+	}
+}
+
+/* compiles ^(re)$: label matchers are anchored, as in PromQL */
+static int regex_compile(const char *re, regex_t *rx)
 {
 	size_t n = strlen(re);
 	char *anchored = malloc(n + 5);
-	regex_t rx;
 	if (!anchored)
-		return err_errno(e, ENOMEM, "selector");
+		return REG_ESPACE;
 	snprintf(anchored, n + 5, "^(%s)$", re);
-	int rc = regcomp(&rx, anchored, REG_EXTENDED | REG_NOSUB);
+	int rc = regcomp(rx, anchored, REG_EXTENDED | REG_NOSUB);
 	free(anchored);
+	return rc;
+}
+
+static int check_regex(const char *re, struct err *e)
+{
+	struct rx_scan s = {.p = re};
+	double nodes = 0;
+	while (*s.p) { /* a ')' of no group closes ^( ... ): counted and passed */
+		nodes += rx_alt(&s);
+		s.p += *s.p != '\0';
+	}
+	if (s.backref)
+		return err_set(e, "regular expression \"%.100s\": back-references (\\1 to \\9) are not supported", re);
+	if (nodes > ORCH_AN_MAX_REGEX_NODES)
+		return err_set(e,
+			       "regular expression \"%.100s\": its repetitions make it too large (over %d nodes; nest "
+			       "fewer + or {n,m})",
+			       re, ORCH_AN_MAX_REGEX_NODES);
+	regex_t rx;
+	int rc = regex_compile(re, &rx);
 	if (rc != 0) {
 		char msg[128];
 		regerror(rc, &rx, msg, sizeof msg);
@@ -207,15 +333,8 @@ bool orch_an_selector_match(const struct orch_an_selector *sel, const char *name
 				v = values[i];
 		bool hit;
 		if (m->op[1] == '~') {
-			size_t len = strlen(m->value);
-			char *anchored = malloc(len + 5);
 			regex_t rx;
-			if (!anchored)
-				return false;
-			snprintf(anchored, len + 5, "^(%s)$", m->value);
-			int rc = regcomp(&rx, anchored, REG_EXTENDED | REG_NOSUB);
-			free(anchored);
-			if (rc != 0)
+			if (regex_compile(m->value, &rx) != 0)
 				return false; /* checked when parsed */
 			hit = regexec(&rx, v, 0, NULL, 0) == 0;
 			regfree(&rx);

@@ -109,6 +109,27 @@ static void test_file_hostile(void **state)
 	parse_bad(buf, "field \"errors\": byte 4: expected '=', '!=', '=~' or '!~'");
 	snprintf(buf, sizeof buf, "{\"metrics\": [%s\"errors\": \"x{a=~\\\"(\\\"}\"}]}", r);
 	parse_bad(buf, "field \"errors\": byte 6: regular expression \"(\"");
+	/* regcomp copies what a repetition applies to: stacked '+' (found by make fuzz:
+	 * 70 of them asked for more than 2 GB), nested or wide {n,m} are refused before
+	 * it sees them; back-references too. Ordinary patterns pass. */
+	static const char *const huge_rx[] = {"5..+++++++++++", "5..++++++++++++++++++++++++++++++++++++++++++++++++",
+					      "x{1,4000}", "(((x{1,30}){1,30}){1,30})", "((((a+)+)+)+){99,}"};
+	for (size_t i = 0; i < sizeof huge_rx / sizeof *huge_rx; i++) {
+		snprintf(buf, sizeof buf, "{\"metrics\": [%s\"errors\": \"x{a=~\\\"%s\\\"}\"}]}", r, huge_rx[i]);
+		parse_bad(buf, "its repetitions make it too large (over 4096 nodes");
+	}
+	snprintf(buf, sizeof buf, "{\"metrics\": [%s\"errors\": \"x{a=~\\\"(5)\\\\\\\\1\\\"}\"}]}", r);
+	parse_bad(buf, "back-references");
+	static const char *const fine_rx[] = {"5..", "2..|3..", "GET|POST|PUT", "/api/.*", "[[:alpha:]]+",
+					      "[a-z]{3,12}", "x{4000}", "(a|b|c){1,64}", "5..++++++++", "[]|(]{2}"};
+	for (size_t i = 0; i < sizeof fine_rx / sizeof *fine_rx; i++) {
+		struct orch_an_config c = {0};
+		struct err e = {0};
+		snprintf(buf, sizeof buf, "{\"metrics\": [%s\"errors\": \"x{a=~\\\"%s\\\"}\"}]}", r, fine_rx[i]);
+		if (orch_an_config_parse(buf, strlen(buf), "analysis.json", &c, &e) < 0)
+			fail_msg("%s: %s", fine_rx[i], e.msg);
+		orch_an_config_free(&c);
+	}
 	snprintf(buf, sizeof buf, "{\"metrics\": [%s\"errors\": \"x{a=\\\"\\\\q\\\"}\"}]}", r);
 	parse_bad(buf, "byte 6: unknown escape");
 	snprintf(buf, sizeof buf, "{\"metrics\": [%s\"errors\": \"x{a=\\\"1\\\"} y\"}]}", r);
