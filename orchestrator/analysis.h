@@ -35,11 +35,13 @@
 
 #include "lib/err.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #define ORCH_AN_MAX_METRICS 16
 #define ORCH_AN_MAX_BOUNDS 64     /* finite buckets of a histogram */
 #define ORCH_AN_MAX_MATCHERS 8    /* label matchers of a selector */
 #define ORCH_AN_MAX_SELECTOR 1024 /* bytes of a selector */
-#define ORCH_AN_MAX_REGEX_NODES 4096 /* regcomp's tree for one label matcher (analysis_file.c) */
 #define ORCH_AN_MAX_FILE (256u << 10)
 #define ORCH_AN_MAX_RATE 1e6      /* events (or requests) per second of one host beyond which it lies */
 
@@ -51,8 +53,10 @@ enum orch_an_group { ORCH_AN_CONVERTED, ORCH_AN_BASELINE };
 /* A Prometheus series selector: name{label="v", label=~"re", ...}. */
 struct orch_an_matcher {
 	char *label;
-	char op[3]; /* "=", "!=", "=~", "!~" (regular expressions are POSIX extended, anchored) */
+	char op[3]; /* "=", "!=", "=~", "!~" (regular expressions are PCRE2's, anchored) */
 	char *value;
+	pcre2_code *rx; /* =~, !~: the value compiled (analysis_file.c) */
+	pcre2_match_data *md;
 };
 struct orch_an_selector {
 	char *name;

@@ -7,7 +7,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +38,8 @@ static void selector_free(struct orch_an_selector *s)
 	for (size_t i = 0; i < s->n; i++) {
 		free(s->m[i].label);
 		free(s->m[i].value);
+		pcre2_code_free(s->m[i].rx);
+		pcre2_match_data_free(s->m[i].md);
 	}
 	free(s->m);
 	free(s->name);
@@ -108,148 +109,44 @@ static int parse_value(const char **pp, const char *s, char **out, struct err *e
 	return 0;
 }
 
-/* The size of the tree glibc's regcomp builds for a pattern, estimated from the
- * pattern alone. regcomp copies what a repetition applies to: x+ becomes x x*,
- * x{n,m} n copies then m-n nested optional ones (and the later passes cost the
- * square of that nesting), so stacked or nested repetitions grow its tree, and
- * its memory, exponentially: "5..+++..." with 70 '+' asked for more than 2 GB
- * (found by make fuzz). A pattern over ORCH_AN_MAX_REGEX_NODES is refused before
- * regcomp sees it; so are back-references (\1 to \9: their matching is
- * exponential in glibc, and Prometheus' regular expressions have none). */
-struct rx_scan {
-	const char *p;
-	bool backref;
-};
+/* A label matcher's regular expression, compiled once with PCRE2: anchored at
+ * both ends, as in PromQL; Perl's syntax, which covers what Prometheus' RE2
+ * accepts in practice (classes like \d, (?i), non-greedy repetitions). What RE2
+ * refuses because it cannot be matched in linear time is refused here too:
+ * back-references. PCRE2 bounds the compiled size (a pattern too large is
+ * refused when the file is read) and each match (RX_MATCH_STEPS steps,
+ * RX_HEAP_KIB of memory): a value that would take longer does not match.
+ * (glibc's regcomp, used before, copies what a repetition applies to: "5..+++"
+ * with 70 '+' asked for more than 2 GB, found by make fuzz.) */
+#define RX_MATCH_STEPS 100000
+#define RX_HEAP_KIB 1024
 
-static double rx_alt(struct rx_scan *s);
-
-static void rx_bracket(struct rx_scan *s)
+static pcre2_match_context *rx_limits(void)
 {
-	const char *p = s->p + 1;
-	p += *p == '^';
-	p += *p == ']';
-	while (*p && *p != ']') {
-		if (p[0] == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
-			char end = p[1];
-			for (p += 2; *p && !(p[0] == end && p[1] == ']'); p++)
-				;
-			p += *p ? 2 : 0;
-		} else {
-			p++;
-		}
+	static pcre2_match_context *mc;
+	if (!mc && (mc = pcre2_match_context_create(NULL))) {
+		pcre2_set_match_limit(mc, RX_MATCH_STEPS);
+		pcre2_set_heap_limit(mc, RX_HEAP_KIB);
 	}
-	s->p = p + (*p != '\0');
+	return mc;
 }
 
-static double rx_atom(struct rx_scan *s)
+static int check_regex(const char *re, struct orch_an_matcher *m, struct err *e)
 {
-	double n = 1;
-	if (*s->p == '(') {
-		s->p++;
-		n = rx_alt(s) + 1;
-		s->p += *s->p == ')';
-	} else if (*s->p == '[') {
-		rx_bracket(s);
-	} else if (*s->p == '\\' && s->p[1]) {
-		s->backref |= s->p[1] >= '1' && s->p[1] <= '9';
-		s->p += 2;
-	} else if (*s->p) {
-		s->p++;
+	int rc;
+	PCRE2_SIZE at;
+	uint32_t backrefs = 0;
+	if (!(m->rx = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED,
+				    PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_NEVER_BACKSLASH_C, &rc, &at, NULL))) {
+		PCRE2_UCHAR msg[128];
+		pcre2_get_error_message(rc, msg, sizeof msg);
+		return err_set(e, "regular expression \"%.100s\": byte %zu: %s", re, (size_t)at + 1, (char *)msg);
 	}
-	return n;
-}
-
-/* a bound of {n,m}: digits, or none (-1) */
-static double rx_bound(const char **pp)
-{
-	const char *p = *pp;
-	double v = -1;
-	for (; isdigit((unsigned char)*p); p++)
-		v = v < 0 ? *p - '0' : fmin(v * 10 + (*p - '0'), 1e9);
-	*pp = p;
-	return v;
-}
-
-static double rx_piece(struct rx_scan *s)
-{
-	double n = rx_atom(s);
-	for (;;) {
-		const char *p = s->p;
-		if (*p == '*' || *p == '?') {
-			n += 1;
-		} else if (*p == '+') {
-			n = 2 * n + 1;
-		} else if (*p == '{') {
-			p++;
-			double lo = rx_bound(&p), hi = lo;
-			if (*p == ',') {
-				p++;
-				hi = rx_bound(&p);
-			}
-			if (*p != '}' || (lo < 0 && hi < 0))
-				return n; /* not an interval: regcomp decides */
-			lo = fmax(lo, 0);
-			if (hi < 0) /* {n,}: n copies and a starred one */
-				n = (lo + 1) * n + 1;
-			else
-				n = fmax(hi, 1) * n + (hi - lo) + (hi - lo) * (hi - lo) / 256;
-			s->p = p;
-		} else {
-			return n;
-		}
-		s->p++;
-	}
-}
-
-static double rx_alt(struct rx_scan *s)
-{
-	double n = 0;
-	for (;;) {
-		while (*s->p && *s->p != '|' && *s->p != ')')
-			n += rx_piece(s) + 1;
-		if (*s->p != '|')
-			return n;
-		s->p++;
-		n++;
-	}
-}
-
-/* compiles ^(re)$: label matchers are anchored, as in PromQL */
-static int regex_compile(const char *re, regex_t *rx)
-{
-	size_t n = strlen(re);
-	char *anchored = malloc(n + 5);
-	if (!anchored)
-		return REG_ESPACE;
-	snprintf(anchored, n + 5, "^(%s)$", re);
-	int rc = regcomp(rx, anchored, REG_EXTENDED | REG_NOSUB);
-	free(anchored);
-	return rc;
-}
-
-static int check_regex(const char *re, struct err *e)
-{
-	struct rx_scan s = {.p = re};
-	double nodes = 0;
-	while (*s.p) { /* a ')' of no group closes ^( ... ): counted and passed */
-		nodes += rx_alt(&s);
-		s.p += *s.p != '\0';
-	}
-	if (s.backref)
-		return err_set(e, "regular expression \"%.100s\": back-references (\\1 to \\9) are not supported", re);
-	if (nodes > ORCH_AN_MAX_REGEX_NODES)
-		return err_set(e,
-			       "regular expression \"%.100s\": its repetitions make it too large (over %d nodes; nest "
-			       "fewer + or {n,m})",
-			       re, ORCH_AN_MAX_REGEX_NODES);
-	regex_t rx;
-	int rc = regex_compile(re, &rx);
-	if (rc != 0) {
-		char msg[128];
-		regerror(rc, &rx, msg, sizeof msg);
-		return err_set(e, "regular expression \"%.100s\": %s", re, msg);
-	}
-	regfree(&rx);
+	pcre2_pattern_info(m->rx, PCRE2_INFO_BACKREFMAX, &backrefs);
+	if (backrefs)
+		return err_set(e, "regular expression \"%.100s\": back-references are not supported (nor by Prometheus)", re);
+	if (!(m->md = pcre2_match_data_create(1, NULL)) || !rx_limits())
+		return err_errno(e, ENOMEM, "selector");
 	return 0;
 }
 
@@ -276,7 +173,7 @@ static int parse_matcher(const char **pp, const char *s, struct orch_an_matcher 
 	const char *vstart = p;
 	if (parse_value(&p, s, &m->value, e) < 0)
 		return -1;
-	if (m->op[1] == '~' && check_regex(m->value, e) < 0)
+	if (m->op[1] == '~' && check_regex(m->value, m, e) < 0)
 		return err_ctx(e, "byte %zu", (size_t)(vstart - s) + 1);
 	*pp = p;
 	return 0;
@@ -331,16 +228,8 @@ bool orch_an_selector_match(const struct orch_an_selector *sel, const char *name
 		for (size_t i = 0; i < n; i++)
 			if (!strcmp(keys[i], m->label))
 				v = values[i];
-		bool hit;
-		if (m->op[1] == '~') {
-			regex_t rx;
-			if (regex_compile(m->value, &rx) != 0)
-				return false; /* checked when parsed */
-			hit = regexec(&rx, v, 0, NULL, 0) == 0;
-			regfree(&rx);
-		} else {
-			hit = !strcmp(v, m->value);
-		}
+		bool hit = m->rx ? pcre2_match(m->rx, (PCRE2_SPTR)v, strlen(v), 0, 0, m->md, rx_limits()) >= 0
+				 : !strcmp(v, m->value);
 		if (hit == (m->op[0] == '!'))
 			return false;
 	}
