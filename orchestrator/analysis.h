@@ -35,6 +35,9 @@
 
 #include "lib/err.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #define ORCH_AN_MAX_METRICS 16
 #define ORCH_AN_MAX_BOUNDS 64     /* finite buckets of a histogram */
 #define ORCH_AN_MAX_MATCHERS 8    /* label matchers of a selector */
@@ -50,8 +53,10 @@ enum orch_an_group { ORCH_AN_CONVERTED, ORCH_AN_BASELINE };
 /* A Prometheus series selector: name{label="v", label=~"re", ...}. */
 struct orch_an_matcher {
 	char *label;
-	char op[3]; /* "=", "!=", "=~", "!~" (regular expressions are POSIX extended, anchored) */
+	char op[3]; /* "=", "!=", "=~", "!~" (regular expressions are PCRE2's, anchored) */
 	char *value;
+	pcre2_code *rx; /* =~, !~: the value compiled (analysis_file.c) */
+	pcre2_match_data *md;
 };
 struct orch_an_selector {
 	char *name;

@@ -7,7 +7,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +38,8 @@ static void selector_free(struct orch_an_selector *s)
 	for (size_t i = 0; i < s->n; i++) {
 		free(s->m[i].label);
 		free(s->m[i].value);
+		pcre2_code_free(s->m[i].rx);
+		pcre2_match_data_free(s->m[i].md);
 	}
 	free(s->m);
 	free(s->name);
@@ -108,22 +109,44 @@ static int parse_value(const char **pp, const char *s, char **out, struct err *e
 	return 0;
 }
 
-static int check_regex(const char *re, struct err *e)
+/* A label matcher's regular expression, compiled once with PCRE2: anchored at
+ * both ends, as in PromQL; Perl's syntax, which covers what Prometheus' RE2
+ * accepts in practice (classes like \d, (?i), non-greedy repetitions). What RE2
+ * refuses because it cannot be matched in linear time is refused here too:
+ * back-references. PCRE2 bounds the compiled size (a pattern too large is
+ * refused when the file is read) and each match (RX_MATCH_STEPS steps,
+ * RX_HEAP_KIB of memory): a value that would take longer does not match.
+ * (glibc's regcomp, used before, copies what a repetition applies to: "5..+++"
+ * with 70 '+' asked for more than 2 GB, found by make fuzz.) */
+#define RX_MATCH_STEPS 100000
+#define RX_HEAP_KIB 1024
+
+static pcre2_match_context *rx_limits(void)
 {
-	size_t n = strlen(re);
-	char *anchored = malloc(n + 5);
-	regex_t rx;
-	if (!anchored)
-		return err_errno(e, ENOMEM, "selector");
-	snprintf(anchored, n + 5, "^(%s)$", re);
-	int rc = regcomp(&rx, anchored, REG_EXTENDED | REG_NOSUB);
-	free(anchored);
-	if (rc != 0) {
-		char msg[128];
-		regerror(rc, &rx, msg, sizeof msg);
-		return err_set(e, "regular expression \"%.100s\": %s", re, msg);
+	static pcre2_match_context *mc;
+	if (!mc && (mc = pcre2_match_context_create(NULL))) {
+		pcre2_set_match_limit(mc, RX_MATCH_STEPS);
+		pcre2_set_heap_limit(mc, RX_HEAP_KIB);
 	}
-	regfree(&rx);
+	return mc;
+}
+
+static int check_regex(const char *re, struct orch_an_matcher *m, struct err *e)
+{
+	int rc;
+	PCRE2_SIZE at;
+	uint32_t backrefs = 0;
+	if (!(m->rx = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED,
+				    PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_NEVER_BACKSLASH_C, &rc, &at, NULL))) {
+		PCRE2_UCHAR msg[128];
+		pcre2_get_error_message(rc, msg, sizeof msg);
+		return err_set(e, "regular expression \"%.100s\": byte %zu: %s", re, (size_t)at + 1, (char *)msg);
+	}
+	pcre2_pattern_info(m->rx, PCRE2_INFO_BACKREFMAX, &backrefs);
+	if (backrefs)
+		return err_set(e, "regular expression \"%.100s\": back-references are not supported (nor by Prometheus)", re);
+	if (!(m->md = pcre2_match_data_create(1, NULL)) || !rx_limits())
+		return err_errno(e, ENOMEM, "selector");
 	return 0;
 }
 
@@ -150,7 +173,7 @@ static int parse_matcher(const char **pp, const char *s, struct orch_an_matcher 
 	const char *vstart = p;
 	if (parse_value(&p, s, &m->value, e) < 0)
 		return -1;
-	if (m->op[1] == '~' && check_regex(m->value, e) < 0)
+	if (m->op[1] == '~' && check_regex(m->value, m, e) < 0)
 		return err_ctx(e, "byte %zu", (size_t)(vstart - s) + 1);
 	*pp = p;
 	return 0;
@@ -205,23 +228,8 @@ bool orch_an_selector_match(const struct orch_an_selector *sel, const char *name
 		for (size_t i = 0; i < n; i++)
 			if (!strcmp(keys[i], m->label))
 				v = values[i];
-		bool hit;
-		if (m->op[1] == '~') {
-			size_t len = strlen(m->value);
-			char *anchored = malloc(len + 5);
-			regex_t rx;
-			if (!anchored)
-				return false;
-			snprintf(anchored, len + 5, "^(%s)$", m->value);
-			int rc = regcomp(&rx, anchored, REG_EXTENDED | REG_NOSUB);
-			free(anchored);
-			if (rc != 0)
-				return false; /* checked when parsed */
-			hit = regexec(&rx, v, 0, NULL, 0) == 0;
-			regfree(&rx);
-		} else {
-			hit = !strcmp(v, m->value);
-		}
+		bool hit = m->rx ? pcre2_match(m->rx, (PCRE2_SPTR)v, strlen(v), 0, 0, m->md, rx_limits()) >= 0
+				 : !strcmp(v, m->value);
 		if (hit == (m->op[0] == '!'))
 			return false;
 	}
