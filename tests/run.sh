@@ -140,7 +140,7 @@ for pid in "${!running[@]}"; do
 done
 
 # where the time went: the slowest files (the integration files ran in lanes)
-[ -s "$log/times" ] && echo "slowest: $(sort -rn "$log/times" | head -10 | awk '{printf "%s%s %d s", NR > 1 ? ", " : "", $2, $1}')"
+[ -s "$log/times" ] && echo "slowest: $(sort -rn "$log/times" | head -10 | awk '{printf "%s%s %d s", (NR > 1 ? ", " : ""), $2, $1}')"
 leftovers
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
