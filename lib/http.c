@@ -34,6 +34,7 @@ struct xpriv {
 	struct http_xfer *x;
 	size_t hdr_bytes;
 	uint64_t sent;    /* request body bytes read so far */
+	size_t body_cap;  /* bytes allocated for x->resp_body */
 	bool status_seen; /* the final status was checked for the sink */
 	bool to_sink;
 	bool too_big;
@@ -278,13 +279,22 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ud)
 			return 0;
 		}
 	}
-	char *nb = realloc(x->resp_body, x->resp_len + len + 1);
-	if (!nb)
-		return 0;
-	memcpy(nb + x->resp_len, buf, len);
+	if (x->resp_len + len + 1 > p->body_cap) {
+		/* geometric growth (the copies stay linear in the body), never past the limit */
+		size_t cap = p->body_cap ? p->body_cap : 4096;
+		while (cap < x->resp_len + len + 1)
+			cap *= 2;
+		if (cap - 1 > max)
+			cap = max + 1;
+		char *nb = realloc(x->resp_body, cap);
+		if (!nb)
+			return 0;
+		x->resp_body = nb;
+		p->body_cap = cap;
+	}
+	memcpy(x->resp_body + x->resp_len, buf, len);
 	x->resp_len += len;
-	nb[x->resp_len] = '\0';
-	x->resp_body = nb;
+	x->resp_body[x->resp_len] = '\0';
 	return size * n;
 }
 

@@ -75,10 +75,12 @@ tally() {
 
 for u in "${units[@]}"; do
 	name=$(basename "$u")
-	echo "== unit: $name"
 	out="$log/$name.out"
+	t0=$SECONDS
 	${RAMP_TEST_WRAPPER:-} "$u" >"$out" 2>&1
 	rc=$?
+	echo "== unit: $name ($((SECONDS - t0)) s)"
+	echo "$((SECONDS - t0)) $name" >>"$log/times"
 	[ "${RAMP_TEST_VERBOSE:-0}" = 1 ] && cat "$out"
 	grep -E '^(not ok|# )' "$out" | grep -v '^# ok' | head -40
 	tally "$out" "$rc" "$name"
@@ -110,6 +112,7 @@ report_bats() { # FILE OUT
 	name=$(basename "$1")
 	read -r rc secs <"$2.rc"
 	echo "== integration: $name ($secs s)" # where the suite's time goes
+	echo "$secs $name" >>"$log/times"
 	# show the failures with their diagnostics, the rest stays quiet
 	awk '/^not ok/{p=1} /^ok /{p=0} p' "$2" | head -80
 	tally "$2" "$rc" "$name"
@@ -136,6 +139,8 @@ for pid in "${!running[@]}"; do
 	report_bats "${running[$pid]}" "$log/$(basename "${running[$pid]}").out"
 done
 
+# where the time went: the slowest files (the integration files ran in lanes)
+[ -s "$log/times" ] && echo "slowest: $(sort -rn "$log/times" | head -10 | awk '{printf "%s%s %d s", (NR > 1 ? ", " : ""), $2, $1}')"
 leftovers
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
