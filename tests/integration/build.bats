@@ -289,7 +289,7 @@ make_names_tree() {
 @test "inspect --verify names the layer whose content does not match" {
 	"$RAMP_BIN" build "$T/app" --layout "$T/lay"
 	layer=$("$RAMP_BIN" inspect --json "$T/lay" | jq -r '.layers[0].digest' | cut -d: -f2)
-	printf 'X' | dd of="$T/lay/blobs/sha256/$layer" bs=1 seek=100 conv=notrunc 2>/dev/null
+	flip_byte "$T/lay/blobs/sha256/$layer" 100
 	run "$RAMP_BIN" inspect --verify "$T/lay"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"MISMATCH layer 1 (sha256:$layer): content hashes to"* ]]
@@ -451,14 +451,14 @@ from_fails_with() {
 @test "bad --from: blob whose digest does not match" {
 	make_base
 	layer=$(jq -r '.layers[0].digest' "$T/base/blobs/sha256/$man" | cut -d: -f2)
-	printf 'X' | dd of="$T/base/blobs/sha256/$layer" bs=1 seek=50 conv=notrunc 2>/dev/null
+	flip_byte "$T/base/blobs/sha256/$layer" 50
 	from_fails_with "$T/base" "blob sha256:$layer: content hashes to"
 }
 
 @test "bad input: a failed --layout build leaves no layout it created behind" {
 	make_base
 	layer=$(jq -r '.layers[0].digest' "$T/base/blobs/sha256/$man" | cut -d: -f2)
-	printf 'X' | dd of="$T/base/blobs/sha256/$layer" bs=1 seek=50 conv=notrunc 2>/dev/null
+	flip_byte "$T/base/blobs/sha256/$layer" 50
 	# a new directory: gone again
 	run "$RAMP_BIN" build --from "$T/base" "$T/app" --layout "$T/new"
 	[ "$status" -eq 1 ]

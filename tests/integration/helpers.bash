@@ -12,6 +12,15 @@ common_teardown() {
 }
 
 # A small tree with every kind of entry a tested environment can hold.
+# flip_byte FILE OFFSET: inverts one byte in place (writing a fixed byte
+# would change nothing where the file already holds it: 1 in 256 for
+# random content)
+flip_byte() {
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	printf "\\$(printf %o $((255 - b)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
 make_tree() {
 	local d=$1
 	mkdir -p "$d/dir/sub" "$d/empty" "$d/sticky"
