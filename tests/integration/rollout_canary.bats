@@ -51,6 +51,7 @@ charts() {
 		--count '#metrics path.base[d^=M]' --count '#metrics path.allowed[d^=M]' --count '#metrics path.band' \
 		--text '#metrics figcaption' --text '#metrics svg title' --text '#decisions' --text '#status' "$R/$p.html"
 	clean "$p"
+	keep_shots
 	# the series: the deciding judgement is the last point of each
 	[ "$(events series | wc -l)" -ge 1 ]
 	for s in $(events series | jq -c '{wave, metric, last: .points[-1][0]}'); do
