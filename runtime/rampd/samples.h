@@ -85,6 +85,7 @@ struct rt_scrape_target {
 	bool running;           /* a container of the app was started (or adopted) */
 	struct img_digest digest;
 	uint64_t instance;      /* one more at every start of a container */
+	bool held;              /* not scraped while a replaced container drains (scrape.h) */
 	bool has_endpoint;      /* else `why` says why not */
 	char port[16];          /* "8080/tcp" */
 	char path[1025];

@@ -62,10 +62,11 @@ int rt_scrape_endpoint(const struct img_config *c, const struct rt_app_config *a
 }
 
 void rt_scrape_follow(struct rt_app *a, const struct img_digest *digest, const struct img_config *c,
-		      const struct rt_app_config *ac, const struct rt_socket *socks, const size_t *idx, size_t n_idx)
+		      const struct rt_app_config *ac, const struct rt_socket *socks, const size_t *idx, size_t n_idx,
+		      bool held)
 {
 	struct rt_samples *m = a->samples;
-	struct rt_scrape_target t = {.running = true, .digest = *digest};
+	struct rt_scrape_target t = {.running = true, .digest = *digest, .held = held};
 	struct err e;
 	t.has_endpoint = rt_scrape_endpoint(c, ac, t.port, t.path, &e) == 0;
 	if (t.has_endpoint) {
@@ -83,6 +84,15 @@ void rt_scrape_follow(struct rt_app *a, const struct img_digest *digest, const s
 	pthread_mutex_lock(&m->mu);
 	t.instance = m->target.instance + 1;
 	m->target = t;
+	pthread_mutex_unlock(&m->mu);
+	rt_scraper_wake(a->d->scraper);
+}
+
+void rt_scrape_release(struct rt_app *a)
+{
+	struct rt_samples *m = a->samples;
+	pthread_mutex_lock(&m->mu);
+	m->target.held = false;
 	pthread_mutex_unlock(&m->mu);
 	rt_scraper_wake(a->d->scraper);
 }
@@ -382,7 +392,7 @@ static int64_t schedule(struct rt_scraper *sc, int64_t now)
 		struct rt_app *a = d->apps[i];
 		struct rt_samples *m = a->samples;
 		pthread_mutex_lock(&m->mu);
-		bool want = m->watch.n && m->target.running && m->target.has_endpoint && !m->busy;
+		bool want = m->watch.n && m->target.running && m->target.has_endpoint && !m->target.held && !m->busy;
 		if (want && now >= m->next_due) {
 			struct rt_app_config ac;
 			struct err e;

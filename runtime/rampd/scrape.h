@@ -46,9 +46,16 @@ int rt_scrape_endpoint(const struct img_config *c, const struct rt_app_config *a
 
 /* From the app's thread, when a container of a version starts (or is
  * adopted) as the app's running one: scrape it from now on, on the socket
- * of its endpoint's port among the version's sockets socks[idx[0..n_idx)]. */
+ * of its endpoint's port among the version's sockets socks[idx[0..n_idx)];
+ * held: not before rt_scrape_release, as containers of the version it
+ * replaces still run (they hold the same listening socket while they
+ * drain, so a scrape could read their page as the new one's). */
 void rt_scrape_follow(struct rt_app *a, const struct img_digest *digest, const struct img_config *c,
-		      const struct rt_app_config *ac, const struct rt_socket *socks, const size_t *idx, size_t n_idx);
+		      const struct rt_app_config *ac, const struct rt_socket *socks, const size_t *idx, size_t n_idx,
+		      bool held);
+/* From the app's thread, when the last container of a replaced version has
+ * exited: the running one is scraped again. */
+void rt_scrape_release(struct rt_app *a);
 /* From the app's thread, when its running container has exited: scrape
  * nothing until the next rt_scrape_follow, and record nothing of a scrape in
  * flight (rampd keeps the listening socket, so the next container could

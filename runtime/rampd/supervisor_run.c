@@ -512,7 +512,7 @@ static int inst_start(struct rt_app *a, const struct img_digest *digest, struct 
 	in->started = clk_mono_ms();
 	in->starttime = proc_starttime(in->c.pid);
 	use_version(a, &v, in);
-	rt_scrape_follow(a, digest, &v.c, &v.ac, w->socks, v.idx, v.n_idx);
+	rt_scrape_follow(a, digest, &v.c, &v.ac, w->socks, v.idx, v.n_idx, w->cur || w->n_old);
 	*out = in;
 	in = NULL;
 	rc = 0;
@@ -928,6 +928,8 @@ static void reap_old(struct rt_app *a, int64_t now)
 	}
 	if (changed)
 		write_runfile(a, NULL);
+	if (changed && !w->n_old)
+		rt_scrape_release(a);
 }
 
 /* A switched version that is not healthy in time: revert locally when the
@@ -1215,7 +1217,7 @@ static void adopt_one(struct rt_app *a, const struct json *c, const struct img_d
 	}
 	use_version(a, &v, in);
 	if (is_current)
-		rt_scrape_follow(a, &dg, &v.c, &v.ac, w->socks, v.idx, v.n_idx);
+		rt_scrape_follow(a, &dg, &v.c, &v.ac, w->socks, v.idx, v.n_idx, w->n_old);
 	version_free(&v);
 	if (is_current) {
 		w->cur = in;
