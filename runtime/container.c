@@ -476,17 +476,39 @@ static void __attribute__((noreturn)) start_child(struct start *st)
 		goto fail;
 	if (!s->init)
 		proc_exec(st->proc, &ids);
+	/* the app waits for one byte on go: it starts only once the init holds no more
+	   than it keeps, so no app ever runs beside a fully privileged PID 1 */
+	int go[2];
+	if (pipe2(go, O_CLOEXEC) < 0) {
+		rt_cerr(&e, errno, "pipe");
+		goto fail;
+	}
 	pid_t app = rt_clone(0, NULL, -1);
 	if (app < 0) {
 		rt_cerr(&e, errno, "fork the app under the init");
 		goto fail;
 	}
-	if (app == 0)
+	if (app == 0) {
+		char c;
+		ssize_t n;
+		close(go[1]);
+		while ((n = read(go[0], &c, 1)) < 0 && errno == EINTR)
+			;
+		if (n != 1) /* the init failed and reports it */
+			_exit(126);
+		close(go[0]);
 		proc_exec(st->proc, &ids);
+	}
+	close(go[0]);
 	/* the init keeps only CAP_KILL (to forward signals to an app of any uid) */
 	struct rt_ids root = {.uid = 0, .gid = 0, .n_groups = 0};
 	if (rt_caps_become(UINT64_C(1) << CAP_KILL, &root, &e) < 0 || rt_seccomp_load(st->proc->seccomp, &e) < 0)
 		goto fail;
+	if (write(go[1], "", 1) != 1) {
+		rt_cerr(&e, errno, "start the app");
+		goto fail;
+	}
+	close(go[1]);
 	/* nothing of the caller's stays open in the init, including the message pipe, but
 	   what it holds for the caller */
 	if (s->hold_fd >= 0 && dup2(s->hold_fd, RT_INIT_HELD_FD) < 0) {
