@@ -14,6 +14,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "lib/buf.h"
 #include "lib/cleanup.h"
 
 char *fs_join(const char *a, const char *b)
@@ -184,25 +185,15 @@ int fs_write_atomic(const char *dst, const void *data, size_t len, mode_t mode, 
 
 int fs_read_fd(int fd, const char *what, size_t max, char **out, size_t *len, struct err *e)
 {
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap + 1);
-	if (!buf)
-		return err_errno(e, ENOMEM, "read \"%s\"", what);
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
 	for (;;) {
-		if (n == cap) {
-			if (cap > max) {
-				free(buf);
-				return err_set(e, "\"%s\" is larger than the limit of %zu bytes", what, max);
-			}
-			cap *= 2;
-			char *nb = realloc(buf, cap + 1);
-			if (!nb) {
-				free(buf);
-				return err_errno(e, ENOMEM, "read \"%s\"", what);
-			}
-			buf = nb;
+		/* room for the NUL, and to read one byte past the limit */
+		if (buf_grow(&buf, &cap, n + 2, 4096, max + 2) < 0) {
+			free(buf);
+			return err_errno(e, ENOMEM, "read \"%s\"", what);
 		}
-		ssize_t r = read(fd, buf + n, cap - n);
+		ssize_t r = read(fd, buf + n, cap - 1 - n);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -212,10 +203,10 @@ int fs_read_fd(int fd, const char *what, size_t max, char **out, size_t *len, st
 		if (r == 0)
 			break;
 		n += (size_t)r;
-	}
-	if (n > max) {
-		free(buf);
-		return err_set(e, "\"%s\" is larger than the limit of %zu bytes", what, max);
+		if (n > max) {
+			free(buf);
+			return err_set(e, "\"%s\" is larger than the limit of %zu bytes", what, max);
+		}
 	}
 	buf[n] = '\0';
 	*out = buf;

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/http_int.h"
 
@@ -279,19 +280,8 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ud)
 			return 0;
 		}
 	}
-	if (x->resp_len + len + 1 > p->body_cap) {
-		/* geometric growth (the copies stay linear in the body), never past the limit */
-		size_t cap = p->body_cap ? p->body_cap : 4096;
-		while (cap < x->resp_len + len + 1)
-			cap *= 2;
-		if (cap - 1 > max)
-			cap = max + 1;
-		char *nb = realloc(x->resp_body, cap);
-		if (!nb)
-			return 0;
-		x->resp_body = nb;
-		p->body_cap = cap;
-	}
+	if (buf_grow(&x->resp_body, &p->body_cap, x->resp_len + len + 1, 4096, max + 1) < 0)
+		return 0;
 	memcpy(x->resp_body + x->resp_len, buf, len);
 	x->resp_len += len;
 	x->resp_body[x->resp_len] = '\0';

@@ -7,10 +7,12 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <unistd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/buf.h"
 #include "lib/cleanup.h"
 #include "lib/clock.h"
 #include "lib/http_int.h"
@@ -208,16 +210,8 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 		x->truncated = true;
 	}
 	size_t take = n < room ? n : room;
-	if (x->len + take + 1 > x->cap) {
-		size_t nc = x->cap ? x->cap : 1024;
-		while (nc < x->len + take + 1)
-			nc *= 2;
-		char *nb = realloc(x->buf, nc);
-		if (!nb)
-			return 0;
-		x->buf = nb;
-		x->cap = nc;
-	}
+	if (buf_grow(&x->buf, &x->cap, x->len + take + 1, 1024, SIZE_MAX) < 0)
+		return 0;
 	memcpy(x->buf + x->len, p, take);
 	x->len += take;
 	return n;

@@ -5,10 +5,12 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "lib/buf.h"
 #include "lib/cleanup.h"
 #include "lib/clock.h"
 #include "lib/fs.h"
@@ -419,16 +421,8 @@ static void live_write(struct orch_html_live *l)
 
 static int live_append(struct orch_html_live *l, const char *s, size_t n)
 {
-	if (l->len + n + 1 > l->cap) {
-		size_t nc = l->cap ? l->cap : 65536;
-		while (nc < l->len + n + 1)
-			nc *= 2;
-		char *nb = realloc(l->buf, nc);
-		if (!nb)
-			return -1;
-		l->buf = nb;
-		l->cap = nc;
-	}
+	if (buf_grow(&l->buf, &l->cap, l->len + n + 1, 65536, SIZE_MAX) < 0)
+		return -1;
 	memcpy(l->buf + l->len, s, n);
 	l->len += n;
 	return 0;

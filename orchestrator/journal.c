@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "image/digest.h"
 #include "image/reference.h"
+#include "lib/buf.h"
 #include "lib/cleanup.h"
 #include "lib/clock.h"
 #include "lib/fs.h"
@@ -96,16 +98,8 @@ int orch_journal_sync(struct orch_journal *j, struct err *e)
 
 int orch_journal_write(struct orch_journal *j, const char *line, size_t len, bool sync, struct err *e)
 {
-	if (j->len + len + 1 > j->cap) {
-		size_t nc = j->cap ? j->cap : 65536;
-		while (nc < j->len + len + 1)
-			nc *= 2;
-		char *nb = realloc(j->buf, nc);
-		if (!nb)
-			return err_errno(e, ENOMEM, "journal");
-		j->buf = nb;
-		j->cap = nc;
-	}
+	if (buf_grow(&j->buf, &j->cap, j->len + len + 1, 65536, SIZE_MAX) < 0)
+		return err_errno(e, ENOMEM, "journal");
 	memcpy(j->buf + j->len, line, len);
 	j->buf[j->len + len] = '\n';
 	j->len += len + 1;

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/buf.h"
+
 #define VALUE_MAX 128 /* bytes of a number as written */
 
 void rt_prom_limits_default(struct rt_prom_limits *l)
@@ -584,18 +586,8 @@ static int append(struct rt_prom *p, const char *buf, size_t n, struct err *e)
 {
 	if (p->len + n > p->lim.max_line)
 		return err_set(e, "line %zu: longer than %zu bytes (limit max_line)", p->lineno, p->lim.max_line);
-	if (p->len + n + 1 > p->cap) {
-		size_t cap = p->cap ? p->cap : 1024;
-		while (cap < p->len + n + 1)
-			cap *= 2;
-		if (cap > p->lim.max_line + 1)
-			cap = p->lim.max_line + 1;
-		char *nb = realloc(p->line, cap);
-		if (!nb)
-			return err_errno(e, ENOMEM, "line %zu", p->lineno);
-		p->line = nb;
-		p->cap = cap;
-	}
+	if (buf_grow(&p->line, &p->cap, p->len + n + 1, 1024, p->lim.max_line + 1) < 0)
+		return err_errno(e, ENOMEM, "line %zu", p->lineno);
 	memcpy(p->line + p->len, buf, n);
 	p->len += n;
 	p->line[p->len] = '\0';
