@@ -5,10 +5,12 @@
 
 browser() { python3 "$BATS_TEST_DIRNAME/../lib/browser.py" "$@"; }
 
-# open_pages [browser.py options] PAGE...: one browser for all, into HTML_DIR
+# open_pages [browser.py options] PAGE...: one browser for all, into HTML_DIR;
+# the screenshots are of the whole page when they are kept (keep_shots)
 open_pages() {
 	mkdir -p "$HTML_DIR/shots" "$HTML_DIR/dom"
-	browser --shots "$HTML_DIR/shots" --dom "$HTML_DIR/dom" --count script "$@" >"$HTML_DIR/browser.json"
+	browser --shots "$HTML_DIR/shots" ${RAMP_SHOTS_DIR:+--full-page} --dom "$HTML_DIR/dom" --count script "$@" \
+		>"$HTML_DIR/browser.json"
 }
 
 # page NAME JQ: the browser's findings about NAME.html
@@ -26,7 +28,8 @@ clean() {
 }
 
 # keep_shots: the screenshots copied to RAMP_SHOTS_DIR when it is set (how
-# docs/img/rollout-report.png is made, docs/ROLLOUT.md)
+# docs/img/rollout-report.png and rollout-canary-report.png are made,
+# docs/ROLLOUT.md)
 keep_shots() {
 	[ -z "${RAMP_SHOTS_DIR:-}" ] || cp "$HTML_DIR"/shots/*.png "$RAMP_SHOTS_DIR/"
 }

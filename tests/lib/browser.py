@@ -2,7 +2,7 @@
 """browser.py: open pages in headless Chromium through chromedriver (WebDriver),
 one browser for all of them, and report what a person would see of each.
 
-usage: browser.py [--shots DIR] [--dom DIR] [--count SELECTOR]... [--text SELECTOR]... PAGE...
+usage: browser.py [--shots DIR [--full-page]] [--dom DIR] [--count SELECTOR]... [--text SELECTOR]... PAGE...
 
 Prints one JSON object per page, keyed by the page's file name: "console" (the
 browser's log while the page loaded: console messages, failed loads, CSP
@@ -10,10 +10,12 @@ violations, each with its level), "loadMs" (navigation start to the end of the
 load event, from the page's own Navigation Timing), "counts" and "texts" (per
 selector: how many elements match, their texts joined by newlines), "bg" (the
 body's background colour as shown, printed and in dark mode). With --shots,
-DIR/NAME.png (and NAME-dark.png) are screenshots; with --dom, DIR/NAME.dom the
-DOM as loaded. chromedriver runs on a free loopback port in a temporary
-profile and is always stopped (its Chromium with it), whatever happens. Exit 0
-when every page was opened, 1 otherwise."""
+DIR/NAME.png (and NAME-dark.png) are screenshots of what the 1200x900 window
+shows, or with --full-page of the whole page (the window's width, the
+document's height); with --dom, DIR/NAME.dom the DOM as loaded. chromedriver
+runs on a free loopback port in a temporary profile and is always stopped (its
+Chromium with it), whatever happens. Exit 0 when every page was opened, 1
+otherwise."""
 import base64
 import json
 import os
@@ -37,10 +39,13 @@ def call(port, method, path, body=None, timeout=60):
 def main():
     args = sys.argv[1:]
     shots = dom = None
+    full = False
     counts, texts, pages = [], [], []
     while args:
         a = args.pop(0)
-        if a in ("--shots", "--dom", "--count", "--text"):
+        if a == "--full-page":
+            full = True
+        elif a in ("--shots", "--dom", "--count", "--text"):
             if not args:
                 sys.exit(f"browser.py: {a} needs a value")
             v = args.pop(0)
@@ -79,9 +84,20 @@ def main():
                 f"--user-data-dir={tmp}/profile"]}}}}
         sid = call(port, "POST", f"/session", caps, timeout=120)["sessionId"]
         run = lambda js: call(port, "POST", f"/session/{sid}/execute/sync", {"script": js, "args": []})
-        media = lambda m, dark: call(port, "POST", f"/session/{sid}/goog/cdp/execute", {
-            "cmd": "Emulation.setEmulatedMedia",
-            "params": {"media": m, "features": [{"name": "prefers-color-scheme", "value": dark}]}})
+        cdp = lambda cmd, params: call(port, "POST", f"/session/{sid}/goog/cdp/execute",
+                                       {"cmd": cmd, "params": params}, timeout=120)
+        media = lambda m, dark: cdp("Emulation.setEmulatedMedia", {
+            "media": m, "features": [{"name": "prefers-color-scheme", "value": dark}]})
+
+        def shot(path):
+            params = {"format": "png"}
+            if full:
+                size = run("return [innerWidth, document.documentElement.scrollHeight]")
+                params.update(captureBeyondViewport=True,
+                              clip={"x": 0, "y": 0, "width": size[0], "height": size[1], "scale": 1})
+            with open(path, "wb") as f:
+                f.write(base64.b64decode(cdp("Page.captureScreenshot", params)["data"]))
+
         bg = "return getComputedStyle(document.body).backgroundColor"
         out = {}
         for page in pages:
@@ -103,13 +119,11 @@ def main():
                 with open(os.path.join(dom, name + ".dom"), "w") as f:
                     f.write(run("return document.documentElement.outerHTML"))
             if shots:
-                with open(os.path.join(shots, name + ".png"), "wb") as f:
-                    f.write(base64.b64decode(call(port, "GET", f"/session/{sid}/screenshot")))
+                shot(os.path.join(shots, name + ".png"))
             media("", "dark")
             r["bg"]["dark"] = run(bg)
             if shots:
-                with open(os.path.join(shots, name + "-dark.png"), "wb") as f:
-                    f.write(base64.b64decode(call(port, "GET", f"/session/{sid}/screenshot")))
+                shot(os.path.join(shots, name + "-dark.png"))
             media("print", "dark")
             r["bg"]["print"] = run(bg)
         print(json.dumps(out))
