@@ -20,6 +20,7 @@
 #include "image/digest.h"
 #include "image/reference.h"
 #include "lib/api.h"
+#include "lib/buf.h"
 #include "lib/cleanup.h"
 #include "lib/clock.h"
 #include "lib/fs.h"
@@ -113,7 +114,7 @@ struct rt_api {
 /* One request in progress. */
 struct req {
 	char *body;
-	size_t len;
+	size_t len, cap;
 	bool too_large;
 	size_t dropped; /* bytes over the limit read and dropped */
 };
@@ -754,11 +755,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			rq->dropped += n;
 			return rq->dropped > DRAIN_MAX ? MHD_NO : MHD_YES;
 		}
-		char *nb = realloc(rq->body, rq->len + n + 1);
-		if (!nb)
+		if (buf_grow(&rq->body, &rq->cap, rq->len + n + 1, 4096, API_MAX_BODY + 1) < 0)
 			return MHD_NO;
-		memcpy(nb + rq->len, upload, n);
-		rq->body = nb;
+		memcpy(rq->body + rq->len, upload, n);
 		rq->len += n;
 		rq->body[rq->len] = '\0';
 		return MHD_YES;

@@ -197,6 +197,18 @@ print("{\"image\":\"%s\",\"generation\":8,\"x\":%s1%s}" % (sys.argv[2], "[" * n,
 	head -c 300000 /dev/zero | tr '\0' ' ' >"$T/big"
 	run curl -s -w '%{http_code}' -X PUT --unix-socket "$T/rampd.sock" --data-binary @"$T/big" http://rampd/v1/apps/web
 	[[ "$output" == *'"too_large"'*413 ]]
+	# the limit itself, 65536 bytes, is read whole and parsed; one byte more is refused
+	for size in 65536 65537; do
+		python3 -c 'import sys; b = "{\"image\":\"%s\",\"generation\":8,\"x\":1}" % sys.argv[2]
+sys.stdout.write(b + " " * (int(sys.argv[1]) - len(b)))' "$size" "$IMG" >"$T/edge"
+		[ "$(stat -c %s "$T/edge")" -eq "$size" ]
+		run curl -s -w '%{http_code}' -X PUT --unix-socket "$T/rampd.sock" --data-binary @"$T/edge" http://rampd/v1/apps/web
+		if [ "$size" -eq 65536 ]; then
+			[[ "$output" == *'unknown field \"x\"'*400 ]] || { echo "$size: $output"; false; }
+		else
+			[[ "$output" == *'"too_large"'*413 ]] || { echo "$size: $output"; false; }
+		fi
+	done
 	# far beyond the limit: refused without reading it (413, or the connection is cut)
 	head -c 20000000 /dev/zero >"$T/huge"
 	run curl -s -w '%{http_code}' -X PUT --unix-socket "$T/rampd.sock" --data-binary @"$T/huge" http://rampd/v1/apps/web
