@@ -477,7 +477,8 @@ static void __attribute__((noreturn)) start_child(struct start *st)
 	if (!s->init)
 		proc_exec(st->proc, &ids);
 	/* the app waits for one byte on go: it starts only once the init holds no more
-	   than it keeps, so no app ever runs beside a fully privileged PID 1 */
+	   than it keeps, so no app ever runs beside a fully privileged PID 1 (go[0] goes
+	   at the app's exec, go[1] with the init's other descriptors below) */
 	int go[2];
 	if (pipe2(go, O_CLOEXEC) < 0) {
 		rt_cerr(&e, errno, "pipe");
@@ -496,7 +497,6 @@ static void __attribute__((noreturn)) start_child(struct start *st)
 			;
 		if (n != 1) /* the init failed and reports it */
 			_exit(126);
-		close(go[0]);
 		proc_exec(st->proc, &ids);
 	}
 	close(go[0]);
@@ -508,7 +508,6 @@ static void __attribute__((noreturn)) start_child(struct start *st)
 		rt_cerr(&e, errno, "start the app");
 		goto fail;
 	}
-	close(go[1]);
 	/* nothing of the caller's stays open in the init, including the message pipe, but
 	   what it holds for the caller */
 	if (s->hold_fd >= 0 && dup2(s->hold_fd, RT_INIT_HELD_FD) < 0) {
